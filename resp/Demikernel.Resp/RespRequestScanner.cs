@@ -1,0 +1,245 @@
+namespace Demikernel.Resp;
+
+/// <summary>
+/// Scans client requests the way redis-server 7.0 does (networking.c processMultibulkBuffer and
+/// processInlineBuffer): a multibulk request <c>*N\r\n$len\r\n...\r\n</c> when the first byte is '*',
+/// otherwise an inline command line split like sdssplitargs.
+/// </summary>
+/// <remarks>
+/// One instance per connection. Every call receives the buffered bytes starting at the first byte of the
+/// current request; between calls the caller only appends bytes. The scanner remembers how far it got, so
+/// bytes are never scanned twice. Pass the same <see cref="RespArgs"/> until the request completes.
+/// After <see cref="RespScanStatus.Complete"/> or <see cref="RespScanStatus.Error"/> the scanner is ready for
+/// the next request (the caller drops <c>consumed</c> bytes first).
+/// </remarks>
+public sealed class RespRequestScanner
+{
+    private const int UnauthenticatedMaxArgs = 10;
+    private const int UnauthenticatedMaxBulk = 16384;
+
+    private readonly RespLimits _limits;
+    private Mode _mode;
+    private int _position;    // start of the next unparsed header line or bulk payload
+    private int _searchFrom;  // where the search for the current line terminator resumes
+    private int _remaining;   // multibulk arguments still to read
+    private long _bulkLength = -1; // length of the bulk being read, -1 when its header is not parsed yet
+
+    public RespRequestScanner()
+        : this(RespLimits.Default)
+    {
+    }
+
+    public RespRequestScanner(RespLimits limits) => _limits = limits;
+
+    private enum Mode : byte
+    {
+        Idle,
+        Multibulk,
+        Inline,
+    }
+
+    /// <summary>The limits in force.</summary>
+    public RespLimits Limits => _limits;
+
+    /// <summary>
+    /// Set while the client has not authenticated (requirepass/ACL): like Redis, a request of more than
+    /// 10 arguments or a bulk over 16384 bytes is then a protocol error.
+    /// </summary>
+    public bool RequireAuthentication { get; set; }
+
+    /// <summary>True when no request is partially scanned.</summary>
+    public bool IsIdle => _mode == Mode.Idle;
+
+    /// <summary>Forgets any partially scanned request.</summary>
+    public void Reset()
+    {
+        _mode = Mode.Idle;
+        _position = 0;
+        _searchFrom = 0;
+        _remaining = 0;
+        _bulkLength = -1;
+    }
+
+    /// <summary>
+    /// Scans the request at the start of <paramref name="buffer"/>.
+    /// Complete: <paramref name="consumed"/> is the request's length and <paramref name="args"/> holds its
+    /// arguments (Count 0 for an empty request, which the caller skips). NeedMoreData: append and call again.
+    /// Error: reply with <paramref name="error"/>'s message and close.
+    /// </summary>
+    public RespScanStatus TryScan(ReadOnlySpan<byte> buffer, RespArgs args, out int consumed, out RespProtocolError error)
+    {
+        consumed = 0;
+        error = default;
+        if (_mode == Mode.Idle)
+        {
+            if (buffer.IsEmpty)
+            {
+                return RespScanStatus.NeedMoreData;
+            }
+
+            args.Reset();
+            _position = 0;
+            _remaining = 0;
+            _bulkLength = -1;
+            if (buffer[0] == (byte)'*')
+            {
+                _mode = Mode.Multibulk;
+                _searchFrom = 1;
+            }
+            else
+            {
+                _mode = Mode.Inline;
+                _searchFrom = 0;
+            }
+        }
+
+        RespScanStatus status = _mode == Mode.Multibulk
+            ? ScanMultibulk(buffer, args, out consumed, out error)
+            : ScanInline(buffer, args, out consumed, out error);
+        if (status != RespScanStatus.NeedMoreData)
+        {
+            _mode = Mode.Idle;
+        }
+
+        return status;
+    }
+
+    private RespScanStatus ScanMultibulk(ReadOnlySpan<byte> buffer, RespArgs args, out int consumed, out RespProtocolError error)
+    {
+        consumed = 0;
+        error = default;
+        if (_remaining == 0)
+        {
+            // Count line "*N\r" plus one more byte (Redis skips it without checking it is '\n').
+            int cr = FindFrom(buffer, _searchFrom, (byte)'\r');
+            if (cr < 0)
+            {
+                _searchFrom = buffer.Length;
+                return buffer.Length > _limits.MaxInlineLength
+                    ? Fail(RespProtocolErrorKind.TooBigMultibulkCountString, out error)
+                    : RespScanStatus.NeedMoreData;
+            }
+
+            if (cr > buffer.Length - 2)
+            {
+                _searchFrom = cr;
+                return RespScanStatus.NeedMoreData;
+            }
+
+            if (!RedisNumbers.TryParseInt64(buffer[1..cr], out long count) || count > _limits.MaxMultiBulkLength)
+            {
+                return Fail(RespProtocolErrorKind.InvalidMultibulkLength, out error);
+            }
+
+            if (count > UnauthenticatedMaxArgs && RequireAuthentication)
+            {
+                return Fail(RespProtocolErrorKind.UnauthenticatedMultibulkLength, out error);
+            }
+
+            _position = cr + 2;
+            if (count <= 0)
+            {
+                // "*0" and "*-1" are empty requests that Redis silently skips.
+                consumed = _position;
+                return RespScanStatus.Complete;
+            }
+
+            _remaining = (int)count;
+            _bulkLength = -1;
+            _searchFrom = _position;
+        }
+
+        while (_remaining > 0)
+        {
+            if (_bulkLength < 0)
+            {
+                int cr = FindFrom(buffer, _searchFrom, (byte)'\r');
+                if (cr < 0)
+                {
+                    _searchFrom = buffer.Length;
+                    return buffer.Length - _position > _limits.MaxInlineLength
+                        ? Fail(RespProtocolErrorKind.TooBigBulkCountString, out error)
+                        : RespScanStatus.NeedMoreData;
+                }
+
+                if (cr > buffer.Length - 2)
+                {
+                    _searchFrom = cr;
+                    return RespScanStatus.NeedMoreData;
+                }
+
+                byte prefix = buffer[_position];
+                if (prefix != (byte)'$')
+                {
+                    error = new RespProtocolError(RespProtocolErrorKind.ExpectedDollar, prefix);
+                    return RespScanStatus.Error;
+                }
+
+                if (!RedisNumbers.TryParseInt64(buffer[(_position + 1)..cr], out long length) ||
+                    length < 0 || length > _limits.MaxBulkLength || length > int.MaxValue - 2)
+                {
+                    return Fail(RespProtocolErrorKind.InvalidBulkLength, out error);
+                }
+
+                if (length > UnauthenticatedMaxBulk && RequireAuthentication)
+                {
+                    return Fail(RespProtocolErrorKind.UnauthenticatedBulkLength, out error);
+                }
+
+                _position = cr + 2;
+                _bulkLength = length;
+            }
+
+            // Payload plus two trailing bytes (Redis skips them without checking they are CRLF).
+            if (buffer.Length - _position < _bulkLength + 2)
+            {
+                return RespScanStatus.NeedMoreData;
+            }
+
+            args.Add(_position, (int)_bulkLength);
+            _position += (int)_bulkLength + 2;
+            _bulkLength = -1;
+            _searchFrom = _position;
+            _remaining--;
+        }
+
+        consumed = _position;
+        return RespScanStatus.Complete;
+    }
+
+    private RespScanStatus ScanInline(ReadOnlySpan<byte> buffer, RespArgs args, out int consumed, out RespProtocolError error)
+    {
+        consumed = 0;
+        error = default;
+        int newline = FindFrom(buffer, _searchFrom, (byte)'\n');
+        if (newline < 0)
+        {
+            _searchFrom = buffer.Length;
+            return buffer.Length > _limits.MaxInlineLength
+                ? Fail(RespProtocolErrorKind.TooBigInlineRequest, out error)
+                : RespScanStatus.NeedMoreData;
+        }
+
+        int lineEnd = newline > 0 && buffer[newline - 1] == (byte)'\r' ? newline - 1 : newline;
+        if (!InlineSplitter.TrySplit(buffer, lineEnd, args))
+        {
+            args.Reset();
+            return Fail(RespProtocolErrorKind.UnbalancedQuotes, out error);
+        }
+
+        consumed = newline + 1;
+        return RespScanStatus.Complete;
+    }
+
+    private static int FindFrom(ReadOnlySpan<byte> buffer, int from, byte value)
+    {
+        int index = buffer[from..].IndexOf(value);
+        return index < 0 ? -1 : from + index;
+    }
+
+    private static RespScanStatus Fail(RespProtocolErrorKind kind, out RespProtocolError error)
+    {
+        error = new RespProtocolError(kind);
+        return RespScanStatus.Error;
+    }
+}
