@@ -38,6 +38,9 @@ public sealed class RespFrameScanner
         _maxDepth = maxDepth;
     }
 
+    /// <summary>Total bytes examined by line-terminator searches (tests check nothing is rescanned).</summary>
+    internal long SearchedBytes { get; private set; }
+
     /// <summary>True when no frame is partially scanned.</summary>
     public bool IsIdle => _position == 0 && _depth == 0 && _payloadEnd < 0;
 
@@ -107,6 +110,7 @@ public sealed class RespFrameScanner
 
             int from = Math.Max(_searchFrom, _position);
             int found = buffer[from..].IndexOf((byte)'\n');
+            SearchedBytes += found < 0 ? buffer.Length - from : found + 1;
             if (found < 0)
             {
                 _searchFrom = buffer.Length;

@@ -47,6 +47,9 @@ public sealed class RespRequestScanner
     /// </summary>
     public bool RequireAuthentication { get; set; }
 
+    /// <summary>Total bytes examined by line-terminator searches (tests check nothing is rescanned).</summary>
+    internal long SearchedBytes { get; private set; }
+
     /// <summary>True when no request is partially scanned.</summary>
     public bool IsIdle => _mode == Mode.Idle;
 
@@ -111,10 +114,9 @@ public sealed class RespRequestScanner
         if (_remaining == 0)
         {
             // Count line "*N\r" plus one more byte (Redis skips it without checking it is '\n').
-            int cr = FindFrom(buffer, _searchFrom, (byte)'\r');
+            int cr = FindTerminator(buffer, (byte)'\r');
             if (cr < 0)
             {
-                _searchFrom = buffer.Length;
                 return buffer.Length > _limits.MaxInlineLength
                     ? Fail(RespProtocolErrorKind.TooBigMultibulkCountString, out error)
                     : RespScanStatus.NeedMoreData;
@@ -153,10 +155,9 @@ public sealed class RespRequestScanner
         {
             if (_bulkLength < 0)
             {
-                int cr = FindFrom(buffer, _searchFrom, (byte)'\r');
+                int cr = FindTerminator(buffer, (byte)'\r');
                 if (cr < 0)
                 {
-                    _searchFrom = buffer.Length;
                     return buffer.Length - _position > _limits.MaxInlineLength
                         ? Fail(RespProtocolErrorKind.TooBigBulkCountString, out error)
                         : RespScanStatus.NeedMoreData;
@@ -211,10 +212,9 @@ public sealed class RespRequestScanner
     {
         consumed = 0;
         error = default;
-        int newline = FindFrom(buffer, _searchFrom, (byte)'\n');
+        int newline = FindTerminator(buffer, (byte)'\n');
         if (newline < 0)
         {
-            _searchFrom = buffer.Length;
             return buffer.Length > _limits.MaxInlineLength
                 ? Fail(RespProtocolErrorKind.TooBigInlineRequest, out error)
                 : RespScanStatus.NeedMoreData;
@@ -231,10 +231,30 @@ public sealed class RespRequestScanner
         return RespScanStatus.Complete;
     }
 
-    private static int FindFrom(ReadOnlySpan<byte> buffer, int from, byte value)
+    /// <summary>
+    /// Finds the line terminator like Redis's strchr on the NUL-terminated query buffer: a NUL byte before the
+    /// terminator hides it, so the request can never complete (it ends in a "too big" error, as in Redis).
+    /// Returns the terminator's index, or -1 with <see cref="_searchFrom"/> set to resume correctly.
+    /// </summary>
+    private int FindTerminator(ReadOnlySpan<byte> buffer, byte terminator)
     {
-        int index = buffer[from..].IndexOf(value);
-        return index < 0 ? -1 : from + index;
+        ReadOnlySpan<byte> unsearched = buffer[_searchFrom..];
+        int index = unsearched.IndexOfAny(terminator, (byte)0);
+        SearchedBytes += index < 0 ? unsearched.Length : index + 1;
+        if (index < 0)
+        {
+            _searchFrom = buffer.Length;
+            return -1;
+        }
+
+        index += _searchFrom;
+        if (buffer[index] == 0)
+        {
+            _searchFrom = index; // stuck on the NUL: found again at once on every later call
+            return -1;
+        }
+
+        return index;
     }
 
     private static RespScanStatus Fail(RespProtocolErrorKind kind, out RespProtocolError error)

@@ -43,3 +43,54 @@ public class AllocationTests
         Assert.True(total > 0);
     }
 }
+
+public class ReplyPathAllocationTests
+{
+    [Fact]
+    public void FrameScanReadAndNumberFormattingAllocateNothing()
+    {
+        byte[] reply = "*4\r\n$5\r\nhello\r\n:42\r\n%1\r\n+k\r\n,1.5\r\n_\r\n"u8.ToArray();
+        byte[] text = new byte[RedisNumbers.MaxHumanDoubleLength];
+        var scanner = new RespFrameScanner();
+        long sum = 0;
+
+        void Loop(int iterations)
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                if (scanner.TryScan(reply, out int length, out _) != RespScanStatus.Complete)
+                {
+                    throw new InvalidOperationException();
+                }
+
+                var reader = new RespReader(reply.AsSpan(0, length));
+                while (reader.TryRead())
+                {
+                    if (reader.Prefix == RespPrefix.Integer)
+                    {
+                        sum += reader.ReadInt64();
+                    }
+                    else if (reader.Prefix == RespPrefix.Double)
+                    {
+                        sum += (long)reader.ReadDouble();
+                    }
+                }
+
+                RedisNumbers.TryFormatDoubleHuman(10.5 + i, text, out int w1);
+                RedisNumbers.TryFormatDouble(0.1 * i, text, out int w2);
+                if (!RedisNumbers.TryParseDouble(text.AsSpan(0, w2), out double back))
+                {
+                    throw new InvalidOperationException();
+                }
+
+                sum += w1 + w2 + (long)back;
+            }
+        }
+
+        Loop(100);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Loop(1000);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(sum > 0);
+    }
+}

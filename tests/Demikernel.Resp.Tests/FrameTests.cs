@@ -164,6 +164,21 @@ public class FrameTests
     public void Errors(string input, string expected) => Check(input, expected);
 
     [Fact]
+    public void NeverRescansSearchedBytes()
+    {
+        var scanner = new RespFrameScanner();
+        byte[] input = Fragmenter.Bytes("*2\r\n+" + new string('s', 500) + "\r\n$4\r\nbulk\r\n");
+        for (int length = 1; length < input.Length; length++)
+        {
+            Assert.Equal(RespScanStatus.NeedMoreData, scanner.TryScan(input.AsSpan(0, length), out _, out _));
+        }
+
+        Assert.Equal(RespScanStatus.Complete, scanner.TryScan(input, out int frameLength, out _));
+        Assert.Equal(input.Length, frameLength);
+        Assert.True(scanner.SearchedBytes <= 2 * input.Length, $"searched {scanner.SearchedBytes} bytes");
+    }
+
+    [Fact]
     public void ReaderHelpers()
     {
         var reader = new RespReader("*7\r\n:-12\r\n,inf\r\n,nan\r\n#f\r\n$3\r\n2.5\r\n$-1\r\n:+5\r\n"u8);

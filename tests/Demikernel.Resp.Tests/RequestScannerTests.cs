@@ -132,8 +132,74 @@ public class RequestScannerTests
     [Fact]
     public void InlineSingleQuoteBackslashIsLiteral() => Check("ECHO 'a\\nb'\r\n", "[ECHO|a\\nb]");
 
+    // Redis looks for line ends with strchr on a NUL-terminated buffer: a NUL hides everything after it.
     [Fact]
-    public void InlineNulEndsLine() => Check(Fragmenter.Bytes("ECHO a\0b c\r\nPING\r\n"), SmallLimits, "[ECHO|a]", "[PING]");
+    public void NulBeforeLineEndNeverCompletes()
+    {
+        Check(Fragmenter.Bytes("ECHO a\0b c\r\nPING\r\n"), SmallLimits, "…");
+        Check(Fragmenter.Bytes("*\0\r\n"), SmallLimits, "…");
+        Check(Fragmenter.Bytes("*1\r\n$\0\r\n"), SmallLimits, "…");
+        Check(Fragmenter.Bytes("*1\r\n$3\r\na\0c\r\n"), SmallLimits, "[a\0c]");
+    }
+
+    // tests/unit/protocol.tcl "Protocol desync regression test": the connection ends in a protocol error.
+    [Theory]
+    [InlineData("\0", "ERR Protocol error: too big inline request")]
+    [InlineData("*\0", "ERR Protocol error: too big mbulk count string")]
+    [InlineData("$\0", "ERR Protocol error: too big inline request")]
+    public void ProtocolDesyncRegression(string start, string expected)
+    {
+        byte[] input = Fragmenter.Bytes(start + string.Concat(Enumerable.Repeat("payload", 10000)));
+        Assert.Equal([expected], Run(input, [input.Length], RespLimits.Default));
+        Assert.Equal(["…"], Run(input, [start.Length + 7], RespLimits.Default));
+    }
+
+    // The remaining cases of redis tests/unit/protocol.tcl, with default limits.
+    [Theory]
+    [InlineData("\r\n*1\r\n$4\r\nPING\r\n", "[]|[PING]")]
+    [InlineData("*-10\r\n*1\r\n$4\r\nPING\r\n", "[]|[PING]")]
+    [InlineData("*3000000000\r\n", "ERR Protocol error: invalid multibulk length")]
+    [InlineData("*3\r\n$3\r\nSET\r\n$1\r\nx\r\nfooz\r\n", "ERR Protocol error: expected '$', got 'f'")]
+    [InlineData("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$-10\r\n", "ERR Protocol error: invalid bulk length")]
+    [InlineData("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$2000000000\r\n", "ERR Protocol error: invalid bulk length")]
+    [InlineData("*3\r\n$3\r\nSET\r\n$1\r\nx\r\n$blabla\r\n", "ERR Protocol error: invalid bulk length")]
+    [InlineData("*1\r\nfoo\r\n", "ERR Protocol error: expected '$', got 'f'")]
+    [InlineData("set \"\"\"test-key\"\"\" test-value\r\nping\r\n", "ERR Protocol error: unbalanced quotes in request")]
+    public void RedisProtocolSuite(string input, string expected)
+    {
+        byte[] bytes = Fragmenter.Bytes(input);
+        foreach ((string name, int[] ends) in Fragmenter.Patterns(bytes.Length))
+        {
+            Assert.True(expected == string.Join("|", Run(bytes, ends, RespLimits.Default)), name);
+        }
+    }
+
+    [Fact]
+    public void NeverRescansSearchedBytes()
+    {
+        var scanner = new RespRequestScanner();
+        var args = new RespArgs();
+        byte[] input = Fragmenter.Bytes("*2\r\n$3\r\nGET\r\n$5\r\nkey12\r\n");
+        for (int length = 1; length < input.Length; length++)
+        {
+            Assert.Equal(RespScanStatus.NeedMoreData, scanner.TryScan(input.AsSpan(0, length), args, out _, out _));
+        }
+
+        Assert.Equal(RespScanStatus.Complete, scanner.TryScan(input, args, out int consumed, out _));
+        Assert.Equal(input.Length, consumed);
+        Assert.True(scanner.SearchedBytes <= 2 * input.Length, $"searched {scanner.SearchedBytes} bytes");
+
+        long before = scanner.SearchedBytes;
+        byte[] line = Fragmenter.Bytes("SET key " + new string('v', 1000) + "\r\n");
+        for (int length = 1; length < line.Length; length++)
+        {
+            Assert.Equal(RespScanStatus.NeedMoreData, scanner.TryScan(line.AsSpan(0, length), args, out _, out _));
+        }
+
+        Assert.Equal(RespScanStatus.Complete, scanner.TryScan(line, args, out consumed, out _));
+        Assert.Equal(3, args.Count);
+        Assert.True(scanner.SearchedBytes - before <= line.Length, $"searched {scanner.SearchedBytes - before} bytes");
+    }
 
     [Fact]
     public void InlineHighBytes() => Check(Fragmenter.Bytes("ECHO \u00ff\u0080\r\n"), SmallLimits, "[ECHO|\u00ff\u0080]");
