@@ -1,0 +1,90 @@
+using Demikernel.Runtime;
+
+namespace Demikernel.Catnap;
+
+/// <summary>
+/// catnap: the libOS over Linux sockets. Every socket is non-blocking and registered once, edge-triggered, with one
+/// epoll instance; <see cref="Poll"/> (epoll_wait with a zero timeout) runs on the libOS thread each scheduler pass and
+/// hands readiness to the sockets, which then make progress on their pending operations.
+/// </summary>
+public sealed unsafe class CatnapTransport : INetworkTransport
+{
+    private const int MaxEvents = 256;
+    private readonly int _epoll;
+    private readonly LibC.EpollEvent[] _events = GC.AllocateArray<LibC.EpollEvent>(MaxEvents, pinned: true);
+    private CatnapSocket?[] _byId = new CatnapSocket?[64];
+    private readonly Stack<int> _freeIds = new();
+    private int _nextId;
+    private DemiLibOS? _libos;
+
+    public CatnapTransport()
+    {
+        _epoll = LibC.epoll_create1(LibC.EPOLL_CLOEXEC);
+        if (_epoll < 0) throw new InvalidOperationException($"catnap: epoll_create1 failed: {Errno.Name(LibC.LastErrno)}");
+    }
+
+    public string Name => "catnap";
+
+    internal DemiLibOS LibOS => _libos ?? throw new InvalidOperationException("catnap transport is not attached to a libOS");
+
+    /// <summary>Sockets registered with epoll (open descriptors of this transport).</summary>
+    public int OpenSockets => _nextId - _freeIds.Count;
+
+    public void Attach(DemiLibOS libos) => _libos = libos;
+
+    public int Socket(SocketKind kind, out IoQueue? queue)
+    {
+        queue = null;
+        int type = (kind == SocketKind.Stream ? LibC.SOCK_STREAM : LibC.SOCK_DGRAM) | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC;
+        int fd = LibC.socket(LibC.AF_INET, type, 0);
+        if (fd < 0) return LibC.LastErrno;
+        queue = Adopt(fd, kind, connected: false);
+        return 0;
+    }
+
+    internal CatnapSocket Adopt(int fd, SocketKind kind, bool connected)
+    {
+        int id = _freeIds.Count > 0 ? _freeIds.Pop() : _nextId++;
+        if (id >= _byId.Length) Array.Resize(ref _byId, _byId.Length * 2);
+        var socket = new CatnapSocket(this, fd, id, kind, connected);
+        _byId[id] = socket;
+        var ev = new LibC.EpollEvent
+        {
+            Events = LibC.EPOLLIN | LibC.EPOLLOUT | LibC.EPOLLRDHUP | LibC.EPOLLET,
+            Data = (ulong)id,
+        };
+        if (LibC.epoll_ctl(_epoll, LibC.EPOLL_CTL_ADD, fd, &ev) != 0)
+            throw new InvalidOperationException($"catnap: epoll_ctl(ADD) failed: {Errno.Name(LibC.LastErrno)}");
+        return socket;
+    }
+
+    internal void Forget(CatnapSocket socket)
+    {
+        _byId[socket.Id] = null;
+        _freeIds.Push(socket.Id);
+    }
+
+    public bool Poll() => Dispatch(0) > 0;
+
+    public void Block(TimeSpan? timeout)
+    {
+        int ms = timeout is not { } t ? -1 : (int)Math.Min(int.MaxValue, Math.Ceiling(t.TotalMilliseconds));
+        Dispatch(ms);
+    }
+
+    private int Dispatch(int timeoutMs)
+    {
+        int n;
+        fixed (LibC.EpollEvent* events = _events)
+            n = LibC.epoll_wait(_epoll, events, MaxEvents, timeoutMs);
+        for (int i = 0; i < n; i++)
+        {
+            var ev = _events[i];
+            if (ev.Data < (ulong)_byId.Length && _byId[(int)ev.Data] is { } socket)
+                socket.OnReadiness(ev.Events);
+        }
+        return Math.Max(n, 0);
+    }
+
+    public void Dispose() => LibC.close(_epoll);
+}

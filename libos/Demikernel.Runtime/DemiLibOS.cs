@@ -1,0 +1,514 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+
+namespace Demikernel.Runtime;
+
+/// <summary>
+/// One libOS instance: the PDPIX queue API over one transport, with its scheduler, buffer pool and descriptor table.
+/// <code>
+///   application ── Socket/Bind/Listen/Accept/Connect/Push/Pop/Close ──▶ IoQueue (transport socket | MemoryQueue)
+///        ▲                                                                  │ completes Operation
+///        └── Wait/WaitAny/WaitNext  or  await *Async ◀── Scheduler ◀────────┘
+/// </code>
+/// Single-threaded: the thread that calls <c>Wait*</c> or <see cref="Run"/> does all the OS work (polling the
+/// transport, firing timers, resuming coroutines). Errors are errno values, never exceptions.
+/// </summary>
+public sealed class DemiLibOS : IDisposable
+{
+    private readonly INetworkTransport _transport;
+    private IoQueue?[] _queues = new IoQueue?[64];
+    private readonly Stack<int> _freeQds = new();
+    private int _nextQd;
+    private Operation[] _ops = new Operation[64];
+    private int _opCount;
+    private readonly Stack<Operation> _freeOps = new();
+    private Operation? _doneHead;
+    private Operation? _doneTail;
+    private readonly long _spinTicks;
+    private readonly List<Exception> _faults = [];
+
+    public DemiLibOS(INetworkTransport transport, LibOSOptions? options = null)
+    {
+        _transport = transport ?? throw new ArgumentNullException(nameof(transport));
+        Options = options ?? new LibOSOptions();
+        Scheduler = new Scheduler(Options.Time);
+        Pool = new BufferPool(Options.Headroom);
+        _spinTicks = (long)(Options.SpinBudget.TotalSeconds * Stopwatch.Frequency);
+        transport.Attach(this);
+    }
+
+    public string Name => _transport.Name;
+    public LibOSOptions Options { get; }
+    public Scheduler Scheduler { get; }
+    public BufferPool Pool { get; }
+    public TimeProvider Time => Scheduler.Time;
+    public INetworkTransport Transport => _transport;
+
+    /// <summary>Exceptions that escaped spawned coroutines (they end the coroutine, never the libOS).</summary>
+    public IReadOnlyList<Exception> Faults => _faults;
+
+    // ------------------------------------------------------------------ control path
+
+    public int Socket(SocketKind kind, out QDesc qd)
+    {
+        qd = QDesc.Invalid;
+        if (kind is not (SocketKind.Stream or SocketKind.Datagram)) return Errno.EPROTONOSUPPORT;
+        int rc = _transport.Socket(kind, out var queue);
+        if (rc != 0) return rc;
+        qd = Register(queue!);
+        return 0;
+    }
+
+    /// <summary>Creates an in-process memory queue (push/pop like a channel).</summary>
+    public int Queue(out QDesc qd)
+    {
+        qd = Register(new MemoryQueue());
+        return 0;
+    }
+
+    public int Bind(QDesc qd, IPv4Endpoint local) => TryGet(qd, out var q) ? q.Bind(local) : Errno.EBADF;
+
+    public int Listen(QDesc qd, int backlog) =>
+        !TryGet(qd, out var q) ? Errno.EBADF : backlog <= 0 ? Errno.EINVAL : q.Listen(backlog);
+
+    public int GetSockName(QDesc qd, out IPv4Endpoint local)
+    {
+        local = default;
+        return TryGet(qd, out var q) ? q.GetSockName(out local) : Errno.EBADF;
+    }
+
+    public int GetPeerName(QDesc qd, out IPv4Endpoint remote)
+    {
+        remote = default;
+        return TryGet(qd, out var q) ? q.GetPeerName(out remote) : Errno.EBADF;
+    }
+
+    public int SetSockOpt(QDesc qd, SocketOption option, int value) => TryGet(qd, out var q) ? q.SetSockOpt(option, value) : Errno.EBADF;
+
+    public int GetSockOpt(QDesc qd, SocketOption option, out int value)
+    {
+        value = 0;
+        return TryGet(qd, out var q) ? q.GetSockOpt(option, out value) : Errno.EBADF;
+    }
+
+    /// <summary>Closes a descriptor at once: its pending operations complete with ECANCELED.</summary>
+    public int Close(QDesc qd)
+    {
+        if (!TryGet(qd, out var q)) return Errno.EBADF;
+        _queues[qd.Value] = null;
+        _freeQds.Push(qd.Value);
+        q.IsClosed = true;
+        q.Close();
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ data path (qtokens)
+
+    public int Accept(QDesc qd, out QToken qt) => StartOp(qd, OpCode.Accept, default, default, 0, out qt);
+
+    public int Connect(QDesc qd, IPv4Endpoint remote, out QToken qt) => StartOp(qd, OpCode.Connect, default, remote, 0, out qt);
+
+    /// <summary>Pushes an SGA. The libOS holds the buffers until the qtoken completes, so the caller may free it at once.</summary>
+    public int Push(QDesc qd, in Sga sga, out QToken qt) => StartOp(qd, OpCode.Push, sga, default, 0, out qt);
+
+    public int PushTo(QDesc qd, in Sga sga, IPv4Endpoint to, out QToken qt) => StartOp(qd, OpCode.Push, sga, to, 1, out qt);
+
+    /// <summary>Pops data; <paramref name="size"/> bounds the result (0 = default). An empty result means end of stream.</summary>
+    public int Pop(QDesc qd, out QToken qt, int size = 0) => StartOp(qd, OpCode.Pop, default, default, size, out qt);
+
+    /// <summary>Closes a descriptor as an operation, for symmetry with Demikernel's async close.</summary>
+    public int CloseAsync(QDesc qd, out QToken qt)
+    {
+        qt = QToken.Invalid;
+        if (!TryGet(qd, out _)) return Errno.EBADF;
+        var op = RentOp();
+        op.Start(OpCode.Close, qd);
+        qt = op.Token;
+        op.Complete(Close(qd));
+        return 0;
+    }
+
+    private int StartOp(QDesc qd, OpCode kind, in Sga sga, IPv4Endpoint address, int size, out QToken qt)
+    {
+        qt = QToken.Invalid;
+        if (!TryGet(qd, out var q)) return Errno.EBADF;
+        var op = RentOp();
+        int rc = Begin(op, q, qd, kind, sga, address, size);
+        if (rc != 0)
+        {
+            op.Free();
+            _freeOps.Push(op);
+            return rc;
+        }
+        qt = op.Token;
+        return 0;
+    }
+
+    /// <summary>Starts <paramref name="op"/> on <paramref name="q"/>; on refusal the op is left unstarted for the caller to free.</summary>
+    private int Begin(Operation op, IoQueue q, QDesc qd, OpCode kind, in Sga sga, IPv4Endpoint address, int size)
+    {
+        if (kind == OpCode.Push)
+        {
+            if (!sga.IsValid) return Errno.EINVAL;
+            if (sga.TotalLength == 0) return Errno.EINVAL;
+        }
+        op.Start(kind, qd);
+        op.Address = address;
+        op.Size = size > 0 ? size : Options.DefaultPopSize;
+        int rc;
+        switch (kind)
+        {
+            case OpCode.Accept: rc = q.StartAccept(op); break;
+            case OpCode.Connect: rc = q.StartConnect(op); break;
+            case OpCode.Pop: rc = q.StartPop(op); break;
+            case OpCode.Push:
+                op.Sga = sga;
+                sga.Head!.AddLibRef();
+                rc = size == 1 ? q.StartPushTo(op) : q.StartPush(op);
+                if (rc != 0)
+                {
+                    op.Sga = default;
+                    sga.Head.ReleaseLibRef();
+                }
+                break;
+            default: rc = Errno.EINVAL; break;
+        }
+        if (rc != 0) UnlinkDone(op);
+        return rc;
+    }
+
+    // ------------------------------------------------------------------ waiting
+
+    /// <summary>Waits for one operation. Returns 0 and its result, ETIMEDOUT, or EINVAL for an unknown qtoken.</summary>
+    public int Wait(QToken qt, out QResult result, TimeSpan? timeout = null)
+    {
+        result = default;
+        if (!TryGetOp(qt, out var op)) return Errno.EINVAL;
+        long deadline = Deadline(timeout);
+        while (!op.IsCompleted)
+        {
+            if (!Step(deadline)) return Errno.ETIMEDOUT;
+        }
+        result = Take(op);
+        return 0;
+    }
+
+    /// <summary>Waits for the first of several operations; <paramref name="index"/> tells which one completed.</summary>
+    public int WaitAny(ReadOnlySpan<QToken> qts, out QResult result, out int index, TimeSpan? timeout = null)
+    {
+        result = default;
+        index = -1;
+        for (int i = 0; i < qts.Length; i++)
+            if (!TryGetOp(qts[i], out _)) return Errno.EINVAL;
+        long deadline = Deadline(timeout);
+        while (true)
+        {
+            for (int i = 0; i < qts.Length; i++)
+            {
+                TryGetOp(qts[i], out var op);
+                if (op!.IsCompleted)
+                {
+                    index = i;
+                    result = Take(op);
+                    return 0;
+                }
+            }
+            if (!Step(deadline)) return Errno.ETIMEDOUT;
+        }
+    }
+
+    /// <summary>
+    /// Waits until up to <c>results.Length</c> operations (any qtoken not awaited by a coroutine) have completed,
+    /// or the timeout passes with at least one. Returns 0 with <paramref name="count"/> &gt; 0, or ETIMEDOUT.
+    /// </summary>
+    public int WaitNext(Span<QResult> results, out int count, TimeSpan? timeout = null)
+    {
+        count = 0;
+        if (results.IsEmpty) return Errno.EINVAL;
+        long deadline = Deadline(timeout);
+        while (true)
+        {
+            while (count < results.Length && _doneHead is { } op) results[count++] = Take(op);
+            if (count == results.Length) return 0;
+            if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
+        }
+    }
+
+    /// <summary>Runs one pass of OS work without blocking: transport poll, timers, ready tasks. True if anything happened.</summary>
+    public bool Poll()
+    {
+        // Coroutines run with no SynchronizationContext: awaits inside them resume inline on this thread, never on a
+        // context the host installed (a UI's or a test runner's) nor on the thread pool.
+        var hostContext = SynchronizationContext.Current;
+        if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            bool progress = _transport.Poll();
+            progress |= Scheduler.FireTimers() > 0;
+            progress |= Scheduler.RunReady() > 0;
+            return progress;
+        }
+        finally
+        {
+            if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(hostContext);
+        }
+    }
+
+    /// <summary>Starts <paramref name="main"/> on this thread and runs the libOS until it completes.</summary>
+    public void Run(Func<ValueTask> main)
+    {
+        var task = WithoutHostContext(main);
+        while (!task.IsCompleted) Step(long.MaxValue);
+        task.GetAwaiter().GetResult();
+    }
+
+    public T Run<T>(Func<ValueTask<T>> main)
+    {
+        var task = WithoutHostContext(main);
+        while (!task.IsCompleted) Step(long.MaxValue);
+        return task.GetAwaiter().GetResult();
+    }
+
+    private static TTask WithoutHostContext<TTask>(Func<TTask> start)
+    {
+        var hostContext = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            return start();
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(hostContext);
+        }
+    }
+
+    /// <summary>Runs the libOS until <paramref name="done"/> returns true or the timeout passes; false on timeout.</summary>
+    public bool RunUntil(Func<bool> done, TimeSpan? timeout = null)
+    {
+        long deadline = Deadline(timeout);
+        while (!done())
+            if (!Step(deadline)) return done();
+        return true;
+    }
+
+    private long _idleSince;
+
+    /// <summary>
+    /// One step of the run loop: poll; if nothing happened, spin for the budget, then block in the transport until the
+    /// next timer or <paramref name="deadline"/>. Returns false once the deadline has passed.
+    /// </summary>
+    private bool Step(long deadline)
+    {
+        if (Poll())
+        {
+            _idleSince = 0;
+            return true;
+        }
+        long now = Scheduler.Now;
+        if (now >= deadline) return false;
+        if (_idleSince == 0) _idleSince = Stopwatch.GetTimestamp();
+        if (Stopwatch.GetTimestamp() - _idleSince < _spinTicks) return true;
+        long wake = deadline;
+        if (Scheduler.TryGetNextDeadline(out long timer) && timer < wake) wake = timer;
+        if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime && wake != long.MaxValue)
+        {
+            // Nothing can happen before the next deadline: jump the clock instead of waiting.
+            _transport.Block(TimeSpan.Zero);
+            virtualTime.AdvanceTo(wake);
+        }
+        else
+        {
+            _transport.Block(wake == long.MaxValue ? null : Scheduler.SpanFromTicks(Math.Max(0, wake - now)));
+        }
+        _idleSince = 0;
+        return true;
+    }
+
+    private long Deadline(TimeSpan? timeout)
+    {
+        if (timeout is not { } t) return long.MaxValue;
+        if (t <= TimeSpan.Zero) return Scheduler.Now;
+        long ticks = Scheduler.TicksFrom(t);
+        long now = Scheduler.Now;
+        return ticks > long.MaxValue - now ? long.MaxValue : now + ticks;
+    }
+
+    // ------------------------------------------------------------------ async surface
+
+    public ValueTask<QResult> AcceptAsync(QDesc qd) => StartAsync(qd, OpCode.Accept, default, default, 0);
+
+    public ValueTask<QResult> ConnectAsync(QDesc qd, IPv4Endpoint remote) => StartAsync(qd, OpCode.Connect, default, remote, 0);
+
+    public ValueTask<QResult> PushAsync(QDesc qd, in Sga sga) => StartAsync(qd, OpCode.Push, sga, default, 0);
+
+    public ValueTask<QResult> PushToAsync(QDesc qd, in Sga sga, IPv4Endpoint to) => StartAsync(qd, OpCode.Push, sga, to, 1);
+
+    public ValueTask<QResult> PopAsync(QDesc qd, int size = 0) => StartAsync(qd, OpCode.Pop, default, default, size);
+
+    private ValueTask<QResult> StartAsync(QDesc qd, OpCode kind, in Sga sga, IPv4Endpoint address, int size)
+    {
+        if (!TryGet(qd, out var q)) return new ValueTask<QResult>(new QResult(kind, qd, default, Errno.EBADF));
+        var op = RentOp();
+        int rc = Begin(op, q, qd, kind, sga, address, size);
+        if (rc != 0)
+        {
+            op.Free();
+            _freeOps.Push(op);
+            return new ValueTask<QResult>(new QResult(kind, qd, default, rc));
+        }
+        if (op.IsCompleted)
+        {
+            var result = op.Result;
+            Release(op);
+            return new ValueTask<QResult>(result);
+        }
+        // From here on completions go to the awaiter, never to the WaitNext list.
+        return op.AsValueTask();
+    }
+
+    /// <summary>Starts a coroutine on the scheduler. It first runs in the next scheduler pass.</summary>
+    public void Spawn(Func<ValueTask> coroutine) => new Coroutine(this, coroutine).Start();
+
+    /// <summary>Completes after <paramref name="delay"/> of the libOS clock.</summary>
+    public ValueTask Delay(TimeSpan delay) => DelaySource.Rent(this).Start(delay);
+
+    /// <summary>Lets every other ready task run once before the caller continues.</summary>
+    public ValueTask Yield() => DelaySource.Rent(this).Start(TimeSpan.Zero);
+
+    internal readonly Stack<DelaySource> DelayPool = new();
+
+    internal void ReportFault(Exception e) => _faults.Add(e);
+
+    // ------------------------------------------------------------------ memory
+
+    /// <summary>Allocates an SGA of one segment of <paramref name="size"/> bytes from the pinned pool.</summary>
+    public Sga SgaAlloc(int size)
+    {
+        var buffer = Pool.Rent(size);
+        buffer.AddAppRef();
+        return new Sga(buffer);
+    }
+
+    /// <summary>Allocates a multi-segment SGA with the given segment lengths.</summary>
+    public Sga SgaAlloc(ReadOnlySpan<int> segmentLengths)
+    {
+        if (segmentLengths.IsEmpty) throw new ArgumentException("an SGA needs at least one segment", nameof(segmentLengths));
+        var head = Pool.Rent(segmentLengths[0]);
+        var tail = head;
+        for (int i = 1; i < segmentLengths.Length; i++)
+        {
+            var next = Pool.Rent(segmentLengths[i]);
+            tail.Next = next;
+            tail = next;
+        }
+        head.AddAppRef();
+        return new Sga(head);
+    }
+
+    /// <summary>Gives an SGA back. EINVAL if it was already freed (stale handle or double free).</summary>
+    public int SgaFree(in Sga sga)
+    {
+        if (sga.Head is null) return 0; // the empty SGA of an end-of-stream pop
+        if (!sga.IsValid) return Errno.EINVAL;
+        return sga.Head.ReleaseAppRef() ? 0 : Errno.EINVAL;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    internal QDesc Register(IoQueue queue)
+    {
+        int slot;
+        if (_freeQds.Count > 0) slot = _freeQds.Pop();
+        else
+        {
+            slot = _nextQd++;
+            if (slot == _queues.Length) Array.Resize(ref _queues, _queues.Length * 2);
+        }
+        _queues[slot] = queue;
+        queue.Qd = new QDesc(slot);
+        return queue.Qd;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryGet(QDesc qd, out IoQueue queue)
+    {
+        if ((uint)qd.Value < (uint)_queues.Length && _queues[qd.Value] is { } q)
+        {
+            queue = q;
+            return true;
+        }
+        queue = null!;
+        return false;
+    }
+
+    /// <summary>The queue behind a descriptor, for transports and tests.</summary>
+    public IoQueue? GetQueue(QDesc qd) => TryGet(qd, out var q) ? q : null;
+
+    public int OpenDescriptors => _nextQd - _freeQds.Count;
+    public int OutstandingOperations => _opCount - _freeOps.Count;
+
+    private Operation RentOp()
+    {
+        if (_freeOps.TryPop(out var op)) return op;
+        if (_opCount == _ops.Length) Array.Resize(ref _ops, _ops.Length * 2);
+        op = new Operation(this, _opCount);
+        _ops[_opCount++] = op;
+        return op;
+    }
+
+    private bool TryGetOp(QToken qt, out Operation op)
+    {
+        int slot = qt.Slot;
+        if ((uint)slot < (uint)_opCount && _ops[slot] is { InUse: true } o && o.Generation == qt.Generation && !o.IsAwaited)
+        {
+            op = o;
+            return true;
+        }
+        op = null!;
+        return false;
+    }
+
+    private QResult Take(Operation op)
+    {
+        var result = op.Result;
+        Release(op);
+        return result;
+    }
+
+    internal void Release(Operation op)
+    {
+        UnlinkDone(op);
+        op.Free();
+        _freeOps.Push(op);
+    }
+
+    /// <summary>A non-awaited operation completed: remember it for WaitNext.</summary>
+    internal void OnCompleted(Operation op)
+    {
+        op.InDoneList = true;
+        op.DonePrev = _doneTail;
+        op.DoneNext = null;
+        if (_doneTail is null) _doneHead = op;
+        else _doneTail.DoneNext = op;
+        _doneTail = op;
+    }
+
+    private void UnlinkDone(Operation op)
+    {
+        if (!op.InDoneList) return;
+        if (op.DonePrev is null) _doneHead = op.DoneNext;
+        else op.DonePrev.DoneNext = op.DoneNext;
+        if (op.DoneNext is null) _doneTail = op.DonePrev;
+        else op.DoneNext.DonePrev = op.DonePrev;
+        op.DonePrev = op.DoneNext = null;
+        op.InDoneList = false;
+    }
+
+    public void Dispose()
+    {
+        for (int i = 0; i < _queues.Length; i++)
+            if (_queues[i] is not null) Close(new QDesc(i));
+        _transport.Dispose();
+    }
+}

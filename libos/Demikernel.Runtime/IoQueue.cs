@@ -1,0 +1,84 @@
+namespace Demikernel.Runtime;
+
+/// <summary>
+/// A queue behind a descriptor: a socket of some transport, or a memory queue. Operations start here and complete later
+/// through <see cref="Operation"/>. A <c>Start*</c> method returns 0 when the operation was taken (it may already have
+/// completed) or an errno when it was refused outright.
+/// </summary>
+public abstract class IoQueue
+{
+    public QDesc Qd { get; internal set; }
+
+    /// <summary>Set once <see cref="Close"/> ran; the descriptor is gone from the table by then.</summary>
+    public bool IsClosed { get; internal set; }
+
+    public virtual int Bind(IPv4Endpoint local) => Errno.EOPNOTSUPP;
+    public virtual int Listen(int backlog) => Errno.EOPNOTSUPP;
+    public virtual int StartAccept(Operation op) => Errno.EOPNOTSUPP;
+    public virtual int StartConnect(Operation op) => Errno.EOPNOTSUPP;
+    public virtual int StartPush(Operation op) => Errno.EOPNOTSUPP;
+    public virtual int StartPushTo(Operation op) => Errno.EOPNOTSUPP;
+    public virtual int StartPop(Operation op) => Errno.EOPNOTSUPP;
+    public virtual int GetSockName(out IPv4Endpoint local) { local = default; return Errno.EOPNOTSUPP; }
+    public virtual int GetPeerName(out IPv4Endpoint remote) { remote = default; return Errno.EOPNOTSUPP; }
+    public virtual int SetSockOpt(SocketOption option, int value) => Errno.ENOPROTOOPT;
+    public virtual int GetSockOpt(SocketOption option, out int value) { value = 0; return Errno.ENOPROTOOPT; }
+
+    /// <summary>Releases the queue. Every pending operation must complete (ECANCELED) before this returns.</summary>
+    public abstract void Close();
+}
+
+/// <summary>A FIFO of pending operations linked through <see cref="Operation.Next"/>: no allocation per operation.</summary>
+public struct OperationQueue
+{
+    private Operation? _head;
+    private Operation? _tail;
+
+    public readonly bool IsEmpty => _head is null;
+    public readonly Operation? Peek => _head;
+
+    public void Enqueue(Operation op)
+    {
+        op.Next = null;
+        if (_tail is null) _head = _tail = op;
+        else
+        {
+            _tail.Next = op;
+            _tail = op;
+        }
+    }
+
+    public Operation? Dequeue()
+    {
+        var op = _head;
+        if (op is null) return null;
+        _head = op.Next;
+        if (_head is null) _tail = null;
+        op.Next = null;
+        return op;
+    }
+
+    /// <summary>Completes every queued operation with <paramref name="errno"/>.</summary>
+    public void CompleteAll(int errno)
+    {
+        while (Dequeue() is { } op) op.Complete(errno);
+    }
+}
+
+/// <summary>The seam under the libOS: a transport creates sockets and makes I/O progress when polled.</summary>
+public interface INetworkTransport : IDisposable
+{
+    string Name { get; }
+
+    /// <summary>Called once when the libOS that owns the transport is created.</summary>
+    void Attach(DemiLibOS libos);
+
+    /// <summary>Creates a socket queue, or returns an errno.</summary>
+    int Socket(SocketKind kind, out IoQueue? queue);
+
+    /// <summary>Makes I/O progress without blocking; true if anything happened.</summary>
+    bool Poll();
+
+    /// <summary>Blocks until I/O may be possible or <paramref name="timeout"/> passes (null = no limit).</summary>
+    void Block(TimeSpan? timeout);
+}

@@ -1,0 +1,20 @@
+namespace Demikernel.Runtime;
+
+/// <summary>Settings every libOS shares, whatever its transport.</summary>
+public sealed record LibOSOptions
+{
+    /// <summary>The clock for timers and timeouts; tests inject a <see cref="VirtualTimeProvider"/>.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// How long an idle libOS keeps polling before it blocks in the transport. A blocked thread pays ~50 µs to wake on
+    /// this kind of VM, more than a loopback round trip, so request/response traffic should find the libOS spinning.
+    /// </summary>
+    public TimeSpan SpinBudget { get; init; } = TimeSpan.FromMicroseconds(200);
+
+    /// <summary>Bytes of headroom in front of every buffer (room for Ethernet, IPv4 and TCP headers).</summary>
+    public int Headroom { get; init; } = BufferPool.DefaultHeadroom;
+
+    /// <summary>Largest POP result when the caller does not ask for a size.</summary>
+    public int DefaultPopSize { get; init; } = 16 * 1024;
+}

@@ -1,0 +1,141 @@
+using System.Threading.Tasks.Sources;
+
+namespace Demikernel.Runtime;
+
+/// <summary>
+/// One asynchronous operation (push, pop, accept, connect, close): the object behind a <see cref="QToken"/> and behind
+/// the <see cref="ValueTask{QResult}"/> of the async surface. Operations are pooled by their libOS and reused; the token
+/// generation makes stale qtokens harmless.
+/// <para>
+/// Completion never runs application code inline: a transport calls <see cref="Complete(int)"/>, and if an awaiter is
+/// attached the operation wakes itself on the scheduler, which then resumes the awaiting coroutine on the libOS thread.
+/// </para>
+/// </summary>
+public sealed class Operation : IValueTaskSource<QResult>, IRunnable
+{
+    private ManualResetValueTaskSourceCore<QResult> _core;
+    private readonly DemiLibOS _libos;
+    private TaskHandle _handle;
+
+    internal Operation(DemiLibOS libos, int slot)
+    {
+        _libos = libos;
+        Slot = slot;
+        Generation = 1;
+        _core.RunContinuationsAsynchronously = false;
+    }
+
+    internal int Slot { get; }
+    internal uint Generation { get; private set; }
+    internal bool InUse { get; private set; }
+    internal bool IsAwaited { get; set; }
+    internal QToken Token => new(Slot, Generation);
+
+    public OpCode Kind { get; private set; }
+    public QDesc Qd { get; private set; }
+    public bool IsCompleted { get; private set; }
+    public QResult Result { get; private set; }
+
+    /// <summary>The SGA being pushed (PUSH/PUSHTO).</summary>
+    public Sga Sga { get; internal set; }
+    /// <summary>Bytes of <see cref="Sga"/> already written, for transports that push in several steps.</summary>
+    public int Progress { get; set; }
+    /// <summary>Remote address for CONNECT and PUSHTO.</summary>
+    public IPv4Endpoint Address { get; internal set; }
+    /// <summary>Largest number of bytes a POP may return (0 = transport default).</summary>
+    public int Size { get; internal set; }
+
+    /// <summary>Intrusive link for a transport's queue of pending operations.</summary>
+    public Operation? Next { get; set; }
+
+    // Intrusive links for the libOS's list of completed, not yet claimed operations (WaitNext).
+    internal Operation? DonePrev;
+    internal Operation? DoneNext;
+    internal bool InDoneList;
+
+    internal void Start(OpCode kind, QDesc qd)
+    {
+        if (!_handle.IsValid) _handle = _libos.Scheduler.Insert(this);
+        InUse = true;
+        Kind = kind;
+        Qd = qd;
+        IsCompleted = false;
+        IsAwaited = false;
+        Result = default;
+        Sga = default;
+        Progress = 0;
+        Address = default;
+        Size = 0;
+        Next = null;
+    }
+
+    /// <summary>Completes the operation with an errno (0 = success).</summary>
+    public void Complete(int ret) => Finish(new QResult(Kind, Qd, Token, ret));
+
+    /// <summary>Completes a POP with data (or an empty SGA for end of stream) and, for datagrams, the sender.</summary>
+    public void CompletePop(DemiBuffer? data, IPv4Endpoint from = default)
+    {
+        data?.AddAppRef();
+        Finish(new QResult(OpCode.Pop, Qd, Token, 0, new Sga(data), default, from));
+    }
+
+    /// <summary>Completes an ACCEPT with the new connection's queue, which the libOS registers under a new descriptor.</summary>
+    public void CompleteAccept(IoQueue accepted, IPv4Endpoint peer)
+    {
+        var qd = _libos.Register(accepted);
+        Finish(new QResult(OpCode.Accept, Qd, Token, 0, default, qd, peer));
+    }
+
+    private void Finish(in QResult result)
+    {
+        if (IsCompleted) return;
+        IsCompleted = true;
+        Result = result;
+        Next = null;
+        // The push no longer needs the bytes: drop the libOS's reference taken in Push.
+        if (Kind is OpCode.Push) Sga.Head?.ReleaseLibRef();
+        if (IsAwaited) _libos.Scheduler.Wake(_handle);
+        else _libos.OnCompleted(this);
+    }
+
+    internal void Free()
+    {
+        InUse = false;
+        IsAwaited = false;
+        _delivered = false;
+        Sga = default;
+        Result = default;
+        unchecked { Generation++; }
+        if (Generation == 0) Generation = 1;
+        _core.Reset();
+    }
+
+    private bool _delivered;
+
+    void IRunnable.Run()
+    {
+        if (!IsCompleted || !IsAwaited || _delivered) return;
+        _delivered = true;
+        _core.SetResult(Result);
+    }
+
+    QResult IValueTaskSource<QResult>.GetResult(short token)
+    {
+        var result = _core.GetResult(token);
+        _libos.Release(this);
+        return result;
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<QResult>.GetStatus(short token) => _core.GetStatus(token);
+
+    // The continuation always resumes on the libOS thread through the scheduler: never on a captured
+    // SynchronizationContext (a test runner's, say) or the thread pool.
+    void IValueTaskSource<QResult>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags & ~(ValueTaskSourceOnCompletedFlags.UseSchedulingContext | ValueTaskSourceOnCompletedFlags.FlowExecutionContext));
+
+    internal ValueTask<QResult> AsValueTask()
+    {
+        IsAwaited = true;
+        return new ValueTask<QResult>(this, _core.Version);
+    }
+}

@@ -1,0 +1,227 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Demikernel.Runtime;
+
+/// <summary>Something the scheduler can run: a coroutine step, a completion to deliver, a background poller.</summary>
+public interface IRunnable
+{
+    void Run();
+}
+
+/// <summary>A task's slot in the scheduler and the generation that makes stale handles harmless.</summary>
+public readonly record struct TaskHandle(int Slot, uint Generation)
+{
+    public bool IsValid => Generation != 0;
+}
+
+/// <summary>
+/// The cooperative, single-threaded scheduler of one libOS instance.
+/// <code>
+///   slots:   [ t0 t1 ... t63 | t64 ... t127 | ... ]      tasks live in a slab (free list of slot indices)
+///   ready:   [ page0 bits    | page1 bits   | ... ]      one 64-bit word per page of 64 tasks; a wake is one OR
+///   summary: [ bit per page ]                          so a pass skips idle pages 64 at a time
+///   timers:  min-heap of (due, handle) over an injected TimeProvider
+/// </code>
+/// A pass runs every task that was ready when it reached the task's page, lowest slot first, at most once: a task woken
+/// while its page runs waits for the next pass, so no task can starve the others or the transport's poll.
+/// Nothing here allocates in steady state.
+/// </summary>
+public sealed class Scheduler
+{
+    private IRunnable?[] _tasks = new IRunnable?[64];
+    private uint[] _generations = new uint[64];
+    private ulong[] _ready = new ulong[1];
+    private ulong[] _summary = new ulong[1];
+    private int[] _freeSlots = new int[64];
+    private int _freeCount;
+    private int _highWater;
+    private readonly TimerHeap _timers = new();
+
+    public Scheduler(TimeProvider? time = null)
+    {
+        Time = time ?? TimeProvider.System;
+    }
+
+    public TimeProvider Time { get; }
+
+    /// <summary>Tasks currently inserted.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Total task runs, for statistics and tests.</summary>
+    public long Runs { get; private set; }
+
+    public int PendingTimers => _timers.Count;
+
+    public TaskHandle Insert(IRunnable task, bool ready = false)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        int slot = _freeCount > 0 ? _freeSlots[--_freeCount] : _highWater++;
+        if (slot >= _tasks.Length) GrowSlots();
+        _tasks[slot] = task;
+        uint gen = _generations[slot] + 1;
+        if (gen == 0) gen = 1;
+        _generations[slot] = gen;
+        Count++;
+        var handle = new TaskHandle(slot, gen);
+        if (ready) Wake(handle);
+        return handle;
+    }
+
+    /// <summary>Removes a task; a stale handle is ignored.</summary>
+    public bool Remove(TaskHandle handle)
+    {
+        int slot = handle.Slot;
+        if ((uint)slot >= (uint)_highWater || _generations[slot] != handle.Generation || _tasks[slot] is null) return false;
+        _tasks[slot] = null;
+        _ready[slot >> 6] &= ~(1UL << slot);
+        _generations[slot]++;
+        if (_generations[slot] == 0) _generations[slot] = 1;
+        if (_freeCount == _freeSlots.Length) Array.Resize(ref _freeSlots, _freeSlots.Length * 2);
+        _freeSlots[_freeCount++] = slot;
+        Count--;
+        return true;
+    }
+
+    /// <summary>Marks a task runnable. Waking a task twice before it runs runs it once; a stale handle is ignored.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Wake(TaskHandle handle)
+    {
+        int slot = handle.Slot;
+        if ((uint)slot >= (uint)_highWater || _generations[slot] != handle.Generation) return;
+        int page = slot >> 6;
+        _ready[page] |= 1UL << slot;
+        _summary[page >> 6] |= 1UL << page;
+    }
+
+    public bool HasReady
+    {
+        get
+        {
+            foreach (ulong word in _summary)
+                if (word != 0) return true;
+            return false;
+        }
+    }
+
+    /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
+    public int RunReady()
+    {
+        int ran = 0;
+        for (int s = 0; s < _summary.Length; s++)
+        {
+            // Snapshot the pages that are ready now: a page woken again during this pass waits for the next one.
+            ulong pages = _summary[s];
+            _summary[s] = 0;
+            while (pages != 0)
+            {
+                int page = (s << 6) + BitOperations.TrailingZeroCount(pages);
+                pages &= pages - 1;
+                ulong bits = _ready[page];
+                _ready[page] = 0;
+                while (bits != 0)
+                {
+                    int slot = (page << 6) + BitOperations.TrailingZeroCount(bits);
+                    bits &= bits - 1;
+                    var task = _tasks[slot];
+                    if (task is null) continue;
+                    ran++;
+                    task.Run();
+                }
+            }
+        }
+        Runs += ran;
+        return ran;
+    }
+
+    // ---- timers ----
+
+    /// <summary>Current time of the injected clock, in <see cref="TimeProvider.TimestampFrequency"/> ticks.</summary>
+    public long Now => Time.GetTimestamp();
+
+    public long TicksFrom(TimeSpan span) => (long)(span.Ticks * (Time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
+
+    public TimeSpan SpanFromTicks(long ticks) => TimeSpan.FromTicks((long)(ticks * (TimeSpan.TicksPerSecond / (double)Time.TimestampFrequency)));
+
+    /// <summary>Wakes <paramref name="handle"/> once the clock reaches <paramref name="dueTimestamp"/>.</summary>
+    public void WakeAt(TaskHandle handle, long dueTimestamp) => _timers.Push(dueTimestamp, handle);
+
+    public void WakeAfter(TaskHandle handle, TimeSpan delay) => WakeAt(handle, Now + TicksFrom(delay));
+
+    /// <summary>Wakes the tasks whose timers are due; returns how many fired.</summary>
+    public int FireTimers()
+    {
+        if (_timers.Count == 0) return 0;
+        long now = Now;
+        int fired = 0;
+        while (_timers.TryPopDue(now, out var handle))
+        {
+            Wake(handle);
+            fired++;
+        }
+        return fired;
+    }
+
+    /// <summary>Timestamp of the earliest pending timer, if any.</summary>
+    public bool TryGetNextDeadline(out long due) => _timers.TryPeek(out due);
+
+    private void GrowSlots()
+    {
+        int n = _tasks.Length * 2;
+        Array.Resize(ref _tasks, n);
+        Array.Resize(ref _generations, n);
+        Array.Resize(ref _ready, n >> 6);
+        Array.Resize(ref _summary, Math.Max(1, ((n >> 6) + 63) >> 6));
+    }
+
+    /// <summary>A binary min-heap of (due, handle); stale handles are ignored when they fire.</summary>
+    private sealed class TimerHeap
+    {
+        private (long Due, TaskHandle Handle)[] _items = new (long, TaskHandle)[16];
+
+        public int Count { get; private set; }
+
+        public void Push(long due, TaskHandle handle)
+        {
+            if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+            int i = Count++;
+            while (i > 0)
+            {
+                int parent = (i - 1) >> 1;
+                if (_items[parent].Due <= due) break;
+                _items[i] = _items[parent];
+                i = parent;
+            }
+            _items[i] = (due, handle);
+        }
+
+        public bool TryPeek(out long due)
+        {
+            due = Count > 0 ? _items[0].Due : 0;
+            return Count > 0;
+        }
+
+        public bool TryPopDue(long now, out TaskHandle handle)
+        {
+            if (Count == 0 || _items[0].Due > now)
+            {
+                handle = default;
+                return false;
+            }
+            handle = _items[0].Handle;
+            var last = _items[--Count];
+            int i = 0;
+            while (true)
+            {
+                int child = 2 * i + 1;
+                if (child >= Count) break;
+                if (child + 1 < Count && _items[child + 1].Due < _items[child].Due) child++;
+                if (last.Due <= _items[child].Due) break;
+                _items[i] = _items[child];
+                i = child;
+            }
+            if (Count > 0) _items[i] = last;
+            return true;
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace Demikernel;
+
+/// <summary>
+/// Configuration in Demikernel's YAML shape (<c>demikernel:</c>, <c>catnap:</c>, <c>raw_socket:</c>,
+/// <c>inetstack_config:</c>, ... plus the server's own <c>server:</c> section), read as a tree of sections.
+/// Any leaf can be overridden by an environment variable named like the key, upper-cased
+/// (<c>local_ipv4_addr</c> → <c>LOCAL_IPV4_ADDR</c>).
+/// </summary>
+public sealed class LibOSConfig
+{
+    private readonly Dictionary<string, Dictionary<string, string>> _sections = new(StringComparer.Ordinal);
+    private readonly Func<string, string?> _environment;
+
+    public LibOSConfig(Func<string, string?>? environment = null)
+    {
+        _environment = environment ?? Environment.GetEnvironmentVariable;
+    }
+
+    /// <summary>Where the configuration came from, for error messages.</summary>
+    public string Source { get; private set; } = "defaults";
+
+    public static LibOSConfig Load(string path, Func<string, string?>? environment = null)
+    {
+        if (!File.Exists(path)) throw new ConfigException($"config file '{path}' does not exist");
+        using var reader = File.OpenText(path);
+        var config = Parse(reader, environment);
+        config.Source = path;
+        return config;
+    }
+
+    public static LibOSConfig Parse(TextReader yaml, Func<string, string?>? environment = null)
+    {
+        var config = new LibOSConfig(environment) { Source = "yaml" };
+        var stream = new YamlStream();
+        try
+        {
+            stream.Load(yaml);
+        }
+        catch (YamlDotNet.Core.YamlException e)
+        {
+            throw new ConfigException($"config is not valid YAML: {e.Message}");
+        }
+        if (stream.Documents.Count == 0) return config;
+        if (stream.Documents[0].RootNode is not YamlMappingNode root)
+            throw new ConfigException("config must be a YAML mapping of sections (demikernel:, catnap:, server:, ...)");
+        foreach (var (key, value) in root.Children)
+        {
+            string section = ((YamlScalarNode)key).Value ?? "";
+            var entries = config.Section(section);
+            if (value is YamlMappingNode map) Flatten(map, "", entries);
+            else if (value is YamlScalarNode { Value: null or "" }) { }
+            else throw new ConfigException($"config section '{section}' must be a mapping");
+        }
+        return config;
+    }
+
+    private static void Flatten(YamlMappingNode map, string prefix, Dictionary<string, string> into)
+    {
+        foreach (var (key, value) in map.Children)
+        {
+            string name = prefix + ((YamlScalarNode)key).Value;
+            switch (value)
+            {
+                case YamlScalarNode scalar:
+                    into[name] = scalar.Value ?? "";
+                    break;
+                case YamlMappingNode child:
+                    into[name] = "";
+                    Flatten(child, name + ".", into);
+                    break;
+                case YamlSequenceNode seq:
+                    into[name] = string.Join('\n', seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? ""));
+                    break;
+            }
+        }
+    }
+
+    private Dictionary<string, string> Section(string name)
+    {
+        if (!_sections.TryGetValue(name, out var s)) _sections[name] = s = new Dictionary<string, string>(StringComparer.Ordinal);
+        return s;
+    }
+
+    public void Set(string section, string key, string value) => Section(section)[key] = value;
+
+    /// <summary>The keys of a section (nested keys joined with '.').</summary>
+    public IEnumerable<string> Keys(string section) =>
+        _sections.TryGetValue(section, out var s) ? s.Keys : [];
+
+    public IEnumerable<string> Sections => _sections.Keys;
+
+    /// <summary>A value: the environment variable KEY (upper-cased) wins over the file.</summary>
+    public string? Get(string section, string key)
+    {
+        string? env = _environment(key.Replace('.', '_').ToUpperInvariant());
+        if (!string.IsNullOrEmpty(env)) return env;
+        return _sections.TryGetValue(section, out var s) && s.TryGetValue(key, out var v) ? v : null;
+    }
+
+    public string GetString(string section, string key, string fallback) => Get(section, key) is { Length: > 0 } v ? v : fallback;
+
+    public int GetInt(string section, string key, int fallback)
+    {
+        var v = Get(section, key);
+        if (string.IsNullOrEmpty(v)) return fallback;
+        return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int n)
+            ? n
+            : throw new ConfigException($"{section}.{key} must be an integer, got '{v}' ({Source})");
+    }
+
+    public bool GetBool(string section, string key, bool fallback)
+    {
+        var v = Get(section, key);
+        if (string.IsNullOrEmpty(v)) return fallback;
+        return v.ToLowerInvariant() switch
+        {
+            "true" or "yes" or "1" or "on" => true,
+            "false" or "no" or "0" or "off" => false,
+            _ => throw new ConfigException($"{section}.{key} must be true or false, got '{v}' ({Source})"),
+        };
+    }
+}
+
+/// <summary>A configuration problem, with a message that names the key and the file.</summary>
+public sealed class ConfigException(string message) : Exception(message);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs every test of the repository on a fresh machine: installs what the tests need (only when missing), builds,
+# runs each test project, and ends with one line "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+need=()
+command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "== installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq "${need[@]}" >/dev/null \
+      || echo "warning: apt-get install ${need[*]} failed; tests that need them will fail"
+  else
+    echo "warning: not root, cannot install ${need[*]}; tests that need them will fail"
+  fi
+fi
+# The distribution's redis-server may start itself on 6379; our tests pick their own ports, so leave it alone.
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+echo "== building"
+if ! dotnet build Demikernel.sln -c Release -nologo -v q -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+passed=0
+failed=0
+results="$root/tests/.results"
+rm -rf "$results"; mkdir -p "$results"
+for proj in tests/*/*.Tests.csproj; do
+  name=$(basename "$proj" .csproj)
+  echo "== $name"
+  log="$results/$name.log"
+  dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=minimal" \
+    --blame-hang-timeout 5m 2>&1 | tee "$log"
+  line=$(grep -E "(Passed|Failed)!.*Failed: *[0-9]+, Passed: *[0-9]+" "$log" | tail -1)
+  if [ -z "$line" ]; then
+    echo "$name: no test summary (crash or build problem)"
+    failed=$((failed + 1))
+    continue
+  fi
+  f=$(echo "$line" | sed -E 's/.*Failed: *([0-9]+).*/\1/')
+  p=$(echo "$line" | sed -E 's/.*Passed: *([0-9]+).*/\1/')
+  passed=$((passed + p)); failed=$((failed + f))
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
