@@ -406,6 +406,19 @@ public sealed class DemiLibOS : IDisposable
         return new Sga(head);
     }
 
+    /// <summary>
+    /// Adds a segment of <paramref name="size"/> bytes to the end of an SGA the application owns and returns it. The
+    /// segment lives and dies with the SGA (reference counts ride on the first segment).
+    /// </summary>
+    public DemiBuffer SgaAppend(in Sga sga, int size)
+    {
+        var last = sga.First;
+        while (last.Next is not null) last = last.Next;
+        var segment = Pool.Rent(size);
+        last.Next = segment;
+        return segment;
+    }
+
     /// <summary>Gives an SGA back. EINVAL if it was already freed (stale handle or double free).</summary>
     public int SgaFree(in Sga sga)
     {

@@ -1,0 +1,47 @@
+using System.Runtime.CompilerServices;
+using System.Text;
+using Demikernel.Resp;
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server.Commands;
+
+/// <summary>
+/// What a handler sees: the request's arguments (slices of the receive buffer, valid only during the call), the
+/// client, the server and the reply buffer. Handlers never allocate for arguments; they copy only what they store.
+/// </summary>
+public ref struct CommandContext
+{
+    public CommandContext(ReadOnlySpan<byte> buffer, RespArgs args, ClientState client, RedisServer server, ReplyBuffer reply)
+    {
+        Buffer = buffer;
+        Args = args;
+        Client = client;
+        Server = server;
+        Reply = reply;
+        Command = null!;
+    }
+
+    public ReadOnlySpan<byte> Buffer { get; }
+    public RespArgs Args { get; }
+    public ClientState Client { get; }
+    public RedisServer Server { get; }
+    public ReplyBuffer Reply { get; }
+
+    /// <summary>The command being run (set by the dispatcher).</summary>
+    public CommandSpec Command { get; internal set; }
+
+    /// <summary>Number of arguments, the command name included.</summary>
+    public readonly int Count => Args.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly ReadOnlySpan<byte> Arg(int index) => Args.Get(Buffer, index);
+
+    /// <summary>The argument as a string (cold paths: options, names).</summary>
+    public readonly string ArgString(int index) => System.Text.Encoding.UTF8.GetString(Arg(index));
+
+    /// <summary>ASCII case-insensitive comparison of an argument with an option name given in upper case.</summary>
+    public readonly bool ArgIs(int index, ReadOnlySpan<byte> upperCaseOption) => Ascii.EqualsIgnoreCase(Arg(index), upperCaseOption);
+
+    /// <summary>The client's selected database.</summary>
+    public readonly RedisDatabase Db => Server.Databases[Client.Database];
+}

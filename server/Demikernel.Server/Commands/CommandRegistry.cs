@@ -1,0 +1,13 @@
+namespace Demikernel.Server.Commands;
+
+/// <summary>Every command group adds its specs here; the table is data, the groups are where handlers live.</summary>
+public static class CommandRegistry
+{
+    public static void RegisterAll(CommandTable table)
+    {
+        ConnectionCommands.Register(table);
+        ServerCommands.Register(table);
+        StringCommands.Register(table);
+        KeyCommands.Register(table);
+    }
+}

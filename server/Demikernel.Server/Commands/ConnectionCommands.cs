@@ -1,0 +1,377 @@
+using System.Globalization;
+using System.Text;
+using Demikernel.Resp;
+
+namespace Demikernel.Server.Commands;
+
+/// <summary>Connection commands: PING, ECHO, QUIT, SELECT, AUTH, HELLO, RESET and CLIENT.</summary>
+public static class ConnectionCommands
+{
+    private const CommandFlags Conn = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add(new("PING", -1, CommandFlags.Fast | CommandFlags.Sentinel, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", Ping));
+        table.Add(new("ECHO", 2, CommandFlags.Fast, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", Echo));
+        table.Add(new("QUIT", -1, CommandFlags.AllowBusy | CommandFlags.NoAuth | Conn, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", Quit));
+        table.Add(new("SELECT", 2, Conn, 0, 0, 0, "connection", "Changes the selected database.", "1.0.0", Select));
+        table.Add(new("AUTH", -2, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Authenticates the connection.", "1.0.0", Auth));
+        table.Add(new("HELLO", -1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", Hello));
+        table.Add(new("RESET", 1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", Reset));
+        table.Add(new("CLIENT", -2, CommandFlags.None, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", Help)
+        {
+            Subcommands =
+            [
+                new("SETNAME", 3, Conn, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", SetName),
+                new("GETNAME", 2, Conn, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9", GetName),
+                new("SETINFO", 4, Conn, 0, 0, 0, "connection", "Sets information specific to the client or connection.", "7.2.0", SetInfo),
+                new("ID", 2, Conn, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0", Id),
+                new("LIST", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", List),
+                new("INFO", 2, Conn, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0", Info),
+                new("KILL", -3, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0", Kill),
+                new("NO-EVICT", 3, CommandFlags.Admin | Conn, 0, 0, 0, "connection", "Sets the client eviction mode of the connection.", "7.0.0", OnOffOk),
+                new("NO-TOUCH", 3, Conn, 0, 0, 0, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", OnOffOk),
+                new("HELP", 2, Conn, 0, 0, 0, "connection", "Returns helpful text about the different subcommands.", "5.0.0", Help),
+            ],
+        });
+    }
+
+    private static void Ping(ref CommandContext c)
+    {
+        if (c.Count > 2) c.Reply.Error(Errors.WrongArgCount("ping"));
+        else if (c.Count == 2) c.Reply.Bulk(c.Arg(1));
+        else c.Reply.Raw("+PONG\r\n"u8);
+    }
+
+    private static void Echo(ref CommandContext c) => c.Reply.Bulk(c.Arg(1));
+
+    private static void Quit(ref CommandContext c)
+    {
+        c.Reply.Ok();
+        c.Client.CloseRequested = true;
+    }
+
+    private static void Select(ref CommandContext c)
+    {
+        if (!RedisNumbers.TryParseInt64(c.Arg(1), out long db) || db is < int.MinValue or > int.MaxValue)
+        {
+            c.Reply.Error(Errors.InvalidDbIndex);
+            return;
+        }
+        if (db < 0 || db >= c.Server.Databases.Length)
+        {
+            c.Reply.Error(Errors.DbIndexOutOfRange);
+            return;
+        }
+        c.Client.Database = (int)db;
+        c.Reply.Ok();
+    }
+
+    private static void Auth(ref CommandContext c)
+    {
+        if (c.Count > 3)
+        {
+            c.Reply.Error(Errors.Syntax);
+            return;
+        }
+        string? user = c.Count == 3 ? c.ArgString(1) : null;
+        string pass = c.ArgString(c.Count - 1);
+        if (c.Server.Config.RequirePass is null && user is null)
+        {
+            c.Reply.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
+            return;
+        }
+        if (CheckPassword(c.Server, user, pass))
+        {
+            c.Client.Authenticated = true;
+            c.Reply.Ok();
+        }
+        else
+        {
+            c.Reply.Error(Errors.WrongPass);
+        }
+    }
+
+    /// <summary>The only user is "default": with requirepass it has that password, without it any password works (nopass).</summary>
+    private static bool CheckPassword(RedisServer server, string? user, string pass) =>
+        (user is null || user == "default") && (server.Config.RequirePass is not { } required || required == pass);
+
+    private static void Hello(ref CommandContext c)
+    {
+        var protocol = c.Client.Protocol;
+        int i = 1;
+        if (c.Count >= 2)
+        {
+            if (!RedisNumbers.TryParseInt64(c.Arg(1), out long version))
+            {
+                c.Reply.Error("ERR Protocol version is not an integer or out of range");
+                return;
+            }
+            if (version is < 2 or > 3)
+            {
+                c.Reply.Error("NOPROTO unsupported protocol version");
+                return;
+            }
+            protocol = (RespVersion)version;
+            i = 2;
+        }
+        string? setName = null;
+        for (; i < c.Count; i++)
+        {
+            int left = c.Count - i - 1;
+            if (c.ArgIs(i, "AUTH"u8) && left >= 2)
+            {
+                if (!CheckPassword(c.Server, c.ArgString(i + 1), c.ArgString(i + 2)))
+                {
+                    c.Reply.Error(Errors.WrongPass);
+                    return;
+                }
+                c.Client.Authenticated = true;
+                i += 2;
+            }
+            else if (c.ArgIs(i, "SETNAME"u8) && left >= 1)
+            {
+                setName = c.ArgString(i + 1);
+                if (!ValidName(setName))
+                {
+                    c.Reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+                    return;
+                }
+                i += 1;
+            }
+            else
+            {
+                c.Reply.Error($"ERR Syntax error in HELLO option '{c.ArgString(i)}'");
+                return;
+            }
+        }
+        if (!c.Client.Authenticated)
+        {
+            c.Reply.Error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
+            return;
+        }
+        if (setName is not null) c.Client.Name = setName.Length == 0 ? null : setName;
+        c.Client.Protocol = protocol;
+        c.Reply.Version = protocol;
+        c.Reply.MapHeader(7);
+        c.Reply.Bulk("server"u8);
+        c.Reply.Bulk("redis"u8);
+        c.Reply.Bulk("version"u8);
+        c.Reply.Bulk(ServerInfo.RedisVersion);
+        c.Reply.Bulk("proto"u8);
+        c.Reply.Integer((int)protocol);
+        c.Reply.Bulk("id"u8);
+        c.Reply.Integer(c.Client.Id);
+        c.Reply.Bulk("mode"u8);
+        c.Reply.Bulk("standalone"u8);
+        c.Reply.Bulk("role"u8);
+        c.Reply.Bulk("master"u8);
+        c.Reply.Bulk("modules"u8);
+        c.Reply.ArrayHeader(0);
+    }
+
+    private static void Reset(ref CommandContext c)
+    {
+        c.Client.Database = 0;
+        c.Client.Protocol = RespVersion.Resp2;
+        c.Reply.Version = RespVersion.Resp2;
+        c.Client.Name = null;
+        c.Client.Authenticated = !c.Server.RequiresAuth;
+        c.Reply.SimpleString("RESET"u8);
+    }
+
+    private static bool ValidName(string name)
+    {
+        foreach (char ch in name)
+            if (ch < '!' || ch > '~') return false;
+        return true;
+    }
+
+    private static void SetName(ref CommandContext c)
+    {
+        string name = c.ArgString(2);
+        if (!ValidName(name))
+        {
+            c.Reply.Error("ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        c.Client.Name = name.Length == 0 ? null : name;
+        c.Reply.Ok();
+    }
+
+    private static void GetName(ref CommandContext c)
+    {
+        if (c.Client.Name is null) c.Reply.Null();
+        else c.Reply.Bulk(c.Client.Name);
+    }
+
+    private static void SetInfo(ref CommandContext c)
+    {
+        string value = c.ArgString(3);
+        if (!ValidName(value) && value.Length > 0)
+        {
+            c.Reply.Error($"ERR {c.ArgString(2)} cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        if (c.ArgIs(2, "LIB-NAME"u8)) c.Client.LibName = value;
+        else if (c.ArgIs(2, "LIB-VER"u8)) c.Client.LibVersion = value;
+        else
+        {
+            c.Reply.Error($"ERR Unrecognized option '{c.ArgString(2)}'");
+            return;
+        }
+        c.Reply.Ok();
+    }
+
+    private static void Id(ref CommandContext c) => c.Reply.Integer(c.Client.Id);
+
+    private static void OnOffOk(ref CommandContext c)
+    {
+        if (c.ArgIs(2, "ON"u8) || c.ArgIs(2, "OFF"u8)) c.Reply.Ok();
+        else c.Reply.Error(Errors.Syntax);
+    }
+
+    private static void List(ref CommandContext c)
+    {
+        IEnumerable<ClientSession> sessions = c.Server.Clients;
+        if (c.Count >= 4 && c.ArgIs(2, "ID"u8))
+        {
+            var ids = new HashSet<long>();
+            for (int i = 3; i < c.Count; i++)
+            {
+                if (!RedisNumbers.TryParseInt64(c.Arg(i), out long id) || id <= 0)
+                {
+                    c.Reply.Error("ERR Invalid client ID");
+                    return;
+                }
+                ids.Add(id);
+            }
+            sessions = sessions.Where(s => ids.Contains(s.Client.Id));
+        }
+        else if (c.Count == 4 && c.ArgIs(2, "TYPE"u8))
+        {
+            string type = c.ArgString(3).ToLowerInvariant();
+            if (type is not ("normal" or "master" or "replica" or "slave" or "pubsub"))
+            {
+                c.Reply.Error($"ERR Unknown client type '{c.ArgString(3)}'");
+                return;
+            }
+            sessions = type == "normal" ? sessions : [];
+        }
+        else if (c.Count != 2)
+        {
+            c.Reply.Error(Errors.Syntax);
+            return;
+        }
+        var sb = new StringBuilder();
+        long now = c.Server.NowMs;
+        foreach (var s in sessions.OrderBy(s => s.Client.Id)) sb.Append(Describe(s.Client, c.Client, now)).Append('\n');
+        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
+    private static void Info(ref CommandContext c) =>
+        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(Describe(c.Client, c.Client, c.Server.NowMs) + "\n"));
+
+    /// <summary>One CLIENT LIST line, with redis-server's fields.</summary>
+    private static string Describe(ClientState client, ClientState current, long now) => string.Create(CultureInfo.InvariantCulture,
+        $"id={client.Id} addr={client.Peer} laddr={client.Local} fd={client.Qd.Value} name={client.Name ?? ""} " +
+        $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags=N db={client.Database} " +
+        $"sub=0 psub=0 ssub=0 multi=-1 qbuf={client.QueryBufferLength} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 " +
+        $"obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={(client == current ? "client|list" : client.LastCommand)} user=default redir=-1 " +
+        $"resp={(int)client.Protocol} lib-name={client.LibName ?? ""} lib-ver={client.LibVersion ?? ""}");
+
+    private static void Kill(ref CommandContext c)
+    {
+        if (c.Count == 3)
+        {
+            // Old form: CLIENT KILL addr:port
+            string addr = c.ArgString(2);
+            var target = c.Server.Clients.FirstOrDefault(s => s.Client.Peer.ToString() == addr);
+            if (target is null)
+            {
+                c.Reply.Error("ERR No such client");
+                return;
+            }
+            KillOne(ref c, target);
+            c.Reply.Ok();
+            return;
+        }
+        if ((c.Count - 2) % 2 != 0)
+        {
+            c.Reply.Error(Errors.Syntax);
+            return;
+        }
+        long? id = null;
+        string? addrFilter = null, laddrFilter = null;
+        bool skipMe = true;
+        for (int i = 2; i < c.Count; i += 2)
+        {
+            if (c.ArgIs(i, "ID"u8))
+            {
+                if (!RedisNumbers.TryParseInt64(c.Arg(i + 1), out long v) || v <= 0)
+                {
+                    c.Reply.Error("ERR client-id should be greater than 0");
+                    return;
+                }
+                id = v;
+            }
+            else if (c.ArgIs(i, "ADDR"u8)) addrFilter = c.ArgString(i + 1);
+            else if (c.ArgIs(i, "LADDR"u8)) laddrFilter = c.ArgString(i + 1);
+            else if (c.ArgIs(i, "SKIPME"u8))
+            {
+                if (c.ArgIs(i + 1, "YES"u8)) skipMe = true;
+                else if (c.ArgIs(i + 1, "NO"u8)) skipMe = false;
+                else
+                {
+                    c.Reply.Error(Errors.Syntax);
+                    return;
+                }
+            }
+            else if (c.ArgIs(i, "TYPE"u8) || c.ArgIs(i, "USER"u8) || c.ArgIs(i, "MAXAGE"u8)) { }
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        var me = c.Client;
+        var victims = c.Server.Clients.Where(s =>
+            (id is null || s.Client.Id == id) &&
+            (addrFilter is null || s.Client.Peer.ToString() == addrFilter) &&
+            (laddrFilter is null || s.Client.Local.ToString() == laddrFilter) &&
+            !(skipMe && s.Client == me)).ToArray();
+        foreach (var v in victims) KillOne(ref c, v);
+        c.Reply.Integer(victims.Length);
+    }
+
+    private static void KillOne(ref CommandContext c, ClientSession target)
+    {
+        // Killing ourselves: reply first, then close once the reply is out.
+        if (target.Client == c.Client) c.Client.CloseRequested = true;
+        else target.Kill();
+    }
+
+    private static void Help(ref CommandContext c)
+    {
+        if (c.Count == 2 && !c.ArgIs(1, "HELP"u8))
+        {
+            c.Reply.Error(Errors.UnknownSubcommand(c.ArgString(1), c.Command.Name));
+            return;
+        }
+        string[] lines =
+        [
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME", "    Return the name of the current connection.",
+            "ID", "    Return the ID of the current connection.",
+            "INFO", "    Return information about the current client connection.",
+            "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME.",
+            "LIST [options ...]", "    Return information about client connections. Options: TYPE, ID.",
+            "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            "SETINFO <option> <value>", "    Set client meta attributes: LIB-NAME, LIB-VER.",
+            "HELP", "    Print this help.",
+        ];
+        c.Reply.ArrayHeader(lines.Length);
+        foreach (var line in lines) c.Reply.SimpleString(line);
+    }
+}

@@ -1,0 +1,78 @@
+using System.CommandLine;
+using Demikernel;
+using Demikernel.Runtime;
+using Demikernel.Server;
+
+// redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
+var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
+var bind = new Option<string?>("--bind") { Description = "IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 = all)" };
+var databases = new Option<int?>("--databases") { Description = "number of databases (default 16)" };
+var requirepass = new Option<string?>("--requirepass") { Description = "password clients must AUTH with (default: none)" };
+var maxclients = new Option<int?>("--maxclients") { Description = "most simultaneous clients (default 10000)" };
+var timeout = new Option<int?>("--timeout") { Description = "close idle clients after this many seconds (default 0 = never)" };
+var hz = new Option<int?>("--hz") { Description = "background task frequency: active expiry, timeouts (default 10)" };
+var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
+var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
+
+var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
+{
+    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile,
+};
+root.SetAction(parse =>
+{
+    try
+    {
+        string? path = parse.GetValue(configFile);
+        var config = path is null ? new LibOSConfig() : LibOSConfig.Load(path);
+        var options = new ServerOptions
+        {
+            Port = parse.GetValue(port) ?? config.GetInt("server", "port", 6379),
+            Bind = parse.GetValue(bind) ?? config.GetString("server", "bind", "127.0.0.1"),
+            Databases = parse.GetValue(databases) ?? config.GetInt("server", "databases", 16),
+            RequirePass = config.Get("server", "requirepass") is { Length: > 0 } filePass ? filePass : null,
+            MaxClients = parse.GetValue(maxclients) ?? config.GetInt("server", "maxclients", 10000),
+            Timeout = parse.GetValue(timeout) ?? config.GetInt("server", "timeout", 0),
+            Hz = parse.GetValue(hz) ?? config.GetInt("server", "hz", 10),
+            LibOS = parse.GetValue(libosName) ?? config.GetString("server", "libos", LibOS.DefaultName),
+            ConfigFile = path,
+        };
+        if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };
+        string? problem = options switch
+        {
+            { Port: < 0 or > 65535 } => $"--port {options.Port} is out of range (0-65535)",
+            { Databases: < 1 or > 1_000_000 } => $"--databases {options.Databases} must be between 1 and 1000000",
+            { MaxClients: < 1 } => $"--maxclients {options.MaxClients} must be at least 1",
+            { Timeout: < 0 } => $"--timeout {options.Timeout} must not be negative",
+            { Hz: < 1 or > 500 } => $"--hz {options.Hz} must be between 1 and 500",
+            _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            Console.Error.WriteLine($"error: {problem}");
+            return 2;
+        }
+        using var libos = LibOS.Create(options.LibOS, config);
+        var server = new RedisServer(libos, options);
+        int rc = server.Start();
+        if (rc != 0)
+        {
+            Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
+            return 1;
+        }
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            Environment.Exit(0);
+        };
+        Console.WriteLine($"Demikernel.Server {Demikernel.Server.Commands.ServerInfo.RedisVersion}-compatible on {libos.Name}, listening on {server.ListenEndpoint}, {options.Databases} databases");
+        server.Run();
+        return 0;
+    }
+    catch (ConfigException e)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+});
+return root.Parse(args).Invoke();

@@ -1,0 +1,140 @@
+using Demikernel.Runtime;
+using Demikernel.Server.Commands;
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server;
+
+/// <summary>
+/// The Redis-compatible server on one libOS instance.
+/// <code>
+///   accept loop ──▶ ClientSession (one coroutine each): Pop ─▶ scan RESP ─▶ CommandTable.Execute ─▶ ReplyBuffer ─▶ Push
+///   cron (hz):   active expiry on every database, idle-client timeouts
+/// </code>
+/// Everything runs on the libOS thread; the server uses only the queue API.
+/// </summary>
+public sealed class RedisServer
+{
+    private readonly Dictionary<long, ClientSession> _clients = [];
+    private long _nextClientId;
+    private QDesc _listener = QDesc.Invalid;
+
+    public RedisServer(DemiLibOS libos, ServerOptions options)
+    {
+        LibOS = libos;
+        Options = options;
+        Config = new ServerConfig(options);
+        Databases = new RedisDatabase[options.Databases];
+        for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
+        Commands = new CommandTable();
+        CommandRegistry.RegisterAll(Commands);
+        StartedMs = NowMs;
+        RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+    }
+
+    public DemiLibOS LibOS { get; }
+    public ServerOptions Options { get; }
+    public ServerConfig Config { get; }
+    public RedisDatabase[] Databases { get; }
+    public CommandTable Commands { get; }
+    public ServerStats Stats { get; } = new();
+    public long StartedMs { get; }
+    public string RunId { get; }
+    public IPv4Endpoint ListenEndpoint { get; private set; }
+    public bool Stopping { get; private set; }
+
+    public bool RequiresAuth => Config.RequirePass is not null;
+
+    /// <summary>Wall-clock milliseconds of the libOS clock (expiry, TTLs).</summary>
+    public long NowMs => LibOS.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public IReadOnlyCollection<ClientSession> Clients => _clients.Values;
+
+    /// <summary>Opens the listening socket and starts the accept loop and the cron. Returns 0 or an errno.</summary>
+    public int Start()
+    {
+        if (!IPv4Endpoint.TryParse($"{Options.Bind}:{Options.Port}", out var at))
+            throw new ArgumentException($"--bind '{Options.Bind}' is not an IPv4 address");
+        int rc = LibOS.Socket(SocketKind.Stream, out var qd);
+        if (rc != 0) return rc;
+        if ((rc = LibOS.Bind(qd, at.Value)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
+        {
+            LibOS.Close(qd);
+            return rc;
+        }
+        LibOS.GetSockName(qd, out var bound);
+        ListenEndpoint = bound;
+        _listener = qd;
+        LibOS.Spawn(AcceptLoop);
+        LibOS.Spawn(Cron);
+        return 0;
+    }
+
+    /// <summary>Runs the libOS until <see cref="Stop"/> is called (or forever).</summary>
+    public void Run() => LibOS.RunUntil(() => Stopping);
+
+    public void Stop()
+    {
+        Stopping = true;
+        if (_listener.IsValid) LibOS.Close(_listener);
+        _listener = QDesc.Invalid;
+        foreach (var client in _clients.Values.ToArray()) client.Kill();
+    }
+
+    private async ValueTask AcceptLoop()
+    {
+        var listener = _listener;
+        while (!Stopping)
+        {
+            var accepted = await LibOS.AcceptAsync(listener);
+            if (!accepted.Succeeded)
+            {
+                if (accepted.Ret is Errno.ECANCELED or Errno.EBADF) return;
+                continue; // EMFILE and friends: keep serving the connections we have
+            }
+            Stats.ConnectionsReceived++;
+            var qd = accepted.AcceptedQd;
+            if (_clients.Count >= Config.MaxClients)
+            {
+                Stats.RejectedConnections++;
+                LibOS.Spawn(() => RejectAsync(qd));
+                continue;
+            }
+            LibOS.GetSockName(qd, out var local);
+            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth };
+            var session = new ClientSession(this, client);
+            _clients.Add(client.Id, session);
+            LibOS.Spawn(session.RunAsync);
+        }
+    }
+
+    private async ValueTask RejectAsync(QDesc qd)
+    {
+        var sga = LibOS.SgaAlloc(36);
+        "-ERR max number of clients reached\r\n"u8.CopyTo(sga.Span);
+        await LibOS.PushAsync(qd, sga);
+        LibOS.SgaFree(sga);
+        LibOS.Close(qd);
+    }
+
+    internal void OnSessionEnded(ClientSession session) => _clients.Remove(session.Client.Id);
+
+    public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
+
+    /// <summary>Background work at <see cref="ServerOptions.Hz"/>: active expiry and idle timeouts.</summary>
+    private async ValueTask Cron()
+    {
+        var period = TimeSpan.FromMilliseconds(1000.0 / Math.Clamp(Options.Hz, 1, 500));
+        while (!Stopping)
+        {
+            await LibOS.Delay(period);
+            foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            int timeout = Config.Timeout;
+            if (timeout > 0)
+            {
+                long now = NowMs;
+                foreach (var session in _clients.Values.ToArray())
+                    if (now - session.Client.LastInteractionMs > timeout * 1000L) session.Kill();
+            }
+        }
+    }
+}

@@ -1,0 +1,176 @@
+using System.Globalization;
+
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server;
+
+/// <summary>
+/// The parameters CONFIG GET and CONFIG SET see, by redis.conf name. The ones the server acts on are typed properties;
+/// the rest are kept as text with Redis's defaults so that clients and tools that read them (replica-read-only,
+/// save, appendonly, ...) get what redis-server would answer.
+/// </summary>
+public sealed class ServerConfig
+{
+    private readonly SortedDictionary<string, string> _values = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
+    {
+        ["slave-read-only"] = "replica-read-only",
+        ["slave-serve-stale-data"] = "replica-serve-stale-data",
+        ["slave-priority"] = "replica-priority",
+        ["hash-max-ziplist-entries"] = "hash-max-listpack-entries",
+        ["hash-max-ziplist-value"] = "hash-max-listpack-value",
+        ["zset-max-ziplist-entries"] = "zset-max-listpack-entries",
+        ["zset-max-ziplist-value"] = "zset-max-listpack-value",
+    };
+
+    public ServerConfig(ServerOptions options)
+    {
+        _values["port"] = options.Port.ToString(CultureInfo.InvariantCulture);
+        _values["bind"] = options.Bind;
+        _values["databases"] = options.Databases.ToString(CultureInfo.InvariantCulture);
+        _values["requirepass"] = options.RequirePass ?? "";
+        _values["maxclients"] = options.MaxClients.ToString(CultureInfo.InvariantCulture);
+        _values["timeout"] = options.Timeout.ToString(CultureInfo.InvariantCulture);
+        _values["hz"] = options.Hz.ToString(CultureInfo.InvariantCulture);
+        _values["proto-max-bulk-len"] = options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture);
+        _values["client-query-buffer-limit"] = options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture);
+        _values["save"] = "";
+        _values["appendonly"] = "no";
+        _values["appendfsync"] = "everysec";
+        _values["replica-read-only"] = "yes";
+        _values["replica-serve-stale-data"] = "yes";
+        _values["replica-priority"] = "100";
+        _values["maxmemory"] = "0";
+        _values["maxmemory-policy"] = "noeviction";
+        _values["maxmemory-samples"] = "5";
+        _values["tcp-keepalive"] = "300";
+        _values["tcp-backlog"] = "511";
+        _values["protected-mode"] = "yes";
+        _values["daemonize"] = "no";
+        _values["loglevel"] = "notice";
+        _values["logfile"] = "";
+        _values["dir"] = Environment.CurrentDirectory;
+        _values["dbfilename"] = "dump.rdb";
+        _values["cluster-enabled"] = "no";
+        _values["lazyfree-lazy-eviction"] = "no";
+        _values["lazyfree-lazy-expire"] = "no";
+        _values["lazyfree-lazy-server-del"] = "no";
+        _values["lazyfree-lazy-user-del"] = "no";
+        _values["notify-keyspace-events"] = "";
+        _values["slowlog-log-slower-than"] = "10000";
+        _values["slowlog-max-len"] = "128";
+        _values["latency-monitor-threshold"] = "0";
+        _values["hash-max-listpack-entries"] = "128";
+        _values["hash-max-listpack-value"] = "64";
+        _values["list-max-listpack-size"] = "-2";
+        _values["set-max-intset-entries"] = "512";
+        _values["zset-max-listpack-entries"] = "128";
+        _values["zset-max-listpack-value"] = "64";
+        _values["active-expire-effort"] = "1";
+        _values["io-threads"] = "1";
+        _values["repl-diskless-sync"] = "yes";
+        _values["min-replicas-to-write"] = "0";
+        Apply();
+    }
+
+    public string? RequirePass { get; private set; }
+    public int MaxClients { get; private set; }
+    public int Timeout { get; private set; }
+    public long ProtoMaxBulkLen { get; private set; }
+
+    public IEnumerable<KeyValuePair<string, string>> All => _values;
+
+    public static string Canonical(string name)
+    {
+        name = name.ToLowerInvariant();
+        return Aliases.GetValueOrDefault(name, name);
+    }
+
+    /// <summary>Parameters matching a glob pattern (CONFIG GET), aliases included under the name asked for.</summary>
+    public IEnumerable<KeyValuePair<string, string>> Match(string pattern)
+    {
+        pattern = pattern.ToLowerInvariant();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, value) in _values)
+            if (Glob.IsMatch(pattern, name) && seen.Add(name)) yield return new(name, value);
+        foreach (var (alias, target) in Aliases)
+            if (Glob.IsMatch(pattern, alias) && seen.Add(alias)) yield return new(alias, _values[target]);
+    }
+
+    /// <summary>Sets a parameter; returns an error text (Redis's) or null.</summary>
+    public string? Set(string name, string value)
+    {
+        string key = Canonical(name);
+        if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+        if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled")
+            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        _values[key] = value;
+        string? error = Validate(key);
+        if (error is not null)
+        {
+            _values[key] = old;
+            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}";
+        }
+        Apply();
+        return null;
+    }
+
+    private string? Validate(string key)
+    {
+        string v = _values[key];
+        switch (key)
+        {
+            case "maxclients" or "timeout" or "hz" or "maxmemory-samples" or "tcp-keepalive" or "slowlog-max-len"
+                or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
+                or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
+                or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
+                return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
+            case "slowlog-log-slower-than" or "list-max-listpack-size":
+                return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
+            case "maxmemory" or "proto-max-bulk-len" or "client-query-buffer-limit":
+                return ParseMemory(v) is not null ? null : "argument must be a memory value";
+            case "appendonly" or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
+                or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del":
+                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument must be 'yes' or 'no'";
+            case "maxmemory-policy":
+                return v is "volatile-lru" or "allkeys-lru" or "volatile-lfu" or "allkeys-lfu" or "volatile-random"
+                    or "allkeys-random" or "volatile-ttl" or "noeviction" ? null : "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction";
+            case "appendfsync":
+                return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: always, everysec, no";
+            case "loglevel":
+                return v is "debug" or "verbose" or "notice" or "warning" or "nothing" ? null : "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>Parses redis.conf memory units (1k, 5mb, 1gb, plain bytes).</summary>
+    public static long? ParseMemory(string text)
+    {
+        text = text.Trim().ToLowerInvariant();
+        long mul = 1;
+        foreach (var (suffix, m) in new (string, long)[] { ("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1000), ("m", 1_000_000), ("g", 1_000_000_000), ("b", 1) })
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                mul = m;
+                text = text[..^suffix.Length];
+                break;
+            }
+        }
+        return long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? n * mul : null;
+    }
+
+    private void Apply()
+    {
+        RequirePass = _values["requirepass"] is { Length: > 0 } p ? p : null;
+        MaxClients = int.Parse(_values["maxclients"], CultureInfo.InvariantCulture);
+        Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
+        ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
+    }
+}

@@ -1,0 +1,19 @@
+namespace Demikernel.Server;
+
+/// <summary>The server's start-up settings, named as redis-server names them.</summary>
+public sealed record ServerOptions
+{
+    public int Port { get; init; } = 6379;
+    public string Bind { get; init; } = "127.0.0.1";
+    public int Databases { get; init; } = 16;
+    public string? RequirePass { get; init; }
+    public int MaxClients { get; init; } = 10000;
+    /// <summary>Close a client after this many idle seconds (0 = never).</summary>
+    public int Timeout { get; init; }
+    public string LibOS { get; init; } = Demikernel.LibOS.DefaultName;
+    public string? ConfigFile { get; init; }
+    /// <summary>Server cron frequency (active expiry, client timeouts), as redis.conf's hz.</summary>
+    public int Hz { get; init; } = 10;
+    public long ProtoMaxBulkLen { get; init; } = 512L * 1024 * 1024;
+    public long ClientQueryBufferLimit { get; init; } = 1024L * 1024 * 1024;
+}

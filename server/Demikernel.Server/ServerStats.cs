@@ -1,0 +1,14 @@
+namespace Demikernel.Server;
+
+/// <summary>Counters behind INFO stats.</summary>
+public sealed class ServerStats
+{
+    public long CommandsProcessed;
+    public long ConnectionsReceived;
+    public long RejectedConnections;
+    public long KeyspaceHits;
+    public long KeyspaceMisses;
+    public long ExpiredKeys;
+    public long NetInputBytes;
+    public long NetOutputBytes;
+}
