@@ -69,8 +69,20 @@ public sealed class RedisServer
         return 0;
     }
 
-    /// <summary>Runs the libOS until <see cref="Stop"/> is called (or forever).</summary>
-    public void Run() => LibOS.RunUntil(() => Stopping);
+    private volatile bool _stopRequested;
+
+    /// <summary>Runs the libOS on the calling thread until <see cref="Stop"/> or <see cref="RequestStop"/>.</summary>
+    public void Run()
+    {
+        LibOS.RunUntil(() => Stopping || _stopRequested);
+        if (!Stopping) Stop();
+    }
+
+    /// <summary>
+    /// Asks the server to stop from any thread (tests, signal handlers). The libOS thread notices at its next wake-up,
+    /// at the latest one cron period later, closes everything and returns from <see cref="Run"/>.
+    /// </summary>
+    public void RequestStop() => _stopRequested = true;
 
     public void Stop()
     {
