@@ -24,6 +24,17 @@ public sealed class ClientSession
     private byte[] _query = [];
     private int _queryLength;
     private bool _killed;
+    private bool _executing;
+    private readonly ReplyBuffer _outbox;
+    private readonly Func<ValueTask> _flushOutbox;
+    private bool _flushing;
+    private readonly AsyncSignal _unblock;
+    private byte[] _blockedFrame = [];
+    private IReadOnlyList<byte[]> _blockedKeys = [];
+    private int _blockedDb;
+    private long _blockedDeadlineMs;
+    private BlockTimeoutReply _blockedReply;
+    private bool _retrying;
 
     public ClientSession(RedisServer server, ClientState client)
     {
@@ -31,6 +42,10 @@ public sealed class ClientSession
         _libos = server.LibOS;
         Client = client;
         _reply = new ReplyBuffer(_libos);
+        _outbox = new ReplyBuffer(_libos);
+        _flushOutbox = FlushOutboxAsync;
+        _unblock = new AsyncSignal(_libos);
+        client.Session = this;
         _scanner = new RespRequestScanner(new RespLimits
         {
             MaxBulkLength = server.Config.ProtoMaxBulkLen,
@@ -57,26 +72,35 @@ public sealed class ClientSession
         {
             while (!Client.CloseRequested)
             {
-                var popped = await _libos.PopAsync(qd);
-                if (!popped.Succeeded || popped.Sga.IsEmpty) break; // error, kill, or the client closed
-                Client.LastInteractionMs = _server.NowMs;
-                _server.Stats.NetInputBytes += popped.Sga.TotalLength;
-                bool keepGoing = Consume(popped.Sga.Span);
-                _libos.SgaFree(popped.Sga);
-                if (!_reply.IsEmpty)
+                bool keepGoing;
+                if (Client.Blocked)
                 {
-                    var replies = _reply.Take();
-                    _server.Stats.NetOutputBytes += replies.TotalLength;
-                    var pushed = await _libos.PushAsync(qd, replies);
-                    _libos.SgaFree(replies);
-                    if (!pushed.Succeeded) break;
+                    // Parked by a blocking command: send what is answered so far, then wait to be served or time out.
+                    if (!await FlushAsync()) break;
+                    TimeSpan? wait = _blockedDeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(Math.Max(0, _blockedDeadlineMs - _server.NowMs));
+                    if (!await _unblock.WaitAsync(wait) && Client.Blocked) TimeOutBlocked();
+                    keepGoing = Consume([]); // the rest of the pipeline waited behind the blocked request
                 }
+                else
+                {
+                    var popped = await _libos.PopAsync(qd);
+                    if (!popped.Succeeded || popped.Sga.IsEmpty) break; // error, kill, or the client closed
+                    Client.LastInteractionMs = _server.NowMs;
+                    _server.Stats.NetInputBytes += popped.Sga.TotalLength;
+                    keepGoing = Consume(popped.Sga.Span);
+                    _libos.SgaFree(popped.Sga);
+                }
+                if (!await FlushAsync()) break;
                 if (!keepGoing) break;
             }
         }
         finally
         {
+            if (Client.Blocked) Unpark();
+            _server.PubSub.RemoveAll(this);
+            _server.Watches.UnwatchAll(Client);
             _reply.Discard();
+            _outbox.Discard();
             if (_query.Length > 0) ArrayPool<byte>.Shared.Return(_query);
             _query = [];
             if (!_killed)
@@ -86,6 +110,68 @@ public sealed class ClientSession
             }
             _server.OnSessionEnded(this);
         }
+    }
+
+    /// <summary>Pushes the replies written so far, if any, as one SGA. False if the connection failed.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> FlushAsync()
+    {
+        if (_reply.IsEmpty) return true;
+        var replies = _reply.Take();
+        _server.Stats.NetOutputBytes += replies.TotalLength;
+        var pushed = await _libos.PushAsync(Client.Qd, replies);
+        _libos.SgaFree(replies);
+        return pushed.Succeeded;
+    }
+
+    // ---- blocking commands ----
+
+    internal void BlockOn(ReadOnlySpan<byte> frame, IReadOnlyList<byte[]> keys, long timeoutMs, BlockTimeoutReply timeoutReply)
+    {
+        Client.Blocked = true;
+        if (_retrying) return; // still waiting, in the same place of every key's queue
+        _blockedFrame = frame.ToArray();
+        _blockedKeys = keys;
+        _blockedDb = Client.Database;
+        _blockedDeadlineMs = timeoutMs <= 0 ? 0 : _server.NowMs + timeoutMs;
+        _blockedReply = timeoutReply;
+        _unblock.Reset();
+        _server.Blocking.Block(this, _blockedDb, keys);
+    }
+
+    /// <summary>A key this client waits on got data: run the blocked request again; wake the client if it was served.</summary>
+    internal void RetryBlocked()
+    {
+        if (!Client.Blocked || _killed) return;
+        Client.Blocked = false;
+        _retrying = true;
+        var args = new RespArgs();
+        var scanner = new RespRequestScanner();
+        scanner.TryScan(_blockedFrame, args, out int consumed, out _);
+        _reply.Version = Client.Protocol;
+        int database = Client.Database;
+        Client.Database = _blockedDb;
+        var context = new CommandContext(_blockedFrame, args, Client, _server, _reply) { FrameLength = consumed };
+        _server.Commands.Execute(ref context);
+        Client.Database = database;
+        _retrying = false;
+        if (Client.Blocked) return; // nothing for us after all: keep waiting
+        Unpark();
+        _unblock.Set();
+    }
+
+    private void TimeOutBlocked()
+    {
+        Unpark();
+        CommandContext.WriteTimeoutReply(_reply, _blockedReply);
+    }
+
+    private void Unpark()
+    {
+        Client.Blocked = false;
+        _server.Blocking.Unblock(this, _blockedDb, _blockedKeys);
+        _blockedFrame = [];
+        _blockedKeys = [];
     }
 
     /// <summary>Parses and runs every complete request in <paramref name="data"/>; false when the connection must close.</summary>
@@ -126,14 +212,56 @@ public sealed class ClientSession
             if (_args.Count > 0)
             {
                 _reply.Version = Client.Protocol;
-                var context = new CommandContext(buffer[offset..], _args, Client, _server, _reply);
+                var context = new CommandContext(buffer[offset..], _args, Client, _server, _reply) { FrameLength = consumed };
+                _executing = true;
                 _server.Commands.Execute(ref context);
+                _executing = false;
                 Client.CommandsProcessed++;
             }
             offset += consumed;
+            if (Client.Blocked) break; // the rest of the pipeline waits until this request is answered
         }
         if (Client.CloseRequested) ok = false;
         return offset;
+    }
+
+    /// <summary>
+    /// Sends a pub/sub message to this client: a RESP3 push or a RESP2 array. While the client's own command runs (it
+    /// published to itself) the message joins that command's batch, ahead of the reply, as in Redis; otherwise it goes
+    /// to an outbox that a short coroutine pushes out.
+    /// </summary>
+    public void Deliver(string? pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        if (_killed) return;
+        var target = _executing ? _reply : _outbox;
+        target.Version = Client.Protocol;
+        target.PushHeader(pattern is null ? 3 : 4);
+        if (pattern is null) target.Bulk("message"u8);
+        else
+        {
+            target.Bulk("pmessage"u8);
+            target.Bulk(pattern);
+        }
+        target.Bulk(channel);
+        target.Bulk(message);
+        if (!_executing && !_flushing)
+        {
+            _flushing = true;
+            _libos.Spawn(_flushOutbox);
+        }
+    }
+
+    private async ValueTask FlushOutboxAsync()
+    {
+        while (!_outbox.IsEmpty && !_killed)
+        {
+            var messages = _outbox.Take();
+            _server.Stats.NetOutputBytes += messages.TotalLength;
+            var pushed = await _libos.PushAsync(Client.Qd, messages);
+            _libos.SgaFree(messages);
+            if (!pushed.Succeeded) break;
+        }
+        _flushing = false;
     }
 
     private void Append(ReadOnlySpan<byte> data)

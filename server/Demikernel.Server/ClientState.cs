@@ -40,4 +40,36 @@ public sealed class ClientState
     public int QueryBufferLength { get; set; }
 
     public long CommandsProcessed { get; set; }
+
+    /// <summary>The session serving this client (null in handler unit tests without a connection).</summary>
+    public ClientSession? Session { get; internal set; }
+
+    // ---- pub/sub ----
+
+    public HashSet<string> Channels { get; } = new(StringComparer.Ordinal);
+    public HashSet<string> Patterns { get; } = new(StringComparer.Ordinal);
+    public int SubscriptionCount => Channels.Count + Patterns.Count;
+
+    // ---- transactions ----
+
+    /// <summary>Set between MULTI and EXEC/DISCARD.</summary>
+    public bool InMulti { get; set; }
+
+    /// <summary>A command failed to queue (unknown, wrong arity): EXEC answers EXECABORT.</summary>
+    public bool MultiAborted { get; set; }
+
+    /// <summary>Raw request frames queued by MULTI, replayed by EXEC.</summary>
+    public List<byte[]> MultiQueue { get; } = [];
+
+    /// <summary>Keys under WATCH: database, key, and whether the key existed when watched.</summary>
+    public List<(int Db, byte[] Key, bool Existed)> Watched { get; } = [];
+
+    /// <summary>Set while EXEC replays the queue: blocking commands then answer at once, as with a zero wait.</summary>
+    public bool InExec { get; set; }
+
+    /// <summary>Parked by a blocking command (BLPOP, ...) until data arrives or its timeout passes.</summary>
+    public bool Blocked { get; internal set; }
+
+    /// <summary>A watched key changed since WATCH: EXEC fails with a null reply.</summary>
+    public bool WatchBroken { get; set; }
 }

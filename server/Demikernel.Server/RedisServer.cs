@@ -25,6 +25,8 @@ public sealed class RedisServer
         Config = new ServerConfig(options);
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
+        Watches = new WatchRegistry(Databases);
+        foreach (var db in Databases) db.Stats = Stats;
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         StartedMs = NowMs;
@@ -37,6 +39,9 @@ public sealed class RedisServer
     public RedisDatabase[] Databases { get; }
     public CommandTable Commands { get; }
     public ServerStats Stats { get; } = new();
+    public PubSubHub PubSub { get; } = new();
+    public WatchRegistry Watches { get; }
+    public BlockingRegistry Blocking { get; } = new();
     public long StartedMs { get; }
     public string RunId { get; }
     public IPv4Endpoint ListenEndpoint { get; private set; }

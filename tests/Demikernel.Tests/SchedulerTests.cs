@@ -176,3 +176,28 @@ public class SchedulerTests
         Assert.Equal(before + 1, libos.Scheduler.Count);
     }
 }
+
+public class AsyncSignalTests
+{
+    [Fact]
+    public void SetWakesTheWaiterAndTimeoutsUseTheLibOSClock()
+    {
+        var clock = new VirtualTimeProvider();
+        using var libos = LibOS.Create("catloop", time: clock);
+        var signal = new AsyncSignal(libos);
+        var results = new List<(bool, TimeSpan)>();
+        libos.Run(async () =>
+        {
+            libos.Spawn(async () =>
+            {
+                await libos.Delay(TimeSpan.FromSeconds(1));
+                signal.Set();
+            });
+            results.Add((await signal.WaitAsync(TimeSpan.FromSeconds(5)), clock.Elapsed));
+            results.Add((await signal.WaitAsync(TimeSpan.FromSeconds(5)), clock.Elapsed));
+            signal.Set();
+            results.Add((await signal.WaitAsync(), clock.Elapsed)); // a Set before the wait is not lost
+        });
+        Assert.Equal([(true, TimeSpan.FromSeconds(1)), (false, TimeSpan.FromSeconds(6)), (true, TimeSpan.FromSeconds(6))], results);
+    }
+}

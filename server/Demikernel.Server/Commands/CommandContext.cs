@@ -30,6 +30,9 @@ public ref struct CommandContext
     /// <summary>The command being run (set by the dispatcher).</summary>
     public CommandSpec Command { get; internal set; }
 
+    /// <summary>Length of the whole request in <see cref="Buffer"/> (MULTI queues the raw frame).</summary>
+    public int FrameLength { get; init; }
+
     /// <summary>Number of arguments, the command name included.</summary>
     public readonly int Count => Args.Count;
 
@@ -41,6 +44,28 @@ public ref struct CommandContext
 
     /// <summary>ASCII case-insensitive comparison of an argument with an option name given in upper case.</summary>
     public readonly bool ArgIs(int index, ReadOnlySpan<byte> upperCaseOption) => Ascii.EqualsIgnoreCase(Arg(index), upperCaseOption);
+
+    /// <summary>
+    /// Parks the client until one of <paramref name="keys"/> (of its database) is signalled ready, then runs this
+    /// request again; after <paramref name="timeoutMs"/> (0 = forever) it answers <paramref name="timeoutReply"/>.
+    /// The handler writes no reply when it blocks. Inside EXEC, or without a connection, the timeout reply is
+    /// written at once, as Redis does for blocking commands in transactions.
+    /// </summary>
+    public readonly void Block(IReadOnlyList<byte[]> keys, long timeoutMs, BlockTimeoutReply timeoutReply)
+    {
+        if (Client.Session is not { } session || Client.InExec)
+        {
+            WriteTimeoutReply(Reply, timeoutReply);
+            return;
+        }
+        session.BlockOn(Buffer[..FrameLength], keys, timeoutMs, timeoutReply);
+    }
+
+    internal static void WriteTimeoutReply(ReplyBuffer reply, BlockTimeoutReply kind)
+    {
+        if (kind == BlockTimeoutReply.NullBulk) reply.Null();
+        else reply.NullArray();
+    }
 
     /// <summary>The client's selected database.</summary>
     public readonly RedisDatabase Db => Server.Databases[Client.Database];

@@ -9,5 +9,7 @@ public static class CommandRegistry
         ServerCommands.Register(table);
         StringCommands.Register(table);
         KeyCommands.Register(table);
+        TransactionCommands.Register(table);
+        PubSubCommands.Register(table);
     }
 }

@@ -40,17 +40,25 @@ public sealed class CommandTable
         var client = context.Client;
         if (!_lookup.TryGetValue(context.Arg(0), out var spec))
         {
+            if (client.InMulti) client.MultiAborted = true;
             context.Reply.Error(Errors.UnknownCommand(Truncate(context.Arg(0)), ArgsPreview(ref context, 1)));
             return;
         }
         if (!client.Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0 && context.Server.RequiresAuth)
         {
+            if (client.InMulti) client.MultiAborted = true;
             context.Reply.Error(Errors.NoAuth);
             return;
         }
         if (!spec.ArityOk(context.Count))
         {
+            if (client.InMulti) client.MultiAborted = true;
             context.Reply.Error(Errors.WrongArgCount(spec.WireName));
+            return;
+        }
+        if (client.SubscriptionCount > 0 && client.Protocol == Resp.RespVersion.Resp2 && !PubSubCommands.AllowedWhileSubscribed(spec))
+        {
+            context.Reply.Error($"ERR Can't execute '{spec.WireName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
         if (spec.Subcommands.Count > 0 && context.Count >= 2)
@@ -58,19 +66,30 @@ public sealed class CommandTable
             var sub = FindSubcommand(spec, context.Arg(1));
             if (sub is null)
             {
+                if (client.InMulti) client.MultiAborted = true;
                 context.Reply.Error(Errors.UnknownSubcommand(Truncate(context.Arg(1)), spec.Name));
                 return;
             }
             if (!sub.ArityOk(context.Count))
             {
+                if (client.InMulti) client.MultiAborted = true;
                 context.Reply.Error(Errors.WrongArgCount(sub.WireName));
                 return;
             }
             spec = sub;
         }
+        if (client.InMulti && !TransactionCommands.RunsInsideMulti(spec))
+        {
+            client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
+            context.Reply.Raw("+QUEUED\r\n"u8);
+            return;
+        }
         context.Command = spec;
         context.Server.Stats.CommandsProcessed++;
+        client.LastCommand = spec.WireName;
         spec.Handler(ref context);
+        var blocking = context.Server.Blocking;
+        if (blocking.HasReady && !client.InExec) blocking.ServeReady();
     }
 
     private static CommandSpec? FindSubcommand(CommandSpec parent, ReadOnlySpan<byte> name)

@@ -39,6 +39,13 @@ public static class ConnectionCommands
     private static void Ping(ref CommandContext c)
     {
         if (c.Count > 2) c.Reply.Error(Errors.WrongArgCount("ping"));
+        else if (c.Client.SubscriptionCount > 0 && c.Client.Protocol == RespVersion.Resp2)
+        {
+            // In RESP2 subscriber context PING answers like a message: ["pong", argument or ""].
+            c.Reply.ArrayHeader(2);
+            c.Reply.Bulk("pong"u8);
+            c.Reply.Bulk(c.Count == 2 ? c.Arg(1) : ""u8);
+        }
         else if (c.Count == 2) c.Reply.Bulk(c.Arg(1));
         else c.Reply.Raw("+PONG\r\n"u8);
     }
@@ -172,6 +179,11 @@ public static class ConnectionCommands
 
     private static void Reset(ref CommandContext c)
     {
+        c.Client.InMulti = false;
+        c.Client.MultiAborted = false;
+        c.Client.MultiQueue.Clear();
+        c.Server.Watches.UnwatchAll(c.Client);
+        if (c.Client.Session is { } session) c.Server.PubSub.RemoveAll(session);
         c.Client.Database = 0;
         c.Client.Protocol = RespVersion.Resp2;
         c.Reply.Version = RespVersion.Resp2;

@@ -1,0 +1,109 @@
+using System.Text;
+using Demikernel.Resp;
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server.Commands;
+
+/// <summary>SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE, PUBLISH, PUBSUB CHANNELS/NUMSUB/NUMPAT.</summary>
+public static class PubSubCommands
+{
+    private const CommandFlags PubSubFlags = CommandFlags.PubSub | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add(new("SUBSCRIBE", -2, PubSubFlags, 0, 0, 0, "pubsub", "Listens for messages published to channels.", "2.0.0", Subscribe));
+        table.Add(new("UNSUBSCRIBE", -1, PubSubFlags, 0, 0, 0, "pubsub", "Stops listening to messages posted to channels.", "2.0.0", Unsubscribe));
+        table.Add(new("PSUBSCRIBE", -2, PubSubFlags, 0, 0, 0, "pubsub", "Listens for messages published to channels that match one or more patterns.", "2.0.0", PSubscribe));
+        table.Add(new("PUNSUBSCRIBE", -1, PubSubFlags, 0, 0, 0, "pubsub", "Stops listening to messages published to channels that match one or more patterns.", "2.0.0", PUnsubscribe));
+        table.Add(new("PUBLISH", 3, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.MayReplicate, 0, 0, 0, "pubsub", "Posts a message to a channel.", "2.0.0", Publish));
+        table.Add(new("PUBSUB", -2, CommandFlags.None, 0, 0, 0, "pubsub", "A container for Pub/Sub commands.", "2.8.0", Publish)
+        {
+            Subcommands =
+            [
+                new("CHANNELS", -2, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "pubsub", "Returns the active channels.", "2.8.0", Channels),
+                new("NUMSUB", -2, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "pubsub", "Returns a count of subscribers to channels.", "2.8.0", NumSub),
+                new("NUMPAT", 2, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "pubsub", "Returns a count of unique pattern subscriptions.", "2.8.0", NumPat),
+            ],
+        });
+    }
+
+    /// <summary>RESP2 clients with subscriptions may only run these (Redis's subscriber context).</summary>
+    public static bool AllowedWhileSubscribed(CommandSpec spec) =>
+        spec.Name is "SUBSCRIBE" or "UNSUBSCRIBE" or "PSUBSCRIBE" or "PUNSUBSCRIBE" or "PING" or "QUIT" or "RESET"
+            or "SSUBSCRIBE" or "SUNSUBSCRIBE";
+
+    private static void Subscribe(ref CommandContext c) => Change(ref c, subscribe: true, pattern: false);
+    private static void PSubscribe(ref CommandContext c) => Change(ref c, subscribe: true, pattern: true);
+    private static void Unsubscribe(ref CommandContext c) => Change(ref c, subscribe: false, pattern: false);
+    private static void PUnsubscribe(ref CommandContext c) => Change(ref c, subscribe: false, pattern: true);
+
+    private static void Change(ref CommandContext c, bool subscribe, bool pattern)
+    {
+        var client = c.Client;
+        var mine = pattern ? client.Patterns : client.Channels;
+        ReadOnlySpan<byte> kind = (subscribe, pattern) switch
+        {
+            (true, false) => "subscribe"u8,
+            (true, true) => "psubscribe"u8,
+            (false, false) => "unsubscribe"u8,
+            _ => "punsubscribe"u8,
+        };
+        List<string> names = [];
+        for (int i = 1; i < c.Count; i++) names.Add(Encoding.UTF8.GetString(c.Arg(i)));
+        if (!subscribe && names.Count == 0)
+        {
+            names.AddRange(mine);
+            if (names.Count == 0)
+            {
+                // Nothing to unsubscribe from: one reply with a null channel.
+                c.Reply.PushHeader(3);
+                c.Reply.Bulk(kind);
+                c.Reply.Null();
+                c.Reply.Integer(client.SubscriptionCount);
+                return;
+            }
+        }
+        foreach (var name in names)
+        {
+            if (subscribe)
+            {
+                if (mine.Add(name) && client.Session is { } session) c.Server.PubSub.Subscribe(session, name, pattern);
+            }
+            else if (mine.Remove(name) && client.Session is { } session)
+            {
+                c.Server.PubSub.Unsubscribe(session, name, pattern);
+            }
+            c.Reply.PushHeader(3);
+            c.Reply.Bulk(kind);
+            c.Reply.Bulk(name);
+            c.Reply.Integer(client.SubscriptionCount);
+        }
+    }
+
+    private static void Publish(ref CommandContext c) => c.Reply.Integer(c.Server.PubSub.Publish(c.Arg(1), c.Arg(2)));
+
+    private static void Channels(ref CommandContext c)
+    {
+        if (c.Count > 3)
+        {
+            c.Reply.Error(Errors.WrongArgCount("pubsub|channels"));
+            return;
+        }
+        var pattern = c.Count == 3 ? c.Arg(2).ToArray() : null;
+        var names = c.Server.PubSub.Channels.Where(n => pattern is null || Glob.IsMatch(pattern, Encoding.UTF8.GetBytes(n))).ToArray();
+        c.Reply.ArrayHeader(names.Length);
+        foreach (var n in names) c.Reply.Bulk(n);
+    }
+
+    private static void NumSub(ref CommandContext c)
+    {
+        c.Reply.MapHeader(c.Count - 2);
+        for (int i = 2; i < c.Count; i++)
+        {
+            c.Reply.Bulk(c.Arg(i));
+            c.Reply.Integer(c.Server.PubSub.SubscriberCount(Encoding.UTF8.GetString(c.Arg(i))));
+        }
+    }
+
+    private static void NumPat(ref CommandContext c) => c.Reply.Integer(c.Server.PubSub.PatternCount);
+}

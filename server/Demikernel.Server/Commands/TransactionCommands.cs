@@ -1,0 +1,117 @@
+using Demikernel.Resp;
+
+namespace Demikernel.Server.Commands;
+
+/// <summary>
+/// MULTI, EXEC, DISCARD, WATCH, UNWATCH. While a client is in MULTI the dispatcher queues each request's raw frame
+/// (after checking that the command exists and its arity); EXEC replays the frames through the dispatcher.
+/// </summary>
+public static class TransactionCommands
+{
+    private const CommandFlags TxFlags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.AllowBusy;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add(new("MULTI", 1, TxFlags, 0, 0, 0, "transactions", "Starts a transaction.", "1.2.0", Multi));
+        table.Add(new("EXEC", 1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.SkipSlowlog, 0, 0, 0, "transactions", "Executes all commands in a transaction.", "1.2.0", Exec));
+        table.Add(new("DISCARD", 1, TxFlags, 0, 0, 0, "transactions", "Discards a transaction.", "2.0.0", Discard));
+        table.Add(new("WATCH", -2, TxFlags, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", Watch));
+        table.Add(new("UNWATCH", 1, TxFlags, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction.", "2.2.0", Unwatch));
+    }
+
+    /// <summary>Commands that run at once even inside MULTI.</summary>
+    public static bool RunsInsideMulti(CommandSpec spec) =>
+        spec.Name is "EXEC" or "DISCARD" or "MULTI" or "WATCH" or "UNWATCH" or "QUIT" or "RESET";
+
+    private static void Multi(ref CommandContext c)
+    {
+        if (c.Client.InMulti)
+        {
+            c.Reply.Error("ERR MULTI calls can not be nested");
+            return;
+        }
+        c.Client.InMulti = true;
+        c.Client.MultiAborted = false;
+        c.Client.MultiQueue.Clear();
+        c.Reply.Ok();
+    }
+
+    private static void Discard(ref CommandContext c)
+    {
+        if (!c.Client.InMulti)
+        {
+            c.Reply.Error("ERR DISCARD without MULTI");
+            return;
+        }
+        Reset(ref c);
+        c.Reply.Ok();
+    }
+
+    private static void Reset(ref CommandContext c)
+    {
+        c.Client.InMulti = false;
+        c.Client.MultiAborted = false;
+        c.Client.MultiQueue.Clear();
+        c.Server.Watches.UnwatchAll(c.Client);
+    }
+
+    private static void Exec(ref CommandContext c)
+    {
+        var client = c.Client;
+        if (!client.InMulti)
+        {
+            c.Reply.Error("ERR EXEC without MULTI");
+            return;
+        }
+        if (client.MultiAborted)
+        {
+            Reset(ref c);
+            c.Reply.Error("EXECABORT Transaction discarded because of previous errors.");
+            return;
+        }
+        bool broken = c.Server.Watches.IsBroken(client);
+        var queued = client.MultiQueue.ToArray();
+        Reset(ref c);
+        if (broken)
+        {
+            c.Reply.NullArray();
+            return;
+        }
+        c.Reply.ArrayHeader(queued.Length);
+        var scanner = new RespRequestScanner();
+        var args = new RespArgs();
+        client.InExec = true;
+        try
+        {
+            foreach (var frame in queued)
+            {
+                scanner.Reset();
+                scanner.TryScan(frame, args, out int consumed, out _);
+                var inner = new CommandContext(frame, args, client, c.Server, c.Reply) { FrameLength = consumed };
+                c.Server.Commands.Execute(ref inner);
+            }
+        }
+        finally
+        {
+            client.InExec = false;
+        }
+        if (c.Server.Blocking.HasReady) c.Server.Blocking.ServeReady();
+    }
+
+    private static void Watch(ref CommandContext c)
+    {
+        if (c.Client.InMulti)
+        {
+            c.Reply.Error("ERR WATCH inside MULTI is not allowed");
+            return;
+        }
+        for (int i = 1; i < c.Count; i++) c.Server.Watches.Watch(c.Client, c.Client.Database, c.Arg(i));
+        c.Reply.Ok();
+    }
+
+    private static void Unwatch(ref CommandContext c)
+    {
+        c.Server.Watches.UnwatchAll(c.Client);
+        c.Reply.Ok();
+    }
+}
