@@ -1,0 +1,227 @@
+using System.Buffers.Binary;
+
+namespace Demikernel.InetStack.Wire;
+
+[Flags]
+public enum TcpFlags : byte
+{
+    None = 0,
+    Fin = 0x01,
+    Syn = 0x02,
+    Rst = 0x04,
+    Psh = 0x08,
+    Ack = 0x10,
+    Urg = 0x20,
+    Ece = 0x40,
+    Cwr = 0x80,
+}
+
+/// <summary>A TCP sequence number: arithmetic and comparison modulo 2^32 (RFC 793 §3.3).</summary>
+public readonly record struct SeqNumber(uint Value) : IComparable<SeqNumber>
+{
+    public static SeqNumber operator +(SeqNumber s, int n) => new(unchecked(s.Value + (uint)n));
+    public static SeqNumber operator -(SeqNumber s, int n) => new(unchecked(s.Value - (uint)n));
+    /// <summary>Signed distance from <paramref name="b"/> to <paramref name="a"/>.</summary>
+    public static int operator -(SeqNumber a, SeqNumber b) => unchecked((int)(a.Value - b.Value));
+    public static bool operator <(SeqNumber a, SeqNumber b) => a - b < 0;
+    public static bool operator >(SeqNumber a, SeqNumber b) => a - b > 0;
+    public static bool operator <=(SeqNumber a, SeqNumber b) => a - b <= 0;
+    public static bool operator >=(SeqNumber a, SeqNumber b) => a - b >= 0;
+    public int CompareTo(SeqNumber other) => Math.Sign(this - other);
+    public override string ToString() => Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// A checked view of a TCP segment (RFC 9293). After <see cref="TryCreate"/> the data offset is known to be at least
+/// five words and within the buffer, so <see cref="Options"/> and <see cref="Payload"/> cannot throw.
+/// <code>
+///  0          2          4                8                12      13     14       16         18        20
+///  | src port | dst port | sequence       | acknowledgment | off/rsv| flags| window | checksum | urgent  | options | data
+/// </code>
+/// </summary>
+public readonly ref struct TcpSegment
+{
+    public const int MinHeaderLength = 20;
+    public const int MaxHeaderLength = 60;
+
+    private readonly Span<byte> _buffer;
+
+    private TcpSegment(Span<byte> buffer) => _buffer = buffer;
+
+    public static WireError TryCreate(Span<byte> buffer, out TcpSegment segment)
+    {
+        segment = default;
+        if (buffer.Length < MinHeaderLength) return WireError.Truncated;
+        int headerLength = (buffer[12] >> 4) * 4;
+        if (headerLength < MinHeaderLength || headerLength > buffer.Length) return WireError.BadHeaderLength;
+        segment = new TcpSegment(buffer);
+        return WireError.None;
+    }
+
+    public ushort SourcePort => BinaryPrimitives.ReadUInt16BigEndian(_buffer);
+    public ushort DestinationPort => BinaryPrimitives.ReadUInt16BigEndian(_buffer[2..]);
+    public SeqNumber SequenceNumber => new(BinaryPrimitives.ReadUInt32BigEndian(_buffer[4..]));
+    public SeqNumber AckNumber => new(BinaryPrimitives.ReadUInt32BigEndian(_buffer[8..]));
+    public int HeaderLength => (_buffer[12] >> 4) * 4;
+    public TcpFlags Flags => (TcpFlags)_buffer[13];
+    public ushort WindowSize => BinaryPrimitives.ReadUInt16BigEndian(_buffer[14..]);
+    public ushort Checksum => BinaryPrimitives.ReadUInt16BigEndian(_buffer[16..]);
+    public ushort UrgentPointer => BinaryPrimitives.ReadUInt16BigEndian(_buffer[18..]);
+    public Span<byte> Options => _buffer[MinHeaderLength..HeaderLength];
+    public Span<byte> Payload => _buffer[HeaderLength..];
+    public Span<byte> Bytes => _buffer;
+
+    /// <summary>Sequence space the segment occupies: data plus one each for SYN and FIN.</summary>
+    public int SegmentLength => Payload.Length + ((Flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((Flags & TcpFlags.Fin) != 0 ? 1 : 0);
+
+    public bool VerifyChecksum(Ipv4Address source, Ipv4Address destination) =>
+        Wire.Checksum.Finish(Wire.Checksum.Accumulate(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, _buffer.Length), _buffer)) == 0;
+}
+
+/// <summary>The TCP timestamps option (RFC 7323).</summary>
+public readonly record struct TcpTimestamps(uint Value, uint EchoReply);
+
+/// <summary>
+/// The parsed content of a TCP header with the options this stack uses: MSS, window scale, SACK-permitted and
+/// timestamps. SACK blocks and unknown options are skipped (their lengths are still checked).
+/// </summary>
+public readonly record struct TcpRepr(
+    ushort SourcePort,
+    ushort DestinationPort,
+    SeqNumber SequenceNumber,
+    SeqNumber AckNumber,
+    TcpFlags Flags,
+    ushort WindowSize,
+    int PayloadLength,
+    ushort? MaxSegmentSize = null,
+    byte? WindowScale = null,
+    bool SackPermitted = false,
+    TcpTimestamps? Timestamps = null)
+{
+    private const byte OptEnd = 0, OptNop = 1, OptMss = 2, OptWindowScale = 3, OptSackPermitted = 4, OptSack = 5, OptTimestamps = 8;
+
+    /// <summary>Header length with options, padded to a multiple of four bytes.</summary>
+    public int HeaderLength =>
+        TcpSegment.MinHeaderLength + (MaxSegmentSize is null ? 0 : 4) + (WindowScale is null ? 0 : 4) + (Timestamps is not null ? 12 : SackPermitted ? 4 : 0);
+
+    public int BufferLength => HeaderLength + PayloadLength;
+
+    public static WireError Parse(in TcpSegment segment, Ipv4Address source, Ipv4Address destination, out TcpRepr repr, bool verifyChecksum = true)
+    {
+        repr = default;
+        if (verifyChecksum && !segment.VerifyChecksum(source, destination)) return WireError.BadChecksum;
+        ushort? mss = null;
+        byte? scale = null;
+        bool sackPermitted = false;
+        TcpTimestamps? timestamps = null;
+        ReadOnlySpan<byte> options = segment.Options;
+        while (!options.IsEmpty)
+        {
+            byte kind = options[0];
+            if (kind == OptEnd) break;
+            if (kind == OptNop)
+            {
+                options = options[1..];
+                continue;
+            }
+            if (options.Length < 2) return WireError.BadOption;
+            int length = options[1];
+            if (length < 2 || length > options.Length) return WireError.BadOption;
+            var body = options[2..length];
+            switch (kind)
+            {
+                case OptMss:
+                    if (length != 4) return WireError.BadOption;
+                    mss = BinaryPrimitives.ReadUInt16BigEndian(body);
+                    break;
+                case OptWindowScale:
+                    if (length != 3) return WireError.BadOption;
+                    scale = Math.Min(body[0], (byte)14); // RFC 7323 §2.3: larger shifts are treated as 14
+                    break;
+                case OptSackPermitted:
+                    if (length != 2) return WireError.BadOption;
+                    sackPermitted = true;
+                    break;
+                case OptSack:
+                    if ((length - 2) % 8 != 0) return WireError.BadOption;
+                    break;
+                case OptTimestamps:
+                    if (length != 10) return WireError.BadOption;
+                    timestamps = new TcpTimestamps(BinaryPrimitives.ReadUInt32BigEndian(body), BinaryPrimitives.ReadUInt32BigEndian(body[4..]));
+                    break;
+            }
+            options = options[length..];
+        }
+        repr = new TcpRepr(segment.SourcePort, segment.DestinationPort, segment.SequenceNumber, segment.AckNumber, segment.Flags,
+            segment.WindowSize, segment.Payload.Length, mss, scale, sackPermitted, timestamps);
+        return WireError.None;
+    }
+
+    public static WireError TryParse(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, out TcpRepr repr, bool verifyChecksum = true)
+    {
+        repr = default;
+        var error = TcpSegment.TryCreate(buffer, out var segment);
+        return error != WireError.None ? error : Parse(segment, source, destination, out repr, verifyChecksum);
+    }
+
+    /// <summary>
+    /// Writes the header and options; the <see cref="PayloadLength"/> bytes of data must already follow the header in
+    /// <paramref name="buffer"/> (they are checksummed).
+    /// </summary>
+    public void Emit(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, bool computeChecksum = true)
+    {
+        if (buffer.Length < BufferLength) throw new ArgumentException("buffer shorter than the TCP segment", nameof(buffer));
+        buffer = buffer[..BufferLength];
+        int headerLength = HeaderLength;
+        BinaryPrimitives.WriteUInt16BigEndian(buffer, SourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], DestinationPort);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], SequenceNumber.Value);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], AckNumber.Value);
+        buffer[12] = (byte)(headerLength / 4 << 4);
+        buffer[13] = (byte)Flags;
+        BinaryPrimitives.WriteUInt16BigEndian(buffer[14..], WindowSize);
+        buffer[16] = buffer[17] = buffer[18] = buffer[19] = 0;
+        var o = buffer[TcpSegment.MinHeaderLength..headerLength];
+        if (MaxSegmentSize is { } mss)
+        {
+            o[0] = OptMss;
+            o[1] = 4;
+            BinaryPrimitives.WriteUInt16BigEndian(o[2..], mss);
+            o = o[4..];
+        }
+        // Linux's layout, so our SYNs look like everyone else's: MSS, SACK-permitted folded into the timestamps'
+        // padding, then NOP + window scale.
+        if (Timestamps is { } ts)
+        {
+            if (SackPermitted)
+            {
+                o[0] = OptSackPermitted;
+                o[1] = 2;
+            }
+            else o[0] = o[1] = OptNop;
+            o[2] = OptTimestamps;
+            o[3] = 10;
+            BinaryPrimitives.WriteUInt32BigEndian(o[4..], ts.Value);
+            BinaryPrimitives.WriteUInt32BigEndian(o[8..], ts.EchoReply);
+            o = o[12..];
+        }
+        else if (SackPermitted)
+        {
+            o[0] = OptNop;
+            o[1] = OptNop;
+            o[2] = OptSackPermitted;
+            o[3] = 2;
+            o = o[4..];
+        }
+        if (WindowScale is { } scale)
+        {
+            o[0] = OptNop;
+            o[1] = OptWindowScale;
+            o[2] = 3;
+            o[3] = scale;
+        }
+        if (computeChecksum)
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[16..],
+                Checksum.Finish(Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, buffer.Length), buffer)));
+    }
+}
