@@ -1,0 +1,540 @@
+using System.Text;
+using Demikernel.Resp;
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server.Commands;
+
+/// <summary>
+/// Generic key commands (DEL, EXISTS, EXPIRE, SCAN, ...), with redis-server 7's reply shapes and error texts
+/// (db.c, expire.c, object.c).
+/// </summary>
+public static class KeyCommands
+{
+    internal const string NxXxGtLtIncompatible = "ERR NX and XX, GT or LT options at the same time are not compatible";
+    internal const string GtLtIncompatible = "ERR GT and LT options at the same time are not compatible";
+    internal const string InvalidCursor = "ERR invalid cursor";
+    internal const string IntOutOfRange = "ERR value is out of range, value must between -2147483648 and 2147483647";
+    internal const string LfuNotSelected = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+    private const CommandFlags Read = CommandFlags.ReadOnly;
+    private const CommandFlags ReadFast = CommandFlags.ReadOnly | CommandFlags.Fast;
+    private const CommandFlags Write = CommandFlags.Write;
+    private const CommandFlags WriteFast = CommandFlags.Write | CommandFlags.Fast;
+    private const string G = "generic";
+
+    /// <summary>Reused by KEYS and SCAN (everything runs on the libOS thread).</summary>
+    [ThreadStatic] private static List<RedisEntry>? s_scratch;
+
+    public static void Register(CommandTable table)
+    {
+        table.Add(new("DEL", -2, Write, 1, -1, 1, G, "Deletes one or more keys.", "1.0.0", Del)
+        {
+            Complexity = "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
+        });
+        table.Add(new("UNLINK", -2, WriteFast, 1, -1, 1, G, "Asynchronously deletes one or more keys.", "4.0.0", Del)
+        {
+            Complexity = "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
+        });
+        table.Add(new("EXISTS", -2, ReadFast, 1, -1, 1, G, "Determines whether one or more keys exist.", "1.0.0", Exists)
+        {
+            Complexity = "O(N) where N is the number of keys to check.",
+        });
+        table.Add(new("TYPE", 2, ReadFast, 1, 1, 1, G, "Determines the type of value stored at a key.", "1.0.0", Type));
+        table.Add(new("RENAME", 3, Write, 1, 2, 1, G, "Renames a key and overwrites the destination.", "1.0.0", Rename));
+        table.Add(new("RENAMENX", 3, WriteFast, 1, 2, 1, G, "Renames a key only when the target key name doesn't exist.", "1.0.0", RenameNx));
+        table.Add(new("KEYS", 2, Read, 0, 0, 0, G, "Returns all key names that match a pattern.", "1.0.0", Keys)
+        {
+            Complexity = "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
+        });
+        table.Add(new("RANDOMKEY", 1, Read, 0, 0, 0, G, "Returns a random key name from the database.", "1.0.0", RandomKey));
+        table.Add(new("EXPIRE", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key in seconds.", "1.0.0", Expire));
+        table.Add(new("PEXPIRE", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key in milliseconds.", "2.6.0", PExpire));
+        table.Add(new("EXPIREAT", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", ExpireAt));
+        table.Add(new("PEXPIREAT", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0", PExpireAt));
+        table.Add(new("TTL", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time in seconds of a key.", "1.0.0", Ttl));
+        table.Add(new("PTTL", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time in milliseconds of a key.", "2.6.0", PTtl));
+        table.Add(new("EXPIRETIME", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time of a key as a Unix timestamp.", "7.0.0", ExpireTime));
+        table.Add(new("PEXPIRETIME", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", PExpireTime));
+        table.Add(new("PERSIST", 2, WriteFast, 1, 1, 1, G, "Removes the expiration time of a key.", "2.2.0", Persist));
+        table.Add(new("TOUCH", -2, ReadFast, 1, -1, 1, G, "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", Touch)
+        {
+            Complexity = "O(N) where N is the number of keys that will be touched.",
+        });
+        table.Add(new("COPY", -3, Write | CommandFlags.DenyOom, 1, 2, 1, G, "Copies the value of a key to a new key.", "6.2.0", Copy)
+        {
+            Complexity = "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
+        });
+        table.Add(new("MOVE", 3, WriteFast, 1, 1, 1, G, "Moves a key to another database.", "1.0.0", Move));
+        table.Add(new("SCAN", -2, Read, 0, 0, 0, G, "Iterates over the key names in the database.", "2.8.0", Scan)
+        {
+            Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+        });
+        table.Add(new("OBJECT", -2, CommandFlags.None, 0, 0, 0, G, "A container for object introspection commands.", "2.2.3", ObjectHelp)
+        {
+            Complexity = "Depends on subcommand.",
+            Subcommands =
+            [
+                new("ENCODING", 3, Read, 2, 2, 1, G, "Returns the internal encoding of a Redis object.", "2.2.3", ObjectEncoding),
+                new("REFCOUNT", 3, Read, 2, 2, 1, G, "Returns the reference count of a value of a key.", "2.2.3", ObjectRefCount),
+                new("IDLETIME", 3, Read, 2, 2, 1, G, "Returns the time since the last access to a Redis object.", "2.2.3", ObjectIdleTime),
+                new("FREQ", 3, Read, 2, 2, 1, G, "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", ObjectFreq),
+                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, G, "Returns helpful text about the different subcommands.", "6.2.0", ObjectHelp),
+            ],
+        });
+    }
+
+    /// <summary>Redis's lookupKeyRead: a lookup that counts a keyspace hit or miss.</summary>
+    internal static RedisEntry? LookupRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, LookupFlags flags = LookupFlags.None)
+    {
+        var e = db.Find(key, flags);
+        if (e is null) c.Server.Stats.KeyspaceMisses++;
+        else c.Server.Stats.KeyspaceHits++;
+        return e;
+    }
+
+    // ---------------------------------------------------------------- existence
+
+    private static void Del(ref CommandContext c)
+    {
+        var db = c.Db;
+        long deleted = 0;
+        for (int j = 1; j < c.Count; j++)
+            if (db.Delete(c.Arg(j))) deleted++;
+        c.Reply.Integer(deleted);
+    }
+
+    private static void Exists(ref CommandContext c)
+    {
+        var db = c.Db;
+        long count = 0;
+        for (int j = 1; j < c.Count; j++)
+            if (LookupRead(ref c, db, c.Arg(j), LookupFlags.NoTouch) is not null) count++;
+        c.Reply.Integer(count);
+    }
+
+    private static void Touch(ref CommandContext c)
+    {
+        var db = c.Db;
+        long count = 0;
+        for (int j = 1; j < c.Count; j++)
+            if (LookupRead(ref c, db, c.Arg(j)) is not null) count++;
+        c.Reply.Integer(count);
+    }
+
+    private static void Type(ref CommandContext c)
+    {
+        var e = LookupRead(ref c, c.Db, c.Arg(1), LookupFlags.NoTouch);
+        c.Reply.SimpleString(e is null ? "none"u8 : e.Type.NameUtf8());
+    }
+
+    private static void RandomKey(ref CommandContext c)
+    {
+        var e = c.Db.RandomEntry();
+        if (e is null) c.Reply.Null();
+        else c.Reply.Bulk(e.Key);
+    }
+
+    // ---------------------------------------------------------------- RENAME / COPY / MOVE
+
+    private static void Rename(ref CommandContext c)
+    {
+        if (c.Db.Rename(c.Arg(1), c.Arg(2), onlyIfAbsent: false) == StoreStatus.NotFound) c.Reply.Error(Errors.NoSuchKey);
+        else c.Reply.Ok();
+    }
+
+    private static void RenameNx(ref CommandContext c)
+    {
+        switch (c.Db.Rename(c.Arg(1), c.Arg(2), onlyIfAbsent: true))
+        {
+            case StoreStatus.NotFound: c.Reply.Error(Errors.NoSuchKey); break;
+            case StoreStatus.Ok: c.Reply.Integer(1); break;
+            default: c.Reply.Integer(0); break;
+        }
+    }
+
+    /// <summary>Redis's getIntFromObjectOrReply + selectDb: the database numbered by the argument, or null after
+    /// replying with the error.</summary>
+    private static RedisDatabase? DatabaseArg(ref CommandContext c, int arg)
+    {
+        if (!RedisNumbers.TryParseInt64(c.Arg(arg), out long id))
+        {
+            c.Reply.Error(Errors.NotInteger);
+            return null;
+        }
+        if (id is < int.MinValue or > int.MaxValue)
+        {
+            c.Reply.Error(IntOutOfRange);
+            return null;
+        }
+        var dbs = c.Server.Databases;
+        if (id < 0 || id >= dbs.Length)
+        {
+            c.Reply.Error(Errors.DbIndexOutOfRange);
+            return null;
+        }
+        return dbs[id];
+    }
+
+    private static void Copy(ref CommandContext c)
+    {
+        var src = c.Db;
+        var dst = src;
+        bool replace = false;
+        for (int j = 3; j < c.Count; j++)
+        {
+            if (c.ArgIs(j, "REPLACE"u8))
+            {
+                replace = true;
+            }
+            else if (c.ArgIs(j, "DB"u8) && j < c.Count - 1)
+            {
+                var target = DatabaseArg(ref c, j + 1);
+                if (target is null) return;
+                dst = target;
+                j++;
+            }
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        switch (src.Copy(c.Arg(1), dst, c.Arg(2), replace))
+        {
+            case StoreStatus.SameObject:
+                c.Reply.Error(Errors.SameObject);
+                break;
+            case StoreStatus.NotFound:
+                c.Server.Stats.KeyspaceMisses++;
+                c.Reply.Integer(0);
+                break;
+            case StoreStatus.NotDone:
+                c.Server.Stats.KeyspaceHits++;
+                c.Reply.Integer(0);
+                break;
+            default:
+                c.Server.Stats.KeyspaceHits++;
+                c.Reply.Integer(1);
+                break;
+        }
+    }
+
+    private static void Move(ref CommandContext c)
+    {
+        var target = DatabaseArg(ref c, 2);
+        if (target is null) return;
+        switch (c.Db.Move(c.Arg(1), target))
+        {
+            case StoreStatus.SameObject: c.Reply.Error(Errors.SameObject); break;
+            case StoreStatus.Ok: c.Reply.Integer(1); break;
+            default: c.Reply.Integer(0); break;
+        }
+    }
+
+    // ---------------------------------------------------------------- expiry
+
+    private static void Expire(ref CommandContext c) => ExpireGeneric(ref c, relative: true, seconds: true);
+
+    private static void PExpire(ref CommandContext c) => ExpireGeneric(ref c, relative: true, seconds: false);
+
+    private static void ExpireAt(ref CommandContext c) => ExpireGeneric(ref c, relative: false, seconds: true);
+
+    private static void PExpireAt(ref CommandContext c) => ExpireGeneric(ref c, relative: false, seconds: false);
+
+    [Flags]
+    private enum ExpireOptions
+    {
+        None = 0,
+        Nx = 1,
+        Xx = 2,
+        Gt = 4,
+        Lt = 8,
+    }
+
+    /// <summary>Redis's expireGenericCommand: options, then the time (overflow checks), then the key; a deadline
+    /// not in the future deletes the key.</summary>
+    private static void ExpireGeneric(ref CommandContext c, bool relative, bool seconds)
+    {
+        var options = ExpireOptions.None;
+        for (int j = 3; j < c.Count; j++)
+        {
+            if (c.ArgIs(j, "NX"u8)) options |= ExpireOptions.Nx;
+            else if (c.ArgIs(j, "XX"u8)) options |= ExpireOptions.Xx;
+            else if (c.ArgIs(j, "GT"u8)) options |= ExpireOptions.Gt;
+            else if (c.ArgIs(j, "LT"u8)) options |= ExpireOptions.Lt;
+            else
+            {
+                c.Reply.Error("ERR Unsupported option " + c.ArgString(j));
+                return;
+            }
+        }
+        if ((options & ExpireOptions.Nx) != 0 && (options & (ExpireOptions.Xx | ExpireOptions.Gt | ExpireOptions.Lt)) != 0)
+        {
+            c.Reply.Error(NxXxGtLtIncompatible);
+            return;
+        }
+        if ((options & (ExpireOptions.Gt | ExpireOptions.Lt)) == (ExpireOptions.Gt | ExpireOptions.Lt))
+        {
+            c.Reply.Error(GtLtIncompatible);
+            return;
+        }
+        if (!RedisNumbers.TryParseInt64(c.Arg(2), out long when))
+        {
+            c.Reply.Error(Errors.NotInteger);
+            return;
+        }
+        if (seconds)
+        {
+            if (when > long.MaxValue / 1000 || when < long.MinValue / 1000)
+            {
+                c.Reply.Error(Errors.InvalidExpireTime(c.Command.WireName));
+                return;
+            }
+            when *= 1000;
+        }
+        long now = c.Server.NowMs;
+        if (relative)
+        {
+            if (when > long.MaxValue - now)
+            {
+                c.Reply.Error(Errors.InvalidExpireTime(c.Command.WireName));
+                return;
+            }
+            when += now;
+        }
+        var db = c.Db;
+        var e = db.Find(c.Arg(1));
+        if (e is null)
+        {
+            c.Reply.Integer(0);
+            return;
+        }
+        if (options != ExpireOptions.None)
+        {
+            long current = e.ExpireAtMs;
+            bool hasTtl = current != RedisDatabase.NoExpire;
+            if (((options & ExpireOptions.Nx) != 0 && hasTtl) ||
+                ((options & ExpireOptions.Xx) != 0 && !hasTtl) ||
+                ((options & ExpireOptions.Gt) != 0 && (!hasTtl || when <= current)) ||
+                ((options & ExpireOptions.Lt) != 0 && hasTtl && when >= current))
+            {
+                c.Reply.Integer(0);
+                return;
+            }
+        }
+        if (when <= now) db.Delete(e);
+        else db.SetExpire(e, when);
+        c.Reply.Integer(1);
+    }
+
+    private static void Ttl(ref CommandContext c) => TtlGeneric(ref c, milliseconds: false, absolute: false);
+
+    private static void PTtl(ref CommandContext c) => TtlGeneric(ref c, milliseconds: true, absolute: false);
+
+    private static void ExpireTime(ref CommandContext c) => TtlGeneric(ref c, milliseconds: false, absolute: true);
+
+    private static void PExpireTime(ref CommandContext c) => TtlGeneric(ref c, milliseconds: true, absolute: true);
+
+    private static void TtlGeneric(ref CommandContext c, bool milliseconds, bool absolute)
+    {
+        var e = LookupRead(ref c, c.Db, c.Arg(1), LookupFlags.NoTouch);
+        if (e is null)
+        {
+            c.Reply.Integer(-2);
+            return;
+        }
+        long expire = e.ExpireAtMs;
+        if (expire == RedisDatabase.NoExpire)
+        {
+            c.Reply.Integer(-1);
+            return;
+        }
+        long ttl = absolute ? expire : expire - c.Server.NowMs;
+        if (ttl < 0) ttl = 0;
+        // Rounded to seconds as Redis does ((ttl+500)/1000), without overflowing for deadlines near the maximum.
+        c.Reply.Integer(milliseconds ? ttl : (long)(((ulong)ttl + 500) / 1000));
+    }
+
+    private static void Persist(ref CommandContext c)
+    {
+        var db = c.Db;
+        var e = db.Find(c.Arg(1));
+        c.Reply.Integer(e is not null && db.Persist(e) ? 1 : 0);
+    }
+
+    // ---------------------------------------------------------------- KEYS / SCAN
+
+    private static void Keys(ref CommandContext c)
+    {
+        var db = c.Db;
+        var pattern = c.Arg(1);
+        bool all = pattern.Length == 1 && pattern[0] == (byte)'*';
+        var found = s_scratch ??= [];
+        try
+        {
+            foreach (var e in db.Entries)
+                if ((all || Glob.IsMatch(pattern, e.Key)) && !db.IsExpired(e)) found.Add(e);
+            c.Reply.ArrayHeader(found.Count);
+            foreach (var e in found) c.Reply.Bulk(e.Key);
+        }
+        finally
+        {
+            found.Clear();
+        }
+    }
+
+    private static void Scan(ref CommandContext c)
+    {
+        if (!TryParseCursor(c.Arg(1), out ulong cursor))
+        {
+            c.Reply.Error(InvalidCursor);
+            return;
+        }
+        long count = 10;
+        int patternArg = 0, typeArg = 0;
+        for (int i = 2; i < c.Count; i++)
+        {
+            bool hasValue = c.Count - i >= 2;
+            if (hasValue && c.ArgIs(i, "COUNT"u8))
+            {
+                if (!RedisNumbers.TryParseInt64(c.Arg(i + 1), out count))
+                {
+                    c.Reply.Error(Errors.NotInteger);
+                    return;
+                }
+                if (count < 1)
+                {
+                    c.Reply.Error(Errors.Syntax);
+                    return;
+                }
+                i++;
+            }
+            else if (hasValue && c.ArgIs(i, "MATCH"u8))
+            {
+                var p = c.Arg(i + 1);
+                patternArg = p.Length == 1 && p[0] == (byte)'*' ? 0 : i + 1;
+                i++;
+            }
+            else if (hasValue && c.ArgIs(i, "TYPE"u8))
+            {
+                typeArg = i + 1;
+                i++;
+            }
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+
+        var db = c.Db;
+        var found = s_scratch ??= [];
+        try
+        {
+            cursor = db.Scan(cursor, (int)Math.Min(count, int.MaxValue / 16), found);
+            int kept = 0;
+            for (int i = 0; i < found.Count; i++)
+            {
+                var e = found[i];
+                if (patternArg != 0 && !Glob.IsMatch(c.Arg(patternArg), e.Key)) continue;
+                if (typeArg != 0)
+                {
+                    // Redis 7.0 looks the key up (counting a hit or a miss) and compares type names.
+                    var live = LookupRead(ref c, db, e.Key, LookupFlags.NoTouch);
+                    var name = live is null ? "none"u8 : live.Type.NameUtf8();
+                    if (!Ascii.EqualsIgnoreCase(c.Arg(typeArg), name)) continue;
+                }
+                if (db.Find(e.Key, LookupFlags.NoTouch) is null) continue; // expired: reclaimed now
+                found[kept++] = e;
+            }
+            Span<byte> digits = stackalloc byte[20];
+            cursor.TryFormat(digits, out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+            c.Reply.ArrayHeader(2);
+            c.Reply.Bulk(digits[..written]);
+            c.Reply.ArrayHeader(kept);
+            for (int i = 0; i < kept; i++) c.Reply.Bulk(found[i].Key);
+        }
+        finally
+        {
+            found.Clear();
+        }
+    }
+
+    /// <summary>Redis parses the cursor with strtoul: optional sign (a negative value wraps), decimal digits, no
+    /// leading space, no trailing garbage, no overflow; an empty string is cursor 0.</summary>
+    internal static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    {
+        cursor = 0;
+        int i = 0;
+        bool negative = false;
+        if (text.Length > 0 && (text[0] == (byte)'+' || text[0] == (byte)'-'))
+        {
+            negative = text[0] == (byte)'-';
+            i = 1;
+            if (text.Length == 1) return false;
+        }
+        for (; i < text.Length; i++)
+        {
+            uint digit = (uint)(text[i] - '0');
+            if (digit > 9) return false;
+            if (cursor > (ulong.MaxValue - digit) / 10) return false;
+            cursor = (cursor * 10) + digit;
+        }
+        if (negative) cursor = 0 - cursor;
+        return true;
+    }
+
+    // ---------------------------------------------------------------- OBJECT
+
+    private static RedisEntry? ObjectLookup(ref CommandContext c)
+    {
+        var e = LookupRead(ref c, c.Db, c.Arg(2), LookupFlags.NoTouch);
+        if (e is null) c.Reply.Null();
+        return e;
+    }
+
+    private static void ObjectEncoding(ref CommandContext c)
+    {
+        if (ObjectLookup(ref c) is { } e) c.Reply.Bulk(e.Encoding);
+    }
+
+    private static void ObjectRefCount(ref CommandContext c)
+    {
+        if (ObjectLookup(ref c) is { } e) c.Reply.Integer(e.RefCount);
+    }
+
+    private static void ObjectIdleTime(ref CommandContext c)
+    {
+        if (ObjectLookup(ref c) is { } e) c.Reply.Integer(Math.Max(0, c.Server.NowMs - e.LastAccessMs) / 1000);
+    }
+
+    private static void ObjectFreq(ref CommandContext c)
+    {
+        if (ObjectLookup(ref c) is not null) c.Reply.Error(LfuNotSelected);
+    }
+
+    private static readonly string[] ObjectHelpLines =
+    [
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ];
+
+    private static void ObjectHelp(ref CommandContext c)
+    {
+        c.Reply.ArrayHeader(ObjectHelpLines.Length);
+        foreach (var line in ObjectHelpLines) c.Reply.SimpleString(line);
+    }
+}

@@ -1,0 +1,820 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using Demikernel.Resp;
+
+namespace Demikernel.Server.Store;
+
+/// <summary>Options of a lookup.</summary>
+[Flags]
+public enum LookupFlags
+{
+    None = 0,
+    /// <summary>Do not update the key's access time (Redis LOOKUP_NOTOUCH: TYPE, TTL, EXISTS, OBJECT).</summary>
+    NoTouch = 1,
+}
+
+/// <summary>Conditions and TTL handling of <see cref="RedisDatabase.SetString(ReadOnlySpan{byte}, ReadOnlySpan{byte}, SetFlags, long)"/>.</summary>
+[Flags]
+public enum SetFlags
+{
+    None = 0,
+    /// <summary>NX: only when the key does not exist.</summary>
+    IfNotExists = 1,
+    /// <summary>XX: only when the key exists.</summary>
+    IfExists = 2,
+    /// <summary>KEEPTTL: keep the key's current TTL (otherwise a SET removes it).</summary>
+    KeepTtl = 4,
+}
+
+/// <summary>Called after a key of <paramref name="db"/> changed: written, deleted, expired, renamed, moved, flushed.</summary>
+public delegate void KeyModifiedHandler(RedisDatabase db, ReadOnlySpan<byte> key);
+
+/// <summary>
+/// One numbered keyspace (SELECT n): keys → <see cref="RedisEntry"/>, their TTLs, lazy and active expiry, SCAN.
+/// <code>
+///   _buckets (power of two)           _expires (dense, unordered)
+///   [0] ─▶ entry ─▶ entry              [0] ─▶ entry with TTL   ◀─ active expiry walks a cursor over this
+///   [1] ─▶ ·                           [1] ─▶ entry with TTL      (swap-remove; entry.ExpiresSlot = its index)
+///   [2] ─▶ entry                       ...
+///   chained hashing on a per-process randomised hash; lookups take the key as a span (no allocation);
+///   SCAN walks buckets with Redis's reverse-binary cursor, so a key present for the whole scan is returned
+///   even when the table grows or shrinks between calls.
+/// </code>
+/// Every operation returns a status or null; nothing throws for a client's mistake. Time comes from
+/// <see cref="Clock"/> (the libOS clock), read only when a key with a TTL is touched.
+/// </summary>
+/// <remarks>
+/// WATCH hook: <see cref="KeyModified"/> is invoked after every change of a key (writes, deletes, lazy and active
+/// expiry, both keys of RENAME, both databases of MOVE, the destination of COPY, every key removed by
+/// <see cref="Clear"/>). It costs a null check when unset, so WATCH should set it only while some client watches a
+/// key of this database. Collections changed in place call <see cref="NotifyModified(RedisEntry)"/>.
+/// <see cref="Changes"/> counts changes (a cheap version number).
+/// </remarks>
+public sealed class RedisDatabase
+{
+    /// <summary>Passed as an expiry to mean "no TTL".</summary>
+    public const long NoExpire = -1;
+
+    private const int MinBuckets = 4;
+    private const int ExpireKeysPerLoop = 20;           // Redis ACTIVE_EXPIRE_CYCLE_KEYS_PER_LOOP
+    private const int AcceptableStalePercent = 10;      // Redis 7 ACTIVE_EXPIRE_CYCLE_ACCEPTABLE_STALE
+    private const int MaxPrealloc = 1024 * 1024;        // Redis SDS_MAX_PREALLOC
+
+    private RedisEntry?[] _buckets = new RedisEntry?[MinBuckets];
+    private int _count;
+    private RedisEntry[] _expires = [];
+    private int _expiresCount;
+    private int _expireCursor;
+    private long _avgTtl;
+    private long _lruClock;
+    private readonly Random _random = new();
+
+    public RedisDatabase(int index, TimeProvider clock)
+    {
+        Index = index;
+        Clock = clock;
+        _lruClock = clock.GetUtcNow().ToUnixTimeMilliseconds();
+    }
+
+    public int Index { get; }
+    public TimeProvider Clock { get; }
+
+    /// <summary>Keys stored, including keys that have expired but were not reclaimed yet (like DBSIZE).</summary>
+    public int Count => _count;
+
+    /// <summary>Keys with a TTL.</summary>
+    public int ExpiresCount => _expiresCount;
+
+    /// <summary>Running estimate of the TTL of keys with one (INFO keyspace avg_ttl), from active expiry samples.</summary>
+    public long AverageTtlMs => _avgTtl;
+
+    /// <summary>When set, keys expired lazily (on access) are counted in <see cref="ServerStats.ExpiredKeys"/>;
+    /// keys expired by <see cref="ActiveExpireCycle"/> are returned to its caller instead.</summary>
+    public ServerStats? Stats { get; set; }
+
+    /// <summary>The WATCH hook (see the class remarks).</summary>
+    public KeyModifiedHandler? KeyModified { get; set; }
+
+    /// <summary>Number of key changes since creation (every write, delete, expiry).</summary>
+    public long Changes { get; private set; }
+
+    /// <summary>Unix milliseconds from <see cref="Clock"/>.</summary>
+    public long NowMs
+    {
+        get
+        {
+            long now = Clock.GetUtcNow().ToUnixTimeMilliseconds();
+            _lruClock = now;
+            return now;
+        }
+    }
+
+    // ------------------------------------------------------------------ lookups
+
+    /// <summary>
+    /// The live entry of <paramref name="key"/>, or null. An expired key is deleted here and reported absent (lazy
+    /// expiry). Updates the access time unless <see cref="LookupFlags.NoTouch"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RedisEntry? Find(ReadOnlySpan<byte> key, LookupFlags flags = LookupFlags.None)
+    {
+        var e = FindLive(key, HashOf(key));
+        if (e is not null && (flags & LookupFlags.NoTouch) == 0) e.AccessMs = _lruClock;
+        return e;
+    }
+
+    public bool Exists(ReadOnlySpan<byte> key) => FindLive(key, HashOf(key)) is not null;
+
+    /// <summary>The string value of <paramref name="key"/>: Ok, NotFound or WrongType. The span is valid until the
+    /// key is next written.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public StoreStatus TryGetString(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        var e = Find(key);
+        if (e is null)
+        {
+            value = default;
+            return StoreStatus.NotFound;
+        }
+        if (e.Type != RedisType.String)
+        {
+            value = default;
+            return StoreStatus.WrongType;
+        }
+        value = new ReadOnlySpan<byte>(e.Bytes, 0, e.Length);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>The object of a non-string key: Ok, NotFound, or WrongType when the key holds something else.</summary>
+    public StoreStatus TryGetObject<T>(ReadOnlySpan<byte> key, out T? value, LookupFlags flags = LookupFlags.None)
+        where T : RedisObject
+    {
+        value = null;
+        var e = Find(key, flags);
+        if (e is null) return StoreStatus.NotFound;
+        if (e.Obj is not T typed) return StoreStatus.WrongType;
+        value = typed;
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>True when <paramref name="entry"/>'s TTL has passed (it is logically absent). Does not delete.</summary>
+    public bool IsExpired(RedisEntry entry) => entry.ExpiresSlot >= 0 && NowMs > entry.ExpireAt;
+
+    /// <summary>A random live key, or null when the database is empty (expired keys met on the way are deleted).</summary>
+    public RedisEntry? RandomEntry()
+    {
+        while (_count > 0)
+        {
+            int mask = _buckets.Length - 1;
+            RedisEntry? head;
+            do head = _buckets[_random.Next() & mask];
+            while (head is null);
+            int length = 0;
+            for (var e = head; e is not null; e = e.Next) length++;
+            var pick = head;
+            for (int i = _random.Next(length); i > 0; i--) pick = pick!.Next;
+            if (pick!.ExpiresSlot >= 0 && NowMs > pick.ExpireAt)
+            {
+                ExpireEntry(pick, active: false);
+                continue;
+            }
+            return pick;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// One SCAN step: adds the entries of the visited buckets to <paramref name="found"/> (including logically
+    /// expired ones; the caller filters) and returns the next cursor, 0 when the iteration is complete. Visits
+    /// buckets until at least <paramref name="count"/> entries were found or 10×count buckets were visited, like
+    /// Redis. A key present from the first to the last call is returned at least once, whatever inserts and deletes
+    /// (and so table resizes) happen between calls; a key may be returned more than once.
+    /// </summary>
+    public ulong Scan(ulong cursor, int count, List<RedisEntry> found)
+    {
+        if (_count == 0) return 0;
+        long maxIterations = (long)Math.Max(count, 1) * 10;
+        int before = found.Count;
+        do
+        {
+            ulong mask = (ulong)_buckets.Length - 1;
+            for (var e = _buckets[cursor & mask]; e is not null; e = e.Next) found.Add(e);
+            // Increment the reversed cursor over the bits not in the mask (Redis dictScan).
+            cursor |= ~mask;
+            cursor = ReverseBits(cursor);
+            cursor++;
+            cursor = ReverseBits(cursor);
+        }
+        while (cursor != 0 && maxIterations-- > 0 && found.Count - before < count);
+        return cursor;
+    }
+
+    /// <summary>Every entry, including logically expired ones. Do not change the database while enumerating.</summary>
+    public EntryEnumerable Entries => new(this);
+
+    // ------------------------------------------------------------------ strings
+
+    /// <summary>SET without options: creates or overwrites <paramref name="key"/> as a string (any previous type),
+    /// removing its TTL unless <paramref name="keepTtl"/>. Copies into the existing bytes when the size allows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RedisEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false)
+    {
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        if (e is null) e = AddNew(key, hash);
+        else if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        StoreString(e, value, StringForm.Auto);
+        e.AccessMs = _lruClock;
+        Modified(e);
+        return e;
+    }
+
+    /// <summary>SET with NX/XX/KEEPTTL and an absolute expiry (<see cref="NoExpire"/> for none): Ok, or NotDone when
+    /// the condition failed.</summary>
+    public StoreStatus SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetFlags flags, long expireAtMs = NoExpire)
+    {
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        if (e is null)
+        {
+            if ((flags & SetFlags.IfExists) != 0) return StoreStatus.NotDone;
+            e = AddNew(key, hash);
+        }
+        else
+        {
+            if ((flags & SetFlags.IfNotExists) != 0) return StoreStatus.NotDone;
+            if ((flags & SetFlags.KeepTtl) == 0 && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        }
+        StoreString(e, value, StringForm.Auto);
+        if (expireAtMs >= 0) SetExpireSlot(e, expireAtMs);
+        e.AccessMs = _lruClock;
+        Modified(e);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>APPEND: Ok (with the new length), WrongType, or TooLarge when the result would exceed
+    /// <paramref name="maxLength"/>.</summary>
+    public StoreStatus Append(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, long maxLength, out long length)
+    {
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        if (e is null)
+        {
+            e = AddNew(key, hash);
+            StoreString(e, value, StringForm.Auto);
+        }
+        else
+        {
+            if (e.Type != RedisType.String)
+            {
+                length = 0;
+                return StoreStatus.WrongType;
+            }
+            long total = (long)e.Length + value.Length;
+            if (total > maxLength || total > Array.MaxLength)
+            {
+                length = 0;
+                return StoreStatus.TooLarge;
+            }
+            EnsureCapacity(e, (int)total);
+            value.CopyTo(e.Bytes.AsSpan(e.Length));
+            e.Length = (int)total;
+            e.Form = StringForm.Raw;
+        }
+        e.AccessMs = _lruClock;
+        length = e.Length;
+        Modified(e);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>SETRANGE: Ok (with the new length), WrongType, or TooLarge. An empty <paramref name="value"/> changes
+    /// nothing and reports the current length (0 for a missing key, which is not created).</summary>
+    public StoreStatus SetRange(ReadOnlySpan<byte> key, long offset, ReadOnlySpan<byte> value, long maxLength, out long length)
+    {
+        Debug.Assert(offset >= 0);
+        length = 0;
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        if (e is not null && e.Type != RedisType.String) return StoreStatus.WrongType;
+        if (value.IsEmpty)
+        {
+            length = e?.Length ?? 0;
+            return StoreStatus.Ok;
+        }
+        if (offset > maxLength - value.Length || offset > Array.MaxLength - value.Length) return StoreStatus.TooLarge;
+        int end = (int)offset + value.Length;
+        if (e is null)
+        {
+            e = AddNew(key, hash);
+            e.Bytes = new byte[end]; // exact size for a new key, like createObject(sdsnewlen(...))
+        }
+        if (end > e.Length)
+        {
+            EnsureCapacity(e, end);
+            e.Bytes.AsSpan(e.Length, end - e.Length).Clear(); // sdsgrowzero
+            e.Length = end;
+        }
+        value.CopyTo(e.Bytes.AsSpan((int)offset));
+        e.Form = StringForm.Raw;
+        e.AccessMs = _lruClock;
+        length = e.Length;
+        Modified(e);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>INCRBY: Ok (with the result), WrongType, NotInteger or Overflow. A missing key counts as 0. Keeps the
+    /// TTL; steady-state increments write the digits in place.</summary>
+    public StoreStatus IncrementBy(ReadOnlySpan<byte> key, long delta, out long result)
+    {
+        result = 0;
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        long current = 0;
+        if (e is not null)
+        {
+            if (e.Type != RedisType.String) return StoreStatus.WrongType;
+            if (!RedisNumbers.TryParseInt64(e.StringValue, out current)) return StoreStatus.NotInteger;
+        }
+        if ((delta < 0 && current < 0 && delta < long.MinValue - current) ||
+            (delta > 0 && current > 0 && delta > long.MaxValue - current))
+        {
+            return StoreStatus.Overflow;
+        }
+        result = current + delta;
+        e ??= AddNew(key, hash);
+        if (e.Type != RedisType.String || e.Bytes.Length < RedisNumbers.MaxInt64Length - 1)
+        {
+            e.Type = RedisType.String;
+            e.Bytes = new byte[RedisNumbers.MaxInt64Length - 1];
+        }
+        RedisNumbers.TryFormatInt64(result, e.Bytes, out int written);
+        e.Length = written;
+        e.Form = StringForm.Auto;
+        e.AccessMs = _lruClock;
+        Modified(e);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>INCRBYFLOAT: Ok (with the stored text, valid until the key is next written), WrongType, NotFloat or
+    /// NaNOrInfinity. A missing key counts as 0. Keeps the TTL.</summary>
+    public StoreStatus IncrementByFloat(ReadOnlySpan<byte> key, double delta, out ReadOnlySpan<byte> result)
+    {
+        result = default;
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        double current = 0;
+        if (e is not null)
+        {
+            if (e.Type != RedisType.String) return StoreStatus.WrongType;
+            if (!RedisNumbers.TryParseDouble(e.StringValue, out current)) return StoreStatus.NotFloat;
+        }
+        double value = current + delta;
+        if (!double.IsFinite(value)) return StoreStatus.NaNOrInfinity;
+        Span<byte> text = stackalloc byte[RedisNumbers.MaxHumanDoubleLength];
+        RedisNumbers.TryFormatDoubleHuman(value, text, out int written);
+        e ??= AddNew(key, hash);
+        StoreString(e, text[..written], StringForm.NoInt);
+        e.AccessMs = _lruClock;
+        result = e.StringValue;
+        Modified(e);
+        return StoreStatus.Ok;
+    }
+
+    // ------------------------------------------------------------------ other types
+
+    /// <summary>Stores <paramref name="value"/> at <paramref name="key"/>, replacing whatever was there (and its TTL
+    /// unless <paramref name="keepTtl"/>).</summary>
+    public RedisEntry SetObject(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false)
+    {
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        if (e is null) e = AddNew(key, hash);
+        else if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        e.Type = value.Type;
+        e.Obj = value;
+        e.Bytes = [];
+        e.Length = 0;
+        e.AccessMs = _lruClock;
+        Modified(e);
+        return e;
+    }
+
+    /// <summary>Signals that <paramref name="entry"/>'s value was changed in place (collections).</summary>
+    public void NotifyModified(RedisEntry entry)
+    {
+        entry.AccessMs = _lruClock;
+        Modified(entry);
+    }
+
+    // ------------------------------------------------------------------ keys
+
+    /// <summary>Deletes <paramref name="key"/>; false when it did not exist (an expired key is reclaimed and reported
+    /// as not existing, like DEL in Redis).</summary>
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        var e = FindLive(key, HashOf(key));
+        if (e is null) return false;
+        Unlink(e);
+        Modified(e);
+        return true;
+    }
+
+    /// <summary>Deletes an entry obtained from this database during the current command.</summary>
+    public void Delete(RedisEntry entry)
+    {
+        Unlink(entry);
+        Modified(entry);
+    }
+
+    /// <summary>Sets the absolute expiry (unix ms) of a live entry; the caller deletes instead when it is already in
+    /// the past (EXPIRE semantics).</summary>
+    public void SetExpire(RedisEntry entry, long expireAtMs)
+    {
+        SetExpireSlot(entry, expireAtMs);
+        Modified(entry);
+    }
+
+    /// <summary>Removes the TTL of an entry; false when it had none.</summary>
+    public bool Persist(RedisEntry entry)
+    {
+        if (entry.ExpiresSlot < 0) return false;
+        RemoveExpireSlot(entry);
+        Modified(entry);
+        return true;
+    }
+
+    /// <summary>
+    /// RENAME / RENAMENX: Ok, NotFound (no source), or NotDone when <paramref name="onlyIfAbsent"/> and the
+    /// destination exists. The value keeps its TTL; a destination is overwritten. Renaming a key to itself is Ok
+    /// (NotDone for RENAMENX) and changes nothing.
+    /// </summary>
+    public StoreStatus Rename(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, bool onlyIfAbsent)
+    {
+        var src = FindLive(source, HashOf(source));
+        if (src is null) return StoreStatus.NotFound;
+        if (source.SequenceEqual(destination)) return onlyIfAbsent ? StoreStatus.NotDone : StoreStatus.Ok;
+        uint hash = HashOf(destination);
+        var old = FindLive(destination, hash);
+        if (old is not null)
+        {
+            if (onlyIfAbsent) return StoreStatus.NotDone;
+            Unlink(old);
+        }
+        var dst = AddNew(destination, hash);
+        dst.Type = src.Type;
+        dst.Bytes = src.Bytes;
+        dst.Length = src.Length;
+        dst.Form = src.Form;
+        dst.Obj = src.Obj;
+        dst.AccessMs = src.AccessMs;
+        if (src.ExpiresSlot >= 0) SetExpireSlot(dst, src.ExpireAt);
+        Unlink(src);
+        src.Bytes = [];
+        src.Obj = null;
+        Modified(src);
+        Modified(dst);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>
+    /// COPY: Ok, NotFound (no source), NotDone (destination exists and not <paramref name="replace"/>), or SameObject
+    /// (same key in the same database). The copy gets the source's TTL. Reads the source like a read command
+    /// (touches it).
+    /// </summary>
+    public StoreStatus Copy(ReadOnlySpan<byte> source, RedisDatabase target, ReadOnlySpan<byte> destination, bool replace)
+    {
+        if (target == this && source.SequenceEqual(destination)) return StoreStatus.SameObject;
+        var src = Find(source);
+        if (src is null) return StoreStatus.NotFound;
+        uint hash = HashOf(destination);
+        var old = target.FindLive(destination, hash);
+        if (old is not null)
+        {
+            if (!replace) return StoreStatus.NotDone;
+            target.Unlink(old);
+        }
+        var dst = target.AddNew(destination, hash);
+        dst.Type = src.Type;
+        dst.Form = src.Form;
+        if (src.Type == RedisType.String)
+        {
+            dst.Bytes = src.Length == 0 ? [] : src.StringValue.ToArray();
+            dst.Length = src.Length;
+        }
+        else
+        {
+            dst.Obj = src.Obj!.Clone();
+        }
+        if (src.ExpiresSlot >= 0) target.SetExpireSlot(dst, src.ExpireAt);
+        target.Modified(dst);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>MOVE: Ok, NotFound, NotDone (the key exists in <paramref name="target"/>), or SameObject. The entry
+    /// itself moves, with its TTL.</summary>
+    public StoreStatus Move(ReadOnlySpan<byte> key, RedisDatabase target)
+    {
+        if (target == this) return StoreStatus.SameObject;
+        uint hash = HashOf(key);
+        var e = FindLive(key, hash);
+        if (e is null) return StoreStatus.NotFound;
+        if (target.FindLive(key, hash) is not null) return StoreStatus.NotDone;
+        long expireAt = e.ExpireAtMs;
+        Unlink(e);
+        target.Link(e);
+        if (expireAt != NoExpire) target.SetExpireSlot(e, expireAt);
+        Modified(e);
+        target.Modified(e);
+        return StoreStatus.Ok;
+    }
+
+    /// <summary>FLUSHDB: removes every key (the WATCH hook fires for each one when set).</summary>
+    public void Clear()
+    {
+        var old = _buckets;
+        int had = _count;
+        _buckets = new RedisEntry?[MinBuckets];
+        _count = 0;
+        _expires = [];
+        _expiresCount = 0;
+        _expireCursor = 0;
+        _avgTtl = 0;
+        if (had == 0) return;
+        Changes += had;
+        if (KeyModified is { } hook)
+        {
+            foreach (var head in old)
+                for (var e = head; e is not null; e = e.Next) hook(this, e.Key);
+        }
+    }
+
+    // ------------------------------------------------------------------ active expiry
+
+    /// <summary>
+    /// Active expiry, as Redis's activeExpireCycle does for one database: walk a cursor over the keys with a TTL,
+    /// 20 per round, deleting the expired ones, and repeat while more than 10% of a round had expired, for at most
+    /// <paramref name="budget"/> rounds. Also refreshes the LRU clock and the average TTL estimate. Returns the
+    /// number of keys deleted (not added to <see cref="Stats"/>; the caller counts them).
+    /// </summary>
+    public int ActiveExpireCycle(int budget)
+    {
+        long now = NowMs;
+        int total = 0;
+        for (int round = 0; round < budget; round++)
+        {
+            if (_expiresCount == 0)
+            {
+                _avgTtl = 0;
+                break;
+            }
+            int toSample = Math.Min(_expiresCount, ExpireKeysPerLoop);
+            int sampled = 0, expired = 0, ttlSamples = 0;
+            long ttlSum = 0;
+            while (sampled < toSample && _expiresCount > 0)
+            {
+                if (_expireCursor >= _expiresCount) _expireCursor = 0;
+                var e = _expires[_expireCursor];
+                sampled++;
+                long ttl = e.ExpireAt - now;
+                if (ttl < 0)
+                {
+                    // swap-remove puts the last entry at the cursor: it is examined next
+                    ExpireEntry(e, active: true);
+                    expired++;
+                }
+                else
+                {
+                    _expireCursor++;
+                    if (ttl > 0)
+                    {
+                        ttlSum += ttl;
+                        ttlSamples++;
+                    }
+                }
+            }
+            total += expired;
+            if (ttlSamples > 0)
+            {
+                long avg = ttlSum / ttlSamples;
+                if (_avgTtl == 0) _avgTtl = avg;
+                _avgTtl = (_avgTtl / 50 * 49) + (avg / 50);
+            }
+            if (expired * 100 / sampled <= AcceptableStalePercent) break;
+        }
+        return total;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint HashOf(ReadOnlySpan<byte> key)
+    {
+        var hash = new HashCode();
+        hash.AddBytes(key);
+        return (uint)hash.ToHashCode();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private RedisEntry? FindLive(ReadOnlySpan<byte> key, uint hash)
+    {
+        var buckets = _buckets;
+        var e = buckets[hash & (uint)(buckets.Length - 1)];
+        while (e is not null)
+        {
+            if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key))
+            {
+                if (e.ExpiresSlot >= 0 && ExpireIfNeeded(e)) return null;
+                return e;
+            }
+            e = e.Next;
+        }
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ExpireIfNeeded(RedisEntry e)
+    {
+        if (NowMs <= e.ExpireAt) return false;
+        ExpireEntry(e, active: false);
+        return true;
+    }
+
+    private void ExpireEntry(RedisEntry e, bool active)
+    {
+        Unlink(e);
+        if (!active && Stats is { } stats) stats.ExpiredKeys++;
+        Modified(e);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Modified(RedisEntry e)
+    {
+        Changes++;
+        KeyModified?.Invoke(this, e.Key);
+    }
+
+    private RedisEntry AddNew(ReadOnlySpan<byte> key, uint hash)
+    {
+        var e = new RedisEntry(key.ToArray(), hash) { AccessMs = _lruClock };
+        Link(e);
+        return e;
+    }
+
+    private void Link(RedisEntry e)
+    {
+        if (_count >= _buckets.Length) Resize(_buckets.Length * 2);
+        ref var head = ref _buckets[e.Hash & (uint)(_buckets.Length - 1)];
+        e.Next = head;
+        head = e;
+        _count++;
+    }
+
+    private void Unlink(RedisEntry e)
+    {
+        ref var slot = ref _buckets[e.Hash & (uint)(_buckets.Length - 1)];
+        if (ReferenceEquals(slot, e))
+        {
+            slot = e.Next;
+        }
+        else
+        {
+            var p = slot;
+            while (p is not null && !ReferenceEquals(p.Next, e)) p = p.Next;
+            Debug.Assert(p is not null, "entry not in this database");
+            if (p is null) return;
+            p.Next = e.Next;
+        }
+        e.Next = null;
+        if (e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        _count--;
+        // Shrink when under 1/8 full (Redis resizes below 10%); the SCAN cursor survives this.
+        if (_buckets.Length > MinBuckets && _count < _buckets.Length / 8)
+            Resize(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_count * 2, 1))));
+    }
+
+    private void Resize(int size)
+    {
+        var old = _buckets;
+        var buckets = new RedisEntry?[size];
+        uint mask = (uint)size - 1;
+        foreach (var head in old)
+        {
+            var e = head;
+            while (e is not null)
+            {
+                var next = e.Next;
+                ref var slot = ref buckets[e.Hash & mask];
+                e.Next = slot;
+                slot = e;
+                e = next;
+            }
+        }
+        _buckets = buckets;
+    }
+
+    private void SetExpireSlot(RedisEntry e, long expireAt)
+    {
+        if (e.ExpiresSlot < 0)
+        {
+            if (_expiresCount == _expires.Length) Array.Resize(ref _expires, Math.Max(16, _expires.Length * 2));
+            e.ExpiresSlot = _expiresCount;
+            _expires[_expiresCount++] = e;
+        }
+        e.ExpireAt = expireAt;
+    }
+
+    private void RemoveExpireSlot(RedisEntry e)
+    {
+        int i = e.ExpiresSlot;
+        int last = --_expiresCount;
+        if (i != last)
+        {
+            var moved = _expires[last];
+            _expires[i] = moved;
+            moved.ExpiresSlot = i;
+        }
+        _expires[last] = null!;
+        e.ExpiresSlot = -1;
+        if (_expires.Length > 64 && _expiresCount < _expires.Length / 4) Array.Resize(ref _expires, _expires.Length / 2);
+    }
+
+    /// <summary>Copies a string value into the entry, reusing its array when the size is close enough.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreString(RedisEntry e, ReadOnlySpan<byte> value, StringForm form)
+    {
+        if (e.Type != RedisType.String)
+        {
+            e.Type = RedisType.String;
+            e.Obj = null;
+            e.Bytes = [];
+        }
+        var bytes = e.Bytes;
+        int n = value.Length;
+        if (n > bytes.Length || bytes.Length - n > Math.Max(n, 32))
+            e.Bytes = bytes = n == 0 ? [] : GC.AllocateUninitializedArray<byte>(n);
+        value.CopyTo(bytes);
+        e.Length = n;
+        e.Form = form;
+    }
+
+    /// <summary>Grows the string array to hold <paramref name="needed"/> bytes, with sds's preallocation.</summary>
+    private static void EnsureCapacity(RedisEntry e, int needed)
+    {
+        if (e.Bytes.Length >= needed) return;
+        long capacity = needed < MaxPrealloc ? (long)needed * 2 : (long)needed + MaxPrealloc;
+        var bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(capacity, Array.MaxLength));
+        e.Bytes.AsSpan(0, e.Length).CopyTo(bytes);
+        e.Bytes = bytes;
+    }
+
+    private static ulong ReverseBits(ulong v)
+    {
+        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
+        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
+        return BinaryPrimitives.ReverseEndianness(v);
+    }
+
+    /// <summary>Enumerates every entry of a database (see <see cref="Entries"/>).</summary>
+    public readonly struct EntryEnumerable(RedisDatabase db)
+    {
+        public Enumerator GetEnumerator() => new(db._buckets);
+    }
+
+    public struct Enumerator
+    {
+        private readonly RedisEntry?[] _buckets;
+        private int _index;
+        private RedisEntry? _current;
+
+        internal Enumerator(RedisEntry?[] buckets)
+        {
+            _buckets = buckets;
+            _index = -1;
+            _current = null;
+        }
+
+        public readonly RedisEntry Current => _current!;
+
+        public bool MoveNext()
+        {
+            if (_current?.Next is { } next)
+            {
+                _current = next;
+                return true;
+            }
+            while (++_index < _buckets.Length)
+            {
+                if (_buckets[_index] is { } head)
+                {
+                    _current = head;
+                    return true;
+                }
+            }
+            _current = null;
+            return false;
+        }
+    }
+}
