@@ -1,0 +1,87 @@
+using Demikernel.Runtime;
+
+namespace Demikernel.InetStack.Phy;
+
+/// <summary>
+/// Checksums a device computes or verifies itself. A set flag means software skips that work: on receive the
+/// device has already dropped frames with bad checksums; on transmit it fills the field in.
+/// </summary>
+[Flags]
+public enum ChecksumOffload
+{
+    None = 0,
+    Ipv4Rx = 1 << 0,
+    Ipv4Tx = 1 << 1,
+    UdpRx = 1 << 2,
+    UdpTx = 1 << 3,
+    TcpRx = 1 << 4,
+    TcpTx = 1 << 5,
+    IcmpRx = 1 << 6,
+    IcmpTx = 1 << 7,
+}
+
+/// <summary>What a device can carry and what it does for us.</summary>
+public sealed record PhyCapabilities
+{
+    /// <summary>Largest IP packet (Ethernet payload) the device carries.</summary>
+    public int Mtu { get; init; } = 1500;
+
+    public ChecksumOffload Offloads { get; init; }
+
+    /// <summary>Frames the stack asks for per receive call.</summary>
+    public int MaxBurst { get; init; } = 32;
+
+    public bool Offloaded(ChecksumOffload flag) => (Offloads & flag) == flag;
+}
+
+/// <summary>
+/// The seam under the stack: Ethernet frames in and out.
+/// <code>
+///   InetStack  ── Transmit(frame) ──▶  IPhysicalLayer  ──▶ wire (simulated link, AF_PACKET, DPDK, ...)
+///              ◀─ Receive(pool, burst) ─┘
+/// </code>
+/// Decorators (<see cref="PcapWriter"/>, <see cref="Tracer"/>, <see cref="FaultInjector"/>) wrap any device.
+/// Single-threaded: the libOS thread is the only caller.
+/// </summary>
+public interface IPhysicalLayer : IDisposable
+{
+    PhyCapabilities Capabilities { get; }
+
+    /// <summary>
+    /// Sends one frame (Ethernet header onwards, no FCS). The bytes are read during the call only: the caller keeps its
+    /// buffer. Returns false if the device dropped the frame (transmit queue full, link down).
+    /// </summary>
+    bool Transmit(ReadOnlySpan<byte> frame);
+
+    /// <summary>
+    /// Receives up to <c>frames.Length</c> frames, each into a buffer rented from <paramref name="pool"/> (so it has the
+    /// pool's headroom in front). The caller owns the returned buffers. Never blocks; returns the number received.
+    /// </summary>
+    int Receive(BufferPool pool, Span<DemiBuffer?> frames);
+
+    /// <summary>Waits until a frame may be ready or <paramref name="timeout"/> passes (null = no limit).</summary>
+    void Block(TimeSpan? timeout);
+
+    /// <summary>Called once by the transport that owns the device, with the libOS it runs in.</summary>
+    void Attach(DemiLibOS libos) { }
+}
+
+/// <summary>A decorator base: forwards everything to <see cref="Inner"/>.</summary>
+public abstract class PhysicalLayerDecorator : IPhysicalLayer
+{
+    protected PhysicalLayerDecorator(IPhysicalLayer inner) => Inner = inner ?? throw new ArgumentNullException(nameof(inner));
+
+    public IPhysicalLayer Inner { get; }
+
+    public virtual PhyCapabilities Capabilities => Inner.Capabilities;
+
+    public virtual bool Transmit(ReadOnlySpan<byte> frame) => Inner.Transmit(frame);
+
+    public virtual int Receive(BufferPool pool, Span<DemiBuffer?> frames) => Inner.Receive(pool, frames);
+
+    public virtual void Block(TimeSpan? timeout) => Inner.Block(timeout);
+
+    public virtual void Attach(DemiLibOS libos) => Inner.Attach(libos);
+
+    public virtual void Dispose() => Inner.Dispose();
+}
