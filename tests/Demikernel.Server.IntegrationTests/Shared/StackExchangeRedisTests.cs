@@ -340,6 +340,50 @@ public abstract partial class StackExchangeRedisTests : ServerTestBase
         Assert.All(clients.Where(c => c.Name == "se-client-test"), c => Assert.Equal(IPAddress.Loopback, ((IPEndPoint)c.Address!).Address));
     }
 
+    // ------------------------------------------------------------------ pub/sub and transactions
+
+    [Fact]
+    public async Task PublishSubscribe()
+    {
+        using var muxer = Connect();
+        var sub = muxer.GetSubscriber();
+        string channel = UniqueKey("chan");
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var byPattern = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await sub.SubscribeAsync(RedisChannel.Literal(channel), (_, m) => received.TrySetResult(m!));
+        await sub.SubscribeAsync(RedisChannel.Pattern(channel[..^4] + "*"), (c, m) => byPattern.TrySetResult($"{c}={m}"));
+        long receivers = await muxer.GetDatabase().PublishAsync(RedisChannel.Literal(channel), "hello");
+        Assert.Equal(2, receivers);
+        Assert.Equal("hello", await received.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal($"{channel}=hello", await byPattern.Task.WaitAsync(TimeSpan.FromSeconds(10)));
+        await sub.UnsubscribeAllAsync();
+        Assert.Equal(0, await muxer.GetDatabase().PublishAsync(RedisChannel.Literal(channel), "nobody"));
+    }
+
+    [Fact]
+    public async Task TransactionWithCondition()
+    {
+        using var muxer = Connect();
+        var db = muxer.GetDatabase();
+        string key = UniqueKey(), other = UniqueKey();
+        db.StringSet(key, "1");
+
+        var tx = db.CreateTransaction();
+        tx.AddCondition(Condition.StringEqual(key, "1")); // WATCH + GET, then MULTI/EXEC
+        var incr = tx.StringIncrementAsync(key);
+        var set = tx.StringSetAsync(other, "x");
+        Assert.True(await tx.ExecuteAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, await incr);
+        Assert.True(await set);
+
+        var failing = db.CreateTransaction();
+        failing.AddCondition(Condition.StringEqual(key, "1")); // it is 2 now
+        _ = failing.StringSetAsync(other, "y");
+        Assert.False(await failing.ExecuteAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("x", (string?)db.StringGet(other));
+        db.KeyDelete([key, other]);
+    }
+
     [Fact]
     public void ReconnectsAfterClientKill()
     {
