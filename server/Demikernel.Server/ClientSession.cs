@@ -201,6 +201,8 @@ public sealed class ClientSession
         ok = true;
         while (offset < buffer.Length && !Client.CloseRequested)
         {
+            // Before AUTH, Redis caps request sizes much lower (unauthenticated multibulk/bulk length errors).
+            _scanner.RequireAuthentication = !Client.Authenticated;
             var status = _scanner.TryScan(buffer[offset..], _args, out int consumed, out var error);
             if (status == RespScanStatus.NeedMoreData) break;
             if (status == RespScanStatus.Error)

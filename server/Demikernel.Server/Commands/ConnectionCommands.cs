@@ -62,7 +62,7 @@ public static class ConnectionCommands
     {
         if (!RedisNumbers.TryParseInt64(c.Arg(1), out long db) || db is < int.MinValue or > int.MaxValue)
         {
-            c.Reply.Error(Errors.InvalidDbIndex);
+            c.Reply.Error(Errors.NotInteger);
             return;
         }
         if (db < 0 || db >= c.Server.Databases.Length)
@@ -277,19 +277,19 @@ public static class ConnectionCommands
         }
         var sb = new StringBuilder();
         long now = c.Server.NowMs;
-        foreach (var s in sessions.OrderBy(s => s.Client.Id)) sb.Append(Describe(s.Client, c.Client, now)).Append('\n');
+        foreach (var s in sessions.OrderBy(s => s.Client.Id)) sb.Append(Describe(s.Client, now)).Append('\n');
         c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(sb.ToString()));
     }
 
     private static void Info(ref CommandContext c) =>
-        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(Describe(c.Client, c.Client, c.Server.NowMs) + "\n"));
+        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(Describe(c.Client, c.Server.NowMs) + "\n"));
 
     /// <summary>One CLIENT LIST line, with redis-server's fields.</summary>
-    private static string Describe(ClientState client, ClientState current, long now) => string.Create(CultureInfo.InvariantCulture,
+    private static string Describe(ClientState client, long now) => string.Create(CultureInfo.InvariantCulture,
         $"id={client.Id} addr={client.Peer} laddr={client.Local} fd={client.Qd.Value} name={client.Name ?? ""} " +
         $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags=N db={client.Database} " +
         $"sub=0 psub=0 ssub=0 multi=-1 qbuf={client.QueryBufferLength} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 " +
-        $"obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={(client == current ? "client|list" : client.LastCommand)} user=default redir=-1 " +
+        $"obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={client.LastCommand} user=default redir=-1 " +
         $"resp={(int)client.Protocol} lib-name={client.LibName ?? ""} lib-ver={client.LibVersion ?? ""}");
 
     private static void Kill(ref CommandContext c)
