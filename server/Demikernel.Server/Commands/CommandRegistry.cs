@@ -11,5 +11,13 @@ public static class CommandRegistry
         KeyCommands.Register(table);
         TransactionCommands.Register(table);
         PubSubCommands.Register(table);
+        ListCommands.Register(table);
+        HashCommands.Register(table);
+        SetCommands.Register(table);
+        SortedSetCommands.Register(table);
+        StreamCommands.Register(table);
+        BitmapCommands.Register(table);
+        HyperLogLogCommands.Register(table);
+        GenericCommands.Register(table);
     }
 }

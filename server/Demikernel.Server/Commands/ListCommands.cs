@@ -1,0 +1,9 @@
+namespace Demikernel.Server.Commands;
+
+/// <summary>List commands (issue 4; being written).</summary>
+public static class ListCommands
+{
+    public static void Register(CommandTable table)
+    {
+    }
+}
