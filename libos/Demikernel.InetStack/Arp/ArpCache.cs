@@ -1,0 +1,51 @@
+using Demikernel.InetStack.Wire;
+
+namespace Demikernel.InetStack.Arp;
+
+/// <summary>IPv4 → MAC mappings with expiry; static entries never expire and are never overwritten by traffic.</summary>
+public sealed class ArpCache
+{
+    private readonly Dictionary<Ipv4Address, Entry> _entries = [];
+    private readonly long _ttl;
+
+    private readonly record struct Entry(MacAddress Mac, long ExpiresAt, bool Static);
+
+    /// <param name="ttlTicks">Lifetime of a learned entry, in clock ticks.</param>
+    public ArpCache(long ttlTicks, IReadOnlyDictionary<Ipv4Address, MacAddress>? staticEntries = null)
+    {
+        _ttl = ttlTicks;
+        if (staticEntries is not null)
+            foreach (var (ip, mac) in staticEntries) _entries[ip] = new Entry(mac, long.MaxValue, true);
+    }
+
+    public int Count => _entries.Count;
+
+    public bool TryLookup(Ipv4Address ip, long now, out MacAddress mac)
+    {
+        if (_entries.TryGetValue(ip, out var e))
+        {
+            if (e.ExpiresAt > now)
+            {
+                mac = e.Mac;
+                return true;
+            }
+            _entries.Remove(ip);
+        }
+        mac = default;
+        return false;
+    }
+
+    /// <summary>True if an entry (even an expired one) exists: RFC 826 updates those on any ARP packet.</summary>
+    public bool Contains(Ipv4Address ip) => _entries.ContainsKey(ip);
+
+    public void Insert(Ipv4Address ip, MacAddress mac, long now)
+    {
+        if (_entries.TryGetValue(ip, out var e) && e.Static) return;
+        _entries[ip] = new Entry(mac, now + _ttl, false);
+    }
+
+    public void Remove(Ipv4Address ip)
+    {
+        if (_entries.TryGetValue(ip, out var e) && !e.Static) _entries.Remove(ip);
+    }
+}

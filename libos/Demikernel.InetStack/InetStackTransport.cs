@@ -1,0 +1,73 @@
+using Demikernel.InetStack.Phy;
+using Demikernel.InetStack.Udp;
+using Demikernel.Runtime;
+
+namespace Demikernel.InetStack;
+
+/// <summary>
+/// Our TCP/IP stack as a libOS transport: sockets over an <see cref="IPhysicalLayer"/>. The libOS's poll drains the
+/// device in bursts and runs each frame through the interface; timers (ARP retries) are scheduler tasks. Everything
+/// runs on the libOS thread.
+/// <code>
+///   DemiLibOS ── Socket/Push/Pop ──▶ InetStackTransport ── UdpSocket (TCP: to come)
+///        │ Poll                               │
+///        └──────────────▶ phy.Receive ─▶ NetworkInterface ─▶ ARP / IPv4 / ICMP / UDP
+/// </code>
+/// </summary>
+public sealed class InetStackTransport : INetworkTransport
+{
+    private readonly IPhysicalLayer _phy;
+    private readonly DemiBuffer?[] _burst;
+    private DemiLibOS? _libos;
+
+    public InetStackTransport(IPhysicalLayer phy, InetStackOptions options, TimeProvider time)
+    {
+        _phy = phy ?? throw new ArgumentNullException(nameof(phy));
+        Interface = new NetworkInterface(phy, options, time);
+        _burst = new DemiBuffer?[Math.Max(1, phy.Capabilities.MaxBurst)];
+    }
+
+    public string Name => "inetstack";
+
+    public NetworkInterface Interface { get; }
+
+    public void Attach(DemiLibOS libos)
+    {
+        if (_libos is not null) throw new InvalidOperationException("the transport is already attached to a libOS");
+        if (libos.Time != Interface.Time) throw new ArgumentException("the libOS and the stack must share one clock", nameof(libos));
+        _libos = libos;
+        Interface.Attach(libos);
+        _phy.Attach(libos);
+    }
+
+    public int Socket(SocketKind kind, out IoQueue? queue)
+    {
+        queue = null;
+        if (_libos is null) return Errno.EINVAL;
+        switch (kind)
+        {
+            case SocketKind.Datagram:
+                queue = new UdpSocket(Interface);
+                return 0;
+            default:
+                return Errno.EPROTONOSUPPORT; // TCP is next
+        }
+    }
+
+    public bool Poll()
+    {
+        if (_libos is null) return false;
+        int n = _phy.Receive(_libos.Pool, _burst);
+        for (int i = 0; i < n; i++)
+        {
+            var frame = _burst[i]!;
+            _burst[i] = null;
+            Interface.Receive(frame);
+        }
+        return n > 0;
+    }
+
+    public void Block(TimeSpan? timeout) => _phy.Block(timeout);
+
+    public void Dispose() => _phy.Dispose();
+}
