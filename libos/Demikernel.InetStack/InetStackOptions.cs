@@ -26,4 +26,29 @@ public sealed record InetStackOptions
     public int UdpReceiveQueueLength { get; init; } = 1024;
 
     public byte Ttl { get; init; } = Ipv4Repr.DefaultTtl;
+
+    public TcpOptions Tcp { get; init; } = new();
+}
+
+/// <summary>TCP tunables (Demikernel's <c>tcp_socket_options</c> and part of <c>inetstack_config</c>).</summary>
+public sealed record TcpOptions
+{
+    /// <summary>Bytes a connection buffers for the application before its window closes.</summary>
+    public int ReceiveBufferSize { get; init; } = 256 * 1024;
+    /// <summary>Bytes a connection accepts from pushes before they wait.</summary>
+    public int SendBufferSize { get; init; } = 256 * 1024;
+    /// <summary>Largest segment we accept (advertised in the MSS option); 0 = from the MTU.</summary>
+    public int Mss { get; init; }
+    /// <summary>RFC 6298: initial 1 s, floor 1 s (Linux uses 200 ms), ceiling 60 s.</summary>
+    public TimeSpan InitialRto { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MinRto { get; init; } = TimeSpan.FromMilliseconds(200);
+    public TimeSpan MaxRto { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Retransmissions of a SYN before a connect fails with ETIMEDOUT.</summary>
+    public int SynRetries { get; init; } = 6;
+    /// <summary>Retransmissions of data before the connection is aborted with ETIMEDOUT.</summary>
+    public int DataRetries { get; init; } = 12;
+    /// <summary>TIME-WAIT length (2 MSL). It never blocks <c>Close</c>: the connection lingers detached.</summary>
+    public TimeSpan TimeWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Key for RFC 6528 initial sequence numbers; fixed in tests so runs repeat.</summary>
+    public byte[] IsnSecret { get; init; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
 }

@@ -9,7 +9,7 @@ namespace Demikernel.InetStack;
 /// device in bursts and runs each frame through the interface; timers (ARP retries) are scheduler tasks. Everything
 /// runs on the libOS thread.
 /// <code>
-///   DemiLibOS ── Socket/Push/Pop ──▶ InetStackTransport ── UdpSocket (TCP: to come)
+///   DemiLibOS ── Socket/Push/Pop ──▶ InetStackTransport ── UdpSocket, TcpSocket
 ///        │ Poll                               │
 ///        └──────────────▶ phy.Receive ─▶ NetworkInterface ─▶ ARP / IPv4 / ICMP / UDP
 /// </code>
@@ -49,8 +49,11 @@ public sealed class InetStackTransport : INetworkTransport
             case SocketKind.Datagram:
                 queue = new UdpSocket(Interface);
                 return 0;
+            case SocketKind.Stream:
+                queue = new Tcp.TcpSocket(Interface.Tcp);
+                return 0;
             default:
-                return Errno.EPROTONOSUPPORT; // TCP is next
+                return Errno.EPROTONOSUPPORT;
         }
     }
 

@@ -1,5 +1,6 @@
 using Demikernel.InetStack.Arp;
 using Demikernel.InetStack.Phy;
+using Demikernel.InetStack.Tcp;
 using Demikernel.InetStack.Udp;
 using Demikernel.InetStack.Wire;
 using Demikernel.Runtime;
@@ -27,7 +28,8 @@ public sealed class InterfaceStats
 /// <code>
 ///   phy.Receive ─▶ Ethernet ─┬─ ARP ─▶ ArpResolver (learn, reply, flush held frames)
 ///                            └─ IPv4 ─┬─ ICMP echo request ─▶ reply in place, same buffer
-///                                     └─ UDP ─▶ UdpSocket receive queue (buffer adjusted to the payload: no copy)
+///                                     ├─ UDP ─▶ UdpSocket receive queue (buffer adjusted to the payload: no copy)
+///                                     └─ TCP ─▶ TcpLayer ─▶ TcpControlBlock (in-order payload queued, no copy)
 ///   UdpSocket.PushTo ─▶ headers prepended into the SGA's headroom ─▶ ArpResolver.Send ─▶ phy.Transmit
 /// </code>
 /// </summary>
@@ -52,11 +54,13 @@ public sealed class NetworkInterface
         Options = options;
         Time = time;
         Arp = new ArpResolver(this, options);
+        Tcp = new TcpLayer(this);
     }
 
     public InetStackOptions Options { get; }
     public TimeProvider Time { get; }
     public ArpResolver Arp { get; }
+    public TcpLayer Tcp { get; }
     public InterfaceStats Stats { get; } = new();
     public PhyCapabilities Capabilities => _phy.Capabilities;
     internal Scheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the interface is not attached to a libOS");
@@ -137,6 +141,8 @@ public sealed class NetworkInterface
                 return false;
             case IpProtocol.Udp:
                 return ReceiveUdp(frame, packet);
+            case IpProtocol.Tcp:
+                return Tcp.Receive(frame, packet);
             default:
                 Stats.NotForUs++;
                 return false;

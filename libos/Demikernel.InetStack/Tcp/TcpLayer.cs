@@ -1,0 +1,165 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Demikernel.InetStack.Phy;
+using Demikernel.InetStack.Wire;
+using Demikernel.Runtime;
+
+namespace Demikernel.InetStack.Tcp;
+
+/// <summary>Counters of the TCP layer.</summary>
+public sealed class TcpStats
+{
+    public long SegmentsReceived { get; internal set; }
+    public long SegmentsSent { get; internal set; }
+    public long Retransmissions { get; internal set; }
+    public long ResetsSent { get; internal set; }
+    public long OutOfOrderDropped { get; internal set; }
+    public long ChecksumErrors { get; internal set; }
+}
+
+/// <summary>
+/// TCP for one interface: the connection table (4-tuple → control block), listeners by port, RSTs for segments that
+/// match nothing, RFC 6528 initial sequence numbers, and segment output.
+/// </summary>
+public sealed class TcpLayer
+{
+    internal readonly record struct FourTuple(ushort LocalPort, Ipv4Address RemoteAddress, ushort RemotePort);
+
+    private readonly NetworkInterface _iface;
+    private readonly Dictionary<FourTuple, TcpControlBlock> _connections = [];
+    private readonly Dictionary<ushort, TcpListener> _listeners = [];
+    private readonly HashSet<ushort> _boundPorts = [];
+    private ushort _nextEphemeral = NetworkInterface.FirstEphemeralPort;
+
+    internal TcpLayer(NetworkInterface iface)
+    {
+        _iface = iface;
+        Options = iface.Options.Tcp;
+        int mss = Options.Mss > 0 ? Options.Mss : iface.Capabilities.Mtu - Ipv4Repr.HeaderLength - TcpSegment.MinHeaderLength;
+        Mss = Math.Min(mss, ushort.MaxValue);
+        // Advertise the smallest shift that lets the whole receive buffer show in the 16-bit window.
+        while (WindowScale < 14 && (Options.ReceiveBufferSize >> WindowScale) > ushort.MaxValue) WindowScale++;
+    }
+
+    public TcpOptions Options { get; }
+    public TcpStats Stats { get; } = new();
+    public int Mss { get; }
+    public byte WindowScale { get; }
+    public int ConnectionCount => _connections.Count;
+    internal NetworkInterface Interface => _iface;
+
+    // ------------------------------------------------------------------ ports and tables
+
+    internal int BindPort(ushort port, out ushort bound)
+    {
+        bound = port;
+        if (port != 0) return _boundPorts.Add(port) ? 0 : Errno.EADDRINUSE;
+        for (int i = 0; i < 65536 - NetworkInterface.FirstEphemeralPort; i++)
+        {
+            ushort candidate = _nextEphemeral;
+            _nextEphemeral = _nextEphemeral == ushort.MaxValue ? NetworkInterface.FirstEphemeralPort : (ushort)(_nextEphemeral + 1);
+            if (_boundPorts.Add(candidate))
+            {
+                bound = candidate;
+                return 0;
+            }
+        }
+        return Errno.EADDRINUSE;
+    }
+
+    internal void ReleasePort(ushort port) => _boundPorts.Remove(port);
+
+    internal void AddListener(ushort port, TcpListener listener) => _listeners[port] = listener;
+    internal void RemoveListener(ushort port) => _listeners.Remove(port);
+    internal void AddConnection(TcpControlBlock tcb) => _connections[tcb.Tuple] = tcb;
+
+    internal void RemoveConnection(TcpControlBlock tcb)
+    {
+        if (_connections.TryGetValue(tcb.Tuple, out var existing) && existing == tcb) _connections.Remove(tcb.Tuple);
+    }
+
+    /// <summary>RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock, F a keyed hash.</summary>
+    internal SeqNumber InitialSequenceNumber(FourTuple tuple)
+    {
+        Span<byte> input = stackalloc byte[12];
+        _iface.Options.LocalAddress.Write(input);
+        BinaryPrimitives.WriteUInt16BigEndian(input[4..], tuple.LocalPort);
+        tuple.RemoteAddress.Write(input[6..]);
+        BinaryPrimitives.WriteUInt16BigEndian(input[10..], tuple.RemotePort);
+        Span<byte> hash = stackalloc byte[32];
+        HMACSHA256.HashData(Options.IsnSecret, input, hash);
+        long micros = _iface.Now * 1_000_000 / _iface.Time.TimestampFrequency;
+        return new SeqNumber(unchecked((uint)(micros / 4) + BinaryPrimitives.ReadUInt32BigEndian(hash)));
+    }
+
+    // ------------------------------------------------------------------ receive
+
+    /// <summary>Handles a TCP segment. True if <paramref name="frame"/> was kept (its payload queued for the application).</summary>
+    internal bool Receive(DemiBuffer frame, Ipv4Packet packet)
+    {
+        var error = TcpSegment.TryCreate(packet.Payload, out var segment);
+        TcpRepr repr = default;
+        if (error == WireError.None)
+            error = TcpRepr.Parse(segment, packet.Source, packet.Destination, out repr, verifyChecksum: !_iface.Offloaded(ChecksumOffload.TcpRx));
+        if (error != WireError.None)
+        {
+            if (error == WireError.BadChecksum) Stats.ChecksumErrors++;
+            _iface.CountDrop(error);
+            return false;
+        }
+        Stats.SegmentsReceived++;
+        if (packet.Destination.IsBroadcast) return false;
+        var tuple = new FourTuple(repr.DestinationPort, packet.Source, repr.SourcePort);
+        int payloadOffset = EthernetFrame.HeaderLength + packet.HeaderLength + segment.HeaderLength;
+        if (_connections.TryGetValue(tuple, out var tcb)) return tcb.Receive(repr, frame, payloadOffset);
+        if (_listeners.TryGetValue(repr.DestinationPort, out var listener))
+        {
+            listener.ReceiveOnListen(repr, packet.Source);
+            return false;
+        }
+        SendResetFor(repr, packet.Source);
+        return false;
+    }
+
+    /// <summary>RFC 9293 §3.10.7.1: the reply to a segment for a connection that does not exist.</summary>
+    internal void SendResetFor(in TcpRepr segment, Ipv4Address remote)
+    {
+        if ((segment.Flags & TcpFlags.Rst) != 0) return;
+        TcpRepr rst;
+        if ((segment.Flags & TcpFlags.Ack) != 0)
+            rst = new TcpRepr(segment.DestinationPort, segment.SourcePort, segment.AckNumber, default, TcpFlags.Rst, 0, 0);
+        else
+        {
+            int length = segment.PayloadLength + ((segment.Flags & TcpFlags.Syn) != 0 ? 1 : 0) + ((segment.Flags & TcpFlags.Fin) != 0 ? 1 : 0);
+            rst = new TcpRepr(segment.DestinationPort, segment.SourcePort, default, segment.SequenceNumber + length, TcpFlags.Rst | TcpFlags.Ack, 0, 0);
+        }
+        Stats.ResetsSent++;
+        Send(remote, rst, null, 0);
+    }
+
+    // ------------------------------------------------------------------ send
+
+    /// <summary>Builds and sends one segment whose payload is <c>repr.PayloadLength</c> bytes of <paramref name="data"/> from <paramref name="dataOffset"/>.</summary>
+    internal void Send(Ipv4Address remote, in TcpRepr repr, ByteRing? data, int dataOffset)
+    {
+        int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
+        var buffer = _iface.Pool.Rent(headers + repr.BufferLength);
+        try
+        {
+            var frame = buffer.Span;
+            var tcp = frame[headers..];
+            if (repr.PayloadLength > 0) data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
+            var local = _iface.Options.LocalAddress;
+            repr.Emit(tcp, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
+            new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
+                .Emit(frame[EthernetFrame.HeaderLength..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
+            new EthernetRepr(_iface.Options.LinkAddress, MacAddress.Zero, EtherType.Ipv4).Emit(frame);
+            _iface.Arp.Send(_iface.NextHop(remote), frame);
+            Stats.SegmentsSent++;
+        }
+        finally
+        {
+            _iface.Pool.Discard(buffer);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using Demikernel.InetStack.Wire;
+using Demikernel.Runtime;
+
+namespace Demikernel.InetStack.Tcp;
+
+/// <summary>
+/// A stream socket behind a queue descriptor: unbound, bound, listening (<see cref="TcpListener"/>) or connected
+/// (<see cref="TcpControlBlock"/>). Closing the descriptor never waits: a connection finishes its FIN exchange and
+/// TIME-WAIT detached from it.
+/// </summary>
+internal sealed class TcpSocket : IoQueue
+{
+    private readonly TcpLayer _tcp;
+    private TcpListener? _listener;
+    private TcpControlBlock? _tcb;
+    private ushort _port;
+    private bool _bound;
+
+    public TcpSocket(TcpLayer tcp) => _tcp = tcp;
+
+    /// <summary>An accepted connection.</summary>
+    public TcpSocket(TcpLayer tcp, TcpControlBlock tcb)
+    {
+        _tcp = tcp;
+        _tcb = tcb;
+        _port = tcb.Tuple.LocalPort;
+    }
+
+    internal TcpControlBlock? ControlBlock => _tcb;
+    public TcpState State => _tcb?.State ?? TcpState.Closed;
+
+    private Ipv4Address LocalAddress => _tcp.Interface.Options.LocalAddress;
+
+    public override int Bind(IPv4Endpoint local)
+    {
+        if (_bound || _tcb is not null) return Errno.EINVAL;
+        if (local.Address != 0 && local.Address != LocalAddress.Value) return Errno.EADDRNOTAVAIL;
+        int rc = _tcp.BindPort(local.Port, out _port);
+        if (rc != 0) return rc;
+        _bound = true;
+        return 0;
+    }
+
+    public override int Listen(int backlog)
+    {
+        if (_tcb is not null) return Errno.EISCONN;
+        if (_listener is not null) return 0;
+        if (!_bound && Bind(IPv4Endpoint.Any) is var rc && rc != 0) return rc;
+        _listener = new TcpListener(_tcp, _port, backlog);
+        _tcp.AddListener(_port, _listener);
+        return 0;
+    }
+
+    public override int StartAccept(Operation op) => _listener is null ? Errno.EINVAL : _listener.StartAccept(op);
+
+    public override int StartConnect(Operation op)
+    {
+        if (_listener is not null) return Errno.EINVAL;
+        if (_tcb is not null) return _tcb.State == TcpState.SynSent ? Errno.EALREADY : Errno.EISCONN;
+        if (op.Address.Port == 0 || op.Address.Address == 0) return Errno.EINVAL;
+        if (!_bound && Bind(IPv4Endpoint.Any) is var rc && rc != 0) return rc;
+        _bound = false; // the port now belongs to the connection, which releases it when it ends
+        var tuple = new TcpLayer.FourTuple(_port, new Ipv4Address(op.Address.Address), op.Address.Port);
+        _tcb = TcpControlBlock.Active(_tcp, tuple, op);
+        return 0;
+    }
+
+    public override int StartPush(Operation op) => _tcb is null ? Errno.ENOTCONN : _tcb.StartPush(op);
+
+    public override int StartPop(Operation op) => _tcb is null ? Errno.ENOTCONN : _tcb.StartPop(op);
+
+    public override int GetSockName(out IPv4Endpoint local)
+    {
+        local = new IPv4Endpoint(LocalAddress.Value, _port);
+        return 0;
+    }
+
+    public override int GetPeerName(out IPv4Endpoint remote)
+    {
+        remote = _tcb?.Remote ?? default;
+        return _tcb is null ? Errno.ENOTCONN : 0;
+    }
+
+    public override int SetSockOpt(SocketOption option, int value) => option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress ? 0 : Errno.ENOPROTOOPT;
+
+    public override int GetSockOpt(SocketOption option, out int value)
+    {
+        value = option == SocketOption.TcpNoDelay ? 1 : 0;
+        return option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress ? 0 : Errno.ENOPROTOOPT;
+    }
+
+    public override void Close()
+    {
+        if (_listener is not null)
+        {
+            _tcp.RemoveListener(_port);
+            _listener.Close();
+            _listener = null;
+        }
+        if (_bound) _tcp.ReleasePort(_port);
+        _bound = false;
+        _tcb?.CloseFromApplication();
+    }
+}
