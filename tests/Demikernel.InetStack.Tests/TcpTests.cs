@@ -222,4 +222,66 @@ public class TcpConnectionTests
         }
         Assert.Equal(32 * 1024, total);
     }
+
+    [Fact]
+    public void SimultaneousOpen()
+    {
+        var (sim, a, b) = Pair();
+        using var simScope = sim;
+        Assert.Equal(0, a.LibOS.Socket(SocketKind.Stream, out var qa));
+        Assert.Equal(0, a.LibOS.Bind(qa, new IPv4Endpoint(0, 5000)));
+        Assert.Equal(0, b.LibOS.Socket(SocketKind.Stream, out var qb));
+        Assert.Equal(0, b.LibOS.Bind(qb, new IPv4Endpoint(0, 6000)));
+        // Both SYNs are in flight before either arrives.
+        Assert.Equal(0, a.LibOS.Connect(qa, b.Endpoint(6000), out var ca));
+        Assert.Equal(0, b.LibOS.Connect(qb, a.Endpoint(5000), out var cb));
+        a.LibOS.WaitOk(ca);
+        b.LibOS.WaitOk(cb);
+        Assert.Equal(TcpState.Established, StateOf(a.LibOS, qa));
+        Assert.Equal(TcpState.Established, StateOf(b.LibOS, qb));
+        Assert.Equal(0, a.LibOS.Push(qa, a.LibOS.Text("x"), out _));
+        Assert.Equal(0, b.LibOS.Pop(qb, out var pop));
+        Assert.Equal("x", b.LibOS.WaitOk(pop).Sga.AsText());
+    }
+
+    [Fact]
+    public void CapturedSessionReadsCleanlyInTcpdump()
+    {
+        const string tcpdump = "/usr/bin/tcpdump";
+        if (!File.Exists(tcpdump)) return; // optional: apt-get install -y tcpdump
+        var path = Path.Combine(Path.GetTempPath(), $"inetstack-tcp-{Environment.ProcessId}.pcap");
+        try
+        {
+            using (var sim = new SimHarness())
+            {
+                var a = sim.AddHost(IpA, MacA, Fast, phy => new PcapWriter(phy, File.Create(path), sim.Clock));
+                var b = sim.AddHost(IpB, MacB, Fast);
+                var listener = Listen(b.LibOS, 6379);
+                var (client, server) = Connect(a, b, listener, 6379);
+                Assert.Equal(0, a.LibOS.Push(client, a.LibOS.Text("hello"), out _));
+                Assert.Equal(0, b.LibOS.Pop(server, out var pop));
+                b.LibOS.WaitOk(pop);
+                a.LibOS.Close(client);
+                b.LibOS.Close(server);
+                sim.Network.RunFor(TimeSpan.FromMilliseconds(10));
+            }
+            var psi = new System.Diagnostics.ProcessStartInfo(tcpdump, $"-nn -vv -r {path}") { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = System.Diagnostics.Process.Start(psi)!;
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("Request who-has 10.77.0.2 tell 10.77.0.1", output);
+            Assert.Contains("Flags [S], cksum", output);
+            Assert.Contains("Flags [S.], cksum", output);
+            Assert.Contains("Flags [P.], cksum", output);
+            Assert.Contains("Flags [F.], cksum", output);
+            Assert.Contains("options [mss 1460,nop,wscale 3]", output); // 256 KB receive buffer
+            Assert.DoesNotContain("incorrect", output);
+            Assert.DoesNotContain("bad cksum", output);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -209,6 +209,9 @@ internal sealed class TcpControlBlock : IRunnable
             var listener = _listener;
             _listener = null;
             listener?.Established(this);
+            var connect = _connect; // a simultaneous open completes the connect here
+            _connect = null;
+            connect?.Complete(0);
         }
         if (seg.AckNumber > _sndNxt)
         {
