@@ -307,10 +307,16 @@ public sealed class DemiLibOS : IDisposable
         }
         long now = Scheduler.Now;
         if (now >= deadline) return false;
-        if (_idleSince == 0) _idleSince = Stopwatch.GetTimestamp();
-        if (Stopwatch.GetTimestamp() - _idleSince < _spinTicks) return true;
+        bool virtualClock = Time is VirtualTimeProvider;
+        // Spinning is about real wake-up latency; under a virtual clock it would only burn time.
+        if (!virtualClock)
+        {
+            if (_idleSince == 0) _idleSince = Stopwatch.GetTimestamp();
+            if (Stopwatch.GetTimestamp() - _idleSince < _spinTicks) return true;
+        }
         long wake = deadline;
         if (Scheduler.TryGetNextDeadline(out long timer) && timer < wake) wake = timer;
+        if (_transport.TryGetNextDeadline(out long transportDue) && transportDue < wake) wake = Math.Max(now, transportDue);
         if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime && wake != long.MaxValue)
         {
             // Nothing can happen before the next deadline: jump the clock instead of waiting.

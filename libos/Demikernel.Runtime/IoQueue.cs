@@ -81,4 +81,14 @@ public interface INetworkTransport : IDisposable
 
     /// <summary>Blocks until I/O may be possible or <paramref name="timeout"/> passes (null = no limit).</summary>
     void Block(TimeSpan? timeout);
+
+    /// <summary>
+    /// The earliest timestamp (of the libOS clock) at which the transport has work of its own, such as a frame in flight
+    /// on a simulated link; the run loop never lets a virtual clock jump past it.
+    /// </summary>
+    bool TryGetNextDeadline(out long due)
+    {
+        due = 0;
+        return false;
+    }
 }
