@@ -72,5 +72,7 @@ public sealed class InetStackTransport : INetworkTransport
 
     public void Block(TimeSpan? timeout) => _phy.Block(timeout);
 
+    public bool TryGetNextDeadline(out long due) => _phy.TryGetNextDeadline(out due);
+
     public void Dispose() => _phy.Dispose();
 }

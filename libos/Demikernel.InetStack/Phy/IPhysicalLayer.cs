@@ -64,6 +64,16 @@ public interface IPhysicalLayer : IDisposable
 
     /// <summary>Called once by the transport that owns the device, with the libOS it runs in.</summary>
     void Attach(DemiLibOS libos) { }
+
+    /// <summary>
+    /// The earliest timestamp (of the libOS clock) at which the device has work of its own — a simulated frame in
+    /// flight, another simulated host's timer — so a virtual clock never jumps past it. Real devices have none.
+    /// </summary>
+    bool TryGetNextDeadline(out long due)
+    {
+        due = 0;
+        return false;
+    }
 }
 
 /// <summary>A decorator base: forwards everything to <see cref="Inner"/>.</summary>
@@ -82,6 +92,8 @@ public abstract class PhysicalLayerDecorator : IPhysicalLayer
     public virtual void Block(TimeSpan? timeout) => Inner.Block(timeout);
 
     public virtual void Attach(DemiLibOS libos) => Inner.Attach(libos);
+
+    public virtual bool TryGetNextDeadline(out long due) => Inner.TryGetNextDeadline(out due);
 
     public virtual void Dispose() => Inner.Dispose();
 }

@@ -53,7 +53,9 @@ public sealed class SimulationStalledException(string message) : Exception(messa
 /// </code>
 /// Time moves only inside the network: a host's libOS that has nothing to do blocks in its port, and the port runs
 /// the rest of the world (the other hosts' libOSes, deliveries) forward event by event until a frame arrives for it or
-/// its own next timer is due. Requires <see cref="VirtualTimeProvider.AutoAdvance"/> off (the constructor sets it).
+/// its own next timer is due. With <see cref="VirtualTimeProvider.AutoAdvance"/> on, a port reports the world's next
+/// event through <see cref="SimulatedPort.TryGetNextDeadline"/>, so the libOS never jumps the clock past a frame in
+/// flight. Frame bytes live in pooled arrays: a run allocates nothing per frame in steady state.
 /// </summary>
 public sealed class SimulatedNetwork
 {
@@ -66,7 +68,6 @@ public sealed class SimulatedNetwork
     public SimulatedNetwork(VirtualTimeProvider clock, int seed, LinkOptions? defaultLink = null)
     {
         Clock = clock;
-        clock.AutoAdvance = false;
         Seed = seed;
         _random = new Random(seed);
         DefaultLink = defaultLink ?? new LinkOptions();
@@ -159,17 +160,29 @@ public sealed class SimulatedNetwork
                 due += 1 + (long)(_random.NextDouble() * o.ReorderDelay.Ticks);
                 Stats.Reordered++;
             }
-            var bytes = frame.ToArray();
-            if (bytes.Length > EthernetFrame.HeaderLength && Chance(o.Corruption))
+            var bytes = RentFrame(frame.Length);
+            frame.CopyTo(bytes);
+            if (frame.Length > EthernetFrame.HeaderLength && Chance(o.Corruption))
             {
-                bytes[_random.Next(EthernetFrame.HeaderLength, bytes.Length)] ^= (byte)(1 << _random.Next(8));
+                bytes[_random.Next(EthernetFrame.HeaderLength, frame.Length)] ^= (byte)(1 << _random.Next(8));
                 Stats.Corrupted++;
             }
-            _inFlight.Enqueue(new InFlight(to, bytes), (due, _sequence++));
+            _inFlight.Enqueue(new InFlight(to, bytes, frame.Length), (due, _sequence++));
         }
     }
 
     private bool Chance(double p) => p > 0 && _random.NextDouble() < p;
+
+    private readonly Stack<byte[]> _framePool = new();
+    private const int PooledFrameSize = 2048;
+
+    private byte[] RentFrame(int length) =>
+        length <= PooledFrameSize && _framePool.TryPop(out var array) ? array : new byte[Math.Max(length, PooledFrameSize)];
+
+    internal void ReturnFrame(byte[] array)
+    {
+        if (array.Length == PooledFrameSize) _framePool.Push(array);
+    }
 
     /// <summary>Moves every frame whose delivery time has come into its port's receive queue.</summary>
     internal void DeliverDue()
@@ -178,13 +191,13 @@ public sealed class SimulatedNetwork
         while (_inFlight.TryPeek(out var frame, out var key) && key.Due <= now)
         {
             _inFlight.Dequeue();
-            frame.To.Enqueue(frame.Bytes);
+            frame.To.Enqueue(frame.Bytes, frame.Length);
             Stats.Delivered++;
         }
     }
 
     /// <summary>Earliest event of the world apart from <paramref name="except"/>'s own timers: a delivery or a timer of another host.</summary>
-    private bool TryGetNextEvent(SimulatedPort? except, out long due)
+    internal bool TryGetNextEvent(SimulatedPort? except, out long due)
     {
         due = long.MaxValue;
         if (_inFlight.TryPeek(out _, out var key)) due = key.Due;
@@ -202,6 +215,17 @@ public sealed class SimulatedNetwork
             if (p != except && p.Host is { } host)
                 progress |= host.Poll();
         return progress;
+    }
+
+    /// <summary>Runs the hosts other than <paramref name="self"/> at the current instant until none makes progress.</summary>
+    internal void Settle(SimulatedPort self)
+    {
+        for (int spins = 0; spins < 10_000; spins++)
+        {
+            DeliverDue();
+            if (self.HasFrames || !PollHosts(self)) break;
+        }
+        DeliverDue();
     }
 
     /// <summary>
@@ -255,7 +279,7 @@ public sealed class SimulatedNetwork
     /// <summary>Advances the clock by <paramref name="span"/>, delivering frames and running hosts on the way.</summary>
     public void RunFor(TimeSpan span) => RunUntil(static () => false, span);
 
-    private readonly record struct InFlight(SimulatedPort To, byte[] Bytes);
+    private readonly record struct InFlight(SimulatedPort To, byte[] Bytes, int Length);
 
     private sealed class Channel
     {
@@ -269,7 +293,7 @@ public sealed class SimulatedNetwork
 public sealed class SimulatedPort : IPhysicalLayer
 {
     private readonly SimulatedNetwork _network;
-    private readonly Queue<byte[]> _rx = new();
+    private readonly Queue<(byte[] Bytes, int Length)> _rx = new();
 
     internal SimulatedPort(SimulatedNetwork network, int index, MacAddress mac, PhyCapabilities capabilities)
     {
@@ -294,7 +318,7 @@ public sealed class SimulatedPort : IPhysicalLayer
         Host = libos;
     }
 
-    internal void Enqueue(byte[] frame) => _rx.Enqueue(frame);
+    internal void Enqueue(byte[] frame, int length) => _rx.Enqueue((frame, length));
 
     public bool Transmit(ReadOnlySpan<byte> frame)
     {
@@ -308,10 +332,11 @@ public sealed class SimulatedPort : IPhysicalLayer
     {
         _network.DeliverDue();
         int n = 0;
-        while (n < frames.Length && _rx.TryDequeue(out var bytes))
+        while (n < frames.Length && _rx.TryDequeue(out var frame))
         {
-            var buffer = pool.Rent(bytes.Length);
-            bytes.CopyTo(buffer.Span);
+            var buffer = pool.Rent(frame.Length);
+            frame.Bytes.AsSpan(0, frame.Length).CopyTo(buffer.Span);
+            _network.ReturnFrame(frame.Bytes);
             frames[n++] = buffer;
         }
         ReceivedFrames += n;
@@ -323,6 +348,23 @@ public sealed class SimulatedPort : IPhysicalLayer
         long now = _network.Clock.GetTimestamp();
         long until = timeout is { } t ? (t.Ticks > long.MaxValue - now ? long.MaxValue : now + Math.Max(0, t.Ticks)) : long.MaxValue;
         _network.RunWorld(this, until);
+    }
+
+    /// <summary>
+    /// The next event elsewhere in the simulated world (a delivery, another host's timer). The other hosts first run
+    /// to quiescence at the current time, so nothing they do afterwards at this instant can precede the answer; a frame
+    /// already waiting here makes the answer "now".
+    /// </summary>
+    public bool TryGetNextDeadline(out long due)
+    {
+        _network.Settle(this);
+        long now = _network.Clock.GetTimestamp();
+        if (HasFrames)
+        {
+            due = now;
+            return true;
+        }
+        return _network.TryGetNextEvent(this, out due);
     }
 
     public void Dispose() { }
