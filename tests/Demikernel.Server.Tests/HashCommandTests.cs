@@ -291,7 +291,7 @@ public sealed class HashCommandTests : IDisposable
     [Fact]
     public void RepliesMatchRedisServer()
     {
-        using var redis = ReferenceRedis.TryStart();
+        using var redis = ListHashReferenceRedis.TryStart();
         if (redis is null) return; // redis-server is not installed
         string longText = new('v', 70);
         string[][] script =

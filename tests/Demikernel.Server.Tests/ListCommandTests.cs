@@ -402,7 +402,7 @@ public sealed class ListCommandTests : IDisposable
     [Fact]
     public void RepliesMatchRedisServer()
     {
-        using var redis = ReferenceRedis.TryStart();
+        using var redis = ListHashReferenceRedis.TryStart();
         if (redis is null) return; // redis-server is not installed
         string[][] script =
         [
@@ -435,7 +435,7 @@ public sealed class ListCommandTests : IDisposable
     [Fact]
     public void BlockedPopIsServedByAnotherClientsPush()
     {
-        using var server = InProcessServer.Start();
+        using var server = ListHashTcpServer.Start();
         using var waiter = server.Connect();
         using var pusher = server.Connect();
         waiter.Send("BLPOP", "queue", "5");
@@ -449,7 +449,7 @@ public sealed class ListCommandTests : IDisposable
     [Fact]
     public void BlockedClientsAreServedInArrivalOrder()
     {
-        using var server = InProcessServer.Start();
+        using var server = ListHashTcpServer.Start();
         using var first = server.Connect();
         using var second = server.Connect();
         using var pusher = server.Connect();
@@ -468,7 +468,7 @@ public sealed class ListCommandTests : IDisposable
     [Fact]
     public void BlockingMoveServesAndTimesOut()
     {
-        using var server = InProcessServer.Start();
+        using var server = ListHashTcpServer.Start();
         using var mover = server.Connect();
         using var popper = server.Connect();
         using var pusher = server.Connect();
@@ -493,7 +493,7 @@ public sealed class ListCommandTests : IDisposable
     [Fact]
     public void BlockedMPopGetsUpToCount()
     {
-        using var server = InProcessServer.Start();
+        using var server = ListHashTcpServer.Start();
         using var waiter = server.Connect();
         using var pusher = server.Connect();
         waiter.Send("BLMPOP", "5", "2", "a", "b", "RIGHT", "COUNT", "2");
@@ -509,13 +509,13 @@ public sealed class ListCommandTests : IDisposable
 
 /// <summary>A <see cref="RedisServer"/> on catnap on its own thread, for tests that need real connections
 /// (blocked clients are parked sessions).</summary>
-internal sealed class InProcessServer : IDisposable
+internal sealed class ListHashTcpServer : IDisposable
 {
     private readonly Thread _thread;
     private RedisServer? _server;
     private Exception? _crash;
 
-    private InProcessServer(TaskCompletionSource<int> started)
+    private ListHashTcpServer(TaskCompletionSource<int> started)
     {
         _thread = new Thread(() => Serve(started)) { IsBackground = true, Name = "list-tests redis-server" };
         _thread.Start();
@@ -525,7 +525,7 @@ internal sealed class InProcessServer : IDisposable
 
     public int Port { get; }
 
-    public static InProcessServer Start() => new(new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
+    public static ListHashTcpServer Start() => new(new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private void Serve(TaskCompletionSource<int> started)
     {
@@ -550,7 +550,7 @@ internal sealed class InProcessServer : IDisposable
         }
     }
 
-    public RespConnection Connect() => RespConnection.Open(Port);
+    public ListHashConnection Connect() => ListHashConnection.Open(Port);
 
     public void Dispose()
     {
@@ -561,12 +561,12 @@ internal sealed class InProcessServer : IDisposable
 }
 
 /// <summary>A raw RESP connection whose every read is bounded by a timeout.</summary>
-internal sealed class RespConnection : IDisposable
+internal sealed class ListHashConnection : IDisposable
 {
     private readonly TcpClient _client;
     private readonly NetworkStream _stream;
 
-    private RespConnection(TcpClient client)
+    private ListHashConnection(TcpClient client)
     {
         _client = client;
         _stream = client.GetStream();
@@ -574,7 +574,7 @@ internal sealed class RespConnection : IDisposable
         _stream.WriteTimeout = 5000;
     }
 
-    public static RespConnection Open(int port)
+    public static ListHashConnection Open(int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
@@ -583,7 +583,7 @@ internal sealed class RespConnection : IDisposable
             try
             {
                 client.Connect("127.0.0.1", port);
-                return new RespConnection(client);
+                return new ListHashConnection(client);
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
@@ -668,18 +668,18 @@ internal sealed class RespConnection : IDisposable
 }
 
 /// <summary>A real redis-server on a free port, when one is installed; replies are compared byte for byte.</summary>
-internal sealed class ReferenceRedis : IDisposable
+internal sealed class ListHashReferenceRedis : IDisposable
 {
     private readonly Process _process;
-    private readonly RespConnection _connection;
+    private readonly ListHashConnection _connection;
 
-    private ReferenceRedis(Process process, RespConnection connection)
+    private ListHashReferenceRedis(Process process, ListHashConnection connection)
     {
         _process = process;
         _connection = connection;
     }
 
-    public static ReferenceRedis? TryStart()
+    public static ListHashReferenceRedis? TryStart()
     {
         string? path = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
         if (path is null) return null;
@@ -692,7 +692,7 @@ internal sealed class ReferenceRedis : IDisposable
             info.ArgumentList.Add(a);
         var process = Process.Start(info)!;
         process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        return new ReferenceRedis(process, RespConnection.Open(port));
+        return new ListHashReferenceRedis(process, ListHashConnection.Open(port));
     }
 
     public byte[] Run(params string[] args) => _connection.CallBytes(args);
