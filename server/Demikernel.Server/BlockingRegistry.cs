@@ -21,21 +21,27 @@ public enum BlockTimeoutReply : byte
 /// </summary>
 public sealed class BlockingRegistry
 {
-    private readonly Dictionary<(int Db, string Key), List<ClientSession>> _waiting = [];
-    private readonly List<(int Db, string Key)> _ready = [];
+    // Per database: key → sessions waiting on it, oldest first. Probed with request spans (no allocation).
+    private readonly Dictionary<int, Dictionary<byte[], List<ClientSession>>> _waiting = [];
+    private readonly List<(int Db, byte[] Key)> _ready = [];
+    private int _waitingKeys;
     private bool _serving;
 
     public int BlockedClients { get; private set; }
 
-    /// <summary>True if any client waits on the key (writers can skip signalling otherwise).</summary>
-    public bool HasWaiters => _waiting.Count > 0;
+    /// <summary>True if any client waits on any key (writers can skip signalling otherwise).</summary>
+    public bool HasWaiters => _waitingKeys > 0;
 
     internal void Block(ClientSession session, int db, IEnumerable<byte[]> keys)
     {
+        if (!_waiting.TryGetValue(db, out var byKey)) _waiting[db] = byKey = new(ByteKeyComparer.Instance);
         foreach (var key in keys)
         {
-            var id = (db, Convert.ToBase64String(key));
-            if (!_waiting.TryGetValue(id, out var list)) _waiting[id] = list = [];
+            if (!byKey.TryGetValue(key, out var list))
+            {
+                byKey[key] = list = [];
+                _waitingKeys++;
+            }
             list.Add(session);
         }
         BlockedClients++;
@@ -43,10 +49,14 @@ public sealed class BlockingRegistry
 
     internal void Unblock(ClientSession session, int db, IEnumerable<byte[]> keys)
     {
+        if (!_waiting.TryGetValue(db, out var byKey)) return;
         foreach (var key in keys)
         {
-            var id = (db, Convert.ToBase64String(key));
-            if (_waiting.TryGetValue(id, out var list) && list.Remove(session) && list.Count == 0) _waiting.Remove(id);
+            if (byKey.TryGetValue(key, out var list) && list.Remove(session) && list.Count == 0)
+            {
+                byKey.Remove(key);
+                _waitingKeys--;
+            }
         }
         BlockedClients--;
     }
@@ -54,9 +64,11 @@ public sealed class BlockingRegistry
     /// <summary>A key that clients may be waiting on got data (called by LPUSH, ZADD, XADD, ...).</summary>
     public void SignalReady(int db, ReadOnlySpan<byte> key)
     {
-        if (_waiting.Count == 0) return;
-        var id = (db, Convert.ToBase64String(key));
-        if (_waiting.ContainsKey(id) && !_ready.Contains(id)) _ready.Add(id);
+        if (_waitingKeys == 0 || !_waiting.TryGetValue(db, out var byKey)) return;
+        if (!byKey.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var registered, out _)) return;
+        foreach (var (d, k) in _ready)
+            if (d == db && ReferenceEquals(k, registered)) return;
+        _ready.Add((db, registered));
     }
 
     public bool HasReady => _ready.Count > 0;
@@ -70,9 +82,9 @@ public sealed class BlockingRegistry
         {
             while (_ready.Count > 0)
             {
-                var id = _ready[0];
+                var (db, key) = _ready[0];
                 _ready.RemoveAt(0);
-                if (!_waiting.TryGetValue(id, out var list)) continue;
+                if (!_waiting.TryGetValue(db, out var byKey) || !byKey.TryGetValue(key, out var list)) continue;
                 foreach (var session in list.ToArray())
                 {
                     // Each retry may consume the data; the ones that still find nothing stay blocked in place.

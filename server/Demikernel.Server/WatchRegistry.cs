@@ -24,7 +24,7 @@ public sealed class WatchRegistry
     {
         foreach (var w in client.Watched)
             if (w.Db == db && key.SequenceEqual(w.Key)) return;
-        var map = _byDb[db] ??= new Dictionary<byte[], List<ClientState>>(ByteArrayComparer.Instance);
+        var map = _byDb[db] ??= new Dictionary<byte[], List<ClientState>>(ByteKeyComparer.Instance);
         byte[] copy = key.ToArray();
         if (!map.TryGetValue(copy, out var clients)) map[copy] = clients = [];
         clients.Add(client);
@@ -66,20 +66,5 @@ public sealed class WatchRegistry
         if (map is null) return;
         if (map.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients))
             foreach (var c in clients) c.WatchBroken = true;
-    }
-
-    private sealed class ByteArrayComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
-    {
-        public static readonly ByteArrayComparer Instance = new();
-        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
-        public int GetHashCode(byte[] obj) => GetHashCode((ReadOnlySpan<byte>)obj);
-        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
-        public int GetHashCode(ReadOnlySpan<byte> alternate)
-        {
-            var h = new HashCode();
-            h.AddBytes(alternate);
-            return h.ToHashCode();
-        }
-        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
 }

@@ -24,6 +24,8 @@ public enum CommandFlags
     NoMulti = 1 << 14,
     AllowBusy = 1 << 15,
     Sentinel = 1 << 16,
+    /// <summary>Key positions depend on the arguments (LMPOP, ZUNIONSTORE, ...): COMMAND shows "movablekeys".</summary>
+    MovableKeys = 1 << 17,
 }
 
 /// <summary>A command's handler: reads its arguments from the context and writes exactly one reply.</summary>
@@ -84,6 +86,7 @@ public sealed record CommandSpec(
                 CommandFlags.NoMulti => "no_multi",
                 CommandFlags.AllowBusy => "allow_busy",
                 CommandFlags.Sentinel => "sentinel",
+                CommandFlags.MovableKeys => "movablekeys",
                 _ => flag.ToString().ToLowerInvariant(),
             };
         }
