@@ -51,4 +51,20 @@ public sealed record TcpOptions
     public TimeSpan TimeWait { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Key for RFC 6528 initial sequence numbers; fixed in tests so runs repeat.</summary>
     public byte[] IsnSecret { get; init; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
+    /// <summary>Congestion control of new connections (NewReno or CUBIC).</summary>
+    public Tcp.CongestionControlKind CongestionControl { get; init; } = Tcp.CongestionControlKind.Cubic;
+    /// <summary>Initial congestion window in segments (RFC 6928).</summary>
+    public int InitialCongestionWindow { get; init; } = 10;
+    /// <summary>
+    /// How long an ACK may wait for a second segment or for outgoing data to ride on; zero (the default) ACKs every
+    /// segment at once. Outgoing data always carries the ACK, so request/response traffic never waits for this timer.
+    /// </summary>
+    public TimeSpan DelayedAck { get; init; }
+    /// <summary>Idle time before keepalive probes start; null (the default) = no keepalive.</summary>
+    public TimeSpan? KeepAliveIdle { get; init; }
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(75);
+    /// <summary>Unanswered probes before the connection fails with ETIMEDOUT.</summary>
+    public int KeepAliveProbes { get; init; } = 9;
+    /// <summary>How long a closed connection waits in FIN-WAIT-2 for the peer's FIN (Linux's tcp_fin_timeout).</summary>
+    public TimeSpan FinWait2Timeout { get; init; } = TimeSpan.FromSeconds(60);
 }

@@ -18,34 +18,41 @@ public enum TcpState : byte
 }
 
 /// <summary>
-/// One TCP connection (RFC 9293): sequence state, send ring, in-order receive queue, RFC 6298 retransmission timer.
+/// One TCP connection (RFC 9293): sequence state, retained send queue, receive queue with out-of-order reassembly,
+/// congestion control, and one timer task for every timer of the connection.
 /// <code>
-///   app Push ─▶ send ring [SndUna ........ SndNxt ........ end)   acked bytes leave the front
-///                          \_ in flight _/ \_ not yet sent _/      sent by Output() within the peer's window
-///   frames  ─▶ Receive() ─▶ in order? payload buffer queued as is ─▶ app Pop (zero copy)
-///   timer task: retransmission (go back to SndUna, RTO doubles; Karn: no RTT sample from a retransmission),
-///               zero-window probe, TIME-WAIT expiry
+///   app Push ─▶ SendQueue (the pushed buffers, retained) [SndUna ...... SndNxt ...... end)   ACKed bytes released
+///                                                         \_ in flight _/\_ unsent _/      sent within
+///                                                                                          min(peer window, cwnd)
+///   frames ─▶ Receive() ─┬─ in order ─▶ payload buffer queued as is ─▶ app Pop (zero copy)
+///                        └─ ahead of a gap ─▶ ReassemblyQueue ─▶ moved to the queue when the gap fills
+///   ACKs: new data ─▶ cc.OnAck; third duplicate ─▶ fast retransmit + NewReno fast recovery (RFC 6582: window
+///         inflation, partial ACKs retransmit the next hole, full ACK ends recovery)
+///   timer task (one heap entry at a time, the earliest of): retransmission/persist (RFC 6298, Karn, backoff),
+///         delayed ACK, keepalive, FIN-WAIT-2 timeout, TIME-WAIT expiry
 /// </code>
-/// Not yet: congestion control, out-of-order reassembly (out-of-order segments are dropped and re-ACKed, so the
-/// peer's retransmissions fill the gap), delayed ACKs, SACK, timestamps, keepalive.
+/// Not yet: SACK, timestamps.
 /// </summary>
 internal sealed class TcpControlBlock : IRunnable
 {
     private readonly TcpLayer _tcp;
     private readonly TcpOptions _options;
-    private readonly ByteRing _send;
+    private readonly SendQueue _send = new();
     private readonly Queue<DemiBuffer> _received = new();
+    private readonly ReassemblyQueue _outOfOrder = new();
     private int _receivedBytes;
     private OperationQueue _pops;
     private OperationQueue _pushes;
     private Operation? _connect;
     private TcpListener? _listener;
-    private TaskHandle _timerTask;
+    private readonly TaskHandle _timerTask;
+    private ICongestionControl _cc = null!;
 
     // Send sequence space.
     private SeqNumber _iss;
     private SeqNumber _sndUna;
     private SeqNumber _sndNxt;
+    private SeqNumber _sndMax;    // highest sequence number sent + 1 (SndNxt falls back below it after a timeout)
     private SeqNumber _dataStart; // sequence number of the first byte in _send
     private SeqNumber _sndWl1;
     private SeqNumber _sndWl2;
@@ -55,11 +62,20 @@ internal sealed class TcpControlBlock : IRunnable
     private bool _finQueued;
     private bool _finSent;
 
+    // Loss recovery (RFC 5681 / 6582).
+    private int _dupAcks;
+    private bool _inRecovery;
+    private SeqNumber _recover;
+    private long _inflation;
+
     // Receive sequence space.
     private SeqNumber _rcvNxt;
     private int _rcvScale;
     private bool _peerFinished;
+    private bool _finPending;     // a FIN arrived ahead of a gap
+    private SeqNumber _finSeq;
     private long _lastAdvertisedWindow;
+    private int _ackPending;      // segments received and not yet acknowledged (delayed ACK)
 
     // RFC 6298.
     private double _srtt;
@@ -69,20 +85,30 @@ internal sealed class TcpControlBlock : IRunnable
     private bool _timing;
     private SeqNumber _timedSeq;
     private long _timedAt;
+
+    // Timers: deadlines (0 = off) and the one wake-up the scheduler holds.
     private long _retransmitAt;
+    private long _delayedAckAt;
+    private long _keepaliveAt;
+    private long _finWait2Until;
     private long _timeWaitUntil;
+    private long _wakeAt;
+    private long _lastHeard;
+    private long _probeSentAt;
+    private int _keepaliveProbes;
 
     private int _error;
     private bool _detached;
+    private bool _released;
 
     private TcpControlBlock(TcpLayer tcp, TcpLayer.FourTuple tuple)
     {
         _tcp = tcp;
         _options = tcp.Options;
         Tuple = tuple;
-        _send = new ByteRing(_options.SendBufferSize);
         _rto = tcp.Interface.Ticks(_options.InitialRto);
         _timerTask = tcp.Interface.Scheduler.Insert(this);
+        _lastHeard = Now;
     }
 
     public TcpLayer.FourTuple Tuple { get; }
@@ -90,8 +116,18 @@ internal sealed class TcpControlBlock : IRunnable
     public IPv4Endpoint Remote => new(Tuple.RemoteAddress.Value, Tuple.RemotePort);
     public IPv4Endpoint Local => new(_tcp.Interface.Options.LocalAddress.Value, Tuple.LocalPort);
     public int Error => _error;
+    /// <summary>The congestion window in bytes, for tests and statistics.</summary>
+    public long CongestionWindow => _cc?.Cwnd ?? 0;
+    public ICongestionControl? Congestion => _cc;
+    public bool InRecovery => _inRecovery;
+    /// <summary>Bytes pushed and not yet acknowledged.</summary>
+    public int Unacknowledged => _send.Count;
     private long Now => _tcp.Interface.Now;
     private int EffectiveMss => Math.Min(_peerMss, _tcp.Mss);
+    private SeqNumber FinSeq => _dataStart + _send.Count;
+
+    /// <summary>True for active opens, whose ephemeral port goes back to the pool when the connection ends.</summary>
+    public bool OwnsPort { get; init; }
 
     // ------------------------------------------------------------------ opening
 
@@ -120,6 +156,8 @@ internal sealed class TcpControlBlock : IRunnable
         _iss = iss;
         _sndUna = iss;
         _sndNxt = iss;
+        _sndMax = iss;
+        _recover = iss;
         _dataStart = iss + 1;
     }
 
@@ -146,7 +184,16 @@ internal sealed class TcpControlBlock : IRunnable
             (ushort)Math.Min(ReceiveWindow, ushort.MaxValue), 0, MaxSegmentSize: (ushort)_tcp.Mss, WindowScale: scale);
         _tcp.Send(Tuple.RemoteAddress, repr, null, 0);
         _sndNxt = _iss + 1;
+        if (_sndMax < _sndNxt) _sndMax = _sndNxt;
         ArmRetransmit();
+    }
+
+    /// <summary>The handshake completed (either side): start congestion control and keepalive.</summary>
+    private void OnEstablished()
+    {
+        State = TcpState.Established;
+        _cc = CongestionControl.Create(_options.CongestionControl, EffectiveMss, _options.InitialCongestionWindow);
+        if (_options.KeepAliveIdle is { } idle) SetTimer(ref _keepaliveAt, Now + _tcp.Interface.Ticks(idle));
     }
 
     // ------------------------------------------------------------------ receive
@@ -157,6 +204,7 @@ internal sealed class TcpControlBlock : IRunnable
     public bool Receive(in TcpRepr seg, DemiBuffer frame, int payloadOffset)
     {
         var flags = seg.Flags;
+        _lastHeard = Now;
         if (State == TcpState.SynSent) return ReceiveInSynSent(seg);
 
         // 1. Acceptability (RFC 9293 §3.10.7.4): does the segment overlap the receive window?
@@ -202,7 +250,7 @@ internal sealed class TcpControlBlock : IRunnable
                 _tcp.SendResetFor(seg, Tuple.RemoteAddress);
                 return false;
             }
-            State = TcpState.Established;
+            OnEstablished();
             _sndWnd = (long)seg.WindowSize << _sndScale;
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = seg.AckNumber;
@@ -213,23 +261,28 @@ internal sealed class TcpControlBlock : IRunnable
             _connect = null;
             connect?.Complete(0);
         }
-        if (seg.AckNumber > _sndNxt)
+        if (seg.AckNumber > _sndMax)
         {
             SendAck(); // acks something we never sent
             return false;
         }
+        long peerWindow = (long)seg.WindowSize << _sndScale;
         if (seg.AckNumber > _sndUna) OnAcked(seg.AckNumber);
+        else if (seg.AckNumber == _sndUna && seg.PayloadLength == 0 && (flags & TcpFlags.Fin) == 0 && peerWindow == _sndWnd &&
+                 _sndMax > _sndUna && _cc is not null)
+            OnDuplicateAck();
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= seg.AckNumber))
         {
-            _sndWnd = (long)seg.WindowSize << _sndScale;
+            _sndWnd = peerWindow;
             _sndWl1 = seg.SequenceNumber;
             _sndWl2 = seg.AckNumber;
         }
-        bool finAcked = _finSent && _sndUna == _sndNxt;
+        bool finAcked = _finSent && _sndUna == FinSeq + 1;
         switch (State)
         {
             case TcpState.FinWait1 when finAcked:
                 State = TcpState.FinWait2;
+                SetTimer(ref _finWait2Until, Now + _tcp.Interface.Ticks(_options.FinWait2Timeout));
                 break;
             case TcpState.Closing when finAcked:
                 EnterTimeWait();
@@ -243,19 +296,37 @@ internal sealed class TcpControlBlock : IRunnable
                 return false;
         }
 
-        // 5. Data, in order only.
+        // 5. Data: in order to the application, ahead of a gap to the reassembly queue.
         bool kept = false;
-        bool mustAck = false;
+        bool ackNow = false;
         if (seg.PayloadLength > 0 && State is TcpState.Established or TcpState.FinWait1 or TcpState.FinWait2)
         {
-            int skip = _rcvNxt - seg.SequenceNumber; // bytes we already have (a retransmission overlapping new data)
-            if (skip < 0)
+            int skip = _rcvNxt - seg.SequenceNumber; // > 0: bytes we already have; < 0: a gap in front
+            if (_detached && seg.PayloadLength > skip)
             {
-                _tcp.Stats.OutOfOrderDropped++;
-                SendAck(); // a duplicate ACK tells the peer what is missing
+                // New data for a connection nobody will read (RFC 9293 §3.10.7.4, as Linux does): reset it.
+                Abort(Errno.ECONNRESET, sendReset: true);
                 return false;
             }
-            int take = (int)Math.Min(seg.PayloadLength - skip, ReceiveWindow);
+            if (skip < 0)
+            {
+                int room = (int)Math.Min(seg.PayloadLength, window + skip);
+                if (room > 0)
+                {
+                    frame.Adjust(payloadOffset);
+                    frame.SetLength(room);
+                    kept = _outOfOrder.Insert(seg.SequenceNumber, frame, _tcp.Interface.Pool);
+                    if (kept) _tcp.Stats.OutOfOrderQueued++;
+                }
+                if ((flags & TcpFlags.Fin) != 0 && room == seg.PayloadLength)
+                {
+                    _finPending = true;
+                    _finSeq = seg.SequenceNumber + seg.PayloadLength;
+                }
+                SendAck(); // a duplicate ACK at once tells the peer what is missing (RFC 5681 §4.2)
+                return kept;
+            }
+            int take = (int)Math.Min(seg.PayloadLength - skip, window);
             if (take > 0)
             {
                 frame.Adjust(payloadOffset + skip);
@@ -264,31 +335,55 @@ internal sealed class TcpControlBlock : IRunnable
                 _receivedBytes += take;
                 _rcvNxt += take;
                 kept = true;
+                _ackPending++;
+                // A segment that fills a gap is ACKed at once, and so is every second one.
+                if (!_outOfOrder.IsEmpty)
+                {
+                    ackNow = true;
+                    while (_outOfOrder.TryTake(_rcvNxt, _tcp.Interface.Pool, out var next))
+                    {
+                        _received.Enqueue(next);
+                        _receivedBytes += next.Length;
+                        _rcvNxt += next.Length;
+                    }
+                }
+                if (_ackPending >= 2 || _options.DelayedAck <= TimeSpan.Zero) ackNow = true;
                 DrainPops();
             }
-            mustAck = true;
+            else ackNow = true; // a pure duplicate: the peer may have lost our ACK
         }
 
         // 6. FIN, once everything before it has arrived.
-        if ((flags & TcpFlags.Fin) != 0 && seg.SequenceNumber + seg.PayloadLength == _rcvNxt && !_peerFinished)
-        {
-            _rcvNxt += 1;
-            _peerFinished = true;
-            mustAck = true;
-            switch (State)
-            {
-                case TcpState.Established: State = TcpState.CloseWait; break;
-                case TcpState.FinWait1: State = _sndUna == _sndNxt && _finSent ? TcpState.TimeWait : TcpState.Closing; break;
-                case TcpState.FinWait2: State = TcpState.TimeWait; break;
-            }
-            if (State == TcpState.TimeWait) EnterTimeWait();
-            DrainPops();
-        }
-        else if ((flags & TcpFlags.Fin) != 0) mustAck = true;
+        if ((flags & TcpFlags.Fin) != 0 && seg.SequenceNumber + seg.PayloadLength == _rcvNxt && !_peerFinished) ReceiveFin();
+        else if (_finPending && _finSeq == _rcvNxt && !_peerFinished) ReceiveFin();
+        else if ((flags & TcpFlags.Fin) != 0) ackNow = true;
+        if (_peerFinished && (flags & TcpFlags.Fin) != 0) ackNow = true;
 
-        if (mustAck) SendAck();
+        if (State == TcpState.Closed) return kept;
+        // Data going out carries the ACK; a lone ACK only if nothing went out.
         Output();
+        if (_ackPending > 0)
+        {
+            if (ackNow) SendAck();
+            else if (_delayedAckAt == 0) SetTimer(ref _delayedAckAt, Now + _tcp.Interface.Ticks(_options.DelayedAck));
+        }
         return kept;
+    }
+
+    private void ReceiveFin()
+    {
+        _rcvNxt += 1;
+        _peerFinished = true;
+        _finPending = false;
+        _ackPending++;
+        switch (State)
+        {
+            case TcpState.Established: State = TcpState.CloseWait; break;
+            case TcpState.FinWait1: State = _finSent && _sndUna == FinSeq + 1 ? TcpState.TimeWait : TcpState.Closing; break;
+            case TcpState.FinWait2: State = TcpState.TimeWait; break;
+        }
+        if (State == TcpState.TimeWait) EnterTimeWait();
+        DrainPops();
     }
 
     private bool InWindow(SeqNumber seq, long window) => seq >= _rcvNxt && seq - _rcvNxt < window;
@@ -323,7 +418,7 @@ internal sealed class TcpControlBlock : IRunnable
         if (seg.WindowScale is null) _rcvScale = 0;
         _sndUna = seg.AckNumber;
         SampleRtt(seg.AckNumber);
-        State = TcpState.Established;
+        OnEstablished();
         _retransmitAt = 0;
         _backoff = 0;
         SendAck();
@@ -341,19 +436,76 @@ internal sealed class TcpControlBlock : IRunnable
         _sndNxt = saved > _sndNxt ? saved : _sndNxt;
     }
 
+    /// <summary>New data acknowledged: release it, sample the RTT, grow the window or advance recovery.</summary>
     private void OnAcked(SeqNumber ack)
     {
-        int acked = ack - _dataStart;
-        int dataAcked = Math.Clamp(acked, 0, _send.Count);
+        int acked = ack - _sndUna;
+        long flight = _sndNxt - _sndUna;
+        int dataAcked = Math.Clamp(ack - _dataStart, 0, _send.Count);
         _send.Discard(dataAcked);
         _dataStart += dataAcked;
         _sndUna = ack;
+        if (_sndNxt < ack) _sndNxt = ack; // after a timeout the peer may already hold what we were about to resend
         SampleRtt(ack);
         _backoff = 0;
+        if (_cc is not null)
+        {
+            if (_inRecovery)
+            {
+                if (ack >= _recover)
+                {
+                    // Full ACK: recovery is over; the window is ssthresh again (deflated).
+                    _inRecovery = false;
+                    _inflation = 0;
+                }
+                else
+                {
+                    // Partial ACK (RFC 6582 §3.2 step 5): the next hole is lost too; resend it, deflate the window.
+                    RetransmitFront();
+                    _inflation = Math.Max(0, _inflation - acked) + (acked >= EffectiveMss ? EffectiveMss : 0);
+                }
+            }
+            else _cc.OnAck(acked, flight, Seconds(Now), Seconds((long)_srtt));
+        }
+        _dupAcks = 0;
         _retransmitAt = 0;
-        if (_sndUna != _sndNxt) ArmRetransmit();
+        if (_sndUna != _sndMax) ArmRetransmit();
         DrainPushes();
     }
+
+    private void OnDuplicateAck()
+    {
+        _dupAcks++;
+        if (_inRecovery)
+        {
+            _inflation += EffectiveMss; // each duplicate means a segment left the network
+            return;
+        }
+        if (_dupAcks != 3 || _sndUna < _recover) return;
+        // Fast retransmit (RFC 5681 §3.2) and NewReno fast recovery (RFC 6582).
+        _tcp.Stats.FastRetransmits++;
+        _cc.OnCongestion(_sndNxt - _sndUna, Seconds(Now));
+        _inRecovery = true;
+        _recover = _sndMax;
+        _inflation = 3L * EffectiveMss;
+        RetransmitFront();
+        ArmRetransmit();
+    }
+
+    /// <summary>Resends one segment from the first unacknowledged byte (or the FIN, if that is all that is left).</summary>
+    private void RetransmitFront()
+    {
+        _timing = false; // Karn
+        _tcp.Stats.Retransmissions++;
+        int offset = _sndUna - _dataStart;
+        int length = Math.Min(EffectiveMss, _send.Count - Math.Max(0, offset));
+        if (offset >= 0 && length > 0)
+            SendSegment(TcpFlags.Ack | (offset + length == _send.Count ? TcpFlags.Psh : 0), _sndUna, offset, length);
+        else if (_finSent && _sndUna == FinSeq)
+            SendSegment(TcpFlags.Fin | TcpFlags.Ack, _sndUna, 0, 0);
+    }
+
+    private double Seconds(long ticks) => ticks / (double)_tcp.Interface.Time.TimestampFrequency;
 
     private void SampleRtt(SeqNumber ack)
     {
@@ -386,29 +538,33 @@ internal sealed class TcpControlBlock : IRunnable
         SendSegment(TcpFlags.Ack, _sndNxt, 0, 0);
     }
 
+    /// <summary>Every segment carries the latest ACK and window, so it settles any delayed ACK.</summary>
     private void SendSegment(TcpFlags flags, SeqNumber seq, int dataOffset, int length)
     {
         long window = ReceiveWindow >> _rcvScale;
         _lastAdvertisedWindow = Math.Min(window, ushort.MaxValue) << _rcvScale;
+        _ackPending = 0;
+        _delayedAckAt = 0;
         var repr = new TcpRepr(Tuple.LocalPort, Tuple.RemotePort, seq, _rcvNxt, flags, (ushort)Math.Min(window, ushort.MaxValue), length);
-        _tcp.Send(Tuple.RemoteAddress, repr, _send, dataOffset);
+        _tcp.Send(Tuple.RemoteAddress, repr, length > 0 ? _send : null, dataOffset);
     }
 
-    /// <summary>Sends whatever the peer's window allows, then a FIN if the application closed.</summary>
+    /// <summary>Sends whatever the peer's window and the congestion window allow, then a FIN if the application closed.</summary>
     private void Output()
     {
         if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)) return;
         int mss = EffectiveMss;
+        long cwnd = _cc.Cwnd + _inflation;
         while (true)
         {
             int sentData = Math.Min(_sndNxt - _dataStart, _send.Count);
             int unsent = _send.Count - sentData;
             if (unsent <= 0) break;
             long inFlight = _sndNxt - _sndUna;
-            long room = _sndWnd - inFlight;
+            long room = Math.Min(_sndWnd, cwnd) - inFlight;
             if (room <= 0)
             {
-                // Zero window: the retransmission timer doubles as the persist timer and sends a one-byte probe.
+                // Zero window with nothing in flight: the retransmission timer doubles as the persist timer.
                 if (_retransmitAt == 0) ArmRetransmit();
                 break;
             }
@@ -416,7 +572,7 @@ internal sealed class TcpControlBlock : IRunnable
             // Silly-window avoidance (RFC 9293 §3.8.6.2.1): do not send a small segment when more is waiting.
             if (length < mss && length < unsent && inFlight > 0) break;
             bool push = length == unsent;
-            if (!_timing)
+            if (!_timing && _sndNxt >= _sndMax)
             {
                 _timing = true;
                 _timedSeq = _sndNxt;
@@ -424,80 +580,178 @@ internal sealed class TcpControlBlock : IRunnable
             }
             SendSegment(TcpFlags.Ack | (push ? TcpFlags.Psh : 0), _sndNxt, sentData, length);
             _sndNxt += length;
+            if (_sndMax < _sndNxt) _sndMax = _sndNxt;
             if (_retransmitAt == 0) ArmRetransmit();
         }
-        if (_finQueued && !_finSent && _sndNxt - _dataStart == _send.Count)
+        if (_finQueued && _sndNxt == FinSeq)
         {
             SendSegment(TcpFlags.Fin | TcpFlags.Ack, _sndNxt, 0, 0);
             _sndNxt += 1;
-            _finSent = true;
-            if (State == TcpState.Established) State = TcpState.FinWait1;
-            else if (State == TcpState.CloseWait) State = TcpState.LastAck;
+            if (_sndMax < _sndNxt) _sndMax = _sndNxt;
+            if (!_finSent)
+            {
+                _finSent = true;
+                if (State == TcpState.Established) State = TcpState.FinWait1;
+                else if (State == TcpState.CloseWait) State = TcpState.LastAck;
+            }
             if (_retransmitAt == 0) ArmRetransmit();
         }
     }
+
+    // ------------------------------------------------------------------ timers
 
     private void ArmRetransmit()
     {
         long backedOff = _rto << Math.Min(_backoff, 16);
-        _retransmitAt = Now + Math.Min(backedOff, _tcp.Interface.Ticks(_options.MaxRto));
-        _tcp.Interface.Scheduler.WakeAt(_timerTask, _retransmitAt);
+        SetTimer(ref _retransmitAt, Now + Math.Min(backedOff, _tcp.Interface.Ticks(_options.MaxRto)));
     }
 
-    /// <summary>Timer task: retransmission/persist and TIME-WAIT.</summary>
+    /// <summary>Sets a deadline; the scheduler gets a new wake-up only if it is earlier than the one it holds.</summary>
+    private void SetTimer(ref long deadline, long at)
+    {
+        deadline = at;
+        if (_wakeAt == 0 || at < _wakeAt)
+        {
+            _wakeAt = at;
+            _tcp.Interface.Scheduler.WakeAt(_timerTask, at);
+        }
+    }
+
+    private void ScheduleNext()
+    {
+        long next = long.MaxValue;
+        if (_retransmitAt != 0) next = Math.Min(next, _retransmitAt);
+        if (_delayedAckAt != 0) next = Math.Min(next, _delayedAckAt);
+        if (_keepaliveAt != 0) next = Math.Min(next, _keepaliveAt);
+        if (_finWait2Until != 0 && State == TcpState.FinWait2) next = Math.Min(next, _finWait2Until);
+        if (_timeWaitUntil != 0 && State == TcpState.TimeWait) next = Math.Min(next, _timeWaitUntil);
+        if (next == long.MaxValue) return;
+        _wakeAt = next;
+        _tcp.Interface.Scheduler.WakeAt(_timerTask, next);
+    }
+
+    /// <summary>Timer task: whichever deadlines have passed, then one wake-up for the next.</summary>
     void IRunnable.Run()
     {
         long now = Now;
+        if (_wakeAt != 0 && now < _wakeAt) return; // a stale wake-up; the real one is still queued
+        _wakeAt = 0;
+        if (State == TcpState.Closed) return;
         if (State == TcpState.TimeWait)
         {
             if (now >= _timeWaitUntil) Terminate();
+            else ScheduleNext();
             return;
         }
-        if (_retransmitAt == 0 || now < _retransmitAt) return;
-        _retransmitAt = 0;
-        if (State == TcpState.Closed) return;
-        bool zeroWindowProbe = _sndUna == _sndNxt && _send.Count > 0;
-        if (_sndUna == _sndNxt && !zeroWindowProbe) return;
+        if (_delayedAckAt != 0 && now >= _delayedAckAt)
+        {
+            _delayedAckAt = 0;
+            if (_ackPending > 0) SendAck();
+        }
+        if (State == TcpState.FinWait2 && _finWait2Until != 0 && now >= _finWait2Until)
+        {
+            Terminate(); // the peer never sent its FIN
+            return;
+        }
+        if (_retransmitAt != 0 && now >= _retransmitAt)
+        {
+            _retransmitAt = 0;
+            OnRetransmitTimeout();
+            if (State == TcpState.Closed) return;
+        }
+        if (_keepaliveAt != 0 && now >= _keepaliveAt)
+        {
+            _keepaliveAt = 0;
+            KeepAlive(now);
+            if (State == TcpState.Closed) return;
+        }
+        ScheduleNext();
+    }
+
+    private void OnRetransmitTimeout()
+    {
+        int unsent = _send.Count - Math.Clamp(_sndNxt - _dataStart, 0, _send.Count);
+        bool synchronised = State is not (TcpState.SynSent or TcpState.SynReceived);
+        bool persist = synchronised && _sndWnd == 0 && _sndNxt == _sndUna && unsent > 0;
+        if (!persist && _sndUna == _sndMax)
+        {
+            Output(); // nothing outstanding: just send what the windows allow
+            return;
+        }
         _backoff++;
-        int limit = State is TcpState.SynSent or TcpState.SynReceived ? _options.SynRetries : _options.DataRetries;
+        int limit = synchronised ? _options.DataRetries : _options.SynRetries;
+        if (persist && _probeSentAt != 0 && _lastHeard >= _probeSentAt) _backoff = Math.Min(_backoff, limit); // answered probes never abort
         if (_backoff > limit)
         {
             Abort(Errno.ETIMEDOUT, sendReset: State != TcpState.SynSent);
             return;
         }
         _timing = false; // Karn: never sample a retransmitted segment
-        _tcp.Stats.Retransmissions++;
-        switch (State)
+        if (!synchronised)
         {
-            case TcpState.SynSent:
-            case TcpState.SynReceived:
-                SendSyn();
-                return;
+            _tcp.Stats.Retransmissions++;
+            SendSyn();
+            return;
         }
-        if (zeroWindowProbe)
+        if (persist)
         {
-            // One byte beyond the closed window; its ACK carries the window when it opens.
+            // One byte beyond the closed window, outside the sequence accounting until the peer takes it; its ACK
+            // carries the window when it opens.
+            _tcp.Stats.WindowProbes++;
+            _probeSentAt = Now;
             SendSegment(TcpFlags.Ack, _sndNxt, _sndNxt - _dataStart, 1);
-            _sndNxt += 1;
+            if (_sndMax < _sndNxt + 1) _sndMax = _sndNxt + 1;
             ArmRetransmit();
             return;
         }
-        // Go back to the first unacknowledged byte and resend from there.
+        // RFC 6298 §5.4-5.6 with RFC 5681 §3.1: one segment window, go back to the first unacknowledged byte.
+        _tcp.Stats.Timeouts++;
+        _tcp.Stats.Retransmissions++;
+        _cc.OnTimeout(_sndNxt - _sndUna);
+        _inRecovery = false;
+        _inflation = 0;
+        _dupAcks = 0;
+        _recover = _sndMax; // duplicate ACKs from the old flight must not start a fast retransmit
         _sndNxt = _sndUna;
-        if (_finSent && _sndUna - _dataStart <= _send.Count) _finSent = false;
-        long savedWindow = _sndWnd;
-        if (_sndWnd < 1) _sndWnd = 1;
         Output();
-        _sndWnd = savedWindow;
+        if (_sndNxt == _sndUna) RetransmitFront(); // the peer's window shrank: resend the front regardless
         if (_retransmitAt == 0) ArmRetransmit();
+    }
+
+    private void KeepAlive(long now)
+    {
+        if (State is not (TcpState.Established or TcpState.CloseWait) || _options.KeepAliveIdle is not { } idleSpan) return;
+        long idle = _tcp.Interface.Ticks(idleSpan);
+        if (now - _lastHeard < idle)
+        {
+            _keepaliveProbes = 0;
+            SetTimer(ref _keepaliveAt, _lastHeard + idle);
+            return;
+        }
+        long interval = _tcp.Interface.Ticks(_options.KeepAliveInterval);
+        if (_sndUna != _sndMax)
+        {
+            SetTimer(ref _keepaliveAt, now + interval); // the retransmission timer is watching the peer already
+            return;
+        }
+        if (_keepaliveProbes >= _options.KeepAliveProbes)
+        {
+            Abort(Errno.ETIMEDOUT, sendReset: true);
+            return;
+        }
+        // A segment one below SND.UNA with no data: the peer finds it old and answers with an ACK.
+        _keepaliveProbes++;
+        _tcp.Stats.KeepAliveProbes++;
+        SendSegment(TcpFlags.Ack, _sndUna - 1, 0, 0);
+        SetTimer(ref _keepaliveAt, now + interval);
     }
 
     private void EnterTimeWait()
     {
         State = TcpState.TimeWait;
         _retransmitAt = 0;
-        _timeWaitUntil = Now + _tcp.Interface.Ticks(_options.TimeWait);
-        _tcp.Interface.Scheduler.WakeAt(_timerTask, _timeWaitUntil);
+        _keepaliveAt = 0;
+        SetTimer(ref _timeWaitUntil, Now + _tcp.Interface.Ticks(_options.TimeWait));
         DrainPops();
     }
 
@@ -514,24 +768,15 @@ internal sealed class TcpControlBlock : IRunnable
         return 0;
     }
 
-    /// <summary>Copies pushed bytes into the send ring; a push completes once all its bytes are in.</summary>
+    /// <summary>
+    /// Moves pushed SGAs into the send queue (retained, not copied) while it holds less than the send buffer size; a
+    /// push completes once its SGA is queued, like <c>send</c> returning.
+    /// </summary>
     private void DrainPushes()
     {
-        while (_pushes.Peek is { } op && _send.Free > 0)
+        while (_pushes.Peek is { } op && _send.Count < _options.SendBufferSize)
         {
-            int skip = op.Progress;
-            for (var b = op.Sga.First; b is not null && _send.Free > 0; b = b.Next)
-            {
-                if (skip >= b.Length)
-                {
-                    skip -= b.Length;
-                    continue;
-                }
-                int n = _send.Write(b.Span[skip..]);
-                op.Progress += n;
-                skip = 0;
-            }
-            if (op.Progress < op.Sga.TotalLength) break;
+            _send.Append(op.Sga);
             _pushes.Dequeue();
             op.Complete(0);
         }
@@ -587,7 +832,10 @@ internal sealed class TcpControlBlock : IRunnable
             SendAck();
     }
 
-    /// <summary>The application closed its descriptor: fail what is pending, send a FIN after the queued data.</summary>
+    /// <summary>
+    /// The application closed its descriptor: fail what is pending; with unread data, reset the connection (RFC 2525
+    /// §2.17, as Linux does); otherwise send a FIN after the queued data.
+    /// </summary>
     public void CloseFromApplication()
     {
         _detached = true;
@@ -595,21 +843,27 @@ internal sealed class TcpControlBlock : IRunnable
         _pushes.CompleteAll(Errno.ECANCELED);
         _connect?.Complete(Errno.ECANCELED);
         _connect = null;
+        bool unread = _receivedBytes > 0 || !_outOfOrder.IsEmpty;
         while (_received.TryDequeue(out var b)) _tcp.Interface.Pool.Discard(b);
+        _outOfOrder.Clear(_tcp.Interface.Pool);
         _receivedBytes = 0;
         switch (State)
         {
             case TcpState.SynSent:
+            case TcpState.Closed:
                 Terminate();
                 return;
             case TcpState.Established:
             case TcpState.CloseWait:
             case TcpState.SynReceived:
+                if (unread)
+                {
+                    _tcp.Stats.ResetsOnClose++;
+                    Abort(Errno.ECONNABORTED, sendReset: true);
+                    return;
+                }
                 _finQueued = true;
-                Output();
-                return;
-            case TcpState.Closed:
-                Terminate();
+                if (State != TcpState.SynReceived) Output();
                 return;
         }
     }
@@ -638,7 +892,9 @@ internal sealed class TcpControlBlock : IRunnable
     private void Terminate()
     {
         State = TcpState.Closed;
-        _retransmitAt = 0;
+        _retransmitAt = _delayedAckAt = _keepaliveAt = 0;
+        _send.Clear();
+        _outOfOrder.Clear(_tcp.Interface.Pool);
         _tcp.RemoveConnection(this);
         if (_detached && !_released)
         {
@@ -648,9 +904,4 @@ internal sealed class TcpControlBlock : IRunnable
         }
         DrainPops();
     }
-
-    private bool _released;
-
-    /// <summary>True for active opens, whose ephemeral port goes back to the pool when the connection ends.</summary>
-    public bool OwnsPort { get; init; }
 }

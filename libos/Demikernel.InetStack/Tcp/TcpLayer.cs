@@ -13,7 +13,16 @@ public sealed class TcpStats
     public long SegmentsSent { get; internal set; }
     public long Retransmissions { get; internal set; }
     public long ResetsSent { get; internal set; }
-    public long OutOfOrderDropped { get; internal set; }
+    /// <summary>Segments kept in the reassembly queue because they arrived ahead of a gap.</summary>
+    public long OutOfOrderQueued { get; internal set; }
+    /// <summary>Retransmissions started by three duplicate ACKs.</summary>
+    public long FastRetransmits { get; internal set; }
+    /// <summary>Retransmission timer expiries that went back to the first unacknowledged byte.</summary>
+    public long Timeouts { get; internal set; }
+    public long WindowProbes { get; internal set; }
+    public long KeepAliveProbes { get; internal set; }
+    /// <summary>Connections reset because the application closed them with unread data.</summary>
+    public long ResetsOnClose { get; internal set; }
     public long ChecksumErrors { get; internal set; }
 }
 
@@ -140,7 +149,7 @@ public sealed class TcpLayer
     // ------------------------------------------------------------------ send
 
     /// <summary>Builds and sends one segment whose payload is <c>repr.PayloadLength</c> bytes of <paramref name="data"/> from <paramref name="dataOffset"/>.</summary>
-    internal void Send(Ipv4Address remote, in TcpRepr repr, ByteRing? data, int dataOffset)
+    internal void Send(Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
     {
         int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
         var buffer = _iface.Pool.Rent(headers + repr.BufferLength);

@@ -1,0 +1,89 @@
+using Demikernel.InetStack.Wire;
+using Demikernel.Runtime;
+
+namespace Demikernel.InetStack.Tcp;
+
+/// <summary>
+/// Segments that arrived ahead of a gap, kept (as the received buffers themselves, adjusted to their payload) until the
+/// gap fills. Sorted by sequence number, never overlapping: a new segment is trimmed against its neighbours and
+/// swallows segments it covers.
+/// <code>
+///   rcvNxt ─┐   gap    [seq 3000..4460) [4460..5920)   gap   [8840..10300)
+///           └─ TryTake(rcvNxt) hands out the front segment once the gap before it is filled
+/// </code>
+/// </summary>
+internal sealed class ReassemblyQueue
+{
+    private readonly List<(SeqNumber Seq, DemiBuffer Data)> _segments = [];
+
+    public int SegmentCount => _segments.Count;
+    public bool IsEmpty => _segments.Count == 0;
+
+    /// <summary>
+    /// Keeps the payload <paramref name="data"/> (starting at <paramref name="seq"/>) unless it adds nothing new.
+    /// True if the buffer was kept; otherwise the caller still owns it.
+    /// </summary>
+    public bool Insert(SeqNumber seq, DemiBuffer data, BufferPool pool)
+    {
+        int i = 0;
+        while (i < _segments.Count && _segments[i].Seq <= seq) i++;
+        if (i > 0)
+        {
+            var prev = _segments[i - 1];
+            var prevEnd = prev.Seq + prev.Data.Length;
+            if (prevEnd >= seq + data.Length) return false; // nothing new
+            if (prevEnd > seq)
+            {
+                data.Adjust(prevEnd - seq);
+                seq = prevEnd;
+            }
+        }
+        var end = seq + data.Length;
+        while (i < _segments.Count && _segments[i].Seq < end)
+        {
+            var next = _segments[i];
+            if (next.Seq + next.Data.Length <= end)
+            {
+                _segments.RemoveAt(i); // covered by the new segment
+                pool.Discard(next.Data);
+                continue;
+            }
+            data.SetLength(next.Seq - seq);
+            break;
+        }
+        if (data.Length == 0) return false;
+        _segments.Insert(i, (seq, data));
+        return true;
+    }
+
+    /// <summary>
+    /// Takes the front segment if it starts at or before <paramref name="rcvNxt"/>, trimmed to start exactly there;
+    /// segments entirely before it are discarded.
+    /// </summary>
+    public bool TryTake(SeqNumber rcvNxt, BufferPool pool, out DemiBuffer data)
+    {
+        while (_segments.Count > 0)
+        {
+            var (seq, buffer) = _segments[0];
+            if (seq > rcvNxt) break;
+            _segments.RemoveAt(0);
+            int skip = rcvNxt - seq;
+            if (skip >= buffer.Length)
+            {
+                pool.Discard(buffer);
+                continue;
+            }
+            buffer.Adjust(skip);
+            data = buffer;
+            return true;
+        }
+        data = null!;
+        return false;
+    }
+
+    public void Clear(BufferPool pool)
+    {
+        foreach (var (_, buffer) in _segments) pool.Discard(buffer);
+        _segments.Clear();
+    }
+}
