@@ -24,10 +24,11 @@ internal sealed class SimHarness : IDisposable
         public IPv4Endpoint Endpoint(ushort port) => new(Ip.Value, port);
     }
 
-    public Host AddHost(string ip, string mac, Func<InetStackOptions, InetStackOptions>? configure = null, Func<IPhysicalLayer, IPhysicalLayer>? wrap = null)
+    public Host AddHost(string ip, string mac, Func<InetStackOptions, InetStackOptions>? configure = null, Func<IPhysicalLayer, IPhysicalLayer>? wrap = null,
+        PhyCapabilities? capabilities = null)
     {
         var macAddress = MacAddress.Parse(mac);
-        var port = Network.AddPort(macAddress);
+        var port = Network.AddPort(macAddress, capabilities);
         var options = new InetStackOptions { LinkAddress = macAddress, LocalAddress = Ipv4Address.Parse(ip) };
         if (configure is not null) options = configure(options);
         var transport = new InetStackTransport(wrap?.Invoke(port) ?? port, options, Clock);

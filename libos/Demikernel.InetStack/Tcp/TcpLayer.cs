@@ -55,6 +55,7 @@ public sealed class TcpLayer
     public int Mss { get; }
     public byte WindowScale { get; }
     public int ConnectionCount => _connections.Count;
+    internal IEnumerable<TcpControlBlock> Connections => _connections.Values;
     internal NetworkInterface Interface => _iface;
 
     // ------------------------------------------------------------------ ports and tables
