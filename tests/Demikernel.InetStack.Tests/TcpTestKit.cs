@@ -45,8 +45,8 @@ internal sealed class TcpPair : IDisposable
         Assert.Equal(0, B.LibOS.Accept(listener, out var accept));
         Assert.Equal(0, A.LibOS.Socket(SocketKind.Stream, out var client));
         Assert.Equal(0, A.LibOS.Connect(client, B.Endpoint(port), out var connect));
-        A.LibOS.WaitOk(connect);
-        var accepted = B.LibOS.WaitOk(accept);
+        A.LibOS.WaitOk(connect, TimeSpan.FromSeconds(120)); // SYN retries (1 s, 2 s, ...) on a bad link
+        var accepted = B.LibOS.WaitOk(accept, TimeSpan.FromSeconds(120));
         return (client, accepted.AcceptedQd);
     }
 
