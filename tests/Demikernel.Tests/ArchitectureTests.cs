@@ -6,7 +6,7 @@ namespace Demikernel.Tests;
 public class ArchitectureTests
 {
     private static readonly string[] Ours =
-        ["Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel", "Demikernel.Resp", "Demikernel.Server"];
+        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel", "Demikernel.Resp", "Demikernel.Server"];
 
     private static HashSet<string> References(string assembly) =>
         Assembly.Load(assembly).GetReferencedAssemblies().Select(a => a.Name!).Where(Ours.Contains).ToHashSet();
@@ -23,8 +23,17 @@ public class ArchitectureTests
     public void BackendsReferenceOnlyTheRuntime(string backend) => Assert.Equal(["Demikernel.Runtime"], References(backend));
 
     [Fact]
+    public void InetStackReferencesOnlyTheRuntime() => Assert.Equal(["Demikernel.Runtime"], References("Demikernel.InetStack"));
+
+    [Fact]
+    public void CatpowderReferencesOnlyTheRuntimeAndInetStack() =>
+        Assert.Equal(new HashSet<string> { "Demikernel.Runtime", "Demikernel.InetStack" }, References("Demikernel.Catpowder"));
+
+    [Fact]
     public void FacadeReferencesTheRuntimeAndBackends() =>
-        Assert.Equal(new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop" }, References("Demikernel"));
+        Assert.Equal(
+            new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.InetStack" },
+            References("Demikernel"));
 
     [Fact]
     public void ServerReferencesOnlyRespTheFacadeAndTheRuntime()
@@ -32,6 +41,8 @@ public class ArchitectureTests
         var refs = References("Demikernel.Server");
         Assert.DoesNotContain("Demikernel.Catnap", refs);
         Assert.DoesNotContain("Demikernel.Catloop", refs);
+        Assert.DoesNotContain("Demikernel.Catpowder", refs);
+        Assert.DoesNotContain("Demikernel.InetStack", refs);
         Assert.Contains("Demikernel.Resp", refs);
         Assert.Contains("Demikernel", refs);
         Assert.Subset(new HashSet<string> { "Demikernel", "Demikernel.Resp", "Demikernel.Runtime" }, refs);

@@ -1,0 +1,258 @@
+using Demikernel.InetStack.Phy;
+using Demikernel.InetStack.Wire;
+using Demikernel.Runtime;
+
+namespace Demikernel.Catpowder;
+
+/// <summary>What a catpowder device is asked for; everything but the interface name is optional.</summary>
+public sealed record AfPacketOptions
+{
+    /// <summary>The Linux interface to bind (in the calling thread's network namespace).</summary>
+    public required string InterfaceName { get; init; }
+
+    /// <summary>Largest IP packet to send; null = the interface's MTU. Must not exceed the interface's MTU.</summary>
+    public int? Mtu { get; init; }
+
+    /// <summary>Frames received per <c>recvmmsg</c> call (and the stack's receive burst).</summary>
+    public int Burst { get; init; } = 32;
+
+    /// <summary>SO_RCVBUF/SO_SNDBUF asked for (forced past the sysctl limits when running as root).</summary>
+    public int SocketBufferBytes { get; init; } = 4 << 20;
+}
+
+/// <summary>Counters of one catpowder device (the stack counts protocol-level drops itself).</summary>
+public sealed class AfPacketStats
+{
+    public long FramesReceived { get; internal set; }
+    public long FramesTransmitted { get; internal set; }
+    /// <summary>Transmits that failed (transmit path full after a short wait, interface down, frame too large).</summary>
+    public long TransmitFailures { get; internal set; }
+    /// <summary>Received frames whose TCP/UDP checksum the kernel had left to us (CHECKSUM_PARTIAL), completed here.</summary>
+    public long ChecksumsCompleted { get; internal set; }
+    /// <summary>GSO/GRO super-frames received, and the segments they were cut into.</summary>
+    public long SuperFrames { get; internal set; }
+    public long SuperFrameSegments { get; internal set; }
+    /// <summary>Frames dropped here: truncated, larger than the MTU without GSO, a GSO type other than TCPv4, malformed offsets.</summary>
+    public long Dropped { get; internal set; }
+    /// <summary>Frames this host sent on the interface, seen and skipped (only on kernels without PACKET_IGNORE_OUTGOING).</summary>
+    public long OutgoingSkipped { get; internal set; }
+}
+
+/// <summary>
+/// catpowder's device: an <see cref="IPhysicalLayer"/> over a Linux AF_PACKET raw socket bound to one interface.
+/// <code>
+///   InetStack ── Transmit(frame) ──▶ sendmsg([vnet hdr | frame]) ──▶ interface (veth, tap, NIC)
+///             ◀─ Receive(pool, burst) ◀─ recvmmsg into pool buffers (headroom in front), MSG_DONTWAIT
+///                                       └ checksum completion / GSO segmentation when the kernel left work
+///   Block(timeout) ── ppoll(POLLIN) on the socket: an idle libOS sleeps until a frame arrives or a timer is due
+/// </code>
+/// The receive slots hold pool buffers between calls, so a burst costs one system call and rents only the buffers
+/// the previous burst handed up. Single-threaded, like every device: the libOS thread is the only caller. Create it
+/// on the thread (and in the network namespace) the libOS runs in.
+/// </summary>
+public sealed class AfPacketPhysicalLayer : IPhysicalLayer
+{
+    private readonly PacketSocket _socket;
+    private readonly DemiBuffer?[] _slots;
+    private readonly Queue<DemiBuffer> _pending = new();
+    private readonly Action<DemiBuffer> _emitSegment;
+    private BufferPool? _pool;
+    private byte[]? _scratch;
+    private bool _disposed;
+
+    private AfPacketPhysicalLayer(PacketSocket socket, int mtu, int burst)
+    {
+        _socket = socket;
+        _slots = new DemiBuffer?[burst];
+        HardwareAddress = new MacAddress(socket.HardwareAddress);
+        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None };
+        _emitSegment = _pending.Enqueue;
+    }
+
+    /// <summary>
+    /// Opens a device on <see cref="AfPacketOptions.InterfaceName"/> in the calling thread's network namespace.
+    /// Throws <see cref="PacketSocketException"/> (no such interface, no CAP_NET_RAW, ...) or
+    /// <see cref="ArgumentException"/> (MTU larger than the interface's).
+    /// </summary>
+    public static AfPacketPhysicalLayer Open(AfPacketOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Burst, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Burst, 1024);
+        var socket = PacketSocket.Open(options.InterfaceName, options.Burst, options.SocketBufferBytes);
+        try
+        {
+            int mtu = options.Mtu ?? socket.InterfaceMtu;
+            if (mtu < 68 || mtu > socket.InterfaceMtu)
+                throw new ArgumentException($"MTU {mtu} is outside 68..{socket.InterfaceMtu} (the MTU of '{options.InterfaceName}')", nameof(options));
+            return new AfPacketPhysicalLayer(socket, mtu, options.Burst);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    public PhyCapabilities Capabilities { get; }
+
+    /// <summary>The interface's MAC address (what the stack uses unless the configuration names another).</summary>
+    public MacAddress HardwareAddress { get; }
+
+    public string InterfaceName => _socket.InterfaceName;
+    public int InterfaceIndex => _socket.InterfaceIndex;
+    public int InterfaceMtu => _socket.InterfaceMtu;
+    /// <summary>Whether the interface was administratively up when the device opened (frames do not move while it is down).</summary>
+    public bool InterfaceUp => _socket.InterfaceUp;
+    /// <summary>
+    /// The kernel's own IPv4 address on the interface, if it has one. If it is the stack's address, the kernel answers
+    /// ARP and resets TCP connections to it as well: give the interface no address.
+    /// </summary>
+    public Ipv4Address? KernelAddress => _socket.KernelIpv4Address == 0 ? null : new Ipv4Address(_socket.KernelIpv4Address);
+
+    public AfPacketStats Stats { get; } = new();
+
+    private int MaxFrame => Capabilities.Mtu + EthernetFrame.HeaderLength;
+
+    public bool Transmit(ReadOnlySpan<byte> frame)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (frame.Length > MaxFrame)
+        {
+            Stats.TransmitFailures++;
+            return false;
+        }
+        int rc = _socket.Send(frame);
+        // The transmit path is full (socket buffer, driver queue): give it a moment rather than drop at once.
+        for (int attempt = 0; rc != 0 && PacketSocket.IsTransientSendError(rc) && attempt < 3; attempt++)
+        {
+            _socket.Wait(TimeSpan.FromMilliseconds(1), writable: true);
+            rc = _socket.Send(frame);
+        }
+        if (rc != 0)
+        {
+            Stats.TransmitFailures++;
+            return false;
+        }
+        Stats.FramesTransmitted++;
+        return true;
+    }
+
+    public int Receive(BufferPool pool, Span<DemiBuffer?> frames)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!ReferenceEquals(pool, _pool)) SwitchPool(pool);
+        // Frames go through _pending (a ring: no allocation in steady state), so that the segments of a super-frame
+        // that do not fit this burst come first in the next one.
+        int count = Math.Min(_slots.Length, frames.Length - _pending.Count);
+        if (count > 0)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                if (_slots[i] is not null) continue;
+                var buffer = pool.Rent(MaxFrame);
+                _slots[i] = buffer;
+                _socket.SetTarget(i, buffer.DataAddress, buffer.AvailableSpan.Length);
+            }
+            int n = _socket.ReceiveBatch(count);
+            for (int i = 0; i < n; i++) Take(i);
+        }
+        int produced = 0;
+        while (produced < frames.Length && _pending.TryDequeue(out var frame)) frames[produced++] = frame;
+        return produced;
+    }
+
+    /// <summary>Hands up the frame in slot <paramref name="slot"/>, repairing what the kernel's offloads left undone.</summary>
+    private void Take(int slot)
+    {
+        int length = _socket.FrameLength(slot);
+        if (length < 0)
+        {
+            Stats.Dropped++;
+            return; // the slot keeps its buffer for the next burst
+        }
+        if (_socket.IsOutgoing(slot))
+        {
+            Stats.OutgoingSkipped++;
+            return;
+        }
+        Stats.FramesReceived++;
+        var header = _socket.Header(slot);
+        var buffer = _slots[slot]!;
+        int room = buffer.AvailableSpan.Length;
+        if (header.Gso == VnetHeader.GsoNone && length <= room)
+        {
+            buffer.SetLength(length);
+            if (header.NeedsChecksum)
+            {
+                if (!KernelOffloads.CompleteChecksum(buffer.Span, header.ChecksumStart, header.ChecksumOffset))
+                {
+                    Stats.Dropped++;
+                    return;
+                }
+                Stats.ChecksumsCompleted++;
+            }
+            _slots[slot] = null;
+            _pending.Enqueue(buffer);
+            return;
+        }
+        // A super-frame (or a frame larger than the slot): cut it into MSS-sized segments in fresh buffers.
+        if (header.Gso != VnetHeader.GsoTcpV4 || header.GsoSize == 0)
+        {
+            Stats.Dropped++;
+            return;
+        }
+        ReadOnlySpan<byte> frame;
+        if (length <= room)
+        {
+            frame = buffer.AvailableSpan[..length];
+        }
+        else
+        {
+            _scratch ??= GC.AllocateUninitializedArray<byte>(room + PacketSocket.OverflowBytes);
+            if (_scratch.Length < length) _scratch = GC.AllocateUninitializedArray<byte>(length);
+            buffer.AvailableSpan.CopyTo(_scratch);
+            _socket.Overflow(slot, length - room).CopyTo(_scratch.AsSpan(room));
+            frame = _scratch.AsSpan(0, length);
+        }
+        int segments = KernelOffloads.SegmentTcp(frame, header.GsoSize, _pool!, _emitSegment);
+        if (segments < 0)
+        {
+            Stats.Dropped++;
+            return;
+        }
+        Stats.SuperFrames++;
+        Stats.SuperFrameSegments += segments;
+    }
+
+    public void Block(TimeSpan? timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_pending.Count > 0) return;
+        _socket.Wait(timeout);
+    }
+
+    private void SwitchPool(BufferPool pool)
+    {
+        ReleaseBuffers();
+        _pool = pool;
+    }
+
+    private void ReleaseBuffers()
+    {
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] is { } b) _pool!.Discard(b);
+            _slots[i] = null;
+        }
+        while (_pending.TryDequeue(out var b)) _pool!.Discard(b);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _socket.Dispose();
+        if (_pool is not null) ReleaseBuffers();
+    }
+}
