@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Demikernel.Server.Tests;
+
+/// <summary>
+/// A private redis-server for differential tests: started on a free port, talked to over a raw socket, killed on
+/// dispose. <see cref="TryStart"/> returns null when redis-server is not installed (tests/run.sh installs it).
+/// Reads time out after 10 s, so a test bug fails instead of hanging the run.
+/// </summary>
+public sealed class ReferenceRedis : IDisposable
+{
+    private const string MarkerText = "--end-of-reply--";
+    private static readonly byte[] MarkerReply = Encoding.ASCII.GetBytes($"${MarkerText.Length}\r\n{MarkerText}\r\n");
+    private static readonly byte[] MarkerRequest = CommandHarness.EncodeRequest("ECHO", MarkerText);
+
+    private readonly Process _process;
+    private readonly TcpClient _client;
+    private readonly NetworkStream _stream;
+
+    private ReferenceRedis(Process process, TcpClient client)
+    {
+        _process = process;
+        _client = client;
+        _stream = client.GetStream();
+    }
+
+    public static ReferenceRedis? TryStart()
+    {
+        string? path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
+        if (path is null) return null;
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var process = Process.Start(new ProcessStartInfo(path, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --daemonize no")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var client = new TcpClient { ReceiveTimeout = 10_000, SendTimeout = 10_000 };
+            try
+            {
+                client.Connect(IPAddress.Loopback, port);
+                return new ReferenceRedis(process, client);
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                client.Dispose();
+                Thread.Sleep(50);
+            }
+            catch
+            {
+                client.Dispose();
+                process.Kill();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Runs one command and returns its exact reply bytes (an ECHO marker ends each exchange).</summary>
+    public byte[] Execute(params byte[][] command)
+    {
+        _stream.Write([.. CommandHarness.EncodeRequest(command), .. MarkerRequest]);
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            int n = _stream.Read(buffer); // throws IOException after ReceiveTimeout
+            if (n == 0) throw new IOException("redis-server closed the connection");
+            received.Write(buffer, 0, n);
+            var all = received.GetBuffer().AsSpan(0, (int)received.Length);
+            if (all.EndsWith(MarkerReply)) return all[..^MarkerReply.Length].ToArray();
+        }
+    }
+
+    /// <summary>Runs one command given as UTF-8 strings; the reply as Latin-1 text (byte-exact).</summary>
+    public string Run(params string[] command) =>
+        Encoding.Latin1.GetString(Execute(command.Select(Encoding.UTF8.GetBytes).ToArray()));
+
+    /// <summary>Runs <paramref name="script"/> on redis-server and through <paramref name="h"/>; one description per
+    /// differing reply.</summary>
+    public List<string> Compare(CommandHarness h, IEnumerable<string[]> script)
+    {
+        var mismatches = new List<string>();
+        foreach (var command in script)
+        {
+            string expected = Run(command);
+            string actual = Encoding.Latin1.GetString(h.Execute(command.Select(Encoding.UTF8.GetBytes).ToArray()));
+            if (expected != actual)
+                mismatches.Add($"{string.Join(' ', command)}\n  redis: {Escape(expected)}\n  ours:  {Escape(actual)}");
+        }
+        return mismatches;
+    }
+
+    private static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
+
+    public void Dispose()
+    {
+        _client.Dispose();
+        try
+        {
+            _process.Kill();
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+    }
+}
