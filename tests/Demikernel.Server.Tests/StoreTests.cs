@@ -404,3 +404,25 @@ public class StoreTests
         public override RedisObject Clone() => new FakeList();
     }
 }
+
+public class StoreSwapTests
+{
+    [Fact]
+    public void SwapContentsExchangesKeysAndTtls()
+    {
+        var clock = new VirtualTimeProvider();
+        var a = new RedisDatabase(0, clock);
+        var b = new RedisDatabase(1, clock);
+        long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        a.SetString("x"u8, "1"u8, SetFlags.None, now + 1000);
+        b.SetString("y"u8, "2"u8);
+        var seen = new List<string>();
+        a.KeyModified = (db, key) => seen.Add($"{db.Index}:{System.Text.Encoding.UTF8.GetString(key)}");
+        a.SwapContents(b);
+        Assert.Null(a.Find("x"u8));
+        Assert.NotNull(a.Find("y"u8));
+        Assert.Equal(now + 1000, b.Find("x"u8)!.ExpireAtMs);
+        Assert.Equal((1, 0, 1, 1), (a.Count, a.ExpiresCount, b.Count, b.ExpiresCount));
+        Assert.Equal(["0:x", "0:y"], seen.Order());
+    }
+}

@@ -550,6 +550,32 @@ public sealed class RedisDatabase
         }
     }
 
+    /// <summary>SWAPDB: exchanges all keys (with their TTLs) with <paramref name="other"/>. The WATCH hook of each
+    /// database fires for every key it held before or holds after the swap.</summary>
+    public void SwapContents(RedisDatabase other)
+    {
+        if (other == this) return;
+        (_buckets, other._buckets) = (other._buckets, _buckets);
+        (_count, other._count) = (other._count, _count);
+        (_expires, other._expires) = (other._expires, _expires);
+        (_expiresCount, other._expiresCount) = (other._expiresCount, _expiresCount);
+        (_expireCursor, other._expireCursor) = (other._expireCursor, _expireCursor);
+        (_avgTtl, other._avgTtl) = (other._avgTtl, _avgTtl);
+        Changes += _count + other._count;
+        other.Changes += _count + other._count;
+        NotifyAll(this, _buckets, other._buckets);
+        NotifyAll(other, other._buckets, _buckets);
+
+        static void NotifyAll(RedisDatabase db, RedisEntry?[] now, RedisEntry?[] before)
+        {
+            if (db.KeyModified is not { } hook) return;
+            foreach (var head in now)
+                for (var e = head; e is not null; e = e.Next) hook(db, e.Key);
+            foreach (var head in before)
+                for (var e = head; e is not null; e = e.Next) hook(db, e.Key);
+        }
+    }
+
     // ------------------------------------------------------------------ active expiry
 
     /// <summary>
