@@ -95,6 +95,7 @@ internal sealed class TcpControlBlock : IRunnable
     private long _wakeAt;
     private long _lastHeard;
     private long _probeSentAt;
+    private bool _probing;        // a zero-window probe's byte is out, beyond SND.MAX
     private int _keepaliveProbes;
 
     private int _error;
@@ -261,7 +262,7 @@ internal sealed class TcpControlBlock : IRunnable
             _connect = null;
             connect?.Complete(0);
         }
-        if (seg.AckNumber > _sndMax)
+        if (seg.AckNumber > _sndMax && !(_probing && seg.AckNumber == _sndMax + 1))
         {
             SendAck(); // acks something we never sent
             return false;
@@ -446,6 +447,8 @@ internal sealed class TcpControlBlock : IRunnable
         _dataStart += dataAcked;
         _sndUna = ack;
         if (_sndNxt < ack) _sndNxt = ack; // after a timeout the peer may already hold what we were about to resend
+        if (_sndMax < ack) _sndMax = ack;   // the peer took a zero-window probe's byte
+        _probing = false;
         SampleRtt(ack);
         _backoff = 0;
         if (_cc is not null)
@@ -465,7 +468,11 @@ internal sealed class TcpControlBlock : IRunnable
                     _inflation = Math.Max(0, _inflation - acked) + (acked >= EffectiveMss ? EffectiveMss : 0);
                 }
             }
-            else _cc.OnAck(acked, flight, Seconds(Now), Seconds((long)_srtt));
+            else
+            {
+                _inflation = 0; // limited-transmit allowance ends with the duplicates
+                _cc.OnAck(acked, flight, Seconds(Now), Seconds((long)_srtt));
+            }
         }
         _dupAcks = 0;
         _retransmitAt = 0;
@@ -479,6 +486,13 @@ internal sealed class TcpControlBlock : IRunnable
         if (_inRecovery)
         {
             _inflation += EffectiveMss; // each duplicate means a segment left the network
+            return;
+        }
+        if (_dupAcks < 3)
+        {
+            // Limited transmit (RFC 3042): a new segment for each of the first two duplicates keeps the ACK clock going
+            // so that a small window can still collect three duplicates.
+            _inflation = (long)_dupAcks * EffectiveMss;
             return;
         }
         if (_dupAcks != 3 || _sndUna < _recover) return;
@@ -535,7 +549,9 @@ internal sealed class TcpControlBlock : IRunnable
     private void SendAck()
     {
         if (State is TcpState.Closed or TcpState.SynSent) return;
-        SendSegment(TcpFlags.Ack, _sndNxt, 0, 0);
+        // SND.MAX, not SND.NXT: after a timeout SND.NXT falls back below what the peer may already hold, and an ACK
+        // carrying an old sequence number would be unacceptable to it (each side answering the other's with an ACK).
+        SendSegment(TcpFlags.Ack, _sndMax, 0, 0);
     }
 
     /// <summary>Every segment carries the latest ACK and window, so it settles any delayed ACK.</summary>
@@ -700,7 +716,7 @@ internal sealed class TcpControlBlock : IRunnable
             _tcp.Stats.WindowProbes++;
             _probeSentAt = Now;
             SendSegment(TcpFlags.Ack, _sndNxt, _sndNxt - _dataStart, 1);
-            if (_sndMax < _sndNxt + 1) _sndMax = _sndNxt + 1;
+            _probing = true;
             ArmRetransmit();
             return;
         }
@@ -873,7 +889,7 @@ internal sealed class TcpControlBlock : IRunnable
     {
         if (sendReset && State is not (TcpState.Closed or TcpState.SynSent or TcpState.TimeWait))
         {
-            _tcp.Send(Tuple.RemoteAddress, new TcpRepr(Tuple.LocalPort, Tuple.RemotePort, _sndNxt, default, TcpFlags.Rst, 0, 0), null, 0);
+            _tcp.Send(Tuple.RemoteAddress, new TcpRepr(Tuple.LocalPort, Tuple.RemotePort, _sndMax, default, TcpFlags.Rst, 0, 0), null, 0);
             _tcp.Stats.ResetsSent++;
         }
         _error = errno != 0 ? errno : Errno.ECONNRESET;
