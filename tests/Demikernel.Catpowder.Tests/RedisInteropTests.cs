@@ -1,0 +1,98 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Demikernel.Runtime;
+using Demikernel.Server;
+using Xunit.Abstractions;
+
+namespace Demikernel.Catpowder.Tests;
+
+/// <summary>
+/// The server running in-process on catpowder in our namespace; <c>redis-cli</c> and <c>redis-benchmark</c> from
+/// Linux's side of the veth pair. The issue's "done when": redis-benchmark -t set,get -n 100000 -c 50 completes
+/// without errors.
+/// </summary>
+[Collection(NetnsCollection.Name)]
+public sealed partial class RedisInteropTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Short = TimeSpan.FromSeconds(15);
+
+    [Fact]
+    public void RedisCliPingSetGetAndALargeValue()
+    {
+        using var pair = new VethPair();
+        using var server = StartServer(pair);
+        string[] at = ["-h", VethPair.OurAddress, "-p", "6379"];
+        Assert.Equal("PONG", Cli(pair, [.. at, "PING"]));
+        Assert.Equal("OK", Cli(pair, [.. at, "SET", "greeting", "hello from linux"]));
+        Assert.Equal("hello from linux", Cli(pair, [.. at, "GET", "greeting"]));
+
+        // A value of many segments each way: 300 kB in through -x (stdin), back out through GET.
+        string big = string.Concat(Enumerable.Range(0, 30_000).Select(i => (i % 100_000).ToString("D10", CultureInfo.InvariantCulture)));
+        string file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, big);
+            var set = pair.Linux(Short, "sh", "-c", $"redis-cli -h {VethPair.OurAddress} -p 6379 -x SET big < {file}");
+            Assert.True(set.ExitCode == 0 && set.Stdout.Trim() == "OK", set.ToString());
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+        Assert.Equal("300000", Cli(pair, [.. at, "STRLEN", "big"]));
+        var get = pair.Linux(Short, "redis-cli", [.. at, "--no-raw", "GET", "big"]);
+        Assert.Equal($"\"{big}\"", get.Stdout.Trim());
+        server.Stop();
+    }
+
+    [Fact]
+    public void RedisBenchmarkSetGetCompletesWithoutErrors()
+    {
+        using var pair = new VethPair();
+        using var server = StartServer(pair);
+        var r = pair.Linux(TimeSpan.FromSeconds(240), "redis-benchmark",
+            "-h", VethPair.OurAddress, "-p", "6379", "-t", "set,get", "-n", "100000", "-c", "50", "-q");
+        string text = r.Output.Replace('\r', '\n');
+        foreach (var line in text.Split('\n').Where(l => l.Contains("requests per second", StringComparison.Ordinal))) output.WriteLine(line.Trim());
+        server.Stop();
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.DoesNotContain("error", text, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("reset", text, StringComparison.OrdinalIgnoreCase);
+        Assert.Matches(RpsPattern("SET"), text);
+        Assert.Matches(RpsPattern("GET"), text);
+    }
+
+    private static Regex RpsPattern(string test) => new($@"{test}: [\d.]+ requests per second");
+
+    private string Cli(VethPair pair, string[] args)
+    {
+        var r = pair.Linux(Short, "redis-cli", args);
+        Assert.True(r.ExitCode == 0, r.ToString());
+        return r.Stdout.Trim();
+    }
+
+    private static NamespaceThread StartServer(VethPair pair)
+    {
+        var thread = new NamespaceThread(pair.Ours, t =>
+        {
+            using var libos = LibOS.Create("catpowder", pair.Config());
+            var server = new RedisServer(libos, new ServerOptions { Bind = VethPair.OurAddress, Port = 6379, LibOS = "catpowder" });
+            int rc = server.Start();
+            if (rc != 0) throw new InvalidOperationException($"server start: {Errno.Name(rc)}");
+            t.Ready();
+            while (!t.StopRequested && !server.Stopping) libos.RunUntil(() => t.StopRequested, TimeSpan.FromMilliseconds(20));
+            server.Stop();
+            libos.RunUntil(() => false, TimeSpan.FromMilliseconds(100)); // let the closes go out
+        });
+        try
+        {
+            thread.WaitReady(Short);
+            return thread;
+        }
+        catch
+        {
+            thread.Dispose();
+            throw;
+        }
+    }
+}
