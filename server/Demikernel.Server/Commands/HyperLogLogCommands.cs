@@ -1,9 +1,191 @@
+using Demikernel.Server.Store;
+
 namespace Demikernel.Server.Commands;
 
-/// <summary>HyperLogLog commands (issue 4; being written).</summary>
+/// <summary>
+/// HyperLogLog commands (PFADD, PFCOUNT, PFMERGE) on string values in Redis's exact HLL format (see
+/// <see cref="HyperLogLog"/>), with redis-server 7.0's replies and errors (hyperloglog.c).
+/// </summary>
 public static class HyperLogLogCommands
 {
+    private const CommandFlags WriteOomFast = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast;
+    private const CommandFlags WriteOom = CommandFlags.Write | CommandFlags.DenyOom;
+    private const string G = "hyperloglog";
+
     public static void Register(CommandTable table)
     {
+        table.Add(new("PFADD", -2, WriteOomFast, 1, 1, 1, G, "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "2.8.9", PfAdd)
+        {
+            Complexity = "O(1) to add every element.",
+        });
+        table.Add(new("PFCOUNT", -2, CommandFlags.ReadOnly | CommandFlags.MayReplicate, 1, -1, 1, G, "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", "2.8.9", PfCount)
+        {
+            Complexity = "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.",
+        });
+        table.Add(new("PFMERGE", -2, WriteOom, 1, -1, 1, G, "Merges one or more HyperLogLog values into a single key.", "2.8.9", PfMerge)
+        {
+            Complexity = "O(N) to merge N HyperLogLogs, but with high constant times.",
+        });
+    }
+
+    /// <summary>Redis's isHLLObjectOrReply: true when the entry is a string holding a valid HLL; otherwise replies
+    /// WRONGTYPE (the generic text for other types, the HLL text for other strings).</summary>
+    private static bool CheckHll(ref CommandContext c, RedisEntry e)
+    {
+        if (e.Type != RedisType.String)
+        {
+            c.Reply.Error(Errors.WrongType);
+            return false;
+        }
+        if (!HyperLogLog.IsValid(e.StringValue))
+        {
+            c.Reply.Error(HyperLogLog.WrongTypeError);
+            return false;
+        }
+        return true;
+    }
+
+    private static void PfAdd(ref CommandContext c)
+    {
+        var db = c.Db;
+        var e = db.Find(c.Arg(1));
+        bool updated = false;
+        if (e is null)
+        {
+            e = db.SetString(c.Arg(1), HyperLogLog.CreateEmpty());
+            e.Form = StringForm.Raw;
+            updated = true;
+        }
+        else if (!CheckHll(ref c, e))
+        {
+            return;
+        }
+
+        var value = e.Bytes.AsSpan(0, e.Length);
+        if (HyperLogLog.IsDense(value))
+        {
+            var body = value[HyperLogLog.HeaderSize..];
+            bool changed = false;
+            for (int j = 2; j < c.Count; j++)
+            {
+                int count = HyperLogLog.PatternLength(c.Arg(j), out int index);
+                if (count > HyperLogLog.GetDense(body, index))
+                {
+                    HyperLogLog.SetDense(body, index, count);
+                    changed = true;
+                }
+            }
+            if (changed)
+            {
+                HyperLogLog.InvalidateCache(value);
+                e.Form = StringForm.Raw;
+                db.NotifyModified(e);
+                updated = true;
+            }
+        }
+        else if (c.Count > 2)
+        {
+            var registers = HyperLogLog.RegisterBuffer;
+            if (!HyperLogLog.Decode(value, registers))
+            {
+                c.Reply.Error(HyperLogLog.InvalidError);
+                return;
+            }
+            bool changed = false;
+            for (int j = 2; j < c.Count; j++)
+            {
+                int count = HyperLogLog.PatternLength(c.Arg(j), out int index);
+                if (count > registers[index])
+                {
+                    registers[index] = (byte)count;
+                    changed = true;
+                }
+            }
+            if (changed)
+            {
+                var scratch = HyperLogLog.Scratch;
+                int n = HyperLogLog.Encode(registers, value, scratch, forceDense: false);
+                HyperLogLog.InvalidateCache(scratch);
+                e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true);
+                e.Form = StringForm.Raw;
+                updated = true;
+            }
+        }
+        c.Reply.Integer(updated ? 1 : 0);
+    }
+
+    private static void PfCount(ref CommandContext c)
+    {
+        var db = c.Db;
+        if (c.Count > 2)
+        {
+            var registers = HyperLogLog.RegisterBuffer;
+            Array.Clear(registers);
+            for (int j = 1; j < c.Count; j++)
+            {
+                var src = KeyCommands.LookupRead(ref c, db, c.Arg(j));
+                if (src is null) continue;
+                if (!CheckHll(ref c, src)) return;
+                if (!HyperLogLog.MergeInto(src.StringValue, registers))
+                {
+                    c.Reply.Error(HyperLogLog.InvalidError);
+                    return;
+                }
+            }
+            c.Reply.Integer(HyperLogLog.Count(registers));
+            return;
+        }
+
+        var e = KeyCommands.LookupRead(ref c, db, c.Arg(1));
+        if (e is null)
+        {
+            c.Reply.Integer(0);
+            return;
+        }
+        if (!CheckHll(ref c, e)) return;
+        var value = e.Bytes.AsSpan(0, e.Length);
+        if (HyperLogLog.CacheValid(value))
+        {
+            c.Reply.Integer(HyperLogLog.CachedCount(value));
+            return;
+        }
+        long card = HyperLogLog.CountValue(value);
+        if (card < 0)
+        {
+            c.Reply.Error(HyperLogLog.InvalidError);
+            return;
+        }
+        HyperLogLog.SetCache(value, card);
+        e.Form = StringForm.Raw;
+        db.NotifyModified(e);
+        c.Reply.Integer(card);
+    }
+
+    private static void PfMerge(ref CommandContext c)
+    {
+        var db = c.Db;
+        var registers = HyperLogLog.RegisterBuffer;
+        Array.Clear(registers);
+        bool dense = false;
+        for (int j = 1; j < c.Count; j++)
+        {
+            var src = KeyCommands.LookupRead(ref c, db, c.Arg(j));
+            if (src is null) continue;
+            if (!CheckHll(ref c, src)) return;
+            if (HyperLogLog.IsDense(src.StringValue)) dense = true;
+            if (!HyperLogLog.MergeInto(src.StringValue, registers))
+            {
+                c.Reply.Error(HyperLogLog.InvalidError);
+                return;
+            }
+        }
+        var e = db.Find(c.Arg(1));
+        ReadOnlySpan<byte> header = e is null ? HyperLogLog.CreateEmpty() : e.StringValue;
+        var scratch = HyperLogLog.Scratch;
+        int n = HyperLogLog.Encode(registers, header, scratch, forceDense: dense || (e is not null && HyperLogLog.IsDense(header)));
+        HyperLogLog.InvalidateCache(scratch);
+        e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true);
+        e.Form = StringForm.Raw;
+        c.Reply.Ok();
     }
 }
