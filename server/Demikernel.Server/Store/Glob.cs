@@ -11,10 +11,19 @@ public static class Glob
     public static bool IsMatch(string pattern, string text, bool ignoreCase = false) =>
         IsMatch(Encoding.UTF8.GetBytes(pattern), Encoding.UTF8.GetBytes(text), ignoreCase);
 
-    public static bool IsMatch(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text, bool ignoreCase = false) =>
-        Match(pattern, text, ignoreCase, 0);
+    public static bool IsMatch(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text, bool ignoreCase = false)
+    {
+        bool skipLongerMatches = false;
+        return Match(pattern, text, ignoreCase, ref skipLongerMatches, 0);
+    }
 
-    private static bool Match(ReadOnlySpan<byte> p, ReadOnlySpan<byte> s, bool nocase, int depth)
+    /// <remarks>
+    /// Mirrors stringmatchlen_impl, including two of its details: trailing '*'s are only skipped after a character
+    /// was consumed (so "*" does not match the empty string, as in Redis), and once the rest of a pattern after a '*'
+    /// matched nowhere, no earlier '*' retries longer matches (Redis's skipLongerMatches, which keeps patterns like
+    /// "*a*a*a*a*b" linear instead of exponential).
+    /// </remarks>
+    private static bool Match(ReadOnlySpan<byte> p, ReadOnlySpan<byte> s, bool nocase, ref bool skipLongerMatches, int depth)
     {
         if (depth > 1000) return false; // bound recursion on pathological patterns
         while (p.Length > 0 && s.Length > 0)
@@ -24,13 +33,17 @@ public static class Glob
                 case (byte)'*':
                     while (p.Length > 1 && p[1] == (byte)'*') p = p[1..];
                     if (p.Length == 1) return true;
-                    for (int i = 0; i < s.Length; i++)
-                        if (Match(p[1..], s[i..], nocase, depth + 1)) return true;
+                    while (s.Length > 0)
+                    {
+                        if (Match(p[1..], s, nocase, ref skipLongerMatches, depth + 1)) return true;
+                        if (skipLongerMatches) return false;
+                        s = s[1..];
+                    }
+                    skipLongerMatches = true;
                     return false;
                 case (byte)'?':
                     s = s[1..];
-                    p = p[1..];
-                    continue;
+                    break;
                 case (byte)'[':
                 {
                     p = p[1..];
@@ -39,15 +52,18 @@ public static class Glob
                     bool match = false;
                     while (true)
                     {
-                        if (p.Length == 0) break; // unterminated class: Redis treats the end as closing it
-                        if (p[0] == (byte)'\\' && p.Length >= 2)
+                        if (p.Length >= 2 && p[0] == (byte)'\\')
                         {
                             p = p[1..];
                             if (p[0] == s[0]) match = true;
                         }
-                        else if (p[0] == (byte)']')
+                        else if (p.Length > 0 && p[0] == (byte)']')
                         {
                             break;
+                        }
+                        else if (p.Length == 0)
+                        {
+                            break; // unterminated class: the end of the pattern closes it
                         }
                         else if (p.Length >= 3 && p[1] == (byte)'-')
                         {
@@ -71,8 +87,7 @@ public static class Glob
                     if (not) match = !match;
                     if (!match) return false;
                     s = s[1..];
-                    p = p.Length > 0 ? p[1..] : p;
-                    continue;
+                    break;
                 }
                 case (byte)'\\':
                     if (p.Length >= 2) p = p[1..];
@@ -80,11 +95,15 @@ public static class Glob
                 default:
                     if (nocase ? Lower(p[0]) != Lower(s[0]) : p[0] != s[0]) return false;
                     s = s[1..];
-                    p = p[1..];
-                    continue;
+                    break;
+            }
+            if (p.Length > 0) p = p[1..]; // the class loop may already have reached the end
+            if (s.Length == 0)
+            {
+                while (p.Length > 0 && p[0] == (byte)'*') p = p[1..];
+                break;
             }
         }
-        while (p.Length > 0 && p[0] == (byte)'*') p = p[1..];
         return p.Length == 0 && s.Length == 0;
     }
 
