@@ -36,6 +36,9 @@ public sealed class AfPacketStats
     public long Dropped { get; internal set; }
     /// <summary>Frames this host sent on the interface, seen and skipped (only on kernels without PACKET_IGNORE_OUTGOING).</summary>
     public long OutgoingSkipped { get; internal set; }
+    /// <summary>Errors the socket reported (ENETDOWN when the interface went down, ...), and the last errno; frames resume when the link does.</summary>
+    public long ReceiveErrors { get; internal set; }
+    public int LastError { get; internal set; }
 }
 
 /// <summary>
@@ -112,6 +115,9 @@ public sealed class AfPacketPhysicalLayer : IPhysicalLayer
 
     public AfPacketStats Stats { get; } = new();
 
+    /// <summary>Pool buffers the device holds (receive slots, segments not yet handed up): they go back on dispose.</summary>
+    public int HeldBuffers => _pending.Count + _slots.Count(b => b is not null);
+
     private int MaxFrame => Capabilities.Mtu + EthernetFrame.HeaderLength;
 
     public bool Transmit(ReadOnlySpan<byte> frame)
@@ -120,6 +126,7 @@ public sealed class AfPacketPhysicalLayer : IPhysicalLayer
         if (frame.Length > MaxFrame)
         {
             Stats.TransmitFailures++;
+            Stats.LastError = Errno.EMSGSIZE;
             return false;
         }
         int rc = _socket.Send(frame);
@@ -132,6 +139,7 @@ public sealed class AfPacketPhysicalLayer : IPhysicalLayer
         if (rc != 0)
         {
             Stats.TransmitFailures++;
+            Stats.LastError = rc;
             return false;
         }
         Stats.FramesTransmitted++;
@@ -155,6 +163,11 @@ public sealed class AfPacketPhysicalLayer : IPhysicalLayer
                 _socket.SetTarget(i, buffer.DataAddress, buffer.AvailableSpan.Length);
             }
             int n = _socket.ReceiveBatch(count);
+            if (n < 0)
+            {
+                Stats.ReceiveErrors++;
+                Stats.LastError = -n;
+            }
             for (int i = 0; i < n; i++) Take(i);
         }
         int produced = 0;

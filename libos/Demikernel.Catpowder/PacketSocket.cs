@@ -279,7 +279,8 @@ internal sealed unsafe partial class PacketSocket : IDisposable
 
     /// <summary>
     /// Receives up to <paramref name="count"/> frames into slots 0..count-1 without blocking. Returns the number
-    /// received (0 when none is waiting); throws on a socket error other than EAGAIN/EINTR.
+    /// received (0 when none is waiting), or minus the errno of a device error the socket reports once (ENETDOWN when
+    /// the interface goes down, ENXIO/ENODEV when it goes away). Throws only on errors that mean a bug here.
     /// </summary>
     public int ReceiveBatch(int count)
     {
@@ -299,7 +300,9 @@ internal sealed unsafe partial class PacketSocket : IDisposable
         if (n >= 0) return n;
         int e = Marshal.GetLastPInvokeError();
         if (e is EAGAIN or EINTR) return 0;
-        throw new PacketSocketException(e, $"recvmmsg on '{InterfaceName}' failed: {Name(e)}");
+        if (e is 9 /* EBADF */ or 14 /* EFAULT */ or 22 /* EINVAL */ or 88 /* ENOTSOCK */)
+            throw new PacketSocketException(e, $"recvmmsg on '{InterfaceName}' failed: {Name(e)}");
+        return -e;
     }
 
     /// <summary>Frame bytes received in a slot (without the virtio-net header), or -1 if the frame did not fit.</summary>

@@ -123,15 +123,84 @@ public sealed partial class InteropTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void EchoServerServesTwoHundredLinuxConnections()
+    public void EchoServerServesTwoHundredLinuxConnectionsAndLeaksNoBuffer()
     {
         using var pair = new VethPair();
-        using var ours = StartEchoServer(pair);
+        int outstanding = -1, held = -1;
+        using var ours = StartEchoServer(pair, libos =>
+        {
+            // Every connection is closed by now: the only pool buffers out are the device's own receive slots.
+            libos.RunUntil(() => false, TimeSpan.FromMilliseconds(200));
+            outstanding = libos.Pool.Outstanding;
+            held = Catpowder(libos).Device.HeldBuffers;
+        });
         var r = pair.Linux(TimeSpan.FromSeconds(90), "python3", "echo_client.py", VethPair.OurAddress, "7000", "200", "50000", "60");
         output.WriteLine(r.Output);
         ours.Stop();
         Assert.True(r.ExitCode == 0, r.ToString());
         Assert.Contains("done=200 corrupted_or_closed=0", r.Stdout);
+        Assert.Equal(held, outstanding);
+    }
+
+    [Fact]
+    public void TheLibOSRidesOutTheLinkGoingDownAndUp()
+    {
+        using var pair = new VethPair();
+        AfPacketStats? device = null;
+        using var ours = StartEchoServer(pair, libos => device = Catpowder(libos).Device.Stats);
+        Tool.Check(Short, "ip", "-n", pair.Ours, "link", "set", pair.Ours, "down");
+        Thread.Sleep(200);
+        Tool.Check(Short, "ip", "-n", pair.Ours, "link", "set", pair.Ours, "up");
+        var r = pair.Linux(TimeSpan.FromSeconds(60), "python3", "bulk_echo_client.py", VethPair.OurAddress, "7000", "1000000", "30");
+        output.WriteLine(r.Output);
+        ours.Stop();
+        output.WriteLine(Describe(device!));
+        Assert.True(r.ExitCode == 0, r.ToString());
+        Assert.True(device!.ReceiveErrors > 0, "the socket reports ENETDOWN once when the link goes down");
+    }
+
+    [Fact]
+    public void AnIdleLibOSSleepsInsteadOfSpinning()
+    {
+        using var pair = new VethPair();
+        TimeSpan busy = default;
+        using var ours = new NamespaceThread(pair.Ours, t =>
+        {
+            using var libos = LibOS.Create("catpowder", pair.Config());
+            var before = ThreadCpuTime();
+            libos.RunUntil(() => false, TimeSpan.FromSeconds(1));
+            busy = ThreadCpuTime() - before;
+        });
+        ours.Join(Short);
+        output.WriteLine($"CPU used by an idle libOS thread in 1 s: {busy.TotalMilliseconds:F0} ms");
+        Assert.True(busy < TimeSpan.FromMilliseconds(250), $"{busy.TotalMilliseconds:F0} ms of CPU in 1 s idle");
+    }
+
+    [Fact]
+    public void TheFacadeRefusesAnInterfaceThatIsDownOrWhereTheKernelHoldsOurAddress()
+    {
+        using var pair = new VethPair();
+        string? down = null, taken = null;
+        using var ours = new NamespaceThread(pair.Ours, t =>
+        {
+            Tool.Check(Short, "ip", "-n", pair.Ours, "link", "set", pair.Ours, "down");
+            down = Assert.Throws<ConfigException>(() => LibOS.Create("catpowder", pair.Config())).Message;
+            Tool.Check(Short, "ip", "-n", pair.Ours, "link", "set", pair.Ours, "up");
+            Tool.Check(Short, "ip", "-n", pair.Ours, "addr", "add", $"{VethPair.OurAddress}/24", "dev", pair.Ours);
+            taken = Assert.Throws<ConfigException>(() => LibOS.Create("catpowder", pair.Config())).Message;
+        });
+        ours.Join(Short);
+        Assert.Contains($"interface '{pair.Ours}' (raw_socket.linux_interface_name) is down", down);
+        Assert.Contains($"the kernel has {VethPair.OurAddress} (demikernel.local_ipv4_addr) on '{pair.Ours}'", taken);
+    }
+
+    /// <summary>CPU time (user + system) of the calling thread, from /proc/thread-self/stat.</summary>
+    private static TimeSpan ThreadCpuTime()
+    {
+        string stat = File.ReadAllText("/proc/thread-self/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0); // USER_HZ
     }
 
     [Fact]
@@ -206,7 +275,8 @@ public sealed partial class InteropTests(ITestOutputHelper output)
 
     private static string Describe(AfPacketStats s) =>
         $"device: rx={s.FramesReceived} tx={s.FramesTransmitted} tx-failures={s.TransmitFailures} checksums-completed={s.ChecksumsCompleted} " +
-        $"super-frames={s.SuperFrames} segments={s.SuperFrameSegments} dropped={s.Dropped} outgoing-skipped={s.OutgoingSkipped}";
+        $"super-frames={s.SuperFrames} segments={s.SuperFrameSegments} dropped={s.Dropped} outgoing-skipped={s.OutgoingSkipped} " +
+        $"receive-errors={s.ReceiveErrors} last-error={s.LastError}";
 
     [GeneratedRegex(@"errno (\d+) after ([\d.]+)")]
     private static partial Regex RefusedPattern();
