@@ -52,7 +52,9 @@ public static class HyperLogLogCommands
         bool updated = false;
         if (e is null)
         {
-            e = db.SetString(c.Arg(1), HyperLogLog.CreateEmpty());
+            var empty = HyperLogLog.CreateEmpty();
+            HyperLogLog.InvalidateCache(empty); // created counts as an update, which invalidates the cache
+            e = db.SetString(c.Arg(1), empty);
             e.Form = StringForm.Raw;
             updated = true;
         }
