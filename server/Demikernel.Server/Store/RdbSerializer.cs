@@ -1,0 +1,346 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+namespace Demikernel.Server.Store;
+
+/// <summary>
+/// A value decoded from a DUMP payload, independent of how the store keeps it: a string, or the elements of a
+/// collection in order (list elements, set members, zset members with <see cref="Scores"/>, hash fields with
+/// <see cref="Values"/>).
+/// </summary>
+internal sealed class RdbValue
+{
+    public RedisType Type;
+    public byte[] String = [];
+    public List<byte[]> Items = [];
+    public List<double> Scores = [];
+    public List<byte[]> Values = [];
+}
+
+/// <summary>
+/// DUMP / RESTORE payloads in Redis 7.0's format: <c>[RDB type][value][RDB version, 2 bytes LE][CRC64 Jones, 8 bytes
+/// LE]</c> (cluster.c createDumpPayload / verifyDumpPayload, rdb.c rdbSaveObject / rdbLoadObject).
+/// <code>
+///   strings: raw, int8/16/32 (0xC0-0xC2) or LZF (0xC3 clen len data)
+///   loads:   STRING, LIST, SET, ZSET, ZSET_2, HASH, LIST_ZIPLIST, SET_INTSET, ZSET_ZIPLIST, HASH_ZIPLIST,
+///            LIST_QUICKLIST (ziplist nodes), HASH_LISTPACK, ZSET_LISTPACK, LIST_QUICKLIST_2 (plain/packed nodes)
+/// </code>
+/// </summary>
+internal static class RdbSerializer
+{
+    public const byte RdbVersion = 10;
+
+    public const byte TypeString = 0;
+    public const byte TypeList = 1;
+    public const byte TypeSet = 2;
+    public const byte TypeZSet = 3;
+    public const byte TypeHash = 4;
+    public const byte TypeZSet2 = 5;
+    public const byte TypeListZiplist = 10;
+    public const byte TypeSetIntset = 11;
+    public const byte TypeZSetZiplist = 12;
+    public const byte TypeHashZiplist = 13;
+    public const byte TypeListQuicklist = 14;
+    public const byte TypeHashListpack = 16;
+    public const byte TypeZSetListpack = 17;
+    public const byte TypeListQuicklist2 = 18;
+
+    public const string VersionOrChecksumError = "ERR DUMP payload version or checksum are wrong";
+    public const string BadFormatError = "ERR Bad data format";
+
+    /// <summary>The DUMP payload of a string value.</summary>
+    public static byte[] DumpString(ReadOnlySpan<byte> value)
+    {
+        var w = new RdbWriter();
+        w.Byte(TypeString);
+        w.String(value);
+        return w.FinishDump();
+    }
+
+    /// <summary>verifyDumpPayload: at least the 10-byte footer, an RDB version Redis 7.0 reads, a matching CRC.</summary>
+    public static bool Verify(ReadOnlySpan<byte> payload)
+    {
+        if (payload.Length < 10) return false;
+        var footer = payload[^10..];
+        int version = footer[0] | (footer[1] << 8);
+        if (version > RdbVersion) return false;
+        ulong crc = RdbCrc64.Compute(0, payload[..^8]);
+        return crc == BinaryPrimitives.ReadUInt64LittleEndian(footer[2..]);
+    }
+
+    /// <summary>Decodes a verified payload's value; null when the data is malformed or of an unsupported type.</summary>
+    public static RdbValue? Load(ReadOnlySpan<byte> payload)
+    {
+        var r = new RdbReader(payload[..^10]);
+        if (!r.TryByte(out byte type)) return null;
+        var v = new RdbValue();
+        bool ok = type switch
+        {
+            TypeString => LoadString(ref r, v),
+            TypeList => LoadStrings(ref r, v, RedisType.List),
+            TypeSet => LoadStrings(ref r, v, RedisType.Set),
+            TypeZSet or TypeZSet2 => LoadZSet(ref r, v, type == TypeZSet2),
+            TypeHash => LoadHash(ref r, v),
+            TypeListZiplist => LoadBlob(ref r, v, RedisType.List, Ziplist),
+            TypeSetIntset => LoadIntset(ref r, v),
+            TypeZSetZiplist => LoadBlob(ref r, v, RedisType.ZSet, Ziplist),
+            TypeHashZiplist => LoadBlob(ref r, v, RedisType.Hash, Ziplist),
+            TypeListQuicklist => LoadQuicklist(ref r, v, version2: false),
+            TypeHashListpack => LoadBlob(ref r, v, RedisType.Hash, Listpack),
+            TypeZSetListpack => LoadBlob(ref r, v, RedisType.ZSet, Listpack),
+            TypeListQuicklist2 => LoadQuicklist(ref r, v, version2: true),
+            _ => false,
+        };
+        return ok ? v : null;
+    }
+
+    private static bool LoadString(ref RdbReader r, RdbValue v)
+    {
+        v.Type = RedisType.String;
+        if (!r.TryString(out v.String)) return false;
+        return true;
+    }
+
+    private static bool LoadStrings(ref RdbReader r, RdbValue v, RedisType type)
+    {
+        v.Type = type;
+        if (!r.TryCount(out int n) || n == 0) return false;
+        for (int i = 0; i < n; i++)
+        {
+            if (!r.TryString(out var s)) return false;
+            v.Items.Add(s);
+        }
+        return true;
+    }
+
+    private static bool LoadZSet(ref RdbReader r, RdbValue v, bool binary)
+    {
+        v.Type = RedisType.ZSet;
+        if (!r.TryCount(out int n) || n == 0) return false;
+        for (int i = 0; i < n; i++)
+        {
+            if (!r.TryString(out var member)) return false;
+            double score;
+            if (!(binary ? r.TryBinaryDouble(out score) : r.TryTextDouble(out score)) || double.IsNaN(score)) return false;
+            v.Items.Add(member);
+            v.Scores.Add(score);
+        }
+        return true;
+    }
+
+    private static bool LoadHash(ref RdbReader r, RdbValue v)
+    {
+        v.Type = RedisType.Hash;
+        if (!r.TryCount(out int n) || n == 0) return false;
+        for (int i = 0; i < n; i++)
+        {
+            if (!r.TryString(out var field) || !r.TryString(out var value)) return false;
+            v.Items.Add(field);
+            v.Values.Add(value);
+        }
+        return true;
+    }
+
+    private delegate bool BlobDecoder(ReadOnlySpan<byte> blob, List<byte[]> into);
+
+    /// <summary>A listpack or ziplist blob holding a list, a zset (member, score pairs) or a hash (field, value).</summary>
+    private static bool LoadBlob(ref RdbReader r, RdbValue v, RedisType type, BlobDecoder decode)
+    {
+        v.Type = type;
+        if (!r.TryString(out var blob)) return false;
+        var flat = new List<byte[]>();
+        if (!decode(blob, flat) || flat.Count == 0) return false;
+        return Unflatten(v, flat);
+    }
+
+    private static bool Unflatten(RdbValue v, List<byte[]> flat)
+    {
+        switch (v.Type)
+        {
+            case RedisType.List:
+                v.Items.AddRange(flat);
+                return true;
+            case RedisType.ZSet:
+                if (flat.Count % 2 != 0) return false;
+                for (int i = 0; i < flat.Count; i += 2)
+                {
+                    if (!Demikernel.Resp.RedisNumbers.TryParseDouble(flat[i + 1], out double score) || double.IsNaN(score)) return false;
+                    v.Items.Add(flat[i]);
+                    v.Scores.Add(score);
+                }
+                return true;
+            case RedisType.Hash:
+                if (flat.Count % 2 != 0) return false;
+                for (int i = 0; i < flat.Count; i += 2)
+                {
+                    v.Items.Add(flat[i]);
+                    v.Values.Add(flat[i + 1]);
+                }
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static bool LoadIntset(ref RdbReader r, RdbValue v)
+    {
+        v.Type = RedisType.Set;
+        if (!r.TryString(out var blob) || blob.Length < 8) return false;
+        uint width = BinaryPrimitives.ReadUInt32LittleEndian(blob);
+        uint count = BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(4));
+        if (width is not (2 or 4 or 8) || count == 0 || 8 + (long)count * width != blob.Length) return false;
+        for (int i = 0; i < count; i++)
+        {
+            var s = blob.AsSpan(8 + i * (int)width, (int)width);
+            long n = width switch
+            {
+                2 => BinaryPrimitives.ReadInt16LittleEndian(s),
+                4 => BinaryPrimitives.ReadInt32LittleEndian(s),
+                _ => BinaryPrimitives.ReadInt64LittleEndian(s),
+            };
+            v.Items.Add(IntegerText(n));
+        }
+        return true;
+    }
+
+    private static bool LoadQuicklist(ref RdbReader r, RdbValue v, bool version2)
+    {
+        v.Type = RedisType.List;
+        if (!r.TryCount(out int nodes) || nodes == 0) return false;
+        for (int i = 0; i < nodes; i++)
+        {
+            int container = 2;
+            if (version2 && (!r.TryCount(out container) || container is not (1 or 2))) return false;
+            if (!r.TryString(out var blob)) return false;
+            if (container == 1)
+            {
+                v.Items.Add(blob); // a plain node: one large element
+                continue;
+            }
+            if (!(version2 ? Listpack(blob, v.Items) : Ziplist(blob, v.Items))) return false;
+        }
+        return v.Items.Count > 0;
+    }
+
+    private static byte[] IntegerText(long n) => Encoding.ASCII.GetBytes(n.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>Decodes every entry of a listpack (integers as their decimal text).</summary>
+    internal static bool Listpack(ReadOnlySpan<byte> lp, List<byte[]> into)
+    {
+        if (lp.Length < 7 || BinaryPrimitives.ReadUInt32LittleEndian(lp) != lp.Length || lp[^1] != 0xFF) return false;
+        int p = 6;
+        while (true)
+        {
+            if (p >= lp.Length) return false;
+            byte b = lp[p];
+            if (b == 0xFF) return p == lp.Length - 1;
+            int header, dataLength;
+            long integer = 0;
+            bool isString = false;
+            if ((b & 0x80) == 0)
+            {
+                header = 1; dataLength = 0; integer = b & 0x7F;
+            }
+            else if ((b & 0xC0) == 0x80)
+            {
+                header = 1; dataLength = b & 0x3F; isString = true;
+            }
+            else if ((b & 0xE0) == 0xC0)
+            {
+                if (p + 1 >= lp.Length) return false;
+                header = 2; dataLength = 0;
+                integer = ((b & 0x1F) << 8) | lp[p + 1];
+                if (integer >= 1 << 12) integer -= 1 << 13;
+            }
+            else if ((b & 0xF0) == 0xE0)
+            {
+                if (p + 1 >= lp.Length) return false;
+                header = 2; dataLength = ((b & 0x0F) << 8) | lp[p + 1]; isString = true;
+            }
+            else
+            {
+                switch (b)
+                {
+                    case 0xF0:
+                        if (p + 5 > lp.Length) return false;
+                        header = 5; dataLength = (int)Math.Min(BinaryPrimitives.ReadUInt32LittleEndian(lp[(p + 1)..]), int.MaxValue); isString = true;
+                        break;
+                    case 0xF1: header = 1; dataLength = 2; break;
+                    case 0xF2: header = 1; dataLength = 3; break;
+                    case 0xF3: header = 1; dataLength = 4; break;
+                    case 0xF4: header = 1; dataLength = 8; break;
+                    default: return false;
+                }
+                if (!isString)
+                {
+                    if (p + 1 + dataLength > lp.Length) return false;
+                    var d = lp.Slice(p + 1, dataLength);
+                    integer = dataLength switch
+                    {
+                        2 => BinaryPrimitives.ReadInt16LittleEndian(d),
+                        3 => ((d[0] | (d[1] << 8) | (d[2] << 16)) << 8) >> 8,
+                        4 => BinaryPrimitives.ReadInt32LittleEndian(d),
+                        _ => BinaryPrimitives.ReadInt64LittleEndian(d),
+                    };
+                }
+            }
+            long entry = (long)header + dataLength;
+            if (p + entry > lp.Length) return false;
+            into.Add(isString ? lp.Slice(p + header, dataLength).ToArray() : IntegerText(integer));
+            int backlen = entry < 128 ? 1 : entry < 16384 ? 2 : entry < 2097152 ? 3 : entry < 268435456 ? 4 : 5;
+            p += (int)entry + backlen;
+        }
+    }
+
+    /// <summary>Decodes every entry of a ziplist (RDB files before 7.0).</summary>
+    internal static bool Ziplist(ReadOnlySpan<byte> zl, List<byte[]> into)
+    {
+        if (zl.Length < 11 || BinaryPrimitives.ReadUInt32LittleEndian(zl) != zl.Length || zl[^1] != 0xFF) return false;
+        int p = 10;
+        while (true)
+        {
+            if (p >= zl.Length) return false;
+            if (zl[p] == 0xFF) return p == zl.Length - 1;
+            p += zl[p] < 254 ? 1 : 5; // prevlen
+            if (p >= zl.Length) return false;
+            byte b = zl[p];
+            int len;
+            switch (b >> 6)
+            {
+                case 0:
+                    len = b & 0x3F; p += 1;
+                    break;
+                case 1:
+                    if (p + 2 > zl.Length) return false;
+                    len = ((b & 0x3F) << 8) | zl[p + 1]; p += 2;
+                    break;
+                case 2:
+                    if (p + 5 > zl.Length) return false;
+                    len = (int)Math.Min(BinaryPrimitives.ReadUInt32BigEndian(zl[(p + 1)..]), int.MaxValue); p += 5;
+                    break;
+                default:
+                    long n;
+                    int size = b switch { 0xC0 => 2, 0xD0 => 4, 0xE0 => 8, 0xF0 => 3, 0xFE => 1, _ => 0 };
+                    if (size == 0 && b is < 0xF1 or > 0xFD) return false;
+                    if (p + 1 + size > zl.Length) return false;
+                    var d = zl.Slice(p + 1, size);
+                    n = b switch
+                    {
+                        0xC0 => BinaryPrimitives.ReadInt16LittleEndian(d),
+                        0xD0 => BinaryPrimitives.ReadInt32LittleEndian(d),
+                        0xE0 => BinaryPrimitives.ReadInt64LittleEndian(d),
+                        0xF0 => ((d[0] | (d[1] << 8) | (d[2] << 16)) << 8) >> 8,
+                        0xFE => (sbyte)d[0],
+                        _ => (b & 0x0F) - 1,
+                    };
+                    into.Add(IntegerText(n));
+                    p += 1 + size;
+                    continue;
+            }
+            if (p + len > zl.Length) return false;
+            into.Add(zl.Slice(p, len).ToArray());
+            p += len;
+        }
+    }
+}
