@@ -2,6 +2,7 @@ using Demikernel.Catloop;
 using Demikernel.Catnap;
 using Demikernel.Catpowder;
 using Demikernel.InetStack;
+using Demikernel.InetStack.Tcp;
 using Demikernel.InetStack.Wire;
 using Demikernel.Runtime;
 
@@ -49,8 +50,8 @@ public static class LibOS
     /// catpowder: InetStack over an AF_PACKET socket on <c>raw_socket.linux_interface_name</c>, in the calling
     /// thread's network namespace. Reads <c>demikernel.local_ipv4_addr</c> (required), <c>demikernel.local_link_addr</c>
     /// (default: the interface's MAC), <c>inetstack_config.mtu</c> (default: the interface's), <c>.mss</c>,
-    /// <c>.arp_table</c> ("MAC": "IP" entries), <c>.prefix_length</c> and <c>.gateway</c>. Every key is checked before
-    /// the socket is opened.
+    /// <c>.arp_table</c> ("MAC": "IP" entries), <c>.prefix_length</c>, <c>.gateway</c> and the TCP keys of
+    /// <see cref="TcpConfig"/>. Every key is checked before the socket is opened.
     /// </summary>
     private static CatpowderTransport CreateCatpowder(LibOSConfig config, TimeProvider time)
     {
@@ -72,6 +73,7 @@ public static class LibOS
         Ipv4Address? gateway = config.Get("inetstack_config", "gateway") is { Length: > 0 } gw
             ? ParseIpv4(config, "inetstack_config", "gateway", gw)
             : null;
+        var tcp = TcpConfig(config, mss);
         var arpTable = new Dictionary<Ipv4Address, MacAddress>();
         const string arpPrefix = "arp_table.";
         foreach (var key in config.Keys("inetstack_config").Where(k => k.StartsWith(arpPrefix, StringComparison.Ordinal)).ToList())
@@ -115,7 +117,7 @@ public static class LibOS
                 PrefixLength = prefixLength,
                 Gateway = gateway,
                 StaticArpTable = arpTable,
-                Tcp = new TcpOptions { Mss = mss },
+                Tcp = tcp,
             };
             return new CatpowderTransport(phy, options, time);
         }
@@ -124,6 +126,54 @@ public static class LibOS
             phy.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// TCP tunables: <c>inetstack_config.congestion_control</c> (cubic | newreno), <c>.delayed_ack_us</c> (0 = ACK every
+    /// segment at once), <c>.receive_buffer_size</c> / <c>.send_buffer_size</c> (bytes), and Demikernel's
+    /// <c>tcp_socket_options.keepalive</c> (<c>enabled</c>, <c>time_millis</c> idle before probing, <c>interval</c> ms).
+    /// </summary>
+    private static TcpOptions TcpConfig(LibOSConfig config, int mss)
+    {
+        var defaults = new TcpOptions();
+        string cc = config.GetString("inetstack_config", "congestion_control", "cubic");
+        var kind = cc.ToLowerInvariant() switch
+        {
+            "cubic" => CongestionControlKind.Cubic,
+            "newreno" or "reno" => CongestionControlKind.NewReno,
+            _ => throw Bad(config, "inetstack_config", "congestion_control", cc, "cubic or newreno"),
+        };
+        int delayedAck = NonNegative(config, "inetstack_config", "delayed_ack_us", 0, 500_000);
+        int receiveBuffer = NonNegative(config, "inetstack_config", "receive_buffer_size", defaults.ReceiveBufferSize, 1 << 30);
+        int sendBuffer = NonNegative(config, "inetstack_config", "send_buffer_size", defaults.SendBufferSize, 1 << 30);
+        if (receiveBuffer < 4096) throw Bad(config, "inetstack_config", "receive_buffer_size", receiveBuffer.ToString(), "at least 4096 bytes");
+        if (sendBuffer < 4096) throw Bad(config, "inetstack_config", "send_buffer_size", sendBuffer.ToString(), "at least 4096 bytes");
+        TimeSpan? keepAliveIdle = null;
+        var keepAliveInterval = defaults.KeepAliveInterval;
+        if (config.GetBool("tcp_socket_options", "keepalive.enabled", false))
+        {
+            keepAliveIdle = TimeSpan.FromMilliseconds(NonNegative(config, "tcp_socket_options", "keepalive.time_millis", 7_200_000, int.MaxValue));
+            int interval = NonNegative(config, "tcp_socket_options", "keepalive.interval", (int)defaults.KeepAliveInterval.TotalMilliseconds, int.MaxValue);
+            if (keepAliveIdle == TimeSpan.Zero || interval == 0)
+                throw new ConfigException($"tcp_socket_options.keepalive: time_millis and interval must be positive when enabled ({config.Source})");
+            keepAliveInterval = TimeSpan.FromMilliseconds(interval);
+        }
+        return defaults with
+        {
+            Mss = mss,
+            CongestionControl = kind,
+            DelayedAck = TimeSpan.FromMicroseconds(delayedAck),
+            ReceiveBufferSize = receiveBuffer,
+            SendBufferSize = sendBuffer,
+            KeepAliveIdle = keepAliveIdle,
+            KeepAliveInterval = keepAliveInterval,
+        };
+    }
+
+    private static int NonNegative(LibOSConfig config, string section, string key, int fallback, int max)
+    {
+        int value = config.GetInt(section, key, fallback);
+        return value >= 0 && value <= max ? value : throw Bad(config, section, key, value.ToString(), $"between 0 and {max}");
     }
 
     private static string Required(LibOSConfig config, string section, string key) =>

@@ -56,6 +56,11 @@ public class ConfigTests
     [InlineData("mss: 1460", "mss: 10", "inetstack_config.mss must be")]
     [InlineData("mss: 1460", "mss: 1460\n  prefix_length: 40", "inetstack_config.prefix_length must be 0..32")]
     [InlineData("mss: 1460", "mss: 1460\n  gateway: 300.1.1.1", "inetstack_config.gateway must be")]
+    [InlineData("mss: 1460", "mss: 1460\n  congestion_control: vegas", "inetstack_config.congestion_control must be cubic or newreno, got 'vegas'")]
+    [InlineData("mss: 1460", "mss: 1460\n  delayed_ack_us: -1", "inetstack_config.delayed_ack_us must be between 0 and 500000")]
+    [InlineData("mss: 1460", "mss: 1460\n  receive_buffer_size: 100", "inetstack_config.receive_buffer_size must be at least 4096 bytes")]
+    [InlineData("mss: 1460", "mss: 1460\ntcp_socket_options:\n  keepalive:\n    enabled: maybe", "tcp_socket_options.keepalive.enabled must be true or false")]
+    [InlineData("mss: 1460", "mss: 1460\ntcp_socket_options:\n  keepalive:\n    enabled: true\n    time_millis: 0", "tcp_socket_options.keepalive: time_millis and interval must be positive")]
     [InlineData("\"02:00:00:00:00:01\": 10.77.0.1", "\"02:00:00:00:00:zz\": 10.77.0.1", "inetstack_config.arp_table: key '02:00:00:00:00:zz' must be a unicast MAC")]
     [InlineData("\"02:00:00:00:00:01\": 10.77.0.1", "\"02:00:00:00:00:01\": somewhere", "inetstack_config.arp_table: the address of 02:00:00:00:00:01 must be an IPv4 address")]
     public void BadValuesAreNamedBeforeAnySocketOpens(string from, string to, string expected)

@@ -58,6 +58,42 @@ public sealed partial class InteropTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheConfigurationReachesTheStackAndTheDevice()
+    {
+        using var pair = new VethPair();
+        InetStack.InetStackOptions? options = null;
+        InetStack.Phy.PhyCapabilities? device = null;
+        using var ours = new NamespaceThread(pair.Ours, t =>
+        {
+            // File values, and environment variables over them.
+            using var libos = LibOS.Create("catpowder", pair.Config("""
+                tcp_socket_options:
+                  keepalive:
+                    enabled: true
+                    time_millis: 30000
+                    interval: 5000
+                """, key => key switch
+            {
+                "CONGESTION_CONTROL" => "newreno",
+                "DELAYED_ACK_US" => "40000",
+                "MSS" => "1400",
+                _ => null,
+            }));
+            options = Catpowder(libos).Stack.Interface.Options;
+            device = Catpowder(libos).Device.Capabilities;
+        });
+        ours.Join(Short);
+        Assert.Equal(Ipv4Address.Parse(VethPair.OurAddress), options!.LocalAddress);
+        Assert.Equal(MacAddress.Parse(pair.OurMac), options.LinkAddress);
+        Assert.Equal(1500, device!.Mtu);
+        Assert.Equal(1400, options.Tcp.Mss);
+        Assert.Equal(InetStack.Tcp.CongestionControlKind.NewReno, options.Tcp.CongestionControl);
+        Assert.Equal(TimeSpan.FromMilliseconds(40), options.Tcp.DelayedAck);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Tcp.KeepAliveIdle);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Tcp.KeepAliveInterval);
+    }
+
+    [Fact]
     public void PingFromLinuxIsAnswered()
     {
         using var pair = new VethPair();

@@ -148,8 +148,11 @@ public sealed partial class VethPair : IDisposable
     public string OurMac { get; } = "";
     public string TheirMac { get; } = "";
 
-    /// <summary>A catpowder configuration for our side, immune to the environment (no variable overrides); <paramref name="extraYaml"/> adds top-level sections.</summary>
-    public LibOSConfig Config(string extraYaml = "") =>
+    /// <summary>
+    /// A catpowder configuration for our side; <paramref name="extraYaml"/> adds top-level sections. Immune to the
+    /// process's environment: only <paramref name="environment"/> overrides keys.
+    /// </summary>
+    public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null) =>
         LibOSConfig.Parse(new StringReader($"""
             demikernel:
               local_ipv4_addr: {OurAddress}
@@ -161,7 +164,7 @@ public sealed partial class VethPair : IDisposable
               mss: 1460
               arp_table: {"{}"}
             {extraYaml}
-            """), _ => null);
+            """), environment ?? (_ => null));
 
     /// <summary>Runs a program on Linux's side.</summary>
     public ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.InNamespace(Theirs, timeout, file, args);
