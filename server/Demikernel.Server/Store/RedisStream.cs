@@ -1,0 +1,455 @@
+namespace Demikernel.Server.Store;
+
+/// <summary>How XADD/XTRIM trim a stream.</summary>
+public enum StreamTrimStrategy : byte
+{
+    None,
+    MaxLen,
+    MinId,
+}
+
+/// <summary>
+/// A stream: entries ordered by ID in chunks shaped like Redis's listpack nodes, plus the stream's counters and its
+/// consumer groups.
+/// <code>
+///   _chunks (ordered by first ID; binary search finds a chunk, then a slot)
+///   [0] Ids: 1-0 1-1 2-0 ... (≤ 100 slots)   Data: [e] [null] [e] ...   null = deleted (tombstone), ID kept for search
+///   [1] Ids: 9-0 ...                         appends go to the last chunk: O(1) amortised
+/// </code>
+/// A chunk is removed when its last live entry goes (XDEL) or as a whole by trimming; approximate trimming ("~")
+/// removes whole chunks only, like Redis removes whole nodes, so its results match Redis's for the same inserts.
+/// </summary>
+public sealed class RedisStream : RedisObject
+{
+    /// <summary>Redis's stream-node-max-entries and stream-node-max-bytes defaults.</summary>
+    public const int NodeMaxEntries = 100;
+    public const int NodeMaxBytes = 4096;
+
+    private readonly List<Chunk> _chunks = [];
+    private List<StreamGroup>? _groups;
+
+    public override RedisType Type => RedisType.Stream;
+    public override string Encoding => "stream";
+
+    /// <summary>Live entries.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>The last ID ever generated (or set by XSETID).</summary>
+    public StreamId LastId { get; set; }
+
+    /// <summary>The first live entry's ID as recorded (0-0 when empty).</summary>
+    public StreamId FirstId { get; private set; }
+
+    /// <summary>The greatest ID deleted with XDEL.</summary>
+    public StreamId MaxDeletedId { get; set; }
+
+    /// <summary>Entries ever added.</summary>
+    public long EntriesAdded { get; set; }
+
+    /// <summary>Internal nodes (XINFO radix-tree-keys).</summary>
+    public int ChunkCount => _chunks.Count;
+
+    /// <summary>Consumer groups in name order.</summary>
+    public IReadOnlyList<StreamGroup> Groups => (IReadOnlyList<StreamGroup>?)_groups ?? [];
+
+    // ------------------------------------------------------------------ entries
+
+    /// <summary>The ID an auto-generated XADD would use at <paramref name="nowMs"/>; false when exhausted.</summary>
+    public bool TryNextId(long nowMs, out StreamId id)
+    {
+        ulong ms = (ulong)Math.Max(0, nowMs);
+        if (ms > LastId.Ms)
+        {
+            id = new(ms, 0);
+            return true;
+        }
+        return LastId.TryIncrement(out id);
+    }
+
+    /// <summary>Appends an entry whose ID is greater than <see cref="LastId"/> (the caller checks).</summary>
+    public void Append(StreamId id, byte[] data)
+    {
+        int bytes = data.Length;
+        Chunk? last = _chunks.Count > 0 ? _chunks[^1] : null;
+        if (last is null || last.Count >= NodeMaxEntries || (last.Bytes + bytes >= NodeMaxBytes && last.Count > 0))
+        {
+            // The first node grows from small (most streams are short); later ones start at their final size.
+            last = new Chunk(_chunks.Count == 0 ? 4 : NodeMaxEntries);
+            _chunks.Add(last);
+        }
+        last.Add(id, data, bytes);
+        Length++;
+        EntriesAdded++;
+        LastId = id;
+        if (Length == 1) FirstId = id;
+    }
+
+    /// <summary>The entry's data, or null when no live entry has that ID.</summary>
+    public byte[]? Get(StreamId id)
+    {
+        int ci = ChunkFor(id);
+        if (ci < 0) return null;
+        var chunk = _chunks[ci];
+        int si = chunk.LowerBound(id);
+        return si < chunk.Count && chunk.Ids[si] == id ? chunk.Data[si] : null;
+    }
+
+    public bool Contains(StreamId id) => Get(id) is not null;
+
+    /// <summary>XDEL of one ID: true when a live entry was deleted (updates the recorded first ID and max deleted ID).</summary>
+    public bool Delete(StreamId id)
+    {
+        int ci = ChunkFor(id);
+        if (ci < 0) return false;
+        var chunk = _chunks[ci];
+        int si = chunk.LowerBound(id);
+        if (si >= chunk.Count || chunk.Ids[si] != id || chunk.Data[si] is null) return false;
+        chunk.Data[si] = null;
+        chunk.Live--;
+        Length--;
+        if (chunk.Live == 0) _chunks.RemoveAt(ci);
+        if (id > MaxDeletedId) MaxDeletedId = id;
+        if (Length == 0) FirstId = default;
+        else if (id == FirstId) FirstId = FirstLiveId();
+        return true;
+    }
+
+    /// <summary>Trims from the oldest entries; returns how many were removed. <paramref name="limit"/> 0 = none
+    /// (only meaningful with <paramref name="approx"/>).</summary>
+    public long Trim(StreamTrimStrategy strategy, long maxLen, StreamId minId, bool approx, long limit)
+    {
+        if (strategy == StreamTrimStrategy.None) return 0;
+        long deleted = 0;
+        while (_chunks.Count > 0)
+        {
+            if (strategy == StreamTrimStrategy.MaxLen && Length <= maxLen) break;
+            var chunk = _chunks[0];
+            if (limit > 0 && deleted + chunk.Live > limit) break;
+            bool removeWhole = strategy == StreamTrimStrategy.MaxLen
+                ? Length - chunk.Live >= maxLen
+                : chunk.Ids[chunk.Count - 1] < minId;
+            if (removeWhole)
+            {
+                _chunks.RemoveAt(0);
+                Length -= chunk.Live;
+                deleted += chunk.Live;
+                continue;
+            }
+            if (approx) break;
+            for (int i = 0; i < chunk.Count; i++)
+            {
+                bool stop = strategy == StreamTrimStrategy.MaxLen ? Length <= maxLen : chunk.Ids[i] >= minId;
+                if (stop) break;
+                if (chunk.Data[i] is null) continue;
+                chunk.Data[i] = null;
+                chunk.Live--;
+                Length--;
+                deleted++;
+            }
+            break;
+        }
+        if (deleted > 0) FirstId = Length == 0 ? default : FirstLiveId();
+        return deleted;
+    }
+
+    /// <summary>The last live entry's ID (0-0 when empty).</summary>
+    public StreamId LastLiveId()
+    {
+        var e = Range(StreamId.Min, StreamId.Max, reverse: true);
+        return e.MoveNext() ? e.Id : default;
+    }
+
+    private StreamId FirstLiveId()
+    {
+        var e = Range(StreamId.Min, StreamId.Max, reverse: false);
+        return e.MoveNext() ? e.Id : default;
+    }
+
+    /// <summary>Live entries with <paramref name="start"/> ≤ ID ≤ <paramref name="end"/>, oldest first or newest first.</summary>
+    public RangeEnumerator Range(StreamId start, StreamId end, bool reverse) => new(this, start, end, reverse);
+
+    /// <summary>Index of the chunk that may hold <paramref name="id"/> (the last chunk starting at or before it), or -1.</summary>
+    private int ChunkFor(StreamId id)
+    {
+        int lo = 0, hi = _chunks.Count - 1, found = -1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (_chunks[mid].Ids[0] <= id)
+            {
+                found = mid;
+                lo = mid + 1;
+            }
+            else hi = mid - 1;
+        }
+        return found;
+    }
+
+    /// <summary>Walks live entries of a range without allocating (a struct; copy it to walk twice).</summary>
+    public struct RangeEnumerator
+    {
+        private readonly RedisStream _s;
+        private readonly StreamId _start, _end;
+        private readonly bool _reverse;
+        private int _ci, _si;
+        private bool _started;
+
+        internal RangeEnumerator(RedisStream s, StreamId start, StreamId end, bool reverse)
+        {
+            _s = s;
+            _start = start;
+            _end = end;
+            _reverse = reverse;
+            _ci = -1;
+            _si = -1;
+            _started = false;
+            Id = default;
+            Data = null!;
+        }
+
+        public StreamId Id { get; private set; }
+        public byte[] Data { get; private set; }
+
+        public bool MoveNext()
+        {
+            var chunks = _s._chunks;
+            if (_start > _end) return false;
+            if (!_started)
+            {
+                _started = true;
+                if (!_reverse)
+                {
+                    _ci = Math.Max(0, _s.ChunkFor(_start));
+                    if (_ci >= chunks.Count) return false;
+                    _si = chunks[_ci].LowerBound(_start) - 1;
+                }
+                else
+                {
+                    _ci = _s.ChunkFor(_end);
+                    if (_ci < 0) return false;
+                    _si = chunks[_ci].UpperBound(_end);
+                }
+            }
+            if (!_reverse)
+            {
+                while (_ci < chunks.Count)
+                {
+                    var c = chunks[_ci];
+                    while (++_si < c.Count)
+                    {
+                        var id = c.Ids[_si];
+                        if (id > _end)
+                        {
+                            _ci = chunks.Count;
+                            return false;
+                        }
+                        if (c.Data[_si] is { } d)
+                        {
+                            Id = id;
+                            Data = d;
+                            return true;
+                        }
+                    }
+                    _ci++;
+                    _si = -1;
+                }
+                return false;
+            }
+            while (_ci >= 0)
+            {
+                var c = chunks[_ci];
+                while (--_si >= 0)
+                {
+                    var id = c.Ids[_si];
+                    if (id < _start)
+                    {
+                        _ci = -1;
+                        return false;
+                    }
+                    if (c.Data[_si] is { } d)
+                    {
+                        Id = id;
+                        Data = d;
+                        return true;
+                    }
+                }
+                if (--_ci >= 0) _si = chunks[_ci].Count;
+            }
+            return false;
+        }
+    }
+
+    // ------------------------------------------------------------------ groups
+
+    public StreamGroup? FindGroup(ReadOnlySpan<byte> name)
+    {
+        int i = GroupIndex(name);
+        return i >= 0 ? _groups![i] : null;
+    }
+
+    /// <summary>Creates a group; null when the name exists.</summary>
+    public StreamGroup? CreateGroup(ReadOnlySpan<byte> name, StreamId lastId, long entriesRead)
+    {
+        int i = GroupIndex(name);
+        if (i >= 0) return null;
+        _groups ??= [];
+        var g = new StreamGroup(name.ToArray(), lastId, entriesRead);
+        _groups.Insert(~i, g);
+        return g;
+    }
+
+    public bool DestroyGroup(ReadOnlySpan<byte> name)
+    {
+        int i = GroupIndex(name);
+        if (i < 0) return false;
+        _groups!.RemoveAt(i);
+        return true;
+    }
+
+    private int GroupIndex(ReadOnlySpan<byte> name)
+    {
+        if (_groups is null) return -1;
+        int lo = 0, hi = _groups.Count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            int cmp = _groups[mid].Name.AsSpan().SequenceCompareTo(name);
+            if (cmp == 0) return mid;
+            if (cmp < 0) lo = mid + 1;
+            else hi = mid - 1;
+        }
+        return ~lo;
+    }
+
+    /// <summary>True when a deleted entry may lie in [start, end] (Redis streamRangeHasTombstones).</summary>
+    public bool RangeHasTombstones(StreamId start, StreamId end)
+    {
+        if (Length == 0 || MaxDeletedId.IsZero) return false;
+        if (FirstId > MaxDeletedId) return false;
+        return start <= MaxDeletedId && MaxDeletedId <= end;
+    }
+
+    /// <summary>The logical read counter of <paramref name="id"/>, or <see cref="StreamGroup.InvalidEntriesRead"/>
+    /// when it cannot be known (Redis streamEstimateDistanceFromFirstEverEntry).</summary>
+    public long EstimateDistanceFromFirstEverEntry(StreamId id)
+    {
+        if (EntriesAdded == 0) return 0;
+        if (Length == 0 && id <= LastId) return EntriesAdded;
+        int cmpLast = id.CompareTo(LastId);
+        if (cmpLast == 0) return EntriesAdded;
+        if (cmpLast > 0) return StreamGroup.InvalidEntriesRead;
+        if (MaxDeletedId.IsZero || MaxDeletedId < FirstId)
+        {
+            int cmpFirst = id.CompareTo(FirstId);
+            if (cmpFirst < 0) return EntriesAdded - Length;
+            if (cmpFirst == 0) return EntriesAdded - Length + 1;
+        }
+        return StreamGroup.InvalidEntriesRead;
+    }
+
+    /// <summary>A group's lag (entries not yet delivered), or null when it cannot be computed.</summary>
+    public long? Lag(StreamGroup g)
+    {
+        if (EntriesAdded == 0) return 0;
+        if (g.EntriesRead != StreamGroup.InvalidEntriesRead && !RangeHasTombstones(g.LastId, StreamId.Max))
+            return EntriesAdded - g.EntriesRead;
+        long read = EstimateDistanceFromFirstEverEntry(g.LastId);
+        return read != StreamGroup.InvalidEntriesRead ? EntriesAdded - read : null;
+    }
+
+    /// <summary>Moves a group past an entry it delivers (Redis's bookkeeping in streamReplyWithRange).</summary>
+    public void Deliver(StreamGroup g, StreamId id)
+    {
+        if (id <= g.LastId) return;
+        if (g.EntriesRead != StreamGroup.InvalidEntriesRead && !RangeHasTombstones(id, StreamId.Max)) g.EntriesRead++;
+        else if (EntriesAdded != 0) g.EntriesRead = EstimateDistanceFromFirstEverEntry(id);
+        g.LastId = id;
+    }
+
+    // ------------------------------------------------------------------ copy
+
+    public override RedisObject Clone()
+    {
+        var copy = new RedisStream
+        {
+            Length = Length,
+            LastId = LastId,
+            FirstId = FirstId,
+            MaxDeletedId = MaxDeletedId,
+            EntriesAdded = EntriesAdded,
+        };
+        foreach (var c in _chunks) copy._chunks.Add(c.Clone());
+        if (_groups is not null)
+        {
+            copy._groups = new List<StreamGroup>(_groups.Count);
+            foreach (var g in _groups) copy._groups.Add(g.Clone());
+        }
+        return copy;
+    }
+
+    /// <summary>One node: up to <see cref="NodeMaxEntries"/> slots in ID order; a null data slot is a tombstone.</summary>
+    private sealed class Chunk
+    {
+        public StreamId[] Ids;
+        public byte[]?[] Data;
+        public int Count;
+        public int Live;
+        public int Bytes;
+
+        public Chunk(int capacity)
+        {
+            Ids = new StreamId[capacity];
+            Data = new byte[]?[capacity];
+        }
+
+        public void Add(StreamId id, byte[] data, int bytes)
+        {
+            if (Count == Ids.Length)
+            {
+                int size = Math.Min(NodeMaxEntries, Ids.Length * 2);
+                Array.Resize(ref Ids, size);
+                Array.Resize(ref Data, size);
+            }
+            Ids[Count] = id;
+            Data[Count] = data;
+            Count++;
+            Live++;
+            Bytes += bytes;
+        }
+
+        /// <summary>First slot with ID ≥ id.</summary>
+        public int LowerBound(StreamId id)
+        {
+            int lo = 0, hi = Count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (Ids[mid] < id) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
+
+        /// <summary>First slot with ID > id.</summary>
+        public int UpperBound(StreamId id)
+        {
+            int lo = 0, hi = Count;
+            while (lo < hi)
+            {
+                int mid = (lo + hi) >>> 1;
+                if (Ids[mid] <= id) lo = mid + 1;
+                else hi = mid;
+            }
+            return lo;
+        }
+
+        public Chunk Clone() => new(0)
+        {
+            Ids = (StreamId[])Ids.Clone(),
+            Data = (byte[]?[])Data.Clone(),
+            Count = Count,
+            Live = Live,
+            Bytes = Bytes,
+        };
+    }
+}
