@@ -170,7 +170,10 @@ public sealed partial class VethPair : IDisposable
     public ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.InNamespace(Theirs, timeout, file, args);
 
     /// <summary>Starts a long-running program on Linux's side; the caller kills it (<see cref="Tool.Kill"/>).</summary>
-    public Process StartLinux(string file, params string[] args)
+    public Process StartLinux(string file, params string[] args) => Start(Theirs, file, args);
+
+    /// <summary>Starts a long-running program in one of the two namespaces; the caller kills it (<see cref="Tool.Kill"/>).</summary>
+    public static Process Start(string ns, string file, params string[] args)
     {
         var info = new ProcessStartInfo(Tool.Find("ip"))
         {
@@ -179,7 +182,7 @@ public sealed partial class VethPair : IDisposable
             UseShellExecute = false,
             WorkingDirectory = AppContext.BaseDirectory,
         };
-        foreach (var a in (string[])["netns", "exec", Theirs, Tool.Find(file), .. args]) info.ArgumentList.Add(a);
+        foreach (var a in (string[])["netns", "exec", ns, Tool.Find(file), .. args]) info.ArgumentList.Add(a);
         return Process.Start(info) ?? throw new InvalidOperationException($"could not start {file}");
     }
 
