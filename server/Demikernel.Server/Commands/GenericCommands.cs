@@ -48,8 +48,13 @@ public static class GenericCommands
     }
 
     /// <summary>The DUMP payload of an entry, or null for a type this server cannot serialize yet.</summary>
-    internal static byte[]? Serialize(RedisEntry e) =>
-        e.Type == RedisType.String ? RdbSerializer.DumpString(e.StringValue) : null;
+    internal static byte[]? Serialize(RedisEntry e) => e.Object switch
+    {
+        null => RdbSerializer.DumpString(e.StringValue),
+        RedisList list => RdbSerializer.DumpList(list),
+        RedisHash hash => RdbSerializer.DumpHash(hash),
+        _ => null,
+    };
 
     private static void Restore(ref CommandContext c)
     {
@@ -156,5 +161,25 @@ public static class GenericCommands
     }
 
     /// <summary>Builds the store object of a decoded collection, or null for a type the store does not have yet.</summary>
-    internal static RedisObject? CreateObject(RdbValue value) => null;
+    internal static RedisObject? CreateObject(RdbValue value)
+    {
+        switch (value.Type)
+        {
+            case RedisType.List:
+            {
+                var list = new RedisList();
+                foreach (var item in value.Items) list.PushRight(item);
+                return list;
+            }
+            case RedisType.Hash:
+            {
+                var hash = new RedisHash(value.Items.Count);
+                for (int i = 0; i < value.Items.Count; i++)
+                    if (!hash.Set(value.Items[i], value.Values[i])) return null; // duplicate field: corrupt
+                return hash;
+            }
+            default:
+                return null;
+        }
+    }
 }

@@ -58,6 +58,64 @@ internal static class RdbSerializer
         return w.FinishDump();
     }
 
+    /// <summary>The DUMP payload of a list: QUICKLIST_2 with packed listpack nodes of at most 8 kB
+    /// (list-max-listpack-size -2).</summary>
+    public static byte[] DumpList(RedisList list)
+    {
+        var nodes = new List<byte[]>();
+        var lp = new ListpackWriter();
+        for (int i = 0; i < list.Count; i++)
+        {
+            var item = list[i];
+            if (lp.Count > 0 && lp.Size + item.Length + 11 > ListpackNodeBytes)
+            {
+                nodes.Add(lp.ToArray());
+                lp = new ListpackWriter();
+            }
+            lp.Add(item);
+        }
+        if (lp.Count > 0) nodes.Add(lp.ToArray());
+        var w = new RdbWriter();
+        w.Byte(TypeListQuicklist2);
+        w.Length((ulong)nodes.Count);
+        foreach (var node in nodes)
+        {
+            w.Length(2); // QUICKLIST_NODE_CONTAINER_PACKED
+            w.String(node);
+        }
+        return w.FinishDump();
+    }
+
+    /// <summary>The DUMP payload of a hash: HASH_LISTPACK (fields and values in order) while small, HASH otherwise.</summary>
+    public static byte[] DumpHash(RedisHash hash)
+    {
+        var w = new RdbWriter();
+        if (!hash.IsHashTable)
+        {
+            var lp = new ListpackWriter();
+            for (int i = 0; i < hash.Count; i++)
+            {
+                lp.Add(hash.FieldAt(i));
+                lp.Add(hash.ValueAt(i));
+            }
+            w.Byte(TypeHashListpack);
+            w.String(lp.ToArray());
+        }
+        else
+        {
+            w.Byte(TypeHash);
+            w.Length((ulong)hash.Count);
+            for (int i = 0; i < hash.Count; i++)
+            {
+                w.String(hash.FieldAt(i));
+                w.String(hash.ValueAt(i));
+            }
+        }
+        return w.FinishDump();
+    }
+
+    private const int ListpackNodeBytes = 8192;
+
     /// <summary>verifyDumpPayload: at least the 10-byte footer, an RDB version Redis 7.0 reads, a matching CRC.</summary>
     public static bool Verify(ReadOnlySpan<byte> payload)
     {
@@ -288,7 +346,7 @@ internal static class RdbSerializer
             long entry = (long)header + dataLength;
             if (p + entry > lp.Length) return false;
             into.Add(isString ? lp.Slice(p + header, dataLength).ToArray() : IntegerText(integer));
-            int backlen = entry < 128 ? 1 : entry < 16384 ? 2 : entry < 2097152 ? 3 : entry < 268435456 ? 4 : 5;
+            int backlen = ListpackWriter.BacklenSize(entry);
             p += (int)entry + backlen;
         }
     }
@@ -342,5 +400,115 @@ internal static class RdbSerializer
             into.Add(zl.Slice(p, len).ToArray());
             p += len;
         }
+    }
+}
+
+/// <summary>Builds a listpack as Redis writes one: integers in canonical form take the smallest integer encoding,
+/// other strings the smallest length encoding; each entry ends with its back-length.</summary>
+internal sealed class ListpackWriter
+{
+    private byte[] _buffer = new byte[64];
+    private int _length = 6;
+
+    public int Count { get; private set; }
+
+    public int Size => _length + 1;
+
+    public static int BacklenSize(long entry) =>
+        entry <= 127 ? 1 : entry < 16383 ? 2 : entry < 2097151 ? 3 : entry < 268435455 ? 4 : 5;
+
+    public void Add(ReadOnlySpan<byte> element)
+    {
+        Span<byte> header = stackalloc byte[9];
+        int h;
+        int data = 0;
+        if (element.Length <= 20 && TryCanonicalInt64(element, out long v))
+        {
+            if (v is >= 0 and <= 127)
+            {
+                header[0] = (byte)v; h = 1;
+            }
+            else if (v is >= -4096 and <= 4095)
+            {
+                long u = v < 0 ? (1 << 13) + v : v;
+                header[0] = (byte)(0xC0 | (u >> 8)); header[1] = (byte)u; h = 2;
+            }
+            else if (v is >= short.MinValue and <= short.MaxValue)
+            {
+                header[0] = 0xF1; BinaryPrimitives.WriteInt16LittleEndian(header[1..], (short)v); h = 3;
+            }
+            else if (v is >= -(1 << 23) and < 1 << 23)
+            {
+                header[0] = 0xF2; header[1] = (byte)v; header[2] = (byte)(v >> 8); header[3] = (byte)(v >> 16); h = 4;
+            }
+            else if (v is >= int.MinValue and <= int.MaxValue)
+            {
+                header[0] = 0xF3; BinaryPrimitives.WriteInt32LittleEndian(header[1..], (int)v); h = 5;
+            }
+            else
+            {
+                header[0] = 0xF4; BinaryPrimitives.WriteInt64LittleEndian(header[1..], v); h = 9;
+            }
+        }
+        else
+        {
+            data = element.Length;
+            if (data < 64)
+            {
+                header[0] = (byte)(0x80 | data); h = 1;
+            }
+            else if (data < 4096)
+            {
+                header[0] = (byte)(0xE0 | (data >> 8)); header[1] = (byte)data; h = 2;
+            }
+            else
+            {
+                header[0] = 0xF0; BinaryPrimitives.WriteUInt32LittleEndian(header[1..], (uint)data); h = 5;
+            }
+        }
+        long entry = h + data;
+        int back = BacklenSize(entry);
+        Ensure(h + data + back);
+        header[..h].CopyTo(_buffer.AsSpan(_length));
+        _length += h;
+        if (data > 0)
+        {
+            element.CopyTo(_buffer.AsSpan(_length));
+            _length += data;
+        }
+        var b = _buffer.AsSpan(_length, back);
+        ulong l = (ulong)entry;
+        for (int i = back - 1; i >= 0; i--)
+        {
+            b[i] = (byte)(l & 127);
+            l >>= 7;
+        }
+        // lpEncodeBacklen: the first byte holds the high bits plainly, every following byte has the top bit set
+        for (int i = 1; i < back; i++) b[i] |= 128;
+        _length += back;
+        Count++;
+    }
+
+    public byte[] ToArray()
+    {
+        Ensure(1);
+        var result = new byte[_length + 1];
+        _buffer.AsSpan(0, _length).CopyTo(result);
+        result[_length] = 0xFF;
+        BinaryPrimitives.WriteUInt32LittleEndian(result, (uint)result.Length);
+        BinaryPrimitives.WriteUInt16LittleEndian(result.AsSpan(4), (ushort)Math.Min(Count, 65535));
+        return result;
+    }
+
+    private void Ensure(int n)
+    {
+        if (_length + n > _buffer.Length) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
+    }
+
+    private static bool TryCanonicalInt64(ReadOnlySpan<byte> s, out long value)
+    {
+        if (!Demikernel.Resp.RedisNumbers.TryParseInt64(s, out value)) return false;
+        Span<byte> text = stackalloc byte[24];
+        return Demikernel.Resp.RedisNumbers.TryFormatInt64(value, text, out int written) && text[..written].SequenceEqual(s);
     }
 }
