@@ -285,9 +285,8 @@ public sealed partial class InteropTests(ITestOutputHelper output)
         }
     }
 
-    private static NamespaceThread StartEchoServer(VethPair pair, Action<DemiLibOS>? atEnd = null)
-    {
-        var thread = new NamespaceThread(pair.Ours, t =>
+    private static NamespaceThread StartEchoServer(VethPair pair, Action<DemiLibOS>? atEnd = null) =>
+        NamespaceThread.StartAndWait(pair.Ours, t =>
         {
             using var libos = LibOS.Create("catpowder", pair.Config());
             var echo = new EchoServer(libos);
@@ -296,18 +295,7 @@ public sealed partial class InteropTests(ITestOutputHelper output)
             t.Ready();
             t.RunUntilStopped(libos);
             atEnd?.Invoke(libos);
-        });
-        try
-        {
-            thread.WaitReady(Short);
-            return thread;
-        }
-        catch
-        {
-            thread.Dispose();
-            throw;
-        }
-    }
+        }, Short);
 
     private static string Describe(AfPacketStats s) =>
         $"device: rx={s.FramesReceived} tx={s.FramesTransmitted} tx-failures={s.TransmitFailures} checksums-completed={s.ChecksumsCompleted} " +

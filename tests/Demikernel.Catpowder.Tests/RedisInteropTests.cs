@@ -71,28 +71,16 @@ public sealed partial class RedisInteropTests(ITestOutputHelper output)
         return r.Stdout.Trim();
     }
 
-    private static NamespaceThread StartServer(VethPair pair)
-    {
-        var thread = new NamespaceThread(pair.Ours, t =>
+    private static NamespaceThread StartServer(VethPair pair) =>
+        NamespaceThread.StartAndWait(pair.Ours, t =>
         {
             using var libos = LibOS.Create("catpowder", pair.Config());
             var server = new RedisServer(libos, new ServerOptions { Bind = VethPair.OurAddress, Port = 6379, LibOS = "catpowder" });
             int rc = server.Start();
             if (rc != 0) throw new InvalidOperationException($"server start: {Errno.Name(rc)}");
             t.Ready();
-            while (!t.StopRequested && !server.Stopping) libos.RunUntil(() => t.StopRequested, TimeSpan.FromMilliseconds(20));
+            t.RunUntilStopped(libos);
             server.Stop();
             libos.RunUntil(() => false, TimeSpan.FromMilliseconds(100)); // let the closes go out
-        });
-        try
-        {
-            thread.WaitReady(Short);
-            return thread;
-        }
-        catch
-        {
-            thread.Dispose();
-            throw;
-        }
-    }
+        }, Short);
 }

@@ -258,6 +258,22 @@ public sealed partial class NamespaceThread : IDisposable
         _thread.Start();
     }
 
+    /// <summary>Starts a body that calls <see cref="Ready"/> once it serves, and waits for that (or its failure).</summary>
+    public static NamespaceThread StartAndWait(string ns, Action<NamespaceThread> body, TimeSpan timeout)
+    {
+        var thread = new NamespaceThread(ns, body);
+        try
+        {
+            thread.WaitReady(timeout);
+            return thread;
+        }
+        catch
+        {
+            thread.Dispose();
+            throw;
+        }
+    }
+
     public bool StopRequested => _stop;
 
     /// <summary>Called by the body once its sockets listen.</summary>
