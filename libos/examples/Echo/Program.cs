@@ -3,7 +3,7 @@ using Demikernel;
 using Demikernel.Examples.Echo;
 using Demikernel.Runtime;
 
-var libosOption = new Option<string>("--libos") { Description = "libOS to run on: catnap (default), catloop", DefaultValueFactory = _ => LibOS.DefaultName };
+var libosOption = new Option<string>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)", DefaultValueFactory = _ => LibOS.DefaultName };
 var configOption = new Option<string?>("--config") { Description = "Demikernel-style YAML config file" };
 
 var listenOption = new Option<string>("--listen") { Description = "address:port to listen on", DefaultValueFactory = _ => "127.0.0.1:7000" };
