@@ -1,9 +1,595 @@
+using Demikernel.Resp;
+using Demikernel.Server.Store;
+
 namespace Demikernel.Server.Commands;
 
-/// <summary>Set commands (issue 4; being written).</summary>
+/// <summary>
+/// Set commands (SADD, SINTER, SPOP, ...) with redis-server 7.0's replies and error texts (t_set.c): RESP3 set
+/// replies for SMEMBERS/SINTER/SUNION/SDIFF/SPOP with a count, intset/hashtable encodings, emptied keys deleted.
+/// </summary>
 public static class SetCommands
 {
+    internal const string NumKeysNotPositive = "ERR numkeys should be greater than 0";
+    internal const string TooManyKeys = "ERR Number of keys can't be greater than number of args";
+    internal const string LimitNegative = "ERR LIMIT can't be negative";
+
+    private const CommandFlags Read = CommandFlags.ReadOnly;
+    private const CommandFlags ReadFast = CommandFlags.ReadOnly | CommandFlags.Fast;
+    private const CommandFlags WriteOom = CommandFlags.Write | CommandFlags.DenyOom;
+    private const CommandFlags WriteOomFast = CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast;
+    private const CommandFlags WriteFast = CommandFlags.Write | CommandFlags.Fast;
+    private const CommandFlags Write = CommandFlags.Write;
+    private const string G = "set";
+
     public static void Register(CommandTable table)
     {
+        table.Add(new("SADD", -3, WriteOomFast, 1, 1, 1, G, "Adds one or more members to a set. Creates the key if it doesn't exist.", "1.0.0", SAdd)
+        {
+            Complexity = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        });
+        table.Add(new("SREM", -3, WriteFast, 1, 1, 1, G, "Removes one or more members from a set. Deletes the set if the last member was removed.", "1.0.0", SRem)
+        {
+            Complexity = "O(N) where N is the number of members to be removed.",
+        });
+        table.Add(new("SMEMBERS", 2, Read, 1, 1, 1, G, "Returns all members of a set.", "1.0.0", SMembers) { Complexity = "O(N) where N is the set cardinality." });
+        table.Add(new("SISMEMBER", 3, ReadFast, 1, 1, 1, G, "Determines whether a member belongs to a set.", "1.0.0", SIsMember));
+        table.Add(new("SMISMEMBER", -3, ReadFast, 1, 1, 1, G, "Determines whether multiple members belong to a set.", "6.2.0", SMIsMember)
+        {
+            Complexity = "O(N) where N is the number of elements being checked for membership",
+        });
+        table.Add(new("SCARD", 2, ReadFast, 1, 1, 1, G, "Returns the number of members in a set.", "1.0.0", SCard));
+        table.Add(new("SPOP", -2, WriteFast, 1, 1, 1, G, "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", "1.0.0", SPop)
+        {
+            Complexity = "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
+        });
+        table.Add(new("SRANDMEMBER", -2, Read, 1, 1, 1, G, "Get one or multiple random members from a set", "1.0.0", SRandMember)
+        {
+            Complexity = "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
+        });
+        table.Add(new("SMOVE", 4, WriteFast, 1, 2, 1, G, "Moves a member from one set to another.", "1.0.0", SMove));
+        table.Add(new("SINTER", -2, Read, 1, -1, 1, G, "Returns the intersect of multiple sets.", "1.0.0", SInter)
+        {
+            Complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
+        });
+        table.Add(new("SINTERCARD", -3, Read, 0, 0, 0, G, "Returns the number of members of the intersect of multiple sets.", "7.0.0", SInterCard)
+        {
+            Complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
+        });
+        table.Add(new("SINTERSTORE", -3, WriteOom, 1, -1, 1, G, "Stores the intersect of multiple sets in a key.", "1.0.0", SInterStore)
+        {
+            Complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
+        });
+        table.Add(new("SUNION", -2, Read, 1, -1, 1, G, "Returns the union of multiple sets.", "1.0.0", SUnion)
+        {
+            Complexity = "O(N) where N is the total number of elements in all given sets.",
+        });
+        table.Add(new("SUNIONSTORE", -3, WriteOom, 1, -1, 1, G, "Stores the union of multiple sets in a key.", "1.0.0", SUnionStore)
+        {
+            Complexity = "O(N) where N is the total number of elements in all given sets.",
+        });
+        table.Add(new("SDIFF", -2, Read, 1, -1, 1, G, "Returns the difference of multiple sets.", "1.0.0", SDiff)
+        {
+            Complexity = "O(N) where N is the total number of elements in all given sets.",
+        });
+        table.Add(new("SDIFFSTORE", -3, WriteOom, 1, -1, 1, G, "Stores the difference of multiple sets in a key.", "1.0.0", SDiffStore)
+        {
+            Complexity = "O(N) where N is the total number of elements in all given sets.",
+        });
+        table.Add(new("SSCAN", -3, Read, 1, 1, 1, G, "Iterates over members of a set.", "2.8.0", SScan)
+        {
+            Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
+        });
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    /// <summary>Read lookup (counts hits/misses): true with the set or null; false after a WRONGTYPE reply.</summary>
+    private static bool TryRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisSet? set)
+    {
+        var e = KeyCommands.LookupRead(ref c, db, key);
+        set = null;
+        if (e is null) return true;
+        if (e.Obj is RedisSet s)
+        {
+            set = s;
+            return true;
+        }
+        c.Reply.Error(Errors.WrongType);
+        return false;
+    }
+
+    /// <summary>Write lookup: true with the entry/set or nulls; false after a WRONGTYPE reply.</summary>
+    private static bool TryWrite(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out RedisSet? set)
+    {
+        entry = db.Find(key);
+        set = null;
+        if (entry is null) return true;
+        if (entry.Obj is RedisSet s)
+        {
+            set = s;
+            return true;
+        }
+        c.Reply.Error(Errors.WrongType);
+        return false;
+    }
+
+    private static void WriteMembers(ReplyBuffer reply, RedisSet set)
+    {
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        reply.SetHeader(set.Count);
+        for (int i = 0; i < set.Count; i++) reply.Bulk(set.MemberAt(i, scratch));
+    }
+
+    // ---------------------------------------------------------------- single-set commands
+
+    private static void SAdd(ref CommandContext c)
+    {
+        var db = c.Db;
+        if (!TryWrite(ref c, db, c.Arg(1), out var e, out var set)) return;
+        if (set is null)
+        {
+            set = new RedisSet();
+            e = db.SetObject(c.Arg(1), set);
+        }
+        long added = 0;
+        for (int i = 2; i < c.Count; i++)
+            if (set.Add(c.Arg(i))) added++;
+        if (added > 0) db.NotifyModified(e!);
+        c.Reply.Integer(added);
+    }
+
+    private static void SRem(ref CommandContext c)
+    {
+        var db = c.Db;
+        if (!TryWrite(ref c, db, c.Arg(1), out var e, out var set)) return;
+        long removed = 0;
+        if (set is not null)
+        {
+            for (int i = 2; i < c.Count && set.Count > 0; i++)
+                if (set.Remove(c.Arg(i))) removed++;
+            if (removed > 0) Modified(db, e!, set);
+        }
+        c.Reply.Integer(removed);
+    }
+
+    /// <summary>After an in-place removal: deletes the key if the set became empty, else signals the change.</summary>
+    private static void Modified(RedisDatabase db, RedisEntry e, RedisSet set)
+    {
+        if (set.Count == 0) db.Delete(e);
+        else db.NotifyModified(e);
+    }
+
+    private static void SMembers(ref CommandContext c)
+    {
+        if (!TryRead(ref c, c.Db, c.Arg(1), out var set)) return;
+        if (set is null) c.Reply.SetHeader(0);
+        else WriteMembers(c.Reply, set);
+    }
+
+    private static void SIsMember(ref CommandContext c)
+    {
+        if (!TryRead(ref c, c.Db, c.Arg(1), out var set)) return;
+        c.Reply.Integer(set is not null && set.Contains(c.Arg(2)) ? 1 : 0);
+    }
+
+    private static void SMIsMember(ref CommandContext c)
+    {
+        if (!TryRead(ref c, c.Db, c.Arg(1), out var set)) return;
+        c.Reply.ArrayHeader(c.Count - 2);
+        for (int i = 2; i < c.Count; i++) c.Reply.Integer(set is not null && set.Contains(c.Arg(i)) ? 1 : 0);
+    }
+
+    private static void SCard(ref CommandContext c)
+    {
+        if (!TryRead(ref c, c.Db, c.Arg(1), out var set)) return;
+        c.Reply.Integer(set?.Count ?? 0);
+    }
+
+    private static void SPop(ref CommandContext c)
+    {
+        if (c.Count > 3)
+        {
+            c.Reply.Error(Errors.Syntax);
+            return;
+        }
+        var db = c.Db;
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        if (c.Count == 3)
+        {
+            if (!RedisNumbers.TryParseInt64(c.Arg(2), out long count))
+            {
+                c.Reply.Error(Errors.NotInteger);
+                return;
+            }
+            if (count < 0)
+            {
+                c.Reply.Error(Errors.NotPositive);
+                return;
+            }
+            var found = db.Find(c.Arg(1));
+            if (found is null)
+            {
+                c.Reply.SetHeader(0);
+                return;
+            }
+            if (found.Obj is not RedisSet popSet)
+            {
+                c.Reply.Error(Errors.WrongType);
+                return;
+            }
+            if (count == 0)
+            {
+                c.Reply.SetHeader(0);
+                return;
+            }
+            int n = (int)Math.Min(count, popSet.Count);
+            c.Reply.SetHeader(n);
+            if (n == popSet.Count)
+            {
+                for (int i = 0; i < n; i++) c.Reply.Bulk(popSet.MemberAt(i, scratch));
+                db.Delete(found);
+                return;
+            }
+            for (int i = 0; i < n; i++)
+            {
+                int slot = Random.Shared.Next(popSet.Count);
+                c.Reply.Bulk(popSet.MemberAt(slot, scratch));
+                popSet.RemoveAt(slot);
+            }
+            db.NotifyModified(found);
+            return;
+        }
+        if (!TryWrite(ref c, db, c.Arg(1), out var e, out var set)) return;
+        if (set is null)
+        {
+            c.Reply.Null();
+            return;
+        }
+        int at = Random.Shared.Next(set.Count);
+        c.Reply.Bulk(set.MemberAt(at, scratch));
+        set.RemoveAt(at);
+        Modified(db, e!, set);
+    }
+
+    private static void SRandMember(ref CommandContext c)
+    {
+        if (c.Count > 3)
+        {
+            c.Reply.Error(Errors.Syntax);
+            return;
+        }
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        if (c.Count == 2)
+        {
+            if (!TryRead(ref c, c.Db, c.Arg(1), out var one)) return;
+            if (one is null) c.Reply.Null();
+            else c.Reply.Bulk(one.MemberAt(Random.Shared.Next(one.Count), scratch));
+            return;
+        }
+        if (!RedisNumbers.TryParseInt64(c.Arg(2), out long count) || count == long.MinValue)
+        {
+            c.Reply.Error(count == long.MinValue ? "ERR value is out of range" : Errors.NotInteger);
+            return;
+        }
+        if (!TryRead(ref c, c.Db, c.Arg(1), out var set)) return;
+        if (set is null || count == 0)
+        {
+            c.Reply.ArrayHeader(0);
+            return;
+        }
+        if (count < 0)
+        {
+            long n = -count;
+            c.Reply.ArrayHeader((int)Math.Min(n, int.MaxValue));
+            for (long i = 0; i < n; i++) c.Reply.Bulk(set.MemberAt(Random.Shared.Next(set.Count), scratch));
+            return;
+        }
+        if (count >= set.Count)
+        {
+            WriteArray(c.Reply, set, scratch);
+            return;
+        }
+        WriteSample(c.Reply, set.Count, (int)count, set, scratch);
+    }
+
+    private static void WriteArray(ReplyBuffer reply, RedisSet set, Span<byte> scratch)
+    {
+        reply.ArrayHeader(set.Count);
+        for (int i = 0; i < set.Count; i++) reply.Bulk(set.MemberAt(i, scratch));
+    }
+
+    /// <summary>Writes <paramref name="count"/> distinct random slots of <paramref name="size"/> (partial Fisher-Yates).</summary>
+    private static void WriteSample(ReplyBuffer reply, int size, int count, RedisSet set, Span<byte> scratch)
+    {
+        reply.ArrayHeader(count);
+        if (count * 3L > size)
+        {
+            var slots = new int[size];
+            for (int i = 0; i < size; i++) slots[i] = i;
+            for (int i = 0; i < count; i++)
+            {
+                int j = Random.Shared.Next(i, size);
+                (slots[i], slots[j]) = (slots[j], slots[i]);
+                reply.Bulk(set.MemberAt(slots[i], scratch));
+            }
+            return;
+        }
+        var picked = new HashSet<int>();
+        while (picked.Count < count)
+        {
+            int slot = Random.Shared.Next(size);
+            if (picked.Add(slot)) reply.Bulk(set.MemberAt(slot, scratch));
+        }
+    }
+
+    private static void SMove(ref CommandContext c)
+    {
+        var db = c.Db;
+        var srcEntry = db.Find(c.Arg(1));
+        var dstEntry = db.Find(c.Arg(2));
+        if (srcEntry is null)
+        {
+            c.Reply.Integer(0);
+            return;
+        }
+        if (srcEntry.Obj is not RedisSet src || (dstEntry is not null && dstEntry.Obj is not RedisSet))
+        {
+            c.Reply.Error(Errors.WrongType);
+            return;
+        }
+        var member = c.Arg(3);
+        if (srcEntry == dstEntry)
+        {
+            c.Reply.Integer(src.Contains(member) ? 1 : 0);
+            return;
+        }
+        if (!src.Remove(member))
+        {
+            c.Reply.Integer(0);
+            return;
+        }
+        Modified(db, srcEntry, src);
+        if (dstEntry is null)
+        {
+            var created = new RedisSet();
+            created.Add(member);
+            db.SetObject(c.Arg(2), created);
+        }
+        else if (((RedisSet)dstEntry.Obj!).Add(member))
+        {
+            db.NotifyModified(dstEntry);
+        }
+        c.Reply.Integer(1);
+    }
+
+    // ---------------------------------------------------------------- multi-set commands
+
+    /// <summary>Loads the sets named by arguments [first, first+count): missing keys give null; false after a
+    /// WRONGTYPE reply (every key is checked before anything is computed, like Redis 7.0).</summary>
+    private static bool LoadSets(ref CommandContext c, int first, int count, out RedisSet?[] sets)
+    {
+        var db = c.Db;
+        sets = new RedisSet?[count];
+        for (int i = 0; i < count; i++)
+        {
+            if (!TryRead(ref c, db, c.Arg(first + i), out sets[i])) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The intersection as a new set (smallest input first), stopping at <paramref name="limit"/> members
+    /// when positive.</summary>
+    private static RedisSet Intersect(RedisSet?[] sets, long limit = 0)
+    {
+        var result = new RedisSet();
+        foreach (var s in sets)
+            if (s is null || s.Count == 0) return result;
+        var ordered = (RedisSet[])sets.Clone();
+        Array.Sort(ordered, static (a, b) => a.Count.CompareTo(b.Count));
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        var smallest = ordered[0];
+        for (int i = 0; i < smallest.Count; i++)
+        {
+            var m = smallest.MemberAt(i, scratch);
+            bool all = true;
+            for (int j = 1; j < ordered.Length && all; j++)
+                all = ordered[j] == smallest || ordered[j].Contains(m);
+            if (!all) continue;
+            result.Add(m);
+            if (limit > 0 && result.Count >= limit) break;
+        }
+        return result;
+    }
+
+    private static RedisSet UnionOrDiff(RedisSet?[] sets, bool diff)
+    {
+        var result = new RedisSet();
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        if (diff)
+        {
+            if (sets[0] is not { } first) return result;
+            for (int i = 0; i < first.Count; i++)
+            {
+                var m = first.MemberAt(i, scratch);
+                bool keep = true;
+                for (int j = 1; j < sets.Length && keep; j++)
+                    keep = sets[j] is not { } other || (other != first ? !other.Contains(m) : false);
+                if (keep) result.Add(m);
+            }
+            return result;
+        }
+        foreach (var s in sets)
+        {
+            if (s is null) continue;
+            for (int i = 0; i < s.Count; i++) result.Add(s.MemberAt(i, scratch));
+        }
+        return result;
+    }
+
+    private static void Store(ref CommandContext c, RedisSet result)
+    {
+        var db = c.Db;
+        if (result.Count == 0) db.Delete(c.Arg(1));
+        else db.SetObject(c.Arg(1), result);
+        c.Reply.Integer(result.Count);
+    }
+
+    private static void SInter(ref CommandContext c)
+    {
+        if (!LoadSets(ref c, 1, c.Count - 1, out var sets)) return;
+        WriteMembers(c.Reply, Intersect(sets));
+    }
+
+    private static void SInterStore(ref CommandContext c)
+    {
+        if (!LoadSets(ref c, 2, c.Count - 2, out var sets)) return;
+        Store(ref c, Intersect(sets));
+    }
+
+    private static void SInterCard(ref CommandContext c)
+    {
+        if (!RedisNumbers.TryParseInt64(c.Arg(1), out long numKeys) || numKeys < 1)
+        {
+            c.Reply.Error(NumKeysNotPositive);
+            return;
+        }
+        if (numKeys > c.Count - 2)
+        {
+            c.Reply.Error(TooManyKeys);
+            return;
+        }
+        long limit = 0;
+        for (int i = 2 + (int)numKeys; i < c.Count; i++)
+        {
+            if (c.ArgIs(i, "LIMIT"u8) && i + 1 < c.Count)
+            {
+                if (!RedisNumbers.TryParseInt64(c.Arg(i + 1), out limit) || limit < 0)
+                {
+                    c.Reply.Error(LimitNegative);
+                    return;
+                }
+                i++;
+            }
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        if (!LoadSets(ref c, 2, (int)numKeys, out var sets)) return;
+        c.Reply.Integer(Intersect(sets, limit).Count);
+    }
+
+    private static void SUnion(ref CommandContext c)
+    {
+        if (!LoadSets(ref c, 1, c.Count - 1, out var sets)) return;
+        WriteMembers(c.Reply, UnionOrDiff(sets, diff: false));
+    }
+
+    private static void SUnionStore(ref CommandContext c)
+    {
+        if (!LoadSets(ref c, 2, c.Count - 2, out var sets)) return;
+        Store(ref c, UnionOrDiff(sets, diff: false));
+    }
+
+    private static void SDiff(ref CommandContext c)
+    {
+        if (!LoadSets(ref c, 1, c.Count - 1, out var sets)) return;
+        WriteMembers(c.Reply, UnionOrDiff(sets, diff: true));
+    }
+
+    private static void SDiffStore(ref CommandContext c)
+    {
+        if (!LoadSets(ref c, 2, c.Count - 2, out var sets)) return;
+        Store(ref c, UnionOrDiff(sets, diff: true));
+    }
+
+    // ---------------------------------------------------------------- SSCAN
+
+    private static void SScan(ref CommandContext c)
+    {
+        if (!KeyCommands.TryParseCursor(c.Arg(2), out ulong cursor))
+        {
+            c.Reply.Error(KeyCommands.InvalidCursor);
+            return;
+        }
+        if (!TryRead(ref c, c.Db, c.Arg(1), out var set)) return;
+        if (set is null)
+        {
+            WriteEmptyScan(c.Reply);
+            return;
+        }
+        if (!ParseScanOptions(ref c, 3, out long count, out int patternArg)) return;
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        int start = 0, end = set.Count;
+        ulong next = 0;
+        if (!set.IsIntSet)
+        {
+            start = cursor >= (ulong)set.Count ? set.Count : (int)cursor;
+            end = (int)Math.Min(set.Count, start + count);
+            next = end >= set.Count ? 0 : (ulong)end;
+        }
+        int kept = 0;
+        for (int i = start; i < end; i++)
+            if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), set.MemberAt(i, scratch))) kept++;
+        WriteCursor(c.Reply, next);
+        c.Reply.ArrayHeader(kept);
+        for (int i = start; i < end; i++)
+        {
+            var m = set.MemberAt(i, scratch);
+            if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), m)) c.Reply.Bulk(m);
+        }
+    }
+
+    internal static void WriteEmptyScan(ReplyBuffer reply)
+    {
+        reply.ArrayHeader(2);
+        reply.Bulk("0"u8);
+        reply.ArrayHeader(0);
+    }
+
+    internal static void WriteCursor(ReplyBuffer reply, ulong cursor)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        cursor.TryFormat(digits, out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        reply.ArrayHeader(2);
+        reply.Bulk(digits[..written]);
+    }
+
+    /// <summary>SSCAN/ZSCAN options (MATCH, COUNT) from <paramref name="first"/>; false after an error reply.</summary>
+    internal static bool ParseScanOptions(ref CommandContext c, int first, out long count, out int patternArg)
+    {
+        count = 10;
+        patternArg = 0;
+        for (int i = first; i < c.Count; i++)
+        {
+            bool hasValue = c.Count - i >= 2;
+            if (hasValue && c.ArgIs(i, "COUNT"u8))
+            {
+                if (!RedisNumbers.TryParseInt64(c.Arg(i + 1), out count))
+                {
+                    c.Reply.Error(Errors.NotInteger);
+                    return false;
+                }
+                if (count < 1)
+                {
+                    c.Reply.Error(Errors.Syntax);
+                    return false;
+                }
+                i++;
+            }
+            else if (hasValue && c.ArgIs(i, "MATCH"u8))
+            {
+                var p = c.Arg(i + 1);
+                patternArg = p.Length == 1 && p[0] == (byte)'*' ? 0 : i + 1;
+                i++;
+            }
+            else
+            {
+                c.Reply.Error(Errors.Syntax);
+                return false;
+            }
+        }
+        return true;
     }
 }
