@@ -26,13 +26,15 @@ public sealed record NetSimOptions
     public int PushSize { get; init; } = 64 * 1024;
     /// <summary>Simulated time after which the run gives up.</summary>
     public TimeSpan TimeLimit { get; init; } = TimeSpan.FromHours(1);
+    /// <summary>Print a progress line per 100 ms of simulated time to stderr.</summary>
+    public bool Progress { get; init; }
     public bool Help { get; init; }
 
     public const string Usage = """
         usage: netsim [--connections N] [--bytes B] [--loss P] [--reorder P] [--duplicate P] [--corrupt P]
                       [--bandwidth 1gbit|100mbit|10gbit|BITS] [--latency 50us|1ms] [--queue FRAMES] [--seed N]
                       [--cc cubic|newreno] [--delayed-ack 0|200us] [--min-rto 200ms] [--push-size BYTES]
-                      [--time-limit 3600s]
+                      [--time-limit 3600s] [--progress]
         Moves B bytes over each of N TCP connections between two InetStack hosts on a simulated link (every
         probability applies per frame, in both directions) and checks them with SHA-256 on both sides.
         """;
@@ -44,6 +46,11 @@ public sealed record NetSimOptions
         {
             string name = args[i];
             if (name is "-h" or "--help") return o with { Help = true };
+            if (name == "--progress")
+            {
+                o = o with { Progress = true };
+                continue;
+            }
             if (i + 1 >= args.Length) throw new FormatException($"{name} needs a value");
             string v = args[++i];
             o = name switch

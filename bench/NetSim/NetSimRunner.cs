@@ -22,6 +22,8 @@ public sealed class NetSimResult
     public long Retransmissions { get; internal set; }
     public long FastRetransmits { get; internal set; }
     public long Timeouts { get; internal set; }
+    public long LostRetransmissions { get; internal set; }
+    public long TailLossProbes { get; internal set; }
     public long OutOfOrderQueued { get; internal set; }
     public long ChecksumErrors { get; internal set; }
     public string Network { get; internal set; } = "";
@@ -33,7 +35,7 @@ public sealed class NetSimResult
         s.AppendLine(c, $"netsim: {o.Connections} connections x {o.Bytes:N0} bytes, link {o.Bandwidth / 1e6:0.###} Mbit/s {o.Latency.TotalMicroseconds:0.#} us queue {o.Queue}, loss {o.Loss} reorder {o.Reorder} duplicate {o.Duplicate} corrupt {o.Corrupt}, {o.CongestionControl}, seed {o.Seed}");
         s.AppendLine(c, $"simulated time: {SimulatedTime.TotalSeconds:0.000000} s");
         s.AppendLine(c, $"goodput: {GoodputBitsPerSecond / 1e6:0.0} Mbit/s ({GoodputBitsPerSecond / o.Bandwidth:P1} of the link)");
-        s.AppendLine(c, $"retransmissions: {Retransmissions} (fast retransmits {FastRetransmits}, timeouts {Timeouts}); out-of-order segments kept {OutOfOrderQueued}; checksum errors caught {ChecksumErrors}");
+        s.AppendLine(c, $"retransmissions: {Retransmissions} (fast retransmits {FastRetransmits}, lost retransmissions resent {LostRetransmissions}, tail loss probes {TailLossProbes}, timeouts {Timeouts}); out-of-order segments kept {OutOfOrderQueued}; checksum errors caught {ChecksumErrors}");
         s.AppendLine(c, $"network: {Network}");
         s.AppendLine(c, $"wall time: {WallTime.TotalSeconds:0.00} s");
         if (Ok) s.Append("integrity: ok");
@@ -167,7 +169,21 @@ public static class NetSimRunner
             });
         }
 
-        bool done = network.RunUntil(() => finished == o.Connections, o.TimeLimit);
+        bool done;
+        if (o.Progress)
+        {
+            // One line per 100 ms of simulated time on stderr: where a slow or stuck run spends its time.
+            long stopAt = clock.GetTimestamp() + o.TimeLimit.Ticks;
+            while (true)
+            {
+                done = network.RunUntil(() => finished == o.Connections, TimeSpan.FromMilliseconds(100));
+                var tcp = client.Transport.Interface.Tcp.Stats;
+                Console.Error.WriteLine(FormattableString.Invariant(
+                    $"{clock.Elapsed.TotalSeconds:0.000} s: delivered {delivered + 0} bytes finished, frames {network.Stats.Delivered}, retransmissions {tcp.Retransmissions}, timeouts {tcp.Timeouts}"));
+                if (done || clock.GetTimestamp() > stopAt) break;
+            }
+        }
+        else done = network.RunUntil(() => finished == o.Connections, o.TimeLimit);
         result.SimulatedTime = TimeSpan.FromTicks(lastByteAt);
         result.BytesDelivered = delivered;
         if (!done)
@@ -193,6 +209,8 @@ public static class NetSimRunner
             result.Retransmissions += stats.Retransmissions;
             result.FastRetransmits += stats.FastRetransmits;
             result.Timeouts += stats.Timeouts;
+            result.LostRetransmissions += stats.LostRetransmissions;
+            result.TailLossProbes += stats.TailLossProbes;
             result.OutOfOrderQueued += stats.OutOfOrderQueued;
             result.ChecksumErrors += stats.ChecksumErrors;
         }

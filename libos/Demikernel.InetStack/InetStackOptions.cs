@@ -53,6 +53,8 @@ public sealed record TcpOptions
     public byte[] IsnSecret { get; init; } = System.Security.Cryptography.RandomNumberGenerator.GetBytes(16);
     /// <summary>Congestion control of new connections (NewReno or CUBIC).</summary>
     public Tcp.CongestionControlKind CongestionControl { get; init; } = Tcp.CongestionControlKind.Cubic;
+    /// <summary>Offer and use selective acknowledgments (RFC 2018, recovery per RFC 6675).</summary>
+    public bool Sack { get; init; } = true;
     /// <summary>Initial congestion window in segments (RFC 6928).</summary>
     public int InitialCongestionWindow { get; init; } = 10;
     /// <summary>

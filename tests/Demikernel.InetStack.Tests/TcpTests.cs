@@ -275,7 +275,7 @@ public class TcpConnectionTests
             Assert.Contains("Flags [S.], cksum", output);
             Assert.Contains("Flags [P.], cksum", output);
             Assert.Contains("Flags [F.], cksum", output);
-            Assert.Contains("options [mss 1460,nop,wscale 3]", output); // 256 KB receive buffer
+            Assert.Contains("options [mss 1460,nop,nop,sackOK,nop,wscale 3]", output); // 256 KB receive buffer
             Assert.DoesNotContain("incorrect", output);
             Assert.DoesNotContain("bad cksum", output);
         }

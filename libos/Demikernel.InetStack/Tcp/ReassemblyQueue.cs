@@ -81,6 +81,42 @@ internal sealed class ReassemblyQueue
         return false;
     }
 
+    /// <summary>
+    /// SACK blocks for an ACK (RFC 2018 §4): the contiguous range holding <paramref name="latest"/> (the most recently
+    /// received segment) first, then the others from the highest down, at most <see cref="TcpSackBlocks.Max"/>.
+    /// </summary>
+    public TcpSackBlocks SackBlocks(SeqNumber latest)
+    {
+        var blocks = default(TcpSackBlocks);
+        TcpSackBlock first = default;
+        bool haveFirst = false;
+        // Contiguous ranges, from the highest down.
+        int i = _segments.Count - 1;
+        Span<TcpSackBlock> others = stackalloc TcpSackBlock[TcpSackBlocks.Max];
+        int otherCount = 0;
+        while (i >= 0)
+        {
+            var right = _segments[i].Seq + _segments[i].Data.Length;
+            var left = _segments[i].Seq;
+            while (i > 0 && _segments[i - 1].Seq + _segments[i - 1].Data.Length == left)
+            {
+                i--;
+                left = _segments[i].Seq;
+            }
+            i--;
+            var block = new TcpSackBlock(left, right);
+            if (!haveFirst && latest >= left && latest < right)
+            {
+                first = block;
+                haveFirst = true;
+            }
+            else if (otherCount < others.Length) others[otherCount++] = block;
+        }
+        if (haveFirst) blocks = blocks.With(first);
+        for (int k = 0; k < otherCount && blocks.Count < TcpSackBlocks.Max; k++) blocks = blocks.With(others[k]);
+        return blocks;
+    }
+
     public void Clear(BufferPool pool)
     {
         foreach (var (_, buffer) in _segments) pool.Discard(buffer);

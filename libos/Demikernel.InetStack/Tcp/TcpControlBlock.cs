@@ -67,6 +67,16 @@ internal sealed class TcpControlBlock : IRunnable
     private bool _inRecovery;
     private SeqNumber _recover;
     private long _inflation;
+    private bool _sackOk;          // both SYNs carried SACK-permitted
+    private readonly SackScoreboard _scoreboard = new();
+    private bool _sackRecovery;    // in recovery, driven by the scoreboard instead of window inflation
+    private SeqNumber _rexmitNext; // holes below this were already resent in this recovery
+    private SeqNumber _lastOutOfOrder; // start of the latest segment queued out of order (first SACK block)
+    private long _probeAt;         // tail loss probe deadline (RFC 8985 §7)
+    private bool _probeOut;        // a tail loss probe is out and not yet answered by new data or SACKs
+    private bool _probeAnswered;
+    private readonly (SeqNumber Seq, SeqNumber Mark)[] _resendMarks = new (SeqNumber, SeqNumber)[64];
+    private int _resendMarkNext;
 
     // Receive sequence space.
     private SeqNumber _rcvNxt;
@@ -171,6 +181,7 @@ internal sealed class TcpControlBlock : IRunnable
             _sndScale = scale;
             _rcvScale = _tcp.WindowScale;
         }
+        _sackOk = syn.SackPermitted && _options.Sack;
         _sndWnd = syn.WindowSize; // never scaled in a SYN
         _sndWl1 = syn.SequenceNumber;
         _sndWl2 = syn.AckNumber;
@@ -182,7 +193,8 @@ internal sealed class TcpControlBlock : IRunnable
         // Offer window scaling in our SYN; in a SYN-ACK only if the peer offered it.
         byte? scale = State == TcpState.SynSent || _sndScale > 0 || _rcvScale > 0 ? _tcp.WindowScale : null;
         var repr = new TcpRepr(Tuple.LocalPort, Tuple.RemotePort, _iss, State == TcpState.SynSent ? default : _rcvNxt, flags,
-            (ushort)Math.Min(ReceiveWindow, ushort.MaxValue), 0, MaxSegmentSize: (ushort)_tcp.Mss, WindowScale: scale);
+            (ushort)Math.Min(ReceiveWindow, ushort.MaxValue), 0, MaxSegmentSize: (ushort)_tcp.Mss, WindowScale: scale,
+            SackPermitted: State == TcpState.SynSent ? _options.Sack : _sackOk);
         _tcp.Send(Tuple.RemoteAddress, repr, null, 0);
         _sndNxt = _iss + 1;
         if (_sndMax < _sndNxt) _sndMax = _sndNxt;
@@ -268,10 +280,21 @@ internal sealed class TcpControlBlock : IRunnable
             return false;
         }
         long peerWindow = (long)seg.WindowSize << _sndScale;
-        if (seg.AckNumber > _sndUna) OnAcked(seg.AckNumber);
-        else if (seg.AckNumber == _sndUna && seg.PayloadLength == 0 && (flags & TcpFlags.Fin) == 0 && peerWindow == _sndWnd &&
+        bool sackNews = _sackOk && seg.Sack.Count > 0 &&
+            _scoreboard.Update(seg.Sack, seg.AckNumber > _sndUna ? seg.AckNumber : _sndUna, _sndMax);
+        _probeAnswered = _probeOut && sackNews;
+        bool advanced = seg.AckNumber > _sndUna;
+        if (advanced) OnAcked(seg.AckNumber);
+        else if (seg.AckNumber == _sndUna && seg.PayloadLength == 0 && (flags & TcpFlags.Fin) == 0 && (peerWindow == _sndWnd || sackNews) &&
                  _sndMax > _sndUna && _cc is not null)
             OnDuplicateAck();
+        _probeAnswered = false;
+        if (sackNews && _sackRecovery) ResendFrontIfLost();
+        if (advanced || sackNews)
+        {
+            _probeOut = false;
+            ArmTailLossProbe();
+        }
         if (_sndWl1 < seg.SequenceNumber || (_sndWl1 == seg.SequenceNumber && _sndWl2 <= seg.AckNumber))
         {
             _sndWnd = peerWindow;
@@ -318,6 +341,7 @@ internal sealed class TcpControlBlock : IRunnable
                     frame.SetLength(room);
                     kept = _outOfOrder.Insert(seg.SequenceNumber, frame, _tcp.Interface.Pool);
                     if (kept) _tcp.Stats.OutOfOrderQueued++;
+                    _lastOutOfOrder = seg.SequenceNumber;
                 }
                 if ((flags & TcpFlags.Fin) != 0 && room == seg.PayloadLength)
                 {
@@ -449,6 +473,7 @@ internal sealed class TcpControlBlock : IRunnable
         if (_sndNxt < ack) _sndNxt = ack; // after a timeout the peer may already hold what we were about to resend
         if (_sndMax < ack) _sndMax = ack;   // the peer took a zero-window probe's byte
         _probing = false;
+        _scoreboard.Prune(ack);
         SampleRtt(ack);
         _backoff = 0;
         if (_cc is not null)
@@ -459,7 +484,17 @@ internal sealed class TcpControlBlock : IRunnable
                 {
                     // Full ACK: recovery is over; the window is ssthresh again (deflated).
                     _inRecovery = false;
+                    _sackRecovery = false;
                     _inflation = 0;
+                }
+                else if (_sackRecovery)
+                {
+                    // The scoreboard drives the resends; with nothing SACKed above, the front is the next hole.
+                    if (_scoreboard.IsEmpty && _rexmitNext <= _sndUna)
+                    {
+                        RetransmitFront();
+                        _rexmitNext = _sndUna + EffectiveMss;
+                    }
                 }
                 else
                 {
@@ -485,25 +520,72 @@ internal sealed class TcpControlBlock : IRunnable
         _dupAcks++;
         if (_inRecovery)
         {
-            _inflation += EffectiveMss; // each duplicate means a segment left the network
+            if (!_sackRecovery) _inflation += EffectiveMss; // each duplicate means a segment left the network
             return;
         }
-        if (_dupAcks < 3)
+        // A SACK answering a tail loss probe shows the data before it lost (RFC 8985 §7.4).
+        bool lossSeen = _dupAcks >= 3 || (_sackOk && (_scoreboard.SackedBytes >= 3L * EffectiveMss || _probeAnswered));
+        if (!lossSeen)
         {
             // Limited transmit (RFC 3042): a new segment for each of the first two duplicates keeps the ACK clock going
             // so that a small window can still collect three duplicates.
             _inflation = (long)_dupAcks * EffectiveMss;
             return;
         }
-        if (_dupAcks != 3 || _sndUna < _recover) return;
+        if (_sndUna < _recover) return; // duplicates from before a timeout's go-back
         // Fast retransmit (RFC 5681 §3.2) and NewReno fast recovery (RFC 6582).
         _tcp.Stats.FastRetransmits++;
         _cc.OnCongestion(_sndNxt - _sndUna, Seconds(Now));
         _inRecovery = true;
         _recover = _sndMax;
-        _inflation = 3L * EffectiveMss;
         RetransmitFront();
+        RememberResend(_sndUna);
+        if (_sackOk)
+        {
+            _sackRecovery = true;
+            _inflation = 0;
+            _rexmitNext = _sndUna + Math.Min(EffectiveMss, Math.Max(1, _send.Count - (_sndUna - _dataStart)));
+        }
+        else _inflation = 3L * EffectiveMss;
         ArmRetransmit();
+    }
+
+    /// <summary>
+    /// A lost retransmission (the ordering idea of RACK, RFC 8985): once the peer SACKs data that was first sent after
+    /// the front hole was resent, the resend was lost too (or overtaken); resend it again instead of waiting for the
+    /// retransmission timer. Marks remember SND.MAX at each hole's resend.
+    /// </summary>
+    private void ResendFrontIfLost()
+    {
+        if (_rexmitNext <= _sndUna || _scoreboard.IsEmpty) return; // the front has not been resent yet
+        // A resend too old to be remembered counts from the start of recovery (at worst one spurious resend).
+        if (!TryGetResendMark(_sndUna, out var mark)) mark = _recover;
+        if (_scoreboard.HighSack <= mark) return;
+        _tcp.Stats.LostRetransmissions++;
+        RetransmitFront();
+        RememberResend(_sndUna);
+    }
+
+    private void RememberResend(SeqNumber seq)
+    {
+        _resendMarks[_resendMarkNext] = (seq, _sndMax);
+        _resendMarkNext = (_resendMarkNext + 1) % _resendMarks.Length;
+    }
+
+    private bool TryGetResendMark(SeqNumber seq, out SeqNumber mark)
+    {
+        // Newest first: a hole resent twice counts from its latest resend.
+        for (int k = 1; k <= _resendMarks.Length; k++)
+        {
+            var (s, m) = _resendMarks[(_resendMarkNext - k + _resendMarks.Length) % _resendMarks.Length];
+            if (s == seq && m != default)
+            {
+                mark = m;
+                return true;
+            }
+        }
+        mark = default;
+        return false;
     }
 
     /// <summary>Resends one segment from the first unacknowledged byte (or the FIN, if that is all that is left).</summary>
@@ -561,7 +643,14 @@ internal sealed class TcpControlBlock : IRunnable
         _lastAdvertisedWindow = Math.Min(window, ushort.MaxValue) << _rcvScale;
         _ackPending = 0;
         _delayedAckAt = 0;
-        var repr = new TcpRepr(Tuple.LocalPort, Tuple.RemotePort, seq, _rcvNxt, flags, (ushort)Math.Min(window, ushort.MaxValue), length);
+        var sack = default(TcpSackBlocks);
+        if (_sackOk && !_outOfOrder.IsEmpty)
+        {
+            sack = _outOfOrder.SackBlocks(_lastOutOfOrder);
+            // Options must not push a full segment past the MSS; such a segment goes without them.
+            if (length > 0 && length + 4 + 8 * sack.Count > EffectiveMss) sack = default;
+        }
+        var repr = new TcpRepr(Tuple.LocalPort, Tuple.RemotePort, seq, _rcvNxt, flags, (ushort)Math.Min(window, ushort.MaxValue), length, Sack: sack);
         _tcp.Send(Tuple.RemoteAddress, repr, length > 0 ? _send : null, dataOffset);
     }
 
@@ -570,34 +659,19 @@ internal sealed class TcpControlBlock : IRunnable
     {
         if (State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)) return;
         int mss = EffectiveMss;
-        long cwnd = _cc.Cwnd + _inflation;
-        while (true)
+        if (_sackRecovery) OutputSackRecovery(mss);
+        else
         {
-            int sentData = Math.Min(_sndNxt - _dataStart, _send.Count);
-            int unsent = _send.Count - sentData;
-            if (unsent <= 0) break;
-            long inFlight = _sndNxt - _sndUna;
-            long room = Math.Min(_sndWnd, cwnd) - inFlight;
-            if (room <= 0)
+            long cwnd = _cc.Cwnd + _inflation;
+            bool sacks = !_scoreboard.IsEmpty;
+            while (true)
             {
-                // Zero window with nothing in flight: the retransmission timer doubles as the persist timer.
-                if (_retransmitAt == 0) ArmRetransmit();
-                break;
+                // Going back after a timeout: skip what the peer has SACKed.
+                while (sacks && _sndNxt < _sndMax && _scoreboard.TryGetSackedRange(_sndNxt, out var right)) _sndNxt = right;
+                long inFlight = _sndNxt - _sndUna;
+                if (sacks) inFlight -= _scoreboard.SackedBetween(_sndUna, _sndNxt);
+                if (!SendNewSegment(cwnd - inFlight, inFlight, mss)) break;
             }
-            int length = (int)Math.Min(Math.Min(mss, unsent), room);
-            // Silly-window avoidance (RFC 9293 §3.8.6.2.1): do not send a small segment when more is waiting.
-            if (length < mss && length < unsent && inFlight > 0) break;
-            bool push = length == unsent;
-            if (!_timing && _sndNxt >= _sndMax)
-            {
-                _timing = true;
-                _timedSeq = _sndNxt;
-                _timedAt = Now;
-            }
-            SendSegment(TcpFlags.Ack | (push ? TcpFlags.Psh : 0), _sndNxt, sentData, length);
-            _sndNxt += length;
-            if (_sndMax < _sndNxt) _sndMax = _sndNxt;
-            if (_retransmitAt == 0) ArmRetransmit();
         }
         if (_finQueued && _sndNxt == FinSeq)
         {
@@ -612,6 +686,106 @@ internal sealed class TcpControlBlock : IRunnable
             }
             if (_retransmitAt == 0) ArmRetransmit();
         }
+    }
+
+    /// <summary>
+    /// Sends the next segment from SND.NXT if the congestion window (<paramref name="cwndRoom"/>), the peer's window and
+    /// silly-window avoidance allow it; false when nothing was sent.
+    /// </summary>
+    private bool SendNewSegment(long cwndRoom, long inFlight, int mss)
+    {
+        int sentData = Math.Min(_sndNxt - _dataStart, _send.Count);
+        int unsent = _send.Count - sentData;
+        if (unsent <= 0) return false;
+        long room = Math.Min(_sndWnd - (_sndNxt - _sndUna), cwndRoom);
+        if (room <= 0)
+        {
+            // Zero window with nothing in flight: the retransmission timer doubles as the persist timer.
+            if (_retransmitAt == 0) ArmRetransmit();
+            return false;
+        }
+        int length = (int)Math.Min(Math.Min(mss, unsent), room);
+        // Silly-window avoidance (RFC 9293 §3.8.6.2.1): do not send a small segment when more is waiting.
+        if (length < mss && length < unsent && inFlight > 0) return false;
+        bool push = length == unsent;
+        if (!_timing && _sndNxt >= _sndMax)
+        {
+            _timing = true;
+            _timedSeq = _sndNxt;
+            _timedAt = Now;
+        }
+        SendSegment(TcpFlags.Ack | (push ? TcpFlags.Psh : 0), _sndNxt, sentData, length);
+        _sndNxt += length;
+        if (_sndMax < _sndNxt) _sndMax = _sndNxt;
+        if (_retransmitAt == 0) ArmRetransmit();
+        return true;
+    }
+
+    /// <summary>
+    /// SACK-based loss recovery (RFC 6675, simplified): while the data in the network ("pipe") is below cwnd, resend the
+    /// next hole below the highest SACK, else send new data. Every hole below the highest SACK counts as lost.
+    /// <code>
+    ///   pipe = (SND.MAX − SND.UNA) − SACKed − (holes not yet resent)
+    /// </code>
+    /// </summary>
+    private void OutputSackRecovery(int mss)
+    {
+        long cwnd = _cc.Cwnd;
+        while (true)
+        {
+            if (_rexmitNext < _sndUna) _rexmitNext = _sndUna;
+            long pipe = _sndMax - _sndUna;
+            if (!_scoreboard.IsEmpty)
+            {
+                var high = _scoreboard.HighSack;
+                pipe -= _scoreboard.SackedBytes;
+                if (_rexmitNext < high) pipe -= (high - _rexmitNext) - _scoreboard.SackedBetween(_rexmitNext, high);
+            }
+            if (pipe >= cwnd) return;
+            if (!_scoreboard.IsEmpty && _scoreboard.TryGetHole(_rexmitNext, out var start, out int length))
+            {
+                int offset = start - _dataStart;
+                length = Math.Min(Math.Min(length, mss), _send.Count - offset);
+                if (offset >= 0 && length > 0)
+                {
+                    _timing = false; // Karn
+                    _tcp.Stats.Retransmissions++;
+                    SendSegment(TcpFlags.Ack, start, offset, length);
+                    RememberResend(start);
+                    _rexmitNext = start + length;
+                    continue;
+                }
+            }
+            if (!SendNewSegment(cwnd - pipe, pipe, mss)) return;
+        }
+    }
+
+    /// <summary>
+    /// Tail loss probe (RFC 8985 §7): with data outstanding and SACK in use, if no ACK comes within two round trips,
+    /// resend the last segment so that its SACK exposes losses at the tail of a flight, where no later data could.
+    /// </summary>
+    private void ArmTailLossProbe()
+    {
+        if (!_sackOk || _sndUna == _sndMax || _probeOut || _srtt == 0) return;
+        long pto = Math.Max((long)(2 * _srtt), _tcp.Interface.Ticks(TimeSpan.FromMilliseconds(1)));
+        if (_retransmitAt != 0 && Now + pto >= _retransmitAt) return; // the timer will fire first anyway
+        SetTimer(ref _probeAt, Now + pto);
+    }
+
+    private void SendTailLossProbe()
+    {
+        if (_sndUna == _sndMax || _probeOut || State is not (TcpState.Established or TcpState.CloseWait or TcpState.FinWait1 or TcpState.Closing or TcpState.LastAck)) return;
+        _probeOut = true;
+        _tcp.Stats.TailLossProbes++;
+        // New data if the windows allow it, else the last segment again.
+        var before = _sndNxt;
+        if (_sndNxt == _sndMax && SendNewSegment(EffectiveMss, _sndNxt - _sndUna, EffectiveMss) && _sndNxt != before) return;
+        int end = Math.Min(_sndMax - _dataStart, _send.Count);
+        int length = Math.Min(EffectiveMss, end);
+        if (length <= 0) return; // only a FIN is out: the retransmission timer handles it
+        _timing = false;
+        _tcp.Stats.Retransmissions++;
+        SendSegment(TcpFlags.Ack, _dataStart + (end - length), end - length, length);
     }
 
     // ------------------------------------------------------------------ timers
@@ -639,9 +813,11 @@ internal sealed class TcpControlBlock : IRunnable
         if (_retransmitAt != 0) next = Math.Min(next, _retransmitAt);
         if (_delayedAckAt != 0) next = Math.Min(next, _delayedAckAt);
         if (_keepaliveAt != 0) next = Math.Min(next, _keepaliveAt);
+        if (_probeAt != 0) next = Math.Min(next, _probeAt);
         if (_finWait2Until != 0 && State == TcpState.FinWait2) next = Math.Min(next, _finWait2Until);
         if (_timeWaitUntil != 0 && State == TcpState.TimeWait) next = Math.Min(next, _timeWaitUntil);
         if (next == long.MaxValue) return;
+        System.Diagnostics.Debug.Assert(next > Now, "a timer deadline was left set after it passed");
         _wakeAt = next;
         _tcp.Interface.Scheduler.WakeAt(_timerTask, next);
     }
@@ -674,6 +850,11 @@ internal sealed class TcpControlBlock : IRunnable
             _retransmitAt = 0;
             OnRetransmitTimeout();
             if (State == TcpState.Closed) return;
+        }
+        if (_probeAt != 0 && now >= _probeAt)
+        {
+            _probeAt = 0;
+            SendTailLossProbe();
         }
         if (_keepaliveAt != 0 && now >= _keepaliveAt)
         {
@@ -725,9 +906,11 @@ internal sealed class TcpControlBlock : IRunnable
         _tcp.Stats.Retransmissions++;
         _cc.OnTimeout(_sndNxt - _sndUna);
         _inRecovery = false;
+        _sackRecovery = false;
         _inflation = 0;
         _dupAcks = 0;
         _recover = _sndMax; // duplicate ACKs from the old flight must not start a fast retransmit
+        if (_backoff > 1) _scoreboard.Clear(); // in case the peer reneged on what it SACKed (RFC 2018 §8)
         _sndNxt = _sndUna;
         Output();
         if (_sndNxt == _sndUna) RetransmitFront(); // the peer's window shrank: resend the front regardless
@@ -765,8 +948,9 @@ internal sealed class TcpControlBlock : IRunnable
     private void EnterTimeWait()
     {
         State = TcpState.TimeWait;
-        _retransmitAt = 0;
-        _keepaliveAt = 0;
+        // Only the TIME-WAIT timer runs from here on (a deadline left behind would fire at once, forever).
+        _retransmitAt = _keepaliveAt = _delayedAckAt = _probeAt = 0;
+        _inRecovery = _sackRecovery = false;
         SetTimer(ref _timeWaitUntil, Now + _tcp.Interface.Ticks(_options.TimeWait));
         DrainPops();
     }
@@ -908,7 +1092,7 @@ internal sealed class TcpControlBlock : IRunnable
     private void Terminate()
     {
         State = TcpState.Closed;
-        _retransmitAt = _delayedAckAt = _keepaliveAt = 0;
+        _retransmitAt = _delayedAckAt = _keepaliveAt = _probeAt = 0;
         _send.Clear();
         _outOfOrder.Clear(_tcp.Interface.Pool);
         _tcp.RemoveConnection(this);

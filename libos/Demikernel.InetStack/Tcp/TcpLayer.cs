@@ -19,6 +19,10 @@ public sealed class TcpStats
     public long FastRetransmits { get; internal set; }
     /// <summary>Retransmission timer expiries that went back to the first unacknowledged byte.</summary>
     public long Timeouts { get; internal set; }
+    /// <summary>Retransmissions resent again because SACKs showed them lost (instead of waiting for a timeout).</summary>
+    public long LostRetransmissions { get; internal set; }
+    /// <summary>Tail loss probes sent (RFC 8985 §7).</summary>
+    public long TailLossProbes { get; internal set; }
     public long WindowProbes { get; internal set; }
     public long KeepAliveProbes { get; internal set; }
     /// <summary>Connections reset because the application closed them with unread data.</summary>

@@ -81,6 +81,25 @@ public readonly ref struct TcpSegment
 /// <summary>The TCP timestamps option (RFC 7323).</summary>
 public readonly record struct TcpTimestamps(uint Value, uint EchoReply);
 
+/// <summary>One SACK block (RFC 2018): the received range [Left, Right).</summary>
+public readonly record struct TcpSackBlock(SeqNumber Left, SeqNumber Right);
+
+/// <summary>Up to three SACK blocks, inline so a <see cref="TcpRepr"/> stays allocation-free (a fourth is skipped).</summary>
+public readonly record struct TcpSackBlocks(int Count, TcpSackBlock First = default, TcpSackBlock Second = default, TcpSackBlock Third = default)
+{
+    public const int Max = 3;
+
+    public TcpSackBlock this[int index] => index switch { 0 => First, 1 => Second, _ => Third };
+
+    public TcpSackBlocks With(TcpSackBlock block) => Count switch
+    {
+        0 => new TcpSackBlocks(1, block),
+        1 => this with { Count = 2, Second = block },
+        2 => this with { Count = 3, Third = block },
+        _ => this,
+    };
+}
+
 /// <summary>
 /// The parsed content of a TCP header with the options this stack uses: MSS, window scale, SACK-permitted and
 /// timestamps. SACK blocks and unknown options are skipped (their lengths are still checked).
@@ -96,13 +115,15 @@ public readonly record struct TcpRepr(
     ushort? MaxSegmentSize = null,
     byte? WindowScale = null,
     bool SackPermitted = false,
-    TcpTimestamps? Timestamps = null)
+    TcpTimestamps? Timestamps = null,
+    TcpSackBlocks Sack = default)
 {
     private const byte OptEnd = 0, OptNop = 1, OptMss = 2, OptWindowScale = 3, OptSackPermitted = 4, OptSack = 5, OptTimestamps = 8;
 
     /// <summary>Header length with options, padded to a multiple of four bytes.</summary>
     public int HeaderLength =>
-        TcpSegment.MinHeaderLength + (MaxSegmentSize is null ? 0 : 4) + (WindowScale is null ? 0 : 4) + (Timestamps is not null ? 12 : SackPermitted ? 4 : 0);
+        TcpSegment.MinHeaderLength + (MaxSegmentSize is null ? 0 : 4) + (WindowScale is null ? 0 : 4) + (Timestamps is not null ? 12 : SackPermitted ? 4 : 0) +
+        (Sack.Count > 0 ? 4 + 8 * Sack.Count : 0);
 
     public int BufferLength => HeaderLength + PayloadLength;
 
@@ -114,6 +135,7 @@ public readonly record struct TcpRepr(
         byte? scale = null;
         bool sackPermitted = false;
         TcpTimestamps? timestamps = null;
+        TcpSackBlocks sack = default;
         ReadOnlySpan<byte> options = segment.Options;
         while (!options.IsEmpty)
         {
@@ -144,6 +166,9 @@ public readonly record struct TcpRepr(
                     break;
                 case OptSack:
                     if ((length - 2) % 8 != 0) return WireError.BadOption;
+                    for (int at = 0; at + 8 <= body.Length && sack.Count < TcpSackBlocks.Max; at += 8)
+                        sack = sack.With(new TcpSackBlock(new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(body[at..])),
+                            new SeqNumber(BinaryPrimitives.ReadUInt32BigEndian(body[(at + 4)..]))));
                     break;
                 case OptTimestamps:
                     if (length != 10) return WireError.BadOption;
@@ -153,7 +178,7 @@ public readonly record struct TcpRepr(
             options = options[length..];
         }
         repr = new TcpRepr(segment.SourcePort, segment.DestinationPort, segment.SequenceNumber, segment.AckNumber, segment.Flags,
-            segment.WindowSize, segment.Payload.Length, mss, scale, sackPermitted, timestamps);
+            segment.WindowSize, segment.Payload.Length, mss, scale, sackPermitted, timestamps, sack);
         return WireError.None;
     }
 
@@ -219,6 +244,18 @@ public readonly record struct TcpRepr(
             o[1] = OptWindowScale;
             o[2] = 3;
             o[3] = scale;
+            o = o[4..];
+        }
+        if (Sack.Count > 0)
+        {
+            o[0] = o[1] = OptNop;
+            o[2] = OptSack;
+            o[3] = (byte)(2 + 8 * Sack.Count);
+            for (int i = 0; i < Sack.Count; i++)
+            {
+                BinaryPrimitives.WriteUInt32BigEndian(o[(4 + 8 * i)..], Sack[i].Left.Value);
+                BinaryPrimitives.WriteUInt32BigEndian(o[(8 + 8 * i)..], Sack[i].Right.Value);
+            }
         }
         if (computeChecksum)
             BinaryPrimitives.WriteUInt16BigEndian(buffer[16..],
