@@ -415,7 +415,7 @@ public static class ServerInfo
                 Line("maxclients", server.Config.MaxClients);
                 Line("client_recent_max_input_buffer", 0);
                 Line("client_recent_max_output_buffer", 0);
-                Line("blocked_clients", 0);
+                Line("blocked_clients", server.Blocking.BlockedClients);
                 Line("tracking_clients", 0);
                 Line("clients_in_timeout_table", 0);
                 break;
@@ -467,8 +467,8 @@ public static class ServerInfo
                 Line("evicted_keys", 0);
                 Line("keyspace_hits", s.KeyspaceHits);
                 Line("keyspace_misses", s.KeyspaceMisses);
-                Line("pubsub_channels", 0);
-                Line("pubsub_patterns", 0);
+                Line("pubsub_channels", server.PubSub.ChannelCount);
+                Line("pubsub_patterns", server.PubSub.PatternCount);
                 Line("libos_scheduler_runs", server.LibOS.Scheduler.Runs);
                 break;
             }
