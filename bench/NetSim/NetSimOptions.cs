@@ -21,6 +21,7 @@ public sealed record NetSimOptions
     public int Seed { get; init; } = 1;
     public CongestionControlKind CongestionControl { get; init; } = CongestionControlKind.Cubic;
     public TimeSpan DelayedAck { get; init; }
+    public bool Sack { get; init; } = true;
     public TimeSpan MinRto { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>Bytes per push.</summary>
     public int PushSize { get; init; } = 64 * 1024;
@@ -33,7 +34,7 @@ public sealed record NetSimOptions
     public const string Usage = """
         usage: netsim [--connections N] [--bytes B] [--loss P] [--reorder P] [--duplicate P] [--corrupt P]
                       [--bandwidth 1gbit|100mbit|10gbit|BITS] [--latency 50us|1ms] [--queue FRAMES] [--seed N]
-                      [--cc cubic|newreno] [--delayed-ack 0|200us] [--min-rto 200ms] [--push-size BYTES]
+                      [--cc cubic|newreno] [--sack on|off] [--delayed-ack 0|200us] [--min-rto 200ms] [--push-size BYTES]
                       [--time-limit 3600s] [--progress]
         Moves B bytes over each of N TCP connections between two InetStack hosts on a simulated link (every
         probability applies per frame, in both directions) and checks them with SHA-256 on both sides.
@@ -72,6 +73,12 @@ public sealed record NetSimOptions
                     _ => throw new FormatException($"unknown congestion control '{v}'"),
                 } },
                 "--delayed-ack" => o with { DelayedAck = Duration(v) },
+                "--sack" => o with { Sack = v.ToLowerInvariant() switch
+                {
+                    "on" or "true" or "1" => true,
+                    "off" or "false" or "0" => false,
+                    _ => throw new FormatException($"--sack takes on or off, not '{v}'"),
+                } },
                 "--min-rto" => o with { MinRto = Duration(v) },
                 "--push-size" => o with { PushSize = checked((int)Number(v)) },
                 "--time-limit" => o with { TimeLimit = Duration(v) },

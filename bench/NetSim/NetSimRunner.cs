@@ -32,7 +32,7 @@ public sealed class NetSimResult
     {
         var c = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
-        s.AppendLine(c, $"netsim: {o.Connections} connections x {o.Bytes:N0} bytes, link {o.Bandwidth / 1e6:0.###} Mbit/s {o.Latency.TotalMicroseconds:0.#} us queue {o.Queue}, loss {o.Loss} reorder {o.Reorder} duplicate {o.Duplicate} corrupt {o.Corrupt}, {o.CongestionControl}, seed {o.Seed}");
+        s.AppendLine(c, $"netsim: {o.Connections} connections x {o.Bytes:N0} bytes, link {o.Bandwidth / 1e6:0.###} Mbit/s {o.Latency.TotalMicroseconds:0.#} us queue {o.Queue}, loss {o.Loss} reorder {o.Reorder} duplicate {o.Duplicate} corrupt {o.Corrupt}, {o.CongestionControl}{(o.Sack ? " + SACK" : ", no SACK")}, seed {o.Seed}");
         s.AppendLine(c, $"simulated time: {SimulatedTime.TotalSeconds:0.000000} s");
         s.AppendLine(c, $"goodput: {GoodputBitsPerSecond / 1e6:0.0} Mbit/s ({GoodputBitsPerSecond / o.Bandwidth:P1} of the link)");
         s.AppendLine(c, $"retransmissions: {Retransmissions} (fast retransmits {FastRetransmits}, lost retransmissions resent {LostRetransmissions}, tail loss probes {TailLossProbes}, timeouts {Timeouts}); out-of-order segments kept {OutOfOrderQueued}; checksum errors caught {ChecksumErrors}");
@@ -235,7 +235,7 @@ public static class NetSimRunner
             LocalAddress = Ipv4Address.Parse(ip),
             Tcp = new TcpOptions
             {
-                IsnSecret = secret, CongestionControl = o.CongestionControl, DelayedAck = o.DelayedAck, MinRto = o.MinRto,
+                IsnSecret = secret, CongestionControl = o.CongestionControl, DelayedAck = o.DelayedAck, MinRto = o.MinRto, Sack = o.Sack,
             },
         };
         var transport = new InetStackTransport(port, options, clock);
