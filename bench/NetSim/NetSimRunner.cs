@@ -27,6 +27,9 @@ public sealed class NetSimResult
     public long OutOfOrderQueued { get; internal set; }
     public long ChecksumErrors { get; internal set; }
     public string Network { get; internal set; } = "";
+    /// <summary>Managed bytes allocated on this thread while the simulation ran (both stacks, the network, hashing).</summary>
+    public long AllocatedBytes { get; internal set; }
+    public long Frames { get; internal set; }
 
     public string Report(NetSimOptions o)
     {
@@ -37,7 +40,7 @@ public sealed class NetSimResult
         s.AppendLine(c, $"goodput: {GoodputBitsPerSecond / 1e6:0.0} Mbit/s ({GoodputBitsPerSecond / o.Bandwidth:P1} of the link)");
         s.AppendLine(c, $"retransmissions: {Retransmissions} (fast retransmits {FastRetransmits}, lost retransmissions resent {LostRetransmissions}, tail loss probes {TailLossProbes}, timeouts {Timeouts}); out-of-order segments kept {OutOfOrderQueued}; checksum errors caught {ChecksumErrors}");
         s.AppendLine(c, $"network: {Network}");
-        s.AppendLine(c, $"wall time: {WallTime.TotalSeconds:0.00} s");
+        s.AppendLine(c, $"wall time: {WallTime.TotalSeconds:0.00} s; allocated {AllocatedBytes / 1e6:0.0} MB ({(Frames > 0 ? AllocatedBytes / (double)Frames : 0):0.0} bytes per frame)");
         if (Ok) s.Append("integrity: ok");
         else
         {
@@ -169,6 +172,7 @@ public static class NetSimRunner
             });
         }
 
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         bool done;
         if (o.Progress)
         {
@@ -214,6 +218,8 @@ public static class NetSimRunner
             result.OutOfOrderQueued += stats.OutOfOrderQueued;
             result.ChecksumErrors += stats.ChecksumErrors;
         }
+        result.AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        result.Frames = network.Stats.Transmitted;
         result.Network = network.Stats.ToString();
         client.LibOS.Dispose();
         server.LibOS.Dispose();
