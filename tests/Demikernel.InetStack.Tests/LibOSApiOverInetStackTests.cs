@@ -184,4 +184,25 @@ public class LibOSApiOverInetStackTests
         Assert.Empty(b.Faults);
         Assert.Equal(string.Concat(Enumerable.Range(0, 50).Select(i => $"message {i};")), echoed.ToString());
     }
+
+    [Fact]
+    public void AVirtualClockGivesTheSameRunWhetherTheLibOSJumpsItOrTheNetworkDoes()
+    {
+        // AutoAdvance on: the libOS jumps the clock to the next deadline, bounded by the port's TryGetNextDeadline.
+        // Off: the port's Block runs the world forward event by event. Both must see every frame at its time.
+        string Run(bool autoAdvance)
+        {
+            using var p = new TcpPair(5, new LinkOptions { Latency = TimeSpan.FromMicroseconds(50), Bandwidth = 100_000_000, Loss = 0.02 });
+            p.Clock.AutoAdvance = autoAdvance;
+            var (client, server) = p.Connect();
+            var data = new byte[200_000];
+            new Random(5).NextBytes(data);
+            Push(p.A, client, data);
+            Assert.Equal(data, PopExactly(p.B, server, data.Length));
+            Push(p.B, server, "done"u8);
+            Assert.Equal("done"u8.ToArray(), PopExactly(p.A, client, 4));
+            return $"{p.Clock.Elapsed.Ticks} {p.Sim.Network.Stats} {p.A.Interface.Tcp.Stats.Retransmissions}";
+        }
+        Assert.Equal(Run(autoAdvance: false), Run(autoAdvance: true));
+    }
 }
