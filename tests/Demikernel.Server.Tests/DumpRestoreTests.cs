@@ -195,4 +195,29 @@ public sealed class DumpRestoreTests : IDisposable
             "h4", ["HMGET", "h4", "f0", "f150", "f599", "nope"]);
         Assert.Equal(Int(600), Run("HLEN", "h4:fromredis"));
     }
+
+    [Fact]
+    public void SetsCrossRestoreWithRedisServer()
+    {
+        using var redis = RedisReference.TryStart();
+        if (redis is null) return;
+        CrossCheck(redis, ["SADD", "s1", "3", "1", "2"], "s1", ["SMEMBERS", "s1"], sameBytes: true);
+        CrossCheck(redis, ["SADD", "s2", "-70000", "5", "40000"], "s2", ["SMEMBERS", "s2"], sameBytes: true);
+        CrossCheck(redis, ["SADD", "s3", "-9223372036854775808", "5"], "s3", ["SMEMBERS", "s3"]); // LZF-compressed by Redis
+        CrossCheck(redis, ["SADD", "s4", "a", "b", "1"], "s4", ["SORT", "s4", "ALPHA"]);
+        CrossCheck(redis, Cmd("SADD", "s5", Enumerable.Range(0, 600).Select(i => i.ToString())), "s5", ["SORT", "s5"]);
+    }
+
+    [Fact]
+    public void SortedSetsCrossRestoreWithRedisServer()
+    {
+        using var redis = RedisReference.TryStart();
+        if (redis is null) return;
+        CrossCheck(redis, ["ZADD", "z1", "1", "a", "2", "b"], "z1", ["ZRANGE", "z1", "0", "-1", "WITHSCORES"], sameBytes: true);
+        CrossCheck(redis, ["ZADD", "z2", "1.5", "a", "-inf", "b", "inf", "c", "0.1", "d", "1e20", "e", "0", "f"], "z2",
+            ["ZRANGE", "z2", "0", "-1", "WITHSCORES"]);
+        CrossCheck(redis, ["ZADD", "z3", "1", new string('m', 100), "2", "x"], "z3", ["ZRANGE", "z3", "0", "-1", "WITHSCORES"]);
+        CrossCheck(redis, Cmd("ZADD", "z4", Enumerable.Range(0, 300).SelectMany(i => new[] { (i * 0.5).ToString(System.Globalization.CultureInfo.InvariantCulture), "m" + i })),
+            "z4", ["ZRANGE", "z4", "0", "-1", "WITHSCORES"]);
+    }
 }

@@ -27,6 +27,9 @@ public sealed class SortCommandTests : IDisposable
         Assert.Equal("*0\r\n", Run("SORT", "missing"));
         Run("RPUSH", "words", "b", "a");
         Assert.Equal(Err("ERR One or more scores can't be converted into double"), Run("SORT", "words"));
+        // strtod's ERANGE (not checked in the differential script: redis-server 7.0 keeps a stale errno afterwards)
+        Run("RPUSH", "big", "1", "1e400");
+        Assert.Equal(Err("ERR One or more scores can't be converted into double"), Run("SORT", "big"));
         Assert.Equal(Err("ERR syntax error"), Run("SORT_RO", "l", "STORE", "x"));
         Assert.Equal(Err("ERR syntax error"), Run("SORT", "l", "LIMIT", "1"));
         Assert.Equal(Err("ERR value is not an integer or out of range"), Run("SORT", "l", "LIMIT", "a", "1"));
@@ -62,7 +65,7 @@ public sealed class SortCommandTests : IDisposable
             ["SORT", "l", "ALPHA", "DESC", "LIMIT", "2", "3"], ["SORT", "l", "LIMIT", "-5", "3"], ["SORT", "l", "LIMIT", "2", "-1"],
             ["SORT", "l", "LIMIT", "9", "1"], ["SORT", "l", "LIMIT", "8", "100"], ["SORT", "l", "LIMIT", "0", "0"],
             ["RPUSH", "m", "b", "a", "c", "a"], ["SORT", "m"], ["SORT", "m", "ALPHA"], ["SORT_RO", "m", "ALPHA", "DESC"],
-            ["RPUSH", "n", "1", "nan"], ["SORT", "n"], ["RPUSH", "o", "1", "1e400"], ["SORT", "o"], ["RPUSH", "p", "inf", "-inf", "1"], ["SORT", "p"],
+            ["RPUSH", "n", "1", "nan"], ["SORT", "n"], ["RPUSH", "p", "inf", "-inf", "1"], ["SORT", "p"],
             ["MSET", "w_a", "3", "w_b", "1", "w_c", "2", "name_a", "Alice", "name_c", "Carol"],
             ["HSET", "h_a", "f", "9", "g", "zz"], ["HSET", "h_b", "f", "8"],
             ["SORT", "m", "BY", "w_*"], ["SORT", "m", "BY", "w_*", "DESC"], ["SORT", "m", "BY", "w_*", "LIMIT", "1", "2"],
@@ -75,6 +78,12 @@ public sealed class SortCommandTests : IDisposable
             ["SORT", "m", "LIMIT", "1"], ["SORT", "m", "LIMIT", "x", "1"], ["SORT", "m", "FOO"], ["SORT", "m", "GET"], ["SORT_RO", "m", "STORE", "x"],
             ["SET", "str", "v"], ["SORT", "str"], ["HSET", "hh", "a", "1"], ["SORT", "hh"], ["SORT"],
             ["SORT", "m", "ALPHA", "STORE"], ["SORT", "m", "STORE", "dst", "ALPHA"], ["LRANGE", "dst", "0", "-1"],
+            ["SADD", "set", "5", "3", "9", "1"], ["SORT", "set"], ["SORT", "set", "DESC", "LIMIT", "1", "2"], ["SORT", "set", "BY", "nosort"],
+            ["SADD", "aset", "b", "c", "a"], ["SORT", "aset", "ALPHA"], ["SORT", "aset", "BY", "nosort", "STORE", "dst"], ["LRANGE", "dst", "0", "-1"],
+            ["SORT", "aset", "BY", "w_*", "GET", "#", "GET", "name_*"], ["SORT", "aset"],
+            ["ZADD", "zs", "3", "a", "1", "b", "2", "c"], ["SORT", "zs", "ALPHA"], ["SORT", "zs", "BY", "nosort"], ["SORT", "zs", "BY", "nosort", "DESC"],
+            ["SORT", "zs", "BY", "nosort", "DESC", "LIMIT", "1", "1"], ["SORT", "zs", "BY", "w_*", "GET", "name_*"], ["SORT", "zs"],
+            ["ZADD", "zn", "1", "10", "2", "9"], ["SORT", "zn"], ["SORT", "zn", "BY", "nosort", "STORE", "dst"], ["LRANGE", "dst", "0", "-1"],
         ];
         var mismatches = redis.Compare(_h, script);
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));

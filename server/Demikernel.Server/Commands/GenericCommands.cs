@@ -238,11 +238,23 @@ public static class GenericCommands
     private static bool TryGetSortMembers(RedisObject? obj, List<byte[]> into, out bool isSet)
     {
         isSet = false;
-        return false;
+        switch (obj)
+        {
+            case RedisSet set:
+                isSet = true;
+                Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+                for (int i = 0; i < set.Count; i++) into.Add(set.MemberAt(i, scratch).ToArray());
+                return true;
+            case RedisSortedSet zset:
+                for (var n = zset.List.First; n is not null; n = n.Next) into.Add(n.Member);
+                return true;
+            default:
+                return false;
+        }
     }
 
     /// <summary>strtod over the whole value, as SORT scores elements: "" is 0, leading whitespace and hexadecimal
-    /// ("0x10") are accepted; trailing junk, NaN and infinities fail.</summary>
+    /// ("0x10") and "inf" are accepted; trailing junk, NaN and overflow fail.</summary>
     private static bool TryParseSortScore(ReadOnlySpan<byte> text, out double score)
     {
         score = 0;
@@ -251,10 +263,17 @@ public static class GenericCommands
         while (i < text.Length && text[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f') i++;
         var s = System.Text.Encoding.ASCII.GetString(text[i..]);
         if (s.Length == 0) return false;
+        string unsigned = s.TrimStart('+', '-');
+        if (s.Length - unsigned.Length <= 1 &&
+            (unsigned.Equals("inf", StringComparison.OrdinalIgnoreCase) || unsigned.Equals("infinity", StringComparison.OrdinalIgnoreCase)))
+        {
+            score = s[0] == '-' ? double.NegativeInfinity : double.PositiveInfinity;
+            return true;
+        }
         bool ok = double.TryParse(s, System.Globalization.NumberStyles.AllowLeadingSign | System.Globalization.NumberStyles.AllowDecimalPoint |
                 System.Globalization.NumberStyles.AllowExponent, System.Globalization.CultureInfo.InvariantCulture, out score) ||
             TryParseHexFloat(s, out score);
-        return ok && double.IsFinite(score);
+        return ok && double.IsFinite(score); // NaN, and overflow (strtod's ERANGE), fail
     }
 
     /// <summary>C99 hexadecimal floating point: [sign]0x hex-digits [. hex-digits] [p [sign] digits].</summary>
@@ -360,6 +379,8 @@ public static class GenericCommands
         null => RdbSerializer.DumpString(e.StringValue),
         RedisList list => RdbSerializer.DumpList(list),
         RedisHash hash => RdbSerializer.DumpHash(hash),
+        RedisSet set => RdbSerializer.DumpSet(set),
+        RedisSortedSet zset => RdbSerializer.DumpZSet(zset),
         _ => null,
     };
 
@@ -484,6 +505,20 @@ public static class GenericCommands
                 for (int i = 0; i < value.Items.Count; i++)
                     if (!hash.Set(value.Items[i], value.Values[i])) return null; // duplicate field: corrupt
                 return hash;
+            }
+            case RedisType.Set:
+            {
+                var set = new RedisSet();
+                foreach (var item in value.Items)
+                    if (!set.Add(item)) return null; // duplicate member: corrupt
+                return set;
+            }
+            case RedisType.ZSet:
+            {
+                var zset = new RedisSortedSet();
+                for (int i = 0; i < value.Items.Count; i++)
+                    if (!zset.Set(value.Items[i], value.Scores[i])) return null;
+                return zset;
             }
             default:
                 return null;

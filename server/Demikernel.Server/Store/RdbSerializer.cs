@@ -116,6 +116,76 @@ internal static class RdbSerializer
 
     private const int ListpackNodeBytes = 8192;
 
+    /// <summary>The DUMP payload of a set: SET_INTSET (ascending, smallest width that fits) or SET.</summary>
+    public static byte[] DumpSet(RedisSet set)
+    {
+        var w = new RdbWriter();
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        if (set.IsIntSet)
+        {
+            var values = new long[set.Count];
+            for (int i = 0; i < values.Length; i++)
+                _ = Demikernel.Resp.RedisNumbers.TryParseInt64(set.MemberAt(i, scratch), out values[i]); // intset members are integers
+            System.Array.Sort(values);
+            int width = 2;
+            foreach (long v in values)
+            {
+                if (v is < int.MinValue or > int.MaxValue) width = 8;
+                else if (v is < short.MinValue or > short.MaxValue) width = Math.Max(width, 4);
+            }
+            var blob = new byte[8 + values.Length * width];
+            BinaryPrimitives.WriteUInt32LittleEndian(blob, (uint)width);
+            BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), (uint)values.Length);
+            for (int i = 0; i < values.Length; i++)
+            {
+                var d = blob.AsSpan(8 + i * width);
+                if (width == 2) BinaryPrimitives.WriteInt16LittleEndian(d, (short)values[i]);
+                else if (width == 4) BinaryPrimitives.WriteInt32LittleEndian(d, (int)values[i]);
+                else BinaryPrimitives.WriteInt64LittleEndian(d, values[i]);
+            }
+            w.Byte(TypeSetIntset);
+            w.String(blob);
+        }
+        else
+        {
+            w.Byte(TypeSet);
+            w.Length((ulong)set.Count);
+            for (int i = 0; i < set.Count; i++) w.String(set.MemberAt(i, scratch));
+        }
+        return w.FinishDump();
+    }
+
+    /// <summary>The DUMP payload of a sorted set: ZSET_LISTPACK (member, score in ascending order; scores as
+    /// %.17g text) while listpack-encoded, else ZSET_2 from the highest to the lowest element with binary scores.</summary>
+    public static byte[] DumpZSet(RedisSortedSet zset)
+    {
+        var w = new RdbWriter();
+        if (!zset.IsSkiplistEncoded)
+        {
+            var lp = new ListpackWriter();
+            Span<byte> text = stackalloc byte[Demikernel.Resp.RedisNumbers.MaxDoubleLength];
+            for (var n = zset.List.First; n is not null; n = n.Next)
+            {
+                lp.Add(n.Member);
+                _ = Demikernel.Resp.RedisNumbers.TryFormatDouble(n.Score, text, out int written);
+                lp.Add(text[..written]);
+            }
+            w.Byte(TypeZSetListpack);
+            w.String(lp.ToArray());
+        }
+        else
+        {
+            w.Byte(TypeZSet2);
+            w.Length((ulong)zset.Count);
+            for (var n = zset.List.Last; n is not null; n = n.Previous)
+            {
+                w.String(n.Member);
+                w.Double(n.Score);
+            }
+        }
+        return w.FinishDump();
+    }
+
     /// <summary>verifyDumpPayload: at least the 10-byte footer, an RDB version Redis 7.0 reads, a matching CRC.</summary>
     public static bool Verify(ReadOnlySpan<byte> payload)
     {
