@@ -220,4 +220,27 @@ public sealed class DumpRestoreTests : IDisposable
         CrossCheck(redis, Cmd("ZADD", "z4", Enumerable.Range(0, 300).SelectMany(i => new[] { (i * 0.5).ToString(System.Globalization.CultureInfo.InvariantCulture), "m" + i })),
             "z4", ["ZRANGE", "z4", "0", "-1", "WITHSCORES"]);
     }
+
+    [Fact]
+    public void TypeAndObjectMatchRedisServerForEveryType()
+    {
+        using var redis = RedisReference.TryStart();
+        if (redis is null) return;
+        List<string[]> script =
+        [
+            ["SET", "str", "abc"], ["SET", "int", "42"], ["SETBIT", "bits", "3", "1"], ["PFADD", "hll", "a"], ["RPUSH", "list", "a", "1"],
+            ["SADD", "iset", "1", "2"], ["SADD", "sset", "a"], ["ZADD", "zset", "1", "a"], ["ZADD", "bigz", "1", new string('m', 65)],
+            ["HSET", "hash", "f", "v"], ["HSET", "bigh", "f", new string('v', 65)], ["XADD", "stream", "1-1", "f", "v"],
+        ];
+        foreach (var key in new[] { "str", "int", "bits", "hll", "list", "iset", "sset", "zset", "bigz", "hash", "bigh", "stream", "none" })
+        {
+            script.Add(["TYPE", key]);
+            script.Add(["OBJECT", "ENCODING", key]);
+            script.Add(["OBJECT", "REFCOUNT", key]);
+            script.Add(["OBJECT", "IDLETIME", key]);
+            script.Add(["OBJECT", "FREQ", key]);
+        }
+        var mismatches = redis.Compare(_h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
 }
