@@ -60,7 +60,7 @@ public sealed class ServerConfig
         _values["slowlog-log-slower-than"] = "10000";
         _values["slowlog-max-len"] = "128";
         _values["latency-monitor-threshold"] = "0";
-        _values["hash-max-listpack-entries"] = "128";
+        _values["hash-max-listpack-entries"] = "512";
         _values["hash-max-listpack-value"] = "64";
         _values["list-max-listpack-size"] = "-2";
         _values["set-max-intset-entries"] = "512";

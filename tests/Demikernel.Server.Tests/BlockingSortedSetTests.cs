@@ -39,3 +39,17 @@ public sealed class BlockingSortedSetTests
         Assert.Equal(":1\r\n", writer.Call("ZCARD", "z2"));
     }
 }
+
+public sealed class SortedSetScoreTests : IDisposable
+{
+    private readonly CommandHarness _h = new();
+
+    public void Dispose() => _h.Dispose();
+
+    [Fact]
+    public void NegativeZeroScoreIsStoredAsZero()
+    {
+        _h.Run("ZADD", "z", "-0", "a");
+        Assert.Equal("$1\r\n0\r\n", _h.Run("ZSCORE", "z", "a"));
+    }
+}

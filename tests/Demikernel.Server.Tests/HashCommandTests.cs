@@ -95,11 +95,11 @@ public sealed class HashCommandTests : IDisposable
     public void EncodingConversions()
     {
         string longText = new('f', 65);
-        for (int i = 0; i < 128; i++) Run("HSET", "small", $"f{i}", "v");
+        for (int i = 0; i < 512; i++) Run("HSET", "small", $"f{i}", "v"); // Redis 7.0's built-in hash-max-listpack-entries
         Assert.Equal(Bulk("listpack"), Run("OBJECT", "ENCODING", "small"));
         Run("HSET", "small", "one-more", "v");
         Assert.Equal(Bulk("hashtable"), Run("OBJECT", "ENCODING", "small"));
-        for (int i = 0; i < 129; i++) Run("HDEL", "small", $"f{i}");
+        for (int i = 0; i < 512; i++) Run("HDEL", "small", $"f{i}");
         Assert.Equal(Int(1), Run("HLEN", "small"));
         Assert.Equal(Bulk("hashtable"), Run("OBJECT", "ENCODING", "small")); // never converts back
 

@@ -297,6 +297,7 @@ public static class SortedSetCommands
         for (int j = first; j < c.Count; j += 2)
         {
             if (!RedisNumbers.TryParseDouble(c.Arg(j), out double score)) continue;
+            if (score == 0) score = 0; // "-0" is stored as 0, as redis-server 7.0 replies
             var member = c.Arg(j + 1);
             var node = z.Find(member);
             if (node is not null)

@@ -13,7 +13,7 @@ namespace Demikernel.Server.Store;
 ///   [2] ─▶ 1 ─▶ 2                 ...
 /// </code>
 /// Lookups take the field as a span (no allocation); overwriting a value of the same length copies in place. While
-/// the hash is small ("listpack": ≤ 128 fields, no field or value over 64 bytes) deletes keep
+/// the hash is small ("listpack": ≤ 512 fields — Redis 7.0's built-in default; redis.conf's sample says 128, no field or value over 64 bytes) deletes keep
 /// insertion order, as a listpack does, so HGETALL answers in Redis's order; once "hashtable" (never reverting, as
 /// in Redis) deletes move the last entry into the hole. Dense storage makes HRANDFIELD's picks O(1); HSCAN walks
 /// buckets with the reverse-binary cursor of Redis's dictScan, so a field present for a whole scan is returned
@@ -22,7 +22,7 @@ namespace Demikernel.Server.Store;
 public sealed class RedisHash : RedisObject
 {
     /// <summary>hash-max-listpack-entries default.</summary>
-    public const int ListpackMaxEntries = 128;
+    public const int ListpackMaxEntries = 512;
 
     /// <summary>hash-max-listpack-value default.</summary>
     public const int ListpackMaxValue = 64;
@@ -199,7 +199,7 @@ public sealed class RedisHash : RedisObject
         int last = _count - 1;
         if (!_table && i != last)
         {
-            // Listpack order: shift the tail down and re-index (at most 128 entries).
+            // Listpack order: shift the tail down and re-index (at most 512 entries).
             Array.Copy(_fields, i + 1, _fields, i, last - i);
             Array.Copy(_values, i + 1, _values, i, last - i);
             Array.Copy(_hashes, i + 1, _hashes, i, last - i);
