@@ -42,6 +42,10 @@ public sealed class StreamCommandTests : IDisposable
         ["XADD", "s", "*", "a", "b"], ["XLEN", "s"],
         ["SET", "str", "v"], ["XADD", "str", "1-1", "a", "b"], ["XLEN", "str"], ["XRANGE", "str", "-", "+"], ["XREAD", "STREAMS", "str", "0"],
         ["XGROUP", "CREATE", "str", "g", "0"], ["XINFO", "STREAM", "str"], ["XTRIM", "str", "MAXLEN", "0"], ["XDEL", "str", "1-1"],
+        ["XREADGROUP", "GROUP", "g", "c", "STREAMS", "str", ">"], ["XINFO", "GROUPS", "str"], ["XACK", "str", "g", "1"], ["XPENDING", "str", "g"],
+        ["XCLAIM", "str", "g", "c", "0", "1"], ["XAUTOCLAIM", "str", "g", "c", "0", "0"], ["XSETID", "str", "1"], ["XGROUP", "SETID", "str", "g", "0"],
+        ["XINFO", "CONSUMERS", "str", "g"], ["XINFO", "CONSUMERS", "nokey", "g"],
+        ["XREAD", "COUNT", "1", "STREAMS", "nope", "s", "s", "0", "0", "0"],
         // XREAD
         ["XREAD", "STREAMS", "s", "0"], ["XREAD", "COUNT", "1", "STREAMS", "s", "nope", "0", "0"], ["XREAD", "STREAMS", "s", "$"],
         ["XREAD", "STREAMS", "s"], ["XREAD", "STREAMS", "s", "s2", "0"], ["XREAD", "COUNT", "x", "STREAMS", "s", "0"],
@@ -54,13 +58,13 @@ public sealed class StreamCommandTests : IDisposable
         ["XTRIM", "t", "MAXLEN", "=", "2"], ["XRANGE", "t", "-", "+"], ["XTRIM", "t", "MINID", "6"], ["XRANGE", "t", "-", "+"],
         ["XTRIM", "t", "MINID", "~", "7"], ["XTRIM", "t"], ["XTRIM", "t", "BAD"], ["XTRIM", "t", "LIMIT", "1"], ["XTRIM", "t", "MAXLEN", "1", "LIMIT", "1"],
         ["XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "1"], ["XTRIM", "t", "MAXLEN", "~", "0", "LIMIT", "0"], ["XLEN", "t"], ["EXISTS", "t"],
-        ["XTRIM", "nope", "MAXLEN", "0"], ["XINFO", "STREAM", "t"],
+        ["XTRIM", "nope", "MAXLEN", "0"], ["XINFO", "STREAM", "t"], ["XINFO", "STREAM", "t", "FULL"], ["XINFO", "STREAM", "s", "FULL", "COUNT", "2"],
         // XDEL and counters
         ["DEL", "d"], ["XADD", "d", "1", "a", "1"], ["XADD", "d", "2", "a", "2"], ["XADD", "d", "3", "a", "3"], ["XDEL", "d", "1", "3", "9", "1"],
         ["XDEL", "d", "bad"], ["XDEL", "nope", "1"], ["XINFO", "STREAM", "d"], ["XDEL", "d", "2"], ["XINFO", "STREAM", "d"], ["EXISTS", "d"],
         ["XSETID", "d", "1"], ["XSETID", "d", "10", "ENTRIESADDED", "2", "MAXDELETEDID", "11"], ["XSETID", "d", "10", "ENTRIESADDED", "-1"],
         ["XSETID", "d", "10", "BAD", "1"], ["XSETID", "nope", "1"], ["XSETID", "d", "10", "ENTRIESADDED", "7", "MAXDELETEDID", "5"],
-        ["XINFO", "STREAM", "d"], ["XADD", "d", "10", "a", "b"], ["XADD", "d", "10-*", "a", "b"], ["XSETID", "d", "10-0"], ["XSETID", "d", "10-1", "ENTRIESADDED", "0"],
+        ["XINFO", "STREAM", "d"], ["XINFO", "STREAM", "d", "FULL", "COUNT", "0"], ["XADD", "d", "10", "a", "b"], ["XADD", "d", "10-*", "a", "b"], ["XSETID", "d", "10-0"], ["XSETID", "d", "10-1", "ENTRIESADDED", "0"],
         // consumer groups
         ["DEL", "q"], ["XGROUP", "CREATE", "q", "g", "$"], ["XGROUP", "CREATE", "q", "g", "$", "MKSTREAM"], ["XGROUP", "CREATE", "q", "g", "$", "MKSTREAM"],
         ["XGROUP", "CREATE", "q", "g2", "0", "ENTRIESREAD", "-2"], ["XGROUP", "CREATE", "q", "g2", "0", "BAD"], ["XGROUP", "CREATE", "q", "g2", "bad"],
@@ -202,6 +206,10 @@ public sealed class StreamCommandTests : IDisposable
         Assert.Equal(Array(Array(Bulk("s"), Array(Entry("1-0", "f", "v")))), Run("XREAD", "BLOCK", "0", "STREAMS", "s", "0"));
         Run("XGROUP", "CREATE", "s", "g", "$");
         Assert.Equal(NilArray, Run("XREADGROUP", "GROUP", "g", "c", "BLOCK", "10", "STREAMS", "s", ">"));
+        Run("MULTI");
+        Run("XREAD", "BLOCK", "0", "STREAMS", "s", "$");
+        Run("XREAD", "BLOCK", "0", "STREAMS", "s", "0-0");
+        Assert.Equal(Array(NilArray, Array(Array(Bulk("s"), Array(Entry("1-0", "f", "v"))))), Run("EXEC"));
         _h.Protocol = RespVersion.Resp3;
         Assert.Equal("_\r\n", Run("XREAD", "BLOCK", "0", "STREAMS", "s", "$"));
         Assert.Equal("%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$1\r\nf\r\n$1\r\nv\r\n", Run("XREAD", "STREAMS", "s", "0"));
