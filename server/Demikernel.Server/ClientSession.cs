@@ -151,7 +151,7 @@ public sealed class ClientSession
         _reply.Version = Client.Protocol;
         int database = Client.Database;
         Client.Database = _blockedDb;
-        var context = new CommandContext(_blockedFrame, args, Client, _server, _reply) { FrameLength = consumed };
+        var context = new CommandContext(_blockedFrame, args, Client, _server, _reply) { FrameLength = consumed, IsRetry = true };
         _server.Commands.Execute(ref context);
         Client.Database = database;
         _retrying = false;
@@ -169,6 +169,7 @@ public sealed class ClientSession
     private void Unpark()
     {
         Client.Blocked = false;
+        Client.BlockState = null;
         _server.Blocking.Unblock(this, _blockedDb, _blockedKeys);
         _blockedFrame = [];
         _blockedKeys = [];

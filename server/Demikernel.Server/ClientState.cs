@@ -70,6 +70,12 @@ public sealed class ClientState
     /// <summary>Parked by a blocking command (BLPOP, ...) until data arrives or its timeout passes.</summary>
     public bool Blocked { get; internal set; }
 
+    /// <summary>
+    /// What a blocking command must remember between its first run and its re-runs (XREAD's "$" resolved to IDs);
+    /// cleared when the client is unparked.
+    /// </summary>
+    public object? BlockState { get; set; }
+
     /// <summary>A watched key changed since WATCH: EXEC fails with a null reply.</summary>
     public bool WatchBroken { get; set; }
 }

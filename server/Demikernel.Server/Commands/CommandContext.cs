@@ -30,6 +30,9 @@ public ref struct CommandContext
     /// <summary>The command being run (set by the dispatcher).</summary>
     public CommandSpec Command { get; internal set; }
 
+    /// <summary>True when the session re-runs a request that blocked, because a key it waits on got data.</summary>
+    public bool IsRetry { get; init; }
+
     /// <summary>Length of the whole request in <see cref="Buffer"/> (MULTI queues the raw frame).</summary>
     public int FrameLength { get; init; }
 

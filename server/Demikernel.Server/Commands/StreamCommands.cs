@@ -11,8 +11,9 @@ namespace Demikernel.Server.Commands;
 /// </summary>
 /// <remarks>
 /// Blocking XREAD: the session re-runs the same request bytes when a key is signalled, so "$" must keep meaning
-/// "after the last ID when the command was first run". The IDs resolved at that time are kept in
-/// <see cref="PendingReads"/>, keyed by client, and used instead of re-resolving "$" while the same request retries.
+/// "after the last ID when the command was first run". The IDs resolved at that time are kept in the client's
+/// <see cref="ClientState.BlockState"/> (cleared when the client is unparked) and used instead of re-resolving "$" when
+/// the session re-runs the request (<see cref="CommandContext.IsRetry"/>).
 /// </remarks>
 public static class StreamCommands
 {
@@ -580,26 +581,11 @@ public static class StreamCommands
     /// <summary>The IDs a blocked XREAD resolved when it was first run (see the class remarks).</summary>
     private sealed class PendingRead
     {
-        public required byte[] Frame;
         public required StreamId[] Ids;
-        public required long CreatedMs;
-        public required long DeadlineMs;   // 0 = no timeout
     }
 
-    private static readonly ConditionalWeakTable<ClientState, PendingRead> PendingReads = new();
-
-    /// <summary>The pending read of this very request being retried by the session, or null for a fresh run.</summary>
-    private static PendingRead? FindRetry(ref CommandContext c)
-    {
-        if (!PendingReads.TryGetValue(c.Client, out var p)) return null;
-        long now = c.Server.NowMs;
-        bool same = c.Buffer[..c.FrameLength].SequenceEqual(p.Frame)
-            && (p.DeadlineMs == 0 || now < p.DeadlineMs)
-            && c.Client.LastInteractionMs <= p.CreatedMs;
-        if (same) return p;
-        PendingReads.Remove(c.Client);
-        return null;
-    }
+    /// <summary>The IDs resolved by the first run of the request the session is re-running, or null for a fresh run.</summary>
+    private static PendingRead? FindRetry(ref CommandContext c) => c.IsRetry ? c.Client.BlockState as PendingRead : null;
 
     private static void XRead(ref CommandContext c) => ReadGeneric(ref c, group: false);
 
@@ -686,12 +672,12 @@ public static class StreamCommands
             var key = c.Arg(streamsArg + k);
             if (!LookupRead(ref c, key, out var s, out _))
             {
-                if (retry is not null) PendingReads.Remove(c.Client);
+                if (retry is not null) c.Client.BlockState = null;
                 return;
             }
             if (group && (s is null || s.FindGroup(groupName) is null))
             {
-                if (retry is not null) PendingReads.Remove(c.Client);
+                if (retry is not null) c.Client.BlockState = null;
                 c.Reply.Error($"{NoGroupError(key, groupName)} in XREADGROUP with GROUP option");
                 return;
             }
@@ -747,7 +733,7 @@ public static class StreamCommands
 
         if (served > 0)
         {
-            if (retry is not null) PendingReads.Remove(c.Client);
+            if (retry is not null) c.Client.BlockState = null;
             bool resp3 = c.Client.Protocol == RespVersion.Resp3;
             if (resp3) c.Reply.MapHeader(served);
             else c.Reply.ArrayHeader(served);
@@ -783,14 +769,7 @@ public static class StreamCommands
         {
             if (c.Client.Session is not null && !c.Client.InExec && retry is null)
             {
-                var resolved = ids.ToArray();
-                PendingReads.AddOrUpdate(c.Client, new PendingRead
-                {
-                    Frame = c.Buffer[..c.FrameLength].ToArray(),
-                    Ids = resolved,
-                    CreatedMs = c.Server.NowMs,
-                    DeadlineMs = timeout == 0 ? 0 : c.Server.NowMs + timeout,
-                });
+                c.Client.BlockState = new PendingRead { Ids = ids.ToArray() };
             }
             var keys = new byte[streams][];
             for (int k = 0; k < streams; k++) keys[k] = c.Arg(streamsArg + k).ToArray();
