@@ -64,18 +64,7 @@ public static class HashCommands
 
     /// <summary>The hash at <paramref name="key"/> for a read (counts hits/misses); false after a WRONGTYPE reply.</summary>
     private static bool TryGetForRead(ref CommandContext c, ReadOnlySpan<byte> key, out RedisHash? hash)
-    {
-        var e = KeyCommands.LookupRead(ref c, c.Db, key);
-        hash = null;
-        if (e is null) return true;
-        if (e.Obj is RedisHash h)
-        {
-            hash = h;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryRead(ref c, c.Db, key, out hash);
 
     /// <summary>Redis's hashTypeLookupWriteOrCreate: the hash at <paramref name="key"/>, created empty when missing;
     /// false after a WRONGTYPE reply.</summary>
@@ -412,37 +401,7 @@ public static class HashCommands
             c.Reply.ArrayHeader(0);
             return;
         }
-        long count = 10;
-        int patternArg = 0;
-        for (int i = 3; i < c.Count; i++)
-        {
-            bool hasValue = c.Count - i >= 2;
-            if (hasValue && c.ArgIs(i, "COUNT"u8))
-            {
-                if (!RedisNumbers.TryParseInt64(c.Arg(i + 1), out count))
-                {
-                    c.Reply.Error(Errors.NotInteger);
-                    return;
-                }
-                if (count < 1)
-                {
-                    c.Reply.Error(Errors.Syntax);
-                    return;
-                }
-                i++;
-            }
-            else if (hasValue && c.ArgIs(i, "MATCH"u8))
-            {
-                var p = c.Arg(i + 1);
-                patternArg = p.Length == 1 && p[0] == (byte)'*' ? 0 : i + 1;
-                i++;
-            }
-            else
-            {
-                c.Reply.Error(Errors.Syntax);
-                return;
-            }
-        }
+        if (!ScanOptions.TryParse(ref c, 3, out long count, out int patternArg)) return;
         var found = s_scratch ??= [];
         try
         {

@@ -126,33 +126,11 @@ public static class ListCommands
     /// <summary>The list at <paramref name="key"/> for a write: null (and <paramref name="entry"/> null) when the key
     /// does not exist; false after a WRONGTYPE reply.</summary>
     private static bool TryGetForWrite(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out RedisList? list)
-    {
-        entry = db.Find(key);
-        list = null;
-        if (entry is null) return true;
-        if (entry.Obj is RedisList l)
-        {
-            list = l;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryWrite(ref c, db, key, out entry, out list);
 
     /// <summary>Lookup for a read command (counts hits/misses); false after a WRONGTYPE reply.</summary>
     private static bool TryGetForRead(ref CommandContext c, ReadOnlySpan<byte> key, out RedisList? list)
-    {
-        var e = KeyCommands.LookupRead(ref c, c.Db, key);
-        list = null;
-        if (e is null) return true;
-        if (e.Obj is RedisList l)
-        {
-            list = l;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryRead(ref c, c.Db, key, out list);
 
     /// <summary>After elements were removed: deletes the key when the list is empty, else signals the change.</summary>
     private static void AfterRemove(RedisDatabase db, RedisEntry entry, RedisList list)

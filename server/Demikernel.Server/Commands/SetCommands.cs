@@ -85,33 +85,11 @@ public static class SetCommands
 
     /// <summary>Read lookup (counts hits/misses): true with the set or null; false after a WRONGTYPE reply.</summary>
     private static bool TryRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisSet? set)
-    {
-        var e = KeyCommands.LookupRead(ref c, db, key);
-        set = null;
-        if (e is null) return true;
-        if (e.Obj is RedisSet s)
-        {
-            set = s;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryRead(ref c, db, key, out set);
 
     /// <summary>Write lookup: true with the entry/set or nulls; false after a WRONGTYPE reply.</summary>
     private static bool TryWrite(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out RedisSet? set)
-    {
-        entry = db.Find(key);
-        set = null;
-        if (entry is null) return true;
-        if (entry.Obj is RedisSet s)
-        {
-            set = s;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryWrite(ref c, db, key, out entry, out set);
 
     private static void WriteMembers(ReplyBuffer reply, RedisSet set)
     {
@@ -519,7 +497,7 @@ public static class SetCommands
             WriteEmptyScan(c.Reply);
             return;
         }
-        if (!ParseScanOptions(ref c, 3, out long count, out int patternArg)) return;
+        if (!ScanOptions.TryParse(ref c, 3, out long count, out int patternArg)) return;
         Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
         int start = 0, end = set.Count;
         ulong next = 0;
@@ -554,42 +532,5 @@ public static class SetCommands
         cursor.TryFormat(digits, out int written, default, System.Globalization.CultureInfo.InvariantCulture);
         reply.ArrayHeader(2);
         reply.Bulk(digits[..written]);
-    }
-
-    /// <summary>SSCAN/ZSCAN options (MATCH, COUNT) from <paramref name="first"/>; false after an error reply.</summary>
-    internal static bool ParseScanOptions(ref CommandContext c, int first, out long count, out int patternArg)
-    {
-        count = 10;
-        patternArg = 0;
-        for (int i = first; i < c.Count; i++)
-        {
-            bool hasValue = c.Count - i >= 2;
-            if (hasValue && c.ArgIs(i, "COUNT"u8))
-            {
-                if (!RedisNumbers.TryParseInt64(c.Arg(i + 1), out count))
-                {
-                    c.Reply.Error(Errors.NotInteger);
-                    return false;
-                }
-                if (count < 1)
-                {
-                    c.Reply.Error(Errors.Syntax);
-                    return false;
-                }
-                i++;
-            }
-            else if (hasValue && c.ArgIs(i, "MATCH"u8))
-            {
-                var p = c.Arg(i + 1);
-                patternArg = p.Length == 1 && p[0] == (byte)'*' ? 0 : i + 1;
-                i++;
-            }
-            else
-            {
-                c.Reply.Error(Errors.Syntax);
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -80,32 +80,10 @@ public static class SortedSetCommands
     // ---------------------------------------------------------------- lookups and parsing
 
     private static bool TryRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisSortedSet? zset)
-    {
-        var e = KeyCommands.LookupRead(ref c, db, key);
-        zset = null;
-        if (e is null) return true;
-        if (e.Obj is RedisSortedSet z)
-        {
-            zset = z;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryRead(ref c, db, key, out zset);
 
     private static bool TryWrite(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out RedisSortedSet? zset)
-    {
-        entry = db.Find(key);
-        zset = null;
-        if (entry is null) return true;
-        if (entry.Obj is RedisSortedSet z)
-        {
-            zset = z;
-            return true;
-        }
-        c.Reply.Error(Errors.WrongType);
-        return false;
-    }
+        => TypedLookup.TryWrite(ref c, db, key, out entry, out zset);
 
     /// <summary>After an in-place removal: deletes the key if it became empty, else signals the change.</summary>
     private static void Modified(RedisDatabase db, RedisEntry e, RedisSortedSet z)
@@ -1169,7 +1147,7 @@ public static class SortedSetCommands
             SetCommands.WriteEmptyScan(c.Reply);
             return;
         }
-        if (!SetCommands.ParseScanOptions(ref c, 3, out long count, out int patternArg)) return;
+        if (!ScanOptions.TryParse(ref c, 3, out long count, out int patternArg)) return;
         long start = 0, end = z.Count;
         ulong next = 0;
         if (z.IsSkiplistEncoded)

@@ -1,0 +1,29 @@
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server.Commands;
+
+/// <summary>
+/// Looking up a key that must hold one type of value, shared by the collection command groups: true with the value,
+/// or with null when the key is missing; false once a WRONGTYPE reply has been written.
+/// </summary>
+internal static class TypedLookup
+{
+    /// <summary>For read commands: counts keyspace hits and misses as Redis does.</summary>
+    public static bool TryRead<T>(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out T? value) where T : RedisObject =>
+        Typed(ref c, KeyCommands.LookupRead(ref c, db, key), out value);
+
+    /// <summary>For write commands: the entry too, to update or delete it afterwards.</summary>
+    public static bool TryWrite<T>(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out T? value) where T : RedisObject
+    {
+        entry = db.Find(key);
+        return Typed(ref c, entry, out value);
+    }
+
+    private static bool Typed<T>(ref CommandContext c, RedisEntry? entry, out T? value) where T : RedisObject
+    {
+        value = entry?.Obj as T;
+        if (entry is null || value is not null) return true;
+        c.Reply.Error(Errors.WrongType);
+        return false;
+    }
+}
