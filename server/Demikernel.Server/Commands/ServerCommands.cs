@@ -361,7 +361,8 @@ public static class ServerCommands
 /// <summary>The text of INFO, section by section, with redis-server's field names.</summary>
 public static class ServerInfo
 {
-    public const string RedisVersion = "7.2.4";
+    // Behaviour is matched against redis-server 7.0.15 (the reference on Debian 12); say so to clients.
+    public const string RedisVersion = "7.0.15";
 
     private static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
 
