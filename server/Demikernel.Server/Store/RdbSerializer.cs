@@ -16,6 +16,8 @@ internal sealed class RdbValue
     public List<byte[]> Items = [];
     public List<double> Scores = [];
     public List<byte[]> Values = [];
+    /// <summary>A value decoded straight into its store object (streams).</summary>
+    public RedisObject? Object;
 }
 
 /// <summary>
@@ -24,7 +26,8 @@ internal sealed class RdbValue
 /// <code>
 ///   strings: raw, int8/16/32 (0xC0-0xC2) or LZF (0xC3 clen len data)
 ///   loads:   STRING, LIST, SET, ZSET, ZSET_2, HASH, LIST_ZIPLIST, SET_INTSET, ZSET_ZIPLIST, HASH_ZIPLIST,
-///            LIST_QUICKLIST (ziplist nodes), HASH_LISTPACK, ZSET_LISTPACK, LIST_QUICKLIST_2 (plain/packed nodes)
+///            LIST_QUICKLIST (ziplist nodes), HASH_LISTPACK, ZSET_LISTPACK, LIST_QUICKLIST_2 (plain/packed nodes),
+///            STREAM_LISTPACKS / _2 / _3 (<see cref="RdbStream"/>)
 /// </code>
 /// </summary>
 internal static class RdbSerializer
@@ -218,9 +221,20 @@ internal static class RdbSerializer
             TypeHashListpack => LoadBlob(ref r, v, RedisType.Hash, Listpack),
             TypeZSetListpack => LoadBlob(ref r, v, RedisType.ZSet, Listpack),
             TypeListQuicklist2 => LoadQuicklist(ref r, v, version2: true),
+            RdbStream.TypeListpacks or RdbStream.TypeListpacks2 or RdbStream.TypeListpacks3 => LoadStream(ref r, v, type),
             _ => false,
         };
         return ok ? v : null;
+    }
+
+    /// <summary>The DUMP payload of a stream (STREAM_LISTPACKS_2, see <see cref="RdbStream"/>).</summary>
+    public static byte[] DumpStream(RedisStream stream) => RdbStream.Dump(stream);
+
+    private static bool LoadStream(ref RdbReader r, RdbValue v, byte type)
+    {
+        v.Type = RedisType.Stream;
+        v.Object = RdbStream.Load(ref r, type);
+        return v.Object is not null;
     }
 
     private static bool LoadString(ref RdbReader r, RdbValue v)

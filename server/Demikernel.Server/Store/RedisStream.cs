@@ -19,7 +19,7 @@ public enum StreamTrimStrategy : byte
 /// A chunk is removed when its last live entry goes (XDEL) or as a whole by trimming; approximate trimming ("~")
 /// removes whole chunks only, like Redis removes whole nodes, so its results match Redis's for the same inserts.
 /// </summary>
-public sealed class RedisStream : RedisObject
+public sealed partial class RedisStream : RedisObject
 {
     /// <summary>Redis's stream-node-max-entries and stream-node-max-bytes defaults.</summary>
     public const int NodeMaxEntries = 100;
