@@ -381,6 +381,7 @@ public static class GenericCommands
         RedisHash hash => RdbSerializer.DumpHash(hash),
         RedisSet set => RdbSerializer.DumpSet(set),
         RedisSortedSet zset => RdbSerializer.DumpZSet(zset),
+        RedisStream stream => RdbSerializer.DumpStream(stream),
         _ => null,
     };
 
@@ -483,6 +484,7 @@ public static class GenericCommands
         {
             e = db.SetObject(key, obj);
             if (ttl > 0) db.SetExpire(e, ttl);
+            c.Server.Blocking.SignalReady(c.Client.Database, key); // a restored list, zset or stream can serve blocked clients
         }
         if (idle >= 0) e.AccessMs = now - idle * 1000;
         c.Reply.Ok();
@@ -520,6 +522,8 @@ public static class GenericCommands
                     if (!zset.Set(value.Items[i], value.Scores[i])) return null;
                 return zset;
             }
+            case RedisType.Stream:
+                return value.Object;
             default:
                 return null;
         }
