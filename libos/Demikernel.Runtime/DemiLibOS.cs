@@ -314,21 +314,30 @@ public sealed class DemiLibOS : IDisposable
             if (_idleSince == 0) _idleSince = Stopwatch.GetTimestamp();
             if (Stopwatch.GetTimestamp() - _idleSince < _spinTicks) return true;
         }
-        long wake = deadline;
-        if (Scheduler.TryGetNextDeadline(out long timer) && timer < wake) wake = timer;
-        if (_transport.TryGetNextDeadline(out long transportDue) && transportDue < wake) wake = Math.Max(now, transportDue);
-        if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime && wake != long.MaxValue)
+        if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime)
         {
-            // Nothing can happen before the next deadline: jump the clock instead of waiting.
+            // Let the transport finish what is due at this instant (a simulated network runs its other hosts here)
+            // before asking when the next thing happens; then jump the clock there instead of waiting.
             _transport.Block(TimeSpan.Zero);
-            virtualTime.AdvanceTo(wake);
+            long next = NextWake(deadline, Scheduler.Now);
+            if (next != long.MaxValue) virtualTime.AdvanceTo(next);
         }
         else
         {
+            long wake = NextWake(deadline, now);
             _transport.Block(wake == long.MaxValue ? null : Scheduler.SpanFromTicks(Math.Max(0, wake - now)));
         }
         _idleSince = 0;
         return true;
+    }
+
+    /// <summary>The earliest of the caller's deadline, the next timer and the transport's own next event.</summary>
+    private long NextWake(long deadline, long now)
+    {
+        long wake = deadline;
+        if (Scheduler.TryGetNextDeadline(out long timer) && timer < wake) wake = timer;
+        if (_transport.TryGetNextDeadline(out long transportDue) && transportDue < wake) wake = Math.Max(now, transportDue);
+        return wake;
     }
 
     private long Deadline(TimeSpan? timeout)
