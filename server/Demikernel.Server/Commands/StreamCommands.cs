@@ -197,34 +197,12 @@ public static class StreamCommands
     }
 
     /// <summary>Looks up a stream for reading (counts hits/misses); false after a WRONGTYPE reply.</summary>
-    private static bool LookupRead(ref CommandContext c, ReadOnlySpan<byte> key, out RedisStream? stream, out RedisEntry? entry)
-    {
-        entry = KeyCommands.LookupRead(ref c, c.Db, key);
-        stream = null;
-        if (entry is null) return true;
-        if (entry.Object is not RedisStream s)
-        {
-            c.Reply.Error(Errors.WrongType);
-            return false;
-        }
-        stream = s;
-        return true;
-    }
+    private static bool LookupRead(ref CommandContext c, ReadOnlySpan<byte> key, out RedisStream? stream, out RedisEntry? entry) =>
+        TypedLookup.TryRead(ref c, c.Db, key, out entry, out stream);
 
     /// <summary>Looks up a stream for writing (no stats); false after a WRONGTYPE reply.</summary>
-    private static bool LookupWrite(ref CommandContext c, ReadOnlySpan<byte> key, out RedisStream? stream, out RedisEntry? entry)
-    {
-        entry = c.Db.Find(key);
-        stream = null;
-        if (entry is null) return true;
-        if (entry.Object is not RedisStream s)
-        {
-            c.Reply.Error(Errors.WrongType);
-            return false;
-        }
-        stream = s;
-        return true;
-    }
+    private static bool LookupWrite(ref CommandContext c, ReadOnlySpan<byte> key, out RedisStream? stream, out RedisEntry? entry) =>
+        TypedLookup.TryWrite(ref c, c.Db, key, out entry, out stream);
 
     private static bool ParseLong(ref CommandContext c, int index, out long value, string error = Errors.NotInteger)
     {

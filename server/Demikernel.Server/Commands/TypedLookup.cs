@@ -10,7 +10,14 @@ internal static class TypedLookup
 {
     /// <summary>For read commands: counts keyspace hits and misses as Redis does.</summary>
     public static bool TryRead<T>(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out T? value) where T : RedisObject =>
-        Typed(ref c, KeyCommands.LookupRead(ref c, db, key), out value);
+        TryRead(ref c, db, key, out _, out value);
+
+    /// <summary>For read commands that also need the entry (e.g. XREADGROUP, which changes the group state).</summary>
+    public static bool TryRead<T>(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out T? value) where T : RedisObject
+    {
+        entry = KeyCommands.LookupRead(ref c, db, key);
+        return Typed(ref c, entry, out value);
+    }
 
     /// <summary>For write commands: the entry too, to update or delete it afterwards.</summary>
     public static bool TryWrite<T>(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry? entry, out T? value) where T : RedisObject
