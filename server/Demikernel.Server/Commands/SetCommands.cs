@@ -499,25 +499,45 @@ public static class SetCommands
         }
         if (!ScanOptions.TryParse(ref c, 3, out long count, out int patternArg)) return;
         Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
-        int start = 0, end = set.Count;
-        ulong next = 0;
-        if (!set.IsIntSet)
+        if (set.IsIntSet)
         {
-            start = cursor >= (ulong)set.Count ? set.Count : (int)cursor;
-            end = (int)Math.Min(set.Count, start + count);
-            next = end >= set.Count ? 0 : (ulong)end;
+            // An intset is returned whole in one call, whatever the cursor and COUNT, as Redis does.
+            int kept = 0;
+            for (int i = 0; i < set.Count; i++)
+                if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), set.MemberAt(i, scratch))) kept++;
+            WriteCursor(c.Reply, 0);
+            c.Reply.ArrayHeader(kept);
+            for (int i = 0; i < set.Count; i++)
+            {
+                var m = set.MemberAt(i, scratch);
+                if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), m)) c.Reply.Bulk(m);
+            }
+            return;
         }
-        int kept = 0;
-        for (int i = start; i < end; i++)
-            if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), set.MemberAt(i, scratch))) kept++;
-        WriteCursor(c.Reply, next);
-        c.Reply.ArrayHeader(kept);
-        for (int i = start; i < end; i++)
+        var found = ScanSlots();
+        try
         {
-            var m = set.MemberAt(i, scratch);
-            if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), m)) c.Reply.Bulk(m);
+            ulong next = set.Scan(cursor, (int)Math.Min(count, int.MaxValue / 16), found);
+            int matched = 0;
+            for (int k = 0; k < found.Count; k++)
+            {
+                if (patternArg != 0 && !Glob.IsMatch(c.Arg(patternArg), set.MemberAt(found[k], scratch))) continue;
+                found[matched++] = found[k];
+            }
+            WriteCursor(c.Reply, next);
+            c.Reply.ArrayHeader(matched);
+            for (int k = 0; k < matched; k++) c.Reply.Bulk(set.MemberAt(found[k], scratch));
+        }
+        finally
+        {
+            found.Clear();
         }
     }
+
+    [ThreadStatic] private static List<int>? s_scanSlots;
+
+    /// <summary>Scratch list of slots for SSCAN/ZSCAN steps (empty between uses).</summary>
+    internal static List<int> ScanSlots() => s_scanSlots ??= [];
 
     internal static void WriteEmptyScan(ReplyBuffer reply)
     {

@@ -1148,18 +1148,33 @@ public static class SortedSetCommands
             return;
         }
         if (!ScanOptions.TryParse(ref c, 3, out long count, out int patternArg)) return;
-        long start = 0, end = z.Count;
+        var nodes = Nodes();
         ulong next = 0;
         if (z.IsSkiplistEncoded)
         {
-            start = cursor >= (ulong)z.Count ? z.Count : (long)cursor;
-            end = Math.Min(z.Count, start + count);
-            next = end >= z.Count ? 0 : (ulong)end;
+            var slots = SetCommands.ScanSlots();
+            try
+            {
+                next = z.Scan(cursor, (int)Math.Min(count, int.MaxValue / 16), slots, nodes);
+            }
+            finally
+            {
+                slots.Clear();
+            }
+            if (patternArg != 0)
+            {
+                int kept = 0;
+                for (int k = 0; k < nodes.Count; k++)
+                    if (Glob.IsMatch(c.Arg(patternArg), nodes[k].Member)) nodes[kept++] = nodes[k];
+                nodes.RemoveRange(kept, nodes.Count - kept);
+            }
         }
-        var nodes = Nodes();
-        var node = start < z.Count ? z.ByRank(start) : null;
-        for (long i = start; i < end && node is not null; i++, node = node.Next)
-            if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), node.Member)) nodes.Add(node);
+        else
+        {
+            // A listpack is returned whole in one call, whatever the cursor and COUNT, as Redis does.
+            for (var node = z.List.First; node is not null; node = node.Next)
+                if (patternArg == 0 || Glob.IsMatch(c.Arg(patternArg), node.Member)) nodes.Add(node);
+        }
         SetCommands.WriteCursor(c.Reply, next);
         c.Reply.ArrayHeader(nodes.Count * 2);
         foreach (var n in nodes)

@@ -7,8 +7,9 @@ namespace Demikernel.Server.Store;
 /// <code>
 ///   intset     sorted long[] (every member a canonical integer, at most MaxIntsetEntries); members come out in
 ///              ascending order, like Redis's intset
-///   hashtable  dense byte[][] of members + member → slot dictionary; removal swaps the last member into the hole,
-///              so random picks (SPOP, SRANDMEMBER) are O(1) and SSCAN walks slots
+///   hashtable  a <see cref="MemberTable{TValue}"/>: dense members indexed by chained buckets; removal swaps the last
+///              member into the hole, so random picks (SPOP, SRANDMEMBER) are O(1); SSCAN walks the buckets with
+///              Redis's reverse-binary cursor, so a member present for a whole scan is returned at least once
 /// </code>
 /// A set never converts back from hashtable to intset (as in Redis). Members are addressed by a slot index in
 /// [0, Count) for iteration and random access; <see cref="MemberAt"/> formats intset members into a caller's
@@ -23,10 +24,8 @@ public sealed class RedisSet : RedisObject
     public const int ScratchLength = RedisNumbers.MaxInt64Length;
 
     private long[]? _ints = new long[4];
-    private byte[][] _dense = [];
-    private Dictionary<byte[], int>? _index;
-    private Dictionary<byte[], int>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
-    private int _count;
+    private MemberTable<bool>? _table; // the value is unused
+    private int _count; // intset only
 
     public override RedisType Type => RedisType.Set;
 
@@ -34,19 +33,19 @@ public sealed class RedisSet : RedisObject
 
     public bool IsIntSet => _ints is not null;
 
-    public int Count => _count;
+    public int Count => _ints is not null ? _count : _table!.Count;
 
     /// <summary>Member <paramref name="slot"/> (0 ≤ slot &lt; Count). Valid until the set is next changed.</summary>
     public ReadOnlySpan<byte> MemberAt(int slot, Span<byte> scratch)
     {
-        if (_ints is null) return _dense[slot];
+        if (_ints is null) return _table!.KeyAt(slot);
         RedisNumbers.TryFormatInt64(_ints[slot], scratch, out int written);
         return scratch[..written];
     }
 
     public bool Contains(ReadOnlySpan<byte> member)
     {
-        if (_ints is null) return _lookup.ContainsKey(member);
+        if (_ints is null) return _table!.Contains(member);
         return RedisNumbers.TryParseInt64(member, out long v) && _ints.AsSpan(0, _count).BinarySearch(v) >= 0;
     }
 
@@ -71,13 +70,8 @@ public sealed class RedisSet : RedisObject
             }
             ConvertToHashtable(_count + 1);
         }
-        if (_lookup.ContainsKey(member)) return false;
-        var bytes = member.ToArray();
-        if (_count == _dense.Length) Array.Resize(ref _dense, Math.Max(4, _count * 2));
-        _dense[_count] = bytes;
-        _index!.Add(bytes, _count);
-        _count++;
-        return true;
+        _table!.GetOrAdd(member, false, out bool added);
+        return added;
     }
 
     /// <summary>Removes a member; false when it was not there.</summary>
@@ -91,9 +85,7 @@ public sealed class RedisSet : RedisObject
             RemoveIntAt(at);
             return true;
         }
-        if (!_lookup.Remove(member, out _, out int slot)) return false;
-        RemoveDenseAt(slot);
-        return true;
+        return _table!.Remove(member, out _);
     }
 
     /// <summary>Removes the member in <paramref name="slot"/> (SPOP); the last slot moves into it.</summary>
@@ -104,9 +96,17 @@ public sealed class RedisSet : RedisObject
             RemoveIntAt(slot);
             return;
         }
-        _index!.Remove(_dense[slot]);
-        RemoveDenseAt(slot);
+        _table!.RemoveAt(slot);
     }
+
+    /// <summary>
+    /// One SSCAN step of the hashtable encoding (an intset is returned whole by the caller): adds the slots of the
+    /// members of the visited buckets to <paramref name="found"/> and returns the next cursor, 0 when done.
+    /// </summary>
+    public ulong Scan(ulong cursor, int count, List<int> found) => _table!.Scan(cursor, count, found);
+
+    /// <summary>Buckets of the hashtable encoding (0 for an intset); tests watch resizes with it.</summary>
+    internal int BucketCount => _table?.BucketCount ?? 0;
 
     private void RemoveIntAt(int at)
     {
@@ -114,33 +114,18 @@ public sealed class RedisSet : RedisObject
         Array.Copy(_ints!, at + 1, _ints!, at, _count - at);
     }
 
-    private void RemoveDenseAt(int slot)
-    {
-        int last = --_count;
-        if (slot != last)
-        {
-            var moved = _dense[last];
-            _dense[slot] = moved;
-            _index![moved] = slot;
-        }
-        _dense[last] = null!;
-    }
-
     private void ConvertToHashtable(int capacity)
     {
         var ints = _ints!;
         _ints = null;
-        _dense = new byte[Math.Max(capacity, 4)][];
-        _index = new Dictionary<byte[], int>(capacity, SetMemberComparer.Instance);
-        _lookup = _index.GetAlternateLookup<ReadOnlySpan<byte>>();
+        _table = new MemberTable<bool>(capacity);
         Span<byte> scratch = stackalloc byte[ScratchLength];
         for (int i = 0; i < _count; i++)
         {
             RedisNumbers.TryFormatInt64(ints[i], scratch, out int n);
-            var bytes = scratch[..n].ToArray();
-            _dense[i] = bytes;
-            _index.Add(bytes, i);
+            _table.TryAdd(scratch[..n].ToArray(), false);
         }
+        _count = 0;
     }
 
     public override RedisObject Clone()
@@ -152,8 +137,8 @@ public sealed class RedisSet : RedisObject
             copy._count = _count;
             return copy;
         }
-        copy.ConvertToHashtable(_count);
-        for (int i = 0; i < _count; i++) copy.Add(_dense[i]);
+        copy.ConvertToHashtable(_table!.Count);
+        for (int i = 0; i < _table.Count; i++) copy._table!.TryAdd((byte[])_table.KeyAt(i).Clone(), false);
         return copy;
     }
 }

@@ -1,8 +1,9 @@
 namespace Demikernel.Server.Store;
 
 /// <summary>
-/// A Redis sorted set: a <see cref="SkipList"/> ordered by (score, member) plus a member → node dictionary (O(1)
-/// ZSCORE, span lookups without allocation). OBJECT ENCODING reports "listpack" while the set is within Redis 7.0's
+/// A Redis sorted set: a <see cref="SkipList"/> ordered by (score, member) plus a member → node
+/// <see cref="MemberTable{TValue}"/> (O(1) ZSCORE, span lookups without allocation, and ZSCAN over its buckets with
+/// Redis's reverse-binary cursor, so a member present for a whole scan is returned at least once). OBJECT ENCODING reports "listpack" while the set is within Redis 7.0's
 /// zset-max-listpack-entries (128) and zset-max-listpack-value (64 bytes) limits, and "skiplist" once it has
 /// exceeded them (it never converts back, as in Redis).
 /// </summary>
@@ -11,11 +12,8 @@ public sealed class RedisSortedSet : RedisObject
     public const int MaxListpackEntries = 128;
     public const int MaxListpackValue = 64;
 
-    private readonly Dictionary<byte[], SkipListNode> _dict = new(SetMemberComparer.Instance);
-    private readonly Dictionary<byte[], SkipListNode>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private readonly MemberTable<SkipListNode> _dict = new();
     private bool _skiplist;
-
-    public RedisSortedSet() => _lookup = _dict.GetAlternateLookup<ReadOnlySpan<byte>>();
 
     public override RedisType Type => RedisType.ZSet;
 
@@ -28,13 +26,18 @@ public sealed class RedisSortedSet : RedisObject
 
     public int Count => _dict.Count;
 
-    public SkipListNode? Find(ReadOnlySpan<byte> member) => _lookup.TryGetValue(member, out var n) ? n : null;
+    public SkipListNode? Find(ReadOnlySpan<byte> member)
+    {
+        int i = _dict.IndexOf(member);
+        return i >= 0 ? _dict.ValueAt(i) : null;
+    }
 
     public bool TryGetScore(ReadOnlySpan<byte> member, out double score)
     {
-        if (_lookup.TryGetValue(member, out var n))
+        int i = _dict.IndexOf(member);
+        if (i >= 0)
         {
-            score = n.Score;
+            score = _dict.ValueAt(i).Score;
             return true;
         }
         score = 0;
@@ -44,13 +47,15 @@ public sealed class RedisSortedSet : RedisObject
     /// <summary>Adds a member or changes its score; true when it was added.</summary>
     public bool Set(ReadOnlySpan<byte> member, double score)
     {
-        if (_lookup.TryGetValue(member, out var node))
+        int i = _dict.IndexOf(member);
+        if (i >= 0)
         {
+            var node = _dict.ValueAt(i);
             if (node.Score != score) List.UpdateScore(node, score);
             return false;
         }
         var bytes = member.ToArray();
-        _dict.Add(bytes, List.Insert(score, bytes));
+        _dict.TryAdd(bytes, List.Insert(score, bytes));
         if (!_skiplist && (_dict.Count > MaxListpackEntries || bytes.Length > MaxListpackValue)) _skiplist = true;
         return true;
     }
@@ -62,21 +67,37 @@ public sealed class RedisSortedSet : RedisObject
 
     public bool Remove(ReadOnlySpan<byte> member)
     {
-        if (!_lookup.Remove(member, out _, out var node)) return false;
+        if (!_dict.Remove(member, out var node)) return false;
         List.Remove(node);
         return true;
     }
 
     public void Remove(SkipListNode node)
     {
-        _dict.Remove(node.Member);
+        _dict.Remove(node.Member, out _);
         List.Remove(node);
     }
+
+    /// <summary>
+    /// One ZSCAN step of the skiplist encoding (a listpack is returned whole by the caller): adds the nodes of the
+    /// members of the visited buckets to <paramref name="found"/> and returns the next cursor, 0 when done.
+    /// </summary>
+    public ulong Scan(ulong cursor, int count, List<int> scratch, List<SkipListNode> found)
+    {
+        cursor = _dict.Scan(cursor, count, scratch);
+        foreach (int i in scratch) found.Add(_dict.ValueAt(i));
+        scratch.Clear();
+        return cursor;
+    }
+
+    /// <summary>Buckets of the member table; tests watch resizes with it.</summary>
+    internal int BucketCount => _dict.BucketCount;
 
     /// <summary>0-based rank of a member in ascending order, or -1.</summary>
     public long RankOf(ReadOnlySpan<byte> member)
     {
-        if (!_lookup.TryGetValue(member, out var n)) return -1;
+        var n = Find(member);
+        if (n is null) return -1;
         return List.RankOf(n.Score, n.Member) - 1;
     }
 
