@@ -300,6 +300,31 @@ public sealed class CollectionScanTests : IDisposable
         Assert.Equal(Err("ERR value is not an integer or out of range"), Run(scan, "big", "0", "COUNT", "x"));
     }
 
+    // ---------------------------------------------------------------- lex ranges over mixed scores
+
+    /// <summary>
+    /// BYLEX on members with different scores depends on the walk order; a listpack answers like Redis's head/tail
+    /// walk (replies from redis-server 7.0.15), every time (it used to depend on the skiplist's random levels).
+    /// </summary>
+    [Fact]
+    public void LexRangesOnMixedScoresFollowRedisListpackWalk()
+    {
+        for (int round = 0; round < 40; round++)
+        {
+            Run("DEL", "z");
+            Run("ZADD", "z", "1", "d", "2", "nn", "3", "b", "4", "a", "5", "c", "6", "new");
+            Assert.Equal(BulkArray("d", "nn", "b", "a", "c", "new"), Run("ZRANGE", "z", "[b", "+", "BYLEX"));
+            Assert.Equal("*0\r\n", Run("ZRANGEBYLEX", "z", "-", "[b"));
+            Assert.Equal(BulkArray("new", "c"), Run("ZREVRANGEBYLEX", "z", "+", "[b"));
+            Assert.Equal(Int(6), Run("ZLEXCOUNT", "z", "[b", "+"));
+            Assert.Equal(Int(1), Run("ZLEXCOUNT", "z", "[c", "[m"));
+            Assert.Equal(BulkArray("d"), Run("ZRANGEBYLEX", "z", "[c", "[m"));
+            Assert.Equal(BulkArray("nn", "b"), Run("ZRANGEBYLEX", "z", "[b", "+", "LIMIT", "1", "2"));
+            Assert.Equal(Int(1), Run("ZREMRANGEBYLEX", "z", "[c", "[m"));
+            Assert.Equal(BulkArray("nn", "b", "a", "c", "new"), Run("ZRANGE", "z", "0", "-1"));
+        }
+    }
+
     // ---------------------------------------------------------------- allocation-free member paths
 
     [Theory]

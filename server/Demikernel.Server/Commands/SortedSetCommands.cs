@@ -379,10 +379,18 @@ public static class SortedSetCommands
         }
         if (!TryRead(ref c, c.Db, c.Arg(1), out var z)) return;
         long count = 0;
-        if (z is not null && z.List.FirstInRange(range, min, max) is { } first)
+        if (z is not null && z.FirstInLexRange(range, min, max) is { } first)
         {
-            var last = z.List.LastInRange(range, min, max)!;
-            count = z.List.RankOf(last.Score, last.Member) - z.List.RankOf(first.Score, first.Member) + 1;
+            if (z.IsSkiplistEncoded)
+            {
+                var last = z.LastInLexRange(range, min, max)!;
+                count = z.List.RankOf(last.Score, last.Member) - z.List.RankOf(first.Score, first.Member) + 1;
+            }
+            else
+            {
+                // Like Redis's listpack walk: count forward from the first member in range while below max.
+                for (var n = first; n is not null && range.BelowMax(n.Member, max); n = n.Next) count++;
+            }
         }
         c.Reply.Integer(count);
     }
@@ -559,7 +567,7 @@ public static class SortedSetCommands
     private static void CollectByLex(RedisSortedSet z, LexRange range, ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, bool rev, long offset, long limit, List<SkipListNode> nodes)
     {
         if (range.IsEmpty(min, max) || offset < 0) return;
-        var n = rev ? z.List.LastInRange(range, min, max) : z.List.FirstInRange(range, min, max);
+        var n = rev ? z.LastInLexRange(range, min, max) : z.FirstInLexRange(range, min, max);
         while (n is not null && offset-- > 0) n = rev ? n.Previous : n.Next;
         while (n is not null && limit-- != 0)
         {

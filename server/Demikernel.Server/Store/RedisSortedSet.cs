@@ -93,6 +93,34 @@ public sealed class RedisSortedSet : RedisObject
     /// <summary>Buckets of the member table; tests watch resizes with it.</summary>
     internal int BucketCount => _dict.BucketCount;
 
+    /// <summary>
+    /// The first node inside a lexicographic range, or null. Like Redis, nothing is in range when the last member is
+    /// below min or the first above max; a listpack-encoded set then walks from its head (zzlFirstInLexRange), so on
+    /// members with different scores (where the answer depends on the order) the result is Redis's and does not
+    /// depend on the skiplist's random levels.
+    /// </summary>
+    public SkipListNode? FirstInLexRange(LexRange range, ReadOnlySpan<byte> min, ReadOnlySpan<byte> max)
+    {
+        if (!MayIntersect(range, min, max)) return null;
+        if (_skiplist) return List.FirstInRange(range, min, max);
+        for (var n = List.First; n is not null; n = n.Next)
+            if (range.AboveMin(n.Member, min)) return range.BelowMax(n.Member, max) ? n : null;
+        return null;
+    }
+
+    /// <summary>The last node inside a lexicographic range, or null (the mirror of <see cref="FirstInLexRange"/>).</summary>
+    public SkipListNode? LastInLexRange(LexRange range, ReadOnlySpan<byte> min, ReadOnlySpan<byte> max)
+    {
+        if (!MayIntersect(range, min, max)) return null;
+        if (_skiplist) return List.LastInRange(range, min, max);
+        for (var n = List.Last; n is not null; n = n.Previous)
+            if (range.BelowMax(n.Member, max)) return range.AboveMin(n.Member, min) ? n : null;
+        return null;
+    }
+
+    private bool MayIntersect(LexRange range, ReadOnlySpan<byte> min, ReadOnlySpan<byte> max) =>
+        List.First is { } first && List.Last is { } last && range.AboveMin(last.Member, min) && range.BelowMax(first.Member, max);
+
     /// <summary>0-based rank of a member in ascending order, or -1.</summary>
     public long RankOf(ReadOnlySpan<byte> member)
     {
