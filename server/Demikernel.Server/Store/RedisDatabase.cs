@@ -201,11 +201,7 @@ public sealed class RedisDatabase
         {
             ulong mask = (ulong)_buckets.Length - 1;
             for (var e = _buckets[cursor & mask]; e is not null; e = e.Next) found.Add(e);
-            // Increment the reversed cursor over the bits not in the mask (Redis dictScan).
-            cursor |= ~mask;
-            cursor = ReverseBits(cursor);
-            cursor++;
-            cursor = ReverseBits(cursor);
+            cursor = ScanCursor.Next(cursor, mask); // Redis dictScan's reverse-binary increment
         }
         while (cursor != 0 && maxIterations-- > 0 && found.Count - before < count);
         return cursor;
@@ -793,14 +789,6 @@ public sealed class RedisDatabase
         var bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(capacity, Array.MaxLength));
         e.Bytes.AsSpan(0, e.Length).CopyTo(bytes);
         e.Bytes = bytes;
-    }
-
-    private static ulong ReverseBits(ulong v)
-    {
-        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
-        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
-        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
-        return BinaryPrimitives.ReverseEndianness(v);
     }
 
     /// <summary>Enumerates every entry of a database (see <see cref="Entries"/>).</summary>

@@ -139,10 +139,7 @@ public sealed class RedisHash : RedisObject
         {
             ulong mask = (ulong)_buckets.Length - 1;
             for (int i = _buckets[(int)(cursor & mask)] - 1; i >= 0; i = _next[i]) found.Add(i);
-            cursor |= ~mask;
-            cursor = ReverseBits(cursor);
-            cursor++;
-            cursor = ReverseBits(cursor);
+            cursor = ScanCursor.Next(cursor, mask);
         }
         while (cursor != 0 && maxIterations-- > 0 && found.Count - before < count);
         return cursor;
@@ -253,11 +250,4 @@ public sealed class RedisHash : RedisObject
         for (int i = 0; i < _count; i++) Link(i);
     }
 
-    private static ulong ReverseBits(ulong v)
-    {
-        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
-        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
-        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
-        return System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
-    }
 }
