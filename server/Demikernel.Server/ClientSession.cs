@@ -35,6 +35,11 @@ public sealed class ClientSession
     private long _blockedDeadlineMs;
     private BlockTimeoutReply _blockedReply;
     private bool _retrying;
+#pragma warning disable CA2012 // kept on purpose: consumed exactly once, by TakeReadAhead, after it completed
+    private ValueTask<QResult> _readAhead;
+#pragma warning restore CA2012
+    private bool _hasReadAhead;
+    private readonly Action _wakeOnRead;
 
     public ClientSession(RedisServer server, ClientState client)
     {
@@ -45,6 +50,7 @@ public sealed class ClientSession
         _outbox = new ReplyBuffer(_libos);
         _flushOutbox = FlushOutboxAsync;
         _unblock = new AsyncSignal(_libos);
+        _wakeOnRead = _unblock.Set;
         client.Session = this;
         _scanner = new RespRequestScanner(new RespLimits
         {
@@ -76,14 +82,40 @@ public sealed class ClientSession
                 if (Client.Blocked)
                 {
                     // Parked by a blocking command: send what is answered so far, then wait to be served or time out.
+                    // The socket is read meanwhile, so a client that goes away is noticed at once; what it sends
+                    // waits behind the blocked request.
                     if (!await FlushAsync()) break;
-                    TimeSpan? wait = _blockedDeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(Math.Max(0, _blockedDeadlineMs - _server.NowMs));
-                    if (!await _unblock.WaitAsync(wait) && Client.Blocked) TimeOutBlocked();
+                    StartReadAhead(qd);
+                    while (Client.Blocked && !_readAhead.IsCompleted)
+                    {
+                        TimeSpan? wait = _blockedDeadlineMs == 0 ? null : TimeSpan.FromMilliseconds(Math.Max(0, _blockedDeadlineMs - _server.NowMs));
+                        if (!await _unblock.WaitAsync(wait) && Client.Blocked && !_readAhead.IsCompleted) TimeOutBlocked();
+                    }
+                    if (Client.Blocked)
+                    {
+                        var early = TakeReadAhead();
+                        if (!early.Succeeded || early.Sga.IsEmpty) break; // the client left while parked
+                        Client.LastInteractionMs = _server.NowMs;
+                        _server.Stats.NetInputBytes += early.Sga.TotalLength;
+                        Append(early.Sga.Span);
+                        _libos.SgaFree(early.Sga);
+                        continue;
+                    }
                     keepGoing = Consume([]); // the rest of the pipeline waited behind the blocked request
                 }
                 else
                 {
-                    var popped = await _libos.PopAsync(qd);
+                    QResult popped;
+                    if (_hasReadAhead)
+                    {
+                        // A read started while parked is still the next read: wait for it rather than start another.
+                        while (!_readAhead.IsCompleted) await _unblock.WaitAsync();
+                        popped = TakeReadAhead();
+                    }
+                    else
+                    {
+                        popped = await _libos.PopAsync(qd);
+                    }
                     if (!popped.Succeeded || popped.Sga.IsEmpty) break; // error, kill, or the client closed
                     Client.LastInteractionMs = _server.NowMs;
                     _server.Stats.NetInputBytes += popped.Sga.TotalLength;
@@ -158,6 +190,25 @@ public sealed class ClientSession
         if (Client.Blocked) return; // nothing for us after all: keep waiting
         Unpark();
         _unblock.Set();
+    }
+
+    /// <summary>Starts reading the socket while the client is parked (once); its completion wakes the parked loop.</summary>
+    private void StartReadAhead(QDesc qd)
+    {
+        if (_hasReadAhead) return;
+        _hasReadAhead = true;
+#pragma warning disable CA2012 // consumed once, by TakeReadAhead
+        _readAhead = _libos.PopAsync(qd);
+#pragma warning restore CA2012
+        if (!_readAhead.IsCompleted) _readAhead.GetAwaiter().UnsafeOnCompleted(_wakeOnRead);
+    }
+
+    private QResult TakeReadAhead()
+    {
+        _hasReadAhead = false;
+        var result = _readAhead.GetAwaiter().GetResult();
+        _readAhead = default;
+        return result;
     }
 
     private void TimeOutBlocked()
