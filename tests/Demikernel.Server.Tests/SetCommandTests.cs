@@ -192,79 +192,16 @@ internal static class RedisDiff
     public static List<string> Compare(string[][] script)
     {
         var mismatches = new List<string>();
-        string? redis = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-        if (redis is null) return mismatches;
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        using var process = Process.Start(new ProcessStartInfo(redis, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --daemonize no")
+        using var redis = ReferenceRedis.TryStart();
+        if (redis is null) return mismatches; // redis-server is not installed (tests/run.sh installs it)
+        foreach (bool resp3 in new[] { false, true })
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        try
-        {
-            using var client = Connect(port);
-            var stream = client.GetStream();
-            foreach (bool resp3 in new[] { false, true })
-            {
-                using var h = new CommandHarness();
-                Exchange(stream, ["FLUSHALL"]);
-                Exchange(stream, ["HELLO", resp3 ? "3" : "2"]);
-                h.Protocol = resp3 ? RespVersion.Resp3 : RespVersion.Resp2;
-                foreach (var command in script)
-                {
-                    string expected = Exchange(stream, command);
-                    string actual = h.Run(command);
-                    if (expected != actual)
-                        mismatches.Add($"[{(resp3 ? "RESP3" : "RESP2")}] {string.Join(' ', command)}\n  redis: {Escape(expected)}\n  ours:  {Escape(actual)}");
-                }
-            }
-        }
-        finally
-        {
-            process.Kill();
-            process.WaitForExit();
+            using var h = new CommandHarness();
+            redis.Run("FLUSHALL");
+            redis.Run("HELLO", resp3 ? "3" : "2");
+            h.Protocol = resp3 ? RespVersion.Resp3 : RespVersion.Resp2;
+            foreach (var difference in redis.Compare(h, script)) mismatches.Add($"[{(resp3 ? "RESP3" : "RESP2")}] {difference}");
         }
         return mismatches;
-    }
-
-    private static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
-
-    private static string Exchange(NetworkStream stream, string[] command)
-    {
-        const string Marker = "$16\r\n--end-of-reply--\r\n";
-        var request = CommandHarness.EncodeRequest(command).Concat(CommandHarness.EncodeRequest("ECHO", "--end-of-reply--")).ToArray();
-        stream.Write(request);
-        var received = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            int n = stream.Read(buffer);
-            if (n == 0) throw new IOException("redis-server closed the connection");
-            received.Write(buffer, 0, n);
-            string text = Encoding.UTF8.GetString(received.ToArray());
-            if (text.EndsWith(Marker, StringComparison.Ordinal)) return text[..^Marker.Length];
-        }
-    }
-
-    private static TcpClient Connect(int port)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (true)
-        {
-            try
-            {
-                var c = new TcpClient();
-                c.Connect(IPAddress.Loopback, port);
-                return c;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-        }
     }
 }

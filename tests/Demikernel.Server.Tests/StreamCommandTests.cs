@@ -103,46 +103,8 @@ public sealed class StreamCommandTests : IDisposable
     [Fact]
     public void RepliesMatchRedisServer()
     {
-        RunDifferential(RespVersion.Resp2);
-        RunDifferential(RespVersion.Resp3);
-    }
-
-    private static void RunDifferential(RespVersion protocol)
-    {
-        string? redis = FindRedisServer();
-        if (redis is null) return; // redis-server is not installed (tests/run.sh installs it)
-        int port = FreePort();
-        using var process = Process.Start(new ProcessStartInfo(redis, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --daemonize no")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        try
-        {
-            using var client = Connect(port);
-            var stream = client.GetStream();
-            using var h = new CommandHarness();
-            if (protocol == RespVersion.Resp3)
-            {
-                Exchange(stream, ["HELLO", "3"]);
-                h.Protocol = RespVersion.Resp3;
-            }
-            var mismatches = new List<string>();
-            Exchange(stream, ["FLUSHALL"]);
-            foreach (var command in Script)
-            {
-                string expected = Exchange(stream, command);
-                string actual = h.Run(command);
-                if (expected != actual)
-                    mismatches.Add($"{string.Join(' ', command)}\n  redis: {Escape(expected)}\n  ours:  {Escape(actual)}");
-            }
-            Assert.True(mismatches.Count == 0, $"{protocol}: " + string.Join("\n", mismatches));
-        }
-        finally
-        {
-            process.Kill();
-            process.WaitForExit();
-        }
+        var mismatches = RedisDiff.Compare(Script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
 
     // ---------------------------------------------------------------- time-dependent behaviour (virtual clock)
@@ -425,25 +387,6 @@ public sealed class StreamCommandTests : IDisposable
 
     // ---------------------------------------------------------------- plumbing
 
-    private static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
-
-    private static string Exchange(NetworkStream stream, string[] command)
-    {
-        const string Marker = "$16\r\n--end-of-reply--\r\n";
-        var request = EncodeRequest(command).Concat(EncodeRequest("ECHO", "--end-of-reply--")).ToArray();
-        stream.Write(request);
-        var received = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        while (true)
-        {
-            int n = stream.Read(buffer);
-            if (n == 0) throw new IOException("redis-server closed the connection");
-            received.Write(buffer, 0, n);
-            string text = Encoding.UTF8.GetString(received.ToArray());
-            if (text.EndsWith(Marker, StringComparison.Ordinal)) return text[..^Marker.Length];
-        }
-    }
-
     private static TcpClient Connect(int port)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -460,24 +403,5 @@ public sealed class StreamCommandTests : IDisposable
                 Thread.Sleep(50);
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    private static string? FindRedisServer()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
-        {
-            var path = Path.Combine(dir, "redis-server");
-            if (File.Exists(path)) return path;
-        }
-        return null;
     }
 }
