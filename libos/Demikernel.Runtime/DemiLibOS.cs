@@ -235,7 +235,10 @@ public sealed class DemiLibOS : IDisposable
     }
 
     /// <summary>Runs one pass of OS work without blocking: transport poll, timers, ready tasks. True if anything happened.</summary>
-    public bool Poll()
+    public bool Poll() => Poll(Scheduler.Now);
+
+    /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
+    private bool Poll(long now)
     {
         // Coroutines run with no SynchronizationContext: awaits inside them resume inline on this thread, never on a
         // context the host installed (a UI's or a test runner's) nor on the thread pool.
@@ -244,7 +247,7 @@ public sealed class DemiLibOS : IDisposable
         try
         {
             bool progress = _transport.Poll();
-            progress |= Scheduler.FireTimers() > 0;
+            progress |= Scheduler.FireTimers(now) > 0;
             progress |= Scheduler.RunReady() > 0;
             return progress;
         }
@@ -300,19 +303,22 @@ public sealed class DemiLibOS : IDisposable
     /// </summary>
     private bool Step(long deadline)
     {
-        if (Poll())
+        // One clock reading per step: on a VM, clock_gettime is a visible share of a busy server's CPU.
+        long now = Scheduler.Now;
+        if (Poll(now))
         {
             _idleSince = 0;
             return true;
         }
-        long now = Scheduler.Now;
         if (now >= deadline) return false;
         bool virtualClock = Time is VirtualTimeProvider;
         // Spinning is about real wake-up latency; under a virtual clock it would only burn time.
         if (!virtualClock)
         {
-            if (_idleSince == 0) _idleSince = Stopwatch.GetTimestamp();
-            if (Stopwatch.GetTimestamp() - _idleSince < _spinTicks) return true;
+            // The system TimeProvider's timestamps are Stopwatch's, so the reading above serves the spin budget too.
+            long t = ReferenceEquals(Time, TimeProvider.System) ? now : Stopwatch.GetTimestamp();
+            if (_idleSince == 0) _idleSince = t;
+            if (t - _idleSince < _spinTicks) return true;
         }
         if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime)
         {

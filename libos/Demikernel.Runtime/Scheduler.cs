@@ -149,10 +149,12 @@ public sealed class Scheduler
     public void WakeAfter(TaskHandle handle, TimeSpan delay) => WakeAt(handle, Now + TicksFrom(delay));
 
     /// <summary>Wakes the tasks whose timers are due; returns how many fired.</summary>
-    public int FireTimers()
+    public int FireTimers() => _timers.Count == 0 ? 0 : FireTimers(Now);
+
+    /// <summary>Wakes the tasks whose timers are due at <paramref name="now"/> (a clock reading the caller already has).</summary>
+    public int FireTimers(long now)
     {
         if (_timers.Count == 0) return 0;
-        long now = Now;
         int fired = 0;
         while (_timers.TryPopDue(now, out var handle))
         {

@@ -95,7 +95,7 @@ public sealed class ClientSession
                     {
                         var early = TakeReadAhead();
                         if (!early.Succeeded || early.Sga.IsEmpty) break; // the client left while parked
-                        Client.LastInteractionMs = _server.NowMs;
+                        Client.LastInteractionMs = _server.CoarseNowMs;
                         _server.Stats.NetInputBytes += early.Sga.TotalLength;
                         Append(early.Sga.Span);
                         _libos.SgaFree(early.Sga);
@@ -117,7 +117,7 @@ public sealed class ClientSession
                         popped = await _libos.PopAsync(qd);
                     }
                     if (!popped.Succeeded || popped.Sga.IsEmpty) break; // error, kill, or the client closed
-                    Client.LastInteractionMs = _server.NowMs;
+                    Client.LastInteractionMs = _server.CoarseNowMs;
                     _server.Stats.NetInputBytes += popped.Sga.TotalLength;
                     keepGoing = Consume(popped.Sga.Span);
                     _libos.SgaFree(popped.Sga);
