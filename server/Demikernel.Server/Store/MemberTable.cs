@@ -72,6 +72,8 @@ internal sealed class MemberTable<TValue>
 
     public TValue ValueAt(int index) => _values[index];
 
+    public void SetValueAt(int index, TValue value) => _values[index] = value;
+
     /// <summary>Dense index of <paramref name="key"/>, or -1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int IndexOf(ReadOnlySpan<byte> key) => IndexOf(key, RedisDatabase.HashOf(key));
@@ -137,6 +139,24 @@ internal sealed class MemberTable<TValue>
         if (_buckets.Length > MinBuckets && _count < _buckets.Length / 8)
             Rehash(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_count * 2, 1))));
         if (_keys.Length > 64 && _count < _keys.Length / 4) Resize(_keys.Length / 2);
+    }
+
+    /// <summary>
+    /// Removes the entry at dense index <paramref name="index"/> keeping the others in insertion order (the tail
+    /// shifts down and the buckets are rebuilt): what a small, listpack-encoded hash needs, so that replies list fields
+    /// in Redis's order. O(Count), meant for small tables.
+    /// </summary>
+    public void RemoveAtKeepingOrder(int index)
+    {
+        int last = _count - 1;
+        Array.Copy(_keys, index + 1, _keys, index, last - index);
+        Array.Copy(_values, index + 1, _values, index, last - index);
+        Array.Copy(_hashes, index + 1, _hashes, index, last - index);
+        _keys[last] = null!;
+        _values[last] = default!;
+        _count--;
+        Array.Clear(_buckets);
+        for (int i = 0; i < _count; i++) Link(i);
     }
 
     /// <summary>
