@@ -374,16 +374,7 @@ public static class GenericCommands
     }
 
     /// <summary>The DUMP payload of an entry, or null for a type this server cannot serialize yet.</summary>
-    internal static byte[]? Serialize(RedisEntry e) => e.Object switch
-    {
-        null => RdbSerializer.DumpString(e.StringValue),
-        RedisList list => RdbSerializer.DumpList(list),
-        RedisHash hash => RdbSerializer.DumpHash(hash),
-        RedisSet set => RdbSerializer.DumpSet(set),
-        RedisSortedSet zset => RdbSerializer.DumpZSet(zset),
-        RedisStream stream => RdbSerializer.DumpStream(stream),
-        _ => null,
-    };
+    internal static byte[]? Serialize(RedisEntry e) => RdbFormat.Dump(e);
 
     private static void Restore(ref CommandContext c)
     {
@@ -460,7 +451,7 @@ public static class GenericCommands
         }
         var value = RdbSerializer.Load(payload);
         RedisObject? obj = null;
-        if (value is null || (value.Type != RedisType.String && (obj = CreateObject(value)) is null))
+        if (value is null || (value.Type != RedisType.String && (obj = value.CreateObject()) is null))
         {
             c.Reply.Error(RdbSerializer.BadFormatError);
             return;
@@ -488,44 +479,5 @@ public static class GenericCommands
         }
         if (idle >= 0) e.AccessMs = now - idle * 1000;
         c.Reply.Ok();
-    }
-
-    /// <summary>Builds the store object of a decoded collection, or null for a type the store does not have yet.</summary>
-    internal static RedisObject? CreateObject(RdbValue value)
-    {
-        switch (value.Type)
-        {
-            case RedisType.List:
-            {
-                var list = new RedisList();
-                foreach (var item in value.Items) list.PushRight(item);
-                return list;
-            }
-            case RedisType.Hash:
-            {
-                var hash = new RedisHash(value.Items.Count);
-                for (int i = 0; i < value.Items.Count; i++)
-                    if (!hash.Set(value.Items[i], value.Values[i])) return null; // duplicate field: corrupt
-                return hash;
-            }
-            case RedisType.Set:
-            {
-                var set = new RedisSet();
-                foreach (var item in value.Items)
-                    if (!set.Add(item)) return null; // duplicate member: corrupt
-                return set;
-            }
-            case RedisType.ZSet:
-            {
-                var zset = new RedisSortedSet();
-                for (int i = 0; i < value.Items.Count; i++)
-                    if (!zset.Set(value.Items[i], value.Scores[i])) return null;
-                return zset;
-            }
-            case RedisType.Stream:
-                return value.Object;
-            default:
-                return null;
-        }
     }
 }

@@ -72,16 +72,25 @@ internal static class RdbLzf
     /// when the result would not fit in <paramref name="output"/>.</summary>
     public static int Compress(ReadOnlySpan<byte> input, Span<byte> output)
     {
-        const int hashBits = 14;
-        Span<int> table = stackalloc int[1 << hashBits];
-        table.Fill(-1);
+        // The hash table is per thread and never cleared: a slot is valid for this call only when it holds a value at
+        // or above this call's base (positions are stored as base + ip), so a stale slot reads as empty. The output
+        // is the same as with a freshly cleared table, without filling 64 kB per string.
+        var table = t_table ??= new int[1 << HashBits];
+        if (t_base == 0 || input.Length >= int.MaxValue - 1 - t_base) // first use (a zeroed table), or bases run out
+        {
+            System.Array.Clear(table);
+            t_base = 1;
+        }
+        int @base = t_base;
+        t_base = @base + input.Length + 1;
         int ip = 0, op = 0;
         int literalStart = 0;
         while (ip + 2 < input.Length)
         {
-            int h = (int)(((uint)(input[ip] << 16 | input[ip + 1] << 8 | input[ip + 2]) * 2654435761u) >> (32 - hashBits));
-            int reference = table[h];
-            table[h] = ip;
+            int h = (int)(((uint)(input[ip] << 16 | input[ip + 1] << 8 | input[ip + 2]) * 2654435761u) >> (32 - HashBits));
+            int stored = table[h];
+            int reference = stored >= @base ? stored - @base : -1;
+            table[h] = @base + ip;
             int off = ip - reference - 1;
             if (reference >= 0 && off < 8192 && input[reference] == input[ip] && input[reference + 1] == input[ip + 1] &&
                 input[reference + 2] == input[ip + 2])
@@ -115,6 +124,16 @@ internal static class RdbLzf
         return op;
     }
 
+    private const int HashBits = 14;
+
+    [ThreadStatic] private static int[]? t_table;
+    [ThreadStatic] private static int t_base;
+
+    /// <summary>The largest output one input byte can produce: a 3-byte back reference (control, length, offset)
+    /// yields at most 264 bytes, so no valid stream expands more than 88x. A declared length above
+    /// <c>compressed × MaxExpansion</c> is refused before anything is allocated.</summary>
+    public const int MaxExpansion = 88;
+
     private static bool FlushLiterals(ReadOnlySpan<byte> input, int from, int to, Span<byte> output, ref int op)
     {
         while (from < to)
@@ -136,13 +155,19 @@ internal sealed class RdbWriter
     private byte[] _buffer = new byte[64];
     private int _length;
 
+    /// <summary>rdbcompression: when false, strings are never LZF-compressed.</summary>
+    public bool Compress { get; set; } = true;
+
     public int Size => _length;
+
+    /// <summary>Forgets what was written and keeps the buffer (a snapshot drains the writer, then reuses it).</summary>
+    public void Clear() => _length = 0;
 
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
 
     private Span<byte> Reserve(int n)
     {
-        if (_length + n > _buffer.Length) Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + n));
+        EnsureCapacity(n);
         var span = _buffer.AsSpan(_length, n);
         _length += n;
         return span;
@@ -202,21 +227,34 @@ internal sealed class RdbWriter
             }
             return;
         }
-        if (value.Length > 20)
-        {
-            var compressed = new byte[value.Length - 4];
-            int clen = RdbLzf.Compress(value, compressed);
-            if (clen > 0)
-            {
-                Byte(0xC3);
-                Length((ulong)clen);
-                Length((ulong)value.Length);
-                Bytes(compressed.AsSpan(0, clen));
-                return;
-            }
-        }
+        if (Compress && value.Length > 20 && TryCompressed(value)) return;
         Length((ulong)value.Length);
         Bytes(value);
+    }
+
+    /// <summary>Writes 0xC3 clen len data when LZF saves at least 4 bytes. The compressor writes straight into this
+    /// writer's buffer past room for the header, and the data is then moved down behind the header: no scratch.</summary>
+    private bool TryCompressed(ReadOnlySpan<byte> value)
+    {
+        const int maxHeader = 1 + 9 + 9;
+        int limit = value.Length - 4;
+        EnsureCapacity(maxHeader + limit);
+        var compressed = _buffer.AsSpan(_length + maxHeader, limit);
+        int clen = RdbLzf.Compress(value, compressed);
+        if (clen == 0) return false;
+        int start = _length;
+        Byte(0xC3);
+        Length((ulong)clen);
+        Length((ulong)value.Length);
+        _buffer.AsSpan(start + maxHeader, clen).CopyTo(_buffer.AsSpan(_length)); // moves down (overlap-safe)
+        _length += clen;
+        return true;
+    }
+
+    private void EnsureCapacity(int n)
+    {
+        if ((long)_length + n > _buffer.Length)
+            Array.Resize(ref _buffer, (int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_length + n)));
     }
 
     public void Double(double value) => BinaryPrimitives.WriteDoubleLittleEndian(Reserve(8), value);
@@ -259,10 +297,21 @@ internal ref struct RdbReader
 
     public readonly int Remaining => _data.Length - _pos;
 
+    /// <summary>True once a read asked for more bytes than were left: the input ended early (a truncated file, or a
+    /// length larger than the rest of the input).</summary>
+    public bool RanOut { get; private set; }
+
+    /// <summary>Records that a count or length claimed more than the rest of the input.</summary>
+    public void MarkRanOut() => RanOut = true;
+
     public bool TryByte(out byte b)
     {
         b = 0;
-        if (_pos >= _data.Length) return false;
+        if (_pos >= _data.Length)
+        {
+            RanOut = true;
+            return false;
+        }
         b = _data[_pos++];
         return true;
     }
@@ -270,7 +319,12 @@ internal ref struct RdbReader
     public bool TryBytes(int n, out ReadOnlySpan<byte> bytes)
     {
         bytes = default;
-        if (n < 0 || n > _data.Length - _pos) return false;
+        if (n < 0) return false;
+        if (n > _data.Length - _pos)
+        {
+            RanOut = true;
+            return false;
+        }
         bytes = _data.Slice(_pos, n);
         _pos += n;
         return true;
@@ -312,6 +366,19 @@ internal ref struct RdbReader
         }
     }
 
+    /// <summary>A count of items that each take at least one byte: refused (as running out) when larger than the rest
+    /// of the input, before anything is allocated for them.</summary>
+    public bool TryItemCount(out int count)
+    {
+        if (!TryCount(out count)) return false;
+        if (count > Remaining)
+        {
+            MarkRanOut();
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>A plain length (no special encoding) that fits in an int.</summary>
     public bool TryCount(out int count)
     {
@@ -328,7 +395,12 @@ internal ref struct RdbReader
         if (!TryLength(out ulong n, out bool encoded)) return false;
         if (!encoded)
         {
-            if (!TryBytes(n > int.MaxValue ? -1 : (int)n, out var raw)) return false;
+            if (n > (ulong)Remaining)
+            {
+                RanOut = true; // refused before allocating
+                return false;
+            }
+            if (!TryBytes((int)n, out var raw)) return false;
             value = raw.ToArray();
             return true;
         }
@@ -349,6 +421,7 @@ internal ref struct RdbReader
                 break;
             case 3:
                 if (!TryCount(out int clen) || !TryCount(out int len) || !TryBytes(clen, out var compressed)) return false;
+                if (len == 0 || len > (long)clen * RdbLzf.MaxExpansion) return false; // impossible: refused before allocating
                 value = new byte[len];
                 return len > 0 && RdbLzf.TryDecompress(compressed, value);
             default:

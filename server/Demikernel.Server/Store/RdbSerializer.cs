@@ -18,6 +18,46 @@ internal sealed class RdbValue
     public List<byte[]> Values = [];
     /// <summary>A value decoded straight into its store object (streams).</summary>
     public RedisObject? Object;
+
+    /// <summary>The store object of a decoded collection (RESTORE and the RDB loader share this), or null for a
+    /// string, for a type the store does not have, or for corrupt contents (a duplicate field or member).</summary>
+    public RedisObject? CreateObject()
+    {
+        switch (Type)
+        {
+            case RedisType.List:
+            {
+                var list = new RedisList();
+                foreach (var item in Items) list.PushRight(item);
+                return list;
+            }
+            case RedisType.Hash:
+            {
+                var hash = new RedisHash(Items.Count);
+                for (int i = 0; i < Items.Count; i++)
+                    if (!hash.Set(Items[i], Values[i])) return null; // duplicate field: corrupt
+                return hash;
+            }
+            case RedisType.Set:
+            {
+                var set = new RedisSet();
+                foreach (var item in Items)
+                    if (!set.Add(item)) return null; // duplicate member: corrupt
+                return set;
+            }
+            case RedisType.ZSet:
+            {
+                var zset = new RedisSortedSet();
+                for (int i = 0; i < Items.Count; i++)
+                    if (!zset.Set(Items[i], Scores[i])) return null;
+                return zset;
+            }
+            case RedisType.Stream:
+                return Object;
+            default:
+                return null;
+        }
+    }
 }
 
 /// <summary>
@@ -61,131 +101,22 @@ internal static class RdbSerializer
         return w.FinishDump();
     }
 
-    /// <summary>The DUMP payload of a list: QUICKLIST_2 with packed listpack nodes of at most 8 kB
-    /// (list-max-listpack-size -2).</summary>
-    public static byte[] DumpList(RedisList list)
-    {
-        var nodes = new List<byte[]>();
-        var lp = new ListpackWriter();
-        for (int i = 0; i < list.Count; i++)
-        {
-            var item = list[i];
-            if (lp.Count > 0 && lp.Size + item.Length + 11 > ListpackNodeBytes)
-            {
-                nodes.Add(lp.ToArray());
-                lp = new ListpackWriter();
-            }
-            lp.Add(item);
-        }
-        if (lp.Count > 0) nodes.Add(lp.ToArray());
-        var w = new RdbWriter();
-        w.Byte(TypeListQuicklist2);
-        w.Length((ulong)nodes.Count);
-        foreach (var node in nodes)
-        {
-            w.Length(2); // QUICKLIST_NODE_CONTAINER_PACKED
-            w.String(node);
-        }
-        return w.FinishDump();
-    }
+    /// <summary>The DUMP payload of a list (see <see cref="RdbFormat.WriteList"/>).</summary>
+    public static byte[] DumpList(RedisList list) => Dump(list);
 
-    /// <summary>The DUMP payload of a hash: HASH_LISTPACK (fields and values in order) while small, HASH otherwise.</summary>
-    public static byte[] DumpHash(RedisHash hash)
+    /// <summary>The DUMP payload of a hash (see <see cref="RdbFormat.WriteHash"/>).</summary>
+    public static byte[] DumpHash(RedisHash hash) => Dump(hash);
+
+    /// <summary>The DUMP payload of a set (see <see cref="RdbFormat.WriteSet"/>).</summary>
+    public static byte[] DumpSet(RedisSet set) => Dump(set);
+
+    /// <summary>The DUMP payload of a sorted set (see <see cref="RdbFormat.WriteZSet"/>).</summary>
+    public static byte[] DumpZSet(RedisSortedSet zset) => Dump(zset);
+
+    private static byte[] Dump(RedisObject value)
     {
         var w = new RdbWriter();
-        if (!hash.IsHashTable)
-        {
-            var lp = new ListpackWriter();
-            for (int i = 0; i < hash.Count; i++)
-            {
-                lp.Add(hash.FieldAt(i));
-                lp.Add(hash.ValueAt(i));
-            }
-            w.Byte(TypeHashListpack);
-            w.String(lp.ToArray());
-        }
-        else
-        {
-            w.Byte(TypeHash);
-            w.Length((ulong)hash.Count);
-            for (int i = 0; i < hash.Count; i++)
-            {
-                w.String(hash.FieldAt(i));
-                w.String(hash.ValueAt(i));
-            }
-        }
-        return w.FinishDump();
-    }
-
-    private const int ListpackNodeBytes = 8192;
-
-    /// <summary>The DUMP payload of a set: SET_INTSET (ascending, smallest width that fits) or SET.</summary>
-    public static byte[] DumpSet(RedisSet set)
-    {
-        var w = new RdbWriter();
-        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
-        if (set.IsIntSet)
-        {
-            var values = new long[set.Count];
-            for (int i = 0; i < values.Length; i++)
-                _ = Demikernel.Resp.RedisNumbers.TryParseInt64(set.MemberAt(i, scratch), out values[i]); // intset members are integers
-            System.Array.Sort(values);
-            int width = 2;
-            foreach (long v in values)
-            {
-                if (v is < int.MinValue or > int.MaxValue) width = 8;
-                else if (v is < short.MinValue or > short.MaxValue) width = Math.Max(width, 4);
-            }
-            var blob = new byte[8 + values.Length * width];
-            BinaryPrimitives.WriteUInt32LittleEndian(blob, (uint)width);
-            BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), (uint)values.Length);
-            for (int i = 0; i < values.Length; i++)
-            {
-                var d = blob.AsSpan(8 + i * width);
-                if (width == 2) BinaryPrimitives.WriteInt16LittleEndian(d, (short)values[i]);
-                else if (width == 4) BinaryPrimitives.WriteInt32LittleEndian(d, (int)values[i]);
-                else BinaryPrimitives.WriteInt64LittleEndian(d, values[i]);
-            }
-            w.Byte(TypeSetIntset);
-            w.String(blob);
-        }
-        else
-        {
-            w.Byte(TypeSet);
-            w.Length((ulong)set.Count);
-            for (int i = 0; i < set.Count; i++) w.String(set.MemberAt(i, scratch));
-        }
-        return w.FinishDump();
-    }
-
-    /// <summary>The DUMP payload of a sorted set: ZSET_LISTPACK (member, score in ascending order; scores as
-    /// %.17g text) while listpack-encoded, else ZSET_2 from the highest to the lowest element with binary scores.</summary>
-    public static byte[] DumpZSet(RedisSortedSet zset)
-    {
-        var w = new RdbWriter();
-        if (!zset.IsSkiplistEncoded)
-        {
-            var lp = new ListpackWriter();
-            Span<byte> text = stackalloc byte[Demikernel.Resp.RedisNumbers.MaxDoubleLength];
-            for (var n = zset.List.First; n is not null; n = n.Next)
-            {
-                lp.Add(n.Member);
-                _ = Demikernel.Resp.RedisNumbers.TryFormatDouble(n.Score, text, out int written);
-                lp.Add(text[..written]);
-            }
-            w.Byte(TypeZSetListpack);
-            w.String(lp.ToArray());
-        }
-        else
-        {
-            w.Byte(TypeZSet2);
-            w.Length((ulong)zset.Count);
-            for (var n = zset.List.Last; n is not null; n = n.Previous)
-            {
-                w.String(n.Member);
-                w.Double(n.Score);
-            }
-        }
+        RdbFormat.WriteObject(w, value);
         return w.FinishDump();
     }
 
@@ -204,9 +135,22 @@ internal static class RdbSerializer
     public static RdbValue? Load(ReadOnlySpan<byte> payload)
     {
         var r = new RdbReader(payload[..^10]);
-        if (!r.TryByte(out byte type)) return null;
-        var v = new RdbValue();
-        bool ok = type switch
+        if (!r.TryByte(out byte type) || !TryLoadValue(ref r, type, out var v)) return null;
+        if (v.Type == RedisType.Stream && r.Remaining != 0) return null; // a stream payload ends with its value
+        return v;
+    }
+
+    /// <summary>True for the value types <see cref="TryLoadValue"/> decodes.</summary>
+    public static bool IsValueType(byte type) => type is <= TypeZSet2 or (>= TypeListZiplist and <= TypeListQuicklist2)
+        or RdbStream.TypeListpacks or RdbStream.TypeListpacks2 or RdbStream.TypeListpacks3;
+
+    /// <summary>The object layer's reader: decodes the value of RDB type <paramref name="type"/> at the reader's
+    /// position (DUMP payloads and RDB files alike); false when it is malformed, of an unsupported type, or runs past
+    /// the input (<see cref="RdbReader.RanOut"/>).</summary>
+    public static bool TryLoadValue(ref RdbReader r, byte type, out RdbValue value)
+    {
+        var v = value = new RdbValue();
+        return type switch
         {
             TypeString => LoadString(ref r, v),
             TypeList => LoadStrings(ref r, v, RedisType.List),
@@ -224,11 +168,10 @@ internal static class RdbSerializer
             RdbStream.TypeListpacks or RdbStream.TypeListpacks2 or RdbStream.TypeListpacks3 => LoadStream(ref r, v, type),
             _ => false,
         };
-        return ok ? v : null;
     }
 
     /// <summary>The DUMP payload of a stream (STREAM_LISTPACKS_2, see <see cref="RdbStream"/>).</summary>
-    public static byte[] DumpStream(RedisStream stream) => RdbStream.Dump(stream);
+    public static byte[] DumpStream(RedisStream stream) => Dump(stream);
 
     private static bool LoadStream(ref RdbReader r, RdbValue v, byte type)
     {
@@ -247,7 +190,7 @@ internal static class RdbSerializer
     private static bool LoadStrings(ref RdbReader r, RdbValue v, RedisType type)
     {
         v.Type = type;
-        if (!r.TryCount(out int n) || n == 0) return false;
+        if (!r.TryItemCount(out int n) || n == 0) return false;
         for (int i = 0; i < n; i++)
         {
             if (!r.TryString(out var s)) return false;
@@ -259,7 +202,7 @@ internal static class RdbSerializer
     private static bool LoadZSet(ref RdbReader r, RdbValue v, bool binary)
     {
         v.Type = RedisType.ZSet;
-        if (!r.TryCount(out int n) || n == 0) return false;
+        if (!r.TryItemCount(out int n) || n == 0) return false;
         for (int i = 0; i < n; i++)
         {
             if (!r.TryString(out var member)) return false;
@@ -274,7 +217,7 @@ internal static class RdbSerializer
     private static bool LoadHash(ref RdbReader r, RdbValue v)
     {
         v.Type = RedisType.Hash;
-        if (!r.TryCount(out int n) || n == 0) return false;
+        if (!r.TryItemCount(out int n) || n == 0) return false;
         for (int i = 0; i < n; i++)
         {
             if (!r.TryString(out var field) || !r.TryString(out var value)) return false;
@@ -349,7 +292,7 @@ internal static class RdbSerializer
     private static bool LoadQuicklist(ref RdbReader r, RdbValue v, bool version2)
     {
         v.Type = RedisType.List;
-        if (!r.TryCount(out int nodes) || nodes == 0) return false;
+        if (!r.TryItemCount(out int nodes) || nodes == 0) return false;
         for (int i = 0; i < nodes; i++)
         {
             int container = 2;
@@ -501,55 +444,78 @@ internal sealed class ListpackWriter
     public static int BacklenSize(long entry) =>
         entry <= 127 ? 1 : entry < 16383 ? 2 : entry < 2097151 ? 3 : entry < 268435455 ? 4 : 5;
 
-    public void Add(ReadOnlySpan<byte> element)
+    /// <summary>The bytes <see cref="Add"/> appends for <paramref name="element"/> (header, data, back-length).</summary>
+    public static int EntrySize(ReadOnlySpan<byte> element)
     {
         Span<byte> header = stackalloc byte[9];
-        int h;
-        int data = 0;
+        long entry = Header(element, header, out int data) + (long)data;
+        return (int)entry + BacklenSize(entry);
+    }
+
+    /// <summary>The encoding header of an element (integer encodings carry the value); returns its length, and in
+    /// <paramref name="data"/> how many bytes of the element follow it.</summary>
+    private static int Header(ReadOnlySpan<byte> element, Span<byte> header, out int data)
+    {
+        data = 0;
         if (element.Length <= 20 && TryCanonicalInt64(element, out long v))
         {
             if (v is >= 0 and <= 127)
             {
-                header[0] = (byte)v; h = 1;
+                header[0] = (byte)v;
+                return 1;
             }
-            else if (v is >= -4096 and <= 4095)
+            if (v is >= -4096 and <= 4095)
             {
                 long u = v < 0 ? (1 << 13) + v : v;
-                header[0] = (byte)(0xC0 | (u >> 8)); header[1] = (byte)u; h = 2;
+                header[0] = (byte)(0xC0 | (u >> 8));
+                header[1] = (byte)u;
+                return 2;
             }
-            else if (v is >= short.MinValue and <= short.MaxValue)
+            if (v is >= short.MinValue and <= short.MaxValue)
             {
-                header[0] = 0xF1; BinaryPrimitives.WriteInt16LittleEndian(header[1..], (short)v); h = 3;
+                header[0] = 0xF1;
+                BinaryPrimitives.WriteInt16LittleEndian(header[1..], (short)v);
+                return 3;
             }
-            else if (v is >= -(1 << 23) and < 1 << 23)
+            if (v is >= -(1 << 23) and < 1 << 23)
             {
-                header[0] = 0xF2; header[1] = (byte)v; header[2] = (byte)(v >> 8); header[3] = (byte)(v >> 16); h = 4;
+                header[0] = 0xF2;
+                header[1] = (byte)v;
+                header[2] = (byte)(v >> 8);
+                header[3] = (byte)(v >> 16);
+                return 4;
             }
-            else if (v is >= int.MinValue and <= int.MaxValue)
+            if (v is >= int.MinValue and <= int.MaxValue)
             {
-                header[0] = 0xF3; BinaryPrimitives.WriteInt32LittleEndian(header[1..], (int)v); h = 5;
+                header[0] = 0xF3;
+                BinaryPrimitives.WriteInt32LittleEndian(header[1..], (int)v);
+                return 5;
             }
-            else
-            {
-                header[0] = 0xF4; BinaryPrimitives.WriteInt64LittleEndian(header[1..], v); h = 9;
-            }
+            header[0] = 0xF4;
+            BinaryPrimitives.WriteInt64LittleEndian(header[1..], v);
+            return 9;
         }
-        else
+        data = element.Length;
+        if (data < 64)
         {
-            data = element.Length;
-            if (data < 64)
-            {
-                header[0] = (byte)(0x80 | data); h = 1;
-            }
-            else if (data < 4096)
-            {
-                header[0] = (byte)(0xE0 | (data >> 8)); header[1] = (byte)data; h = 2;
-            }
-            else
-            {
-                header[0] = 0xF0; BinaryPrimitives.WriteUInt32LittleEndian(header[1..], (uint)data); h = 5;
-            }
+            header[0] = (byte)(0x80 | data);
+            return 1;
         }
+        if (data < 4096)
+        {
+            header[0] = (byte)(0xE0 | (data >> 8));
+            header[1] = (byte)data;
+            return 2;
+        }
+        header[0] = 0xF0;
+        BinaryPrimitives.WriteUInt32LittleEndian(header[1..], (uint)data);
+        return 5;
+    }
+
+    public void Add(ReadOnlySpan<byte> element)
+    {
+        Span<byte> header = stackalloc byte[9];
+        int h = Header(element, header, out int data);
         long entry = h + data;
         int back = BacklenSize(entry);
         Ensure(h + data + back);
@@ -571,6 +537,24 @@ internal sealed class ListpackWriter
         for (int i = 1; i < back; i++) b[i] |= 128;
         _length += back;
         Count++;
+    }
+
+    /// <summary>Starts an empty listpack, keeping the buffer.</summary>
+    public void Reset()
+    {
+        _length = 6;
+        Count = 0;
+    }
+
+    /// <summary>The finished listpack (header and terminator written in place), valid until the next change: what
+    /// <see cref="ToArray"/> returns, without the copy.</summary>
+    public ReadOnlySpan<byte> Complete()
+    {
+        Ensure(1);
+        _buffer[_length] = 0xFF;
+        BinaryPrimitives.WriteUInt32LittleEndian(_buffer, (uint)(_length + 1));
+        BinaryPrimitives.WriteUInt16LittleEndian(_buffer.AsSpan(4), (ushort)Math.Min(Count, 65535));
+        return _buffer.AsSpan(0, _length + 1);
     }
 
     public byte[] ToArray()

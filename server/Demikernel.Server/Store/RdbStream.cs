@@ -32,25 +32,31 @@ internal static class RdbStream
     private const int FlagDeleted = 1;
     private const int FlagSameFields = 2;
 
-    /// <summary>The DUMP payload of a stream (type 19).</summary>
-    public static byte[] Dump(RedisStream s)
+    /// <summary>Writes a stream's value (type 19, the type byte not included).</summary>
+    public static void Write(RdbWriter w, RedisStream s)
     {
-        var w = new RdbWriter();
-        w.Byte(TypeListpacks2);
-        var nodes = new List<(StreamId Master, byte[] Listpack)>(s.NodeCount);
+        int nodes = 0;
+        for (int i = 0; i < s.NodeCount; i++)
+        {
+            s.GetNode(i, out _, out var data);
+            foreach (var d in data)
+            {
+                if (d is null) continue;
+                nodes++;
+                break;
+            }
+        }
+        w.Length((ulong)nodes);
+        Span<byte> key = stackalloc byte[16];
+        var lp = new ListpackWriter();
         for (int i = 0; i < s.NodeCount; i++)
         {
             s.GetNode(i, out var ids, out var data);
-            var lp = EncodeNode(ids, data);
-            if (lp is not null) nodes.Add((ids[0], lp));
-        }
-        w.Length((ulong)nodes.Count);
-        Span<byte> key = stackalloc byte[16];
-        foreach (var (master, lp) in nodes)
-        {
-            WriteRawId(key, master);
+            lp.Reset();
+            if (!EncodeNode(lp, ids, data)) continue;
+            WriteRawId(key, ids[0]);
             w.String(key);
-            w.String(lp);
+            w.String(lp.Complete());
         }
         w.Length((ulong)s.Length);
         WriteId(w, s.LastId);
@@ -84,12 +90,11 @@ internal static class RdbStream
                 }
             }
         }
-        return w.FinishDump();
     }
 
-    /// <summary>One node's listpack, or null when the node has no live entry. The master fields are those of the
-    /// first live entry; entries with exactly those fields are written with SAME_FIELDS.</summary>
-    private static byte[]? EncodeNode(ReadOnlySpan<StreamId> ids, ReadOnlySpan<byte[]?> data)
+    /// <summary>One node's listpack into <paramref name="lp"/>, or false when the node has no live entry. The master
+    /// fields are those of the first live entry; entries with exactly those fields are written with SAME_FIELDS.</summary>
+    private static bool EncodeNode(ListpackWriter lp, ReadOnlySpan<StreamId> ids, ReadOnlySpan<byte[]?> data)
     {
         int first = -1, live = 0;
         for (int i = 0; i < data.Length; i++)
@@ -98,11 +103,10 @@ internal static class RdbStream
             if (first < 0) first = i;
             live++;
         }
-        if (first < 0) return null;
+        if (first < 0) return false;
         var master = ids[0];
         var masterData = data[first]!;
         int masterFields = StreamEntry.Pairs(masterData);
-        var lp = new ListpackWriter();
         AddInteger(lp, live);
         AddInteger(lp, 0);
         AddInteger(lp, masterFields);
@@ -132,7 +136,7 @@ internal static class RdbStream
             }
             AddInteger(lp, same ? pairs + 3 : pairs * 2 + 4);
         }
-        return lp.ToArray();
+        return true;
     }
 
     /// <summary>True when both entries have the same field names in the same order.</summary>
@@ -185,6 +189,11 @@ internal static class RdbStream
         bool v2 = type != TypeListpacks;
         var s = new RedisStream();
         if (!r.TryLength(out ulong nodes, out bool enc) || enc) return null;
+        if (nodes > (ulong)r.Remaining)
+        {
+            r.MarkRanOut(); // more nodes than bytes left
+            return null;
+        }
         var items = new List<byte[]>();
         bool any = false;
         StreamId previous = default;
@@ -258,7 +267,7 @@ internal static class RdbStream
             foreach (var nack in g.Pel.Nacks)
                 if (nack.Consumer is null) return null; // every pending entry belongs to a consumer
         }
-        return r.Remaining == 0 ? s : null;
+        return s;
     }
 
     /// <summary>Decodes one node's listpack into a chunk (skipped when it holds no live entry).</summary>

@@ -397,6 +397,32 @@ public sealed class RedisDatabase
         return e;
     }
 
+    /// <summary>
+    /// Inserts a key read from an RDB file: a string (<paramref name="value"/> null, <paramref name="stringValue"/>
+    /// its bytes) or a collection, with an absolute expiry (<see cref="NoExpire"/> for none). Returns null, changing
+    /// nothing, when the key already exists (expired or not): the loader refuses duplicates. The key array is taken
+    /// over. Not a write as far as WATCH and the dirty counter go (Redis does not count loading either).
+    /// </summary>
+    internal RedisEntry? TryAddLoaded(byte[] key, RedisObject? value, ReadOnlySpan<byte> stringValue, long expireAtMs)
+    {
+        uint hash = HashOf(key);
+        for (var p = _buckets[hash & (uint)(_buckets.Length - 1)]; p is not null; p = p.Next)
+            if (p.Hash == hash && p.Key.AsSpan().SequenceEqual(key)) return null;
+        var e = new RedisEntry(key, hash) { AccessMs = _lruClock };
+        Link(e);
+        if (value is null)
+        {
+            StoreString(e, stringValue, StringForm.Auto);
+        }
+        else
+        {
+            e.Type = value.Type;
+            e.Obj = value;
+        }
+        if (expireAtMs >= 0) SetExpireSlot(e, expireAtMs);
+        return e;
+    }
+
     /// <summary>Signals that <paramref name="entry"/>'s value was changed in place (collections).</summary>
     public void NotifyModified(RedisEntry entry)
     {

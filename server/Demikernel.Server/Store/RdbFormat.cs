@@ -1,0 +1,298 @@
+using System.Buffers.Binary;
+
+namespace Demikernel.Server.Store;
+
+/// <summary>
+/// Writing Redis 7.0's RDB format (version 10): the object layer (<see cref="WriteObject"/>: one value as
+/// <c>[type][value]</c>, shared by DUMP and RDB files) and the file layer (header, SELECTDB/RESIZEDB, keys with their
+/// expiry, EOF). Reading is <see cref="RdbSerializer"/> (object layer) and <see cref="RdbLoader"/> (file layer).
+/// <code>
+///   file:  "REDIS0010"  AUX*  ( SELECTDB db  RESIZEDB keys expires  ( [EXPIRETIME_MS ms] type key value )* )*
+///          EOF  CRC64 (8 bytes LE over every byte before it; 0 when rdbchecksum is off)
+///   values as redis-server writes them:
+///     string  raw | int8/16/32 | LZF (only when <see cref="RdbWriter.Compress"/>)
+///     list    QUICKLIST_2, packed listpack nodes of at most 8 kB (list-max-listpack-size -2)
+///     set     INTSET (smallest width, ascending) | SET
+///     zset    ZSET_LISTPACK | ZSET_2 (highest score first, binary doubles)
+///     hash    HASH_LISTPACK | HASH
+///     stream  STREAM_LISTPACKS_2 (<see cref="RdbStream"/>)
+/// </code>
+/// </summary>
+internal static class RdbFormat
+{
+    public const int Version = RdbSerializer.RdbVersion;
+
+    public const byte OpFunction2 = 0xF5;
+    public const byte OpFunction = 0xF6;
+    public const byte OpModuleAux = 0xF7;
+    public const byte OpIdle = 0xF8;
+    public const byte OpFreq = 0xF9;
+    public const byte OpAux = 0xFA;
+    public const byte OpResizeDb = 0xFB;
+    public const byte OpExpireTimeMs = 0xFC;
+    public const byte OpExpireTime = 0xFD;
+    public const byte OpSelectDb = 0xFE;
+    public const byte OpEof = 0xFF;
+
+    public const byte TypeModulePreGa = 6;
+    public const byte TypeModule2 = 7;
+
+    /// <summary>What redis-server 7.0 packs into one quicklist node (list-max-listpack-size -2).</summary>
+    private const int ListpackNodeBytes = 8192;
+
+    /// <summary>[RDB type byte][value] of an entry's value: the object layer DUMP, RDB files and (later) replication
+    /// share.</summary>
+    public static void WriteObject(RdbWriter w, RedisEntry entry)
+    {
+        if (entry.Object is { } value)
+        {
+            WriteObject(w, value);
+            return;
+        }
+        w.Byte(RdbSerializer.TypeString);
+        w.String(entry.StringValue);
+    }
+
+    /// <summary>[RDB type byte][value] of a collection.</summary>
+    public static void WriteObject(RdbWriter w, RedisObject value)
+    {
+        w.Byte(TypeOf(value));
+        WriteValue(w, value);
+    }
+
+    /// <summary>The RDB type a collection is written as (its encoding decides: listpack or hash table...).</summary>
+    public static byte TypeOf(RedisObject value) => value switch
+    {
+        RedisList => RdbSerializer.TypeListQuicklist2,
+        RedisHash hash => hash.IsHashTable ? RdbSerializer.TypeHash : RdbSerializer.TypeHashListpack,
+        RedisSet set => set.IsIntSet ? RdbSerializer.TypeSetIntset : RdbSerializer.TypeSet,
+        RedisSortedSet zset => zset.IsSkiplistEncoded ? RdbSerializer.TypeZSet2 : RdbSerializer.TypeZSetListpack,
+        RedisStream => RdbStream.TypeListpacks2,
+        _ => ThrowUnknownObject(value),
+    };
+
+    /// <summary>A collection's value in the encoding <see cref="TypeOf"/> names (no type byte).</summary>
+    public static void WriteValue(RdbWriter w, RedisObject value)
+    {
+        switch (value)
+        {
+            case RedisList list:
+                WriteList(w, list);
+                break;
+            case RedisHash hash:
+                WriteHash(w, hash);
+                break;
+            case RedisSet set:
+                WriteSet(w, set);
+                break;
+            case RedisSortedSet zset:
+                WriteZSet(w, zset);
+                break;
+            case RedisStream stream:
+                RdbStream.Write(w, stream);
+                break;
+            default:
+                ThrowUnknownObject(value);
+                break;
+        }
+    }
+
+    /// <summary>The DUMP payload of an entry: its object, then the RDB version and CRC64 footer.</summary>
+    public static byte[] Dump(RedisEntry entry)
+    {
+        var w = new RdbWriter();
+        WriteObject(w, entry);
+        return w.FinishDump();
+    }
+
+    /// <summary>One key of an RDB file: [0xFC + 8-byte LE unix ms when the key has a TTL][type][key][value].</summary>
+    public static void WriteKeyValue(RdbWriter w, RedisEntry entry)
+    {
+        long expireAt = entry.ExpireAtMs;
+        if (expireAt >= 0)
+        {
+            w.Byte(OpExpireTimeMs);
+            Span<byte> ms = stackalloc byte[8];
+            BinaryPrimitives.WriteInt64LittleEndian(ms, expireAt);
+            w.Bytes(ms);
+        }
+        if (entry.Object is { } value)
+        {
+            w.Byte(TypeOf(value));
+            w.String(entry.Key);
+            WriteValue(w, value);
+            return;
+        }
+        w.Byte(RdbSerializer.TypeString);
+        w.String(entry.Key);
+        w.String(entry.StringValue);
+    }
+
+    /// <summary>"REDIS0010" then the AUX fields redis-server 7.0 writes: redis-ver, redis-bits, ctime, used-mem,
+    /// aof-base (the caller passes values).</summary>
+    public static void WriteHeader(RdbWriter w, long unixTimeSeconds, long usedMemory, bool aofBase)
+    {
+        w.Bytes("REDIS0010"u8);
+        Aux(w, "redis-ver"u8, System.Text.Encoding.ASCII.GetBytes(Commands.ServerInfo.RedisVersion));
+        AuxInt(w, "redis-bits"u8, 64);
+        AuxInt(w, "ctime"u8, unixTimeSeconds);
+        AuxInt(w, "used-mem"u8, usedMemory);
+        AuxInt(w, "aof-base"u8, aofBase ? 1 : 0);
+    }
+
+    /// <summary>SELECTDB db, then RESIZEDB keys expires.</summary>
+    public static void WriteSelectDb(RdbWriter w, int db, long keys, long expires)
+    {
+        w.Byte(OpSelectDb);
+        w.Length((ulong)db);
+        w.Byte(OpResizeDb);
+        w.Length((ulong)keys);
+        w.Length((ulong)expires);
+    }
+
+    /// <summary>The EOF opcode (0xFF) only. The caller appends the 8-byte little-endian CRC64 of every byte of the
+    /// file before it (<see cref="RdbCrc64.Compute"/> over the pieces as they are streamed), or 8 zero bytes when
+    /// rdbchecksum is no.</summary>
+    public static void WriteEnd(RdbWriter w) => w.Byte(OpEof);
+
+    private static void Aux(RdbWriter w, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
+    {
+        w.Byte(OpAux);
+        w.String(key);
+        w.String(value);
+    }
+
+    private static void AuxInt(RdbWriter w, ReadOnlySpan<byte> key, long value)
+    {
+        Span<byte> text = stackalloc byte[24];
+        _ = Demikernel.Resp.RedisNumbers.TryFormatInt64(value, text, out int n);
+        Aux(w, key, text[..n]);
+    }
+
+    // ------------------------------------------------------------------ values
+
+    /// <summary>A list: QUICKLIST_2 with packed listpack nodes of at most 8 kB (list-max-listpack-size -2).</summary>
+    public static void WriteList(RdbWriter w, RedisList list)
+    {
+        // first pass: where the nodes break (the count comes before them)
+        int nodes = 0, size = EmptyListpack, count = 0;
+        for (int i = 0; i < list.Count; i++)
+        {
+            var item = list[i];
+            if (count > 0 && size + item.Length + 11 > ListpackNodeBytes)
+            {
+                nodes++;
+                size = EmptyListpack;
+                count = 0;
+            }
+            size += ListpackWriter.EntrySize(item);
+            count++;
+        }
+        if (count > 0) nodes++;
+        w.Length((ulong)nodes);
+        var lp = new ListpackWriter();
+        for (int i = 0; i < list.Count; i++)
+        {
+            var item = list[i];
+            if (lp.Count > 0 && lp.Size + item.Length + 11 > ListpackNodeBytes)
+            {
+                WritePackedNode(w, lp);
+                lp.Reset();
+            }
+            lp.Add(item);
+        }
+        if (lp.Count > 0) WritePackedNode(w, lp);
+    }
+
+    private const int EmptyListpack = 7;
+
+    private static void WritePackedNode(RdbWriter w, ListpackWriter lp)
+    {
+        w.Length(2); // QUICKLIST_NODE_CONTAINER_PACKED
+        w.String(lp.Complete());
+    }
+
+    /// <summary>A hash: HASH_LISTPACK (fields and values in order) while small, HASH otherwise.</summary>
+    public static void WriteHash(RdbWriter w, RedisHash hash)
+    {
+        if (!hash.IsHashTable)
+        {
+            var lp = new ListpackWriter();
+            for (int i = 0; i < hash.Count; i++)
+            {
+                lp.Add(hash.FieldAt(i));
+                lp.Add(hash.ValueAt(i));
+            }
+            w.String(lp.Complete());
+            return;
+        }
+        w.Length((ulong)hash.Count);
+        for (int i = 0; i < hash.Count; i++)
+        {
+            w.String(hash.FieldAt(i));
+            w.String(hash.ValueAt(i));
+        }
+    }
+
+    /// <summary>A set: SET_INTSET (ascending, smallest width that fits) or SET.</summary>
+    public static void WriteSet(RdbWriter w, RedisSet set)
+    {
+        Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
+        if (!set.IsIntSet)
+        {
+            w.Length((ulong)set.Count);
+            for (int i = 0; i < set.Count; i++) w.String(set.MemberAt(i, scratch));
+            return;
+        }
+        var values = new long[set.Count];
+        for (int i = 0; i < values.Length; i++)
+            _ = Demikernel.Resp.RedisNumbers.TryParseInt64(set.MemberAt(i, scratch), out values[i]); // intset members are integers
+        System.Array.Sort(values);
+        int width = 2;
+        foreach (long v in values)
+        {
+            if (v is < int.MinValue or > int.MaxValue) width = 8;
+            else if (v is < short.MinValue or > short.MaxValue) width = Math.Max(width, 4);
+        }
+        var blob = new byte[8 + values.Length * width];
+        BinaryPrimitives.WriteUInt32LittleEndian(blob, (uint)width);
+        BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), (uint)values.Length);
+        for (int i = 0; i < values.Length; i++)
+        {
+            var d = blob.AsSpan(8 + i * width);
+            if (width == 2) BinaryPrimitives.WriteInt16LittleEndian(d, (short)values[i]);
+            else if (width == 4) BinaryPrimitives.WriteInt32LittleEndian(d, (int)values[i]);
+            else BinaryPrimitives.WriteInt64LittleEndian(d, values[i]);
+        }
+        w.String(blob);
+    }
+
+    /// <summary>A sorted set: ZSET_LISTPACK (member, score in ascending order; scores as %.17g text) while
+    /// listpack-encoded, else ZSET_2 from the highest to the lowest element with binary scores.</summary>
+    public static void WriteZSet(RdbWriter w, RedisSortedSet zset)
+    {
+        if (!zset.IsSkiplistEncoded)
+        {
+            var lp = new ListpackWriter();
+            Span<byte> text = stackalloc byte[Demikernel.Resp.RedisNumbers.MaxDoubleLength];
+            for (var n = zset.List.First; n is not null; n = n.Next)
+            {
+                lp.Add(n.Member);
+                _ = Demikernel.Resp.RedisNumbers.TryFormatDouble(n.Score, text, out int written);
+                lp.Add(text[..written]);
+            }
+            w.String(lp.Complete());
+            return;
+        }
+        w.Length((ulong)zset.Count);
+        for (var n = zset.List.Last; n is not null; n = n.Previous)
+        {
+            w.String(n.Member);
+            w.Double(n.Score);
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static byte ThrowUnknownObject(RedisObject value) =>
+        throw new NotSupportedException($"RDB: no encoding for {value.GetType().Name}");
+}

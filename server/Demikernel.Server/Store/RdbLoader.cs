@@ -1,0 +1,204 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Demikernel.Server.Store;
+
+/// <summary>The outcome of <see cref="RdbLoader.Load"/>. <paramref name="BytesUsed"/> counts the RDB's bytes including
+/// its CRC (an AOF base file may continue with commands after them); <paramref name="AofBase"/> is the "aof-base" AUX
+/// field.</summary>
+internal readonly record struct RdbLoadResult(bool Ok, string? Error, long BytesUsed, long KeysLoaded, long ExpiredSkipped, bool AofBase);
+
+/// <summary>
+/// The file layer's reader: a whole RDB image (versions 1 to 10) into the databases, as redis-server 7.0 loads one
+/// at startup (rdb.c rdbLoadRio) for the value encodings <see cref="RdbSerializer.TryLoadValue"/> decodes.
+/// <code>
+///   "REDISvvvv"  then opcodes until EOF:
+///     0xFA AUX key value        redis-ver, ctime...; "aof-base" is reported, the rest ignored
+///     0xFB RESIZEDB keys exp    a size hint, ignored
+///     0xFE SELECTDB n           refused when n is beyond the configured databases
+///     0xFC EXPIRETIME_MS ms8    0xFD EXPIRETIME s4      the next key's expiry (LE)
+///     0xF8 IDLE len             0xF9 FREQ byte          the next key's LRU idle time / LFU counter
+///     0xF7 MODULE_AUX, 0xF6 FUNCTION, 0xF5 FUNCTION2, value types 6/7 (modules): refused, named
+///     type key value            a key; skipped (and counted) when its expiry has passed, refused when a duplicate
+///     0xFF EOF                  then (version 5+) the CRC64 of everything before it, checked unless 0
+/// </code>
+/// Nothing is allocated for a length that exceeds the rest of the input or an LZF size its compressed data cannot
+/// produce. Loading is all or nothing: on an error the databases are emptied again.
+/// </summary>
+internal static class RdbLoader
+{
+    /// <summary>Loads an RDB image into the databases (which must be empty). Never throws on bad input.</summary>
+    public static RdbLoadResult Load(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum)
+    {
+        var state = new LoadState();
+        RdbLoadResult result;
+        try
+        {
+            result = LoadCore(image, databases, nowMs, verifyChecksum, state);
+        }
+        catch (Exception ex) when (ex is not StackOverflowException)
+        {
+            // Not expected on any input; reported rather than thrown so a bad file can never take the server down.
+            result = Fail(state, $"Bad RDB: internal error ({ex.GetType().Name}: {ex.Message}) loading the item at offset {state.At}");
+        }
+        if (!result.Ok)
+        {
+            foreach (var db in databases) db.Clear();
+        }
+        return result;
+    }
+
+    private sealed class LoadState
+    {
+        public int At;
+        public long Keys;
+        public long Expired;
+        public bool AofBase;
+    }
+
+    private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase);
+
+    private static RdbLoadResult LoadCore(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum,
+        LoadState s)
+    {
+        if (image.Length < 9) return Fail(s, $"Unexpected end of RDB at offset {image.Length} (the header is 9 bytes)");
+        if (!image[..5].SequenceEqual("REDIS"u8)) return Fail(s, "Bad RDB: wrong signature (not an RDB file)");
+        int version = 0;
+        foreach (byte digit in image[5..9])
+        {
+            if (digit is < (byte)'0' or > (byte)'9') return Fail(s, "Bad RDB: the version after REDIS is not 4 digits");
+            version = version * 10 + (digit - '0');
+        }
+        if (version is < 1 or > RdbFormat.Version) return Fail(s, $"Can't handle RDB format version {version}");
+
+        var r = new RdbReader(image);
+        r.TryBytes(9, out _);
+        var db = databases.Length > 0 ? databases[0] : null;
+        long expireAt = -1, idle = -1;
+        while (true)
+        {
+            int at = s.At = r.Position;
+            if (!r.TryByte(out byte op)) return Truncated(s, image, at, "an opcode");
+            switch (op)
+            {
+                case RdbFormat.OpExpireTime:
+                {
+                    if (!r.TryBytes(4, out var t)) return Truncated(s, image, at, "EXPIRETIME");
+                    expireAt = BinaryPrimitives.ReadInt32LittleEndian(t) * 1000L;
+                    continue;
+                }
+                case RdbFormat.OpExpireTimeMs:
+                {
+                    if (!r.TryBytes(8, out var t)) return Truncated(s, image, at, "EXPIRETIME_MS");
+                    expireAt = BinaryPrimitives.ReadInt64LittleEndian(t);
+                    continue;
+                }
+                case RdbFormat.OpFreq:
+                    if (!r.TryByte(out _)) return Truncated(s, image, at, "FREQ");
+                    continue; // no LFU policy here: the counter has nowhere to go
+                case RdbFormat.OpIdle:
+                {
+                    if (!r.TryLength(out ulong seconds, out bool encoded))
+                        return r.RanOut ? Truncated(s, image, at, "IDLE") : Fail(s, $"Bad RDB: invalid IDLE at offset {at}");
+                    if (encoded) return Fail(s, $"Bad RDB: invalid IDLE at offset {at}");
+                    idle = (long)Math.Min(seconds, (ulong)(long.MaxValue / 1000));
+                    continue;
+                }
+                case RdbFormat.OpEof:
+                    return Finish(s, image, ref r, version, verifyChecksum);
+                case RdbFormat.OpSelectDb:
+                {
+                    if (!r.TryLength(out ulong n, out bool encoded))
+                        return r.RanOut ? Truncated(s, image, at, "SELECTDB") : Fail(s, $"Bad RDB: invalid SELECTDB at offset {at}");
+                    if (encoded) return Fail(s, $"Bad RDB: invalid SELECTDB at offset {at}");
+                    if (n >= (ulong)databases.Length)
+                        return Fail(s, $"Bad RDB: SELECTDB {n} at offset {at}: the file was created with a server configured " +
+                                       $"to handle more than {databases.Length} databases");
+                    db = databases[(int)n];
+                    continue;
+                }
+                case RdbFormat.OpResizeDb:
+                {
+                    if (!r.TryLength(out _, out bool e1) || !r.TryLength(out _, out bool e2) || e1 || e2)
+                        return r.RanOut ? Truncated(s, image, at, "RESIZEDB") : Fail(s, $"Bad RDB: invalid RESIZEDB at offset {at}");
+                    continue;
+                }
+                case RdbFormat.OpAux:
+                {
+                    if (!r.TryString(out var key) || !r.TryString(out var value))
+                        return r.RanOut ? Truncated(s, image, at, "an AUX field") : Fail(s, $"Bad RDB: invalid AUX field at offset {at}");
+                    if (key.AsSpan().SequenceEqual("aof-base"u8))
+                        s.AofBase = Demikernel.Resp.RedisNumbers.TryParseInt64(value, out long flag) && flag != 0;
+                    continue;
+                }
+                case RdbFormat.OpModuleAux:
+                    return Fail(s, $"Bad RDB: module auxiliary data (MODULE_AUX, opcode 0xF7) at offset {at}: modules are not supported");
+                case RdbFormat.OpFunction:
+                    return Fail(s, $"Bad RDB: a function library (FUNCTION, opcode 0xF6) at offset {at}: functions are not supported");
+                case RdbFormat.OpFunction2:
+                    return Fail(s, $"Bad RDB: a function library (FUNCTION2, opcode 0xF5) at offset {at}: functions are not supported");
+            }
+
+            if (op is RdbFormat.TypeModulePreGa or RdbFormat.TypeModule2)
+                return Fail(s, $"Bad RDB: a module value (RDB type {op}) at offset {at}: modules are not supported");
+            if (!RdbSerializer.IsValueType(op)) return Fail(s, $"Bad RDB: unknown opcode 0x{op:X2} at offset {at}");
+            if (db is null) return Fail(s, $"Bad RDB: a key at offset {at} but no database is configured");
+            if (!r.TryString(out var keyBytes))
+                return r.RanOut ? Truncated(s, image, at, "a key") : Fail(s, $"Bad RDB: invalid key at offset {at}");
+            if (!RdbSerializer.TryLoadValue(ref r, op, out var v))
+            {
+                return r.RanOut
+                    ? Truncated(s, image, at, "the value of a key")
+                    : Fail(s, $"Bad RDB: invalid value of RDB type {op} for the key at offset {at}");
+            }
+            RedisObject? obj = null;
+            if (v.Type != RedisType.String && (obj = v.CreateObject()) is null)
+                return Fail(s, $"Bad RDB: invalid value of RDB type {op} for the key at offset {at} (duplicate members)");
+
+            if (expireAt != -1 && expireAt < nowMs)
+            {
+                s.Expired++; // as a master loading does: a key whose TTL has passed is not created
+            }
+            else
+            {
+                var e = db.TryAddLoaded(keyBytes, obj, v.String, expireAt);
+                if (e is null)
+                    return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
+                if (idle >= 0) e.AccessMs = nowMs - idle * 1000;
+                s.Keys++;
+            }
+            expireAt = -1;
+            idle = -1;
+        }
+    }
+
+    /// <summary>After EOF: the CRC64 (version 5+), checked unless it is 0 (rdbchecksum no) or checking is off.</summary>
+    private static RdbLoadResult Finish(LoadState s, ReadOnlySpan<byte> image, ref RdbReader r, int version, bool verifyChecksum)
+    {
+        int eofAt = r.Position - 1;
+        if (version >= 5)
+        {
+            if (!r.TryBytes(8, out var stored)) return Truncated(s, image, eofAt, "the checksum after EOF");
+            ulong expected = BinaryPrimitives.ReadUInt64LittleEndian(stored);
+            if (verifyChecksum && expected != 0)
+            {
+                ulong computed = RdbCrc64.Compute(0, image[..(eofAt + 1)]);
+                if (computed != expected)
+                    return Fail(s, $"RDB checksum mismatch (file 0x{expected:x16}, computed 0x{computed:x16})");
+            }
+        }
+        return new RdbLoadResult(true, null, r.Position, s.Keys, s.Expired, s.AofBase);
+    }
+
+    private static RdbLoadResult Truncated(LoadState s, ReadOnlySpan<byte> image, int at, string what) =>
+        Fail(s, $"Unexpected end of RDB at offset {image.Length} (reading {what} at offset {at})");
+
+    private static string Printable(byte[] key)
+    {
+        var sb = new StringBuilder();
+        foreach (byte b in key.AsSpan(0, Math.Min(key.Length, 64)))
+            sb.Append(b is >= 0x20 and < 0x7F and not (byte)'\\' ? (char)b : $"\\x{b:x2}");
+        if (key.Length > 64) sb.Append("...");
+        return sb.ToString();
+    }
+}
