@@ -1,5 +1,6 @@
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Propagation;
 using Demikernel.Server.Store;
 
 namespace Demikernel.Server;
@@ -26,7 +27,13 @@ public sealed class RedisServer
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
         Watches = new WatchRegistry(Databases);
-        foreach (var db in Databases) db.Stats = Stats;
+        Effects = new EffectsLog(Config, Stats);
+        KeyModifiedHandler expired = (db, key) => Effects.KeyExpired(db.Index, key);
+        foreach (var db in Databases)
+        {
+            db.Stats = Stats;
+            db.KeyExpired = expired;
+        }
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         StartedMs = CoarseNowMs = NowMs;
@@ -42,6 +49,9 @@ public sealed class RedisServer
     public PubSubHub PubSub { get; } = new();
     public WatchRegistry Watches { get; }
     public BlockingRegistry Blocking { get; } = new();
+
+    /// <summary>The effects of writes, as redis-server propagates them to its AOF and replicas (see Propagation/).</summary>
+    public EffectsLog Effects { get; }
     public long StartedMs { get; }
     public string RunId { get; }
     public IPv4Endpoint ListenEndpoint { get; private set; }

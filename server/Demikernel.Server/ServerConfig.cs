@@ -77,6 +77,7 @@ public sealed class ServerConfig
     public int MaxClients { get; private set; }
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
+    public bool LazyFreeLazyExpire { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
@@ -172,5 +173,6 @@ public sealed class ServerConfig
         MaxClients = int.Parse(_values["maxclients"], CultureInfo.InvariantCulture);
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
+        LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";
     }
 }

@@ -11,4 +11,8 @@ public sealed class ServerStats
     public long ExpiredKeys;
     public long NetInputBytes;
     public long NetOutputBytes;
+
+    /// <summary>Changes made to the dataset by commands (Redis's server.dirty): every write, delete, flush; not
+    /// expiries, which are propagated on their own.</summary>
+    public long Dirty;
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using Demikernel.Resp;
+using Demikernel.Server.Propagation;
 using Demikernel.Server.Store;
 
 namespace Demikernel.Server.Commands;
@@ -69,6 +70,32 @@ public ref struct CommandContext
         if (kind == BlockTimeoutReply.NullBulk) reply.Null();
         else reply.NullArray();
     }
+
+    // ---- propagation (AOF, replicas): see Propagation/README.md ----
+
+    /// <summary>True when effects are being recorded (some consumer is attached): handlers may skip building
+    /// rewrites otherwise (the writers are no-ops then anyway).</summary>
+    public readonly bool Propagating => Server.Effects.Recording;
+
+    /// <summary>
+    /// Replaces what this command propagates when it changed the dataset (Redis's rewriteClientCommandVector): write
+    /// every argument, the command name first, then <see cref="EffectsCommandWriter.End"/>. The last rewrite wins.
+    /// </summary>
+    public readonly EffectsCommandWriter RewritePropagation() => Server.Effects.Rewrite();
+
+    /// <summary>Propagates one more command in <paramref name="db"/>, ahead of this command's own (alsoPropagate).</summary>
+    public readonly EffectsCommandWriter AlsoPropagate(int db) => Server.Effects.Also(db);
+
+    /// <summary>Propagates one more command in the client's database, ahead of this command's own.</summary>
+    public readonly EffectsCommandWriter AlsoPropagate() => Server.Effects.Also(Client.Database);
+
+    /// <summary>This command itself propagates nothing, whatever it changed (preventCommandPropagation); what it
+    /// added with <see cref="AlsoPropagate()"/> still goes.</summary>
+    public readonly void PreventPropagation() => Server.Effects.Prevent();
+
+    /// <summary>This command propagates even if it changed nothing (forceCommandPropagation: FLUSHALL on an empty
+    /// server).</summary>
+    public readonly void ForcePropagation() => Server.Effects.Force();
 
     /// <summary>The client's selected database.</summary>
     public readonly RedisDatabase Db => Server.Databases[Client.Database];

@@ -87,7 +87,23 @@ public sealed class CommandTable
         context.Command = spec;
         context.Server.Stats.CommandsProcessed++;
         client.LastCommand = spec.WireName;
-        spec.Handler(ref context);
+        var effects = context.Server.Effects;
+        if (effects.HasConsumers)
+        {
+            effects.BeginCommand(spec);
+            try
+            {
+                spec.Handler(ref context);
+            }
+            finally
+            {
+                effects.EndCommand(ref context);
+            }
+        }
+        else
+        {
+            spec.Handler(ref context);
+        }
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec) blocking.ServeReady();
     }

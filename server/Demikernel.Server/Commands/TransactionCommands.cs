@@ -95,7 +95,8 @@ public static class TransactionCommands
         {
             client.InExec = false;
         }
-        if (c.Server.Blocking.HasReady) c.Server.Blocking.ServeReady();
+        // Clients blocked on keys the transaction filled are served by the dispatcher once EXEC's effects are
+        // propagated, as redis-server does after the whole transaction.
     }
 
     private static void Watch(ref CommandContext c)

@@ -97,6 +97,10 @@ public sealed class RedisDatabase
     /// <summary>The WATCH hook (see the class remarks).</summary>
     public KeyModifiedHandler? KeyModified { get; set; }
 
+    /// <summary>Called after a key expired (lazily in a lookup, or by <see cref="ActiveExpireCycle"/>), after
+    /// <see cref="KeyModified"/>: the effects log propagates the deletion.</summary>
+    public KeyModifiedHandler? KeyExpired { get; set; }
+
     /// <summary>Number of key changes since creation (every write, delete, expiry).</summary>
     public long Changes { get; private set; }
 
@@ -565,6 +569,7 @@ public sealed class RedisDatabase
         _avgTtl = 0;
         if (had == 0) return;
         Changes += had;
+        if (Stats is { } stats) stats.Dirty += had;
         if (KeyModified is { } hook)
         {
             foreach (var head in old)
@@ -585,6 +590,7 @@ public sealed class RedisDatabase
         (_avgTtl, other._avgTtl) = (other._avgTtl, _avgTtl);
         Changes += _count + other._count;
         other.Changes += _count + other._count;
+        if (Stats is { } stats) stats.Dirty++;
         NotifyAll(this, _buckets, other._buckets);
         NotifyAll(other, other._buckets, _buckets);
 
@@ -693,13 +699,17 @@ public sealed class RedisDatabase
     {
         Unlink(e);
         if (!active && Stats is { } stats) stats.ExpiredKeys++;
-        Modified(e);
+        // An expiry is a change of the keyspace (WATCH sees it) but not a change made by the running command.
+        Changes++;
+        KeyModified?.Invoke(this, e.Key);
+        KeyExpired?.Invoke(this, e.Key);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Modified(RedisEntry e)
     {
         Changes++;
+        if (Stats is { } stats) stats.Dirty++;
         KeyModified?.Invoke(this, e.Key);
     }
 

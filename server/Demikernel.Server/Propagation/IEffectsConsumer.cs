@@ -1,0 +1,13 @@
+namespace Demikernel.Server.Propagation;
+
+/// <summary>
+/// Receives the effects of writes (the AOF writer, later the replication feed). Called on the libOS thread, after the
+/// command (or EXEC, or expiry) that produced the unit and before its reply is pushed.
+/// </summary>
+public interface IEffectsConsumer
+{
+    /// Called once per propagated unit: the effects of one top-level command, of one EXEC, of one active-expiry
+    /// deletion, of one blocked command served by another client's write, ... in the order they happened.
+    /// The unit's spans are valid only during the call.
+    void Append(in EffectsUnit unit);
+}

@@ -1,0 +1,318 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+using Demikernel.Resp;
+using Demikernel.Server.Commands;
+using Demikernel.Server.Propagation;
+
+namespace Demikernel.Server.Tests;
+
+/// <summary>
+/// A command script run on redis-server with an AOF and on our server with an effects consumer, and the two effect
+/// streams compared. A step is a command for the main connection, or one of:
+/// <c>@sleep ms</c> (real sleep there, virtual clock here), <c>@b cmd...</c> (send on the second connection, do not
+/// wait: it blocks), <c>@breply</c> (wait until the second connection was answered), <c>@active-expire</c>
+/// (wait for / run active expiry).
+/// </summary>
+internal static class EffectsScript
+{
+    public static string[] Cmd(params string[] args) => args;
+
+    /// <summary>Runs the script on both servers and returns both AOF streams as command lists.</summary>
+    public static (List<string[]> Redis, List<string[]> Ours) Run(IReadOnlyList<string[]> script, string[]? redisArgs = null, Action<CommandHarness>? configure = null)
+    {
+        byte[] redisAof, ourAof;
+        long redisStart, ourStart;
+        using (var redis = AofRedis.Start(redisArgs ?? []))
+        {
+            redisStart = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            foreach (var step in script)
+            {
+                switch (step[0])
+                {
+                    case "@sleep": Thread.Sleep(int.Parse(step[1])); break;
+                    case "@b": redis.SendSecond(step[1..]); redis.WaitBlocked(); break;
+                    case "@breply": redis.ReadSecond(); break;
+                    case "@active-expire": Thread.Sleep(600); break;
+                    default: redis.Call(step); break;
+                }
+            }
+            redisAof = redis.ReadAof();
+        }
+        using (var h = new CommandHarness())
+        {
+            configure?.Invoke(h);
+            var consumer = new StreamConsumer();
+            h.Server.Effects.Add(consumer);
+            ourStart = h.NowMs;
+            var second = new ClientState(2, default, default, default, h.NowMs) { Authenticated = true };
+            _ = new ClientSession(h.Server, second);
+            foreach (var step in script)
+            {
+                switch (step[0])
+                {
+                    case "@sleep": h.AdvanceMs(int.Parse(step[1])); break;
+                    case "@b":
+                        RunAs(h, second, step[1..]);
+                        Assert.True(second.Blocked, $"{string.Join(' ', step[1..])} did not block on our server");
+                        break;
+                    case "@breply": Assert.False(second.Blocked, "the second client is still blocked on our server"); break;
+                    case "@active-expire":
+                        h.AdvanceMs(600);
+                        foreach (var db in h.Server.Databases) db.ActiveExpireCycle(20);
+                        break;
+                    default: h.Run(step); break;
+                }
+            }
+            ourAof = consumer.Output.WrittenSpan.ToArray();
+        }
+        return (Normalise(Parse(redisAof), redisStart), Normalise(Parse(ourAof), ourStart));
+    }
+
+    /// <summary>Asserts both streams are equal, times (13-digit unix ms, alone or as a stream ID's first part)
+    /// within <paramref name="toleranceMs"/> of each other relative to each script's start.</summary>
+    public static void AssertSame(List<string[]> redis, List<string[]> ours, long toleranceMs = 2000)
+    {
+        string Show(List<string[]> s) => string.Join("\n", s.Select(c => string.Join(' ', c)));
+        bool same = redis.Count == ours.Count;
+        for (int i = 0; same && i < redis.Count; i++)
+        {
+            if (redis[i].Length != ours[i].Length) { same = false; break; }
+            for (int j = 0; same && j < redis[i].Length; j++) same = ArgEqual(redis[i][j], ours[i][j], toleranceMs);
+        }
+        Assert.True(same, $"effects differ\n--- redis-server:\n{Show(redis)}\n--- ours:\n{Show(ours)}");
+    }
+
+    public static void Check(IReadOnlyList<string[]> script, string[]? redisArgs = null, Action<CommandHarness>? configure = null)
+    {
+        var (redis, ours) = Run(script, redisArgs, configure);
+        Assert.NotEmpty(redis);
+        AssertSame(redis, ours);
+    }
+
+    private static bool ArgEqual(string a, string b, long tolerance)
+    {
+        if (a == b) return true;
+        if (a.StartsWith("T:", StringComparison.Ordinal) && b.StartsWith("T:", StringComparison.Ordinal))
+        {
+            var pa = a[2..].Split('|');
+            var pb = b[2..].Split('|');
+            return Math.Abs(long.Parse(pa[0]) - long.Parse(pb[0])) <= tolerance && pa[1] == pb[1];
+        }
+        return false;
+    }
+
+    private static readonly Regex TimeLike = new(@"^(\d{13})(-\d+)?$", RegexOptions.CultureInvariant);
+
+    private static List<string[]> Normalise(List<string[]> commands, long start)
+    {
+        foreach (var c in commands)
+            for (int i = 1; i < c.Length; i++)
+                if (TimeLike.Match(c[i]) is { Success: true } m)
+                    c[i] = $"T:{long.Parse(m.Groups[1].Value) - start}|{m.Groups[2].Value}";
+        return commands;
+    }
+
+    /// <summary>Splits an AOF stream into commands (arrays of bulk strings), as Latin-1 text.</summary>
+    public static List<string[]> Parse(ReadOnlySpan<byte> aof)
+    {
+        var list = new List<string[]>();
+        int at = 0;
+        int Line(ReadOnlySpan<byte> s, ref int p)
+        {
+            int end = s[p..].IndexOf("\r\n"u8);
+            int v = int.Parse(Encoding.ASCII.GetString(s.Slice(p + 1, end - 1)));
+            p += end + 2;
+            return v;
+        }
+        while (at < aof.Length)
+        {
+            if (aof[at] != (byte)'*') throw new FormatException($"not a RESP array at {at}: {Encoding.Latin1.GetString(aof[at..])}");
+            int n = Line(aof, ref at);
+            var args = new string[n];
+            for (int i = 0; i < n; i++)
+            {
+                int len = Line(aof, ref at);
+                args[i] = Encoding.Latin1.GetString(aof.Slice(at, len));
+                at += len + 2;
+            }
+            list.Add(args);
+        }
+        return list;
+    }
+
+    /// <summary>Runs one command for another client of the harness's server (a blocked client has a session).</summary>
+    public static byte[] RunAs(CommandHarness h, ClientState client, params string[] args)
+    {
+        var request = CommandHarness.EncodeRequest(args);
+        var scanner = new RespRequestScanner();
+        var parsed = new RespArgs(16);
+        scanner.TryScan(request, parsed, out int consumed, out _);
+        var reply = new ReplyBuffer(h.LibOS);
+        var context = new CommandContext(request, parsed, client, h.Server, reply) { FrameLength = consumed };
+        h.Server.Commands.Execute(ref context);
+        if (reply.IsEmpty) return [];
+        var sga = reply.Take();
+        var bytes = sga.ToArray();
+        h.LibOS.SgaFree(sga);
+        return bytes;
+    }
+}
+
+/// <summary>An effects consumer writing what it gets with <see cref="EffectsStream.Write"/>, as an AOF would.</summary>
+internal sealed class StreamConsumer : IEffectsConsumer
+{
+    private int _selectedDb = -1;
+
+    public ArrayBufferWriter<byte> Output { get; } = new();
+
+    public List<(int Count, bool Transaction)> Units { get; } = [];
+
+    public bool RecordUnits { get; set; } = true;
+
+    public void Append(in EffectsUnit unit)
+    {
+        if (RecordUnits) Units.Add((unit.Count, unit.Transaction));
+        EffectsStream.Write(Output, unit, ref _selectedDb);
+    }
+}
+
+/// <summary>
+/// redis-server with an AOF (appendfsync always, RDB preamble) in a temporary directory, and two connections.
+/// Throws when redis-server is not installed: these tests need it.
+/// </summary>
+internal sealed class AofRedis : IDisposable
+{
+    private const string Marker = "--end-of-reply--";
+    private static readonly byte[] MarkerReply = Encoding.ASCII.GetBytes($"${Marker.Length}\r\n{Marker}\r\n");
+    private static readonly byte[] MarkerRequest = CommandHarness.EncodeRequest("ECHO", Marker);
+
+    private readonly Process _process;
+    private readonly string _dir;
+    private readonly NetworkStream _main;
+    private readonly NetworkStream _second;
+    private readonly List<TcpClient> _clients = [];
+
+    private AofRedis(Process process, string dir, int port)
+    {
+        _process = process;
+        _dir = dir;
+        _main = Connect(port);
+        _second = Connect(port);
+    }
+
+    public static AofRedis Start(string[] extraArgs)
+    {
+        string path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("redis-server is not installed: the effects tests compare with its AOF (tests/run.sh installs it)");
+        string dir = Directory.CreateTempSubdirectory("effects-aof-").FullName;
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+                     "--appendfsync", "always", "--aof-use-rdb-preamble", "yes", "--dir", dir, "--daemonize", "no", .. extraArgs])
+            psi.ArgumentList.Add(a);
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                using var probe = new TcpClient();
+                probe.Connect(IPAddress.Loopback, port);
+                break;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+        }
+        return new AofRedis(process, dir, port);
+    }
+
+    private NetworkStream Connect(int port)
+    {
+        var client = new TcpClient { ReceiveTimeout = 10_000, SendTimeout = 10_000 };
+        client.Connect(IPAddress.Loopback, port);
+        _clients.Add(client);
+        return client.GetStream();
+    }
+
+    public byte[] Call(params string[] command)
+    {
+        _main.Write([.. CommandHarness.EncodeRequest(command), .. MarkerRequest]);
+        return ReadUntilMarker(_main);
+    }
+
+    public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command));
+
+    public void ReadSecond()
+    {
+        _second.Write(MarkerRequest);
+        ReadUntilMarker(_second);
+    }
+
+    /// <summary>Waits until redis-server reports a blocked client.</summary>
+    public void WaitBlocked()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!Encoding.ASCII.GetString(Call("INFO", "clients")).Contains("blocked_clients:1"))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("the second client did not block on redis-server");
+            Thread.Sleep(10);
+        }
+    }
+
+    private static byte[] ReadUntilMarker(NetworkStream stream)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            int n = stream.Read(buffer);
+            if (n == 0) throw new IOException("redis-server closed the connection");
+            received.Write(buffer, 0, n);
+            var all = received.GetBuffer().AsSpan(0, (int)received.Length);
+            if (all.EndsWith(MarkerReply)) return all[..^MarkerReply.Length].ToArray();
+        }
+    }
+
+    /// <summary>The incremental AOF file named in the manifest.</summary>
+    public byte[] ReadAof()
+    {
+        string manifest = File.ReadAllText(Path.Combine(_dir, "appendonlydir", "appendonly.aof.manifest"));
+        var incr = manifest.Split('\n').Select(l => l.Split(' ')).First(p => p.Length >= 6 && p[5] == "i");
+        return File.ReadAllBytes(Path.Combine(_dir, "appendonlydir", incr[1]));
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _clients) c.Dispose();
+        try
+        {
+            _process.Kill();
+            _process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
