@@ -29,6 +29,7 @@ public sealed class ClientSession
     private readonly Func<ValueTask> _flushOutbox;
     private bool _flushing;
     private readonly AsyncSignal _unblock;
+    private AsyncSignal? _durable;
     private byte[] _blockedFrame = [];
     private IReadOnlyList<byte[]> _blockedKeys = [];
     private int _blockedDb;
@@ -149,6 +150,14 @@ public sealed class ClientSession
     private async ValueTask<bool> FlushAsync()
     {
         if (_reply.IsEmpty) return true;
+        var aof = _server.Persistence.Aof;
+        if (aof.Enabled)
+        {
+            // A reply may reveal effects (this client's or another's): it leaves once they are written, or written and
+            // fsynced with appendfsync always; the AOF writes one group per run-loop step for every waiting session.
+            long needed = aof.Appended;
+            if (!aof.IsDurable(needed)) await aof.WaitDurableAsync(needed, _durable ??= new AsyncSignal(_libos));
+        }
         var replies = _reply.Take();
         _server.Stats.NetOutputBytes += replies.TotalLength;
         var pushed = await _libos.PushAsync(Client.Qd, replies);

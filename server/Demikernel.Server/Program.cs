@@ -12,11 +12,16 @@ var maxclients = new Option<int?>("--maxclients") { Description = "most simultan
 var timeout = new Option<int?>("--timeout") { Description = "close idle clients after this many seconds (default 0 = never)" };
 var hz = new Option<int?>("--hz") { Description = "background task frequency: active expiry, timeouts (default 10)" };
 var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
+var dir = new Option<string?>("--dir") { Description = "working directory for dump.rdb and the AOF directory (default: the current directory)" };
+var dbfilename = new Option<string?>("--dbfilename") { Description = "RDB file name inside --dir (default dump.rdb)" };
+var save = new Option<string?>("--save") { Description = "save points \"SECONDS CHANGES ...\", \"\" for none (default \"3600 1 300 100 60 10000\")" };
+var appendonly = new Option<string?>("--appendonly") { Description = "yes: keep an append-only file and load it at start instead of the RDB (default no)" };
+var appendfsync = new Option<string?>("--appendfsync") { Description = "always | everysec | no: when the AOF is fsynced (default everysec)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
-    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile,
+    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
 };
 root.SetAction(parse =>
 {
@@ -35,7 +40,13 @@ root.SetAction(parse =>
             Hz = parse.GetValue(hz) ?? config.GetInt("server", "hz", 10),
             LibOS = parse.GetValue(libosName) ?? config.GetString("server", "libos", LibOS.DefaultName),
             ConfigFile = path,
+            Dir = parse.GetValue(dir) ?? config.Get("server", "dir"),
+            DbFilename = parse.GetValue(dbfilename) ?? config.GetString("server", "dbfilename", "dump.rdb"),
+            Save = parse.GetValue(save) ?? config.GetString("server", "save", ServerOptions.DefaultSave),
+            AppendOnly = (parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no")) is "yes",
+            AppendFsync = parse.GetValue(appendfsync) ?? config.GetString("server", "appendfsync", "everysec"),
         };
+        string appendOnlyText = parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no");
         if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };
         string? problem = options switch
         {
@@ -45,6 +56,11 @@ root.SetAction(parse =>
             { Timeout: < 0 } => $"--timeout {options.Timeout} must not be negative",
             { Hz: < 1 or > 500 } => $"--hz {options.Hz} must be between 1 and 500",
             _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
+            _ when appendOnlyText is not ("yes" or "no") => $"--appendonly '{appendOnlyText}': argument must be 'yes' or 'no'",
+            { AppendFsync: not ("always" or "everysec" or "no") } => $"--appendfsync '{options.AppendFsync}': argument must be one of the following: everysec, always, no",
+            _ when Demikernel.Server.Persistence.RdbImage.ParseSaveParams(options.Save) is null => $"--save '{options.Save}': Invalid save parameters",
+            _ when options.DbFilename.Contains('/') => $"--dbfilename '{options.DbFilename}': dbfilename can't be a path, just a filename",
+            _ when options.Dir is { } d && !Directory.Exists(d) => $"--dir '{options.Dir}': No such file or directory",
             _ => null,
         };
         if (problem is not null)
@@ -54,17 +70,27 @@ root.SetAction(parse =>
         }
         using var libos = LibOS.Create(options.LibOS, config);
         var server = new RedisServer(libos, options);
+        string? loadError = server.Persistence.LoadAtStartup();
+        if (loadError is not null)
+        {
+            // Never start empty in silence when a file that should be loaded is unreadable.
+            Console.Error.WriteLine($"error: {loadError}");
+            return 1;
+        }
         int rc = server.Start();
         if (rc != 0)
         {
             Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
             return 1;
         }
-        Console.CancelKeyPress += (_, e) =>
+        // SIGTERM and SIGINT shut down as redis-server does: save when save points are configured, then exit 0.
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Shutdown);
+        using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Shutdown);
+        void Shutdown(System.Runtime.InteropServices.PosixSignalContext signal)
         {
-            e.Cancel = true;
-            Environment.Exit(0);
-        };
+            signal.Cancel = true;
+            server.RequestShutdown();
+        }
         Console.WriteLine($"Demikernel.Server {Demikernel.Server.Commands.ServerInfo.RedisVersion}-compatible on {libos.Name}, listening on {server.ListenEndpoint}, {options.Databases} databases");
         server.Run();
         return 0;

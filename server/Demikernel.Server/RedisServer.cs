@@ -1,7 +1,10 @@
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Persistence;
 using Demikernel.Server.Propagation;
 using Demikernel.Server.Store;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Demikernel.Server;
 
@@ -38,7 +41,18 @@ public sealed class RedisServer
         CommandRegistry.RegisterAll(Commands);
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
+        Persistence = new PersistenceManager(this);
+        Config.ApplyHook = Persistence.ApplyConfig;
     }
+
+    /// <summary>The server's log (redis-server's format when the process sets it up; silent by default).</summary>
+    public ILogger Log { get; init; } = NullLogger.Instance;
+
+    /// <summary>RDB files, the AOF, and what INFO persistence reports about them.</summary>
+    public PersistenceManager Persistence { get; }
+
+    /// <summary>Bytes the process holds for data and clients (the RDB's used-mem field, INFO used_memory).</summary>
+    public long UsedMemory => GC.GetTotalMemory(false);
 
     public DemiLibOS LibOS { get; }
     public ServerOptions Options { get; }
@@ -105,6 +119,32 @@ public sealed class RedisServer
     /// </summary>
     public void RequestStop() => _stopRequested = true;
 
+    private volatile bool _shutdownRequested;
+
+    /// <summary>
+    /// SIGTERM/SIGINT: from any thread. The cron then shuts down as redis-server does on these signals: save when
+    /// save points are configured, fsync the AOF, stop (and the process exits 0). If the save fails the server keeps
+    /// running, as redis-server does.
+    /// </summary>
+    public void RequestShutdown() => _shutdownRequested = true;
+
+    /// <summary>Exit code the process should end with (0 after a clean shutdown).</summary>
+    public int ExitCode { get; private set; }
+
+    private void TryShutdownFromSignal()
+    {
+        _shutdownRequested = false;
+        if (Shutdown(save: null, force: false)) return;
+    }
+
+    /// <summary>SHUTDOWN [NOSAVE|SAVE] [FORCE]: persists as asked, then stops. False when saving failed (and not forced).</summary>
+    public bool Shutdown(bool? save, bool force)
+    {
+        if (!Persistence.PrepareForShutdown(save, force)) return false;
+        Stop();
+        return true;
+    }
+
     public void Stop()
     {
         Stopping = true;
@@ -162,6 +202,8 @@ public sealed class RedisServer
             await LibOS.Delay(period);
             CoarseNowMs = NowMs;
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            Persistence.Cron();
+            if (_shutdownRequested && !Stopping) TryShutdownFromSignal();
             int timeout = Config.Timeout;
             if (timeout > 0)
             {

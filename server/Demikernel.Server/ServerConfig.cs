@@ -34,9 +34,21 @@ public sealed class ServerConfig
         _values["hz"] = options.Hz.ToString(CultureInfo.InvariantCulture);
         _values["proto-max-bulk-len"] = options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture);
         _values["client-query-buffer-limit"] = options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture);
-        _values["save"] = "";
-        _values["appendonly"] = "no";
-        _values["appendfsync"] = "everysec";
+        _values["save"] = options.Save;
+        _values["appendonly"] = options.AppendOnly ? "yes" : "no";
+        _values["appendfsync"] = options.AppendFsync;
+        _values["appendfilename"] = "appendonly.aof";
+        _values["appenddirname"] = "appendonlydir";
+        _values["auto-aof-rewrite-percentage"] = "100";
+        _values["auto-aof-rewrite-min-size"] = "67108864";
+        _values["aof-load-truncated"] = "yes";
+        _values["aof-use-rdb-preamble"] = "yes";
+        _values["aof-timestamp-enabled"] = "no";
+        _values["aof-disable-auto-gc"] = "no";
+        _values["no-appendfsync-on-rewrite"] = "no";
+        _values["rdbcompression"] = "yes";
+        _values["rdbchecksum"] = "yes";
+        _values["stop-writes-on-bgsave-error"] = "yes";
         _values["replica-read-only"] = "yes";
         _values["replica-serve-stale-data"] = "yes";
         _values["replica-priority"] = "100";
@@ -49,8 +61,8 @@ public sealed class ServerConfig
         _values["daemonize"] = "no";
         _values["loglevel"] = "notice";
         _values["logfile"] = "";
-        _values["dir"] = Environment.CurrentDirectory;
-        _values["dbfilename"] = "dump.rdb";
+        _values["dir"] = Path.GetFullPath(options.Dir ?? Environment.CurrentDirectory);
+        _values["dbfilename"] = options.DbFilename;
         _values["cluster-enabled"] = "no";
         _values["lazyfree-lazy-eviction"] = "no";
         _values["lazyfree-lazy-expire"] = "no";
@@ -77,6 +89,31 @@ public sealed class ServerConfig
     public int MaxClients { get; private set; }
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
+
+    // persistence (see Persistence/)
+    public string Dir { get; private set; } = "";
+    public string DbFilename { get; private set; } = "dump.rdb";
+    public (long Seconds, long Changes)[] SaveParams { get; private set; } = [];
+    public bool RdbCompression { get; private set; }
+    public bool RdbChecksum { get; private set; }
+    public bool StopWritesOnBgsaveError { get; private set; }
+    public bool AppendOnly { get; private set; }
+    public string AppendFileName { get; private set; } = "appendonly.aof";
+    public string AppendDirName { get; private set; } = "appendonlydir";
+    public Persistence.AofFsync AppendFsync { get; private set; }
+    public long AutoAofRewritePercentage { get; private set; }
+    public long AutoAofRewriteMinSize { get; private set; }
+    public bool AofLoadTruncated { get; private set; }
+    public bool AofUseRdbPreamble { get; private set; }
+    public bool AofTimestampEnabled { get; private set; }
+    public bool AofDisableAutoGc { get; private set; }
+    public bool NoAppendFsyncOnRewrite { get; private set; }
+
+    /// <summary>
+    /// Called with (name, old value) after a parameter's new value passed validation and before it is kept: the
+    /// owner applies it (starting the AOF, ...) and returns an error text to refuse it, which rolls the value back.
+    /// </summary>
+    public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
@@ -103,8 +140,12 @@ public sealed class ServerConfig
     {
         string key = Canonical(name);
         if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
-        if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled")
+        if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
+            or "appendfilename" or "appenddirname")
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        // redis-server 7.0 refuses these at runtime unless enable-protected-configs is set (it is not, by default)
+        if (key is "dir" or "dbfilename")
+            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config";
         _values[key] = value;
         string? error = Validate(key);
         if (error is not null)
@@ -113,6 +154,12 @@ public sealed class ServerConfig
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}";
         }
         Apply();
+        if (ApplyHook?.Invoke(key, old) is { } applyError)
+        {
+            _values[key] = old;
+            Apply();
+            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {applyError}";
+        }
         return null;
     }
 
@@ -130,7 +177,15 @@ public sealed class ServerConfig
                 return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "maxmemory" or "proto-max-bulk-len" or "client-query-buffer-limit":
                 return ParseMemory(v) is not null ? null : "argument must be a memory value";
-            case "appendonly" or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
+            case "save":
+                return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
+            case "auto-aof-rewrite-percentage":
+                return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
+            case "auto-aof-rewrite-min-size":
+                return ParseMemory(v) is not null ? null : "argument must be a memory value";
+            case "appendonly" or "aof-load-truncated" or "aof-use-rdb-preamble" or "aof-timestamp-enabled" or "aof-disable-auto-gc"
+                or "no-appendfsync-on-rewrite" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
+                or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del":
                 if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
                 {
@@ -142,7 +197,7 @@ public sealed class ServerConfig
                 return v is "volatile-lru" or "allkeys-lru" or "volatile-lfu" or "allkeys-lfu" or "volatile-random"
                     or "allkeys-random" or "volatile-ttl" or "noeviction" ? null : "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction";
             case "appendfsync":
-                return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: always, everysec, no";
+                return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
             case "loglevel":
                 return v is "debug" or "verbose" or "notice" or "warning" or "nothing" ? null : "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
             default:

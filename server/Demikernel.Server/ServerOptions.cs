@@ -16,4 +16,16 @@ public sealed record ServerOptions
     public int Hz { get; init; } = 10;
     public long ProtoMaxBulkLen { get; init; } = 512L * 1024 * 1024;
     public long ClientQueryBufferLimit { get; init; } = 1024L * 1024 * 1024;
+
+    /// <summary>Working directory for the RDB file and the AOF directory (redis.conf's dir); null = current directory.</summary>
+    public string? Dir { get; init; }
+    public string DbFilename { get; init; } = "dump.rdb";
+
+    /// <summary>Save points, "seconds changes ..." ("" = none). redis-server 7.0's built-in default.</summary>
+    public string Save { get; init; } = DefaultSave;
+
+    /// <summary>redis-server 7.0's save points when no configuration names any.</summary>
+    public const string DefaultSave = "3600 1 300 100 60 10000";
+    public bool AppendOnly { get; init; }
+    public string AppendFsync { get; init; } = "everysec";
 }

@@ -19,5 +19,6 @@ public static class CommandRegistry
         BitmapCommands.Register(table);
         HyperLogLogCommands.Register(table);
         GenericCommands.Register(table);
+        PersistenceCommands.Register(table);
     }
 }

@@ -28,7 +28,11 @@ public sealed class CommandTable
             Subcommands = spec.Subcommands.Select(s => s with { WireName = $"{spec.Name}|{s.Name}".ToLowerInvariant() }).ToArray(),
         };
         if (!_commands.TryAdd(spec.Name, named)) throw new InvalidOperationException($"command {spec.Name} registered twice");
+        if (spec.Name == "PING") PingHandler = spec.Handler;
     }
+
+    /// <summary>PING's handler: MISCONF refuses PING too, as redis-server does.</summary>
+    internal CommandHandler? PingHandler { get; set; }
 
     public bool TryGet(ReadOnlySpan<byte> name, out CommandSpec spec) => _lookup.TryGetValue(name, out spec!);
 
@@ -77,6 +81,16 @@ public sealed class CommandTable
                 return;
             }
             spec = sub;
+        }
+        // redis-server's processCommand: while the last save (or an AOF write) failed, writes and PING are refused.
+        if ((spec.Flags & CommandFlags.Write) != 0 || ReferenceEquals(spec.Handler, PingHandler))
+        {
+            if (context.Server.Persistence.WriteDeniedError is { } denied)
+            {
+                if (client.InMulti) client.MultiAborted = true;
+                context.Reply.Error(denied);
+                return;
+            }
         }
         if (client.InMulti && !TransactionCommands.RunsInsideMulti(spec))
         {

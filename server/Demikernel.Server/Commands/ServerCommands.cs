@@ -16,7 +16,6 @@ public static class ServerCommands
         table.Add(new("FLUSHDB", -1, CommandFlags.Write, 0, 0, 0, "server", "Removes all keys from the current database.", "1.0.0", FlushDb));
         table.Add(new("FLUSHALL", -1, CommandFlags.Write, 0, 0, 0, "server", "Removes all keys from all databases.", "1.0.0", FlushAll));
         table.Add(new("TIME", 1, CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "server", "Returns the server time.", "2.6.0", Time));
-        table.Add(new("LASTSAVE", 1, CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", LastSave));
         table.Add(new("ROLE", 1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "server", "Returns the replication role.", "2.8.12", Role));
         table.Add(new("CONFIG", -2, CommandFlags.None, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0", Help)
         {
@@ -75,6 +74,7 @@ public static class ServerCommands
     {
         if (!FlushMode(ref c)) return;
         foreach (var db in c.Server.Databases) db.Clear();
+        c.Server.Persistence.OnFlushAll();
         c.Reply.Ok();
     }
 
@@ -86,8 +86,6 @@ public static class ServerCommands
         c.Reply.Bulk(micros / 1_000_000);
         c.Reply.Bulk(micros % 1_000_000);
     }
-
-    private static void LastSave(ref CommandContext c) => c.Reply.Integer(c.Server.StartedMs / 1000);
 
     private static void Role(ref CommandContext c)
     {
@@ -444,15 +442,7 @@ public static class ServerInfo
                 break;
             }
             case "persistence":
-                sb.Append("# Persistence\r\n");
-                Line("loading", 0);
-                Line("async_loading", 0);
-                Line("rdb_changes_since_last_save", 0);
-                Line("rdb_bgsave_in_progress", 0);
-                Line("rdb_last_save_time", server.StartedMs / 1000);
-                Line("rdb_last_bgsave_status", "ok");
-                Line("aof_enabled", 0);
-                Line("aof_rewrite_in_progress", 0);
+                Persistence.PersistenceInfo.Append(sb, server, now);
                 break;
             case "stats":
             {

@@ -28,6 +28,21 @@ public enum SetFlags
     KeepTtl = 4,
 }
 
+/// <summary>
+/// A point-in-time snapshot in progress (BGSAVE, AOF rewrite). The store tells it about an entry it has not written
+/// yet (<see cref="RedisEntry.SnapshotMark"/> differs from <see cref="RedisDatabase.SnapshotEpoch"/>) before anything
+/// can change or remove that entry, and hands it a table that FLUSHDB takes away.
+/// </summary>
+internal interface ISnapshotObserver
+{
+    /// <summary>Writes the entry's current value to the snapshot (it is about to be read, changed or removed) and marks it.</summary>
+    void Preserve(RedisDatabase db, RedisEntry entry);
+
+    /// <summary>The database dropped <paramref name="table"/> wholesale (FLUSHDB): nothing will change it any more, so the
+    /// snapshot reads its pending entries from there.</summary>
+    void Detach(RedisDatabase db, RedisEntry?[] table);
+}
+
 /// <summary>Called after a key of <paramref name="db"/> changed: written, deleted, expired, renamed, moved, flushed.</summary>
 public delegate void KeyModifiedHandler(RedisDatabase db, ReadOnlySpan<byte> key);
 
@@ -100,6 +115,16 @@ public sealed class RedisDatabase
     /// <summary>Called after a key expired (lazily in a lookup, or by <see cref="ActiveExpireCycle"/>), after
     /// <see cref="KeyModified"/>: the effects log propagates the deletion.</summary>
     public KeyModifiedHandler? KeyExpired { get; set; }
+
+    /// <summary>The snapshot being taken, if any (see <see cref="ISnapshotObserver"/>).</summary>
+    internal ISnapshotObserver? Snapshot { get; set; }
+
+    /// <summary>The mark entries get when they join the running snapshot or are created while it runs (and so are not
+    /// part of it). Every entry carries the current epoch once a snapshot completes, so the next epoch differs from all.</summary>
+    internal byte SnapshotEpoch { get; set; }
+
+    /// <summary>The bucket table (for the snapshot's cursor walk; read only).</summary>
+    internal RedisEntry?[] Table => _buckets;
 
     /// <summary>Number of key changes since creation (every write, delete, expiry).</summary>
     public long Changes { get; private set; }
@@ -561,6 +586,7 @@ public sealed class RedisDatabase
     {
         var old = _buckets;
         int had = _count;
+        Snapshot?.Detach(this, old);
         _buckets = new RedisEntry?[MinBuckets];
         _count = 0;
         _expires = [];
@@ -582,6 +608,9 @@ public sealed class RedisDatabase
     public void SwapContents(RedisDatabase other)
     {
         if (other == this) return;
+        // A snapshot in progress takes what it still needs from both first (a pause proportional to their pending keys).
+        PreservePending();
+        other.PreservePending();
         (_buckets, other._buckets) = (other._buckets, _buckets);
         (_count, other._count) = (other._count, _count);
         (_expires, other._expires) = (other._expires, _expires);
@@ -662,6 +691,15 @@ public sealed class RedisDatabase
 
     // ------------------------------------------------------------------ internals
 
+    /// <summary>Hands every entry the running snapshot has not written yet to it now.</summary>
+    private void PreservePending()
+    {
+        if (Snapshot is not { } snapshot) return;
+        foreach (var head in _buckets)
+            for (var e = head; e is not null; e = e.Next)
+                if (e.SnapshotMark != SnapshotEpoch) snapshot.Preserve(this, e);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static uint HashOf(ReadOnlySpan<byte> key)
     {
@@ -679,6 +717,8 @@ public sealed class RedisDatabase
         {
             if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key))
             {
+                // Whatever the caller does next (read, change in place, delete), a snapshot in progress keeps the value as it is now.
+                if (Snapshot is not null && e.SnapshotMark != SnapshotEpoch) Snapshot.Preserve(this, e);
                 if (e.ExpiresSlot >= 0 && ExpireIfNeeded(e)) return null;
                 return e;
             }
@@ -722,6 +762,7 @@ public sealed class RedisDatabase
 
     private void Link(RedisEntry e)
     {
+        e.SnapshotMark = SnapshotEpoch; // not part of a snapshot that is running: it was elsewhere, or nowhere, when it began
         if (_count >= _buckets.Length) Resize(_buckets.Length * 2);
         ref var head = ref _buckets[e.Hash & (uint)(_buckets.Length - 1)];
         e.Next = head;
@@ -731,6 +772,7 @@ public sealed class RedisDatabase
 
     private void Unlink(RedisEntry e)
     {
+        if (Snapshot is not null && e.SnapshotMark != SnapshotEpoch) Snapshot.Preserve(this, e); // active expiry, eviction
         ref var slot = ref _buckets[e.Hash & (uint)(_buckets.Length - 1)];
         if (ReferenceEquals(slot, e))
         {

@@ -41,6 +41,7 @@ public sealed class RedisEntry
     internal StringForm Form;
     internal RedisObject? Obj;
     internal long AccessMs;             // LRU clock (OBJECT IDLETIME)
+    internal byte SnapshotMark;         // = the database's SnapshotEpoch once the running snapshot holds this entry (fits in padding)
 
     internal RedisEntry(byte[] key, uint hash)
     {
