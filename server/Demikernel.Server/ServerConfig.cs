@@ -229,5 +229,27 @@ public sealed class ServerConfig
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";
+        Dir = _values["dir"];
+        DbFilename = _values["dbfilename"];
+        SaveParams = Persistence.RdbImage.ParseSaveParams(_values["save"]) ?? [];
+        RdbCompression = _values["rdbcompression"] == "yes";
+        RdbChecksum = _values["rdbchecksum"] == "yes";
+        StopWritesOnBgsaveError = _values["stop-writes-on-bgsave-error"] == "yes";
+        AppendOnly = _values["appendonly"] == "yes";
+        AppendFileName = _values["appendfilename"];
+        AppendDirName = _values["appenddirname"];
+        AppendFsync = _values["appendfsync"] switch
+        {
+            "always" => Persistence.AofFsync.Always,
+            "no" => Persistence.AofFsync.No,
+            _ => Persistence.AofFsync.EverySec,
+        };
+        AutoAofRewritePercentage = long.Parse(_values["auto-aof-rewrite-percentage"], CultureInfo.InvariantCulture);
+        AutoAofRewriteMinSize = ParseMemory(_values["auto-aof-rewrite-min-size"]) ?? 64L << 20;
+        AofLoadTruncated = _values["aof-load-truncated"] == "yes";
+        AofUseRdbPreamble = _values["aof-use-rdb-preamble"] == "yes";
+        AofTimestampEnabled = _values["aof-timestamp-enabled"] == "yes";
+        AofDisableAutoGc = _values["aof-disable-auto-gc"] == "yes";
+        NoAppendFsyncOnRewrite = _values["no-appendfsync-on-rewrite"] == "yes";
     }
 }
