@@ -219,6 +219,349 @@ public sealed class RdbFileTests
         Assert.Equal(image.Length, result.BytesUsed);
     }
 
+    // ------------------------------------------------------------------ bad input
+
+    private static long TotalKeys(RedisDatabase[] dbs) => dbs.Sum(d => (long)d.Count);
+
+    [Fact]
+    public void FlippedByteIsRefusedNeverThrown()
+    {
+        using var h = BuildHere();
+        var image = WriteImage(h.Server.Databases);
+        long total = TotalKeys(h.Server.Databases);
+        var rng = new Random(20261202);
+        int acceptedUnchecked = 0;
+        for (int i = 0; i < 150; i++)
+        {
+            int at = rng.Next(image.Length);
+            var bad = (byte[])image.Clone();
+            bad[at] ^= (byte)rng.Next(1, 256);
+            var dbs = EmptyDatabases();
+            var result = RdbLoader.Load(bad, dbs, Now, verifyChecksum: true);
+            Assert.False(result.Ok, $"byte {at} flipped: accepted");
+            Assert.NotNull(result.Error);
+            Assert.DoesNotContain("internal error", result.Error);
+            Assert.Equal(0, TotalKeys(dbs)); // all or nothing
+
+            // without the CRC the parser is the only guard: a flip inside a value's bytes may go unnoticed, but the
+            // load never throws, and never stops half-way while reporting success
+            dbs = EmptyDatabases();
+            result = RdbLoader.Load(bad, dbs, Now, verifyChecksum: false);
+            if (result.Error is { } error) Assert.DoesNotContain("internal error", error);
+            if (result.Ok)
+            {
+                acceptedUnchecked++;
+                Assert.Equal(total, result.KeysLoaded + result.ExpiredSkipped);
+                Assert.Equal(result.KeysLoaded, TotalKeys(dbs));
+                Assert.Equal(image.Length, result.BytesUsed);
+            }
+            else
+            {
+                Assert.Equal(0, TotalKeys(dbs));
+            }
+        }
+        Assert.InRange(acceptedUnchecked, 1, 149); // both outcomes occurred: the test exercises the parser's checks
+    }
+
+    [Fact]
+    public void TruncatedImageNamesTheOffset()
+    {
+        using var h = BuildHere();
+        var image = WriteImage(h.Server.Databases);
+        var rng = new Random(7);
+        int[] cuts = [0, 5, 9, 10, image.Length - 9, image.Length - 8, image.Length - 1, .. Enumerable.Range(0, 150).Select(_ => rng.Next(image.Length))];
+        foreach (int cut in cuts)
+        {
+            var dbs = EmptyDatabases();
+            var result = RdbLoader.Load(image.AsSpan(0, cut), dbs, Now, verifyChecksum: true);
+            Assert.False(result.Ok, $"cut at {cut}: accepted");
+            Assert.StartsWith($"Unexpected end of RDB at offset {cut}", result.Error);
+            Assert.Equal(0, TotalKeys(dbs));
+        }
+    }
+
+    /// <summary>A file with one string key whose value is <paramref name="value"/> (already encoded).</summary>
+    private static byte[] OneKeyImage(ReadOnlySpan<byte> value, out int keyAt)
+    {
+        var w = new RdbWriter();
+        w.Bytes("REDIS0010"u8);
+        RdbFormat.WriteSelectDb(w, 0, 1, 0);
+        keyAt = w.Size;
+        w.Byte(RdbSerializer.TypeString);
+        w.String("k"u8);
+        w.Bytes(value);
+        return Finish(w);
+    }
+
+    private static byte[] Finish(RdbWriter w)
+    {
+        RdbFormat.WriteEnd(w);
+        ulong crc = RdbCrc64.Compute(0, w.Written);
+        Span<byte> tail = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(tail, crc);
+        w.Bytes(tail);
+        return w.Written.ToArray();
+    }
+
+    [Fact]
+    public void HugeLengthsAreRefusedBeforeAllocating()
+    {
+        // LZF: 10 compressed bytes cannot expand to 2 GB
+        var lzf = new RdbWriter();
+        lzf.Byte(0xC3);
+        lzf.Length(10);
+        lzf.Length(0x7FFF_FFF0);
+        lzf.Bytes(new byte[10]);
+        var lzfImage = OneKeyImage(lzf.Written, out int keyAt);
+        // raw: a 2 GB string in a small file
+        var raw = new RdbWriter();
+        raw.Length(0x7FFF_FFF0);
+        raw.Bytes("abc"u8);
+        var rawImage = OneKeyImage(raw.Written, out _);
+        // a list claiming 2^31-1 elements
+        var list = new RdbWriter();
+        list.Bytes("REDIS0010"u8);
+        list.Byte(RdbSerializer.TypeList);
+        list.String("l"u8);
+        list.Length(int.MaxValue);
+        list.String("x"u8);
+        var listImage = Finish(list);
+
+        RdbLoader.Load(lzfImage, EmptyDatabases(), Now, true); // warm up (JIT)
+        RdbLoader.Load(rawImage, EmptyDatabases(), Now, true);
+        RdbLoader.Load(listImage, EmptyDatabases(), Now, true);
+        var dbs = EmptyDatabases();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var lzfResult = RdbLoader.Load(lzfImage, dbs, Now, true);
+        var rawResult = RdbLoader.Load(rawImage, dbs, Now, true);
+        var listResult = RdbLoader.Load(listImage, dbs, Now, true);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.InRange(allocated, 0, 1 << 20);
+        Assert.False(lzfResult.Ok);
+        Assert.Equal($"Bad RDB: invalid value of RDB type 0 for the key at offset {keyAt}", lzfResult.Error);
+        Assert.False(rawResult.Ok);
+        Assert.StartsWith($"Unexpected end of RDB at offset {rawImage.Length}", rawResult.Error);
+        Assert.False(listResult.Ok);
+        Assert.StartsWith($"Unexpected end of RDB at offset {listImage.Length}", listResult.Error);
+
+        // RESTORE goes through the same reader
+        using var h = NewHarness();
+        var dump = new RdbWriter();
+        dump.Byte(RdbSerializer.TypeString);
+        dump.Bytes(lzf.Written);
+        var payload = dump.FinishDump();
+        byte[][] restore = [B("RESTORE"), B("k"), B("0"), payload];
+        h.Execute(restore);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        var reply = h.Execute(restore);
+        allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal("-ERR Bad data format\r\n", Encoding.ASCII.GetString(reply));
+        Assert.InRange(allocated, 0, 1 << 20);
+    }
+
+    private static RdbWriter Header(int version = 10)
+    {
+        var w = new RdbWriter();
+        w.Bytes(Encoding.ASCII.GetBytes($"REDIS{version:D4}"));
+        return w;
+    }
+
+    private static void StringKey(RdbWriter w, string key, string value)
+    {
+        w.Byte(RdbSerializer.TypeString);
+        w.String(B(key));
+        w.String(B(value));
+    }
+
+    private static void Int64(RdbWriter w, long value)
+    {
+        Span<byte> b = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64LittleEndian(b, value);
+        w.Bytes(b);
+    }
+
+    [Fact]
+    public void OpcodesRedisWritesAreHonoured()
+    {
+        long now = Now;
+        var w = Header();
+        foreach (var (k, v) in new[] { ("redis-ver", "7.0.15"), ("aof-base", "1"), ("lua", "return 1"), ("repl-id", "abc") })
+        {
+            w.Byte(RdbFormat.OpAux);
+            w.String(B(k));
+            w.String(B(v));
+        }
+        RdbFormat.WriteSelectDb(w, 0, 6, 4);
+        w.Byte(RdbFormat.OpExpireTime); // seconds, as RDB versions before 3 wrote it
+        int future = (int)(now / 1000) + 1000;
+        w.Bytes(BitConverter.GetBytes(future));
+        StringKey(w, "seconds", "v");
+        w.Byte(RdbFormat.OpExpireTime);
+        w.Bytes(BitConverter.GetBytes((int)(now / 1000) - 10));
+        StringKey(w, "old-seconds", "v");
+        w.Byte(RdbFormat.OpExpireTimeMs);
+        Int64(w, now - 1);
+        StringKey(w, "old-ms", "v");
+        w.Byte(RdbFormat.OpExpireTimeMs);
+        Int64(w, now + 50_000);
+        w.Byte(RdbFormat.OpIdle);
+        w.Length(100);
+        StringKey(w, "idle", "v");
+        w.Byte(RdbFormat.OpFreq);
+        w.Byte(5);
+        StringKey(w, "freq", "v");
+        w.Byte(RdbSerializer.TypeList); // an empty collection: skipped, as redis-server does
+        w.String("empty-list"u8);
+        w.Length(0);
+        w.Byte(RdbFormat.OpSelectDb);
+        w.Length(15);
+        StringKey(w, "db15", "v");
+        var image = Finish(w);
+
+        using var h = NewHarness();
+        var result = RdbLoader.Load(image, h.Server.Databases, now, verifyChecksum: true);
+        Assert.True(result.Ok, result.Error);
+        Assert.True(result.AofBase);
+        Assert.Equal(4, result.KeysLoaded);
+        Assert.Equal(2, result.ExpiredSkipped);
+        Assert.Equal(image.Length, result.BytesUsed);
+        var db0 = h.Server.Databases[0];
+        Assert.Equal(future * 1000L, db0.Find("seconds"u8, LookupFlags.NoTouch)!.ExpireAtMs);
+        Assert.Equal(now + 50_000, db0.Find("idle"u8, LookupFlags.NoTouch)!.ExpireAtMs);
+        Assert.Equal(now - 100_000, db0.Find("idle"u8, LookupFlags.NoTouch)!.LastAccessMs);
+        Assert.Equal(-1, db0.Find("freq"u8, LookupFlags.NoTouch)!.ExpireAtMs);
+        Assert.Null(db0.Find("old-ms"u8, LookupFlags.NoTouch));
+        Assert.Null(db0.Find("empty-list"u8, LookupFlags.NoTouch));
+        Assert.Equal(3, db0.Count);
+        Assert.Equal(2, db0.ExpiresCount);
+        Assert.NotNull(h.Server.Databases[15].Find("db15"u8, LookupFlags.NoTouch));
+    }
+
+    [Fact]
+    public void WhatWeCannotHonourIsRefusedByName()
+    {
+        string Refused(Action<RdbWriter> body, int databases = 16)
+        {
+            var w = Header();
+            RdbFormat.WriteSelectDb(w, 0, 1, 0);
+            StringKey(w, "first", "loaded before the problem");
+            body(w);
+            var dbs = EmptyDatabases(databases);
+            var result = RdbLoader.Load(Finish(w), dbs, Now, verifyChecksum: true);
+            Assert.False(result.Ok);
+            Assert.Equal(0, TotalKeys(dbs)); // all or nothing
+            return result.Error!;
+        }
+        int at = 0;
+        Assert.Equal($"Bad RDB: SELECTDB 16 at offset {OffsetAfterFirstKey()}: the file was created with a server configured " +
+                     "to handle more than 16 databases", Refused(w =>
+            {
+                w.Byte(RdbFormat.OpSelectDb);
+                w.Length(16);
+            }));
+        Assert.Contains("duplicate key 'first'", Refused(w => StringKey(w, "first", "again")));
+        Assert.Contains("MODULE_AUX", Refused(w => w.Byte(RdbFormat.OpModuleAux)));
+        Assert.Contains("FUNCTION2", Refused(w => w.Byte(RdbFormat.OpFunction2)));
+        Assert.Contains("(FUNCTION,", Refused(w => w.Byte(RdbFormat.OpFunction)));
+        Assert.Contains("module value (RDB type 7)", Refused(w => w.Byte(RdbFormat.TypeModule2)));
+        Assert.Contains("module value (RDB type 6)", Refused(w => w.Byte(RdbFormat.TypeModulePreGa)));
+        Assert.Equal($"Bad RDB: unknown opcode 0x42 at offset {OffsetAfterFirstKey()}", Refused(w =>
+        {
+            at = w.Size;
+            w.Byte(0x42);
+        }));
+        Assert.Equal(OffsetAfterFirstKey(), at);
+        Assert.Contains("invalid value of RDB type 2", Refused(w =>
+        {
+            w.Byte(RdbSerializer.TypeSet); // a set with a duplicate member
+            w.String("set"u8);
+            w.Length(2);
+            w.String("m"u8);
+            w.String("m"u8);
+        }));
+
+        var newer = Header(11);
+        var tooNew = RdbLoader.Load(Finish(newer), EmptyDatabases(), Now, true);
+        Assert.Equal("Can't handle RDB format version 11", tooNew.Error);
+        Assert.StartsWith("Bad RDB: wrong signature", RdbLoader.Load("REDIX0010\xff"u8, EmptyDatabases(), Now, true).Error);
+
+        var good = Header();
+        StringKey(good, "k", "v");
+        var image = Finish(good);
+        image[^1] ^= 1;
+        Assert.Matches("^RDB checksum mismatch \\(file 0x[0-9a-f]{16}, computed 0x[0-9a-f]{16}\\)$",
+            RdbLoader.Load(image, EmptyDatabases(), Now, true).Error);
+        Assert.True(RdbLoader.Load(image, EmptyDatabases(), Now, verifyChecksum: false).Ok);
+        image.AsSpan(^8).Clear(); // rdbchecksum no
+        Assert.True(RdbLoader.Load(image, EmptyDatabases(), Now, verifyChecksum: true).Ok);
+    }
+
+    private static int OffsetAfterFirstKey()
+    {
+        var w = Header();
+        RdbFormat.WriteSelectDb(w, 0, 1, 0);
+        StringKey(w, "first", "loaded before the problem");
+        return w.Size;
+    }
+
+    [Fact]
+    public void OldVersionsAndEncodingsLoad()
+    {
+        // RDB 4 (Redis 2.6 era): no CRC after EOF; LIST, SET, ZSET (text scores), HASH and a ziplist list
+        var w = Header(4);
+        w.Byte(RdbFormat.OpSelectDb);
+        w.Length(0);
+        w.Byte(RdbSerializer.TypeList);
+        w.String("list"u8);
+        w.Length(2);
+        w.String("a"u8);
+        w.String("12"u8);
+        w.Byte(RdbSerializer.TypeSet);
+        w.String("set"u8);
+        w.Length(2);
+        w.String("x"u8);
+        w.String("y"u8);
+        w.Byte(RdbSerializer.TypeZSet);
+        w.String("zset"u8);
+        w.Length(3);
+        w.String("low"u8);
+        w.Byte(255); // -inf
+        w.String("mid"u8);
+        w.Byte(3);
+        w.Bytes("1.5"u8);
+        w.String("high"u8);
+        w.Byte(254); // +inf
+        w.Byte(RdbSerializer.TypeHash);
+        w.String("hash"u8);
+        w.Length(1);
+        w.String("f"u8);
+        w.String("v"u8);
+        // a ziplist of "a", "bc", 7: zlbytes zltail zllen, entries (prevlen, encoding, data), 0xFF
+        byte[] ziplist = [21, 0, 0, 0, 17, 0, 0, 0, 3, 0, 0, 0x01, (byte)'a', 3, 0x02, (byte)'b', (byte)'c', 4, 0xF8, 0xFF];
+        ziplist[0] = (byte)ziplist.Length;
+        w.Byte(RdbSerializer.TypeListZiplist);
+        w.String("ziplist"u8);
+        w.String(ziplist);
+        RdbFormat.WriteEnd(w);
+        byte[] image = [.. w.Written, .. "trailing"u8];
+
+        using var h = NewHarness();
+        var result = RdbLoader.Load(image, h.Server.Databases, h.NowMs, verifyChecksum: true);
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(w.Size, result.BytesUsed);
+        Assert.Equal(5, result.KeysLoaded);
+        Assert.Equal("*2\r\n$1\r\na\r\n$2\r\n12\r\n", h.Run("LRANGE", "list", "0", "-1"));
+        Assert.Equal("*2\r\n$1\r\nx\r\n$1\r\ny\r\n", h.Run("SORT", "set", "ALPHA"));
+        Assert.Equal("*6\r\n$3\r\nlow\r\n$4\r\n-inf\r\n$3\r\nmid\r\n$3\r\n1.5\r\n$4\r\nhigh\r\n$3\r\ninf\r\n",
+            h.Run("ZRANGE", "zset", "0", "-1", "WITHSCORES"));
+        Assert.Equal("*2\r\n$1\r\nf\r\n$1\r\nv\r\n", h.Run("HGETALL", "hash"));
+        Assert.Equal("*3\r\n$1\r\na\r\n$2\r\nbc\r\n$1\r\n7\r\n", h.Run("LRANGE", "ziplist", "0", "-1"));
+        // every version up to 10 is read; 0 is not a version
+        Assert.Equal("Can't handle RDB format version 0", RdbLoader.Load(Finish(Header(0)), EmptyDatabases(), Now, true).Error);
+        for (int v = 1; v <= 10; v++)
+            Assert.True(RdbLoader.Load(v >= 5 ? Finish(Header(v)) : [.. Header(v).Written, 0xFF], EmptyDatabases(), Now, true).Ok, $"version {v}");
+    }
+
     // ------------------------------------------------------------------ redis tools read our files
 
     [Theory]
