@@ -78,6 +78,7 @@ public sealed class ServerConfig
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
     public bool LazyFreeLazyExpire { get; private set; }
+    public bool LazyFreeLazyUserDel { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
@@ -174,5 +175,6 @@ public sealed class ServerConfig
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";
+        LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
     }
 }

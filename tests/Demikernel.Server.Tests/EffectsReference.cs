@@ -42,7 +42,7 @@ internal static class EffectsScript
             }
             redisAof = redis.ReadAof();
         }
-        using (var h = new CommandHarness())
+        using (var h = new CommandHarness(start: DateTimeOffset.FromUnixTimeMilliseconds(redisStart)))
         {
             configure?.Invoke(h);
             var consumer = new StreamConsumer();
@@ -250,8 +250,53 @@ internal sealed class AofRedis : IDisposable
 
     public byte[] Call(params string[] command)
     {
-        _main.Write([.. CommandHarness.EncodeRequest(command), .. MarkerRequest]);
-        return ReadUntilMarker(_main);
+        _main.Write(CommandHarness.EncodeRequest(command));
+        return ReadReply(_main);
+    }
+
+    private readonly MemoryStream _pending = new();
+
+    /// <summary>Reads exactly one complete RESP2 reply (inside MULTI a marker would be queued, so no marker here).</summary>
+    private byte[] ReadReply(NetworkStream stream)
+    {
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            var all = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
+            int end = ReplyEnd(all, 0);
+            if (end > 0)
+            {
+                var reply = all[..end].ToArray();
+                var rest = all[end..].ToArray();
+                _pending.SetLength(0);
+                _pending.Write(rest);
+                return reply;
+            }
+            int n = stream.Read(buffer);
+            if (n == 0) throw new IOException("redis-server closed the connection");
+            _pending.Write(buffer, 0, n);
+        }
+    }
+
+    /// <summary>End offset of the reply starting at <paramref name="at"/>, or -1 when incomplete.</summary>
+    private static int ReplyEnd(ReadOnlySpan<byte> s, int at)
+    {
+        if (at >= s.Length) return -1;
+        int eol = s[at..].IndexOf("\r\n"u8);
+        if (eol < 0) return -1;
+        int lineEnd = at + eol + 2;
+        byte kind = s[at];
+        if (kind is (byte)'+' or (byte)'-' or (byte)':') return lineEnd;
+        long n = long.Parse(Encoding.ASCII.GetString(s.Slice(at + 1, eol - 1)));
+        if (kind == (byte)'$') return n < 0 ? lineEnd : (lineEnd + n + 2 <= s.Length ? lineEnd + (int)n + 2 : -1);
+        if (kind != (byte)'*') throw new FormatException($"unexpected reply type {(char)kind}");
+        int p = lineEnd;
+        for (long i = 0; i < n; i++)
+        {
+            p = ReplyEnd(s, p);
+            if (p < 0) return -1;
+        }
+        return p;
     }
 
     public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command));
