@@ -56,7 +56,7 @@ internal static class EffectsScript
                 {
                     case "@sleep": h.AdvanceMs(int.Parse(step[1])); break;
                     case "@b":
-                        RunAs(h, second, step[1..]);
+                        RunAs(h, second, step[1..].Select(Encoding.Latin1.GetBytes).ToArray());
                         Assert.True(second.Blocked, $"{string.Join(' ', step[1..])} did not block on our server");
                         break;
                     case "@breply": Assert.False(second.Blocked, "the second client is still blocked on our server"); break;
@@ -64,7 +64,7 @@ internal static class EffectsScript
                         h.AdvanceMs(600);
                         foreach (var db in h.Server.Databases) db.ActiveExpireCycle(20);
                         break;
-                    default: h.Run(step); break;
+                    default: h.Execute(step.Select(Encoding.Latin1.GetBytes).ToArray()); break;
                 }
             }
             ourAof = consumer.Output.WrittenSpan.ToArray();
@@ -145,7 +145,7 @@ internal static class EffectsScript
     }
 
     /// <summary>Runs one command for another client of the harness's server (a blocked client has a session).</summary>
-    public static byte[] RunAs(CommandHarness h, ClientState client, params string[] args)
+    public static byte[] RunAs(CommandHarness h, ClientState client, params byte[][] args)
     {
         var request = CommandHarness.EncodeRequest(args);
         var scanner = new RespRequestScanner();
@@ -216,7 +216,8 @@ internal sealed class AofRedis : IDisposable
         listener.Stop();
         var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in (string[])["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                     "--appendfsync", "always", "--aof-use-rdb-preamble", "yes", "--dir", dir, "--daemonize", "no", .. extraArgs])
+                     "--appendfsync", "always", "--aof-use-rdb-preamble", "yes", "--dir", dir, "--daemonize", "no",
+                     "--enable-debug-command", "yes", .. extraArgs])
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };
@@ -250,7 +251,7 @@ internal sealed class AofRedis : IDisposable
 
     public byte[] Call(params string[] command)
     {
-        _main.Write(CommandHarness.EncodeRequest(command));
+        _main.Write(CommandHarness.EncodeRequest(command.Select(Encoding.Latin1.GetBytes).ToArray()));
         return ReadReply(_main);
     }
 
@@ -299,7 +300,7 @@ internal sealed class AofRedis : IDisposable
         return p;
     }
 
-    public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command));
+    public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command.Select(Encoding.Latin1.GetBytes).ToArray()));
 
     public void ReadSecond()
     {

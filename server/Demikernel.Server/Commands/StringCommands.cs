@@ -131,6 +131,14 @@ public static class StringCommands
         var status = db.SetString(c.Arg(1), c.Arg(2), flags, when);
         // With any expiry, redis-server propagates SET key value PXAT <deadline> (other options dropped).
         if (expireArg > 0 && status == StoreStatus.Ok) PropagateSetPxat(ref c, c.Arg(2), when);
+        else if (get && status == StoreStatus.Ok)
+        {
+            // Without an expiry, SET ... GET propagates without its GET (however often repeated).
+            var rewrite = c.RewritePropagation();
+            for (int j = 0; j < c.Count; j++)
+                if (j < 3 || !c.ArgIs(j, "GET"u8)) rewrite.Arg(c.Arg(j));
+            rewrite.End();
+        }
         if (get) return;
         if (status == StoreStatus.Ok) c.Reply.Ok();
         else c.Reply.Null();
