@@ -115,6 +115,7 @@ public sealed class ServerConfig
     /// </summary>
     public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
+    public bool LazyFreeLazyUserDel { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
@@ -251,5 +252,6 @@ public sealed class ServerConfig
         AofTimestampEnabled = _values["aof-timestamp-enabled"] == "yes";
         AofDisableAutoGc = _values["aof-disable-auto-gc"] == "yes";
         NoAppendFsyncOnRewrite = _values["no-appendfsync-on-rewrite"] == "yes";
+        LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
     }
 }

@@ -22,9 +22,10 @@ public sealed class CommandHarness : IDisposable
     private readonly RespArgs _args = new(16);
     private readonly ReplyBuffer _reply;
 
-    public CommandHarness(ServerOptions? options = null)
+    /// <param name="start">Where the virtual clock starts (default: 2026-01-01).</param>
+    public CommandHarness(ServerOptions? options = null, DateTimeOffset? start = null)
     {
-        Clock = new VirtualTimeProvider();
+        Clock = new VirtualTimeProvider(start);
         LibOS = Demikernel.LibOS.Create("catloop", time: Clock);
         Server = new RedisServer(LibOS, options ?? new ServerOptions());
         Client = new ClientState(1, default, default, default, Server.NowMs) { Authenticated = true };
