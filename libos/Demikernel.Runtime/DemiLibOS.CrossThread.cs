@@ -107,6 +107,9 @@ public sealed partial class DemiLibOS
         else _park.Set();
     }
 
+    /// <summary>True while the libOS thread waits in the transport or parks (for tests that post to a sleeping libOS).</summary>
+    internal bool IsBlocked => Volatile.Read(ref _idle) is IdleBlocked or IdleParked;
+
     private bool HasPostedWork => _runHead is not null || Volatile.Read(ref _posted) is not null;
 
     /// <summary>Libos thread: runs every callback posted so far, in posting order. True if any ran.</summary>
@@ -114,8 +117,9 @@ public sealed partial class DemiLibOS
     {
         if (Volatile.Read(ref _posted) is not null) TakePosted();
         if (_runHead is null) return false;
-        // Callbacks that post again go to _posted and run in the next step; a callback that re-enters the run loop
-        // (Wait) continues this list first, so posting order holds even then.
+        // Callbacks that post again go to _posted and run in the next step. A callback that re-enters the run loop
+        // (Wait, RunUntil) lets the callbacks after it run inside that loop: this list first, then newer posts, so
+        // callbacks still start in posting order.
         while (_runHead is { } work)
         {
             _runHead = work.Next;
