@@ -114,10 +114,10 @@ public sealed class RedisServer
     }
 
     /// <summary>
-    /// Asks the server to stop from any thread (tests, signal handlers). The libOS thread notices at its next wake-up,
-    /// at the latest one cron period later, closes everything and returns from <see cref="Run"/>.
+    /// Asks the server to stop from any thread (tests, signal handlers). The request is posted to the libOS thread,
+    /// which wakes at once if it is blocked, closes everything and returns from <see cref="Run"/>.
     /// </summary>
-    public void RequestStop() => _stopRequested = true;
+    public void RequestStop() => LibOS.Post(static server => server._stopRequested = true, this);
 
     private volatile bool _shutdownRequested;
 
