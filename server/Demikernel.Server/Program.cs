@@ -2,6 +2,8 @@ using System.CommandLine;
 using Demikernel;
 using Demikernel.Runtime;
 using Demikernel.Server;
+using Demikernel.Server.Logging;
+using Microsoft.Extensions.Logging;
 
 // redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
 var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
@@ -12,11 +14,13 @@ var maxclients = new Option<int?>("--maxclients") { Description = "most simultan
 var timeout = new Option<int?>("--timeout") { Description = "close idle clients after this many seconds (default 0 = never)" };
 var hz = new Option<int?>("--hz") { Description = "background task frequency: active expiry, timeouts (default 10)" };
 var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
+var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning, nothing (default notice)" };
+var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
-    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile,
+    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, loglevel, logfile,
 };
 root.SetAction(parse =>
 {
@@ -35,6 +39,8 @@ root.SetAction(parse =>
             Hz = parse.GetValue(hz) ?? config.GetInt("server", "hz", 10),
             LibOS = parse.GetValue(libosName) ?? config.GetString("server", "libos", LibOS.DefaultName),
             ConfigFile = path,
+            LogLevel = parse.GetValue(loglevel) ?? config.GetString("server", "loglevel", "notice"),
+            LogFile = parse.GetValue(logfile) ?? config.GetString("server", "logfile", ""),
         };
         if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };
         string? problem = options switch
@@ -44,6 +50,7 @@ root.SetAction(parse =>
             { MaxClients: < 1 } => $"--maxclients {options.MaxClients} must be at least 1",
             { Timeout: < 0 } => $"--timeout {options.Timeout} must not be negative",
             { Hz: < 1 or > 500 } => $"--hz {options.Hz} must be between 1 and 500",
+            _ when !RedisLogLevels.TryParse(options.LogLevel, out _) => $"--loglevel '{options.LogLevel}' must be one of {string.Join(", ", RedisLogLevels.Names)}",
             _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
             _ => null,
         };
@@ -52,11 +59,26 @@ root.SetAction(parse =>
             Console.Error.WriteLine($"error: {problem}");
             return 2;
         }
+        // The log as redis-server starts it: 'C' lines before the server exists, then 'M'.
+        using var logging = RedisLoggerProvider.Create(options.LogLevel, options.LogFile);
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logging));
+        var log = loggerFactory.CreateLogger("Demikernel.Server");
+        logging.Role = 'C';
+        log.Starting();
+        log.VersionLine(Demikernel.Server.Commands.ServerInfo.RedisVersion, IntPtr.Size * 8, "00000000", 0, Environment.ProcessId);
+        if (args.Length == 0) log.NoConfigFile("Demikernel.Server");
+        else log.ConfigurationLoaded();
+        logging.Role = 'M';
+        int maxClients = OpenFilesLimit.Adjust(log, options.MaxClients);
+        if (maxClients == 0) return 1;
+        options = options with { MaxClients = maxClients };
         using var libos = LibOS.Create(options.LibOS, config);
-        var server = new RedisServer(libos, options);
+        var server = new RedisServer(libos, options, log, logging.Level);
         int rc = server.Start();
         if (rc != 0)
         {
+            log.CouldNotListen(options.Bind, options.Port, Errno.Name(rc));
+            log.FailedListening(options.Port);
             Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
             return 1;
         }
@@ -65,7 +87,10 @@ root.SetAction(parse =>
             e.Cancel = true;
             Environment.Exit(0);
         };
-        Console.WriteLine($"Demikernel.Server {Demikernel.Server.Commands.ServerInfo.RedisVersion}-compatible on {libos.Name}, listening on {server.ListenEndpoint}, {options.Databases} databases");
+        log.RunningMode(server.ListenEndpoint.Port);
+        log.ServerInitialized();
+        log.RunningOnLibOS(Demikernel.Server.Commands.ServerInfo.RedisVersion, libos.Name, server.ListenEndpoint, options.Databases);
+        log.ReadyToAcceptConnections();
         server.Run();
         return 0;
     }

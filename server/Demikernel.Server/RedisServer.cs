@@ -1,6 +1,9 @@
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Logging;
 using Demikernel.Server.Store;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Demikernel.Server;
 
@@ -18,11 +21,22 @@ public sealed class RedisServer
     private long _nextClientId;
     private QDesc _listener = QDesc.Invalid;
 
-    public RedisServer(DemiLibOS libos, ServerOptions options)
+    /// <param name="log">Where the server and its components log (<see cref="Log"/>); nothing is logged without one.</param>
+    /// <param name="logLevel">The level switch of the log's provider, so that CONFIG SET loglevel applies at once.</param>
+    public RedisServer(DemiLibOS libos, ServerOptions options, ILogger? log = null, LogLevelSwitch? logLevel = null)
     {
         LibOS = libos;
         Options = options;
+        Log = log ?? NullLogger.Instance;
         Config = new ServerConfig(options);
+        if (logLevel is not null)
+        {
+            logLevel.TrySet(options.LogLevel);
+            Config.Changed += (name, value) =>
+            {
+                if (name == "loglevel") logLevel.TrySet(value);
+            };
+        }
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
         Watches = new WatchRegistry(Databases);
@@ -34,6 +48,12 @@ public sealed class RedisServer
     }
 
     public DemiLibOS LibOS { get; }
+
+    /// <summary>
+    /// The server's log: components add their messages as [LoggerMessage] extension methods on ILogger in their own
+    /// partial classes (see Logging/ServerLog.cs) and write <c>server.Log.TheirMessage(...)</c>.
+    /// </summary>
+    public ILogger Log { get; }
     public ServerOptions Options { get; }
     public ServerConfig Config { get; }
     public RedisDatabase[] Databases { get; }
@@ -75,8 +95,8 @@ public sealed class RedisServer
         LibOS.GetSockName(qd, out var bound);
         ListenEndpoint = bound;
         _listener = qd;
-        LibOS.Spawn(AcceptLoop);
-        LibOS.Spawn(Cron);
+        LibOS.Spawn(() => Supervise("accept loop", AcceptLoop));
+        LibOS.Spawn(() => Supervise("cron", Cron));
         return 0;
     }
 
@@ -115,6 +135,7 @@ public sealed class RedisServer
                 continue; // EMFILE and friends: keep serving the connections we have
             }
             Stats.ConnectionsReceived++;
+            Log.Accepted(accepted.Address);
             var qd = accepted.AcceptedQd;
             if (_clients.Count >= Config.MaxClients)
             {
@@ -159,6 +180,63 @@ public sealed class RedisServer
                 foreach (var session in _clients.Values.ToArray())
                     if (now - session.Client.LastInteractionMs > timeout * 1000L) session.Kill();
             }
+            if (RunCronSteps()) await LibOS.Delay(CronBackoff);
+        }
+    }
+
+    // ---- supervision: a failing loop or cron step is logged and the server goes on ----
+
+    private static readonly TimeSpan CronBackoff = TimeSpan.FromSeconds(1);
+    private readonly List<(string Name, Action Step)> _cronSteps = [];
+
+    /// <summary>
+    /// Adds work to every cron tick, after expiry and timeouts (persistence, AOF fsync everysec, ...). A step that
+    /// throws is logged; the other steps run, and the next tick comes after a one-second back-off.
+    /// </summary>
+    internal void AddCronStep(string name, Action step) => _cronSteps.Add((name, step));
+
+    private bool RunCronSteps()
+    {
+        bool failed = false;
+        for (int i = 0; i < _cronSteps.Count; i++)
+        {
+            var (name, step) = _cronSteps[i];
+            try
+            {
+                step();
+            }
+            catch (Exception e)
+            {
+                Log.CronStepFailed(e, name);
+                failed = true;
+            }
+        }
+        return failed;
+    }
+
+    /// <summary>
+    /// Runs one of the server's loops (accept, cron) for as long as the server runs: if it throws, the failure is
+    /// logged and the loop starts again after a back-off (100 ms, doubling up to 5 s; back to 100 ms after a good minute).
+    /// </summary>
+    internal async ValueTask Supervise(string name, Func<ValueTask> loop)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!Stopping)
+        {
+            long started = NowMs;
+            try
+            {
+                await loop();
+                return;
+            }
+            catch (Exception e)
+            {
+                if (Stopping) return;
+                if (NowMs - started > 60_000) backoff = TimeSpan.FromMilliseconds(100);
+                Log.LoopFailed(e, name, (long)backoff.TotalMilliseconds);
+            }
+            await LibOS.Delay(backoff);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 }

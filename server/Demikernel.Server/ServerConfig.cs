@@ -47,8 +47,8 @@ public sealed class ServerConfig
         _values["tcp-backlog"] = "511";
         _values["protected-mode"] = "yes";
         _values["daemonize"] = "no";
-        _values["loglevel"] = "notice";
-        _values["logfile"] = "";
+        _values["loglevel"] = options.LogLevel;
+        _values["logfile"] = options.LogFile;
         _values["dir"] = Environment.CurrentDirectory;
         _values["dbfilename"] = "dump.rdb";
         _values["cluster-enabled"] = "no";
@@ -80,6 +80,9 @@ public sealed class ServerConfig
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
+    /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
+    public event Action<string, string>? Changed;
+
     public static string Canonical(string name)
     {
         name = name.ToLowerInvariant();
@@ -102,7 +105,7 @@ public sealed class ServerConfig
     {
         string key = Canonical(name);
         if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
-        if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled")
+        if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "logfile")
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
         _values[key] = value;
         string? error = Validate(key);
@@ -112,6 +115,7 @@ public sealed class ServerConfig
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}";
         }
         Apply();
+        Changed?.Invoke(key, _values[key]);
         return null;
     }
 

@@ -16,4 +16,8 @@ public sealed record ServerOptions
     public int Hz { get; init; } = 10;
     public long ProtoMaxBulkLen { get; init; } = 512L * 1024 * 1024;
     public long ClientQueryBufferLimit { get; init; } = 1024L * 1024 * 1024;
+    /// <summary>redis.conf's loglevel: debug, verbose, notice, warning or nothing.</summary>
+    public string LogLevel { get; init; } = "notice";
+    /// <summary>redis.conf's logfile: empty for standard output.</summary>
+    public string LogFile { get; init; } = "";
 }

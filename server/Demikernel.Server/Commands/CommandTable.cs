@@ -1,4 +1,5 @@
 using System.Text;
+using Demikernel.Server.Logging;
 
 namespace Demikernel.Server.Commands;
 
@@ -87,7 +88,15 @@ public sealed class CommandTable
         context.Command = spec;
         context.Server.Stats.CommandsProcessed++;
         client.LastCommand = spec.WireName;
-        spec.Handler(ref context);
+        int replyMark = context.Reply.Length;
+        try
+        {
+            spec.Handler(ref context);
+        }
+        catch (Exception e)
+        {
+            CommandFailures.Answer(ref context, replyMark, e); // answered and logged; the connection goes on
+        }
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec) blocking.ServeReady();
     }
