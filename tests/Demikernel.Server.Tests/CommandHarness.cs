@@ -2,7 +2,9 @@ using System.Text;
 using Demikernel.Resp;
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Logging;
 using Demikernel.Server.Store;
+using Microsoft.Extensions.Logging;
 
 namespace Demikernel.Server.Tests;
 
@@ -22,11 +24,11 @@ public sealed class CommandHarness : IDisposable
     private readonly RespArgs _args = new(16);
     private readonly ReplyBuffer _reply;
 
-    public CommandHarness(ServerOptions? options = null)
+    public CommandHarness(ServerOptions? options = null, ILogger? log = null, LogLevelSwitch? logLevel = null)
     {
         Clock = new VirtualTimeProvider();
         LibOS = Demikernel.LibOS.Create("catloop", time: Clock);
-        Server = new RedisServer(LibOS, options ?? new ServerOptions());
+        Server = new RedisServer(LibOS, options ?? new ServerOptions(), log, logLevel);
         Client = new ClientState(1, default, default, default, Server.NowMs) { Authenticated = true };
         _reply = new ReplyBuffer(LibOS);
     }
