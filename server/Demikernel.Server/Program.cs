@@ -14,7 +14,7 @@ var maxclients = new Option<int?>("--maxclients") { Description = "most simultan
 var timeout = new Option<int?>("--timeout") { Description = "close idle clients after this many seconds (default 0 = never)" };
 var hz = new Option<int?>("--hz") { Description = "background task frequency: active expiry, timeouts (default 10)" };
 var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
-var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning, nothing (default notice)" };
+var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
 var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
@@ -39,7 +39,7 @@ root.SetAction(parse =>
             Hz = parse.GetValue(hz) ?? config.GetInt("server", "hz", 10),
             LibOS = parse.GetValue(libosName) ?? config.GetString("server", "libos", LibOS.DefaultName),
             ConfigFile = path,
-            LogLevel = parse.GetValue(loglevel) ?? config.GetString("server", "loglevel", "notice"),
+            LogLevel = (parse.GetValue(loglevel) ?? config.GetString("server", "loglevel", "notice")).ToLowerInvariant(),
             LogFile = parse.GetValue(logfile) ?? config.GetString("server", "logfile", ""),
         };
         if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };

@@ -147,7 +147,13 @@ public sealed class ServerConfig
             case "appendfsync":
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: always, everysec, no";
             case "loglevel":
-                return v is "debug" or "verbose" or "notice" or "warning" or "nothing" ? null : "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+                // redis-server 7.0.15's enum: case-insensitive, stored lower-case; "nothing" is 7.2's.
+                if (Logging.RedisLogLevels.TryParse(v, out _))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
                 return null;
         }

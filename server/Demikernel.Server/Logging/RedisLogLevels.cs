@@ -6,13 +6,14 @@ namespace Demikernel.Server.Logging;
 /// redis.conf's <c>loglevel</c> names and MEL's levels, one to one:
 /// <code>
 ///   debug ─▶ Trace '.'    verbose ─▶ Debug '-'    notice ─▶ Information '*'    warning ─▶ Warning (and above) '#'
-///   nothing ─▶ None (no line at all)
 /// </code>
+/// redis-server 7.0.15 knows these four only ("nothing" came with 7.2: 7.0.15 refuses it, at start-up and in CONFIG
+/// SET); <see cref="LogLevel.None"/> switches the log off for embedders.
 /// </summary>
 public static class RedisLogLevels
 {
-    /// <summary>The names CONFIG SET loglevel and --loglevel accept, in Redis's order.</summary>
-    public static readonly IReadOnlyList<string> Names = ["debug", "verbose", "notice", "warning", "nothing"];
+    /// <summary>The names CONFIG SET loglevel and --loglevel accept, in Redis's order (ASCII case-insensitive).</summary>
+    public static readonly IReadOnlyList<string> Names = ["debug", "verbose", "notice", "warning"];
 
     /// <summary>The MEL level for a redis.conf name; false for anything else.</summary>
     public static bool TryParse(string? name, out LogLevel level)
@@ -23,7 +24,6 @@ public static class RedisLogLevels
             case "verbose": level = LogLevel.Debug; return true;
             case "notice": level = LogLevel.Information; return true;
             case "warning": level = LogLevel.Warning; return true;
-            case "nothing": level = LogLevel.None; return true;
             default: level = LogLevel.Information; return false;
         }
     }
@@ -34,7 +34,7 @@ public static class RedisLogLevels
         LogLevel.Trace => "debug",
         LogLevel.Debug => "verbose",
         LogLevel.Information => "notice",
-        LogLevel.None => "nothing",
+        LogLevel.None => "none",
         _ => "warning",
     };
 
