@@ -59,8 +59,8 @@ public sealed class ServerConfig
         _values["tcp-backlog"] = "511";
         _values["protected-mode"] = "yes";
         _values["daemonize"] = "no";
-        _values["loglevel"] = "notice";
-        _values["logfile"] = "";
+        _values["loglevel"] = options.LogLevel;
+        _values["logfile"] = options.LogFile;
         _values["dir"] = Path.GetFullPath(options.Dir ?? Environment.CurrentDirectory);
         _values["dbfilename"] = options.DbFilename;
         _values["cluster-enabled"] = "no";
@@ -119,6 +119,9 @@ public sealed class ServerConfig
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
+    /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
+    public event Action<string, string>? Changed;
+
     public static string Canonical(string name)
     {
         name = name.ToLowerInvariant();
@@ -142,7 +145,7 @@ public sealed class ServerConfig
         string key = Canonical(name);
         if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
-            or "appendfilename" or "appenddirname")
+            or "appendfilename" or "appenddirname" or "logfile")
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
         // redis-server 7.0 refuses these at runtime unless enable-protected-configs is set (it is not, by default)
         if (key is "dir" or "dbfilename")
@@ -161,6 +164,7 @@ public sealed class ServerConfig
             Apply();
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {applyError}";
         }
+        Changed?.Invoke(key, _values[key]);
         return null;
     }
 
@@ -200,7 +204,13 @@ public sealed class ServerConfig
             case "appendfsync":
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
             case "loglevel":
-                return v is "debug" or "verbose" or "notice" or "warning" or "nothing" ? null : "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+                // redis-server 7.0.15's enum: case-insensitive, stored lower-case; "nothing" is 7.2's.
+                if (Logging.RedisLogLevels.TryParse(v, out _))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
                 return null;
         }

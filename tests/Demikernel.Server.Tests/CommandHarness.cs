@@ -2,7 +2,9 @@ using System.Text;
 using Demikernel.Resp;
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Logging;
 using Demikernel.Server.Store;
+using Microsoft.Extensions.Logging;
 
 namespace Demikernel.Server.Tests;
 
@@ -23,11 +25,11 @@ public sealed class CommandHarness : IDisposable
     private readonly ReplyBuffer _reply;
 
     /// <param name="start">Where the virtual clock starts (default: 2026-01-01).</param>
-    public CommandHarness(ServerOptions? options = null, DateTimeOffset? start = null)
+    public CommandHarness(ServerOptions? options = null, ILogger? log = null, LogLevelSwitch? logLevel = null, DateTimeOffset? start = null)
     {
         Clock = new VirtualTimeProvider(start);
         LibOS = Demikernel.LibOS.Create("catloop", time: Clock);
-        Server = new RedisServer(LibOS, options ?? new ServerOptions());
+        Server = new RedisServer(LibOS, options ?? new ServerOptions(), log, logLevel);
         Client = new ClientState(1, default, default, default, Server.NowMs) { Authenticated = true };
         _reply = new ReplyBuffer(LibOS);
     }

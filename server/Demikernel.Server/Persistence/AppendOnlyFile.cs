@@ -30,8 +30,9 @@ public enum AofFsync
 /// </code>
 /// A reply leaves only after the effects it may reveal were written (everysec, no) or written and fsynced (always):
 /// the flusher runs before the sessions push, as redis-server flushes in beforeSleep. The fdatasync of
-/// <c>always</c> and <c>everysec</c> runs on <see cref="AofSyncThread"/>, the one blocking I/O allowed off the libOS
-/// thread; writes stay on it (to the page cache, as redis-server's).
+/// <c>always</c> and <c>everysec</c> runs on <see cref="AofSyncThread"/> (for always, its completion comes back through
+/// a <see cref="RemoteCompletion"/>): the one blocking I/O allowed off the libOS thread, which meanwhile keeps serving
+/// reads and packets and gathers the next group. Writes stay on the libOS thread (to the page cache, as redis-server's).
 /// </summary>
 internal sealed class AppendOnlyFile : IEffectsConsumer
 {
@@ -406,7 +407,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         _incrName = name;
         _incrLength = length;
         _selectedDb = -1; // a new file starts with SELECT
-        _sync ??= new AofSyncThread();
+        _sync ??= new AofSyncThread(_server.LibOS);
         _sync.Use(handle, _written); // the old file is synced and closed on the sync thread
     }
 

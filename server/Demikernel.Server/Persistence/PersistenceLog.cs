@@ -5,6 +5,9 @@ namespace Demikernel.Server.Persistence;
 /// <summary>The persistence messages, worded as redis-server 7.0 words them where it has an equivalent.</summary>
 internal static partial class PersistenceLog
 {
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Fatal error loading the DB: {reason}. Exiting.")]
+    public static partial void FatalLoadError(this ILogger log, string reason);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Loading RDB file {path}")]
     public static partial void LoadingRdb(this ILogger log, string path);
 
