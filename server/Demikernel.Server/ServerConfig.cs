@@ -46,6 +46,8 @@ public sealed class ServerConfig
         _values["aof-timestamp-enabled"] = "no";
         _values["aof-disable-auto-gc"] = "no";
         _values["no-appendfsync-on-rewrite"] = "no";
+        _values["aof-rewrite-incremental-fsync"] = "yes";
+        _values["rdb-save-incremental-fsync"] = "yes";
         _values["rdbcompression"] = "yes";
         _values["rdbchecksum"] = "yes";
         _values["stop-writes-on-bgsave-error"] = "yes";
@@ -108,6 +110,8 @@ public sealed class ServerConfig
     public bool AofTimestampEnabled { get; private set; }
     public bool AofDisableAutoGc { get; private set; }
     public bool NoAppendFsyncOnRewrite { get; private set; }
+    public bool AofRewriteIncrementalFsync { get; private set; }
+    public bool RdbSaveIncrementalFsync { get; private set; }
 
     /// <summary>
     /// Called with (name, old value) after a parameter's new value passed validation and before it is kept: the
@@ -189,7 +193,7 @@ public sealed class ServerConfig
             case "auto-aof-rewrite-min-size":
                 return ParseMemory(v) is not null ? null : "argument must be a memory value";
             case "appendonly" or "aof-load-truncated" or "aof-use-rdb-preamble" or "aof-timestamp-enabled" or "aof-disable-auto-gc"
-                or "no-appendfsync-on-rewrite" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
+                or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del":
                 if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
@@ -262,6 +266,8 @@ public sealed class ServerConfig
         AofTimestampEnabled = _values["aof-timestamp-enabled"] == "yes";
         AofDisableAutoGc = _values["aof-disable-auto-gc"] == "yes";
         NoAppendFsyncOnRewrite = _values["no-appendfsync-on-rewrite"] == "yes";
+        AofRewriteIncrementalFsync = _values["aof-rewrite-incremental-fsync"] == "yes";
+        RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
     }
 }

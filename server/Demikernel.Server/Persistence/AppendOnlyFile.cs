@@ -371,7 +371,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     private void WriteBaseNow(string path)
     {
-        using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum);
+        using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum, Config.AofRewriteIncrementalFsync);
         RdbImage.WriteAll(_server.Databases, _server.NowMs, _server.UsedMemory, aofBase: true, Config.RdbCompression, file);
         file.Commit();
     }
@@ -413,7 +413,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     private void DeleteHistory(string dir)
     {
-        if (_manifest.History.Count == 0) return;
+        if (_manifest.History.Count == 0 || Config.AofDisableAutoGc) return; // aof-disable-auto-gc keeps them, listed as history
         foreach (var h in _manifest.History)
         {
             Log.AofRemovingHistory(h.Name);
@@ -465,9 +465,9 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         _rewriteBaseName = AofManifest.BaseName(Config.AppendFileName, _manifest.NextBaseSeq, rdb: true);
         string final = Path.Combine(AofDir, _rewriteBaseName);
         string temp = Path.Combine(Config.Dir, $"temp-rewriteaof-bg-{Environment.ProcessId}.aof");
-        bool checksum = Config.RdbChecksum;
+        bool checksum = Config.RdbChecksum, incremental = Config.AofRewriteIncrementalFsync;
         var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression);
-        var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum));
+        var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum, incremental));
         _rewrite = new BackgroundSave(snapshot, writer, now);
         _server.LibOS.Spawn(() => _rewrite.RunAsync(_server.LibOS));
         Log.AofRewriteStarted();
