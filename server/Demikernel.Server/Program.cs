@@ -91,14 +91,6 @@ root.SetAction(parse =>
         options = options with { MaxClients = maxClients };
         using var libos = LibOS.Create(options.LibOS, config);
         var server = new RedisServer(libos, options, log, logging.Level);
-        string? loadError = server.Persistence.LoadAtStartup();
-        if (loadError is not null)
-        {
-            // Never start empty in silence when a file that should be loaded is unreadable.
-            Demikernel.Server.Persistence.PersistenceLog.FatalLoadError(log, loadError);
-            Console.Error.WriteLine($"error: {loadError}");
-            return 1;
-        }
         int rc = server.Start();
         if (rc != 0)
         {
@@ -117,6 +109,15 @@ root.SetAction(parse =>
         }
         log.RunningMode(server.ListenEndpoint.Port);
         log.ServerInitialized();
+        // As redis-server: listening first, then the data loaded (clients wait in the backlog), then ready.
+        string? loadError = server.Persistence.LoadAtStartup();
+        if (loadError is not null)
+        {
+            // Never start empty in silence when a file that should be loaded is unreadable.
+            Demikernel.Server.Persistence.PersistenceLog.FatalLoadError(log, loadError);
+            Console.Error.WriteLine($"error: {loadError}");
+            return 1;
+        }
         log.RunningOnLibOS(Demikernel.Server.Commands.ServerInfo.RedisVersion, libos.Name, server.ListenEndpoint, options.Databases);
         log.ReadyToAcceptConnections();
         server.Run();

@@ -172,6 +172,25 @@ internal sealed partial class ServerProcess : IDisposable
 
     private static string Dll => Path.Combine(AppContext.BaseDirectory, "Demikernel.Server.dll");
 
+    /// <summary>One empty directory for every server process of this test run, removed when the run ends.</summary>
+    private static readonly string WorkDir = CreateWorkDir();
+
+    private static string CreateWorkDir()
+    {
+        string dir = Directory.CreateTempSubdirectory("server-log-tests-").FullName;
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+        return dir;
+    }
+
     private static ProcessStartInfo Info(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
         var info = new ProcessStartInfo("dotnet")
@@ -179,7 +198,8 @@ internal sealed partial class ServerProcess : IDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = Path.GetTempPath(),
+            // Its own empty directory: the server loads and saves dump.rdb in its working directory, as redis-server does.
+            WorkingDirectory = WorkDir,
         };
         info.ArgumentList.Add(Dll);
         foreach (var a in args) info.ArgumentList.Add(a);
