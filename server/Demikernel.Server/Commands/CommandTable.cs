@@ -93,6 +93,12 @@ public sealed class CommandTable
                 return;
             }
         }
+        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0 && !TransactionCommands.RunsInsideMulti(spec))
+        {
+            client.MultiAborted = true;
+            context.Reply.Error("ERR Command not allowed inside a transaction");
+            return;
+        }
         if (client.InMulti && !TransactionCommands.RunsInsideMulti(spec))
         {
             client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
