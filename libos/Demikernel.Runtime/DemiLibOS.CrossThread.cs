@@ -12,7 +12,8 @@ namespace Demikernel.Runtime;
 /// Before the libOS thread blocks it announces it (<see cref="IdleBlocked"/>) and then looks at the queue once more, and
 /// a poster pushes and then looks at the announcement: with a full fence on both sides one of them always sees the
 /// other, so no post is left waiting for a timer. A spinning libOS polls the queue each pass and needs no signal; a
-/// blocked one is signalled once, however many threads post.
+/// blocked one is signalled once, however many threads post. A signal that lands after the thread woke on its own (or
+/// on a later block, after it read an old announcement) ends at most one block early: one extra pass, never a lost post.
 /// </summary>
 public sealed partial class DemiLibOS
 {
@@ -24,7 +25,7 @@ public sealed partial class DemiLibOS
 
     /// <summary>Posted work, newest first: pushed by any thread, taken whole by the libOS thread.</summary>
     private PostedWork? _posted;
-    /// <summary>Libos thread: work taken from <see cref="_posted"/> in posting order, not run yet.</summary>
+    /// <summary>libOS thread: work taken from <see cref="_posted"/> in posting order, not run yet.</summary>
     private PostedWork? _runHead;
     private PostedWork? _runTail;
     private int _idle;
@@ -130,7 +131,7 @@ public sealed partial class DemiLibOS
 
     private bool HasPostedWork => _runHead is not null || Volatile.Read(ref _posted) is not null;
 
-    /// <summary>Libos thread: runs every callback posted so far, in posting order. True if any ran.</summary>
+    /// <summary>libOS thread: runs every callback posted so far, in posting order. True if any ran.</summary>
     private bool RunPosted()
     {
         if (Volatile.Read(ref _posted) is not null) TakePosted();
