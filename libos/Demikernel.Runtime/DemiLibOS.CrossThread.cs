@@ -12,7 +12,8 @@ namespace Demikernel.Runtime;
 /// Before the libOS thread blocks it announces it (<see cref="IdleBlocked"/>) and then looks at the queue once more, and
 /// a poster pushes and then looks at the announcement: with a full fence on both sides one of them always sees the
 /// other, so no post is left waiting for a timer. A spinning libOS polls the queue each pass and needs no signal; a
-/// blocked one is signalled once, however many threads post.
+/// blocked one is signalled once, however many threads post. A signal that lands after the thread woke on its own (or
+/// on a later block, after it read an old announcement) ends at most one block early: one extra pass, never a lost post.
 /// </summary>
 public sealed partial class DemiLibOS
 {
@@ -20,13 +21,15 @@ public sealed partial class DemiLibOS
     private const int IdleBlocked = 1;   // in INetworkTransport.Block, or about to be
     private const int IdleParked = 2;    // waiting in real time for external work under a virtual clock
     private const int IdleSignalled = 3; // a poster already woke it for this wait
+    private const int IdleDisposed = 4;  // gone: nobody wakes it any more
 
     /// <summary>Posted work, newest first: pushed by any thread, taken whole by the libOS thread.</summary>
     private PostedWork? _posted;
-    /// <summary>Libos thread: work taken from <see cref="_posted"/> in posting order, not run yet.</summary>
+    /// <summary>libOS thread: work taken from <see cref="_posted"/> in posting order, not run yet.</summary>
     private PostedWork? _runHead;
     private PostedWork? _runTail;
     private int _idle;
+    private int _wakers; // posters between deciding to wake and having woken: Dispose waits for them
     private int _externalWork;
     private readonly ManualResetEventSlim _park = new(false, spinCount: 0);
 
@@ -101,10 +104,26 @@ public sealed partial class DemiLibOS
     private void RequestWake()
     {
         int idle = Volatile.Read(ref _idle);
-        if (idle is IdleRunning or IdleSignalled) return;
-        if (Interlocked.CompareExchange(ref _idle, IdleSignalled, idle) != idle) return; // it woke up, or someone signalled
-        if (idle == IdleBlocked) _transport.Wake();
-        else _park.Set();
+        if (idle is not (IdleBlocked or IdleParked)) return;
+        Interlocked.Increment(ref _wakers);
+        // Fails if it woke up, someone else signalled, or it was disposed in between.
+        if (Interlocked.CompareExchange(ref _idle, IdleSignalled, idle) == idle)
+        {
+            if (idle == IdleBlocked) _transport.Wake();
+            else _park.Set();
+        }
+        Interlocked.Decrement(ref _wakers);
+    }
+
+    /// <summary>
+    /// Stops waking for good and waits for a poster that is still inside <see cref="INetworkTransport.Wake"/>, so the
+    /// transport's wake descriptor is never written after it was closed (its number could be reused by then).
+    /// </summary>
+    private void StopWaking()
+    {
+        Interlocked.Exchange(ref _idle, IdleDisposed);
+        var spin = new SpinWait();
+        while (Volatile.Read(ref _wakers) != 0) spin.SpinOnce();
     }
 
     /// <summary>True while the libOS thread waits in the transport or parks (for tests that post to a sleeping libOS).</summary>
@@ -112,7 +131,7 @@ public sealed partial class DemiLibOS
 
     private bool HasPostedWork => _runHead is not null || Volatile.Read(ref _posted) is not null;
 
-    /// <summary>Libos thread: runs every callback posted so far, in posting order. True if any ran.</summary>
+    /// <summary>libOS thread: runs every callback posted so far, in posting order. True if any ran.</summary>
     private bool RunPosted()
     {
         if (Volatile.Read(ref _posted) is not null) TakePosted();

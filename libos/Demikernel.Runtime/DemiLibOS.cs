@@ -554,6 +554,7 @@ public sealed partial class DemiLibOS : IDisposable
     {
         for (int i = 0; i < _queues.Length; i++)
             if (_queues[i] is not null) Close(new QDesc(i));
+        StopWaking();
         _transport.Dispose();
         _park.Dispose();
     }

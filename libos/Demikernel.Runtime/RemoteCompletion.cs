@@ -117,7 +117,7 @@ public sealed class RemoteCompletion : IValueTaskSource<int>, IRunnable
         return true;
     }
 
-    /// <summary>Libos thread: waits for <see cref="Complete"/> and returns its result.</summary>
+    /// <summary>libOS thread: waits for <see cref="Complete"/> and returns its result.</summary>
     public ValueTask<int> WaitAsync()
     {
         if (_awaiting) throw new InvalidOperationException("a RemoteCompletion has one waiter at a time");
