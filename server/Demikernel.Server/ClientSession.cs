@@ -131,7 +131,7 @@ public sealed class ClientSession
         catch (Exception e)
         {
             // A failure outside any handler (those are answered in the dispatcher): the session's state is unknown.
-            _server.Log.ClientSessionFailed(e, Client.Id, Client.Peer);
+            _server.Log.ClientSessionFailed(new RedactedException(e), Client.Id, Client.Peer);
         }
         finally
         {
@@ -215,7 +215,7 @@ public sealed class ClientSession
     internal void RetryFailed(Exception e)
     {
         _retrying = false;
-        _server.Log.BlockedRetryFailed(e, Client.Id, Client.Peer);
+        _server.Log.BlockedRetryFailed(new RedactedException(e), Client.Id, Client.Peer);
         if (_blockedFrame.Length > 0) Unpark(); // still registered: Unpark clears the frame
         Kill();
         _unblock.Set();

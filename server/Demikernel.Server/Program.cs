@@ -94,7 +94,7 @@ root.SetAction(parse =>
         int rc = server.Start();
         if (rc != 0)
         {
-            log.CouldNotListen(options.Bind, options.Port, Errno.Name(rc));
+            log.CouldNotListen(options.Bind, options.Port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc)); // strerror: errnos are Linux's
             log.FailedListening(options.Port);
             Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
             return 1;

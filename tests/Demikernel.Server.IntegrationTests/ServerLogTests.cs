@@ -137,6 +137,27 @@ public sealed partial class ServerLogTests
         Assert.Equal((limit - 32).ToString(CultureInfo.InvariantCulture), server.Cli(port, "CONFIG", "GET", "maxclients").Split('\n')[1]);
     }
 
+    [Fact]
+    public void APortInUseIsLoggedAsRedisServerLogsIt()
+    {
+        var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+            var run = ServerProcess.RunToExit(["--port", port.ToString(CultureInfo.InvariantCulture)]);
+            Assert.Equal(1, run.ExitCode);
+            var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.All(lines, l => Assert.Matches(RedisLine(), l));
+            Assert.EndsWith($" # Warning: Could not create server TCP listening socket 127.0.0.1:{port}: Address already in use", lines[^2]);
+            Assert.EndsWith($" # Failed listening on port {port} (TCP), aborting.", lines[^1]);
+        }
+        finally
+        {
+            taken.Stop();
+        }
+    }
+
     private static ulong? HardOpenFilesLimit()
     {
         if (!File.Exists("/proc/self/limits")) return null;

@@ -9,7 +9,8 @@ namespace Demikernel.Server.Logging;
 /// <code>
 ///   handler throws ─▶ drop the half-written reply (rewind the reply buffer to where this command started)
 ///                  ─▶ "-ERR internal error while running 'cmd' (see the server log)"
-///                  ─▶ one warning with the command name, client id and address, and the stack (no argument values)
+///                  ─▶ one warning with the command name, client id and address, and the stack (no argument values:
+///                     exception messages are withheld, see RedactedException)
 ///   a blocked client's re-run: the same, on the blocked client's reply; it is woken with the error
 ///   the reply cannot be repaired ─▶ the client is disconnected instead (its stream would be garbage)
 /// </code>
@@ -31,14 +32,14 @@ public static class CommandFailures
             if (client.Blocked) client.Session?.AbandonBlock();
             context.Reply.RewindTo(replyMark);
             context.Reply.Error(ErrorText(command));
-            context.Server.Log.CommandFailed(exception, command, client.Id, client.Peer);
+            context.Server.Log.CommandFailed(new RedactedException(exception), command, client.Id, client.Peer);
         }
         catch (Exception repairFailed)
         {
             // The reply buffer itself is broken: this connection's state cannot be trusted any more.
             client.CloseRequested = true;
             client.Session?.Kill();
-            context.Server.Log.CommandFailedClientClosed(new AggregateException(exception, repairFailed), command, client.Id, client.Peer);
+            context.Server.Log.CommandFailedClientClosed(new RedactedException(new AggregateException(exception, repairFailed)), command, client.Id, client.Peer);
         }
     }
 }
