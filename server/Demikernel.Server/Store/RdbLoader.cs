@@ -167,7 +167,7 @@ internal static class RdbLoader
             }
             else
             {
-                var e = db.TryAddLoaded(keyBytes, obj, v.String, expireAt);
+                var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
                 if (e is null)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
                 if (idle >= 0) e.AccessMs = nowMs - idle * 1000;
