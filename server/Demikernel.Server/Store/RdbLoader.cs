@@ -37,7 +37,7 @@ internal static class RdbLoader
         {
             result = LoadCore(image, databases, nowMs, verifyChecksum, state);
         }
-        catch (Exception ex) when (ex is not StackOverflowException)
+        catch (Exception ex)
         {
             // Not expected on any input; reported rather than thrown so a bad file can never take the server down.
             result = Fail(state, $"Bad RDB: internal error ({ex.GetType().Name}: {ex.Message}) loading the item at offset {state.At}");
