@@ -364,17 +364,8 @@ public static class GenericCommands
             c.Reply.Null();
             return;
         }
-        var payload = Serialize(e);
-        if (payload is null)
-        {
-            c.Reply.Error("ERR DUMP of this type is not supported yet");
-            return;
-        }
-        c.Reply.Bulk(payload);
+        c.Reply.Bulk(RdbFormat.Dump(e));
     }
-
-    /// <summary>The DUMP payload of an entry, or null for a type this server cannot serialize yet.</summary>
-    internal static byte[]? Serialize(RedisEntry e) => RdbFormat.Dump(e);
 
     private static void Restore(ref CommandContext c)
     {

@@ -37,7 +37,7 @@ internal static class RdbLoader
         {
             result = LoadCore(image, databases, nowMs, verifyChecksum, state);
         }
-        catch (Exception ex) when (ex is not StackOverflowException)
+        catch (Exception ex)
         {
             // Not expected on any input; reported rather than thrown so a bad file can never take the server down.
             result = Fail(state, $"Bad RDB: internal error ({ex.GetType().Name}: {ex.Message}) loading the item at offset {state.At}");
@@ -167,7 +167,7 @@ internal static class RdbLoader
             }
             else
             {
-                var e = db.TryAddLoaded(keyBytes, obj, v.String, expireAt);
+                var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
                 if (e is null)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
                 if (idle >= 0) e.AccessMs = nowMs - idle * 1000;

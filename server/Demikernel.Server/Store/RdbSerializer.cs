@@ -13,15 +13,21 @@ internal sealed class RdbValue
 {
     public RedisType Type;
     public byte[] String = [];
-    public List<byte[]> Items = [];
-    public List<double> Scores = [];
-    public List<byte[]> Values = [];
+    private List<byte[]>? _items;
+    private List<double>? _scores;
+    private List<byte[]>? _values;
+
+    // created on first use: a string key (most keys of a snapshot) needs none of them
+    public List<byte[]> Items => _items ??= [];
+    public List<double> Scores => _scores ??= [];
+    public List<byte[]> Values => _values ??= [];
     /// <summary>A value decoded straight into its store object (streams).</summary>
     public RedisObject? Object;
 
     /// <summary>A collection without elements: RESTORE refuses it, the RDB loader skips the key (as redis-server
     /// does with empty keys).</summary>
-    public bool IsEmptyCollection => Type is RedisType.List or RedisType.Set or RedisType.ZSet or RedisType.Hash && Items.Count == 0;
+    public bool IsEmptyCollection =>
+        Type is RedisType.List or RedisType.Set or RedisType.ZSet or RedisType.Hash && (_items is null || _items.Count == 0);
 
     /// <summary>The store object of a decoded collection (RESTORE and the RDB loader share this), or null for a
     /// string, for a type the store does not have, or for corrupt contents (a duplicate field or member).</summary>
