@@ -113,7 +113,19 @@ public sealed class EffectsPropagationTests
         Cmd("MULTI"), Cmd("SELECT", "2"), Cmd("SET", "in2", "v"), Cmd("SELECT", "0"), Cmd("SET", "in0", "v"), Cmd("EXEC"),
         Cmd("MULTI"), Cmd("SET", "a", "z"), Cmd("SELECT", "3"), Cmd("EXEC"), Cmd("SET", "in3", "v"), Cmd("SELECT", "0"),
         Cmd("WATCH", "w"), Cmd("SET", "w", "1"), Cmd("MULTI"), Cmd("SET", "x", "1"), Cmd("SET", "y", "1"), Cmd("EXEC"),
+        Cmd("SELECT", "12"), Cmd("MULTI"), Cmd("SET", "t", "1"), Cmd("SELECT", "11"), Cmd("SET", "t", "2"), Cmd("EXEC"), Cmd("SELECT", "0"),
     ]);
+
+    [Fact]
+    public void ExecPropagatesOneUnitWrappedOnlyWhenItHoldsMoreThanOneCommand()
+    {
+        using var h = new CommandHarness();
+        var consumer = new StreamConsumer();
+        h.Server.Effects.Add(consumer);
+        foreach (var c in new[] { "MULTI", "SET a 1", "INCR a", "EXEC", "MULTI", "SET b 1", "GET b", "EXEC", "MULTI", "GET a", "EXEC" })
+            h.Run(c.Split(' '));
+        Assert.Equal([(2, true), (1, false)], consumer.Units);
+    }
 
     [Fact]
     public void SelectChangesAndKeyMovement() => Check([
@@ -134,6 +146,18 @@ public sealed class EffectsPropagationTests
         Cmd("GET", "r"), Cmd("GET", "r"), Cmd("SET", "w", "new"), Cmd("LPUSH", "l", "a"), Cmd("EXISTS", "x"),
         Cmd("MULTI"), Cmd("GET", "m"), Cmd("EXEC"),
     ]);
+
+    [Fact]
+    public void LazyExpiryInsideAWriteIsWrappedWithIt()
+    {
+        // redis-server 7.0.15: GET of an expired key -> DEL alone; SET of one -> MULTI, DEL, SET, EXEC.
+        var (redis, ours) = Run([
+            Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "r", "v", "PX", "50"), Cmd("SET", "w", "v", "PX", "50"),
+            Cmd("@sleep", "200"), Cmd("GET", "r"), Cmd("SET", "w", "new"),
+        ]);
+        Assert.Equal(["DEL r", "MULTI", "DEL w", "SET w new", "EXEC"], redis.Skip(3).Select(c => string.Join(' ', c)));
+        AssertSame(redis, ours);
+    }
 
     [Fact]
     public void LazyExpiryAsUnlinkWithLazyfree()
@@ -201,7 +225,8 @@ public sealed class EffectsPropagationTests
 
     [Fact]
     public void StreamIdsGeneratedFromTheClock() => Check([
-        Cmd("XADD", "s", "*", "f", "v"), Cmd("@sleep", "5"), Cmd("XADD", "s", "*", "g", "w"), Cmd("XADD", "s", "MAXLEN", "~", "5", "*", "h", "x"),
+        Cmd("XADD", "s", "*", "f", "v"), Cmd("@sleep", "5"), Cmd("XADD", "s", "*", "g", "w"), Cmd("@sleep", "5"),
+        Cmd("XADD", "s", "MAXLEN", "~", "5", "*", "h", "x"), Cmd("XADD", "t", "5-*", "i", "y"), Cmd("XADD", "t", "5-*", "j", "z"),
     ]);
 
     [Fact]
