@@ -269,6 +269,27 @@ public sealed class EffectsPropagationTests
             if (i % 13 == 0) script.Add(Cmd("GET", $"k{i % 37}"));
         }
         script.Add(Cmd("SELECT", "0"));
-        Check(script);
+        script.Add(Cmd("MULTI"));
+        script.Add(Cmd("SET", "in", "tx"));
+        script.Add(Cmd("INCRBYFLOAT", "f", "0.5"));
+        script.Add(Cmd("EXEC"));
+        var (redis, ours) = RunPipelined(script);
+        Assert.True(redis.Count > 1000);
+        AssertSame(redis, ours);
     }
+
+    [Fact]
+    public void WritesThatChangeNothingPropagateNothing() => Check([
+        Cmd("SETBIT", "b", "3", "1"), Cmd("SETBIT", "b", "3", "1"), Cmd("HSET", "h", "f", "v"), Cmd("HSET", "h", "f", "v"),
+        Cmd("ZADD", "z", "1", "m"), Cmd("ZADD", "z", "1", "m"), Cmd("ZADD", "z", "XX", "2", "nope"), Cmd("ZINCRBY", "z", "0", "m"),
+        Cmd("RPUSH", "l", "a", "b"), Cmd("LTRIM", "l", "0", "-1"), Cmd("LSET", "l", "0", "a"), Cmd("LINSERT", "l", "BEFORE", "zz", "x"),
+        Cmd("SREM", "s", "x"), Cmd("HDEL", "h", "nope"), Cmd("ZREM", "z", "nope"), Cmd("PFADD", "p", "a"), Cmd("PFADD", "p", "a"),
+        Cmd("SET", "k", "v"), Cmd("RENAME", "k", "k"), Cmd("EXPIRE", "k", "100", "NX"), Cmd("EXPIRE", "k", "100", "NX"),
+        Cmd("MSETNX", "k", "1", "q", "2"), Cmd("APPEND", "k", ""), Cmd("SETRANGE", "k", "1", ""), Cmd("INCRBY", "n", "0"),
+        Cmd("SINTERSTORE", "dst", "none1", "none2"), Cmd("SADD", "s1", "a"), Cmd("SINTERSTORE", "dst", "s1", "none"),
+        Cmd("SMOVE", "s1", "s2", "nope"), Cmd("SMOVE", "s1", "s2", "a"), Cmd("LREM", "l", "0", "a"), Cmd("HINCRBY", "h", "c", "0"),
+        Cmd("ZUNIONSTORE", "zu", "1", "none"), Cmd("GETRANGE", "k", "0", "1"), Cmd("PERSIST", "k"), Cmd("PERSIST", "k"),
+        Cmd("UNLINK", "q"), Cmd("XADD", "x", "1-1", "f", "v"), Cmd("XDEL", "x", "9-9"), Cmd("XTRIM", "x", "MAXLEN", "5"),
+        Cmd("SETEX", "t", "100", "v"), Cmd("EXPIRE", "t", "50", "GT"), Cmd("COPY", "none", "c"), Cmd("MOVE", "none", "1"),
+    ]);
 }
