@@ -160,6 +160,13 @@ public sealed class EffectsPropagationTests
     }
 
     [Fact]
+    public void ReadsThatMeetExpiredKeys() => Check([
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "k1", "v", "PX", "50"), Cmd("SET", "k2", "v", "PX", "50"),
+        Cmd("SET", "k3", "v", "PX", "50"), Cmd("SET", "k4", "v", "PX", "50"), Cmd("SET", "live", "v"), Cmd("@sleep", "200"),
+        Cmd("KEYS", "*"), Cmd("DBSIZE"), Cmd("TTL", "k1"), Cmd("TYPE", "k2"), Cmd("MGET", "k3", "live", "k4"), Cmd("GET", "k3"),
+    ]);
+
+    [Fact]
     public void LazyExpiryAsUnlinkWithLazyfree()
     {
         Check([
@@ -277,6 +284,18 @@ public sealed class EffectsPropagationTests
         Assert.True(redis.Count > 1000);
         AssertSame(redis, ours);
     }
+
+    [Fact]
+    public void MoreWritesByTheDefaultRule() => Check([
+        Cmd("PFADD", "p", "a", "b"), Cmd("PFCOUNT", "p"), Cmd("PFCOUNT", "p"), Cmd("PFADD", "p2", "c"), Cmd("PFMERGE", "pm", "p", "p2"),
+        Cmd("BITFIELD", "bf", "SET", "u8", "0", "255", "GET", "u8", "0"), Cmd("BITFIELD", "bf", "GET", "u8", "0"),
+        Cmd("BITFIELD_RO", "bf", "GET", "u4", "0"), Cmd("SET", "s1", "ab"), Cmd("BITOP", "NOT", "dest", "s1"),
+        Cmd("BITOP", "AND", "dest2", "none"), Cmd("ZADD", "z", "INCR", "1", "m"), Cmd("ZADD", "z", "NX", "INCR", "1", "m"),
+        Cmd("RPUSH", "l", "a", "b"), Cmd("LMOVE", "l", "l", "LEFT", "RIGHT"), Cmd("ZRANGESTORE", "zr", "z", "0", "-1"),
+        Cmd("SUNIONSTORE", "su", "nope"), Cmd("HSETNX", "h", "f", "1"), Cmd("HSETNX", "h", "f", "2"), Cmd("DECRBY", "n", "5"),
+        Cmd("MULTI"), Cmd("RPUSH", "q", "x"), Cmd("BLPOP", "q", "0"), Cmd("BLPOP", "empty", "0"), Cmd("EXEC"),
+        Cmd("MULTI"), Cmd("BRPOP", "empty", "0"), Cmd("EXEC"),
+    ]);
 
     [Fact]
     public void WritesThatChangeNothingPropagateNothing() => Check([
