@@ -167,6 +167,13 @@ public sealed class EffectsPropagationTests
     ]);
 
     [Fact]
+    public void LazyExpiryInAnotherDatabaseSelectsBeforeTheTransaction() => Check([
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SELECT", "1"), Cmd("SET", "k", "old", "PX", "50"), Cmd("SELECT", "0"),
+        Cmd("SET", "k", "v"), Cmd("SET", "c", "v"), Cmd("SELECT", "2"), Cmd("SET", "c", "x", "PX", "50"), Cmd("SELECT", "0"),
+        Cmd("@sleep", "200"), Cmd("MOVE", "k", "1"), Cmd("COPY", "c", "c", "DB", "2"), Cmd("SET", "z", "v"),
+    ]);
+
+    [Fact]
     public void LazyExpiryAsUnlinkWithLazyfree()
     {
         Check([
@@ -228,6 +235,9 @@ public sealed class EffectsPropagationTests
         Cmd("XTRIM", "s", "MAXLEN", "~", "0"), Cmd("XTRIM", "s", "MAXLEN", "1"), Cmd("XTRIM", "s", "MAXLEN", "5"),
         Cmd("XADD", "s", "MINID", "~", "0", "LIMIT", "10", "6-1", "f", "v"), Cmd("XDEL", "s", "5-1"), Cmd("XSETID", "s", "9-9"),
         Cmd("XADD", "n", "NOMKSTREAM", "1-1", "f", "v"),
+        Cmd("XADD", "t", "1-1", "f", "v"), Cmd("XADD", "t", "2-1", "f", "v"), Cmd("XDEL", "t", "1-1"),
+        Cmd("XADD", "t", "MINID", "~", "0", "3-1", "f", "v"), Cmd("XADD", "e", "MAXLEN", "~", "0", "1-1", "f", "v"),
+        Cmd("XADD", "e", "MINID", "~", "5", "2-1", "f", "v"),
     ]);
 
     [Fact]
