@@ -113,7 +113,19 @@ public sealed class EffectsPropagationTests
         Cmd("MULTI"), Cmd("SELECT", "2"), Cmd("SET", "in2", "v"), Cmd("SELECT", "0"), Cmd("SET", "in0", "v"), Cmd("EXEC"),
         Cmd("MULTI"), Cmd("SET", "a", "z"), Cmd("SELECT", "3"), Cmd("EXEC"), Cmd("SET", "in3", "v"), Cmd("SELECT", "0"),
         Cmd("WATCH", "w"), Cmd("SET", "w", "1"), Cmd("MULTI"), Cmd("SET", "x", "1"), Cmd("SET", "y", "1"), Cmd("EXEC"),
+        Cmd("SELECT", "12"), Cmd("MULTI"), Cmd("SET", "t", "1"), Cmd("SELECT", "11"), Cmd("SET", "t", "2"), Cmd("EXEC"), Cmd("SELECT", "0"),
     ]);
+
+    [Fact]
+    public void ExecPropagatesOneUnitWrappedOnlyWhenItHoldsMoreThanOneCommand()
+    {
+        using var h = new CommandHarness();
+        var consumer = new StreamConsumer();
+        h.Server.Effects.Add(consumer);
+        foreach (var c in new[] { "MULTI", "SET a 1", "INCR a", "EXEC", "MULTI", "SET b 1", "GET b", "EXEC", "MULTI", "GET a", "EXEC" })
+            h.Run(c.Split(' '));
+        Assert.Equal([(2, true), (1, false)], consumer.Units);
+    }
 
     [Fact]
     public void SelectChangesAndKeyMovement() => Check([
@@ -133,6 +145,32 @@ public sealed class EffectsPropagationTests
         Cmd("@sleep", "200"),
         Cmd("GET", "r"), Cmd("GET", "r"), Cmd("SET", "w", "new"), Cmd("LPUSH", "l", "a"), Cmd("EXISTS", "x"),
         Cmd("MULTI"), Cmd("GET", "m"), Cmd("EXEC"),
+    ]);
+
+    [Fact]
+    public void LazyExpiryInsideAWriteIsWrappedWithIt()
+    {
+        // redis-server 7.0.15: GET of an expired key -> DEL alone; SET of one -> MULTI, DEL, SET, EXEC.
+        var (redis, ours) = Run([
+            Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "r", "v", "PX", "50"), Cmd("SET", "w", "v", "PX", "50"),
+            Cmd("@sleep", "200"), Cmd("GET", "r"), Cmd("SET", "w", "new"),
+        ]);
+        Assert.Equal(["DEL r", "MULTI", "DEL w", "SET w new", "EXEC"], redis.Skip(3).Select(c => string.Join(' ', c)));
+        AssertSame(redis, ours);
+    }
+
+    [Fact]
+    public void ReadsThatMeetExpiredKeys() => Check([
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "k1", "v", "PX", "50"), Cmd("SET", "k2", "v", "PX", "50"),
+        Cmd("SET", "k3", "v", "PX", "50"), Cmd("SET", "k4", "v", "PX", "50"), Cmd("SET", "live", "v"), Cmd("@sleep", "200"),
+        Cmd("KEYS", "*"), Cmd("DBSIZE"), Cmd("TTL", "k1"), Cmd("TYPE", "k2"), Cmd("MGET", "k3", "live", "k4"), Cmd("GET", "k3"),
+    ]);
+
+    [Fact]
+    public void LazyExpiryInAnotherDatabaseSelectsBeforeTheTransaction() => Check([
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SELECT", "1"), Cmd("SET", "k", "old", "PX", "50"), Cmd("SELECT", "0"),
+        Cmd("SET", "k", "v"), Cmd("SET", "c", "v"), Cmd("SELECT", "2"), Cmd("SET", "c", "x", "PX", "50"), Cmd("SELECT", "0"),
+        Cmd("@sleep", "200"), Cmd("MOVE", "k", "1"), Cmd("COPY", "c", "c", "DB", "2"), Cmd("SET", "z", "v"),
     ]);
 
     [Fact]
@@ -197,11 +235,15 @@ public sealed class EffectsPropagationTests
         Cmd("XTRIM", "s", "MAXLEN", "~", "0"), Cmd("XTRIM", "s", "MAXLEN", "1"), Cmd("XTRIM", "s", "MAXLEN", "5"),
         Cmd("XADD", "s", "MINID", "~", "0", "LIMIT", "10", "6-1", "f", "v"), Cmd("XDEL", "s", "5-1"), Cmd("XSETID", "s", "9-9"),
         Cmd("XADD", "n", "NOMKSTREAM", "1-1", "f", "v"),
+        Cmd("XADD", "t", "1-1", "f", "v"), Cmd("XADD", "t", "2-1", "f", "v"), Cmd("XDEL", "t", "1-1"),
+        Cmd("XADD", "t", "MINID", "~", "0", "3-1", "f", "v"), Cmd("XADD", "e", "MAXLEN", "~", "0", "1-1", "f", "v"),
+        Cmd("XADD", "e", "MINID", "~", "5", "2-1", "f", "v"),
     ]);
 
     [Fact]
     public void StreamIdsGeneratedFromTheClock() => Check([
-        Cmd("XADD", "s", "*", "f", "v"), Cmd("@sleep", "5"), Cmd("XADD", "s", "*", "g", "w"), Cmd("XADD", "s", "MAXLEN", "~", "5", "*", "h", "x"),
+        Cmd("XADD", "s", "*", "f", "v"), Cmd("@sleep", "5"), Cmd("XADD", "s", "*", "g", "w"), Cmd("@sleep", "5"),
+        Cmd("XADD", "s", "MAXLEN", "~", "5", "*", "h", "x"), Cmd("XADD", "t", "5-*", "i", "y"), Cmd("XADD", "t", "5-*", "j", "z"),
     ]);
 
     [Fact]
@@ -244,6 +286,39 @@ public sealed class EffectsPropagationTests
             if (i % 13 == 0) script.Add(Cmd("GET", $"k{i % 37}"));
         }
         script.Add(Cmd("SELECT", "0"));
-        Check(script);
+        script.Add(Cmd("MULTI"));
+        script.Add(Cmd("SET", "in", "tx"));
+        script.Add(Cmd("INCRBYFLOAT", "f", "0.5"));
+        script.Add(Cmd("EXEC"));
+        var (redis, ours) = RunPipelined(script);
+        Assert.True(redis.Count > 1000);
+        AssertSame(redis, ours);
     }
+
+    [Fact]
+    public void MoreWritesByTheDefaultRule() => Check([
+        Cmd("PFADD", "p", "a", "b"), Cmd("PFCOUNT", "p"), Cmd("PFCOUNT", "p"), Cmd("PFADD", "p2", "c"), Cmd("PFMERGE", "pm", "p", "p2"),
+        Cmd("BITFIELD", "bf", "SET", "u8", "0", "255", "GET", "u8", "0"), Cmd("BITFIELD", "bf", "GET", "u8", "0"),
+        Cmd("BITFIELD_RO", "bf", "GET", "u4", "0"), Cmd("SET", "s1", "ab"), Cmd("BITOP", "NOT", "dest", "s1"),
+        Cmd("BITOP", "AND", "dest2", "none"), Cmd("ZADD", "z", "INCR", "1", "m"), Cmd("ZADD", "z", "NX", "INCR", "1", "m"),
+        Cmd("RPUSH", "l", "a", "b"), Cmd("LMOVE", "l", "l", "LEFT", "RIGHT"), Cmd("ZRANGESTORE", "zr", "z", "0", "-1"),
+        Cmd("SUNIONSTORE", "su", "nope"), Cmd("HSETNX", "h", "f", "1"), Cmd("HSETNX", "h", "f", "2"), Cmd("DECRBY", "n", "5"),
+        Cmd("MULTI"), Cmd("RPUSH", "q", "x"), Cmd("BLPOP", "q", "0"), Cmd("BLPOP", "empty", "0"), Cmd("EXEC"),
+        Cmd("MULTI"), Cmd("BRPOP", "empty", "0"), Cmd("EXEC"),
+    ]);
+
+    [Fact]
+    public void WritesThatChangeNothingPropagateNothing() => Check([
+        Cmd("SETBIT", "b", "3", "1"), Cmd("SETBIT", "b", "3", "1"), Cmd("HSET", "h", "f", "v"), Cmd("HSET", "h", "f", "v"),
+        Cmd("ZADD", "z", "1", "m"), Cmd("ZADD", "z", "1", "m"), Cmd("ZADD", "z", "XX", "2", "nope"), Cmd("ZINCRBY", "z", "0", "m"),
+        Cmd("RPUSH", "l", "a", "b"), Cmd("LTRIM", "l", "0", "-1"), Cmd("LSET", "l", "0", "a"), Cmd("LINSERT", "l", "BEFORE", "zz", "x"),
+        Cmd("SREM", "s", "x"), Cmd("HDEL", "h", "nope"), Cmd("ZREM", "z", "nope"), Cmd("PFADD", "p", "a"), Cmd("PFADD", "p", "a"),
+        Cmd("SET", "k", "v"), Cmd("RENAME", "k", "k"), Cmd("EXPIRE", "k", "100", "NX"), Cmd("EXPIRE", "k", "100", "NX"),
+        Cmd("MSETNX", "k", "1", "q", "2"), Cmd("APPEND", "k", ""), Cmd("SETRANGE", "k", "1", ""), Cmd("INCRBY", "n", "0"),
+        Cmd("SINTERSTORE", "dst", "none1", "none2"), Cmd("SADD", "s1", "a"), Cmd("SINTERSTORE", "dst", "s1", "none"),
+        Cmd("SMOVE", "s1", "s2", "nope"), Cmd("SMOVE", "s1", "s2", "a"), Cmd("LREM", "l", "0", "a"), Cmd("HINCRBY", "h", "c", "0"),
+        Cmd("ZUNIONSTORE", "zu", "1", "none"), Cmd("GETRANGE", "k", "0", "1"), Cmd("PERSIST", "k"), Cmd("PERSIST", "k"),
+        Cmd("UNLINK", "q"), Cmd("XADD", "x", "1-1", "f", "v"), Cmd("XDEL", "x", "9-9"), Cmd("XTRIM", "x", "MAXLEN", "5"),
+        Cmd("SETEX", "t", "100", "v"), Cmd("EXPIRE", "t", "50", "GT"), Cmd("COPY", "none", "c"), Cmd("MOVE", "none", "1"),
+    ]);
 }

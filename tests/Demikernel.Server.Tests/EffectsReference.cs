@@ -72,6 +72,27 @@ internal static class EffectsScript
         return (Normalise(Parse(redisAof), redisStart), Normalise(Parse(ourAof), ourStart));
     }
 
+    /// <summary>Sends the whole script as one pipelined write to both servers (no special steps) and returns both
+    /// effect streams.</summary>
+    public static (List<string[]> Redis, List<string[]> Ours) RunPipelined(IReadOnlyList<string[]> script)
+    {
+        var request = script.SelectMany(c => CommandHarness.EncodeRequest(c.Select(Encoding.Latin1.GetBytes).ToArray())).ToArray();
+        byte[] redisAof;
+        long redisStart;
+        using (var redis = AofRedis.Start([]))
+        {
+            redisStart = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            redis.Pipeline(request, script.Count);
+            redisAof = redis.ReadAof();
+        }
+        using var h = new CommandHarness(start: DateTimeOffset.FromUnixTimeMilliseconds(redisStart));
+        var consumer = new StreamConsumer();
+        h.Server.Effects.Add(consumer);
+        long ourStart = h.NowMs;
+        h.ExecuteRequest(request);
+        return (Normalise(Parse(redisAof), redisStart), Normalise(Parse(consumer.Output.WrittenSpan), ourStart));
+    }
+
     /// <summary>Asserts both streams are equal, times (13-digit unix ms, alone or as a stream ID's first part)
     /// within <paramref name="toleranceMs"/> of each other relative to each script's start.</summary>
     public static void AssertSame(List<string[]> redis, List<string[]> ours, long toleranceMs = 2000)
@@ -298,6 +319,13 @@ internal sealed class AofRedis : IDisposable
             if (p < 0) return -1;
         }
         return p;
+    }
+
+    /// <summary>Writes <paramref name="request"/> at once and reads its <paramref name="replies"/> replies.</summary>
+    public void Pipeline(byte[] request, int replies)
+    {
+        _main.Write(request);
+        for (int i = 0; i < replies; i++) ReadReply(_main);
     }
 
     public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command.Select(Encoding.Latin1.GetBytes).ToArray()));

@@ -595,6 +595,9 @@ internal sealed class ListHashConnection : IDisposable
 
     public void Send(params string[] args) => _stream.Write(CommandHarness.EncodeRequest(args));
 
+    /// <summary>Writes raw bytes (a pipeline of requests) in one write.</summary>
+    public void SendRaw(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
+
     public string Call(params string[] args)
     {
         Send(args);

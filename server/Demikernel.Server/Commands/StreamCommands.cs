@@ -438,7 +438,7 @@ public static class StreamCommands
             else if (a.Approx && j == a.ValueArg)
             {
                 if (a.Strategy == StreamTrimStrategy.MaxLen) rewrite.Arg(s.Length);
-                else rewrite.Arg(text[..(s.Length > 0 ? s.FirstId : StreamId.Max).Format(text)]);
+                else rewrite.Arg(text[..s.FirstIdWithTombstones().Format(text)]);
             }
             else if (j == idArg) rewrite.Arg(text[..id.Format(text)]);
             else rewrite.Arg(c.Arg(j));
