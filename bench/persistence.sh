@@ -37,7 +37,8 @@ start() {
   pid=$!
   pids+=("$pid")
   local port; port=$(port_of "$who")
-  for _ in $(seq 300); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  # PONG, not just a reply: a server still loading answers -LOADING
+  for _ in $(seq 1200); do [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0; sleep 0.1; done
   echo "$who did not start: $(tail -5 "$dir/log")"; exit 1
 }
 stop() { redis-cli -p "$(port_of "$1")" shutdown nosave >/dev/null 2>&1 || true; wait "$2" 2>/dev/null || true; }
