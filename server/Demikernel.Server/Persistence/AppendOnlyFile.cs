@@ -231,6 +231,17 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         string manifestPath = Path.Combine(dir, ManifestName);
         try
         {
+            string legacy = Path.Combine(Config.Dir, Config.AppendFileName);
+            if (!File.Exists(manifestPath) && File.Exists(legacy))
+            {
+                // redis-server 7.0's upgrade of a single pre-7.0 appendonly.aof: the manifest names it as the base
+                // (keeping its name), then it moves into the directory; it is loaded below like any base.
+                Directory.CreateDirectory(dir);
+                new AofManifest { Base = new AofFileInfo(Config.AppendFileName, 1, AofFileKind.Base) }.Persist(dir, ManifestName);
+                File.Move(legacy, Path.Combine(dir, Config.AppendFileName));
+                Posix.SyncDirectory(dir);
+                Log.AofUpgraded(Config.AppendFileName, dir);
+            }
             if (!File.Exists(manifestPath))
             {
                 Directory.CreateDirectory(dir);
