@@ -7,22 +7,26 @@ using Demikernel.Server.Store;
 namespace Demikernel.Server.Persistence;
 
 /// <summary>
-/// Writes an RDB image to <c>temp name</c>, appends the CRC64 trailer, fsyncs, renames it over the final name and
-/// fsyncs the directory, so that a crash leaves either the old file or the complete new one. Used directly by SAVE
+/// Writes a snapshot (an RDB image, or an AOF base in command form) to <c>temp name</c>, appends the CRC64 trailer when
+/// the format has one (RDB), fsyncs, renames it over the final name and fsyncs the directory, so that a crash leaves either the old file or the complete new one. Used directly by SAVE
 /// and SHUTDOWN (on the libOS thread, which blocks as redis-server's SAVE does) and by <see cref="BackgroundFileWriter"/>.
 /// </summary>
 internal sealed class RdbFileWriter : IDisposable
 {
     private readonly FileStream _file;
     private readonly bool _checksum;
+    private readonly bool _trailer;
     private ulong _crc;
     private bool _done;
 
-    public RdbFileWriter(string tempPath, string finalPath, bool checksum)
+    /// <param name="checksum">rdbchecksum: compute the CRC64 (else the trailer is 8 zero bytes).</param>
+    /// <param name="trailer">Append the 8-byte trailer at all (false for a file without one, an AOF in command form).</param>
+    public RdbFileWriter(string tempPath, string finalPath, bool checksum, bool trailer = true)
     {
         TempPath = tempPath;
         FinalPath = finalPath;
-        _checksum = checksum;
+        _trailer = trailer;
+        _checksum = checksum && trailer;
         _file = new FileStream(tempPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
     }
 
@@ -36,12 +40,16 @@ internal sealed class RdbFileWriter : IDisposable
         _file.Write(data);
     }
 
-    /// <summary>CRC trailer (zero when rdbchecksum is off, as redis-server writes), fsync, rename, directory fsync.</summary>
+    /// <summary>CRC trailer if any (zero when rdbchecksum is off, as redis-server writes), fsync, rename, directory
+    /// fsync.</summary>
     public void Commit()
     {
-        Span<byte> crc = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(crc, _checksum ? _crc : 0);
-        _file.Write(crc);
+        if (_trailer)
+        {
+            Span<byte> crc = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(crc, _checksum ? _crc : 0);
+            _file.Write(crc);
+        }
         _file.Flush(flushToDisk: true);
         _file.Dispose();
         File.Move(TempPath, FinalPath, overwrite: true);
