@@ -211,6 +211,40 @@ public sealed class AofCommandFormatTests
         }
     }
 
+    [Fact]
+    public void TheSettingTakesEffectAtTheNextRewrite()
+    {
+        string ours = Directory.CreateTempSubdirectory("aofcmd-switch-").FullName;
+        string replayDir = Directory.CreateTempSubdirectory("aofcmd-switch-replay-").FullName;
+        try
+        {
+            var start = DateTimeOffset.UtcNow;
+            using var h = new CommandHarness(new ServerOptions { Dir = ours, Save = "", AppendOnly = true }, start: start);
+            Assert.Null(h.Server.Persistence.LoadAtStartup()); // yes: an (empty) RDB base
+            string dir = Path.Combine(ours, "appendonlydir");
+            Assert.True(File.Exists(Path.Combine(dir, "appendonly.aof.1.base.rdb")));
+            foreach (var command in Dataset()) h.Run(command);
+            Assert.Equal(CommandHarness.Ok, h.Run("CONFIG", "SET", "aof-use-rdb-preamble", "no"));
+            Assert.Equal(CommandHarness.Ok, h.Run("CONFIG", "SET", "aof-timestamp-enabled", "yes"));
+            Assert.Equal("+Background append only file rewriting started\r\n", h.Run("BGREWRITEAOF"));
+            WaitForRewrite(h);
+            Assert.Contains("file appendonly.aof.2.base.aof seq 2 type b", File.ReadAllText(Path.Combine(dir, "appendonly.aof.manifest")));
+            Assert.False(File.Exists(Path.Combine(dir, "appendonly.aof.1.base.rdb")));
+            string text = Encoding.Latin1.GetString(File.ReadAllBytes(Path.Combine(dir, "appendonly.aof.2.base.aof")));
+            Assert.Matches(@"^#TS:\d+\r\n\*2\r\n\$6\r\nSELECT\r\n", text); // the timestamp annotation first, as redis-server
+
+            CopyDirectory(dir, Path.Combine(replayDir, "appendonlydir"));
+            using var replay = new CommandHarness(new ServerOptions { Dir = replayDir, Save = "", AppendOnly = true }, start: start);
+            Assert.Null(replay.Server.Persistence.LoadAtStartup());
+            AssertSameData(h.Server.Databases, replay.Server.Databases);
+        }
+        finally
+        {
+            Directory.Delete(ours, recursive: true);
+            Directory.Delete(replayDir, recursive: true);
+        }
+    }
+
     // ------------------------------------------------------------------ comparing two bases
 
     /// <summary>
