@@ -364,7 +364,7 @@ public static class GenericCommands
             c.Reply.Null();
             return;
         }
-        var payload = Serialize(e);
+        var payload = Serialize(e, c.Server.Config.RdbCompression);
         if (payload is null)
         {
             c.Reply.Error("ERR DUMP of this type is not supported yet");
@@ -374,7 +374,7 @@ public static class GenericCommands
     }
 
     /// <summary>The DUMP payload of an entry, or null for a type this server cannot serialize yet.</summary>
-    internal static byte[]? Serialize(RedisEntry e) => RdbFormat.Dump(e);
+    internal static byte[]? Serialize(RedisEntry e, bool compress = true) => RdbFormat.Dump(e, compress);
 
     private static void Restore(ref CommandContext c)
     {
