@@ -17,11 +17,12 @@ var dbfilename = new Option<string?>("--dbfilename") { Description = "RDB file n
 var save = new Option<string?>("--save") { Description = "save points \"SECONDS CHANGES ...\", \"\" for none (default \"3600 1 300 100 60 10000\")" };
 var appendonly = new Option<string?>("--appendonly") { Description = "yes: keep an append-only file and load it at start instead of the RDB (default no)" };
 var appendfsync = new Option<string?>("--appendfsync") { Description = "always | everysec | no: when the AOF is fsynced (default everysec)" };
+var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
-    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
+    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync, aofLoadTruncated,
 };
 root.SetAction(parse =>
 {
@@ -47,6 +48,7 @@ root.SetAction(parse =>
             AppendFsync = parse.GetValue(appendfsync) ?? config.GetString("server", "appendfsync", "everysec"),
         };
         string appendOnlyText = parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no");
+        string aofLoadTruncatedText = parse.GetValue(aofLoadTruncated) ?? config.GetString("server", "aof-load-truncated", "yes");
         if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };
         string? problem = options switch
         {
@@ -57,6 +59,7 @@ root.SetAction(parse =>
             { Hz: < 1 or > 500 } => $"--hz {options.Hz} must be between 1 and 500",
             _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
             _ when appendOnlyText is not ("yes" or "no") => $"--appendonly '{appendOnlyText}': argument must be 'yes' or 'no'",
+            _ when aofLoadTruncatedText is not ("yes" or "no") => $"--aof-load-truncated '{aofLoadTruncatedText}': argument must be 'yes' or 'no'",
             { AppendFsync: not ("always" or "everysec" or "no") } => $"--appendfsync '{options.AppendFsync}': argument must be one of the following: everysec, always, no",
             _ when Demikernel.Server.Persistence.RdbImage.ParseSaveParams(options.Save) is null => $"--save '{options.Save}': Invalid save parameters",
             _ when options.DbFilename.Contains('/') => $"--dbfilename '{options.DbFilename}': dbfilename can't be a path, just a filename",
@@ -70,6 +73,7 @@ root.SetAction(parse =>
         }
         using var libos = LibOS.Create(options.LibOS, config);
         var server = new RedisServer(libos, options);
+        _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
         string? loadError = server.Persistence.LoadAtStartup();
         if (loadError is not null)
         {
