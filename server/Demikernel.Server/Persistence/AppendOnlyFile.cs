@@ -289,6 +289,12 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
             if (data.Length == 0) continue;
             if (f.Kind == AofFileKind.Base && data.AsSpan().StartsWith("REDIS"u8)) Log.AofReadingRdbBase();
             var result = loader.Load(data, f.Name, allowRdb: f.Kind == AofFileKind.Base);
+            if (result.Ok && result.ValidLength < data.Length)
+            {
+                // a torn annotation line at the end: cut it off so that appended commands start on a line of their own
+                using (var h = File.OpenHandle(path, FileMode.Open, FileAccess.Write)) RandomAccess.SetLength(h, result.ValidLength);
+                total -= data.Length - result.ValidLength;
+            }
             if (!result.Ok)
             {
                 bool last = i == files.Count - 1;
