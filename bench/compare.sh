@@ -15,7 +15,7 @@ command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get 
 command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)"; exit 1; }
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
 
-taskset -c 0 dotnet server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll --port $ours_port >/tmp/compare-ours.log 2>&1 &
+taskset -c 0 dotnet server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll --port $ours_port --save "" >/tmp/compare-ours.log 2>&1 &
 ours=$!
 taskset -c 0 redis-server --port $redis_port --save "" --appendonly no --daemonize no >/tmp/compare-redis.log 2>&1 &
 redis=$!

@@ -12,6 +12,7 @@ public sealed class CatloopTransport : INetworkTransport
     private const ushort FirstEphemeralPort = 49152;
     private readonly Dictionary<ushort, CatloopSocket> _bound = [];
     private ushort _nextEphemeral = FirstEphemeralPort;
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
 
     public string Name => "catloop";
 
@@ -28,9 +29,23 @@ public sealed class CatloopTransport : INetworkTransport
     // Everything completes when it is started; there is never I/O to wait for.
     public bool Poll() => false;
 
-    public void Block(TimeSpan? timeout) { }
+    /// <summary>
+    /// Nothing of catloop's own can end a wait, so an idle libOS sleeps until its next timer or until another thread
+    /// posts to it (<see cref="Wake"/>), instead of spinning.
+    /// </summary>
+    public void Block(TimeSpan? timeout)
+    {
+        int ms = timeout is not { } t ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Ceiling(Math.Max(0, t.TotalMilliseconds)));
+        _wake.Wait(ms);
+        // Reset after the wait, never before: a wake that came in before the block must end it. One that comes in
+        // between Wait and Reset is lost, harmlessly: the libOS is awake and looks at its post queue next.
+        _wake.Reset();
+    }
 
-    public void Dispose() { }
+    /// <summary>Sets the event <see cref="Block"/> waits on.</summary>
+    public void Wake() => _wake.Set();
+
+    public void Dispose() => _wake.Dispose();
 
     internal bool TryBind(ushort port, CatloopSocket socket)
     {

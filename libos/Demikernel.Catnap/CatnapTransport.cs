@@ -5,12 +5,16 @@ namespace Demikernel.Catnap;
 /// <summary>
 /// catnap: the libOS over Linux sockets. Every socket is non-blocking and registered once, edge-triggered, with one
 /// epoll instance; <see cref="Poll"/> (epoll_wait with a zero timeout) runs on the libOS thread each scheduler pass and
-/// hands readiness to the sockets, which then make progress on their pending operations.
+/// hands readiness to the sockets, which then make progress on their pending operations. An eventfd in the same epoll
+/// set lets another thread end a <see cref="Block"/> (<see cref="Wake"/>).
 /// </summary>
 public sealed unsafe class CatnapTransport : INetworkTransport
 {
     private const int MaxEvents = 256;
+    /// <summary>The epoll data of the wake eventfd; socket ids are small indices, so it never names a socket.</summary>
+    private const ulong WakeId = ulong.MaxValue;
     private readonly int _epoll;
+    private readonly int _wakeFd;
     private readonly LibC.EpollEvent[] _events = GC.AllocateArray<LibC.EpollEvent>(MaxEvents, pinned: true);
     private CatnapSocket?[] _byId = new CatnapSocket?[64];
     private readonly Stack<int> _freeIds = new();
@@ -21,6 +25,22 @@ public sealed unsafe class CatnapTransport : INetworkTransport
     {
         _epoll = LibC.epoll_create1(LibC.EPOLL_CLOEXEC);
         if (_epoll < 0) throw new InvalidOperationException($"catnap: epoll_create1 failed: {Errno.Name(LibC.LastErrno)}");
+        _wakeFd = LibC.eventfd(0, LibC.EFD_NONBLOCK | LibC.EFD_CLOEXEC);
+        if (_wakeFd < 0)
+        {
+            int e = LibC.LastErrno;
+            LibC.close(_epoll);
+            throw new InvalidOperationException($"catnap: eventfd failed: {Errno.Name(e)}");
+        }
+        // Level-triggered: it stays readable until Dispatch drains it, so a wake that lands before epoll_wait is seen.
+        var ev = new LibC.EpollEvent { Events = LibC.EPOLLIN, Data = WakeId };
+        if (LibC.epoll_ctl(_epoll, LibC.EPOLL_CTL_ADD, _wakeFd, &ev) != 0)
+        {
+            int e = LibC.LastErrno;
+            LibC.close(_wakeFd);
+            LibC.close(_epoll);
+            throw new InvalidOperationException($"catnap: epoll_ctl(ADD eventfd) failed: {Errno.Name(e)}");
+        }
     }
 
     public string Name => "catnap";
@@ -72,19 +92,41 @@ public sealed unsafe class CatnapTransport : INetworkTransport
         Dispatch(ms);
     }
 
+    /// <summary>
+    /// Ends a <see cref="Block"/> in progress, or the next one: adds 1 to the eventfd (one write; the counter coalesces
+    /// wakes until <see cref="Dispatch"/> drains it). Thread-safe.
+    /// </summary>
+    public void Wake()
+    {
+        ulong one = 1;
+        LibC.write(_wakeFd, &one, sizeof(ulong)); // EAGAIN only if the counter is near 2^64: it is readable then anyway
+    }
+
     private int Dispatch(int timeoutMs)
     {
         int n;
         fixed (LibC.EpollEvent* events = _events)
             n = LibC.epoll_wait(_epoll, events, MaxEvents, timeoutMs);
+        int sockets = 0;
         for (int i = 0; i < n; i++)
         {
             var ev = _events[i];
+            if (ev.Data == WakeId)
+            {
+                ulong count;
+                LibC.read(_wakeFd, &count, sizeof(ulong)); // drains it; the posted work itself is the libOS's to run
+                continue;
+            }
+            sockets++;
             if (ev.Data < (ulong)_byId.Length && _byId[(int)ev.Data] is { } socket)
                 socket.OnReadiness(ev.Events);
         }
-        return Math.Max(n, 0);
+        return sockets;
     }
 
-    public void Dispose() => LibC.close(_epoll);
+    public void Dispose()
+    {
+        LibC.close(_wakeFd);
+        LibC.close(_epoll);
+    }
 }

@@ -32,6 +32,8 @@ internal static unsafe partial class LibC
     public const uint EPOLLHUP = 0x010;
     public const uint EPOLLRDHUP = 0x2000;
     public const uint EPOLLET = 1u << 31;
+    public const int EFD_NONBLOCK = 0x800;
+    public const int EFD_CLOEXEC = 0x80000;
 
     [StructLayout(LayoutKind.Sequential, Pack = 4)]
     public struct EpollEvent
@@ -81,6 +83,9 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_create1(int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_wait(int epfd, EpollEvent* events, int max, int timeoutMs);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int eventfd(uint initval, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint read(int fd, void* buf, nuint count);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, void* buf, nuint count);
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 

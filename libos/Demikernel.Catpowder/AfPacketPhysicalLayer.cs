@@ -47,7 +47,8 @@ public sealed class AfPacketStats
 ///   InetStack ── Transmit(frame) ──▶ sendmsg([vnet hdr | frame]) ──▶ interface (veth, tap, NIC)
 ///             ◀─ Receive(pool, burst) ◀─ recvmmsg into pool buffers (headroom in front), MSG_DONTWAIT
 ///                                       └ checksum completion / GSO segmentation when the kernel left work
-///   Block(timeout) ── ppoll(POLLIN) on the socket: an idle libOS sleeps until a frame arrives or a timer is due
+///   Block(timeout) ── ppoll(POLLIN) on the socket and an eventfd: an idle libOS sleeps until a frame arrives, a timer
+///                     is due or another thread posts to it (Wake writes the eventfd)
 /// </code>
 /// The receive slots hold pool buffers between calls, so a burst costs one system call and rents only the buffers
 /// the previous burst handed up. Single-threaded, like every device: the libOS thread is the only caller. Create it
@@ -243,6 +244,12 @@ public sealed class AfPacketPhysicalLayer : IPhysicalLayer
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_pending.Count > 0) return;
         _socket.Wait(timeout);
+    }
+
+    /// <summary>Ends a <see cref="Block"/> in progress, or the next one. The one member any thread may call.</summary>
+    public void Wake()
+    {
+        if (!_disposed) _socket.Wake();
     }
 
     private void SwitchPool(BufferPool pool)

@@ -32,6 +32,9 @@ public sealed class CatpowderTransport : INetworkTransport
 
     public void Block(TimeSpan? timeout) => Stack.Block(timeout);
 
+    /// <summary>Wakes the AF_PACKET device's ppoll through its eventfd.</summary>
+    public void Wake() => Stack.Wake();
+
     public bool TryGetNextDeadline(out long due) => ((INetworkTransport)Stack).TryGetNextDeadline(out due);
 
     public void Dispose() => Stack.Dispose();

@@ -39,7 +39,7 @@ public sealed class PacketSocketException(int errno, string message) : IOExcepti
 ///   bind(sockaddr_ll{ETH_P_ALL, ifindex})
 ///   recvmmsg(slots, MSG_DONTWAIT)   slot i: iov = [vnet header | pool buffer | overflow for GSO/GRO frames]
 ///   sendmsg(iov = [zero vnet header | frame], MSG_DONTWAIT)
-///   ppoll(POLLIN / POLLOUT)          Block(timeout)
+///   ppoll(POLLIN / POLLOUT, + eventfd) Block(timeout); Wake() writes the eventfd from any thread
 /// </code>
 /// The receive slots' native descriptors are allocated once; the pool buffers they point at are pinned (pinned object
 /// heap), so their addresses stay valid while the device holds them.
@@ -73,6 +73,8 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     private const short POLLIN = 0x1;
     private const short POLLOUT = 0x4;
 
+    private const int EFD_NONBLOCK = 0x800;
+    private const int EFD_CLOEXEC = 0x80000;
     private const int EINTR = 4;
     private const int EAGAIN = 11;
 
@@ -147,6 +149,9 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     [LibraryImport(Lib, SetLastError = true)] private static partial int recvmmsg(int fd, MMsgHdr* msgs, uint count, int flags, TimeSpec* timeout);
     [LibraryImport(Lib, SetLastError = true)] private static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
     [LibraryImport(Lib, SetLastError = true)] private static partial int ppoll(PollFd* fds, nuint count, TimeSpec* timeout, void* sigmask);
+    [LibraryImport(Lib, SetLastError = true)] private static partial int eventfd(uint initval, int flags);
+    [LibraryImport(Lib, SetLastError = true)] private static partial nint read(int fd, void* buf, nuint count);
+    [LibraryImport(Lib, SetLastError = true)] private static partial nint write(int fd, void* buf, nuint count);
 
     /// <summary>Bytes after the pool buffer that catch the rest of a GSO/GRO super-frame (largest IPv4 packet + Ethernet).</summary>
     public const int OverflowBytes = 65536 + 64;
@@ -159,10 +164,12 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     private readonly byte* _overflow;     // OverflowBytes per slot
     private readonly byte* _txVnet;       // a zero header for every send
     private int _fd;
+    private readonly int _wakeFd;
 
-    private PacketSocket(int fd, int slots)
+    private PacketSocket(int fd, int wakeFd, int slots)
     {
         _fd = fd;
+        _wakeFd = wakeFd;
         _slots = slots;
         _msgs = (MMsgHdr*)NativeMemory.AllocZeroed((nuint)(slots * sizeof(MMsgHdr)));
         _iov = (IoVec*)NativeMemory.AllocZeroed((nuint)(slots * 3 * sizeof(IoVec)));
@@ -242,7 +249,9 @@ internal sealed unsafe partial class PacketSocket : IDisposable
 
             var addr = new SockAddrLl { Family = AF_PACKET, ProtocolBE = (ushort)((ETH_P_ALL << 8) | (ETH_P_ALL >> 8)), IfIndex = ifindex };
             Check(bind(fd, &addr, sizeof(SockAddrLl)), $"bind to '{interfaceName}'");
-            return new PacketSocket(fd, slots)
+            int wakeFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            Check(wakeFd, "eventfd");
+            return new PacketSocket(fd, wakeFd, slots)
             {
                 InterfaceName = interfaceName,
                 InterfaceIndex = ifindex,
@@ -340,20 +349,38 @@ internal sealed unsafe partial class PacketSocket : IDisposable
         }
     }
 
-    /// <summary>Waits until the socket is readable (or writable) or the timeout passes; null waits without limit.</summary>
+    /// <summary>
+    /// Waits until the socket is readable (or writable), <see cref="Wake"/> is called or the timeout passes; null waits
+    /// without limit.
+    /// </summary>
     public void Wait(TimeSpan? timeout, bool writable = false)
     {
-        var pfd = new PollFd { Fd = _fd, Events = writable ? POLLOUT : POLLIN };
+        var pfds = stackalloc PollFd[2];
+        pfds[0] = new PollFd { Fd = _fd, Events = writable ? POLLOUT : POLLIN };
+        pfds[1] = new PollFd { Fd = _wakeFd, Events = POLLIN };
+        int n;
         if (timeout is { } t)
         {
             long ns = Math.Max(0, t.Ticks) * 100;
             var ts = new TimeSpec { Seconds = ns / 1_000_000_000, Nanoseconds = ns % 1_000_000_000 };
-            ppoll(&pfd, 1, &ts, null);
+            n = ppoll(pfds, 2, &ts, null);
         }
         else
         {
-            ppoll(&pfd, 1, null, null);
+            n = ppoll(pfds, 2, null, null);
         }
+        if (n > 0 && (pfds[1].Revents & POLLIN) != 0)
+        {
+            ulong count;
+            read(_wakeFd, &count, sizeof(ulong)); // drain: the wake has done its work by ending this wait
+        }
+    }
+
+    /// <summary>Ends a <see cref="Wait"/> in progress, or the next one: adds 1 to the eventfd. Thread-safe.</summary>
+    public void Wake()
+    {
+        ulong one = 1;
+        write(_wakeFd, &one, sizeof(ulong));
     }
 
     public static bool IsTransientSendError(int errno) => errno is EAGAIN or Demikernel.Runtime.Errno.ENOBUFS or EINTR;
@@ -371,6 +398,7 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     {
         if (_fd < 0) return;
         close(_fd);
+        close(_wakeFd);
         _fd = -1;
         NativeMemory.Free(_msgs);
         NativeMemory.Free(_iov);

@@ -72,6 +72,9 @@ public sealed class InetStackTransport : INetworkTransport
 
     public void Block(TimeSpan? timeout) => _phy.Block(timeout);
 
+    /// <summary>The device's wake: the stack blocks only in the device.</summary>
+    public void Wake() => _phy.Wake();
+
     public bool TryGetNextDeadline(out long due) => _phy.TryGetNextDeadline(out due);
 
     public void Dispose() => _phy.Dispose();

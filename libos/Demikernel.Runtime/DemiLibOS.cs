@@ -11,9 +11,10 @@ namespace Demikernel.Runtime;
 ///        └── Wait/WaitAny/WaitNext  or  await *Async ◀── Scheduler ◀────────┘
 /// </code>
 /// Single-threaded: the thread that calls <c>Wait*</c> or <see cref="Run"/> does all the OS work (polling the
-/// transport, firing timers, resuming coroutines). Errors are errno values, never exceptions.
+/// transport, firing timers, resuming coroutines). Other threads get in only through <see cref="Post{TState}"/> and
+/// <see cref="RemoteCompletion"/> (DemiLibOS.CrossThread.cs). Errors are errno values, never exceptions.
 /// </summary>
-public sealed class DemiLibOS : IDisposable
+public sealed partial class DemiLibOS : IDisposable
 {
     private readonly INetworkTransport _transport;
     private IoQueue?[] _queues = new IoQueue?[64];
@@ -234,7 +235,10 @@ public sealed class DemiLibOS : IDisposable
         }
     }
 
-    /// <summary>Runs one pass of OS work without blocking: transport poll, timers, ready tasks. True if anything happened.</summary>
+    /// <summary>
+    /// Runs one pass of OS work without blocking: posted callbacks, transport poll, timers, ready tasks. True if anything
+    /// happened.
+    /// </summary>
     public bool Poll() => Poll(Scheduler.Now);
 
     /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
@@ -246,7 +250,8 @@ public sealed class DemiLibOS : IDisposable
         if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(null);
         try
         {
-            bool progress = _transport.Poll();
+            bool progress = RunPosted();
+            progress |= _transport.Poll();
             progress |= Scheduler.FireTimers(now) > 0;
             progress |= Scheduler.RunReady() > 0;
             return progress;
@@ -323,15 +328,21 @@ public sealed class DemiLibOS : IDisposable
         if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime)
         {
             // Let the transport finish what is due at this instant (a simulated network runs its other hosts here)
-            // before asking when the next thing happens; then jump the clock there instead of waiting.
+            // before asking when the next thing happens; then jump the clock there instead of waiting. While another
+            // thread does announced work (BeginExternalWork), the clock stands still and the thread waits for it.
             _transport.Block(TimeSpan.Zero);
-            long next = NextWake(deadline, Scheduler.Now);
-            if (next != long.MaxValue) virtualTime.AdvanceTo(next);
+            long at = Scheduler.Now;
+            long next = NextWake(deadline, at);
+            if (Volatile.Read(ref _externalWork) > 0)
+            {
+                if (next > at && !Scheduler.HasReady) ParkForExternalWork();
+            }
+            else if (next != long.MaxValue) virtualTime.AdvanceTo(next);
         }
         else
         {
             long wake = NextWake(deadline, now);
-            _transport.Block(wake == long.MaxValue ? null : Scheduler.SpanFromTicks(Math.Max(0, wake - now)));
+            BlockInTransport(wake == long.MaxValue ? null : Scheduler.SpanFromTicks(Math.Max(0, wake - now)));
         }
         _idleSince = 0;
         return true;
@@ -543,6 +554,8 @@ public sealed class DemiLibOS : IDisposable
     {
         for (int i = 0; i < _queues.Length; i++)
             if (_queues[i] is not null) Close(new QDesc(i));
+        StopWaking();
         _transport.Dispose();
+        _park.Dispose();
     }
 }

@@ -79,8 +79,19 @@ public interface INetworkTransport : IDisposable
     /// <summary>Makes I/O progress without blocking; true if anything happened.</summary>
     bool Poll();
 
-    /// <summary>Blocks until I/O may be possible or <paramref name="timeout"/> passes (null = no limit).</summary>
+    /// <summary>
+    /// Blocks until I/O may be possible, <paramref name="timeout"/> passes (null = no limit) or <see cref="Wake"/> is
+    /// called.
+    /// </summary>
     void Block(TimeSpan? timeout);
+
+    /// <summary>
+    /// Makes a <see cref="Block"/> in progress return promptly, or the next one if the libOS thread is about to block.
+    /// Thread-safe: called from other threads (a post to the libOS). The libOS calls it only after announcing that it
+    /// blocks, at most once per block, so it need not coalesce; a wake that arrives after the block ended may make the
+    /// next <see cref="Block"/> return early, which is harmless. A transport whose Block never waits does nothing.
+    /// </summary>
+    void Wake();
 
     /// <summary>
     /// The earliest timestamp (of the libOS clock) at which the transport has work of its own, such as a frame in flight

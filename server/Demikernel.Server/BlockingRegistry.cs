@@ -88,7 +88,16 @@ public sealed class BlockingRegistry
                 foreach (var session in list.ToArray())
                 {
                     // Each retry may consume the data; the ones that still find nothing stay blocked in place.
-                    session.RetryBlocked();
+                    // A handler's failure is answered inside the retry; anything else is the blocked client's
+                    // problem, never that of the client whose write woke it.
+                    try
+                    {
+                        session.RetryBlocked();
+                    }
+                    catch (Exception e)
+                    {
+                        session.RetryFailed(e);
+                    }
                 }
             }
         }

@@ -2,6 +2,7 @@ using System.Buffers;
 using Demikernel.Resp;
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Logging;
 
 namespace Demikernel.Server;
 
@@ -127,6 +128,11 @@ public sealed class ClientSession
                 if (!keepGoing) break;
             }
         }
+        catch (Exception e)
+        {
+            // A failure outside any handler (those are answered in the dispatcher): the session's state is unknown.
+            _server.Log.ClientSessionFailed(new RedactedException(e), Client.Id, Client.Peer);
+        }
         finally
         {
             if (Client.Blocked) Unpark();
@@ -199,6 +205,30 @@ public sealed class ClientSession
         if (Client.Blocked) return; // nothing for us after all: keep waiting
         Unpark();
         _unblock.Set();
+    }
+
+    /// <summary>
+    /// <see cref="RetryBlocked"/> failed outside the handler (whose failures are answered): this client's state is
+    /// unknown, so it is logged, un-parked and disconnected. Called by <see cref="BlockingRegistry.ServeReady"/>, so the
+    /// client whose write woke this one carries on.
+    /// </summary>
+    internal void RetryFailed(Exception e)
+    {
+        _retrying = false;
+        _server.Log.BlockedRetryFailed(new RedactedException(e), Client.Id, Client.Peer);
+        if (_blockedFrame.Length > 0) Unpark(); // still registered: Unpark clears the frame
+        Kill();
+        _unblock.Set();
+    }
+
+    /// <summary>
+    /// A handler parked this client and then failed: un-park it, so that it gets the error reply instead of waiting.
+    /// During a re-run the registration stays as it was and <see cref="RetryBlocked"/> finishes the job.
+    /// </summary>
+    internal void AbandonBlock()
+    {
+        if (_retrying) Client.Blocked = false;
+        else if (Client.Blocked) Unpark();
     }
 
     /// <summary>Starts reading the socket while the client is parked (once); its completion wakes the parked loop.</summary>

@@ -2,6 +2,8 @@ using System.CommandLine;
 using Demikernel;
 using Demikernel.Runtime;
 using Demikernel.Server;
+using Demikernel.Server.Logging;
+using Microsoft.Extensions.Logging;
 
 // redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
 var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
@@ -18,11 +20,14 @@ var save = new Option<string?>("--save") { Description = "save points \"SECONDS 
 var appendonly = new Option<string?>("--appendonly") { Description = "yes: keep an append-only file and load it at start instead of the RDB (default no)" };
 var appendfsync = new Option<string?>("--appendfsync") { Description = "always | everysec | no: when the AOF is fsynced (default everysec)" };
 var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
+var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
+var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
-    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync, aofLoadTruncated,
+    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
+    aofLoadTruncated, loglevel, logfile,
 };
 root.SetAction(parse =>
 {
@@ -46,6 +51,8 @@ root.SetAction(parse =>
             Save = parse.GetValue(save) ?? config.GetString("server", "save", ServerOptions.DefaultSave),
             AppendOnly = (parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no")) is "yes",
             AppendFsync = parse.GetValue(appendfsync) ?? config.GetString("server", "appendfsync", "everysec"),
+            LogLevel = (parse.GetValue(loglevel) ?? config.GetString("server", "loglevel", "notice")).ToLowerInvariant(),
+            LogFile = parse.GetValue(logfile) ?? config.GetString("server", "logfile", ""),
         };
         string appendOnlyText = parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no");
         string aofLoadTruncatedText = parse.GetValue(aofLoadTruncated) ?? config.GetString("server", "aof-load-truncated", "yes");
@@ -57,6 +64,7 @@ root.SetAction(parse =>
             { MaxClients: < 1 } => $"--maxclients {options.MaxClients} must be at least 1",
             { Timeout: < 0 } => $"--timeout {options.Timeout} must not be negative",
             { Hz: < 1 or > 500 } => $"--hz {options.Hz} must be between 1 and 500",
+            _ when !RedisLogLevels.TryParse(options.LogLevel, out _) => $"--loglevel '{options.LogLevel}' must be one of {string.Join(", ", RedisLogLevels.Names)}",
             _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
             _ when appendOnlyText is not ("yes" or "no") => $"--appendonly '{appendOnlyText}': argument must be 'yes' or 'no'",
             _ when aofLoadTruncatedText is not ("yes" or "no") => $"--aof-load-truncated '{aofLoadTruncatedText}': argument must be 'yes' or 'no'",
@@ -71,19 +79,27 @@ root.SetAction(parse =>
             Console.Error.WriteLine($"error: {problem}");
             return 2;
         }
+        // The log as redis-server starts it: 'C' lines before the server exists, then 'M'.
+        using var logging = RedisLoggerProvider.Create(options.LogLevel, options.LogFile);
+        using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logging));
+        var log = loggerFactory.CreateLogger("Demikernel.Server");
+        logging.Role = 'C';
+        log.Starting();
+        log.VersionLine(Demikernel.Server.Commands.ServerInfo.RedisVersion, IntPtr.Size * 8, "00000000", 0, Environment.ProcessId);
+        if (args.Length == 0) log.NoConfigFile("Demikernel.Server");
+        else log.ConfigurationLoaded();
+        logging.Role = 'M';
+        int maxClients = OpenFilesLimit.Adjust(log, options.MaxClients);
+        if (maxClients == 0) return 1;
+        options = options with { MaxClients = maxClients };
         using var libos = LibOS.Create(options.LibOS, config);
-        var server = new RedisServer(libos, options);
+        var server = new RedisServer(libos, options, log, logging.Level);
         _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
-        string? loadError = server.Persistence.LoadAtStartup();
-        if (loadError is not null)
-        {
-            // Never start empty in silence when a file that should be loaded is unreadable.
-            Console.Error.WriteLine($"error: {loadError}");
-            return 1;
-        }
         int rc = server.Start();
         if (rc != 0)
         {
+            log.CouldNotListen(options.Bind, options.Port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc)); // strerror: errnos are Linux's
+            log.FailedListening(options.Port);
             Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
             return 1;
         }
@@ -93,9 +109,21 @@ root.SetAction(parse =>
         void Shutdown(System.Runtime.InteropServices.PosixSignalContext signal)
         {
             signal.Cancel = true;
-            server.RequestShutdown();
+            server.RequestShutdown(signal.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? "SIGINT" : "SIGTERM");
         }
-        Console.WriteLine($"Demikernel.Server {Demikernel.Server.Commands.ServerInfo.RedisVersion}-compatible on {libos.Name}, listening on {server.ListenEndpoint}, {options.Databases} databases");
+        log.RunningMode(server.ListenEndpoint.Port);
+        log.ServerInitialized();
+        // As redis-server: listening first, then the data loaded (clients wait in the backlog), then ready.
+        string? loadError = server.Persistence.LoadAtStartup();
+        if (loadError is not null)
+        {
+            // Never start empty in silence when a file that should be loaded is unreadable.
+            Demikernel.Server.Persistence.PersistenceLog.FatalLoadError(log, loadError);
+            Console.Error.WriteLine($"error: {loadError}");
+            return 1;
+        }
+        log.RunningOnLibOS(Demikernel.Server.Commands.ServerInfo.RedisVersion, libos.Name, server.ListenEndpoint, options.Databases);
+        log.ReadyToAcceptConnections();
         server.Run();
         return 0;
     }

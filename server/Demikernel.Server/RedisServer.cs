@@ -2,6 +2,7 @@ using Demikernel.Runtime;
 using Demikernel.Server.Commands;
 using Demikernel.Server.Persistence;
 using Demikernel.Server.Propagation;
+using Demikernel.Server.Logging;
 using Demikernel.Server.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -22,11 +23,22 @@ public sealed class RedisServer
     private long _nextClientId;
     private QDesc _listener = QDesc.Invalid;
 
-    public RedisServer(DemiLibOS libos, ServerOptions options)
+    /// <param name="log">Where the server and its components log (<see cref="Log"/>); nothing is logged without one.</param>
+    /// <param name="logLevel">The level switch of the log's provider, so that CONFIG SET loglevel applies at once.</param>
+    public RedisServer(DemiLibOS libos, ServerOptions options, ILogger? log = null, LogLevelSwitch? logLevel = null)
     {
         LibOS = libos;
         Options = options;
+        Log = log ?? NullLogger.Instance;
         Config = new ServerConfig(options);
+        if (logLevel is not null)
+        {
+            logLevel.TrySet(options.LogLevel);
+            Config.Changed += (name, value) =>
+            {
+                if (name == "loglevel") logLevel.TrySet(value);
+            };
+        }
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
         Watches = new WatchRegistry(Databases);
@@ -45,9 +57,6 @@ public sealed class RedisServer
         Config.ApplyHook = Persistence.ApplyConfig;
     }
 
-    /// <summary>The server's log (redis-server's format when the process sets it up; silent by default).</summary>
-    public ILogger Log { get; init; } = NullLogger.Instance;
-
     /// <summary>RDB files, the AOF, and what INFO persistence reports about them.</summary>
     public PersistenceManager Persistence { get; }
 
@@ -55,6 +64,12 @@ public sealed class RedisServer
     public long UsedMemory => GC.GetTotalMemory(false);
 
     public DemiLibOS LibOS { get; }
+
+    /// <summary>
+    /// The server's log: components add their messages as [LoggerMessage] extension methods on ILogger in their own
+    /// partial classes (see Logging/ServerLog.cs) and write <c>server.Log.TheirMessage(...)</c>.
+    /// </summary>
+    public ILogger Log { get; }
     public ServerOptions Options { get; }
     public ServerConfig Config { get; }
     public RedisDatabase[] Databases { get; }
@@ -99,8 +114,8 @@ public sealed class RedisServer
         LibOS.GetSockName(qd, out var bound);
         ListenEndpoint = bound;
         _listener = qd;
-        LibOS.Spawn(AcceptLoop);
-        LibOS.Spawn(Cron);
+        LibOS.Spawn(() => Supervise("accept loop", AcceptLoop));
+        LibOS.Spawn(() => Supervise("cron", Cron));
         return 0;
     }
 
@@ -114,10 +129,10 @@ public sealed class RedisServer
     }
 
     /// <summary>
-    /// Asks the server to stop from any thread (tests, signal handlers). The libOS thread notices at its next wake-up,
-    /// at the latest one cron period later, closes everything and returns from <see cref="Run"/>.
+    /// Asks the server to stop from any thread (tests, signal handlers). The request is posted to the libOS thread,
+    /// which wakes at once if it is blocked, closes everything and returns from <see cref="Run"/>.
     /// </summary>
-    public void RequestStop() => _stopRequested = true;
+    public void RequestStop() => LibOS.Post(static server => server._stopRequested = true, this);
 
     private volatile bool _shutdownRequested;
 
@@ -126,21 +141,33 @@ public sealed class RedisServer
     /// save points are configured, fsync the AOF, stop (and the process exits 0). If the save fails the server keeps
     /// running, as redis-server does.
     /// </summary>
-    public void RequestShutdown() => _shutdownRequested = true;
+    public void RequestShutdown(string signal)
+    {
+        _shutdownSignal = signal;
+        _shutdownRequested = true;
+        LibOS.Post(static server => server.TryShutdownFromSignal(), this); // at once, not at the next cron
+    }
 
-    /// <summary>Exit code the process should end with (0 after a clean shutdown).</summary>
-    public int ExitCode { get; private set; }
+    private volatile string _shutdownSignal = "";
 
     private void TryShutdownFromSignal()
     {
+        if (!_shutdownRequested || Stopping) return;
         _shutdownRequested = false;
-        if (Shutdown(save: null, force: false)) return;
+        Log.ReceivedShutdownSignal(_shutdownSignal);
+        Shutdown(save: null, force: false);
     }
 
     /// <summary>SHUTDOWN [NOSAVE|SAVE] [FORCE]: persists as asked, then stops. False when saving failed (and not forced).</summary>
     public bool Shutdown(bool? save, bool force)
     {
-        if (!Persistence.PrepareForShutdown(save, force)) return false;
+        Log.UserRequestedShutdown();
+        if (!Persistence.PrepareForShutdown(save, force))
+        {
+            Log.ShutdownErrors();
+            return false;
+        }
+        Log.ReadyToExit();
         Stop();
         return true;
     }
@@ -165,6 +192,7 @@ public sealed class RedisServer
                 continue; // EMFILE and friends: keep serving the connections we have
             }
             Stats.ConnectionsReceived++;
+            Log.Accepted(accepted.Address);
             var qd = accepted.AcceptedQd;
             if (_clients.Count >= Config.MaxClients)
             {
@@ -203,7 +231,7 @@ public sealed class RedisServer
             CoarseNowMs = NowMs;
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
             Persistence.Cron();
-            if (_shutdownRequested && !Stopping) TryShutdownFromSignal();
+            TryShutdownFromSignal();
             int timeout = Config.Timeout;
             if (timeout > 0)
             {
@@ -211,6 +239,63 @@ public sealed class RedisServer
                 foreach (var session in _clients.Values.ToArray())
                     if (now - session.Client.LastInteractionMs > timeout * 1000L) session.Kill();
             }
+            if (RunCronSteps()) await LibOS.Delay(CronBackoff);
+        }
+    }
+
+    // ---- supervision: a failing loop or cron step is logged and the server goes on ----
+
+    private static readonly TimeSpan CronBackoff = TimeSpan.FromSeconds(1);
+    private readonly List<(string Name, Action Step)> _cronSteps = [];
+
+    /// <summary>
+    /// Adds work to every cron tick, after expiry and timeouts (persistence, AOF fsync everysec, ...). A step that
+    /// throws is logged; the other steps run, and the next tick comes after a one-second back-off.
+    /// </summary>
+    internal void AddCronStep(string name, Action step) => _cronSteps.Add((name, step));
+
+    private bool RunCronSteps()
+    {
+        bool failed = false;
+        for (int i = 0; i < _cronSteps.Count; i++)
+        {
+            var (name, step) = _cronSteps[i];
+            try
+            {
+                step();
+            }
+            catch (Exception e)
+            {
+                Log.CronStepFailed(e, name);
+                failed = true;
+            }
+        }
+        return failed;
+    }
+
+    /// <summary>
+    /// Runs one of the server's loops (accept, cron) for as long as the server runs: if it throws, the failure is
+    /// logged and the loop starts again after a back-off (100 ms, doubling up to 5 s; back to 100 ms after a good minute).
+    /// </summary>
+    internal async ValueTask Supervise(string name, Func<ValueTask> loop)
+    {
+        var backoff = TimeSpan.FromMilliseconds(100);
+        while (!Stopping)
+        {
+            long started = NowMs;
+            try
+            {
+                await loop();
+                return;
+            }
+            catch (Exception e)
+            {
+                if (Stopping) return;
+                if (NowMs - started > 60_000) backoff = TimeSpan.FromMilliseconds(100);
+                Log.LoopFailed(e, name, (long)backoff.TotalMilliseconds);
+            }
+            await LibOS.Delay(backoff);
+            backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
         }
     }
 }

@@ -44,6 +44,24 @@ public sealed class ReplyBuffer
         Length = 0;
     }
 
+    /// <summary>
+    /// Drops what was written after the first <paramref name="length"/> bytes of this batch (the half-written reply of a
+    /// handler that failed). Later segments are emptied, not unlinked; writing goes on at the end as before.
+    /// </summary>
+    public void RewindTo(int length)
+    {
+        if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length));
+        if (length == Length) return;
+        int before = 0;
+        for (var segment = _sga.First; segment is not null; segment = segment.Next)
+        {
+            int size = segment.Length;
+            segment.SetLength(Math.Clamp(length - before, 0, size));
+            before += size;
+        }
+        Length = length;
+    }
+
     // ---- one method per RESP value; each writes the whole value ----
 
     public void Ok() => Raw("+OK\r\n"u8);

@@ -46,6 +46,8 @@ public sealed class ServerConfig
         _values["aof-timestamp-enabled"] = "no";
         _values["aof-disable-auto-gc"] = "no";
         _values["no-appendfsync-on-rewrite"] = "no";
+        _values["aof-rewrite-incremental-fsync"] = "yes";
+        _values["rdb-save-incremental-fsync"] = "yes";
         _values["rdbcompression"] = "yes";
         _values["rdbchecksum"] = "yes";
         _values["stop-writes-on-bgsave-error"] = "yes";
@@ -59,8 +61,8 @@ public sealed class ServerConfig
         _values["tcp-backlog"] = "511";
         _values["protected-mode"] = "yes";
         _values["daemonize"] = "no";
-        _values["loglevel"] = "notice";
-        _values["logfile"] = "";
+        _values["loglevel"] = options.LogLevel;
+        _values["logfile"] = options.LogFile;
         _values["dir"] = Path.GetFullPath(options.Dir ?? Environment.CurrentDirectory);
         _values["dbfilename"] = options.DbFilename;
         _values["cluster-enabled"] = "no";
@@ -108,6 +110,8 @@ public sealed class ServerConfig
     public bool AofTimestampEnabled { get; private set; }
     public bool AofDisableAutoGc { get; private set; }
     public bool NoAppendFsyncOnRewrite { get; private set; }
+    public bool AofRewriteIncrementalFsync { get; private set; }
+    public bool RdbSaveIncrementalFsync { get; private set; }
 
     /// <summary>
     /// Called with (name, old value) after a parameter's new value passed validation and before it is kept: the
@@ -115,8 +119,12 @@ public sealed class ServerConfig
     /// </summary>
     public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
+    public bool LazyFreeLazyUserDel { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
+
+    /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
+    public event Action<string, string>? Changed;
 
     public static string Canonical(string name)
     {
@@ -141,7 +149,7 @@ public sealed class ServerConfig
         string key = Canonical(name);
         if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
-            or "appendfilename" or "appenddirname")
+            or "appendfilename" or "appenddirname" or "logfile")
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
         // redis-server 7.0 refuses these at runtime unless enable-protected-configs is set (it is not, by default)
         if (key is "dir" or "dbfilename")
@@ -160,6 +168,7 @@ public sealed class ServerConfig
             Apply();
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {applyError}";
         }
+        Changed?.Invoke(key, _values[key]);
         return null;
     }
 
@@ -184,7 +193,7 @@ public sealed class ServerConfig
             case "auto-aof-rewrite-min-size":
                 return ParseMemory(v) is not null ? null : "argument must be a memory value";
             case "appendonly" or "aof-load-truncated" or "aof-use-rdb-preamble" or "aof-timestamp-enabled" or "aof-disable-auto-gc"
-                or "no-appendfsync-on-rewrite" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
+                or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del":
                 if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
@@ -199,7 +208,13 @@ public sealed class ServerConfig
             case "appendfsync":
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
             case "loglevel":
-                return v is "debug" or "verbose" or "notice" or "warning" or "nothing" ? null : "argument(s) must be one of the following: debug, verbose, notice, warning, nothing";
+                // redis-server 7.0.15's enum: case-insensitive, stored lower-case; "nothing" is 7.2's.
+                if (Logging.RedisLogLevels.TryParse(v, out _))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
                 return null;
         }
@@ -251,5 +266,8 @@ public sealed class ServerConfig
         AofTimestampEnabled = _values["aof-timestamp-enabled"] == "yes";
         AofDisableAutoGc = _values["aof-disable-auto-gc"] == "yes";
         NoAppendFsyncOnRewrite = _values["no-appendfsync-on-rewrite"] == "yes";
+        AofRewriteIncrementalFsync = _values["aof-rewrite-incremental-fsync"] == "yes";
+        RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
+        LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
     }
 }

@@ -28,4 +28,8 @@ public sealed record ServerOptions
     public const string DefaultSave = "3600 1 300 100 60 10000";
     public bool AppendOnly { get; init; }
     public string AppendFsync { get; init; } = "everysec";
+    /// <summary>redis.conf's loglevel: debug, verbose, notice, warning or nothing.</summary>
+    public string LogLevel { get; init; } = "notice";
+    /// <summary>redis.conf's logfile: empty for standard output.</summary>
+    public string LogFile { get; init; } = "";
 }

@@ -170,6 +170,7 @@ public class PhyDecoratorTests
             return n;
         }
         public void Block(TimeSpan? timeout) { }
+        public void Wake() { } // Block never waits
         public void Dispose() { }
     }
 

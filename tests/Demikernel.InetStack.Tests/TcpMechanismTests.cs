@@ -266,6 +266,7 @@ public class TcpMechanismTests
         public int Socket(SocketKind kind, out IoQueue? queue) { queue = null; return Errno.EPROTONOSUPPORT; }
         public bool Poll() => false;
         public void Block(TimeSpan? timeout) { }
+        public void Wake() { } // Block never waits
         public void Dispose() { }
     }
 }

@@ -2,7 +2,9 @@ using System.Text;
 using Demikernel.Resp;
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Logging;
 using Demikernel.Server.Store;
+using Microsoft.Extensions.Logging;
 
 namespace Demikernel.Server.Tests;
 
@@ -22,11 +24,12 @@ public sealed class CommandHarness : IDisposable
     private readonly RespArgs _args = new(16);
     private readonly ReplyBuffer _reply;
 
-    public CommandHarness(ServerOptions? options = null)
+    /// <param name="start">Where the virtual clock starts (default: 2026-01-01).</param>
+    public CommandHarness(ServerOptions? options = null, ILogger? log = null, LogLevelSwitch? logLevel = null, DateTimeOffset? start = null)
     {
-        Clock = new VirtualTimeProvider();
+        Clock = new VirtualTimeProvider(start);
         LibOS = Demikernel.LibOS.Create("catloop", time: Clock);
-        Server = new RedisServer(LibOS, options ?? new ServerOptions());
+        Server = new RedisServer(LibOS, options ?? new ServerOptions(), log, logLevel);
         Client = new ClientState(1, default, default, default, Server.NowMs) { Authenticated = true };
         _reply = new ReplyBuffer(LibOS);
     }

@@ -42,7 +42,7 @@ internal static class EffectsScript
             }
             redisAof = redis.ReadAof();
         }
-        using (var h = new CommandHarness())
+        using (var h = new CommandHarness(start: DateTimeOffset.FromUnixTimeMilliseconds(redisStart)))
         {
             configure?.Invoke(h);
             var consumer = new StreamConsumer();
@@ -56,7 +56,7 @@ internal static class EffectsScript
                 {
                     case "@sleep": h.AdvanceMs(int.Parse(step[1])); break;
                     case "@b":
-                        RunAs(h, second, step[1..]);
+                        RunAs(h, second, step[1..].Select(Encoding.Latin1.GetBytes).ToArray());
                         Assert.True(second.Blocked, $"{string.Join(' ', step[1..])} did not block on our server");
                         break;
                     case "@breply": Assert.False(second.Blocked, "the second client is still blocked on our server"); break;
@@ -64,12 +64,33 @@ internal static class EffectsScript
                         h.AdvanceMs(600);
                         foreach (var db in h.Server.Databases) db.ActiveExpireCycle(20);
                         break;
-                    default: h.Run(step); break;
+                    default: h.Execute(step.Select(Encoding.Latin1.GetBytes).ToArray()); break;
                 }
             }
             ourAof = consumer.Output.WrittenSpan.ToArray();
         }
         return (Normalise(Parse(redisAof), redisStart), Normalise(Parse(ourAof), ourStart));
+    }
+
+    /// <summary>Sends the whole script as one pipelined write to both servers (no special steps) and returns both
+    /// effect streams.</summary>
+    public static (List<string[]> Redis, List<string[]> Ours) RunPipelined(IReadOnlyList<string[]> script)
+    {
+        var request = script.SelectMany(c => CommandHarness.EncodeRequest(c.Select(Encoding.Latin1.GetBytes).ToArray())).ToArray();
+        byte[] redisAof;
+        long redisStart;
+        using (var redis = AofRedis.Start([]))
+        {
+            redisStart = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            redis.Pipeline(request, script.Count);
+            redisAof = redis.ReadAof();
+        }
+        using var h = new CommandHarness(start: DateTimeOffset.FromUnixTimeMilliseconds(redisStart));
+        var consumer = new StreamConsumer();
+        h.Server.Effects.Add(consumer);
+        long ourStart = h.NowMs;
+        h.ExecuteRequest(request);
+        return (Normalise(Parse(redisAof), redisStart), Normalise(Parse(consumer.Output.WrittenSpan), ourStart));
     }
 
     /// <summary>Asserts both streams are equal, times (13-digit unix ms, alone or as a stream ID's first part)
@@ -145,7 +166,7 @@ internal static class EffectsScript
     }
 
     /// <summary>Runs one command for another client of the harness's server (a blocked client has a session).</summary>
-    public static byte[] RunAs(CommandHarness h, ClientState client, params string[] args)
+    public static byte[] RunAs(CommandHarness h, ClientState client, params byte[][] args)
     {
         var request = CommandHarness.EncodeRequest(args);
         var scanner = new RespRequestScanner();
@@ -216,7 +237,8 @@ internal sealed class AofRedis : IDisposable
         listener.Stop();
         var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in (string[])["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                     "--appendfsync", "always", "--aof-use-rdb-preamble", "yes", "--dir", dir, "--daemonize", "no", .. extraArgs])
+                     "--appendfsync", "always", "--aof-use-rdb-preamble", "yes", "--dir", dir, "--daemonize", "no",
+                     "--enable-debug-command", "yes", .. extraArgs])
             psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };
@@ -250,11 +272,63 @@ internal sealed class AofRedis : IDisposable
 
     public byte[] Call(params string[] command)
     {
-        _main.Write([.. CommandHarness.EncodeRequest(command), .. MarkerRequest]);
-        return ReadUntilMarker(_main);
+        _main.Write(CommandHarness.EncodeRequest(command.Select(Encoding.Latin1.GetBytes).ToArray()));
+        return ReadReply(_main);
     }
 
-    public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command));
+    private readonly MemoryStream _pending = new();
+
+    /// <summary>Reads exactly one complete RESP2 reply (inside MULTI a marker would be queued, so no marker here).</summary>
+    private byte[] ReadReply(NetworkStream stream)
+    {
+        var buffer = new byte[64 * 1024];
+        while (true)
+        {
+            var all = _pending.GetBuffer().AsSpan(0, (int)_pending.Length);
+            int end = ReplyEnd(all, 0);
+            if (end > 0)
+            {
+                var reply = all[..end].ToArray();
+                var rest = all[end..].ToArray();
+                _pending.SetLength(0);
+                _pending.Write(rest);
+                return reply;
+            }
+            int n = stream.Read(buffer);
+            if (n == 0) throw new IOException("redis-server closed the connection");
+            _pending.Write(buffer, 0, n);
+        }
+    }
+
+    /// <summary>End offset of the reply starting at <paramref name="at"/>, or -1 when incomplete.</summary>
+    private static int ReplyEnd(ReadOnlySpan<byte> s, int at)
+    {
+        if (at >= s.Length) return -1;
+        int eol = s[at..].IndexOf("\r\n"u8);
+        if (eol < 0) return -1;
+        int lineEnd = at + eol + 2;
+        byte kind = s[at];
+        if (kind is (byte)'+' or (byte)'-' or (byte)':') return lineEnd;
+        long n = long.Parse(Encoding.ASCII.GetString(s.Slice(at + 1, eol - 1)));
+        if (kind == (byte)'$') return n < 0 ? lineEnd : (lineEnd + n + 2 <= s.Length ? lineEnd + (int)n + 2 : -1);
+        if (kind != (byte)'*') throw new FormatException($"unexpected reply type {(char)kind}");
+        int p = lineEnd;
+        for (long i = 0; i < n; i++)
+        {
+            p = ReplyEnd(s, p);
+            if (p < 0) return -1;
+        }
+        return p;
+    }
+
+    /// <summary>Writes <paramref name="request"/> at once and reads its <paramref name="replies"/> replies.</summary>
+    public void Pipeline(byte[] request, int replies)
+    {
+        _main.Write(request);
+        for (int i = 0; i < replies; i++) ReadReply(_main);
+    }
+
+    public void SendSecond(string[] command) => _second.Write(CommandHarness.EncodeRequest(command.Select(Encoding.Latin1.GetBytes).ToArray()));
 
     public void ReadSecond()
     {

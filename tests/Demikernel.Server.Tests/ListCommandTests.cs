@@ -533,7 +533,7 @@ internal sealed class ListHashTcpServer : IDisposable
         try
         {
             libos = Demikernel.LibOS.Create("catnap");
-            _server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1" });
+            _server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" });
             int rc = _server.Start();
             if (rc != 0) throw new InvalidOperationException($"Start failed: errno {rc}");
             started.SetResult(_server.ListenEndpoint.Port);
@@ -594,6 +594,9 @@ internal sealed class ListHashConnection : IDisposable
     }
 
     public void Send(params string[] args) => _stream.Write(CommandHarness.EncodeRequest(args));
+
+    /// <summary>Writes raw bytes (a pipeline of requests) in one write.</summary>
+    public void SendRaw(ReadOnlySpan<byte> bytes) => _stream.Write(bytes);
 
     public string Call(params string[] args)
     {

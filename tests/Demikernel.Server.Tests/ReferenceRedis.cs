@@ -27,7 +27,9 @@ public sealed class ReferenceRedis : IDisposable
         _stream = client.GetStream();
     }
 
-    public static ReferenceRedis? TryStart()
+    /// <param name="extraArguments">More redis-server options, after the defaults (a later option wins), e.g.
+    /// <c>--dir D --dbfilename dump.rdb</c> to load a file at startup.</param>
+    public static ReferenceRedis? TryStart(string extraArguments = "")
     {
         string? path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
@@ -36,7 +38,7 @@ public sealed class ReferenceRedis : IDisposable
         listener.Start();
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
-        var process = Process.Start(new ProcessStartInfo(path, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --daemonize no")
+        var process = Process.Start(new ProcessStartInfo(path, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --daemonize no {extraArguments}")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -295,7 +295,7 @@ public sealed class StreamCommandTests : IDisposable
                 var libos = Demikernel.LibOS.Create("catnap");
                 try
                 {
-                    _server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1" });
+                    _server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" });
                     int rc = _server.Start();
                     if (rc != 0)
                     {

@@ -41,7 +41,7 @@ public sealed record PhyCapabilities
 ///              ◀─ Receive(pool, burst) ─┘
 /// </code>
 /// Decorators (<see cref="PcapWriter"/>, <see cref="Tracer"/>, <see cref="FaultInjector"/>) wrap any device.
-/// Single-threaded: the libOS thread is the only caller.
+/// Single-threaded: the libOS thread is the only caller, except of <see cref="Wake"/>.
 /// </summary>
 public interface IPhysicalLayer : IDisposable
 {
@@ -59,8 +59,15 @@ public interface IPhysicalLayer : IDisposable
     /// </summary>
     int Receive(BufferPool pool, Span<DemiBuffer?> frames);
 
-    /// <summary>Waits until a frame may be ready or <paramref name="timeout"/> passes (null = no limit).</summary>
+    /// <summary>Waits until a frame may be ready, <paramref name="timeout"/> passes (null = no limit) or <see cref="Wake"/> is called.</summary>
     void Block(TimeSpan? timeout);
+
+    /// <summary>
+    /// Makes a <see cref="Block"/> in progress return promptly, or the next one. The one member any thread may call:
+    /// the libOS calls it when another thread posts work while the libOS thread blocks here (see
+    /// <see cref="INetworkTransport.Wake"/>).
+    /// </summary>
+    void Wake();
 
     /// <summary>Called once by the transport that owns the device, with the libOS it runs in.</summary>
     void Attach(DemiLibOS libos) { }
@@ -90,6 +97,8 @@ public abstract class PhysicalLayerDecorator : IPhysicalLayer
     public virtual int Receive(BufferPool pool, Span<DemiBuffer?> frames) => Inner.Receive(pool, frames);
 
     public virtual void Block(TimeSpan? timeout) => Inner.Block(timeout);
+
+    public virtual void Wake() => Inner.Wake();
 
     public virtual void Attach(DemiLibOS libos) => Inner.Attach(libos);
 

@@ -236,6 +236,8 @@ public sealed class SimulatedNetwork
     {
         for (int spins = 0; ; spins++)
         {
+            // A wake (another thread posted to self's libOS) ends the block at the current instant.
+            if (self is not null && self.TakeWake()) return;
             DeliverDue();
             if (self is not null && self.HasFrames) return;
             if (PollHosts(self) && spins < 10_000) continue;
@@ -243,6 +245,7 @@ public sealed class SimulatedNetwork
             if (self is not null && self.HasFrames) return;
             if (!TryGetNextEvent(self, out long next) || next > until)
             {
+                if (self is not null && self.TakeWake()) return;
                 if (until == long.MaxValue)
                     throw new SimulationStalledException(
                         $"simulated host waits forever at {Clock.Elapsed}: no frame in flight and no timer on any host");
@@ -310,6 +313,7 @@ public sealed class SimulatedPort : IPhysicalLayer
     public long ReceivedFrames { get; private set; }
     public long TransmittedFrames { get; private set; }
     internal bool HasFrames => _rx.Count > 0;
+    private int _wake;
 
     public void Attach(DemiLibOS libos)
     {
@@ -342,6 +346,14 @@ public sealed class SimulatedPort : IPhysicalLayer
         ReceivedFrames += n;
         return n;
     }
+
+    /// <summary>
+    /// Ends a <see cref="Block"/> in progress (which runs the simulated world, not real time) at its next step, or the
+    /// next one at once: a flag the world loop checks. Thread-safe.
+    /// </summary>
+    public void Wake() => Volatile.Write(ref _wake, 1);
+
+    internal bool TakeWake() => Volatile.Read(ref _wake) != 0 && Interlocked.Exchange(ref _wake, 0) != 0;
 
     public void Block(TimeSpan? timeout)
     {

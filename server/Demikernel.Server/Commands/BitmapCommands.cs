@@ -87,7 +87,10 @@ public static class BitmapCommands
             return;
         }
         int old = BitString.SetBit(e!.Bytes.AsSpan(0, e.Length), offset, (int)on);
-        BitString.Touched(db, e);
+        // A bit set to what it was is no change (nothing to propagate, WATCH not broken), unless the string grew,
+        // which GetForWrite already reported; the value is unshared (raw) either way, as in Redis.
+        if (old != on) BitString.Touched(db, e);
+        else e.Form = StringForm.Raw;
         c.Reply.Integer(old);
     }
 

@@ -1,4 +1,5 @@
 using System.Text;
+using Demikernel.Server.Logging;
 
 namespace Demikernel.Server.Commands;
 
@@ -92,6 +93,12 @@ public sealed class CommandTable
                 return;
             }
         }
+        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0 && !TransactionCommands.RunsInsideMulti(spec))
+        {
+            client.MultiAborted = true;
+            context.Reply.Error("ERR Command not allowed inside a transaction");
+            return;
+        }
         if (client.InMulti && !TransactionCommands.RunsInsideMulti(spec))
         {
             client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
@@ -101,22 +108,21 @@ public sealed class CommandTable
         context.Command = spec;
         context.Server.Stats.CommandsProcessed++;
         client.LastCommand = spec.WireName;
+        int replyMark = context.Reply.Length;
         var effects = context.Server.Effects;
-        if (effects.HasConsumers)
-        {
-            effects.BeginCommand(spec);
-            try
-            {
-                spec.Handler(ref context);
-            }
-            finally
-            {
-                effects.EndCommand(ref context);
-            }
-        }
-        else
+        bool recording = effects.HasConsumers;
+        if (recording) effects.BeginCommand(spec);
+        try
         {
             spec.Handler(ref context);
+        }
+        catch (Exception e)
+        {
+            CommandFailures.Answer(ref context, replyMark, e); // answered and logged; the connection goes on
+        }
+        finally
+        {
+            if (recording) effects.EndCommand(ref context);
         }
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec) blocking.ServeReady();

@@ -364,17 +364,8 @@ public static class GenericCommands
             c.Reply.Null();
             return;
         }
-        var payload = Serialize(e, c.Server.Config.RdbCompression);
-        if (payload is null)
-        {
-            c.Reply.Error("ERR DUMP of this type is not supported yet");
-            return;
-        }
-        c.Reply.Bulk(payload);
+        c.Reply.Bulk(RdbFormat.Dump(e, c.Server.Config.RdbCompression));
     }
-
-    /// <summary>The DUMP payload of an entry, or null for a type this server cannot serialize yet.</summary>
-    internal static byte[]? Serialize(RedisEntry e, bool compress = true) => RdbFormat.Dump(e, compress);
 
     private static void Restore(ref CommandContext c)
     {
@@ -457,13 +448,22 @@ public static class GenericCommands
             return;
         }
 
-        if (replace) db.Delete(key);
+        bool deleted = replace && db.Delete(key);
         long now = c.Server.NowMs;
         if (ttl > 0 && !absTtl) ttl += now;
         if (ttl > 0 && ttl <= now)
         {
-            c.Reply.Ok(); // already expired: nothing is created (a replaced key stays deleted)
+            // Already expired: nothing is created; a replaced key stays deleted and propagates as DEL.
+            if (deleted) c.RewritePropagation().Arg("DEL"u8).Arg(key).End();
+            c.Reply.Ok();
             return;
+        }
+        if (ttl > 0 && !absTtl)
+        {
+            // A relative TTL propagates as the absolute deadline, with ABSTTL appended.
+            var rewrite = c.RewritePropagation().Arg(c.Arg(0)).Arg(key).Arg(ttl);
+            for (int j = 3; j < c.Count; j++) rewrite.Arg(c.Arg(j));
+            rewrite.Arg("ABSTTL"u8).End();
         }
         RedisEntry e;
         if (obj is null)

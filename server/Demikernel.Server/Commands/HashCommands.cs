@@ -295,6 +295,8 @@ public static class HashCommands
         else hash.Set(c.Arg(2), text[..written]);
         db.NotifyModified(entry);
         c.Reply.Bulk(text[..written]);
+        // Always HSET key field <result>, so that float formatting never differs on replay.
+        c.RewritePropagation().Arg("HSET"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(text[..written]).End();
     }
 
     /// <summary>An increment that failed on a hash created for it leaves no empty key behind.</summary>

@@ -322,8 +322,22 @@ public static class KeyCommands
                 return;
             }
         }
-        if (when <= now) db.Delete(e);
-        else db.SetExpire(e, when);
+        if (when <= now)
+        {
+            db.Delete(e);
+            c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
+        }
+        else
+        {
+            db.SetExpire(e, when);
+            // PEXPIREAT key <deadline> [options]; PEXPIREAT itself propagates unchanged.
+            if (relative || seconds)
+            {
+                var rewrite = c.RewritePropagation().Arg("PEXPIREAT"u8).Arg(c.Arg(1)).Arg(when);
+                for (int j = 3; j < c.Count; j++) rewrite.Arg(c.Arg(j));
+                rewrite.End();
+            }
+        }
         c.Reply.Integer(1);
     }
 

@@ -577,6 +577,8 @@ public static class ListCommands
             c.Reply.Bulk(key);
             c.Reply.ArrayHeader(n);
             for (int i = 0; i < n; i++) c.Reply.Bulk(list.Pop(left));
+            // LMPOP and BLMPOP (at once or served later) propagate as [LR]POP key <popped>.
+            c.RewritePropagation().Arg(left ? "LPOP"u8 : "RPOP"u8).Arg(key).Arg(n).End();
             AfterRemove(db, entry!, list);
             replied = true;
             return true;
@@ -608,6 +610,7 @@ public static class ListCommands
             c.Reply.ArrayHeader(2);
             c.Reply.Bulk(key);
             c.Reply.Bulk(list.Pop(left));
+            c.RewritePropagation().Arg(left ? "LPOP"u8 : "RPOP"u8).Arg(key).End();
             AfterRemove(db, entry!, list);
             return;
         }
@@ -637,6 +640,12 @@ public static class ListCommands
         if (src is not null)
         {
             MoveGeneric(ref c, fromLeft, toLeft);
+            // As the non-blocking command; a client served later gets redis-server's lower-case side names.
+            if (timeoutIndex == 3) c.RewritePropagation().Arg("RPOPLPUSH"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).End();
+            else if (c.IsRetry)
+                c.RewritePropagation().Arg("LMOVE"u8).Arg(c.Arg(1)).Arg(c.Arg(2))
+                    .Arg(fromLeft ? "left"u8 : "right"u8).Arg(toLeft ? "left"u8 : "right"u8).End();
+            else c.RewritePropagation().Arg("LMOVE"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(c.Arg(3)).Arg(c.Arg(4)).End();
             return;
         }
         c.Block([c.Arg(1).ToArray()], timeoutMs, BlockTimeoutReply.NullBulk);

@@ -67,6 +67,7 @@ public static class ServerCommands
     {
         if (!FlushMode(ref c)) return;
         c.Db.Clear();
+        c.ForcePropagation(); // propagated even when the database was already empty, as redis-server does
         c.Reply.Ok();
     }
 
@@ -75,6 +76,7 @@ public static class ServerCommands
         if (!FlushMode(ref c)) return;
         foreach (var db in c.Server.Databases) db.Clear();
         c.Server.Persistence.OnFlushAll();
+        c.ForcePropagation();
         c.Reply.Ok();
     }
 

@@ -206,14 +206,18 @@ public static class SetCommands
             {
                 for (int i = 0; i < n; i++) c.Reply.Bulk(popSet.MemberAt(i, scratch));
                 db.Delete(found);
+                c.RewritePropagation().Arg("DEL"u8).Arg(c.Arg(1)).End(); // the whole set went
                 return;
             }
             for (int i = 0; i < n; i++)
             {
                 int slot = Random.Shared.Next(popSet.Count);
-                c.Reply.Bulk(popSet.MemberAt(slot, scratch));
+                var member = popSet.MemberAt(slot, scratch);
+                c.Reply.Bulk(member);
+                c.AlsoPropagate().Arg("SREM"u8).Arg(c.Arg(1)).Arg(member).End(); // one SREM per member popped
                 popSet.RemoveAt(slot);
             }
+            c.PreventPropagation();
             db.NotifyModified(found);
             return;
         }
@@ -224,7 +228,9 @@ public static class SetCommands
             return;
         }
         int at = Random.Shared.Next(set.Count);
-        c.Reply.Bulk(set.MemberAt(at, scratch));
+        var popped = set.MemberAt(at, scratch);
+        c.Reply.Bulk(popped);
+        c.RewritePropagation().Arg("SREM"u8).Arg(c.Arg(1)).Arg(popped).End();
         set.RemoveAt(at);
         Modified(db, e!, set);
     }

@@ -962,6 +962,8 @@ public static class SortedSetCommands
             c.Reply.Double(node.Score);
             z.Remove(node);
         }
+        // ZMPOP and BZMPOP propagate as ZPOPMIN/ZPOPMAX key <popped>.
+        if (nested && emitKey) c.RewritePropagation().Arg(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8).Arg(c.Arg(keyIndex)).Arg(n).End();
         Modified(db, e!, z);
     }
 
@@ -1041,6 +1043,7 @@ public static class SortedSetCommands
             }
             if (z.Count == 0) continue;
             PopGeneric(ref c, first + i, 1, max, emitKey: true, count, nested, nilWhenEmpty: true);
+            if (count == -1) c.RewritePropagation().Arg(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8).Arg(c.Arg(first + i)).End();
             return;
         }
         var keys = new byte[keyCount][];

@@ -235,6 +235,8 @@ public static class StreamCommands
         public bool IdGiven;
         public bool SeqGiven;
         public StreamId Id;
+        /// <summary>Index of the MAXLEN/MINID value (the "~" is right before it when <see cref="Approx"/>).</summary>
+        public int ValueArg;
     }
 
     /// <summary>Options of XADD/XTRIM; returns the ID's position (XADD) or 0, or -1 after an error reply.</summary>
@@ -264,6 +266,7 @@ public static class StreamCommands
                     i++;
                 }
                 else if (more >= 2 && next.Length == 1 && next[0] == '=') i++;
+                a.ValueArg = i + 1;
                 if (maxLen)
                 {
                     if (!ParseLong(ref c, i + 1, out a.MaxLen)) return -1;
@@ -401,6 +404,8 @@ public static class StreamCommands
         s.Append(id, data);
         WriteId(c.Reply, id);
         if (a.Strategy != StreamTrimStrategy.None) s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
+        // Replayed deterministically: the generated ID instead of * or ms-*, and "~ n" as "= <what the trim left>".
+        if (a.Approx || !a.IdGiven || !a.SeqGiven) PropagateAddOrTrim(ref c, s, a, (!a.IdGiven || !a.SeqGiven) ? idPos : -1, id);
         db.NotifyModified(entry!);
         c.Server.Blocking.SignalReady(c.Client.Database, key);
     }
@@ -415,8 +420,30 @@ public static class StreamCommands
             return;
         }
         long deleted = s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
+        if (deleted > 0 && a.Approx) PropagateAddOrTrim(ref c, s, a, -1, default);
         if (deleted > 0) c.Db.NotifyModified(entry!);
         c.Reply.Integer(deleted);
+    }
+
+    /// <summary>XADD/XTRIM as redis-server propagates them: an approximate trim becomes exact ("=" and the length
+    /// left, or the first ID left), and the ID at <paramref name="idArg"/> (when not -1) becomes <paramref name="id"/>.</summary>
+    private static void PropagateAddOrTrim(ref CommandContext c, RedisStream s, in TrimArgs a, int idArg, StreamId id)
+    {
+        if (!c.Propagating) return;
+        Span<byte> text = stackalloc byte[StreamId.MaxTextLength];
+        var rewrite = c.RewritePropagation();
+        for (int j = 0; j < c.Count; j++)
+        {
+            if (a.Approx && j == a.ValueArg - 1) rewrite.Arg("="u8);
+            else if (a.Approx && j == a.ValueArg)
+            {
+                if (a.Strategy == StreamTrimStrategy.MaxLen) rewrite.Arg(s.Length);
+                else rewrite.Arg(text[..s.FirstIdWithTombstones().Format(text)]);
+            }
+            else if (j == idArg) rewrite.Arg(text[..id.Format(text)]);
+            else rewrite.Arg(c.Arg(j));
+        }
+        rewrite.End();
     }
 
     private static void XLen(ref CommandContext c)
@@ -733,13 +760,20 @@ public static class StreamCommands
                 var g = s.FindGroup(groupName)!;
                 var consumerName = c.Arg(groupArg + 1);
                 var consumer = g.FindConsumer(consumerName);
-                if (consumer is null) consumer = g.CreateConsumer(consumerName, nowMs)!;
+                if (consumer is null)
+                {
+                    consumer = g.CreateConsumer(consumerName, nowMs)!;
+                    // With NOACK no XCLAIM will create the consumer on replay.
+                    if (noAck) c.AlsoPropagate().Arg("XGROUP"u8).Arg("CREATECONSUMER"u8).Arg(key).Arg(groupName).Arg(consumerName).End();
+                }
                 else consumer.SeenTime = nowMs;
                 from[k].TryIncrement(out var first);
                 if (ids[k] != StreamId.Max) WriteHistory(c.Reply, s, consumer, first, count, nowMs);
-                else DeliverNew(c.Reply, s, g, consumer, first, count, noAck, nowMs);
+                else DeliverNew(ref c, key, s, g, consumer, first, count, noAck, nowMs);
                 db.NotifyModified(entry);
             }
+            // Propagated only through the XCLAIM / XGROUP commands added above.
+            if (group) c.PreventPropagation();
             return;
         }
 
@@ -758,8 +792,10 @@ public static class StreamCommands
     }
 
     /// <summary>New entries for a group ("&gt;"): delivered, moved into the PELs unless NOACK.</summary>
-    private static void DeliverNew(ReplyBuffer reply, RedisStream s, StreamGroup g, StreamConsumer consumer, StreamId start, long count, bool noAck, long now)
+    private static void DeliverNew(ref CommandContext c, ReadOnlySpan<byte> key, RedisStream s, StreamGroup g, StreamConsumer consumer, StreamId start, long count, bool noAck, long now)
     {
+        var reply = c.Reply;
+        Span<byte> idText = stackalloc byte[StreamId.MaxTextLength];
         var e = s.Range(start, StreamId.Max, reverse: false);
         var counter = e;
         int n = 0;
@@ -787,7 +823,32 @@ public static class StreamCommands
                 nack.DeliveryCount = 1;
                 consumer.Pel.Add(nack);
             }
+            if (c.Propagating) PropagateXClaim(ref c, key, g, idText[..id.Format(idText)], nack);
         }
+        // Without PEL entries (NOACK) there is no XCLAIM LASTID to carry the group's new position.
+        if (noAck && n > 0) PropagateGroupId(ref c, key, g);
+    }
+
+    /// <summary>
+    /// How redis-server propagates a PEL change: an idempotent
+    /// <c>XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID group-last-id</c>.
+    /// </summary>
+    private static void PropagateXClaim(ref CommandContext c, scoped ReadOnlySpan<byte> key, StreamGroup g, scoped ReadOnlySpan<byte> id, StreamNack nack)
+    {
+        if (!c.Propagating) return;
+        Span<byte> lastId = stackalloc byte[StreamId.MaxTextLength];
+        c.AlsoPropagate().Arg("XCLAIM"u8).Arg(key).Arg(g.Name).Arg(nack.Consumer?.Name ?? []).Arg("0"u8).Arg(id)
+            .Arg("TIME"u8).Arg(nack.DeliveryTime).Arg("RETRYCOUNT"u8).Arg(nack.DeliveryCount)
+            .Arg("FORCE"u8).Arg("JUSTID"u8).Arg("LASTID"u8).Arg(lastId[..g.LastId.Format(lastId)]).End();
+    }
+
+    /// <summary>A group's new last ID as redis-server propagates it: XGROUP SETID key group id ENTRIESREAD n.</summary>
+    private static void PropagateGroupId(ref CommandContext c, scoped ReadOnlySpan<byte> key, StreamGroup g)
+    {
+        if (!c.Propagating) return;
+        Span<byte> lastId = stackalloc byte[StreamId.MaxTextLength];
+        c.AlsoPropagate().Arg("XGROUP"u8).Arg("SETID"u8).Arg(key).Arg(g.Name).Arg(lastId[..g.LastId.Format(lastId)])
+            .Arg("ENTRIESREAD"u8).Arg(g.EntriesRead).End();
     }
 
     /// <summary>A consumer's own history: its pending entries from <paramref name="start"/> on; deleted entries
@@ -1151,11 +1212,12 @@ public static class StreamCommands
                 return;
             }
         }
-        bool changed = false;
+        bool changed = false, propagateLastId = false;
         if (lastId > g.LastId)
         {
             g.LastId = lastId;
             changed = true;
+            propagateLastId = true;
         }
         if (deliveryTime != -1)
         {
@@ -1175,6 +1237,8 @@ public static class StreamCommands
             {
                 if (nack is not null)
                 {
+                    PropagateXClaim(ref c, c.Arg(1), g, c.Arg(k), nack); // replayed, it drops the NACK too
+                    propagateLastId = false;
                     g.Pel.Remove(id);
                     nack.Consumer?.Pel.Remove(id);
                     changed = true;
@@ -1199,8 +1263,12 @@ public static class StreamCommands
                 nack.Consumer = consumer;
             }
             claimed.Add(id);
+            PropagateXClaim(ref c, c.Arg(1), g, c.Arg(k), nack);
+            propagateLastId = false;
             changed = true;
         }
+        if (propagateLastId) PropagateGroupId(ref c, c.Arg(1), g);
+        c.PreventPropagation();
         var reply = c.Reply;
         reply.ArrayHeader(claimed.Count);
         foreach (var id in claimed)
@@ -1262,6 +1330,7 @@ public static class StreamCommands
         var deleted = new List<StreamId>();
         StreamConsumer? consumer = null;
         var pel = g.Pel;
+        Span<byte> idText = stackalloc byte[StreamId.MaxTextLength];
         int i = pel.LowerBound(start);
         while (attempts-- > 0 && count > 0 && i < pel.Count)
         {
@@ -1269,6 +1338,7 @@ public static class StreamCommands
             var id = nack.Id;
             if (!s!.Contains(id))
             {
+                if (c.Propagating) PropagateXClaim(ref c, c.Arg(1), g, idText[..id.Format(idText)], nack); // drops the NACK too
                 pel.Remove(id);
                 nack.Consumer?.Pel.Remove(id);
                 deleted.Add(id);
@@ -1287,8 +1357,10 @@ public static class StreamCommands
             nack.DeliveryTime = now;
             if (!justId) nack.DeliveryCount++;
             claimed.Add(id);
+            if (c.Propagating) PropagateXClaim(ref c, c.Arg(1), g, idText[..id.Format(idText)], nack);
             count--;
         }
+        c.PreventPropagation();
         var next = i < pel.Count ? pel.Ids[i] : default;
         var reply = c.Reply;
         reply.ArrayHeader(3);

@@ -129,6 +129,16 @@ public static class StringCommands
         if ((options & Options.Xx) != 0) flags |= SetFlags.IfExists;
         if ((options & Options.KeepTtl) != 0) flags |= SetFlags.KeepTtl;
         var status = db.SetString(c.Arg(1), c.Arg(2), flags, when);
+        // With any expiry, redis-server propagates SET key value PXAT <deadline> (other options dropped).
+        if (expireArg > 0 && status == StoreStatus.Ok) PropagateSetPxat(ref c, c.Arg(2), when);
+        else if (get && status == StoreStatus.Ok)
+        {
+            // Without an expiry, SET ... GET propagates without its GET (however often repeated).
+            var rewrite = c.RewritePropagation();
+            for (int j = 0; j < c.Count; j++)
+                if (j < 3 || !c.ArgIs(j, "GET"u8)) rewrite.Arg(c.Arg(j));
+            rewrite.End();
+        }
         if (get) return;
         if (status == StoreStatus.Ok) c.Reply.Ok();
         else c.Reply.Null();
@@ -145,21 +155,27 @@ public static class StringCommands
     {
         if (!TryGetExpireAt(ref c, 2, unit, out long when)) return;
         c.Db.SetString(c.Arg(1), c.Arg(3), SetFlags.None, when);
+        PropagateSetPxat(ref c, c.Arg(3), when);
         c.Reply.Ok();
     }
+
+    private static void PropagateSetPxat(ref CommandContext c, ReadOnlySpan<byte> value, long when) =>
+        c.RewritePropagation().Arg("SET"u8).Arg(c.Arg(1)).Arg(value).Arg("PXAT"u8).Arg(when).End();
 
     private static void GetSet(ref CommandContext c)
     {
         var db = c.Db;
         if (!GetGeneric(ref c, db, c.Arg(1))) return;
         db.SetString(c.Arg(1), c.Arg(2));
+        c.RewritePropagation().Arg("SET"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).End();
     }
 
     private static void GetDel(ref CommandContext c)
     {
         var db = c.Db;
         if (!GetGeneric(ref c, db, c.Arg(1))) return;
-        db.Delete(c.Arg(1));
+        if (db.Delete(c.Arg(1)))
+            c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyUserDel ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
     }
 
     private static void GetEx(ref CommandContext c)
@@ -180,9 +196,21 @@ public static class StringCommands
         long when = 0;
         if (expireArg > 0 && !TryGetExpireAt(ref c, expireArg, options, out when)) return;
         c.Reply.Bulk(e.StringValue);
-        if ((options & (Options.Exat | Options.Pxat)) != 0 && when <= c.Server.NowMs) db.Delete(e);
-        else if (expireArg > 0) db.SetExpire(e, when);
-        else if ((options & Options.Persist) != 0) db.Persist(e);
+        // Never propagated as is: DEL/UNLINK, PEXPIREAT <deadline> or PERSIST.
+        if ((options & (Options.Exat | Options.Pxat)) != 0 && when <= c.Server.NowMs)
+        {
+            db.Delete(e);
+            c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
+        }
+        else if (expireArg > 0)
+        {
+            db.SetExpire(e, when);
+            c.RewritePropagation().Arg("PEXPIREAT"u8).Arg(c.Arg(1)).Arg(when).End();
+        }
+        else if ((options & Options.Persist) != 0 && db.Persist(e))
+        {
+            c.RewritePropagation().Arg("PERSIST"u8).Arg(c.Arg(1)).End();
+        }
     }
 
     [Flags]
@@ -459,7 +487,11 @@ public static class StringCommands
         }
         switch (db.IncrementByFloat(c.Arg(1), delta, out var text))
         {
-            case StoreStatus.Ok: c.Reply.Bulk(text); break;
+            case StoreStatus.Ok:
+                c.Reply.Bulk(text);
+                // Always SET key <result> KEEPTTL, so that float formatting never differs on replay.
+                c.RewritePropagation().Arg("SET"u8).Arg(c.Arg(1)).Arg(text).Arg("KEEPTTL"u8).End();
+                break;
             case StoreStatus.WrongType: c.Reply.Error(Errors.WrongType); break;
             case StoreStatus.NotFloat: c.Reply.Error(Errors.NotFloat); break;
             default: c.Reply.Error(Errors.IncrFloatNaN); break;

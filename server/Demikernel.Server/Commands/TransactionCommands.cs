@@ -55,6 +55,22 @@ public static class TransactionCommands
         c.Server.Watches.UnwatchAll(c.Client);
     }
 
+    private static bool QueuesAWrite(ref CommandContext c)
+    {
+        var scanner = new RespRequestScanner();
+        var args = new RespArgs();
+        foreach (var frame in c.Client.MultiQueue)
+        {
+            scanner.Reset();
+            if (scanner.TryScan(frame, args, out _, out _) == RespScanStatus.Complete && args.Count > 0 &&
+                c.Server.Commands.TryGet(args.Get(frame, 0), out var spec) && (spec.Flags & CommandFlags.Write) != 0)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static void Exec(ref CommandContext c)
     {
         var client = c.Client;
@@ -67,6 +83,13 @@ public static class TransactionCommands
         {
             Reset(ref c);
             c.Reply.Error("EXECABORT Transaction discarded because of previous errors.");
+            return;
+        }
+        if (c.Server.Persistence.WriteDeniedError is { } denied && QueuesAWrite(ref c))
+        {
+            // redis-server's processCommand treats EXEC with queued writes as a write: the transaction is discarded.
+            Reset(ref c);
+            c.Reply.Error("EXECABORT Transaction discarded because of: " + denied);
             return;
         }
         bool broken = c.Server.Watches.IsBroken(client);

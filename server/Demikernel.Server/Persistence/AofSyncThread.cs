@@ -1,3 +1,4 @@
+using Demikernel.Runtime;
 using Demikernel.Server.Interop;
 using Microsoft.Win32.SafeHandles;
 
@@ -10,15 +11,19 @@ namespace Demikernel.Server.Persistence;
 /// </summary>
 internal sealed class AofSyncThread
 {
-    private readonly Queue<(SafeFileHandle Handle, long Offset, bool Close)> _requests = new();
+    private readonly Queue<(SafeFileHandle Handle, long Offset, bool Close, bool Notify)> _requests = new();
+    private readonly DemiLibOS _libos;
+    private readonly RemoteCompletion _done;
     private readonly Thread _thread;
     private SafeFileHandle? _current;
     private long _synced;
     private long _requested;
     private volatile string? _lastError;
 
-    public AofSyncThread()
+    public AofSyncThread(DemiLibOS libos)
     {
+        _libos = libos;
+        _done = new RemoteCompletion(libos);
         _thread = new Thread(Run) { IsBackground = true, Name = "aof-fsync" };
         _thread.Start();
     }
@@ -45,35 +50,27 @@ internal sealed class AofSyncThread
     {
         var old = _current;
         _current = handle;
-        if (old is not null) Enqueue(old, writtenSoFar, close: true);
+        if (old is not null) Enqueue(old, writtenSoFar, close: true, notify: false);
         else MarkSynced(writtenSoFar);
     }
 
     /// <summary>everysec: one fdatasync of the current file in the background.</summary>
     public void RequestInBackground(long offset)
     {
-        if (_current is { } h && offset > Volatile.Read(ref _requested)) Enqueue(h, offset, close: false);
+        if (_current is { } h && offset > Volatile.Read(ref _requested)) Enqueue(h, offset, close: false, notify: false);
     }
 
     /// <summary>
-    /// always: the effects up to <paramref name="offset"/> reach the disk before this completes. The fdatasync itself
-    /// runs here, on the libOS thread, until the runtime can wake this thread from another (then it moves to the sync
-    /// thread and the libOS keeps serving reads meanwhile).
+    /// always: completes on the libOS thread once the effects up to <paramref name="offset"/> are on disk. The
+    /// fdatasync runs on this thread, so the libOS keeps serving (reads, packets) meanwhile; one caller at a time (the
+    /// AOF's flusher).
     /// </summary>
-    public ValueTask SyncAsync(long offset)
+    public ValueTask<int> SyncAsync(long offset)
     {
-        if (_current is not { } h || Synced >= offset) return ValueTask.CompletedTask;
-        WaitForQueue();
-        try
-        {
-            Posix.DataSync(h);
-            MarkSynced(offset);
-        }
-        catch (IOException e)
-        {
-            _lastError = e.Message;
-        }
-        return ValueTask.CompletedTask;
+        if (_current is not { } h || Synced >= offset) return new ValueTask<int>(0);
+        _libos.BeginExternalWork(); // a virtual clock must not jump while the disk works
+        Enqueue(h, offset, close: false, notify: true);
+        return _done.WaitAsync();
     }
 
     /// <summary>Records that everything up to <paramref name="offset"/> is on disk (synced on the caller's thread).</summary>
@@ -84,17 +81,11 @@ internal sealed class AofSyncThread
         while (offset > seen && Interlocked.CompareExchange(ref _synced, offset, seen) != seen);
     }
 
-    private void WaitForQueue()
-    {
-        lock (_requests)
-            while (_requests.Count > 0) Monitor.Wait(_requests);
-    }
-
-    private void Enqueue(SafeFileHandle handle, long offset, bool close)
+    private void Enqueue(SafeFileHandle handle, long offset, bool close, bool notify)
     {
         lock (_requests)
         {
-            _requests.Enqueue((handle, offset, close));
+            _requests.Enqueue((handle, offset, close, notify));
             if (offset > _requested) Volatile.Write(ref _requested, offset);
             Monitor.PulseAll(_requests);
         }
@@ -104,7 +95,7 @@ internal sealed class AofSyncThread
     {
         while (true)
         {
-            (SafeFileHandle Handle, long Offset, bool Close) request;
+            (SafeFileHandle Handle, long Offset, bool Close, bool Notify) request;
             lock (_requests)
             {
                 while (_requests.Count == 0) Monitor.Wait(_requests);
@@ -124,6 +115,11 @@ internal sealed class AofSyncThread
             {
                 _requests.Dequeue();
                 Monitor.PulseAll(_requests);
+            }
+            if (request.Notify)
+            {
+                _done.Complete();
+                _libos.EndExternalWork();
             }
         }
     }

@@ -30,8 +30,9 @@ public enum AofFsync
 /// </code>
 /// A reply leaves only after the effects it may reveal were written (everysec, no) or written and fsynced (always):
 /// the flusher runs before the sessions push, as redis-server flushes in beforeSleep. The fdatasync of
-/// <c>always</c> and <c>everysec</c> runs on <see cref="AofSyncThread"/>, the one blocking I/O allowed off the libOS
-/// thread; writes stay on it (to the page cache, as redis-server's).
+/// <c>always</c> and <c>everysec</c> runs on <see cref="AofSyncThread"/> (for always, its completion comes back through
+/// a <see cref="RemoteCompletion"/>): the one blocking I/O allowed off the libOS thread, which meanwhile keeps serving
+/// reads and packets and gathers the next group. Writes stay on the libOS thread (to the page cache, as redis-server's).
 /// </summary>
 internal sealed class AppendOnlyFile : IEffectsConsumer
 {
@@ -384,7 +385,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     private void WriteBaseNow(string path)
     {
-        using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum);
+        using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum, Config.AofRewriteIncrementalFsync);
         RdbImage.WriteAll(_server.Databases, _server.NowMs, _server.UsedMemory, aofBase: true, Config.RdbCompression, file);
         file.Commit();
     }
@@ -420,13 +421,13 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         _incrName = name;
         _incrLength = length;
         _selectedDb = -1; // a new file starts with SELECT
-        _sync ??= new AofSyncThread();
+        _sync ??= new AofSyncThread(_server.LibOS);
         _sync.Use(handle, _written); // the old file is synced and closed on the sync thread
     }
 
     private void DeleteHistory(string dir)
     {
-        if (_manifest.History.Count == 0) return;
+        if (_manifest.History.Count == 0 || Config.AofDisableAutoGc) return; // aof-disable-auto-gc keeps them, listed as history
         foreach (var h in _manifest.History)
         {
             Log.AofRemovingHistory(h.Name);
@@ -478,9 +479,9 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         _rewriteBaseName = AofManifest.BaseName(Config.AppendFileName, _manifest.NextBaseSeq, rdb: true);
         string final = Path.Combine(AofDir, _rewriteBaseName);
         string temp = Path.Combine(Config.Dir, $"temp-rewriteaof-bg-{Environment.ProcessId}.aof");
-        bool checksum = Config.RdbChecksum;
+        bool checksum = Config.RdbChecksum, incremental = Config.AofRewriteIncrementalFsync;
         var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression);
-        var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum));
+        var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum, incremental));
         _rewrite = new BackgroundSave(snapshot, writer, now);
         _server.LibOS.Spawn(() => _rewrite.RunAsync(_server.LibOS));
         Log.AofRewriteStarted();

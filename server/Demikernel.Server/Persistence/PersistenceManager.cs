@@ -171,7 +171,7 @@ public sealed class PersistenceManager
         string temp = Path.Combine(Config.Dir, $"temp-{Environment.ProcessId}.rdb");
         try
         {
-            using var file = new RdbFileWriter(temp, final, Config.RdbChecksum);
+            using var file = new RdbFileWriter(temp, final, Config.RdbChecksum, Config.RdbSaveIncrementalFsync);
             RdbImage.WriteAll(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, file);
             file.Commit();
         }
@@ -214,8 +214,8 @@ public sealed class PersistenceManager
         var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression);
         string final = RdbPath;
         string temp = Path.Combine(Config.Dir, $"temp-{Environment.ProcessId}-bg.rdb");
-        bool checksum = Config.RdbChecksum;
-        var writer = new BackgroundFileWriter("bgsave", () => new RdbFileWriter(temp, final, checksum));
+        bool checksum = Config.RdbChecksum, incremental = Config.RdbSaveIncrementalFsync;
+        var writer = new BackgroundFileWriter("bgsave", () => new RdbFileWriter(temp, final, checksum, incremental));
         _bgsave = new BackgroundSave(snapshot, writer, now);
         BgsaveScheduled = false;
         _server.LibOS.Spawn(() => _bgsave.RunAsync(_server.LibOS));

@@ -14,15 +14,22 @@ namespace Demikernel.Server.Persistence;
 internal sealed class RdbFileWriter : IDisposable
 {
     private readonly FileStream _file;
+    /// <summary>rdb-save-incremental-fsync / aof-rewrite-incremental-fsync: fsync every 4 MB (REDIS_AUTOSYNC_BYTES), so
+    /// the final fsync does not meet a mountain of dirty pages at once.</summary>
+    private const long AutoSyncBytes = 4L << 20;
+
     private readonly bool _checksum;
+    private readonly bool _incrementalFsync;
+    private long _unsynced;
     private ulong _crc;
     private bool _done;
 
-    public RdbFileWriter(string tempPath, string finalPath, bool checksum)
+    public RdbFileWriter(string tempPath, string finalPath, bool checksum, bool incrementalFsync)
     {
         TempPath = tempPath;
         FinalPath = finalPath;
         _checksum = checksum;
+        _incrementalFsync = incrementalFsync;
         _file = new FileStream(tempPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
     }
 
@@ -34,6 +41,12 @@ internal sealed class RdbFileWriter : IDisposable
     {
         if (_checksum) _crc = RdbCrc64.Compute(_crc, data);
         _file.Write(data);
+        _unsynced += data.Length;
+        if (_incrementalFsync && _unsynced >= AutoSyncBytes)
+        {
+            _file.Flush(flushToDisk: true);
+            _unsynced = 0;
+        }
     }
 
     /// <summary>CRC trailer (zero when rdbchecksum is off, as redis-server writes), fsync, rename, directory fsync.</summary>

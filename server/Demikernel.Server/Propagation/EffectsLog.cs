@@ -84,6 +84,7 @@ public sealed class EffectsLog
         {
             _length = 0;
             _opCount = 0;
+            _writing = Target.None; // a handler that threw mid-write leaves nothing behind
             // Commands that may touch arbitrary keys (their lazy-expiry DELs) are never wrapped, like redis-server.
             _noTransaction = spec.Name is "RANDOMKEY" or "SCAN";
         }

@@ -19,7 +19,8 @@ internal readonly record struct RdbLoadResult(bool Ok, string? Error, long Bytes
 ///     0xFC EXPIRETIME_MS ms8    0xFD EXPIRETIME s4      the next key's expiry (LE)
 ///     0xF8 IDLE len             0xF9 FREQ byte          the next key's LRU idle time / LFU counter
 ///     0xF7 MODULE_AUX, 0xF6 FUNCTION, 0xF5 FUNCTION2, value types 6/7 (modules): refused, named
-///     type key value            a key; skipped (and counted) when its expiry has passed, refused when a duplicate
+///     type key value            a key; skipped (and counted) when its expiry has passed, refused when a duplicate,
+///                               skipped when it is an empty collection (as redis-server does)
 ///     0xFF EOF                  then (version 5+) the CRC64 of everything before it, checked unless 0
 /// </code>
 /// Nothing is allocated for a length that exceeds the rest of the input or an LZF size its compressed data cannot
@@ -36,7 +37,7 @@ internal static class RdbLoader
         {
             result = LoadCore(image, databases, nowMs, verifyChecksum, state);
         }
-        catch (Exception ex) when (ex is not StackOverflowException)
+        catch (Exception ex)
         {
             // Not expected on any input; reported rather than thrown so a bad file can never take the server down.
             result = Fail(state, $"Bad RDB: internal error ({ex.GetType().Name}: {ex.Message}) loading the item at offset {state.At}");
@@ -151,6 +152,11 @@ internal static class RdbLoader
                     ? Truncated(s, image, at, "the value of a key")
                     : Fail(s, $"Bad RDB: invalid value of RDB type {op} for the key at offset {at}");
             }
+            if (v.IsEmptyCollection)
+            {
+                expireAt = idle = -1;
+                continue; // redis-server skips empty keys too (rdbLoadObject's "empty key")
+            }
             RedisObject? obj = null;
             if (v.Type != RedisType.String && (obj = v.CreateObject()) is null)
                 return Fail(s, $"Bad RDB: invalid value of RDB type {op} for the key at offset {at} (duplicate members)");
@@ -161,7 +167,7 @@ internal static class RdbLoader
             }
             else
             {
-                var e = db.TryAddLoaded(keyBytes, obj, v.String, expireAt);
+                var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
                 if (e is null)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
                 if (idle >= 0) e.AccessMs = nowMs - idle * 1000;

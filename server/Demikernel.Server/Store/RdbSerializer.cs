@@ -13,11 +13,21 @@ internal sealed class RdbValue
 {
     public RedisType Type;
     public byte[] String = [];
-    public List<byte[]> Items = [];
-    public List<double> Scores = [];
-    public List<byte[]> Values = [];
+    private List<byte[]>? _items;
+    private List<double>? _scores;
+    private List<byte[]>? _values;
+
+    // created on first use: a string key (most keys of a snapshot) needs none of them
+    public List<byte[]> Items => _items ??= [];
+    public List<double> Scores => _scores ??= [];
+    public List<byte[]> Values => _values ??= [];
     /// <summary>A value decoded straight into its store object (streams).</summary>
     public RedisObject? Object;
+
+    /// <summary>A collection without elements: RESTORE refuses it, the RDB loader skips the key (as redis-server
+    /// does with empty keys).</summary>
+    public bool IsEmptyCollection =>
+        Type is RedisType.List or RedisType.Set or RedisType.ZSet or RedisType.Hash && (_items is null || _items.Count == 0);
 
     /// <summary>The store object of a decoded collection (RESTORE and the RDB loader share this), or null for a
     /// string, for a type the store does not have, or for corrupt contents (a duplicate field or member).</summary>
@@ -135,7 +145,7 @@ internal static class RdbSerializer
     public static RdbValue? Load(ReadOnlySpan<byte> payload)
     {
         var r = new RdbReader(payload[..^10]);
-        if (!r.TryByte(out byte type) || !TryLoadValue(ref r, type, out var v)) return null;
+        if (!r.TryByte(out byte type) || !TryLoadValue(ref r, type, out var v) || v.IsEmptyCollection) return null;
         if (v.Type == RedisType.Stream && r.Remaining != 0) return null; // a stream payload ends with its value
         return v;
     }
@@ -190,7 +200,7 @@ internal static class RdbSerializer
     private static bool LoadStrings(ref RdbReader r, RdbValue v, RedisType type)
     {
         v.Type = type;
-        if (!r.TryItemCount(out int n) || n == 0) return false;
+        if (!r.TryItemCount(out int n)) return false;
         for (int i = 0; i < n; i++)
         {
             if (!r.TryString(out var s)) return false;
@@ -202,7 +212,7 @@ internal static class RdbSerializer
     private static bool LoadZSet(ref RdbReader r, RdbValue v, bool binary)
     {
         v.Type = RedisType.ZSet;
-        if (!r.TryItemCount(out int n) || n == 0) return false;
+        if (!r.TryItemCount(out int n)) return false;
         for (int i = 0; i < n; i++)
         {
             if (!r.TryString(out var member)) return false;
@@ -217,7 +227,7 @@ internal static class RdbSerializer
     private static bool LoadHash(ref RdbReader r, RdbValue v)
     {
         v.Type = RedisType.Hash;
-        if (!r.TryItemCount(out int n) || n == 0) return false;
+        if (!r.TryItemCount(out int n)) return false;
         for (int i = 0; i < n; i++)
         {
             if (!r.TryString(out var field) || !r.TryString(out var value)) return false;
@@ -235,7 +245,7 @@ internal static class RdbSerializer
         v.Type = type;
         if (!r.TryString(out var blob)) return false;
         var flat = new List<byte[]>();
-        if (!decode(blob, flat) || flat.Count == 0) return false;
+        if (!decode(blob, flat)) return false;
         return Unflatten(v, flat);
     }
 
@@ -274,7 +284,7 @@ internal static class RdbSerializer
         if (!r.TryString(out var blob) || blob.Length < 8) return false;
         uint width = BinaryPrimitives.ReadUInt32LittleEndian(blob);
         uint count = BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(4));
-        if (width is not (2 or 4 or 8) || count == 0 || 8 + (long)count * width != blob.Length) return false;
+        if (width is not (2 or 4 or 8) || 8 + (long)count * width != blob.Length) return false;
         for (int i = 0; i < count; i++)
         {
             var s = blob.AsSpan(8 + i * (int)width, (int)width);
@@ -292,7 +302,7 @@ internal static class RdbSerializer
     private static bool LoadQuicklist(ref RdbReader r, RdbValue v, bool version2)
     {
         v.Type = RedisType.List;
-        if (!r.TryItemCount(out int nodes) || nodes == 0) return false;
+        if (!r.TryItemCount(out int nodes)) return false;
         for (int i = 0; i < nodes; i++)
         {
             int container = 2;
@@ -305,7 +315,7 @@ internal static class RdbSerializer
             }
             if (!(version2 ? Listpack(blob, v.Items) : Ziplist(blob, v.Items))) return false;
         }
-        return v.Items.Count > 0;
+        return true;
     }
 
     private static byte[] IntegerText(long n) => Encoding.ASCII.GetBytes(n.ToString(CultureInfo.InvariantCulture));

@@ -432,16 +432,31 @@ public sealed class RedisDatabase
     /// nothing, when the key already exists (expired or not): the loader refuses duplicates. The key array is taken
     /// over. Not a write as far as WATCH and the dirty counter go (Redis does not count loading either).
     /// </summary>
-    internal RedisEntry? TryAddLoaded(byte[] key, RedisObject? value, ReadOnlySpan<byte> stringValue, long expireAtMs)
+    internal RedisEntry? TryAddLoaded(byte[] key, RedisObject? value, ReadOnlySpan<byte> stringValue, long expireAtMs) =>
+        TryAddLoaded(key, value, stringValue, null, expireAtMs);
+
+    /// <summary><see cref="TryAddLoaded(byte[], RedisObject?, ReadOnlySpan{byte}, long)"/> for a string the loader
+    /// decoded into an array of its own: the array is taken over instead of copied.</summary>
+    internal RedisEntry? TryAddLoaded(byte[] key, byte[] stringValue, long expireAtMs) =>
+        TryAddLoaded(key, null, default, stringValue, expireAtMs);
+
+    private RedisEntry? TryAddLoaded(byte[] key, RedisObject? value, ReadOnlySpan<byte> stringSpan, byte[]? stringArray, long expireAtMs)
     {
         uint hash = HashOf(key);
         for (var p = _buckets[hash & (uint)(_buckets.Length - 1)]; p is not null; p = p.Next)
             if (p.Hash == hash && p.Key.AsSpan().SequenceEqual(key)) return null;
         var e = new RedisEntry(key, hash) { AccessMs = _lruClock };
         Link(e);
-        if (value is null)
+        if (stringArray is not null)
         {
-            StoreString(e, stringValue, StringForm.Auto);
+            e.Type = RedisType.String;
+            e.Bytes = stringArray;
+            e.Length = stringArray.Length;
+            e.Form = StringForm.Auto;
+        }
+        else if (value is null)
+        {
+            StoreString(e, stringSpan, StringForm.Auto);
         }
         else
         {

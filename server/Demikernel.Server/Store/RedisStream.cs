@@ -159,6 +159,10 @@ public sealed partial class RedisStream : RedisObject
         return e.MoveNext() ? e.Id : default;
     }
 
+    /// <summary>The first ID of the first chunk, deleted or not (Redis's streamGetEdgeID without skipping
+    /// tombstones), <see cref="StreamId.Max"/> when the stream is empty: what an approximate MINID trim propagates.</summary>
+    public StreamId FirstIdWithTombstones() => _chunks.Count > 0 ? _chunks[0].Ids[0] : StreamId.Max;
+
     private StreamId FirstLiveId()
     {
         var e = Range(StreamId.Min, StreamId.Max, reverse: false);

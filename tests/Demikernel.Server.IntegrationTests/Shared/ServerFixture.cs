@@ -15,7 +15,7 @@ public class ServerFixture : IDisposable
     private ExceptionDispatchInfo? _crash;
     private bool _disposed;
 
-    public ServerFixture() : this(new ServerOptions { Port = 0, Bind = "127.0.0.1" })
+    public ServerFixture() : this(new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" })
     {
     }
 
@@ -109,7 +109,7 @@ public sealed class AuthServerFixture : ServerFixture
 {
     public const string Password = "s3cret-pass";
 
-    public AuthServerFixture() : base(new ServerOptions { Port = 0, Bind = "127.0.0.1", RequirePass = Password })
+    public AuthServerFixture() : base(new ServerOptions { Port = 0, Bind = "127.0.0.1", RequirePass = Password, Save = "" })
     {
     }
 }
