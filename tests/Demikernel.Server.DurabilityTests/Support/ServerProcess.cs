@@ -80,16 +80,18 @@ public sealed class ServerProcess : IDisposable
         process.BeginErrorReadLine();
         bool listened = false;
         var deadline = DateTime.UtcNow + StartTimeout;
-        while (!process.WaitForExit(50))
+        // The server listens before it loads (connections wait in the backlog), so only an answer to PING shows
+        // that it started serving.
+        while (!process.WaitForExit(100))
         {
-            if (CanConnect(port)) listened = true;
+            if (Answers(port)) listened = true;
             if (listened || DateTime.UtcNow > deadline)
             {
                 process.Kill(entireProcessTree: true);
                 process.WaitForExit();
                 lock (output)
                     Assert.Fail(listened
-                        ? $"the server started (port {port} accepted) although it should have refused:\n{output}"
+                        ? $"the server started (port {port} answered PING) although it should have refused:\n{output}"
                         : $"the server neither started nor exited within {StartTimeout.TotalSeconds:F0} s:\n{output}");
             }
         }
@@ -150,6 +152,20 @@ public sealed class ServerProcess : IDisposable
             return !r.IsError;
         }
         catch (Exception e) when (e is IOException or SocketException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>True when something on the port answers PING within a short time.</summary>
+    private static bool Answers(int port)
+    {
+        try
+        {
+            using var c = new RespClient(port, TimeSpan.FromMilliseconds(300));
+            return c.Call("PING").Text == "PONG";
+        }
+        catch (Exception e) when (e is IOException or SocketException or EndOfStreamException)
         {
             return false;
         }
