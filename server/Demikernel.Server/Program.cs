@@ -19,6 +19,7 @@ var dbfilename = new Option<string?>("--dbfilename") { Description = "RDB file n
 var save = new Option<string?>("--save") { Description = "save points \"SECONDS CHANGES ...\", \"\" for none (default \"3600 1 300 100 60 10000\")" };
 var appendonly = new Option<string?>("--appendonly") { Description = "yes: keep an append-only file and load it at start instead of the RDB (default no)" };
 var appendfsync = new Option<string?>("--appendfsync") { Description = "always | everysec | no: when the AOF is fsynced (default everysec)" };
+var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
 var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
 var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
@@ -26,7 +27,7 @@ var configFile = new Option<string?>("--config") { Description = "YAML config fi
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
     port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
-    loglevel, logfile,
+    aofLoadTruncated, loglevel, logfile,
 };
 root.SetAction(parse =>
 {
@@ -54,6 +55,7 @@ root.SetAction(parse =>
             LogFile = parse.GetValue(logfile) ?? config.GetString("server", "logfile", ""),
         };
         string appendOnlyText = parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no");
+        string aofLoadTruncatedText = parse.GetValue(aofLoadTruncated) ?? config.GetString("server", "aof-load-truncated", "yes");
         if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };
         string? problem = options switch
         {
@@ -65,6 +67,7 @@ root.SetAction(parse =>
             _ when !RedisLogLevels.TryParse(options.LogLevel, out _) => $"--loglevel '{options.LogLevel}' must be one of {string.Join(", ", RedisLogLevels.Names)}",
             _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
             _ when appendOnlyText is not ("yes" or "no") => $"--appendonly '{appendOnlyText}': argument must be 'yes' or 'no'",
+            _ when aofLoadTruncatedText is not ("yes" or "no") => $"--aof-load-truncated '{aofLoadTruncatedText}': argument must be 'yes' or 'no'",
             { AppendFsync: not ("always" or "everysec" or "no") } => $"--appendfsync '{options.AppendFsync}': argument must be one of the following: everysec, always, no",
             _ when Demikernel.Server.Persistence.RdbImage.ParseSaveParams(options.Save) is null => $"--save '{options.Save}': Invalid save parameters",
             _ when options.DbFilename.Contains('/') => $"--dbfilename '{options.DbFilename}': dbfilename can't be a path, just a filename",
@@ -91,6 +94,7 @@ root.SetAction(parse =>
         options = options with { MaxClients = maxClients };
         using var libos = LibOS.Create(options.LibOS, config);
         var server = new RedisServer(libos, options, log, logging.Level);
+        _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
         int rc = server.Start();
         if (rc != 0)
         {

@@ -364,7 +364,7 @@ public static class GenericCommands
             c.Reply.Null();
             return;
         }
-        c.Reply.Bulk(RdbFormat.Dump(e));
+        c.Reply.Bulk(RdbFormat.Dump(e, c.Server.Config.RdbCompression));
     }
 
     private static void Restore(ref CommandContext c)

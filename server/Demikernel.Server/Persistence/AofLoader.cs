@@ -57,7 +57,10 @@ internal sealed class AofLoader
                 if (first == '#')
                 {
                     int eol = data[pos..].IndexOf((byte)'\n');
-                    if (eol < 0) return Truncated(name, pos, validBeforeMulti, commands);
+                    // A torn annotation ends the file without harm (redis-server's fgets reads the partial line and
+                    // skips it, even with aof-load-truncated no); ValidLength stops before it so that the caller
+                    // cuts it off before appending.
+                    if (eol < 0) break;
                     pos += eol + 1;
                     continue;
                 }

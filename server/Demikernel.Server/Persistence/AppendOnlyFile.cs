@@ -128,10 +128,18 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     // ------------------------------------------------------------------ replies wait for durability
 
-    /// <summary>Completes once <paramref name="offset"/> is durable under the current policy.</summary>
+    /// <summary>
+    /// A reply may leave: its effects are durable under the current policy, or the AOF is off, or (everysec, no)
+    /// writing failed: redis-server then still answers, keeps the effects buffered for the next attempt and refuses
+    /// further writes with MISCONF. With always a reply waits until its effects are on disk.
+    /// </summary>
+    private bool MayReply(long offset) =>
+        IsDurable(offset) || _state == State.Off || (WriteError is not null && Config.AppendFsync != AofFsync.Always);
+
+    /// <summary>Completes once <paramref name="offset"/> is durable under the current policy (see <see cref="MayReply"/>).</summary>
     public async ValueTask WaitDurableAsync(long offset, AsyncSignal signal)
     {
-        while (!IsDurable(offset) && _state != State.Off)
+        while (!MayReply(offset))
         {
             signal.Reset();
             _waiters.Enqueue((offset, signal));
@@ -177,7 +185,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     private void WakeWaiters()
     {
-        while (_waiters.Count > 0 && (IsDurable(_waiters.Peek().Offset) || _state == State.Off)) _waiters.Dequeue().Signal.Set();
+        while (_waiters.Count > 0 && MayReply(_waiters.Peek().Offset)) _waiters.Dequeue().Signal.Set();
     }
 
     /// <summary>write() of everything buffered to the current incremental file; on failure keep it and report MISCONF.</summary>
@@ -294,6 +302,12 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
             if (data.Length == 0) continue;
             if (f.Kind == AofFileKind.Base && data.AsSpan().StartsWith("REDIS"u8)) Log.AofReadingRdbBase();
             var result = loader.Load(data, f.Name, allowRdb: f.Kind == AofFileKind.Base);
+            if (result.Ok && result.ValidLength < data.Length)
+            {
+                // a torn annotation line at the end: cut it off so that appended commands start on a line of their own
+                using (var h = File.OpenHandle(path, FileMode.Open, FileAccess.Write)) RandomAccess.SetLength(h, result.ValidLength);
+                total -= data.Length - result.ValidLength;
+            }
             if (!result.Ok)
             {
                 bool last = i == files.Count - 1;

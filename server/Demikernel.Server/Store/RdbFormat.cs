@@ -97,10 +97,11 @@ internal static class RdbFormat
         }
     }
 
-    /// <summary>The DUMP payload of an entry: its object, then the RDB version and CRC64 footer.</summary>
-    public static byte[] Dump(RedisEntry entry)
+    /// <summary>The DUMP payload of an entry: its object, then the RDB version and CRC64 footer. Strings are
+    /// LZF-compressed only when <paramref name="compress"/> (rdbcompression, which redis-server's DUMP follows too).</summary>
+    public static byte[] Dump(RedisEntry entry, bool compress = true)
     {
-        var w = new RdbWriter();
+        var w = new RdbWriter { Compress = compress };
         WriteObject(w, entry);
         return w.FinishDump();
     }
