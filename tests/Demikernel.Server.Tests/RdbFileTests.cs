@@ -245,6 +245,36 @@ public sealed class RdbFileTests
     }
 
     [Fact]
+    public void SnapshotOfSmallKeysAllocatesNothingPerKey()
+    {
+        using var h = NewHarness();
+        for (int i = 0; i < 300; i++)
+        {
+            h.Run("SET", $"s{i}", $"compressible value compressible value {i}");
+            h.Run("SET", $"n{i}", i.ToString());
+            h.Run("HSET", $"h{i}", "field", $"value {i}", "n", i.ToString());
+            h.Run("ZADD", $"z{i}", "1.5", "a", i.ToString(), "b");
+            h.Run("RPUSH", $"l{i}", "x", i.ToString());
+            h.Run("SADD", $"i{i}", "1", i.ToString(), "70000");
+            h.Run("SADD", $"t{i}", "a", "b");
+            h.Run("PEXPIRE", $"l{i}", "100000");
+        }
+        var w = new RdbWriter();
+        void WriteAll()
+        {
+            w.Clear();
+            foreach (var e in h.Db.Entries) RdbFormat.WriteKeyValue(w, e);
+        }
+        WriteAll(); // warm up: the writer's buffer, the per-thread LZF table and listpack builder, the JIT
+        WriteAll();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        WriteAll();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 4096, $"{allocated} bytes allocated writing {h.Db.Count} keys");
+        Assert.True(w.Size > 300 * 7 * 8);
+    }
+
+    [Fact]
     public void TrailingBytesAfterTheCrcAreNotConsumed()
     {
         using var h = BuildHere();
