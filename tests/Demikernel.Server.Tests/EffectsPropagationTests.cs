@@ -196,6 +196,15 @@ public sealed class EffectsPropagationTests
     ]);
 
     [Fact]
+    public void WatchAndExecDoNotExpireKeys() => Check([
+        // "gone" expires before WATCH, "w" after it (margins for a slow machine): EXEC fails, nothing is deleted
+        // until the GETs.
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "w", "v", "PX", "600"), Cmd("SET", "gone", "v", "PX", "50"),
+        Cmd("@sleep", "200"), Cmd("WATCH", "w", "gone"), Cmd("@sleep", "700"), Cmd("MULTI"), Cmd("SET", "x", "1"), Cmd("EXEC"),
+        Cmd("SET", "after", "v"), Cmd("GET", "w"), Cmd("GET", "gone"),
+    ]);
+
+    [Fact]
     public void LazyExpiryAsUnlinkWithLazyfree()
     {
         Check([
