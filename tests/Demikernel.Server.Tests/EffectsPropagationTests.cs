@@ -148,6 +148,17 @@ public sealed class EffectsPropagationTests
     ]);
 
     [Fact]
+    public void LargeValuesAndBinaryArguments()
+    {
+        var big = new string('x', 3 << 20);
+        Check([
+            Cmd("SET", "big", big), Cmd("SET", "small", "v"), Cmd("APPEND", "big", "y"),
+            Cmd("SET", "bin", "a\r\nb\0c\u00ff"), Cmd("HSET", "h", "", ""), Cmd("SET", "big", big, "EX", "100"),
+            Cmd("MULTI"), Cmd("SET", "k", big), Cmd("INCRBYFLOAT", "f", "2.5e10"), Cmd("EXEC"),
+        ]);
+    }
+
+    [Fact]
     public void ConsumersComeAndGo()
     {
         using var h = new CommandHarness();
