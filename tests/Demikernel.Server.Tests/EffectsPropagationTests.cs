@@ -148,6 +148,17 @@ public sealed class EffectsPropagationTests
     ]);
 
     [Fact]
+    public void LargeValuesAndBinaryArguments()
+    {
+        var big = new string('x', 3 << 20);
+        Check([
+            Cmd("SET", "big", big), Cmd("SET", "small", "v"), Cmd("APPEND", "big", "y"),
+            Cmd("SET", "bin", "a\r\nb\0c\u00ff"), Cmd("HSET", "h", "", ""), Cmd("SET", "big", big, "EX", "100"),
+            Cmd("MULTI"), Cmd("SET", "k", big), Cmd("INCRBYFLOAT", "f", "2.5e10"), Cmd("EXEC"),
+        ]);
+    }
+
+    [Fact]
     public void ConsumersComeAndGo()
     {
         using var h = new CommandHarness();
@@ -193,6 +204,15 @@ public sealed class EffectsPropagationTests
         Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SELECT", "1"), Cmd("SET", "k", "old", "PX", "50"), Cmd("SELECT", "0"),
         Cmd("SET", "k", "v"), Cmd("SET", "c", "v"), Cmd("SELECT", "2"), Cmd("SET", "c", "x", "PX", "50"), Cmd("SELECT", "0"),
         Cmd("@sleep", "200"), Cmd("MOVE", "k", "1"), Cmd("COPY", "c", "c", "DB", "2"), Cmd("SET", "z", "v"),
+    ]);
+
+    [Fact]
+    public void WatchAndExecDoNotExpireKeys() => Check([
+        // "gone" expires before WATCH, "w" after it (margins for a slow machine): EXEC fails, nothing is deleted
+        // until the GETs.
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "w", "v", "PX", "600"), Cmd("SET", "gone", "v", "PX", "50"),
+        Cmd("@sleep", "200"), Cmd("WATCH", "w", "gone"), Cmd("@sleep", "700"), Cmd("MULTI"), Cmd("SET", "x", "1"), Cmd("EXEC"),
+        Cmd("SET", "after", "v"), Cmd("GET", "w"), Cmd("GET", "gone"),
     ]);
 
     [Fact]

@@ -97,7 +97,10 @@ internal static class EffectsScript
     /// within <paramref name="toleranceMs"/> of each other relative to each script's start.</summary>
     public static void AssertSame(List<string[]> redis, List<string[]> ours, long toleranceMs = 2000)
     {
-        string Show(List<string[]> s) => string.Join("\n", s.Select(c => string.Join(' ', c)));
+        static string Arg(string a) =>
+            (a.Length > 60 ? $"{a[..20]}...({a.Length} chars, hash {a.GetHashCode():x8})" : a)
+                .Replace("\r", "\\r").Replace("\n", "\\n").Replace("\0", "\\0");
+        string Show(List<string[]> s) => string.Join("\n", s.Select(c => string.Join(' ', c.Select(Arg))));
         bool same = redis.Count == ours.Count;
         for (int i = 0; same && i < redis.Count; i++)
         {
