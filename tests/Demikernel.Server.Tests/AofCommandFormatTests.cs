@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Demikernel.Server.Persistence;
 using Demikernel.Server.Store;
 
 namespace Demikernel.Server.Tests;
@@ -16,6 +15,9 @@ namespace Demikernel.Server.Tests;
 public sealed class AofCommandFormatTests
 {
     private const long FarFutureMs = 4102444800000; // 2100-01-01
+
+    /// <summary>redis-server's AOF_REWRITE_ITEMS_PER_CMD (not ours: the test checks redis-server's file with it).</summary>
+    private const int RedisItemsPerCommand = 64;
 
     /// <summary>Every type, small and large (batches of 64 split), a stream with groups, pending entries and a consumer
     /// without any, an empty stream, TTLs (absolute and relative), two databases.</summary>
@@ -78,10 +80,10 @@ public sealed class AofCommandFormatTests
             byte[] expected = WaitForRedisBase(reference, theirs);
             var commands = ParseCommands(expected); // the dataset exercises what it should in redis-server's own base
             Assert.Contains(commands, c => c is ["SELECT", "3"]);
-            Assert.Contains(commands, c => c[0] == "RPUSH" && c.Length == 2 + AofCommandFormat.ItemsPerCommand);
-            Assert.Contains(commands, c => c[0] == "SADD" && c.Length == 2 + AofCommandFormat.ItemsPerCommand);
-            Assert.Contains(commands, c => c[0] == "ZADD" && c.Length == 2 + 2 * AofCommandFormat.ItemsPerCommand);
-            Assert.Contains(commands, c => c[0] == "HMSET" && c.Length == 2 + 2 * AofCommandFormat.ItemsPerCommand);
+            Assert.Contains(commands, c => c[0] == "RPUSH" && c.Length == 2 + RedisItemsPerCommand);
+            Assert.Contains(commands, c => c[0] == "SADD" && c.Length == 2 + RedisItemsPerCommand);
+            Assert.Contains(commands, c => c[0] == "ZADD" && c.Length == 2 + 2 * RedisItemsPerCommand);
+            Assert.Contains(commands, c => c[0] == "HMSET" && c.Length == 2 + 2 * RedisItemsPerCommand);
             Assert.Contains(commands, c => c[0] == "XCLAIM");
             Assert.Contains(commands, c => c is ["XGROUP", "CREATECONSUMER", ..]);
             Assert.Contains(commands, c => c is ["XADD", "stream-empty", "MAXLEN", ..]);
