@@ -137,6 +137,13 @@ public sealed class DiskFullTests(ITestOutputHelper output)
             Assert.Equal(misconf, c.Call("SET", "other", "v").Text);
             Assert.Equal(acked.Count, c.Ok("DBSIZE").Integer); // reads still work
 
+            // Idle on the full disk, the server retries the write now and then, it does not spin on it.
+            var cpuBefore = server.CpuTime;
+            Thread.Sleep(2000);
+            var cpu = server.CpuTime - cpuBefore;
+            output.WriteLine($"CPU while idle on the full disk: {cpu.TotalMilliseconds:F0} ms in 2 s");
+            Assert.True(cpu < TimeSpan.FromMilliseconds(400), $"the server used {cpu.TotalMilliseconds:F0} ms of CPU in 2 s idle on a full disk");
+
             File.Delete(disk.FillerPath);
             var deadline = DateTime.UtcNow.AddSeconds(20);
             RespValue r;

@@ -178,7 +178,9 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
                 if (!Config.NoAppendFsyncOnRewrite || _rewrite is null) await sync.SyncAsync(_written);
             }
             WakeWaiters();
-            if (_buffer.WrittenCount > 0) _kick.Set();
+            // More effects came meanwhile: write them in the next step. After a failed write (disk full) the cron
+            // retries once per tick instead, so that a server on a full disk does not spin on write().
+            if (_buffer.WrittenCount > 0 && WriteError is null) _kick.Set();
         }
         _flusherRunning = false;
     }

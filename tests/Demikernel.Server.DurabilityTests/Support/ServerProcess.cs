@@ -202,6 +202,16 @@ public sealed class ServerProcess : IDisposable
 
     public RespClient Connect(TimeSpan? readTimeout = null) => new(Port, readTimeout);
 
+    /// <summary>CPU time (user + system) the process has used so far.</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>SIGKILL, as kill -9: no chance to flush or save anything.</summary>
     public void Kill9()
     {
