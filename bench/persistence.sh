@@ -7,10 +7,14 @@
 #      requests/s, p50 and p99;
 #   3. p99.9 and max latency of a SET/GET load over the 1M keys, without and with BGSAVEs running during the load.
 #
-#   bench/persistence.sh [rounds]     (default 2 rounds of section 3; about 5 minutes)
+#   bench/persistence.sh [rounds] [sections]     (default: 2 rounds of section 3, sections 123; about 5 minutes)
+#
+# The strings are named as redis-benchmark names its keys (key:%012d), so the SET load of section 3 overwrites keys of
+# the snapshot instead of growing the heap: what is measured is BGSAVE, not the first gen2 GC of a growing heap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-2}
+sections=${2:-123}
 ours_port=6421
 redis_port=6422
 command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
@@ -45,7 +49,6 @@ stop() { redis-cli -p "$(port_of "$1")" shutdown nosave >/dev/null 2>&1 || true;
 port_of() { if [ "$1" = ours ]; then echo $ours_port; else echo $redis_port; fi; }
 ms() { date +%s%3N; }
 
-echo "== 1. SAVE and load of 1M mixed keys"
 python3 - "$work/data.resp" <<'EOF'
 import sys
 out = open(sys.argv[1], 'wb')
@@ -55,13 +58,16 @@ def cmd(*args):
         a = a if isinstance(a, bytes) else str(a).encode()
         out.write(b'$%d\r\n%s\r\n' % (len(a), a))
 for i in range(600000):
-    cmd('SET', 'key:%08d' % i, 'value-%010d' % i)
+    cmd('SET', 'key:%012d' % i, 'value-%010d' % i)
 for i in range(100000):
     cmd('HSET', 'hash:%07d' % i, *sum((['f%d' % j, 'v%d' % (i + j)] for j in range(5)), []))
     cmd('RPUSH', 'list:%07d' % i, *('item-%d' % (i + j) for j in range(5)))
     cmd('SADD', 'set:%07d' % i, *(str(i * 7 + j) for j in range(5)))
     cmd('ZADD', 'zset:%07d' % i, *sum(([str(j * 1.5), 'm%d' % (i + j)] for j in range(5)), []))
 EOF
+
+if [[ $sections == *1* ]]; then
+echo "== 1. SAVE and load of 1M mixed keys"
 printf "%-8s %10s %14s %10s %12s\n" server "keys" "SAVE ms" "file MB" "load s"
 for who in ours redis; do
   dir=$work/$who-save
@@ -77,6 +83,9 @@ for who in ours redis; do
   printf "%-8s %10s %14s %10s %12s\n" $who "$keys" "$((t1 - t0))" "$size" "$load"
 done
 
+fi
+
+if [[ $sections == *2* ]]; then
 echo "== 2. SET with appendonly yes (redis-benchmark -t set -n 200000 -c 50 -d 16)"
 printf "%-8s %-9s %12s %8s %8s\n" server appendfsync "requests/s" "p50 ms" "p99 ms"
 for fsync in everysec always; do
@@ -92,6 +101,9 @@ for fsync in everysec always; do
   done
 done
 
+fi
+
+if [[ $sections == *3* ]]; then
 echo "== 3. SET/GET over 1M keys, p99.9 and max latency without and with BGSAVE running"
 # p999 FILE: the first percentile line at or above 99.9% of redis-benchmark's distribution, and the max.
 p999() { awk '/%.*<=/ { gsub("%", "", $1); if ($1 + 0 >= 99.9 && !done) { p = $3; done = 1 } m = $3 } END { printf "%s %s", p, m }' "$1"; }
@@ -126,3 +138,4 @@ for round in $(seq "$rounds"); do
     stop $who "$pid"
   done
 done
+fi

@@ -31,6 +31,7 @@ public sealed class ClientSession
     private bool _flushing;
     private readonly AsyncSignal _unblock;
     private AsyncSignal? _durable;
+    private long _durableOffset = -1;
     private byte[] _blockedFrame = [];
     private IReadOnlyList<byte[]> _blockedKeys = [];
     private int _blockedDb;
@@ -86,6 +87,7 @@ public sealed class ClientSession
                     // Parked by a blocking command: send what is answered so far, then wait to be served or time out.
                     // The socket is read meanwhile, so a client that goes away is noticed at once; what it sends
                     // waits behind the blocked request.
+                    while (MustWaitForAof()) await _durable!.WaitAsync();
                     if (!await FlushAsync()) break;
                     StartReadAhead(qd);
                     while (Client.Blocked && !_readAhead.IsCompleted)
@@ -124,6 +126,7 @@ public sealed class ClientSession
                     keepGoing = Consume(popped.Sga.Span);
                     _libos.SgaFree(popped.Sga);
                 }
+                while (MustWaitForAof()) await _durable!.WaitAsync();
                 if (!await FlushAsync()) break;
                 if (!keepGoing) break;
             }
@@ -151,19 +154,35 @@ public sealed class ClientSession
         }
     }
 
+    /// <summary>
+    /// True when the replies written so far must wait for the AOF (then <see cref="_durable"/> is set when they may
+    /// leave): a reply may reveal effects, this client's or another's, so it leaves once they are written, or written
+    /// and fsynced with appendfsync always; the AOF writes one group per run-loop step for all waiting sessions. The
+    /// session's own long-lived coroutine awaits the signal, so waiting allocates nothing.
+    /// </summary>
+    private bool MustWaitForAof()
+    {
+        var aof = _server.Persistence.Aof;
+        if (_reply.IsEmpty || !aof.Enabled)
+        {
+            _durableOffset = -1;
+            return false;
+        }
+        if (_durableOffset < 0) _durableOffset = aof.Appended; // fixed, so later appends by others never starve it
+        if (aof.MayReply(_durableOffset))
+        {
+            _durableOffset = -1;
+            return false;
+        }
+        aof.AddWaiter(_durableOffset, _durable ??= new AsyncSignal(_libos));
+        return true;
+    }
+
     /// <summary>Pushes the replies written so far, if any, as one SGA. False if the connection failed.</summary>
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FlushAsync()
     {
         if (_reply.IsEmpty) return true;
-        var aof = _server.Persistence.Aof;
-        if (aof.Enabled)
-        {
-            // A reply may reveal effects (this client's or another's): it leaves once they are written, or written and
-            // fsynced with appendfsync always; the AOF writes one group per run-loop step for every waiting session.
-            long needed = aof.Appended;
-            if (!aof.IsDurable(needed)) await aof.WaitDurableAsync(needed, _durable ??= new AsyncSignal(_libos));
-        }
         var replies = _reply.Take();
         _server.Stats.NetOutputBytes += replies.TotalLength;
         var pushed = await _libos.PushAsync(Client.Qd, replies);

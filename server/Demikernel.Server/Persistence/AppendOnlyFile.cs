@@ -25,7 +25,7 @@ public enum AofFsync
 ///  command effects ──▶ Append (EffectsStream: SELECT, MULTI/EXEC) ──▶ _buffer
 ///                                                                       │  flusher coroutine, once per run-loop step:
 ///  sessions about to push replies wait ◀── durable ◀── fsync ◀── write ◀┘  Yield (let every ready session append),
-///  (WaitDurableAsync)                        (always)     (one per step)     one write(), one fdatasync (always)
+///  (AddWaiter)                               (always)     (one per step)     one write(), one fdatasync (always)
 ///  everysec: the cron asks the fsync thread for one fdatasync a second; no: the kernel decides.
 ///  BGREWRITEAOF: new incr file now, snapshot ─▶ new base in the background, then a new manifest; old files deleted.
 /// </code>
@@ -133,19 +133,19 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
     /// writing failed: redis-server then still answers, keeps the effects buffered for the next attempt and refuses
     /// further writes with MISCONF. With always a reply waits until its effects are on disk.
     /// </summary>
-    private bool MayReply(long offset) =>
+    public bool MayReply(long offset) =>
         IsDurable(offset) || _state == State.Off || (WriteError is not null && Config.AppendFsync != AofFsync.Always);
 
-    /// <summary>Completes once <paramref name="offset"/> is durable under the current policy (see <see cref="MayReply"/>).</summary>
-    public async ValueTask WaitDurableAsync(long offset, AsyncSignal signal)
+    /// <summary>
+    /// Sets <paramref name="signal"/> once a reply that may reveal effects up to <paramref name="offset"/> may leave
+    /// (<see cref="MayReply"/>). The caller loops on MayReply and awaits the signal itself: an async method here would
+    /// box a state machine per wait.
+    /// </summary>
+    public void AddWaiter(long offset, AsyncSignal signal)
     {
-        while (!MayReply(offset))
-        {
-            signal.Reset();
-            _waiters.Enqueue((offset, signal));
-            Kick();
-            await signal.WaitAsync();
-        }
+        signal.Reset();
+        _waiters.Enqueue((offset, signal));
+        Kick();
     }
 
     private void Kick()
