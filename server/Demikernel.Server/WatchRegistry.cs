@@ -28,7 +28,7 @@ public sealed class WatchRegistry
         byte[] copy = key.ToArray();
         if (!map.TryGetValue(copy, out var clients)) map[copy] = clients = [];
         clients.Add(client);
-        client.Watched.Add((db, copy, _databases[db].Find(key, LookupFlags.NoTouch) is not null));
+        client.Watched.Add((db, copy, _databases[db].IsLive(key)));
         _databases[db].KeyModified = _onModified;
     }
 
@@ -56,7 +56,7 @@ public sealed class WatchRegistry
     {
         if (client.WatchBroken) return true;
         foreach (var (db, key, existed) in client.Watched)
-            if (existed && _databases[db].Find(key, LookupFlags.NoTouch) is null) return true;
+            if (existed && !_databases[db].IsLive(key)) return true; // expired since WATCH: no lazy deletion here
         return client.WatchBroken;
     }
 

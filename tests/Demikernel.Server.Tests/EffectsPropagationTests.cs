@@ -148,6 +148,39 @@ public sealed class EffectsPropagationTests
     ]);
 
     [Fact]
+    public void LargeValuesAndBinaryArguments()
+    {
+        var big = new string('x', 3 << 20);
+        Check([
+            Cmd("SET", "big", big), Cmd("SET", "small", "v"), Cmd("APPEND", "big", "y"),
+            Cmd("SET", "bin", "a\r\nb\0c\u00ff"), Cmd("HSET", "h", "", ""), Cmd("SET", "big", big, "EX", "100"),
+            Cmd("MULTI"), Cmd("SET", "k", big), Cmd("INCRBYFLOAT", "f", "2.5e10"), Cmd("EXEC"),
+        ]);
+    }
+
+    [Fact]
+    public void ConsumersComeAndGo()
+    {
+        using var h = new CommandHarness();
+        var first = new StreamConsumer();
+        var second = new StreamConsumer();
+        Assert.False(h.Server.Effects.HasConsumers);
+        h.Run("SET", "before", "v");
+        h.Server.Effects.Add(first);
+        h.Server.Effects.Add(second);
+        Assert.True(h.Server.Effects.HasConsumers);
+        h.Run("SET", "a", "1");
+        h.Server.Effects.Remove(first);
+        h.Run("SET", "b", "2");
+        h.Server.Effects.Remove(second);
+        Assert.False(h.Server.Effects.HasConsumers);
+        h.Run("SET", "c", "3");
+        Assert.Equal("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\na\r\n$1\r\n1\r\n",
+            Encoding.ASCII.GetString(first.Output.WrittenSpan));
+        Assert.Equal([(1, false), (1, false)], second.Units);
+    }
+
+    [Fact]
     public void LazyExpiryInsideAWriteIsWrappedWithIt()
     {
         // redis-server 7.0.15: GET of an expired key -> DEL alone; SET of one -> MULTI, DEL, SET, EXEC.
@@ -174,6 +207,15 @@ public sealed class EffectsPropagationTests
     ]);
 
     [Fact]
+    public void WatchAndExecDoNotExpireKeys() => Check([
+        // "gone" expires before WATCH, "w" after it (margins for a slow machine): EXEC fails, nothing is deleted
+        // until the GETs.
+        Cmd("DEBUG", "SET-ACTIVE-EXPIRE", "0"), Cmd("SET", "w", "v", "PX", "600"), Cmd("SET", "gone", "v", "PX", "50"),
+        Cmd("@sleep", "200"), Cmd("WATCH", "w", "gone"), Cmd("@sleep", "700"), Cmd("MULTI"), Cmd("SET", "x", "1"), Cmd("EXEC"),
+        Cmd("SET", "after", "v"), Cmd("GET", "w"), Cmd("GET", "gone"),
+    ]);
+
+    [Fact]
     public void LazyExpiryAsUnlinkWithLazyfree()
     {
         Check([
@@ -184,8 +226,9 @@ public sealed class EffectsPropagationTests
 
     [Fact]
     public void ActiveExpiryIsOneDelPerKey() => Check([
-        // One key per database: the order in which a cycle meets the keys of one database is not specified.
-        Cmd("SET", "a", "v", "PX", "50"), Cmd("SELECT", "2"), Cmd("SET", "c", "v", "PX", "50"), Cmd("SET", "p", "v", "EX", "1000"),
+        // One key per database: the order in which a cycle meets the keys of one database is not specified. The TTL
+        // leaves room for a slow machine: no key may expire before the script reaches @active-expire.
+        Cmd("SET", "a", "v", "PX", "400"), Cmd("SELECT", "2"), Cmd("SET", "c", "v", "PX", "400"), Cmd("SET", "p", "v", "EX", "1000"),
         Cmd("SELECT", "0"), Cmd("@active-expire"), Cmd("SET", "after", "v"),
     ]);
 
@@ -305,6 +348,20 @@ public sealed class EffectsPropagationTests
         Cmd("SUNIONSTORE", "su", "nope"), Cmd("HSETNX", "h", "f", "1"), Cmd("HSETNX", "h", "f", "2"), Cmd("DECRBY", "n", "5"),
         Cmd("MULTI"), Cmd("RPUSH", "q", "x"), Cmd("BLPOP", "q", "0"), Cmd("BLPOP", "empty", "0"), Cmd("EXEC"),
         Cmd("MULTI"), Cmd("BRPOP", "empty", "0"), Cmd("EXEC"),
+    ]);
+
+    [Fact]
+    public void ReadsPropagateNothing() => Check([
+        Cmd("SET", "s", "hello"), Cmd("RPUSH", "l", "a", "b"), Cmd("HSET", "h", "f", "v"), Cmd("SADD", "st", "m", "n"),
+        Cmd("ZADD", "z", "1", "a"), Cmd("XADD", "x", "1-1", "f", "v"), Cmd("XGROUP", "CREATE", "x", "g", "0"),
+        Cmd("TOUCH", "s", "l"), Cmd("OBJECT", "ENCODING", "s"), Cmd("GETRANGE", "s", "0", "1"), Cmd("LRANGE", "l", "0", "-1"),
+        Cmd("ZRANGE", "z", "0", "-1"), Cmd("XRANGE", "x", "-", "+"), Cmd("XINFO", "STREAM", "x"), Cmd("XPENDING", "x", "g"),
+        Cmd("HRANDFIELD", "h"), Cmd("SRANDMEMBER", "st", "2"), Cmd("LPOS", "l", "b"), Cmd("SORT_RO", "l", "ALPHA"), Cmd("DUMP", "s"),
+        Cmd("TTL", "s"), Cmd("EXISTS", "s"), Cmd("STRLEN", "s"), Cmd("MGET", "s", "l"), Cmd("SMEMBERS", "st"), Cmd("HGETALL", "h"),
+        Cmd("ZSCORE", "z", "a"), Cmd("GETBIT", "s", "1"), Cmd("BITCOUNT", "s"), Cmd("BITPOS", "s", "1"), Cmd("LCS", "s", "s"),
+        Cmd("XREAD", "STREAMS", "x", "0"), Cmd("SINTERCARD", "1", "st"), Cmd("ZRANDMEMBER", "z"), Cmd("RANDOMKEY"),
+        Cmd("SCAN", "0"), Cmd("KEYS", "*"), Cmd("DBSIZE"), Cmd("TYPE", "h"), Cmd("SELECT", "3"), Cmd("PING"), Cmd("ECHO", "x"),
+        Cmd("SET", "end", "v"),
     ]);
 
     [Fact]

@@ -36,7 +36,7 @@ internal static class EffectsScript
                     case "@sleep": Thread.Sleep(int.Parse(step[1])); break;
                     case "@b": redis.SendSecond(step[1..]); redis.WaitBlocked(); break;
                     case "@breply": redis.ReadSecond(); break;
-                    case "@active-expire": Thread.Sleep(600); break;
+                    case "@active-expire": Thread.Sleep(1000); break;
                     default: redis.Call(step); break;
                 }
             }
@@ -61,7 +61,7 @@ internal static class EffectsScript
                         break;
                     case "@breply": Assert.False(second.Blocked, "the second client is still blocked on our server"); break;
                     case "@active-expire":
-                        h.AdvanceMs(600);
+                        h.AdvanceMs(1000);
                         foreach (var db in h.Server.Databases) db.ActiveExpireCycle(20);
                         break;
                     default: h.Execute(step.Select(Encoding.Latin1.GetBytes).ToArray()); break;
@@ -97,7 +97,10 @@ internal static class EffectsScript
     /// within <paramref name="toleranceMs"/> of each other relative to each script's start.</summary>
     public static void AssertSame(List<string[]> redis, List<string[]> ours, long toleranceMs = 2000)
     {
-        string Show(List<string[]> s) => string.Join("\n", s.Select(c => string.Join(' ', c)));
+        static string Arg(string a) =>
+            (a.Length > 60 ? $"{a[..20]}...({a.Length} chars, hash {a.GetHashCode():x8})" : a)
+                .Replace("\r", "\\r").Replace("\n", "\\n").Replace("\0", "\\0");
+        string Show(List<string[]> s) => string.Join("\n", s.Select(c => string.Join(' ', c.Select(Arg))));
         bool same = redis.Count == ours.Count;
         for (int i = 0; same && i < redis.Count; i++)
         {

@@ -152,4 +152,29 @@ public sealed class PersistenceCommandTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public void APreSevenSingleFileAofIsUpgradedIntoTheDirectory()
+    {
+        string dir = Directory.CreateTempSubdirectory("aof-upgrade-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "appendonly.aof"),
+                "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*3\r\n$5\r\nRPUSH\r\n$1\r\nl\r\n$1\r\nx\r\n");
+            using var h = new CommandHarness(new ServerOptions { Dir = dir, AppendOnly = true, Save = "" });
+            Assert.Null(h.Server.Persistence.LoadAtStartup());
+            Assert.Equal("$1\r\nv\r\n", h.Run("GET", "k"));
+            Assert.Equal(":1\r\n", h.Run("LLEN", "l"));
+            Assert.False(File.Exists(Path.Combine(dir, "appendonly.aof")));
+            string manifest = File.ReadAllText(Path.Combine(dir, "appendonlydir", "appendonly.aof.manifest"));
+            Assert.StartsWith("file appendonly.aof seq 1 type b\n", manifest);
+            Assert.Contains("type i", manifest);
+            Assert.True(File.Exists(Path.Combine(dir, "appendonlydir", "appendonly.aof")));
+            Assert.Contains("aof_enabled:1", h.Run("INFO", "persistence"));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

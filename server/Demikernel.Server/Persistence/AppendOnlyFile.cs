@@ -18,8 +18,9 @@ public enum AofFsync
 }
 
 /// <summary>
-/// Redis 7.0's multi-part append-only file: <c>dir/appenddirname/</c> holds a base (an RDB image written by a
-/// snapshot), incremental files of RESP commands, and the manifest naming them.
+/// Redis 7.0's multi-part append-only file: <c>dir/appenddirname/</c> holds a base written by a snapshot (an RDB image,
+/// <c>.base.rdb</c>, or with aof-use-rdb-preamble no RESP commands, <c>.base.aof</c>), incremental files of RESP
+/// commands, and the manifest naming them.
 /// <code>
 ///  command effects ──▶ Append (EffectsStream: SELECT, MULTI/EXEC) ──▶ _buffer
 ///                                                                       │  flusher coroutine, once per run-loop step:
@@ -241,11 +242,22 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         string manifestPath = Path.Combine(dir, ManifestName);
         try
         {
+            string legacy = Path.Combine(Config.Dir, Config.AppendFileName);
+            if (!File.Exists(manifestPath) && File.Exists(legacy))
+            {
+                // redis-server 7.0's upgrade of a single pre-7.0 appendonly.aof: the manifest names it as the base
+                // (keeping its name), then it moves into the directory; it is loaded below like any base.
+                Directory.CreateDirectory(dir);
+                new AofManifest { Base = new AofFileInfo(Config.AppendFileName, 1, AofFileKind.Base) }.Persist(dir, ManifestName);
+                File.Move(legacy, Path.Combine(dir, Config.AppendFileName));
+                Posix.SyncDirectory(dir);
+                Log.AofUpgraded(Config.AppendFileName, dir);
+            }
             if (!File.Exists(manifestPath))
             {
                 Directory.CreateDirectory(dir);
                 _manifest = new AofManifest();
-                string baseName = AofManifest.BaseName(Config.AppendFileName, _manifest.NextBaseSeq, rdb: true);
+                string baseName = AofManifest.BaseName(Config.AppendFileName, _manifest.NextBaseSeq, rdb: Config.AofUseRdbPreamble);
                 WriteBaseNow(Path.Combine(dir, baseName));
                 _manifest.Base = new AofFileInfo(baseName, 1, AofFileKind.Base);
                 Log.AofBaseCreatedAtStart(baseName);
@@ -385,12 +397,20 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     // ------------------------------------------------------------------ files
 
+    /// <summary>The base made at start-up when there is no manifest (redis-server's synchronous rewriteAppendOnlyFile):
+    /// an RDB image, or commands with aof-use-rdb-preamble no.</summary>
     private void WriteBaseNow(string path)
     {
-        using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum, Config.AofRewriteIncrementalFsync);
-        RdbImage.WriteAll(_server.Databases, _server.NowMs, _server.UsedMemory, aofBase: true, Config.RdbCompression, file);
+        long now = _server.NowMs;
+        bool rdb = Config.AofUseRdbPreamble;
+        using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum, Config.AofRewriteIncrementalFsync, trailer: rdb);
+        if (rdb) RdbImage.WriteAll(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression, file);
+        else RdbImage.WriteAll(_server.Databases, now, Config.RdbCompression, CommandFormat(now), file);
         file.Commit();
     }
+
+    /// <summary>The command form of a base, with the timestamp annotation when aof-timestamp-enabled.</summary>
+    private AofCommandFormat CommandFormat(long nowMs) => new(Config.AofTimestampEnabled ? nowMs / 1000 : -1);
 
     /// <summary>Opens a fresh incremental file; in the ON state it joins the manifest at once (persisted), while a
     /// first rewrite is pending (WAIT_REWRITE) it stays out of the manifest until the base exists.</summary>
@@ -478,12 +498,15 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
             RewriteFailuresInARow++;
             return false;
         }
-        _rewriteBaseName = AofManifest.BaseName(Config.AppendFileName, _manifest.NextBaseSeq, rdb: true);
+        bool rdb = Config.AofUseRdbPreamble;
+        _rewriteBaseName = AofManifest.BaseName(Config.AppendFileName, _manifest.NextBaseSeq, rdb);
         string final = Path.Combine(AofDir, _rewriteBaseName);
         string temp = Path.Combine(Config.Dir, $"temp-rewriteaof-bg-{Environment.ProcessId}.aof");
         bool checksum = Config.RdbChecksum, incremental = Config.AofRewriteIncrementalFsync;
-        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression);
-        var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum, incremental));
+        var snapshot = rdb
+            ? Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression)
+            : Snapshot.Begin(_server.Databases, now, Config.RdbCompression, CommandFormat(now));
+        var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum, incremental, trailer: rdb));
         _rewrite = new BackgroundSave(snapshot, writer, now);
         _server.LibOS.Spawn(() => _rewrite.RunAsync(_server.LibOS));
         Log.AofRewriteStarted();

@@ -41,6 +41,9 @@ internal static partial class PersistenceLog
     [LoggerMessage(EventId = 211, Level = LogLevel.Warning, Message = "Error trying to save the DB, can't exit.")]
     public static partial void ShutdownSaveFailed(this ILogger log);
 
+    [LoggerMessage(EventId = 399, Level = LogLevel.Information, Message = "Moved the old-style AOF file {name} into {dir} as the base of a multi-part AOF")]
+    public static partial void AofUpgraded(this ILogger log, string name, string dir);
+
     [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "Calling fsync() on the AOF file.")]
     public static partial void AofFsyncOnShutdown(this ILogger log);
 

@@ -7,8 +7,8 @@ using Demikernel.Server.Store;
 namespace Demikernel.Server.Persistence;
 
 /// <summary>
-/// Writes an RDB image to <c>temp name</c>, appends the CRC64 trailer, fsyncs, renames it over the final name and
-/// fsyncs the directory, so that a crash leaves either the old file or the complete new one. Used directly by SAVE
+/// Writes a snapshot (an RDB image, or an AOF base in command form) to <c>temp name</c>, appends the CRC64 trailer when
+/// the format has one (RDB), fsyncs, renames it over the final name and fsyncs the directory, so that a crash leaves either the old file or the complete new one. Used directly by SAVE
 /// and SHUTDOWN (on the libOS thread, which blocks as redis-server's SAVE does) and by <see cref="BackgroundFileWriter"/>.
 /// </summary>
 internal sealed class RdbFileWriter : IDisposable
@@ -20,16 +20,21 @@ internal sealed class RdbFileWriter : IDisposable
 
     private readonly bool _checksum;
     private readonly bool _incrementalFsync;
+    private readonly bool _trailer;
     private long _unsynced;
     private ulong _crc;
     private bool _done;
 
-    public RdbFileWriter(string tempPath, string finalPath, bool checksum, bool incrementalFsync)
+    /// <param name="checksum">rdbchecksum: compute the CRC64 (else the trailer is 8 zero bytes).</param>
+    /// <param name="incrementalFsync">fsync every 4 MB while writing.</param>
+    /// <param name="trailer">Append the 8-byte trailer at all (false for a file without one, an AOF in command form).</param>
+    public RdbFileWriter(string tempPath, string finalPath, bool checksum, bool incrementalFsync, bool trailer = true)
     {
         TempPath = tempPath;
         FinalPath = finalPath;
-        _checksum = checksum;
         _incrementalFsync = incrementalFsync;
+        _trailer = trailer;
+        _checksum = checksum && trailer;
         _file = new FileStream(tempPath, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
     }
 
@@ -49,12 +54,16 @@ internal sealed class RdbFileWriter : IDisposable
         }
     }
 
-    /// <summary>CRC trailer (zero when rdbchecksum is off, as redis-server writes), fsync, rename, directory fsync.</summary>
+    /// <summary>CRC trailer if any (zero when rdbchecksum is off, as redis-server writes), fsync, rename, directory
+    /// fsync.</summary>
     public void Commit()
     {
-        Span<byte> crc = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(crc, _checksum ? _crc : 0);
-        _file.Write(crc);
+        if (_trailer)
+        {
+            Span<byte> crc = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(crc, _checksum ? _crc : 0);
+            _file.Write(crc);
+        }
         _file.Flush(flushToDisk: true);
         _file.Dispose();
         File.Move(TempPath, FinalPath, overwrite: true);

@@ -77,26 +77,32 @@ internal sealed class BackgroundSave
     }
 }
 
-/// <summary>Writes RDB images of the databases: synchronously for SAVE and SHUTDOWN, in the background for BGSAVE.</summary>
+/// <summary>Writes images of the databases in one go: RDB for SAVE and SHUTDOWN, either format for the AOF base made
+/// at start-up.</summary>
 internal static class RdbImage
 {
+    /// <summary>An RDB image (see <see cref="WriteAll{TFormat}"/>).</summary>
+    public static void WriteAll(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress, RdbFileWriter output) =>
+        WriteAll(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase), output);
+
     /// <summary>
-    /// Writes every live key of every database to <paramref name="output"/> in one go, on the calling thread. Unlike a
-    /// <see cref="Snapshot"/> this needs no marks, so it can run while a background snapshot is in progress (SAVE during
-    /// an AOF rewrite).
+    /// Writes every live key of every database to <paramref name="output"/> in <paramref name="format"/>, on the
+    /// calling thread. Unlike a <see cref="Snapshot"/> this needs no marks, so it can run while a background snapshot
+    /// is in progress (SAVE during an AOF rewrite).
     /// </summary>
-    public static void WriteAll(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress, RdbFileWriter output)
+    public static void WriteAll<TFormat>(RedisDatabase[] databases, long nowMs, bool compress, TFormat format, RdbFileWriter output)
+        where TFormat : struct, ISnapshotFormat
     {
         var w = new RdbWriter { Compress = compress };
-        RdbFormat.WriteHeader(w, nowMs / 1000, usedMemory, aofBase);
+        format.WriteHeader(w);
         foreach (var db in databases)
         {
             if (db.Count == 0) continue;
-            RdbFormat.WriteSelectDb(w, db.Index, db.Count, db.ExpiresCount);
+            format.WriteSelectDb(w, db.Index, db.Count, db.ExpiresCount);
             foreach (var e in db.Entries)
             {
                 if (e.HasExpire && e.ExpireAtMs < nowMs) continue;
-                RdbFormat.WriteKeyValue(w, e);
+                format.WriteKey(w, e);
                 if (w.Size >= 1 << 16)
                 {
                     output.Write(w.Written);
@@ -104,7 +110,7 @@ internal static class RdbImage
                 }
             }
         }
-        RdbFormat.WriteEnd(w);
+        format.WriteEnd(w);
         output.Write(w.Written);
     }
 

@@ -3,15 +3,17 @@ using Demikernel.Server.Store;
 namespace Demikernel.Server.Persistence;
 
 /// <summary>
-/// A point-in-time image of every database, serialized as an RDB file while clients keep writing, without fork.
+/// A point-in-time image of every database, serialized while clients keep writing, without fork, in an
+/// <see cref="ISnapshotFormat"/>: an RDB image (BGSAVE, AOF base with aof-use-rdb-preamble yes) or AOF commands
+/// (<see cref="AofCommandFormat"/>, aof-use-rdb-preamble no).
 /// <code>
 ///   Begin (instant T)          Step (slices on the libOS thread)                   any lookup/delete of an entry
 ///   ─────────────────          ─────────────────────────────────                   not yet written (mark ≠ epoch)
 ///   epoch++ on every db        per database, in index order:                       ─────────────────────────────
-///   remember keys/expires      SELECTDB + RESIZEDB, the entries preserved early,   write it now, as it is (before
+///   remember keys/expires      select db (RDB: +RESIZEDB), entries preserved early write it now, as it is (before
 ///   header into the output     then a reverse-binary cursor over the bucket table  the caller changes it), into the
 ///                              writes every entry whose mark ≠ epoch, marks it     current section, or into that
-///                              ...EOF; the caller appends the CRC64                database's "early" buffer
+///                              ...end; the file writer adds the CRC64 (RDB)       database's "early" buffer
 /// </code>
 /// Every entry present at T is written exactly once with its value at T: either by the walk, or by the store just
 /// before the first lookup that could change it (<see cref="ISnapshotObserver.Preserve"/>). Entries created after T
@@ -22,7 +24,76 @@ namespace Demikernel.Server.Persistence;
 /// serialized size of the entries of databases the walk has not reached that were touched meanwhile, plus the output
 /// not yet drained.
 /// </summary>
-internal sealed class Snapshot : ISnapshotObserver
+internal abstract class Snapshot : ISnapshotObserver
+{
+    /// <summary>Starts an RDB snapshot (BGSAVE, an AOF base with aof-use-rdb-preamble yes) of
+    /// <paramref name="databases"/> as they are now; the RDB header is the first output.</summary>
+    public static Snapshot Begin(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress) =>
+        Begin(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase));
+
+    /// <summary>Starts a snapshot written in <paramref name="format"/> (its header is the first output).</summary>
+    public static Snapshot Begin<TFormat>(RedisDatabase[] databases, long nowMs, bool compress, TFormat format)
+        where TFormat : struct, ISnapshotFormat
+    {
+        foreach (var db in databases)
+            if (db.Snapshot is not null) throw new InvalidOperationException("a snapshot is already running");
+        return new Snapshot<TFormat>(databases, nowMs, compress, format);
+    }
+
+    protected Snapshot(long atMs) => AtMs = atMs;
+
+    /// <summary>True when the file ends with a CRC64 of its bytes (RDB), which the file writer appends.</summary>
+    public abstract bool HasChecksumTrailer { get; }
+
+    /// <summary>The instant the snapshot represents (unix ms).</summary>
+    public long AtMs { get; }
+
+    /// <summary>Keys in the databases at the start (expired ones included, as DBSIZE counts).</summary>
+    public long KeysTotal { get; protected set; }
+
+    /// <summary>Keys written so far.</summary>
+    public long KeysWritten { get; protected set; }
+
+    /// <summary>Bytes written for entries preserved ahead of the walk (the analogue of fork's copy-on-write).</summary>
+    public long PreservedBytes { get; protected set; }
+
+    /// <summary>True once every database was written and the format's end (RDB: EOF opcode) is in the output.</summary>
+    public bool Complete { get; protected set; }
+
+    /// <summary>Serialized bytes not yet taken with <see cref="Drain"/>.</summary>
+    public abstract int Pending { get; }
+
+    /// <summary>
+    /// Walks the databases for up to <paramref name="budget"/> units of work (an entry written or a bucket visited).
+    /// Returns <see cref="Complete"/>.
+    /// </summary>
+    public abstract bool Step(int budget);
+
+    /// <summary>Runs to the end in one go (SAVE, SHUTDOWN).</summary>
+    public void RunToEnd()
+    {
+        while (!Step(int.MaxValue)) { }
+    }
+
+    /// <summary>The bytes serialized since the last call; valid until the next call of any member.</summary>
+    public abstract ReadOnlySpan<byte> Drain();
+
+    /// <summary>Forgets what <see cref="Drain"/> returned.</summary>
+    public abstract void Drained();
+
+    /// <summary>
+    /// Stops without finishing, for FLUSHALL (which drops every key, so no stale mark can outlive it) and shutdown.
+    /// Any other caller must keep stepping instead, so that every entry ends up with the current mark.
+    /// </summary>
+    public abstract void Abandon();
+
+    public abstract void Preserve(RedisDatabase db, RedisEntry entry);
+
+    public abstract void Detach(RedisDatabase db, RedisEntry?[] table);
+}
+
+/// <summary>The walk of <see cref="Snapshot"/>, specialised by the JIT for one output format.</summary>
+internal sealed class Snapshot<TFormat> : Snapshot where TFormat : struct, ISnapshotFormat
 {
     private sealed class Section
     {
@@ -38,65 +109,45 @@ internal sealed class Snapshot : ISnapshotObserver
     private readonly RedisDatabase[] _databases;
     private readonly Section[] _sections;
     private readonly RdbWriter _out;
+    private TFormat _format; // not readonly: no defensive copy per call
     private readonly byte _epoch;
     private int _current;
 
-    private Snapshot(RedisDatabase[] databases, long atMs, bool compress)
+    internal Snapshot(RedisDatabase[] databases, long atMs, bool compress, TFormat format) : base(atMs)
     {
         _databases = databases;
-        AtMs = atMs;
+        _format = format;
         _out = new RdbWriter { Compress = compress };
         _sections = new Section[databases.Length];
         _epoch = (byte)(databases[0].SnapshotEpoch + 1);
+        long total = 0;
         for (int i = 0; i < databases.Length; i++)
         {
             var db = databases[i];
             _sections[i] = new Section { Keys = db.Count, Expires = db.ExpiresCount };
-            KeysTotal += db.Count;
+            total += db.Count;
             db.SnapshotEpoch = _epoch;
             db.Snapshot = this;
         }
+        KeysTotal = total;
+        _format.WriteHeader(_out);
     }
 
-    /// <summary>Starts a snapshot of <paramref name="databases"/> as they are now; the RDB header is the first output.</summary>
-    public static Snapshot Begin(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress)
-    {
-        foreach (var db in databases)
-            if (db.Snapshot is not null) throw new InvalidOperationException("a snapshot is already running");
-        var snapshot = new Snapshot(databases, nowMs, compress);
-        RdbFormat.WriteHeader(snapshot._out, nowMs / 1000, usedMemory, aofBase);
-        return snapshot;
-    }
+    public override bool HasChecksumTrailer => _format.HasChecksumTrailer;
 
-    /// <summary>The instant the snapshot represents (unix ms).</summary>
-    public long AtMs { get; }
-
-    /// <summary>Keys in the databases at the start (expired ones included, as DBSIZE counts).</summary>
-    public long KeysTotal { get; }
-
-    /// <summary>Keys written so far.</summary>
-    public long KeysWritten { get; private set; }
-
-    /// <summary>Bytes written for entries preserved ahead of the walk (the analogue of fork's copy-on-write).</summary>
-    public long PreservedBytes { get; private set; }
-
-    /// <summary>True once every database was written and the EOF opcode is in the output.</summary>
-    public bool Complete { get; private set; }
-
-    /// <summary>Serialized bytes not yet taken with <see cref="Drain"/>.</summary>
-    public int Pending => _out.Size;
+    public override int Pending => _out.Size;
 
     /// <summary>
     /// Walks the databases for up to <paramref name="budget"/> units of work (an entry written or a bucket visited).
     /// Returns <see cref="Complete"/>.
     /// </summary>
-    public bool Step(int budget)
+    public override bool Step(int budget)
     {
         while (budget > 0 && !Complete)
         {
             if (_current == _databases.Length)
             {
-                RdbFormat.WriteEnd(_out);
+                _format.WriteEnd(_out);
                 Release();
                 Complete = true;
                 break;
@@ -112,7 +163,7 @@ internal sealed class Snapshot : ISnapshotObserver
                     continue;
                 }
                 section.Started = true;
-                RdbFormat.WriteSelectDb(_out, db.Index, section.Keys, section.Expires);
+                _format.WriteSelectDb(_out, db.Index, section.Keys, section.Expires);
                 if (section.Early is { } early)
                 {
                     _out.Bytes(early.Written);
@@ -145,33 +196,21 @@ internal sealed class Snapshot : ISnapshotObserver
         return Complete;
     }
 
-    /// <summary>Runs to the end in one go (SAVE, SHUTDOWN).</summary>
-    public void RunToEnd()
-    {
-        while (!Step(int.MaxValue)) { }
-    }
-
-    /// <summary>The bytes serialized since the last call; valid until the next call of any member.</summary>
-    public ReadOnlySpan<byte> Drain()
+    public override ReadOnlySpan<byte> Drain()
     {
         var bytes = _out.Written;
         return bytes;
     }
 
-    /// <summary>Forgets what <see cref="Drain"/> returned.</summary>
-    public void Drained() => _out.Clear();
+    public override void Drained() => _out.Clear();
 
-    /// <summary>
-    /// Stops without finishing, for FLUSHALL (which drops every key, so no stale mark can outlive it) and shutdown.
-    /// Any other caller must keep stepping instead, so that every entry ends up with the current mark.
-    /// </summary>
-    public void Abandon()
+    public override void Abandon()
     {
         Release();
         Complete = true;
     }
 
-    public void Preserve(RedisDatabase db, RedisEntry entry)
+    public override void Preserve(RedisDatabase db, RedisEntry entry)
     {
         var section = _sections[db.Index];
         if (section.Done)
@@ -185,7 +224,7 @@ internal sealed class Snapshot : ISnapshotObserver
         PreservedBytes += target.Size - before;
     }
 
-    public void Detach(RedisDatabase db, RedisEntry?[] table)
+    public override void Detach(RedisDatabase db, RedisEntry?[] table)
     {
         var section = _sections[db.Index];
         // A second FLUSHDB drops only entries born after T (all marked): the first detached table is the one to finish.
@@ -196,7 +235,7 @@ internal sealed class Snapshot : ISnapshotObserver
     {
         e.SnapshotMark = _epoch;
         if (e.HasExpire && e.ExpireAtMs < AtMs) return; // already logically gone at T
-        RdbFormat.WriteKeyValue(output, e);
+        _format.WriteKey(output, e);
         KeysWritten++;
     }
 

@@ -21,6 +21,7 @@ public sealed class EffectsLog
 {
     private const int HeaderRoom = 16; // "*<argc>\r\n" is written right-aligned in this room once the args are known
     private const int MaxDepth = 4;    // EXEC ─▶ inner command ─▶ ... (a blocked client served at depth 0 starts over)
+    private const int MaxRetainedBytes = 1 << 20;
 
     private readonly ServerConfig _config;
     private readonly ServerStats _stats;
@@ -273,6 +274,9 @@ public sealed class EffectsLog
         foreach (var consumer in _consumers) consumer.Append(unit);
         _length = 0;
         _opCount = 0;
+        // A huge value once must not pin a huge buffer forever; steady traffic never gets here.
+        if (_buffer.Length > MaxRetainedBytes) _buffer = new byte[4096];
+        if (_own.Length > MaxRetainedBytes) _own = new byte[256];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Demikernel.Server.Store;
@@ -36,6 +37,25 @@ internal static class RdbFormat
 
     public const byte TypeModulePreGa = 6;
     public const byte TypeModule2 = 7;
+
+    /// <summary>One listpack builder per thread, reused across keys (a snapshot writes millions of small
+    /// collections); one that grew past <see cref="MaxKeptListpack"/> is dropped instead of kept.</summary>
+    [ThreadStatic] private static ListpackWriter? t_listpack;
+
+    private const int MaxKeptListpack = 64 * 1024;
+
+    internal static ListpackWriter RentListpack()
+    {
+        var lp = t_listpack ?? new ListpackWriter();
+        t_listpack = null;
+        lp.Reset();
+        return lp;
+    }
+
+    internal static void ReturnListpack(ListpackWriter lp)
+    {
+        if (lp.Capacity <= MaxKeptListpack) t_listpack = lp;
+    }
 
     /// <summary>What redis-server 7.0 packs into one quicklist node (list-max-listpack-size -2).</summary>
     private const int ListpackNodeBytes = 8192;
@@ -191,7 +211,7 @@ internal static class RdbFormat
         }
         if (count > 0) nodes++;
         w.Length((ulong)nodes);
-        var lp = new ListpackWriter();
+        var lp = RentListpack();
         for (int i = 0; i < list.Count; i++)
         {
             var item = list[i];
@@ -203,6 +223,7 @@ internal static class RdbFormat
             lp.Add(item);
         }
         if (lp.Count > 0) WritePackedNode(w, lp);
+        ReturnListpack(lp);
     }
 
     private const int EmptyListpack = 7;
@@ -218,13 +239,14 @@ internal static class RdbFormat
     {
         if (!hash.IsHashTable)
         {
-            var lp = new ListpackWriter();
+            var lp = RentListpack();
             for (int i = 0; i < hash.Count; i++)
             {
                 lp.Add(hash.FieldAt(i));
                 lp.Add(hash.ValueAt(i));
             }
             w.String(lp.Complete());
+            ReturnListpack(lp);
             return;
         }
         w.Length((ulong)hash.Count);
@@ -245,27 +267,33 @@ internal static class RdbFormat
             for (int i = 0; i < set.Count; i++) w.String(set.MemberAt(i, scratch));
             return;
         }
-        var values = new long[set.Count];
-        for (int i = 0; i < values.Length; i++)
-            _ = Demikernel.Resp.RedisNumbers.TryParseInt64(set.MemberAt(i, scratch), out values[i]); // intset members are integers
-        System.Array.Sort(values);
+        // intsets hold at most set-max-intset-entries (512) members: both scratch arrays come from the pool
+        var values = ArrayPool<long>.Shared.Rent(set.Count);
+        var sorted = values.AsSpan(0, set.Count);
+        for (int i = 0; i < sorted.Length; i++)
+            _ = Demikernel.Resp.RedisNumbers.TryParseInt64(set.MemberAt(i, scratch), out sorted[i]); // intset members are integers
+        sorted.Sort();
         int width = 2;
-        foreach (long v in values)
+        foreach (long v in sorted)
         {
             if (v is < int.MinValue or > int.MaxValue) width = 8;
             else if (v is < short.MinValue or > short.MaxValue) width = Math.Max(width, 4);
         }
-        var blob = new byte[8 + values.Length * width];
+        int size = 8 + sorted.Length * width;
+        var rented = ArrayPool<byte>.Shared.Rent(size);
+        var blob = rented.AsSpan(0, size);
         BinaryPrimitives.WriteUInt32LittleEndian(blob, (uint)width);
-        BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), (uint)values.Length);
-        for (int i = 0; i < values.Length; i++)
+        BinaryPrimitives.WriteUInt32LittleEndian(blob[4..], (uint)sorted.Length);
+        for (int i = 0; i < sorted.Length; i++)
         {
-            var d = blob.AsSpan(8 + i * width);
-            if (width == 2) BinaryPrimitives.WriteInt16LittleEndian(d, (short)values[i]);
-            else if (width == 4) BinaryPrimitives.WriteInt32LittleEndian(d, (int)values[i]);
-            else BinaryPrimitives.WriteInt64LittleEndian(d, values[i]);
+            var d = blob[(8 + i * width)..];
+            if (width == 2) BinaryPrimitives.WriteInt16LittleEndian(d, (short)sorted[i]);
+            else if (width == 4) BinaryPrimitives.WriteInt32LittleEndian(d, (int)sorted[i]);
+            else BinaryPrimitives.WriteInt64LittleEndian(d, sorted[i]);
         }
         w.String(blob);
+        ArrayPool<byte>.Shared.Return(rented);
+        ArrayPool<long>.Shared.Return(values);
     }
 
     /// <summary>A sorted set: ZSET_LISTPACK (member, score in ascending order; scores as %.17g text) while
@@ -274,7 +302,7 @@ internal static class RdbFormat
     {
         if (!zset.IsSkiplistEncoded)
         {
-            var lp = new ListpackWriter();
+            var lp = RentListpack();
             Span<byte> text = stackalloc byte[Demikernel.Resp.RedisNumbers.MaxDoubleLength];
             for (var n = zset.List.First; n is not null; n = n.Next)
             {
@@ -283,6 +311,7 @@ internal static class RdbFormat
                 lp.Add(text[..written]);
             }
             w.String(lp.Complete());
+            ReturnListpack(lp);
             return;
         }
         w.Length((ulong)zset.Count);

@@ -451,6 +451,9 @@ internal sealed class ListpackWriter
 
     public int Size => _length + 1;
 
+    /// <summary>The bytes the builder holds on to.</summary>
+    public int Capacity => _buffer.Length;
+
     public static int BacklenSize(long entry) =>
         entry <= 127 ? 1 : entry < 16383 ? 2 : entry < 2097151 ? 3 : entry < 268435455 ? 4 : 5;
 

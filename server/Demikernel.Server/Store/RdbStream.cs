@@ -48,7 +48,7 @@ internal static class RdbStream
         }
         w.Length((ulong)nodes);
         Span<byte> key = stackalloc byte[16];
-        var lp = new ListpackWriter();
+        var lp = RdbFormat.RentListpack();
         for (int i = 0; i < s.NodeCount; i++)
         {
             s.GetNode(i, out var ids, out var data);
@@ -58,6 +58,7 @@ internal static class RdbStream
             w.String(key);
             w.String(lp.Complete());
         }
+        RdbFormat.ReturnListpack(lp);
         w.Length((ulong)s.Length);
         WriteId(w, s.LastId);
         WriteId(w, s.FirstId);

@@ -156,6 +156,18 @@ public sealed class RedisDatabase
 
     public bool Exists(ReadOnlySpan<byte> key) => FindLive(key, HashOf(key)) is not null;
 
+    /// <summary>
+    /// True when <paramref name="key"/> holds a value whose TTL has not passed. Unlike <see cref="Find"/> an expired
+    /// key is left in place (no deletion, nothing propagated), as Redis's keyIsExpired checks WATCHed keys.
+    /// </summary>
+    public bool IsLive(ReadOnlySpan<byte> key)
+    {
+        uint hash = HashOf(key);
+        for (var e = _buckets[hash & (uint)(_buckets.Length - 1)]; e is not null; e = e.Next)
+            if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key)) return !IsExpired(e);
+        return false;
+    }
+
     /// <summary>The string value of <paramref name="key"/>: Ok, NotFound or WrongType. The span is valid until the
     /// key is next written.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
