@@ -109,6 +109,51 @@ public sealed class CorruptionTests(ITestOutputHelper output)
         output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
     }
 
+    /// <summary>
+    /// A file torn inside a #TS annotation is complete (redis-server 7.0 loads it even with aof-load-truncated no):
+    /// ours starts, cuts the partial line off, and what it appends next loads after another restart.
+    /// </summary>
+    [Fact]
+    public void AofTornInsideAnAnnotationLoadsAndStaysAppendable()
+    {
+        var watch = Stopwatch.StartNew();
+        using var dir = new TempDir("torn-ts");
+        string[] args = ["--save", "", "--appendonly", "yes", "--aof-load-truncated", "no"];
+        using (var server = ServerProcess.StartOurs(dir.Path, args))
+        using (var c = server.Connect())
+        {
+            c.Ok("CONFIG", "SET", "aof-timestamp-enabled", "yes");
+            c.Ok("SET", "a", "1");
+            long second = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+            while (DateTimeOffset.UtcNow.ToUnixTimeSeconds() == second) Thread.Sleep(20);
+            Thread.Sleep(300); // the server's coarse clock (updated by its cron) reaches the next second too
+            c.Ok("SET", "b", "2");
+        }
+        string incrPath = Path.Combine(dir.Path, "appendonlydir", Incr);
+        byte[] incr = File.ReadAllBytes(incrPath);
+        int last = incr.AsSpan().LastIndexOf("#TS:"u8);
+        Assert.True(last > 0 && incr.AsSpan(0, last).IndexOf("#TS:"u8) >= 0, $"expected two #TS annotations:\n{System.Text.Encoding.ASCII.GetString(incr)}");
+        using (var f = File.OpenHandle(incrPath, FileMode.Open, FileAccess.Write)) RandomAccess.SetLength(f, last + 5);
+
+        using (var server = ServerProcess.StartOurs(dir.Path, args))
+        using (var c = server.Connect())
+        {
+            Assert.Equal("1", c.Ok("GET", "a").Text);
+            Assert.True(c.Ok("GET", "b").IsNull);
+            Assert.Equal(last, new FileInfo(incrPath).Length); // the partial annotation is gone
+            c.Ok("SET", "c", "3");
+            server.Kill9();
+        }
+        using (var server = ServerProcess.StartOurs(dir.Path, args))
+        using (var c = server.Connect())
+        {
+            Assert.Equal("1", c.Ok("GET", "a").Text);
+            Assert.Equal("3", c.Ok("GET", "c").Text);
+            Assert.Equal(2, c.Ok("DBSIZE").Integer);
+        }
+        output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
+    }
+
     [Fact]
     public void RdbWithAFlippedByteOrATornTailIsRefused()
     {

@@ -164,4 +164,54 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         Assert.Equal(acked.Count, rc.Ok("DBSIZE").Integer);
         output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
     }
+
+    /// <summary>
+    /// appendfsync always on a full disk: redis-server 7.0 exits ("Can't recover from AOF write error when the AOF
+    /// fsync policy is 'always'"); ours keeps running and holds replies (which could reveal the unwritten effects)
+    /// until the write succeeds, so nothing acknowledged is ever lost and everything resumes once space is back.
+    /// </summary>
+    [Fact]
+    public void AofAlwaysOnAFullDiskHoldsRepliesUntilSpaceIsBackAndLosesNothing()
+    {
+        var watch = Stopwatch.StartNew();
+        using var dir = new TempDir("full-always");
+        using var disk = new Tmpfs(dir["mnt"], "2m");
+        string[] args = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"];
+        var acked = new List<(string Key, string Value)>();
+        using (var server = ServerProcess.StartOurs(disk.Path, args))
+        using (var c = server.Connect(TimeSpan.FromSeconds(60)))
+        {
+            disk.Fill(leaveBytes: 300_000);
+            Task<RespValue>? held = null;
+            string[]? heldCommand = null;
+            foreach (var cmd in RandomValues("fill:", 200, 20_000, 13))
+            {
+                var call = Task.Run(() => c.Call(cmd));
+                if (!call.Wait(TimeSpan.FromSeconds(3)))
+                {
+                    held = call;
+                    heldCommand = cmd;
+                    break;
+                }
+                Assert.Equal("OK", call.Result.Text);
+                acked.Add((cmd[1], cmd[2]));
+            }
+            Assert.True(held is not null, "200 SETs of 20 kB fitted in 300 kB");
+            output.WriteLine($"{acked.Count} SETs acknowledged, then a reply held");
+            Assert.False(server.HasExited, server.Output);
+            File.Delete(disk.FillerPath);
+            Assert.True(held!.Wait(TimeSpan.FromSeconds(20)), "the held reply did not come within 20 s of space coming back");
+            Assert.Equal("OK", held.Result.Text);
+            acked.Add((heldCommand![1], heldCommand[2]));
+            Assert.Equal("ok", c.Info("aof_last_write_status"));
+            Assert.Equal("OK", c.Ok("SET", "resumed", "yes").Text);
+            acked.Add(("resumed", "yes"));
+            server.Kill9();
+        }
+        using var restarted = ServerProcess.StartOurs(disk.Path, args);
+        using var rc = restarted.Connect();
+        foreach (var (key, value) in acked) Assert.True(rc.Ok("GET", key).Text == value, $"{key} lost or wrong after restart");
+        Assert.Equal(acked.Count, rc.Ok("DBSIZE").Integer);
+        output.WriteLine($"{watch.Elapsed.TotalSeconds:F1} s");
+    }
 }
