@@ -13,45 +13,20 @@ public sealed class EffectsEndToEndTests
     /// <summary>Our server on catnap, on its own thread, with an effects consumer attached before it starts.</summary>
     private sealed class TcpServer : IDisposable
     {
-        private readonly Thread _thread;
-        private RedisServer? _server;
-        private Exception? _crash;
+        private readonly ServerThread _thread;
 
         public TcpServer()
         {
-            var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _thread = new Thread(() => Serve(started)) { IsBackground = true, Name = "effects-tests server" };
-            _thread.Start();
-            if (!started.Task.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("the server did not start");
-            Port = started.Task.Result;
+            _thread = new ServerThread("effects-tests server", libos =>
+            {
+                var server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" });
+                server.Effects.Add(Consumer);
+                return server;
+            });
         }
 
-        public int Port { get; }
+        public int Port => _thread.Port;
         public StreamConsumer Consumer { get; } = new() { RecordUnits = false };
-
-        private void Serve(TaskCompletionSource<int> started)
-        {
-            DemiLibOS? libos = null;
-            try
-            {
-                libos = Demikernel.LibOS.Create("catnap");
-                _server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1" });
-                _server.Effects.Add(Consumer);
-                int rc = _server.Start();
-                if (rc != 0) throw new InvalidOperationException($"Start failed: errno {rc}");
-                started.SetResult(_server.ListenEndpoint.Port);
-                _server.Run();
-            }
-            catch (Exception e)
-            {
-                _crash = e;
-                started.TrySetException(e);
-            }
-            finally
-            {
-                libos?.Dispose();
-            }
-        }
 
         /// <summary>Stops the server and returns what the consumer got (read once the server thread is gone).</summary>
         public byte[] StopAndTakeEffects()
@@ -60,12 +35,7 @@ public sealed class EffectsEndToEndTests
             return Consumer.Output.WrittenSpan.ToArray();
         }
 
-        public void Dispose()
-        {
-            _server?.RequestStop();
-            if (!_thread.Join(TimeSpan.FromSeconds(10))) throw new TimeoutException("the server thread did not stop");
-            if (_crash is not null) throw new InvalidOperationException("the server thread crashed", _crash);
-        }
+        public void Dispose() => _thread.Dispose();
     }
 
     private static void WaitBlocked(ListHashConnection admin)

@@ -507,57 +507,11 @@ public sealed class ListCommandTests : IDisposable
     }
 }
 
-/// <summary>A <see cref="RedisServer"/> on catnap on its own thread, for tests that need real connections
-/// (blocked clients are parked sessions).</summary>
-internal sealed class ListHashTcpServer : IDisposable
+/// <summary>The server the list, hash and blocking tests connect to (blocked clients are parked sessions).</summary>
+internal static class ListHashTcpServer
 {
-    private readonly Thread _thread;
-    private RedisServer? _server;
-    private Exception? _crash;
-
-    private ListHashTcpServer(TaskCompletionSource<int> started)
-    {
-        _thread = new Thread(() => Serve(started)) { IsBackground = true, Name = "list-tests redis-server" };
-        _thread.Start();
-        if (!started.Task.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("the server did not start");
-        Port = started.Task.Result;
-    }
-
-    public int Port { get; }
-
-    public static ListHashTcpServer Start() => new(new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
-
-    private void Serve(TaskCompletionSource<int> started)
-    {
-        DemiLibOS? libos = null;
-        try
-        {
-            libos = Demikernel.LibOS.Create("catnap");
-            _server = new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" });
-            int rc = _server.Start();
-            if (rc != 0) throw new InvalidOperationException($"Start failed: errno {rc}");
-            started.SetResult(_server.ListenEndpoint.Port);
-            _server.Run();
-        }
-        catch (Exception e)
-        {
-            _crash = e;
-            started.TrySetException(e);
-        }
-        finally
-        {
-            libos?.Dispose();
-        }
-    }
-
-    public ListHashConnection Connect() => ListHashConnection.Open(Port);
-
-    public void Dispose()
-    {
-        _server?.RequestStop();
-        if (!_thread.Join(TimeSpan.FromSeconds(10))) throw new TimeoutException("the server thread did not stop");
-        if (_crash is not null) throw new InvalidOperationException("the server thread crashed", _crash);
-    }
+    public static ServerThread Start() => new("list-tests redis-server",
+        libos => new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" }));
 }
 
 /// <summary>A raw RESP connection whose every read is bounded by a timeout.</summary>

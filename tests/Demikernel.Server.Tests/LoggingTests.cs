@@ -358,60 +358,39 @@ internal sealed class CapturedLog : IDisposable
     }
 }
 
-/// <summary>A <see cref="RedisServer"/> on catnap on its own thread with a captured log; <c>setup</c> runs on that thread before Start.</summary>
+/// <summary>A <see cref="ServerThread"/> with a captured log; <c>setup</c> runs on the server's thread before Start.</summary>
 internal sealed class LoggingTcpServer : IDisposable
 {
-    private readonly Thread _thread;
-    private RedisServer? _server;
-    private Exception? _crash;
+    private readonly ServerThread _thread;
 
     private LoggingTcpServer(Action<RedisServer, DemiLibOS> setup, ServerOptions options)
     {
-        var started = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _thread = new Thread(() => Serve(setup, options, started)) { IsBackground = true, Name = "logging-tests redis-server" };
-        _thread.Start();
-        if (!started.Task.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("the server did not start");
-        Port = started.Task.Result;
+        _thread = new ServerThread("logging-tests redis-server", libos =>
+        {
+            var server = new RedisServer(libos, options, Log.Logger, Log.Level);
+            setup(server, libos);
+            return server;
+        });
     }
 
-    public int Port { get; }
+    public int Port => _thread.Port;
 
     public CapturedLog Log { get; } = new(LogLevel.Information);
 
     public static LoggingTcpServer Start(Action<RedisServer, DemiLibOS> setup, ServerOptions? options = null) =>
-        new(setup, options ?? new ServerOptions { Port = 0, Bind = "127.0.0.1" });
+        new(setup, options ?? new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" });
 
-    private void Serve(Action<RedisServer, DemiLibOS> setup, ServerOptions options, TaskCompletionSource<int> started)
-    {
-        DemiLibOS? libos = null;
-        try
-        {
-            libos = Demikernel.LibOS.Create("catnap");
-            _server = new RedisServer(libos, options, Log.Logger, Log.Level);
-            setup(_server, libos);
-            int rc = _server.Start();
-            if (rc != 0) throw new InvalidOperationException($"Start failed: errno {rc}");
-            started.SetResult(_server.ListenEndpoint.Port);
-            _server.Run();
-        }
-        catch (Exception e)
-        {
-            _crash = e;
-            started.TrySetException(e);
-        }
-        finally
-        {
-            libos?.Dispose();
-        }
-    }
-
-    public ListHashConnection Connect() => ListHashConnection.Open(Port);
+    public ListHashConnection Connect() => _thread.Connect();
 
     public void Dispose()
     {
-        _server?.RequestStop();
-        if (!_thread.Join(TimeSpan.FromSeconds(10))) throw new TimeoutException("the server thread did not stop");
-        Log.Dispose();
-        if (_crash is not null) throw new InvalidOperationException("the server thread crashed", _crash);
+        try
+        {
+            _thread.Dispose();
+        }
+        finally
+        {
+            Log.Dispose();
+        }
     }
 }
