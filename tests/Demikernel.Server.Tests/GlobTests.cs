@@ -51,7 +51,6 @@ public class GlobTests
     public void KeysAgreesWithRedisServer()
     {
         using var redis = ReferenceRedis.TryStart();
-        if (redis is null) return; // redis-server is not installed (tests/run.sh installs it)
         using var h = new CommandHarness();
         string[] keys = ["", "a", "ab", "abc", "a*c", "a[c", "a]c", "hello", "hallo", "hxllo", "heeeello", "h\\llo", "A-Z", "-", "^x"];
         string[] patterns =

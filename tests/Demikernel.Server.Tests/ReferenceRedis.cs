@@ -7,7 +7,7 @@ namespace Demikernel.Server.Tests;
 
 /// <summary>
 /// A private redis-server for differential tests: started on a free port, talked to over a raw socket, killed on
-/// dispose. <see cref="TryStart"/> returns null when redis-server is not installed (tests/run.sh installs it).
+/// dispose. <see cref="TryStart"/> fails the test when redis-server is not installed (tests/run.sh installs it).
 /// Reads time out after 10 s, so a test bug fails instead of hanging the run.
 /// </summary>
 public sealed class ReferenceRedis : IDisposable
@@ -29,11 +29,12 @@ public sealed class ReferenceRedis : IDisposable
 
     /// <param name="extraArguments">More redis-server options, after the defaults (a later option wins), e.g.
     /// <c>--dir D --dbfilename dump.rdb</c> to load a file at startup.</param>
-    public static ReferenceRedis? TryStart(string extraArguments = "")
+    public static ReferenceRedis TryStart(string extraArguments = "")
     {
         string? path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
             .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-        if (path is null) return null;
+        // A differential test must fail, not pass, where there is nothing to compare with.
+        if (path is null) throw new Xunit.Sdk.XunitException("redis-server is not installed: this differential test needs it (tests/run.sh installs it)");
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         int port = ((IPEndPoint)listener.LocalEndpoint).Port;

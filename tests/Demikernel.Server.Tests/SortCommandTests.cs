@@ -58,7 +58,6 @@ public sealed class SortCommandTests : IDisposable
     public void RepliesMatchRedisServer()
     {
         using var redis = RedisReference.TryStart();
-        if (redis is null) return;
         string[][] script =
         [
             ["RPUSH", "l", "5", "-1", "3.5", "1e2", "0", "  7", "", "0x10", "10"], ["SORT", "l"], ["SORT", "l", "DESC"], ["SORT", "l", "ALPHA"],

@@ -272,7 +272,6 @@ public sealed class StreamDumpRestoreTests : IDisposable
     public void CrossRestoreWithRedisServer()
     {
         using var redis = ReferenceRedis.TryStart();
-        if (redis is null) return;
         foreach (var (key, script, groups) in new[]
         {
             ("mixed", Mixed("mixed"), new[] { "g0", "g1" }),
