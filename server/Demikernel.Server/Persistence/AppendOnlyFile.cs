@@ -98,8 +98,12 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
     /// <summary>Bytes of effects appended since start: the offset a reply must see durable before it leaves.</summary>
     public long Appended => _written + _buffer.WrittenCount;
 
+    /// <summary>Written, and with appendfsync always also fsynced (except during a rewrite with
+    /// no-appendfsync-on-rewrite, which skips those fsyncs as redis-server does).</summary>
     public bool IsDurable(long offset) =>
-        Config.AppendFsync == AofFsync.Always ? (_sync?.Synced ?? _written) >= offset : _written >= offset;
+        Config.AppendFsync == AofFsync.Always && !(Config.NoAppendFsyncOnRewrite && _rewrite is not null)
+            ? (_sync?.Synced ?? _written) >= offset
+            : _written >= offset;
 
     // ------------------------------------------------------------------ effects in
 
