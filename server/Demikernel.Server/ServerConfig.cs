@@ -177,7 +177,11 @@ public sealed class ServerConfig
         string v = _values[key];
         switch (key)
         {
-            case "maxclients" or "timeout" or "hz" or "maxmemory-samples" or "tcp-keepalive" or "slowlog-max-len"
+            case "maxclients":
+                return Range(v, 1, 4294967295);
+            case "timeout":
+                return Range(v, 0, int.MaxValue);
+            case "hz" or "maxmemory-samples" or "tcp-keepalive" or "slowlog-max-len"
                 or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
                 or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
@@ -220,6 +224,13 @@ public sealed class ServerConfig
         }
     }
 
+    /// <summary>redis-server's check of a bounded integer parameter: parsed first, then its range.</summary>
+    private static string? Range(string v, long min, long max)
+    {
+        if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)) return "argument couldn't be parsed into an integer";
+        return n < min || n > max ? $"argument must be between {min} and {max} inclusive" : null;
+    }
+
     /// <summary>Parses redis.conf memory units (1k, 5mb, 1gb, plain bytes).</summary>
     public static long? ParseMemory(string text)
     {
@@ -240,7 +251,7 @@ public sealed class ServerConfig
     private void Apply()
     {
         RequirePass = _values["requirepass"] is { Length: > 0 } p ? p : null;
-        MaxClients = int.Parse(_values["maxclients"], CultureInfo.InvariantCulture);
+        MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";

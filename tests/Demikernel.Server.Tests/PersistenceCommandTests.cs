@@ -77,6 +77,10 @@ public sealed class PersistenceCommandTests
         Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'dir') - can't set protected config\r\n", h.Run("CONFIG", "SET", "dir", "/tmp"));
         Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'rdbchecksum') - can't set immutable config\r\n", h.Run("CONFIG", "SET", "rdbchecksum", "no"));
         Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'appendfsync') - argument(s) must be one of the following: everysec, always, no\r\n", h.Run("CONFIG", "SET", "appendfsync", "sometimes"));
+        Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument must be between 1 and 4294967295 inclusive\r\n", h.Run("CONFIG", "SET", "maxclients", "99999999999"));
+        Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive\r\n", h.Run("CONFIG", "SET", "timeout", "-1"));
+        Assert.Equal("+OK\r\n", h.Run("CONFIG", "SET", "maxclients", "4294967295"));
+        Assert.Equal("+OK\r\n", h.Run("CONFIG", "SET", "timeout", "0")); // CONFIG SET still works after the refusals
         Assert.Equal("*2\r\n$4\r\nsave\r\n$23\r\n3600 1 300 100 60 10000\r\n", new CommandHarness().Run("CONFIG", "GET", "save"));
     }
 
