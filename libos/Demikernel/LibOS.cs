@@ -180,7 +180,7 @@ public static class LibOS
         config.Get(section, key) is { Length: > 0 } value
             ? value
             : throw new ConfigException(
-                $"{section}.{key} is required for catpowder: set it in the config file or with the environment variable {key.ToUpperInvariant()} ({config.Source})");
+                $"{section}.{key} is required for catpowder: set it in the config file or with the environment variable {LibOSConfig.EnvironmentPrefix}{key.ToUpperInvariant()} ({config.Source})");
 
     private static Ipv4Address ParseIpv4(LibOSConfig config, string section, string key, string text) =>
         Ipv4Address.TryParse(text, out var address) && !address.IsUnspecified && !address.IsBroadcast && !address.IsMulticast

@@ -6,13 +6,18 @@ namespace Demikernel;
 /// <summary>
 /// Configuration in Demikernel's YAML shape (<c>demikernel:</c>, <c>catnap:</c>, <c>raw_socket:</c>,
 /// <c>inetstack_config:</c>, ... plus the server's own <c>server:</c> section), read as a tree of sections.
-/// Any leaf can be overridden by an environment variable named like the key, upper-cased
-/// (<c>local_ipv4_addr</c> → <c>LOCAL_IPV4_ADDR</c>).
+/// Any leaf can be overridden by an environment variable named like the key, upper-cased, behind one prefix
+/// (<c>local_ipv4_addr</c> → <c>DEMIKERNEL_LOCAL_IPV4_ADDR</c>, <c>port</c> → <c>DEMIKERNEL_PORT</c>): unprefixed names
+/// such as PORT or BIND are common in containers and must not change a server by accident.
 /// </summary>
 public sealed class LibOSConfig
 {
     private readonly Dictionary<string, Dictionary<string, string>> _sections = new(StringComparer.Ordinal);
     private readonly Func<string, string?> _environment;
+    private readonly HashSet<string> _asked = new(StringComparer.Ordinal);
+
+    /// <summary>The prefix of environment variables that override keys.</summary>
+    public const string EnvironmentPrefix = "DEMIKERNEL_";
 
     public LibOSConfig(Func<string, string?>? environment = null)
     {
@@ -95,10 +100,21 @@ public sealed class LibOSConfig
     /// <summary>A value: the environment variable KEY (upper-cased) wins over the file.</summary>
     public string? Get(string section, string key)
     {
-        string? env = _environment(key.Replace('.', '_').ToUpperInvariant());
+        string name = EnvironmentPrefix + key.Replace('.', '_').Replace('-', '_').ToUpperInvariant();
+        _asked.Add(name);
+        string? env = _environment(name);
         if (!string.IsNullOrEmpty(env)) return env;
         return _sections.TryGetValue(section, out var s) && s.TryGetValue(key, out var v) ? v : null;
     }
+
+    /// <summary>
+    /// Names of the process's <see cref="EnvironmentPrefix"/> variables that no key read so far matched (a typo, or a
+    /// setting this program does not have): reported at start rather than ignored in silence.
+    /// </summary>
+    public IReadOnlyList<string> UnusedEnvironmentOverrides() =>
+        Environment.GetEnvironmentVariables().Keys.OfType<string>()
+            .Where(k => k.StartsWith(EnvironmentPrefix, StringComparison.Ordinal) && !_asked.Contains(k))
+            .Order(StringComparer.Ordinal).ToArray();
 
     public string GetString(string section, string key, string fallback) => Get(section, key) is { Length: > 0 } v ? v : fallback;
 

@@ -93,6 +93,8 @@ root.SetAction(parse =>
         if (maxClients == 0) return 1;
         options = options with { MaxClients = maxClients };
         using var libos = LibOS.Create(options.LibOS, config);
+        // After the server's and the libOS's keys were read: what is left is a typo or a setting we do not have.
+        foreach (string name in config.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
         var server = new RedisServer(libos, options, log, logging.Level);
         _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
         int rc = server.Start();

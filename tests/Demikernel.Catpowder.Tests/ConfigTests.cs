@@ -35,7 +35,7 @@ public class ConfigTests
     {
         var e = Assert.Throws<ConfigException>(() => LibOS.Create("catpowder", new LibOSConfig(_ => null)));
         Assert.Contains("raw_socket.linux_interface_name is required", e.Message);
-        Assert.Contains("LINUX_INTERFACE_NAME", e.Message);
+        Assert.Contains("DEMIKERNEL_LINUX_INTERFACE_NAME", e.Message);
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public class ConfigTests
     {
         string message = Fails(Good.Replace("  local_ipv4_addr: 10.77.0.2\n", "  spin_budget_us: 100\n", StringComparison.Ordinal));
         Assert.Contains("demikernel.local_ipv4_addr is required", message);
-        Assert.Contains("LOCAL_IPV4_ADDR", message);
+        Assert.Contains("DEMIKERNEL_LOCAL_IPV4_ADDR", message);
     }
 
     [Theory]
@@ -84,11 +84,11 @@ public class ConfigTests
     {
         string message = Fails(Good, key => key switch
         {
-            "LINUX_INTERFACE_NAME" => "dkcpfromenv0",
+            "DEMIKERNEL_LINUX_INTERFACE_NAME" => "dkcpfromenv0",
             _ => null,
         });
         Assert.Contains("'dkcpfromenv0'", message);
-        message = Fails(Good, key => key == "LOCAL_IPV4_ADDR" ? "not-an-address" : null);
+        message = Fails(Good, key => key == "DEMIKERNEL_LOCAL_IPV4_ADDR" ? "not-an-address" : null);
         Assert.Contains("demikernel.local_ipv4_addr must be a unicast IPv4 address", message);
         Assert.Contains("got 'not-an-address'", message);
     }

@@ -57,12 +57,19 @@ public sealed partial class ServerLogTests
     [Fact]
     public void WithoutAnyArgumentTheServerWarnsThatNoConfigFileWasGiven()
     {
-        // The port comes from the environment (PORT overrides the server's key), so the command line stays empty.
-        using var server = ServerProcess.Start([], new Dictionary<string, string> { ["PORT"] = "0" });
+        // The port comes from the environment (DEMIKERNEL_PORT overrides the server's key), so the command line stays
+        // empty; an unprefixed PORT changes nothing, and an unknown prefixed name is reported.
+        using var server = ServerProcess.Start([], new Dictionary<string, string>
+        {
+            ["DEMIKERNEL_PORT"] = "0",
+            ["PORT"] = "1",
+            ["DEMIKERNEL_NO_SUCH_SETTING"] = "x",
+        });
         var lines = server.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal));
         var messages = lines.Select(l => Parse(server, l)).ToArray();
         Assert.Equal(('C', '#', "Warning: no config file specified, using the default config. In order to specify a config file use Demikernel.Server --config /path/to/config.yaml"), messages[2]);
         Assert.DoesNotContain(messages, m => m.Message == "Configuration loaded");
+        Assert.Contains(messages, m => m.Message == "Environment variable DEMIKERNEL_NO_SUCH_SETTING is not a setting of this server; it is ignored");
     }
 
     [Fact]

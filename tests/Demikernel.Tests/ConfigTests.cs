@@ -30,10 +30,16 @@ public class ConfigTests
     [Fact]
     public void EnvironmentVariablesOverrideTheFile()
     {
-        var env = new Dictionary<string, string> { ["LOCAL_IPV4_ADDR"] = "10.0.0.9", ["MTU"] = "9000" };
+        var env = new Dictionary<string, string>
+        {
+            ["DEMIKERNEL_LOCAL_IPV4_ADDR"] = "10.0.0.9",
+            ["DEMIKERNEL_MTU"] = "9000",
+            ["MSS"] = "1000", // unprefixed names are common in containers and change nothing
+        };
         var config = LibOSConfig.Parse(new StringReader(Yaml), k => env.GetValueOrDefault(k));
         Assert.Equal("10.0.0.9", config.Get("demikernel", "local_ipv4_addr"));
         Assert.Equal(9000, config.GetInt("inetstack_config", "mtu", 0));
+        Assert.NotEqual(1000, config.GetInt("inetstack_config", "mss", 0));
     }
 
     [Fact]

@@ -92,6 +92,9 @@ public static partial class ServerLog
     public static partial void CommandFailed(this ILogger log, Exception exception, string command, long clientId, IPv4Endpoint peer);
 
     /// <summary>A command handler threw and the connection's reply could not be repaired: the client is disconnected.</summary>
+    [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "Environment variable {Name} is not a setting of this server; it is ignored")]
+    public static partial void UnknownEnvironmentOverride(this ILogger log, string name);
+
     [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "Internal error while running '{Command}' for client id={ClientId} addr={Peer}; the client was disconnected")]
     public static partial void CommandFailedClientClosed(this ILogger log, Exception exception, string command, long clientId, IPv4Endpoint peer);
 
