@@ -74,9 +74,9 @@ public sealed partial class InteropTests(ITestOutputHelper output)
                     interval: 5000
                 """, key => key switch
             {
-                "CONGESTION_CONTROL" => "newreno",
-                "DELAYED_ACK_US" => "40000",
-                "MSS" => "1400",
+                "DEMIKERNEL_CONGESTION_CONTROL" => "newreno",
+                "DEMIKERNEL_DELAYED_ACK_US" => "40000",
+                "DEMIKERNEL_MSS" => "1400",
                 _ => null,
             }));
             options = Catpowder(libos).Stack.Interface.Options;
