@@ -134,27 +134,18 @@ public sealed class RedisServer
     /// </summary>
     public void RequestStop() => LibOS.Post(static server => server._stopRequested = true, this);
 
-    private volatile bool _shutdownRequested;
-
     /// <summary>
-    /// SIGTERM/SIGINT: from any thread. The cron then shuts down as redis-server does on these signals: save when
-    /// save points are configured, fsync the AOF, stop (and the process exits 0). If the save fails the server keeps
-    /// running, as redis-server does.
+    /// SIGTERM/SIGINT: from any thread. The libOS thread then shuts down as redis-server does on these signals: save
+    /// when save points are configured, fsync the AOF, stop (and the process exits 0). If the save fails the server
+    /// keeps running, as redis-server does, and a later signal tries again.
     /// </summary>
-    public void RequestShutdown(string signal)
-    {
-        _shutdownSignal = signal;
-        _shutdownRequested = true;
-        LibOS.Post(static server => server.TryShutdownFromSignal(), this); // at once, not at the next cron
-    }
+    public void RequestShutdown(string signal) =>
+        LibOS.Post(static request => request.Server.ShutdownOnSignal(request.Signal), (Server: this, Signal: signal));
 
-    private volatile string _shutdownSignal = "";
-
-    private void TryShutdownFromSignal()
+    private void ShutdownOnSignal(string signal)
     {
-        if (!_shutdownRequested || Stopping) return;
-        _shutdownRequested = false;
-        Log.ReceivedShutdownSignal(_shutdownSignal);
+        if (Stopping) return;
+        Log.ReceivedShutdownSignal(signal);
         Shutdown(save: null, force: false);
     }
 
@@ -231,7 +222,6 @@ public sealed class RedisServer
             CoarseNowMs = NowMs;
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
             Persistence.Cron();
-            TryShutdownFromSignal();
             int timeout = Config.Timeout;
             if (timeout > 0)
             {

@@ -31,8 +31,6 @@ internal readonly struct AofCommandFormat(long timestampSeconds) : ISnapshotForm
     /// <summary>No timestamp annotation (aof-timestamp-enabled no).</summary>
     public static AofCommandFormat WithoutTimestamp => new(-1);
 
-    public bool HasChecksumTrailer => false;
-
     public void WriteHeader(RdbWriter w)
     {
         if (timestampSeconds < 0) return;

@@ -99,12 +99,7 @@ public sealed class PersistenceManager
     public string? LoadAtStartup()
     {
         var started = Stopwatch.GetTimestamp();
-        if (Config.AppendOnly)
-        {
-            string? error = Aof.LoadAndOpenAtStartup();
-            if (error is not null) return error;
-            return null;
-        }
+        if (Config.AppendOnly) return Aof.LoadAndOpenAtStartup();
         string path = RdbPath;
         if (!File.Exists(path)) return null;
         Log.LoadingRdb(path);
@@ -137,14 +132,13 @@ public sealed class PersistenceManager
         var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: true);
         if (!result.Ok)
         {
-            problem = $"Failed loading the RDB file '{path}': {result.Error}";
-            foreach (var db in _server.Databases) db.Clear(); // never start with half a dataset
+            problem = $"Failed loading the RDB file '{path}': {result.Error}"; // the loader left the databases empty
             return result;
         }
         if (result.BytesUsed != image.Length)
         {
             problem = $"Failed loading the RDB file '{path}': {image.Length - result.BytesUsed} unexpected bytes after the end of the RDB at offset {result.BytesUsed}";
-            foreach (var db in _server.Databases) db.Clear();
+            foreach (var db in _server.Databases) db.Clear(); // never start with half a dataset
             return result;
         }
         LastLoadKeysLoaded = result.KeysLoaded;
@@ -292,10 +286,7 @@ public sealed class PersistenceManager
     /// <summary>FLUSHALL: kills a running BGSAVE and, when save points are configured, saves the empty dataset now.</summary>
     internal void OnFlushAll()
     {
-        if (_bgsave is not null)
-        {
-            KillBackgroundSave();
-        }
+        KillBackgroundSave();
         if (Config.SaveParams.Length > 0) SaveNow();
     }
 

@@ -40,7 +40,6 @@ internal sealed class RdbFileWriter : IDisposable
 
     public string TempPath { get; }
     public string FinalPath { get; }
-    public long Length => _file.Position;
 
     public void Write(ReadOnlySpan<byte> data)
     {

@@ -42,9 +42,6 @@ internal abstract class Snapshot : ISnapshotObserver
 
     protected Snapshot(long atMs) => AtMs = atMs;
 
-    /// <summary>True when the file ends with a CRC64 of its bytes (RDB), which the file writer appends.</summary>
-    public abstract bool HasChecksumTrailer { get; }
-
     /// <summary>The instant the snapshot represents (unix ms).</summary>
     public long AtMs { get; }
 
@@ -59,9 +56,6 @@ internal abstract class Snapshot : ISnapshotObserver
 
     /// <summary>True once every database was written and the format's end (RDB: EOF opcode) is in the output.</summary>
     public bool Complete { get; protected set; }
-
-    /// <summary>Serialized bytes not yet taken with <see cref="Drain"/>.</summary>
-    public abstract int Pending { get; }
 
     /// <summary>
     /// Walks the databases for up to <paramref name="budget"/> units of work (an entry written or a bucket visited).
@@ -132,10 +126,6 @@ internal sealed class Snapshot<TFormat> : Snapshot where TFormat : struct, ISnap
         KeysTotal = total;
         _format.WriteHeader(_out);
     }
-
-    public override bool HasChecksumTrailer => _format.HasChecksumTrailer;
-
-    public override int Pending => _out.Size;
 
     /// <summary>
     /// Walks the databases for up to <paramref name="budget"/> units of work (an entry written or a bucket visited).

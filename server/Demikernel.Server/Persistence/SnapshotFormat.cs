@@ -7,16 +7,13 @@ namespace Demikernel.Server.Persistence;
 /// the file format. Implemented by structs and used as a generic constraint, so the JIT specialises the walk for each
 /// format and the per-key call is direct (the RDB path costs what it did before the seam).
 /// <code>
-///   file = Header  ( SelectDb  Key* )*  End  [ CRC64 trailer, appended by RdbFileWriter, when HasChecksumTrailer ]
+///   file = Header  ( SelectDb  Key* )*  End  [ CRC64 trailer, appended by RdbFileWriter for RDB images ]
 ///   RdbSnapshotFormat      "REDIS0010" AUX*, SELECTDB+RESIZEDB, [EXPIRETIME_MS] type key value, EOF   + CRC64
 ///   AofCommandFormat       [#TS:], SELECT n, SET/RPUSH/SADD/ZADD/HMSET/XADD... [PEXPIREAT], nothing     no trailer
 /// </code>
 /// </summary>
 internal interface ISnapshotFormat
 {
-    /// <summary>True when the file ends with the 8-byte CRC64 of everything before it (RDB).</summary>
-    bool HasChecksumTrailer { get; }
-
     void WriteHeader(RdbWriter w);
 
     /// <summary>Starts database <paramref name="db"/> (only databases with keys are started).</summary>
@@ -32,8 +29,6 @@ internal interface ISnapshotFormat
 /// aof-use-rdb-preamble yes: <see cref="RdbFormat"/>'s file layer.</summary>
 internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory, bool aofBase) : ISnapshotFormat
 {
-    public bool HasChecksumTrailer => true;
-
     public void WriteHeader(RdbWriter w) => RdbFormat.WriteHeader(w, unixTimeSeconds, usedMemory, aofBase);
 
     public void WriteSelectDb(RdbWriter w, int db, long keys, long expires) => RdbFormat.WriteSelectDb(w, db, keys, expires);
