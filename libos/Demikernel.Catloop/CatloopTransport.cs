@@ -12,7 +12,10 @@ public sealed class CatloopTransport : INetworkTransport
     private const ushort FirstEphemeralPort = 49152;
     private readonly Dictionary<ushort, CatloopSocket> _bound = [];
     private ushort _nextEphemeral = FirstEphemeralPort;
-    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    // A monitor rather than a ManualResetEventSlim: the latter creates its lock object on the first Wait that really
+    // blocks, so a libOS that first sleeps in steady state allocated there.
+    private readonly object _gate = new();
+    private bool _woken;
 
     public string Name => "catloop";
 
@@ -36,16 +39,24 @@ public sealed class CatloopTransport : INetworkTransport
     public void Block(TimeSpan? timeout)
     {
         int ms = timeout is not { } t ? Timeout.Infinite : (int)Math.Min(int.MaxValue, Math.Ceiling(Math.Max(0, t.TotalMilliseconds)));
-        _wake.Wait(ms);
-        // Reset after the wait, never before: a wake that came in before the block must end it. One that comes in
-        // between Wait and Reset is lost, harmlessly: the libOS is awake and looks at its post queue next.
-        _wake.Reset();
+        lock (_gate)
+        {
+            if (!_woken) Monitor.Wait(_gate, ms); // a wake that came in before the block ends it at once
+            _woken = false;
+        }
     }
 
-    /// <summary>Sets the event <see cref="Block"/> waits on.</summary>
-    public void Wake() => _wake.Set();
+    /// <summary>Ends the current or the next <see cref="Block"/>.</summary>
+    public void Wake()
+    {
+        lock (_gate)
+        {
+            _woken = true;
+            Monitor.Pulse(_gate);
+        }
+    }
 
-    public void Dispose() => _wake.Dispose();
+    public void Dispose() { }
 
     internal bool TryBind(ushort port, CatloopSocket socket)
     {
