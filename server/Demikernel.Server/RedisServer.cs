@@ -212,13 +212,13 @@ public sealed class RedisServer
 
     public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
 
-    /// <summary>Background work at <see cref="ServerOptions.Hz"/>: active expiry and idle timeouts.</summary>
+    /// <summary>Background work at <see cref="ServerConfig.Hz"/> (CONFIG SET hz applies from the next tick): active
+    /// expiry, persistence, idle timeouts.</summary>
     private async ValueTask Cron()
     {
-        var period = TimeSpan.FromMilliseconds(1000.0 / Math.Clamp(Options.Hz, 1, 500));
         while (!Stopping)
         {
-            await LibOS.Delay(period);
+            await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
             CoarseNowMs = NowMs;
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
             Persistence.Cron();

@@ -92,6 +92,9 @@ public sealed class ServerConfig
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
 
+    /// <summary>Server cron frequency (1..500).</summary>
+    public int Hz { get; private set; }
+
     // persistence (see Persistence/)
     public string Dir { get; private set; } = "";
     public string DbFilename { get; private set; } = "dump.rdb";
@@ -181,7 +184,12 @@ public sealed class ServerConfig
                 return Range(v, 1, 4294967295);
             case "timeout":
                 return Range(v, 0, int.MaxValue);
-            case "hz" or "maxmemory-samples" or "tcp-keepalive" or "slowlog-max-len"
+            case "hz":
+                // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
+                if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;
+                _values[key] = Math.Clamp(long.Parse(v, CultureInfo.InvariantCulture), 1, 500).ToString(CultureInfo.InvariantCulture);
+                return null;
+            case "maxmemory-samples" or "tcp-keepalive" or "slowlog-max-len"
                 or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
                 or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
@@ -253,6 +261,7 @@ public sealed class ServerConfig
         RequirePass = _values["requirepass"] is { Length: > 0 } p ? p : null;
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
+        Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";
         Dir = _values["dir"];

@@ -81,6 +81,12 @@ public sealed class PersistenceCommandTests
         Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'timeout') - argument must be between 0 and 2147483647 inclusive\r\n", h.Run("CONFIG", "SET", "timeout", "-1"));
         Assert.Equal("+OK\r\n", h.Run("CONFIG", "SET", "maxclients", "4294967295"));
         Assert.Equal("+OK\r\n", h.Run("CONFIG", "SET", "timeout", "0")); // CONFIG SET still works after the refusals
+        Assert.Equal("-ERR CONFIG SET failed (possibly related to argument 'hz') - argument must be between 0 and 2147483647 inclusive\r\n", h.Run("CONFIG", "SET", "hz", "-5"));
+        Assert.Equal("+OK\r\n", h.Run("CONFIG", "SET", "hz", "99999"));
+        Assert.Equal("*2\r\n$2\r\nhz\r\n$3\r\n500\r\n", h.Run("CONFIG", "GET", "hz")); // clamped, as redis-server shows it
+        Assert.Contains("hz:500\r\n", h.Run("INFO", "server"));
+        Assert.Equal("+OK\r\n", h.Run("CONFIG", "SET", "hz", "0"));
+        Assert.Equal("*2\r\n$2\r\nhz\r\n$1\r\n1\r\n", h.Run("CONFIG", "GET", "hz"));
         Assert.Equal("*2\r\n$4\r\nsave\r\n$23\r\n3600 1 300 100 60 10000\r\n", new CommandHarness().Run("CONFIG", "GET", "save"));
     }
 
