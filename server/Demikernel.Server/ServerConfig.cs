@@ -129,6 +129,17 @@ public sealed class ServerConfig
     /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
     public event Action<string, string>? Changed;
 
+    /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
+    private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
+    {
+        "maxmemory", "maxmemory-policy", "maxmemory-samples", "tcp-keepalive", "tcp-backlog", "protected-mode",
+        "lazyfree-lazy-eviction", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
+        "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
+        "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
+        "active-expire-effort", "repl-diskless-sync", "min-replicas-to-write", "replica-read-only",
+        "replica-serve-stale-data", "replica-priority", "client-query-buffer-limit",
+    };
+
     public static string Canonical(string name)
     {
         name = name.ToLowerInvariant();
@@ -153,6 +164,10 @@ public sealed class ServerConfig
         if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
             or "appendfilename" or "appenddirname" or "logfile")
+            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
+        // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
+        if (NotAppliedYet.Contains(key))
             return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
         // redis-server 7.0 refuses these at runtime unless enable-protected-configs is set (it is not, by default)
         if (key is "dir" or "dbfilename")
