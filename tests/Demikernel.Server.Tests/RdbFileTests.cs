@@ -295,7 +295,7 @@ public sealed class RdbFileTests
         using var h = BuildHere();
         var image = WriteImage(h.Server.Databases);
         long total = TotalKeys(h.Server.Databases);
-        AssertFlipsAreRefused(image, total, seed: 20261202, flips: 150);
+        AssertFlipsAreRefused(image, total, seed: 20261202, flips: 1000);
     }
 
     /// <summary>Flips one byte at seeded random offsets: with the CRC the image is always refused; without it the
@@ -323,7 +323,8 @@ public sealed class RdbFileTests
             if (result.Ok)
             {
                 acceptedUnchecked++;
-                Assert.Equal(total, result.KeysLoaded + result.ExpiredSkipped);
+                // a flipped length can leave a collection empty, which is skipped as redis-server skips it
+                Assert.Equal(total, result.KeysLoaded + result.ExpiredSkipped + result.EmptySkipped);
                 Assert.Equal(result.KeysLoaded, TotalKeys(dbs));
                 Assert.Equal(image.Length, result.BytesUsed);
             }

@@ -6,7 +6,8 @@ namespace Demikernel.Server.Store;
 /// <summary>The outcome of <see cref="RdbLoader.Load"/>. <paramref name="BytesUsed"/> counts the RDB's bytes including
 /// its CRC (an AOF base file may continue with commands after them); <paramref name="AofBase"/> is the "aof-base" AUX
 /// field.</summary>
-internal readonly record struct RdbLoadResult(bool Ok, string? Error, long BytesUsed, long KeysLoaded, long ExpiredSkipped, bool AofBase);
+internal readonly record struct RdbLoadResult(bool Ok, string? Error, long BytesUsed, long KeysLoaded, long ExpiredSkipped, bool AofBase,
+    long EmptySkipped);
 
 /// <summary>
 /// The file layer's reader: a whole RDB image (versions 1 to 10) into the databases, as redis-server 7.0 loads one
@@ -54,10 +55,11 @@ internal static class RdbLoader
         public int At;
         public long Keys;
         public long Expired;
+        public long Empty;
         public bool AofBase;
     }
 
-    private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase);
+    private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase, s.Empty);
 
     private static RdbLoadResult LoadCore(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum,
         LoadState s)
@@ -154,6 +156,7 @@ internal static class RdbLoader
             }
             if (v.IsEmptyCollection)
             {
+                s.Empty++;
                 expireAt = idle = -1;
                 continue; // redis-server skips empty keys too (rdbLoadObject's "empty key")
             }
@@ -193,7 +196,7 @@ internal static class RdbLoader
                     return Fail(s, $"RDB checksum mismatch (file 0x{expected:x16}, computed 0x{computed:x16})");
             }
         }
-        return new RdbLoadResult(true, null, r.Position, s.Keys, s.Expired, s.AofBase);
+        return new RdbLoadResult(true, null, r.Position, s.Keys, s.Expired, s.AofBase, s.Empty);
     }
 
     private static RdbLoadResult Truncated(LoadState s, ReadOnlySpan<byte> image, int at, string what) =>
