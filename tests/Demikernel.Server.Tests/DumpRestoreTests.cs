@@ -118,7 +118,7 @@ public sealed class DumpRestoreTests : IDisposable
     [Fact]
     public void StringsCrossRestoreWithRedisServer()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         for (int i = 0; i < Strings.Length; i++)
         {
             string key = "s" + i;
@@ -131,7 +131,7 @@ public sealed class DumpRestoreTests : IDisposable
             // us -> Redis
             var ours = Dump(key);
             if (Strings[i].Length <= 20) Assert.Equal(payload, ours); // longer ones may be LZF-compressed differently
-            Assert.Equal("+OK\r\n", RedisReference.Latin1(redis.Execute(B("RESTORE"), B(key + "b"), B("0"), ours)));
+            Assert.Equal("+OK\r\n", ReferenceRedis.Latin1(redis.Execute(B("RESTORE"), B(key + "b"), B("0"), ours)));
             Assert.Equal(redis.Run("GET", key), redis.Run("GET", key + "b"));
         }
         // An HLL dumped by Redis restores and counts the same here.
@@ -149,20 +149,20 @@ public sealed class DumpRestoreTests : IDisposable
 
     /// <summary>Builds the same key on both servers, restores each side's DUMP on the other and compares the values
     /// with <paramref name="read"/> (a read command whose reply must be identical).</summary>
-    private void CrossCheck(RedisReference redis, string[] create, string key, string[] read, bool sameBytes = false)
+    private void CrossCheck(ReferenceRedis redis, string[] create, string key, string[] read, bool sameBytes = false)
     {
         redis.Run(create);
         Run(create);
         var theirs = BulkPayload(redis.Execute(B("DUMP"), B(key)));
         var ours = Dump(key);
-        if (sameBytes) Assert.Equal(RedisReference.Escape(RedisReference.Latin1(theirs)), RedisReference.Escape(RedisReference.Latin1(ours)));
+        if (sameBytes) Assert.Equal(ReferenceRedis.Escape(ReferenceRedis.Latin1(theirs)), ReferenceRedis.Escape(ReferenceRedis.Latin1(ours)));
         string[] readCopy = [.. read];
         readCopy[1] = key + ":fromredis";
         Assert.Equal(Ok, Restore(readCopy[1], theirs));
         Assert.Equal(redis.Run(read), Encoding.Latin1.GetString(_h.Execute(readCopy.Select(B).ToArray())));
         Assert.Equal(redis.Run("OBJECT", "ENCODING", key), Run("OBJECT", "ENCODING", readCopy[1]));
         Assert.Equal(redis.Run("TYPE", key), Run("TYPE", readCopy[1]));
-        Assert.Equal("+OK\r\n", RedisReference.Latin1(redis.Execute(B("RESTORE"), B(readCopy[1]), B("0"), ours)));
+        Assert.Equal("+OK\r\n", ReferenceRedis.Latin1(redis.Execute(B("RESTORE"), B(readCopy[1]), B("0"), ours)));
         Assert.Equal(redis.Run(read), redis.Run(readCopy));
     }
 
@@ -171,7 +171,7 @@ public sealed class DumpRestoreTests : IDisposable
     [Fact]
     public void ListsCrossRestoreWithRedisServer()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         CrossCheck(redis, ["RPUSH", "l1", "a", "1", "-5"], "l1", ["LRANGE", "l1", "0", "-1"], sameBytes: true);
         CrossCheck(redis, Cmd("RPUSH", "l2", ["0", "127", "128", "-4096", "4095", "4096", "-32769", "8388607", "8388608", "2147483648",
             "-9223372036854775808", "9223372036854775807", "007", "+1", "-0", "", new string('v', 70), new string('w', 5000)]),
@@ -183,7 +183,7 @@ public sealed class DumpRestoreTests : IDisposable
     [Fact]
     public void HashesCrossRestoreWithRedisServer()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         CrossCheck(redis, ["HSET", "h1", "f", "1", "g", "x"], "h1", ["HGETALL", "h1"], sameBytes: true);
         CrossCheck(redis, ["HSET", "h2", "f", "1", "g", "-70000", "name", "value with spaces"], "h2", ["HGETALL", "h2"]);
         // hashtable encodings: the order differs between servers, so compare single fields
@@ -196,7 +196,7 @@ public sealed class DumpRestoreTests : IDisposable
     [Fact]
     public void SetsCrossRestoreWithRedisServer()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         CrossCheck(redis, ["SADD", "s1", "3", "1", "2"], "s1", ["SMEMBERS", "s1"], sameBytes: true);
         CrossCheck(redis, ["SADD", "s2", "-70000", "5", "40000"], "s2", ["SMEMBERS", "s2"], sameBytes: true);
         CrossCheck(redis, ["SADD", "s3", "-9223372036854775808", "5"], "s3", ["SMEMBERS", "s3"]); // LZF-compressed by Redis
@@ -207,7 +207,7 @@ public sealed class DumpRestoreTests : IDisposable
     [Fact]
     public void SortedSetsCrossRestoreWithRedisServer()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         CrossCheck(redis, ["ZADD", "z1", "1", "a", "2", "b"], "z1", ["ZRANGE", "z1", "0", "-1", "WITHSCORES"], sameBytes: true);
         CrossCheck(redis, ["ZADD", "z2", "1.5", "a", "-inf", "b", "inf", "c", "0.1", "d", "1e20", "e", "0", "f"], "z2",
             ["ZRANGE", "z2", "0", "-1", "WITHSCORES"]);
@@ -219,7 +219,7 @@ public sealed class DumpRestoreTests : IDisposable
     [Fact]
     public void TypeAndObjectMatchRedisServerForEveryType()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         List<string[]> script =
         [
             ["SET", "str", "abc"], ["SET", "int", "42"], ["SETBIT", "bits", "3", "1"], ["PFADD", "hll", "a"], ["RPUSH", "list", "a", "1"],

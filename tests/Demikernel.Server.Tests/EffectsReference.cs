@@ -230,24 +230,9 @@ internal sealed class AofRedis : IDisposable
 
     public static AofRedis Start(string[] extraArgs)
     {
-        string path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("redis-server is not installed: the effects tests compare with its AOF (tests/run.sh installs it)");
         string dir = Directory.CreateTempSubdirectory("effects-aof-").FullName;
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in (string[])["--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
-                     "--appendfsync", "always", "--aof-use-rdb-preamble", "yes", "--dir", dir, "--daemonize", "no",
-                     "--enable-debug-command", "yes", .. extraArgs])
-            psi.ArgumentList.Add(a);
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = ReferenceRedis.StartProcess(["--save", "", "--appendonly", "yes", "--appendfsync", "always",
+            "--aof-use-rdb-preamble", "yes", "--dir", dir, "--enable-debug-command", "yes", .. extraArgs], out int port);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {

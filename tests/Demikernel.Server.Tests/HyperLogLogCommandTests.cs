@@ -73,7 +73,7 @@ public sealed class HyperLogLogCommandTests : IDisposable
     [Fact]
     public void ValuesMatchRedisServerByteForByte()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         List<string[]> script =
         [
             ["PFADD", "h", "a", "b", "c"], ["GET", "h"], ["PFCOUNT", "h"], ["GET", "h"], ["PFADD", "h", "a"], ["GET", "h"],

@@ -402,7 +402,7 @@ public sealed class ListCommandTests : IDisposable
     [Fact]
     public void RepliesMatchRedisServer()
     {
-        using var redis = ListHashReferenceRedis.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         string[][] script =
         [
             ["RPUSH", "l", "a", "b", "c", "a", "b", "c", "a"], ["LPUSH", "l", "z"], ["LRANGE", "l", "0", "-1"], ["LRANGE", "l", "-3", "-2"],
@@ -423,7 +423,7 @@ public sealed class ListCommandTests : IDisposable
             redis.Run("HELLO", resp3 ? "3" : "2");
             foreach (var cmd in script)
             {
-                string expected = Encoding.UTF8.GetString(redis.Run(cmd)), ours = h.Run(cmd);
+                string expected = Encoding.UTF8.GetString(redis.Execute(cmd.Select(Encoding.UTF8.GetBytes).ToArray())), ours = h.Run(cmd);
                 Assert.True(expected == ours, $"{string.Join(' ', cmd)} (RESP{(resp3 ? 3 : 2)}): redis {expected} ours {ours}");
             }
         }
@@ -623,48 +623,3 @@ internal sealed class ListHashConnection : IDisposable
     public void Dispose() => _client.Dispose();
 }
 
-/// <summary>A real redis-server on a free port, when one is installed; replies are compared byte for byte.</summary>
-internal sealed class ListHashReferenceRedis : IDisposable
-{
-    private readonly Process _process;
-    private readonly ListHashConnection _connection;
-
-    private ListHashReferenceRedis(Process process, ListHashConnection connection)
-    {
-        _process = process;
-        _connection = connection;
-    }
-
-    public static ListHashReferenceRedis TryStart()
-    {
-        string? path = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
-        // A differential test must fail, not pass, where there is nothing to compare with.
-        if (path is null) throw new Xunit.Sdk.XunitException("redis-server is not installed: this differential test needs it (tests/run.sh installs it)");
-        var probe = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var info = new ProcessStartInfo(path) { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" })
-            info.ArgumentList.Add(a);
-        var process = Process.Start(info)!;
-        process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
-        return new ListHashReferenceRedis(process, ListHashConnection.Open(port));
-    }
-
-    public byte[] Run(params string[] args) => _connection.CallBytes(args);
-
-    public void Dispose()
-    {
-        _connection.Dispose();
-        try
-        {
-            _process.Kill();
-            _process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        _process.Dispose();
-    }
-}

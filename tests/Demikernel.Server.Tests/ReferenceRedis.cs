@@ -31,23 +31,7 @@ public sealed class ReferenceRedis : IDisposable
     /// <c>--dir D --dbfilename dump.rdb</c> to load a file at startup.</param>
     public static ReferenceRedis TryStart(string extraArguments = "")
     {
-        string? path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
-            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
-        // A differential test must fail, not pass, where there is nothing to compare with.
-        if (path is null) throw new Xunit.Sdk.XunitException("redis-server is not installed: this differential test needs it (tests/run.sh installs it)");
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var process = Process.Start(new ProcessStartInfo(path, $"--port {port} --bind 127.0.0.1 --save \"\" --appendonly no --daemonize no {extraArguments}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        })!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var process = StartProcess(["--save", "", "--appendonly", "no", .. SplitArguments(extraArguments)], out int port);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (true)
         {
@@ -71,6 +55,32 @@ public sealed class ReferenceRedis : IDisposable
         }
     }
 
+    /// <summary>Starts redis-server on a free loopback port with <paramref name="arguments"/> after the port and bind
+    /// options; its output is drained. Fails the test when redis-server is not installed.</summary>
+    internal static Process StartProcess(IEnumerable<string> arguments, out int port)
+    {
+        string? path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator)
+            .Select(d => Path.Combine(d, "redis-server")).FirstOrDefault(File.Exists);
+        // A differential test must fail, not pass, where there is nothing to compare with.
+        if (path is null) throw new Xunit.Sdk.XunitException("redis-server is not installed: this differential test needs it (tests/run.sh installs it)");
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var info = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in (string[])["--port", port.ToString(), "--bind", "127.0.0.1", "--daemonize", "no", .. arguments])
+            info.ArgumentList.Add(a);
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    /// <summary>Splits "--dir D --dbfilename x" on spaces (callers pass no quoted arguments).</summary>
+    private static string[] SplitArguments(string arguments) => arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
     /// <summary>Runs one command and returns its exact reply bytes (an ECHO marker ends each exchange).</summary>
     public byte[] Execute(params byte[][] command)
     {
@@ -88,8 +98,9 @@ public sealed class ReferenceRedis : IDisposable
     }
 
     /// <summary>Runs one command given as UTF-8 strings; the reply as Latin-1 text (byte-exact).</summary>
-    public string Run(params string[] command) =>
-        Encoding.Latin1.GetString(Execute(command.Select(Encoding.UTF8.GetBytes).ToArray()));
+    public string Run(params string[] command) => Latin1(Execute(command.Select(Encoding.UTF8.GetBytes).ToArray()));
+
+    public static string Latin1(byte[] bytes) => Encoding.Latin1.GetString(bytes);
 
     /// <summary>Runs <paramref name="script"/> on redis-server and through <paramref name="h"/>; one description per
     /// differing reply.</summary>
@@ -106,7 +117,7 @@ public sealed class ReferenceRedis : IDisposable
         return mismatches;
     }
 
-    private static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
+    public static string Escape(string s) => s.Replace("\r", "\\r").Replace("\n", "\\n");
 
     public void Dispose()
     {

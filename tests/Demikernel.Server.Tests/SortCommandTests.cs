@@ -57,7 +57,7 @@ public sealed class SortCommandTests : IDisposable
     [Fact]
     public void RepliesMatchRedisServer()
     {
-        using var redis = RedisReference.TryStart();
+        using var redis = ReferenceRedis.TryStart();
         string[][] script =
         [
             ["RPUSH", "l", "5", "-1", "3.5", "1e2", "0", "  7", "", "0x10", "10"], ["SORT", "l"], ["SORT", "l", "DESC"], ["SORT", "l", "ALPHA"],
