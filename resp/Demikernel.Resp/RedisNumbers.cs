@@ -4,7 +4,7 @@ namespace Demikernel.Resp;
 
 /// <summary>
 /// Number parsing and formatting with redis-server 7.0 semantics (util.c: string2ll, string2ld,
-/// addReplyDouble's "%.17g", ld2string's human mode). All methods are allocation-free.
+/// addReplyDouble's "%.17g"; ld2string's long double is LongDouble). All methods are allocation-free.
 /// </summary>
 public static class RedisNumbers
 {
@@ -16,9 +16,6 @@ public static class RedisNumbers
 
     /// <summary>Bytes always sufficient for <see cref="TryFormatDouble"/> ("-1.2345678901234567e-308").</summary>
     public const int MaxDoubleLength = 32;
-
-    /// <summary>Bytes always sufficient for <see cref="TryFormatDoubleHuman"/> (309 integer digits, '.', 17 decimals).</summary>
-    public const int MaxHumanDoubleLength = 330;
 
     /// <summary>
     /// Parses a 64-bit integer exactly like Redis string2ll: optional '-', no '+', no spaces,
@@ -495,172 +492,6 @@ public static class RedisNumbers
         }
 
         return TryCopy(tmp[..w], destination, out written);
-    }
-
-    /// <summary>
-    /// Formats a double like Redis INCRBYFLOAT / HINCRBYFLOAT replies (ld2string human mode: "%.17Lf" with
-    /// trailing zeros and a trailing '.' removed, "-0" becomes "0", never an exponent). E.g. 10.5 -> "10.5",
-    /// 3.0e3 -> "3000", 1e-20 -> "0".
-    /// </summary>
-    /// <remarks>
-    /// Redis computes in 80-bit long double; we only have double, so instead of printing the exact binary value
-    /// with 17 decimals (which would show 10.6 as "10.59999999999999964") we start from the shortest round-trip
-    /// digits and round those to 17 decimals. This gives the same text as Redis for the usual cases.
-    /// </remarks>
-    public static bool TryFormatDoubleHuman(double value, Span<byte> destination, out int written)
-    {
-        if (!double.IsFinite(value))
-        {
-            return TryCopy(NonFiniteText(value), destination, out written);
-        }
-
-        const int Decimals = 17;
-        Span<byte> digits = stackalloc byte[40];
-        int count = 0;
-        int pointPos = 0; // value = 0.d1d2d3... * 10^pointPos
-        bool negative = double.IsNegative(value);
-        if (value != 0)
-        {
-            Span<byte> r = stackalloc byte[40];
-            if (!value.TryFormat(r, out int n, "R", CultureInfo.InvariantCulture))
-            {
-                written = 0;
-                return false;
-            }
-
-            int p = negative ? 1 : 0;
-            int intDigits = 0;
-            bool seenPoint = false;
-            for (; p < n; p++)
-            {
-                byte c = r[p];
-                if (c == (byte)'.')
-                {
-                    seenPoint = true;
-                }
-                else if (IsDigit(c))
-                {
-                    if (count == 0 && c == (byte)'0')
-                    {
-                        // leading zero: shifts the point left if after the '.'
-                        if (seenPoint)
-                        {
-                            pointPos--;
-                        }
-
-                        continue;
-                    }
-
-                    digits[count++] = c;
-                    if (!seenPoint)
-                    {
-                        intDigits++;
-                    }
-                }
-                else
-                {
-                    break; // 'E'
-                }
-            }
-
-            pointPos += intDigits;
-            if (p < n)
-            {
-                // exponent: E+xx / E-xx
-                bool negExp = r[p + 1] == (byte)'-';
-                int exp = 0;
-                for (int k = p + 2; k < n; k++)
-                {
-                    exp = (exp * 10) + (r[k] - '0');
-                }
-
-                pointPos += negExp ? -exp : exp;
-            }
-
-            // trailing zeros in the digit string are not significant
-            while (count > 0 && digits[count - 1] == (byte)'0')
-            {
-                count--;
-            }
-
-            // Round to 17 decimals: keep pointPos + 17 digits.
-            int keep = pointPos + Decimals;
-            if (keep < count)
-            {
-                bool roundUp = keep >= 0 && digits[keep] >= (byte)'5';
-                count = Math.Max(keep, 0);
-                if (roundUp)
-                {
-                    int k = count - 1;
-                    while (k >= 0 && digits[k] == (byte)'9')
-                    {
-                        k--;
-                    }
-
-                    if (k < 0)
-                    {
-                        // all nines (or nothing kept): becomes 1 followed by nothing, one place higher
-                        digits[0] = (byte)'1';
-                        count = 1;
-                        pointPos++;
-                    }
-                    else
-                    {
-                        digits[k]++;
-                        count = k + 1;
-                    }
-                }
-
-                while (count > 0 && digits[count - 1] == (byte)'0')
-                {
-                    count--;
-                }
-            }
-        }
-
-        if (count == 0)
-        {
-            return TryCopy("0"u8, destination, out written);
-        }
-
-        int intLen = pointPos > 0 ? pointPos : 1;
-        int fracLen = Math.Max(count - pointPos, 0);
-        int total = (negative ? 1 : 0) + intLen + (fracLen > 0 ? 1 + fracLen : 0);
-        if (total > destination.Length)
-        {
-            written = 0;
-            return false;
-        }
-
-        int w = 0;
-        if (negative)
-        {
-            destination[w++] = (byte)'-';
-        }
-
-        if (pointPos <= 0)
-        {
-            destination[w++] = (byte)'0';
-        }
-        else
-        {
-            for (int k = 0; k < pointPos; k++)
-            {
-                destination[w++] = k < count ? digits[k] : (byte)'0';
-            }
-        }
-
-        if (fracLen > 0)
-        {
-            destination[w++] = (byte)'.';
-            for (int k = pointPos; k < count; k++)
-            {
-                destination[w++] = k < 0 ? (byte)'0' : digits[k];
-            }
-        }
-
-        written = w;
-        return true;
     }
 
     private static ReadOnlySpan<byte> NonFiniteText(double value) =>

@@ -160,41 +160,67 @@ public class NumbersTests
     [InlineData(188.7398, "188.7398")]
     public void FormatDoubleMatchesPrintfGolden(double value, string expected) => FormatDoubleLikePrintf17g(value, expected);
 
+    // Golden texts printed by redis-server 7.0.15 for SET k <start>, INCRBYFLOAT k <increment>.
     [Theory]
-    [InlineData(10.5, "10.5")]
-    [InlineData(3.0e3, "3000")]
-    [InlineData(10.6, "10.6")]
-    [InlineData(0.0, "0")]
-    [InlineData(-1e-20, "0")]
-    [InlineData(1e-20, "0")]
-    [InlineData(6e-18, "0.00000000000000001")]
-    [InlineData(1.5e-17, "0.00000000000000002")]
-    [InlineData(0.1, "0.1")]
-    [InlineData(-5.25, "-5.25")]
-    [InlineData(1e20, "100000000000000000000")]
-    [InlineData(123.456e-5, "0.00123456")]
-    [InlineData(0.99999999999999999, "1")]
-    [InlineData(5.0e-324, "0")]
-    [InlineData(double.PositiveInfinity, "inf")]
-    [InlineData(double.NegativeInfinity, "-inf")]
-    public void FormatDoubleHuman(double value, string expected)
+    [InlineData("10.5", "0.1", "10.6")]
+    [InlineData("0.1", "0.2", "0.3")]
+    [InlineData("1.1", "2.2", "3.3")]
+    [InlineData("5000", "1.3333333333333333333", "5001.33333333333333348")]
+    [InlineData("3.0e-5", "1e-20", "0.00003")]
+    [InlineData("0", "-1e-20", "0")]
+    [InlineData("0", "6e-18", "0.00000000000000001")]
+    [InlineData("0", "1.5e-17", "0.00000000000000002")]
+    [InlineData("0", "0.99999999999999999", "0.99999999999999999")]
+    [InlineData("-5.25", "0", "-5.25")]
+    [InlineData("0", "0x1.8p3", "12")]
+    [InlineData("0", "1e-4940", "0")]
+    [InlineData("1", "-1", "0")]
+    [InlineData("-0.0", "0", "0")]
+    [InlineData("0", "123.456e-5", "0.00123456")]
+    [InlineData("9007199254740993", "0.5", "9007199254740993.5")]
+    public void LongDoubleSumsPrintAsRedisServer(string start, string increment, string expected)
     {
-        Span<byte> buffer = stackalloc byte[RedisNumbers.MaxHumanDoubleLength];
-        Assert.True(RedisNumbers.TryFormatDoubleHuman(value, buffer, out int written));
-        Assert.Equal(expected, Encoding.ASCII.GetString(buffer[..written]));
-        Assert.False(RedisNumbers.TryFormatDoubleHuman(value, buffer[..(written - 1)], out _));
+        Assert.True(LongDouble.TryParse(Encoding.ASCII.GetBytes(start), out var a));
+        Assert.True(LongDouble.TryParse(Encoding.ASCII.GetBytes(increment), out var b));
+        Assert.Equal(expected, (a + b).ToHumanString());
     }
 
     [Fact]
-    public void FormatDoubleHumanMaxValueFits()
+    public void LongDoubleKeepsWhatDoubleCannotHold()
     {
-        Span<byte> buffer = stackalloc byte[RedisNumbers.MaxHumanDoubleLength];
-        Assert.True(RedisNumbers.TryFormatDoubleHuman(-0.0, buffer, out int zero));
-        Assert.Equal("0", Encoding.ASCII.GetString(buffer[..zero]));
-        Assert.True(RedisNumbers.TryFormatDoubleHuman(-double.MaxValue, buffer, out int written));
-        Assert.Equal(310, written);
-        Assert.True(RedisNumbers.TryFormatDoubleHuman(-1.2345678901234567e-3, buffer, out written));
-        Assert.Equal("-0.00123456789012346", Encoding.ASCII.GetString(buffer[..written]));
+        // 1e300 in 80 bits is not double's 1e300: redis-server prints 1000000000000000000008997324079559...
+        Assert.True(LongDouble.TryParse("1e300"u8, out var big));
+        Assert.StartsWith("100000000000000000000899732407955919387052394427329074793826008232126564659618", big.ToHumanString());
+        Assert.Equal(301, big.ToHumanString().Length);
+        Assert.True(LongDouble.TryParse("1.18973149535723176502e+4932"u8, out var max)); // the largest finite value
+        Assert.StartsWith("118973149535723176502126385303097020516906332229462420044032373389173700552297", max.ToHumanString());
+        Assert.Equal(4933, max.ToHumanString().Length);
+        Assert.False((max + max).IsFinite);
+        Assert.True(LongDouble.TryParse("1e-4940"u8, out _)); // subnormal: below the normal range, above zero
+    }
+
+    [Theory]
+    [InlineData("1e5000")]   // overflow (ERANGE, HUGE_VAL)
+    [InlineData("-1e-5000")] // underflow to zero
+    [InlineData("1e-4960")]
+    [InlineData("nan")]
+    [InlineData(" 1")]
+    [InlineData("1 ")]
+    [InlineData("1e")]
+    [InlineData("0x")]
+    [InlineData(".")]
+    [InlineData("")]
+    [InlineData("1.2.3")]
+    public void LongDoubleRefusesWhatString2ldRefuses(string text) =>
+        Assert.False(LongDouble.TryParse(Encoding.ASCII.GetBytes(text), out _));
+
+    [Fact]
+    public void LongDoubleAcceptsInfinityAsString2ldDoes()
+    {
+        Assert.True(LongDouble.TryParse("-Infinity"u8, out var inf));
+        Assert.False(inf.IsFinite);
+        Assert.True(LongDouble.TryParse("1"u8, out var one));
+        Assert.False((one + inf).IsFinite);
     }
 
     [Theory]

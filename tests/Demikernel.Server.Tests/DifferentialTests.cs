@@ -60,4 +60,35 @@ public sealed class DifferentialTests
         var mismatches = redis.Compare(h, Script);
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
+
+    /// <summary>INCRBYFLOAT and HINCRBYFLOAT compute in redis-server's 80-bit long double: a seeded chain of increments
+    /// of every magnitude (and the extremes of the range) must print the same digits at every step.</summary>
+    [Fact]
+    public void FloatIncrementsAgreeDigitForDigit()
+    {
+        using var redis = ReferenceRedis.TryStart();
+        using var h = new CommandHarness();
+        var rng = new Random(20261202);
+        var script = new List<string[]>
+        {
+            new[] { "INCRBYFLOAT", "x", "1e4000" }, new[] { "INCRBYFLOAT", "x", "1" }, new[] { "INCRBYFLOAT", "x", "-1e4000" },
+            new[] { "SET", "m", "1.18973149535723176502e+4932" }, new[] { "INCRBYFLOAT", "m", "1e4932" }, new[] { "GET", "m" },
+            new[] { "INCRBYFLOAT", "s", "1e-4940" }, new[] { "INCRBYFLOAT", "s", "1e-5000" }, new[] { "INCRBYFLOAT", "s", "0x1p-16445" },
+            new[] { "HINCRBYFLOAT", "h", "f", "1e300" }, new[] { "HINCRBYFLOAT", "h", "f", "inf" }, new[] { "HINCRBYFLOAT", "h", "f", "0x1.8p3" },
+        };
+        for (int i = 0; i < 300; i++)
+        {
+            double mantissa = rng.NextDouble() * 20 - 10;
+            int exponent = rng.Next(-25, 25);
+            string increment = rng.Next(3) switch
+            {
+                0 => $"{mantissa:R}e{exponent}",
+                1 => (rng.Next(-1000, 1000) / 10.0).ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+                _ => "0." + new string('0', rng.Next(0, 19)) + rng.Next(1, 10),
+            };
+            script.Add(rng.Next(2) == 0 ? ["INCRBYFLOAT", $"k{i % 4}", increment] : ["HINCRBYFLOAT", "hash", $"f{i % 4}", increment]);
+        }
+        var mismatches = redis.Compare(h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
 }

@@ -263,40 +263,39 @@ public static class HashCommands
 
     private static void HIncrByFloat(ref CommandContext c)
     {
-        if (!RedisNumbers.TryParseDouble(c.Arg(3), out double increment))
+        if (!LongDouble.TryParse(c.Arg(3), out var increment))
         {
             c.Reply.Error(Errors.NotFloat);
             return;
         }
-        if (!double.IsFinite(increment))
+        if (!increment.IsFinite)
         {
             c.Reply.Error(IncrementNaN);
             return;
         }
         var db = c.Db;
         if (!TryGetOrCreate(ref c, db, c.Arg(1), out var entry, out var hash)) return;
-        double current = 0;
+        var current = LongDouble.Zero;
         int i = hash.IndexOf(c.Arg(2));
-        if (i >= 0 && !RedisNumbers.TryParseDouble(hash.ValueAt(i), out current))
+        if (i >= 0 && !LongDouble.TryParse(hash.ValueAt(i), out current))
         {
             c.Reply.Error(HashValueNotFloat);
             return;
         }
-        double result = current + increment;
-        if (!double.IsFinite(result))
+        var result = current + increment;
+        if (!result.IsFinite)
         {
             DeleteIfEmpty(db, entry, hash);
             c.Reply.Error(Errors.IncrFloatNaN);
             return;
         }
-        Span<byte> text = stackalloc byte[RedisNumbers.MaxHumanDoubleLength];
-        RedisNumbers.TryFormatDoubleHuman(result, text, out int written);
-        if (i >= 0) hash.SetValueAt(i, text[..written]);
-        else hash.Set(c.Arg(2), text[..written]);
+        byte[] text = System.Text.Encoding.ASCII.GetBytes(result.ToHumanString());
+        if (i >= 0) hash.SetValueAt(i, text);
+        else hash.Set(c.Arg(2), text);
         db.NotifyModified(entry);
-        c.Reply.Bulk(text[..written]);
+        c.Reply.Bulk(text);
         // Always HSET key field <result>, so that float formatting never differs on replay.
-        c.RewritePropagation().Arg("HSET"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(text[..written]).End();
+        c.RewritePropagation().Arg("HSET"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(text).End();
     }
 
     /// <summary>An increment that failed on a hash created for it leaves no empty key behind.</summary>

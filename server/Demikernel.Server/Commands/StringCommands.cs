@@ -478,7 +478,7 @@ public static class StringCommands
     private static void IncrByFloat(ref CommandContext c)
     {
         var db = c.Db;
-        if (!RedisNumbers.TryParseDouble(c.Arg(2), out double delta))
+        if (!LongDouble.TryParse(c.Arg(2), out var delta))
         {
             // Redis checks the key's type before parsing the increment.
             var e = db.Find(c.Arg(1), LookupFlags.NoTouch);

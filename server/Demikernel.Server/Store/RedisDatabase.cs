@@ -396,23 +396,21 @@ public sealed class RedisDatabase
 
     /// <summary>INCRBYFLOAT: Ok (with the stored text, valid until the key is next written), WrongType, NotFloat or
     /// NaNOrInfinity. A missing key counts as 0. Keeps the TTL.</summary>
-    public StoreStatus IncrementByFloat(ReadOnlySpan<byte> key, double delta, out ReadOnlySpan<byte> result)
+    public StoreStatus IncrementByFloat(ReadOnlySpan<byte> key, LongDouble delta, out ReadOnlySpan<byte> result)
     {
         result = default;
         uint hash = HashOf(key);
         var e = FindLive(key, hash);
-        double current = 0;
+        var current = LongDouble.Zero;
         if (e is not null)
         {
             if (e.Type != RedisType.String) return StoreStatus.WrongType;
-            if (!RedisNumbers.TryParseDouble(e.StringValue, out current)) return StoreStatus.NotFloat;
+            if (!LongDouble.TryParse(e.StringValue, out current)) return StoreStatus.NotFloat;
         }
-        double value = current + delta;
-        if (!double.IsFinite(value)) return StoreStatus.NaNOrInfinity;
-        Span<byte> text = stackalloc byte[RedisNumbers.MaxHumanDoubleLength];
-        RedisNumbers.TryFormatDoubleHuman(value, text, out int written);
+        var value = current + delta;
+        if (!value.IsFinite) return StoreStatus.NaNOrInfinity;
         e ??= AddNew(key, hash);
-        StoreString(e, text[..written], StringForm.NoInt);
+        StoreString(e, System.Text.Encoding.ASCII.GetBytes(value.ToHumanString()), StringForm.NoInt);
         e.AccessMs = _lruClock;
         result = e.StringValue;
         Modified(e);
