@@ -34,6 +34,19 @@ public readonly struct LongDouble
 
     public static LongDouble Zero => default;
 
+    /// <summary>A double widened exactly, as C converts double to long double (GEOPOS prints coordinates this way).</summary>
+    public static LongDouble FromDouble(double value)
+    {
+        if (!double.IsFinite(value)) return new LongDouble(value < 0, 0, 0, infinite: true);
+        long bits = BitConverter.DoubleToInt64Bits(value);
+        bool negative = bits < 0;
+        int biased = (int)((bits >> 52) & 0x7FF);
+        long fraction = bits & 0xF_FFFF_FFFF_FFFF;
+        return biased == 0
+            ? new LongDouble(negative, fraction, -1074)
+            : new LongDouble(negative, fraction | (1L << 52), biased - 1075);
+    }
+
     public bool IsFinite => !_infinite;
 
     /// <summary>Parses like redis-server's string2ld: strtold's grammar (decimal, hexadecimal "0x1.8p3", "inf",

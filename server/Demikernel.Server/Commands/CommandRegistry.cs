@@ -15,6 +15,7 @@ public static class CommandRegistry
         HashCommands.Register(table);
         SetCommands.Register(table);
         SortedSetCommands.Register(table);
+        GeoCommands.Register(table);
         StreamCommands.Register(table);
         BitmapCommands.Register(table);
         HyperLogLogCommands.Register(table);
