@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Demikernel.Server.Logging;
 
@@ -46,7 +48,7 @@ public sealed class CommandTable
         if (!_lookup.TryGetValue(context.Arg(0), out var spec))
         {
             if (client.InMulti) client.MultiAborted = true;
-            context.Reply.Error(Errors.UnknownCommand(Truncate(context.Arg(0)), ArgsPreview(ref context, 1)));
+            UnknownCommand(ref context);
             return;
         }
         if (!client.Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0 && context.Server.RequiresAuth)
@@ -72,7 +74,7 @@ public sealed class CommandTable
             if (sub is null)
             {
                 if (client.InMulti) client.MultiAborted = true;
-                context.Reply.Error(Errors.UnknownSubcommand(Truncate(context.Arg(1)), spec.Name));
+                UnknownSubcommand(ref context, spec.Name);
                 return;
             }
             if (!sub.ArityOk(context.Count))
@@ -135,16 +137,49 @@ public sealed class CommandTable
         return null;
     }
 
-    /// <summary>Redis's "with args beginning with:" list: each argument quoted, followed by a space.</summary>
-    private static string ArgsPreview(ref CommandContext context, int from)
+    /// <summary>
+    /// redis-server's "unknown command '%.128s', with args beginning with: " followed by each argument as
+    /// <c>'%.*s' </c> while the list is under 128 bytes (each cut to what is left of 128). The bytes are echoed as
+    /// they came (printf stops at a NUL); the error writer turns CR and LF into spaces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void UnknownCommand(ref CommandContext context)
     {
-        var sb = new StringBuilder();
-        for (int i = from; i < context.Count && sb.Length < 128; i++) sb.Append('\'').Append(Truncate(context.Arg(i))).Append("' ");
-        return sb.ToString();
+        var text = new List<byte>(256);
+        text.AddRange("ERR unknown command '"u8);
+        AppendC(text, context.Arg(0), 128);
+        text.AddRange("', with args beginning with: "u8);
+        int previewStart = text.Count;
+        for (int i = 1; i < context.Count && text.Count - previewStart < 128; i++)
+        {
+            text.Add((byte)'\'');
+            AppendC(text, context.Arg(i), 128 - (text.Count - 1 - previewStart));
+            text.AddRange("' "u8);
+        }
+        context.Reply.Error(CollectionsMarshal.AsSpan(text));
     }
 
-    private static string Truncate(ReadOnlySpan<byte> bytes) =>
-        Encoding.UTF8.GetString(bytes.Length > 128 ? bytes[..128] : bytes);
+    /// <summary>redis-server's "unknown subcommand '%.128s'. Try CMD HELP.", the argument's bytes as they came.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void UnknownSubcommand(ref CommandContext context, string command)
+    {
+        var text = new List<byte>(192);
+        text.AddRange("ERR unknown subcommand '"u8);
+        AppendC(text, context.Arg(1), 128);
+        text.AddRange("'. Try "u8);
+        text.AddRange(Encoding.ASCII.GetBytes(command.ToUpperInvariant()));
+        text.AddRange(" HELP."u8);
+        context.Reply.Error(CollectionsMarshal.AsSpan(text));
+    }
+
+    /// <summary>printf's <c>%.Ns</c>: at most <paramref name="max"/> bytes, stopping at a NUL.</summary>
+    private static void AppendC(List<byte> text, ReadOnlySpan<byte> value, int max)
+    {
+        int nul = value.IndexOf((byte)0);
+        if (nul >= 0) value = value[..nul];
+        if (value.Length > max) value = value[..Math.Max(max, 0)];
+        text.AddRange(value);
+    }
 
     /// <summary>ASCII case-insensitive string keys that can also be probed with UTF-8 bytes.</summary>
     private sealed class AsciiIgnoreCaseComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<byte>, string>

@@ -262,13 +262,8 @@ public static class ConnectionCommands
         }
         else if (c.Count == 4 && c.ArgIs(2, "TYPE"u8))
         {
-            string type = c.ArgString(3).ToLowerInvariant();
-            if (type is not ("normal" or "master" or "replica" or "slave" or "pubsub"))
-            {
-                c.Reply.Error($"ERR Unknown client type '{c.ArgString(3)}'");
-                return;
-            }
-            sessions = type == "normal" ? sessions : [];
+            if (!TryParseClientType(ref c, 3, out var type)) return;
+            sessions = sessions.Where(s => TypeOf(s.Client) == type);
         }
         else if (c.Count != 2)
         {
@@ -314,6 +309,7 @@ public static class ConnectionCommands
             return;
         }
         long? id = null;
+        ClientType? type = null;
         string? addrFilter = null, laddrFilter = null;
         bool skipMe = true;
         for (int i = 2; i < c.Count; i += 2)
@@ -339,7 +335,20 @@ public static class ConnectionCommands
                     return;
                 }
             }
-            else if (c.ArgIs(i, "TYPE"u8) || c.ArgIs(i, "USER"u8) || c.ArgIs(i, "MAXAGE"u8)) { }
+            else if (c.ArgIs(i, "TYPE"u8))
+            {
+                if (!TryParseClientType(ref c, i + 1, out var t)) return;
+                type = t;
+            }
+            else if (c.ArgIs(i, "USER"u8))
+            {
+                // One user exists ("default", which every connection is): the filter keeps everyone.
+                if (!c.Arg(i + 1).SequenceEqual("default"u8))
+                {
+                    c.Reply.Error($"ERR No such user '{c.ArgString(i + 1)}'");
+                    return;
+                }
+            }
             else
             {
                 c.Reply.Error(Errors.Syntax);
@@ -349,12 +358,35 @@ public static class ConnectionCommands
         var me = c.Client;
         var victims = c.Server.Clients.Where(s =>
             (id is null || s.Client.Id == id) &&
+            (type is null || TypeOf(s.Client) == type) &&
             (addrFilter is null || s.Client.Peer.ToString() == addrFilter) &&
             (laddrFilter is null || s.Client.Local.ToString() == laddrFilter) &&
             !(skipMe && s.Client == me)).ToArray();
         foreach (var v in victims) KillOne(ref c, v);
         c.Reply.Integer(victims.Length);
     }
+
+    private enum ClientType { Normal, Replica, PubSub, Master }
+
+    /// <summary>redis-server's getClientTypeByName; false after its error reply.</summary>
+    private static bool TryParseClientType(ref CommandContext c, int index, out ClientType type)
+    {
+        var name = c.Arg(index);
+        if (Ascii.EqualsIgnoreCase(name, "normal"u8)) type = ClientType.Normal;
+        else if (Ascii.EqualsIgnoreCase(name, "slave"u8) || Ascii.EqualsIgnoreCase(name, "replica"u8)) type = ClientType.Replica;
+        else if (Ascii.EqualsIgnoreCase(name, "pubsub"u8)) type = ClientType.PubSub;
+        else if (Ascii.EqualsIgnoreCase(name, "master"u8)) type = ClientType.Master;
+        else
+        {
+            type = default;
+            c.Reply.Error($"ERR Unknown client type '{c.ArgString(index)}'");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>redis-server's getClientType: a subscribed client is "pubsub", every other one "normal" (no replication yet).</summary>
+    private static ClientType TypeOf(ClientState client) => client.SubscriptionCount > 0 ? ClientType.PubSub : ClientType.Normal;
 
     private static void KillOne(ref CommandContext c, ClientSession target)
     {
