@@ -245,7 +245,7 @@ public sealed partial class LoggingTests
     {
         if (!c.IsRetry)
         {
-            c.Block([c.Arg(1).ToArray()], 0, BlockTimeoutReply.NullArray);
+            c.Block([c.Arg(1).ToArray()], 0, BlockTimeoutReply.NullArray, BlockedOn.List);
             return;
         }
         throw new InvalidOperationException("retry bug");

@@ -229,7 +229,7 @@ public static class GenericCommands
                 stored.PushRight(value is null ? [] : value.AsSpan().ToArray());
             }
         }
-        if (outputLength > 0) db.SetObject(c.Arg(storeArg), stored);
+        if (outputLength > 0) db.SetObject(c.Arg(storeArg), stored, KeyEvent.SortStore);
         else db.Delete(c.Arg(storeArg));
         c.Reply.Integer(outputLength);
     }
@@ -468,14 +468,13 @@ public static class GenericCommands
         RedisEntry e;
         if (obj is null)
         {
-            db.SetString(key, value.String, SetFlags.None, ttl > 0 ? ttl : RedisDatabase.NoExpire);
+            db.SetString(key, value.String, SetFlags.None, ttl > 0 ? ttl : RedisDatabase.NoExpire, KeyEvent.Restore);
             e = db.Find(key, LookupFlags.NoTouch)!;
         }
         else
         {
-            e = db.SetObject(key, obj);
+            e = db.SetObject(key, obj, KeyEvent.Restore);
             if (ttl > 0) db.SetExpire(e, ttl);
-            c.Server.Blocking.SignalReady(c.Client.Database, key); // a restored list, zset or stream can serve blocked clients
         }
         if (idle >= 0) e.AccessMs = now - idle * 1000;
         c.Reply.Ok();

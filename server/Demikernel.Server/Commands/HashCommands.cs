@@ -74,7 +74,7 @@ public static class HashCommands
         if (e is null)
         {
             hash = new RedisHash();
-            entry = db.SetObject(key, hash);
+            entry = db.SetObject(key, hash, KeyEvent.None); // created empty: the change that fills it follows
             return true;
         }
         entry = e;
@@ -122,7 +122,7 @@ public static class HashCommands
         ConvertForArgs(ref c, hash, 2, c.Count - 1);
         for (int j = 2; j < c.Count; j += 2)
             if (hash.Set(c.Arg(j), c.Arg(j + 1))) created++;
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HSet);
         return true;
     }
 
@@ -136,7 +136,7 @@ public static class HashCommands
             return;
         }
         hash.Set(c.Arg(2), c.Arg(3));
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HSet);
         c.Reply.Integer(1);
     }
 
@@ -183,8 +183,8 @@ public static class HashCommands
         }
         if (deleted > 0)
         {
-            if (hash.Count == 0) db.Delete(e);
-            else db.NotifyModified(e);
+            if (hash.Count == 0) db.Delete(e, KeyEvent.HDel);
+            else db.NotifyModified(e, KeyEvent.HDel);
         }
         c.Reply.Integer(deleted);
     }
@@ -257,7 +257,7 @@ public static class HashCommands
         RedisNumbers.TryFormatInt64(result, digits, out int written);
         if (i >= 0) hash.SetValueAt(i, digits[..written]);
         else hash.Set(c.Arg(2), digits[..written]);
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HIncrBy);
         c.Reply.Integer(result);
     }
 
@@ -293,7 +293,7 @@ public static class HashCommands
         RedisNumbers.TryFormatDoubleHuman(result, text, out int written);
         if (i >= 0) hash.SetValueAt(i, text[..written]);
         else hash.Set(c.Arg(2), text[..written]);
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HIncrByFloat);
         c.Reply.Bulk(text[..written]);
         // Always HSET key field <result>, so that float formatting never differs on replay.
         c.RewritePropagation().Arg("HSET"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(text[..written]).End();

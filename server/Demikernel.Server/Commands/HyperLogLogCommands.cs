@@ -81,7 +81,7 @@ public static class HyperLogLogCommands
             {
                 HyperLogLog.InvalidateCache(value);
                 e.Form = StringForm.Raw;
-                db.NotifyModified(e);
+                db.NotifyModified(e, KeyEvent.PfAdd);
                 updated = true;
             }
         }
@@ -159,7 +159,7 @@ public static class HyperLogLogCommands
         }
         HyperLogLog.SetCache(value, card);
         e.Form = StringForm.Raw;
-        db.NotifyModified(e);
+        db.NotifyModified(e, KeyEvent.None); // the cached cardinality: a change (WATCH sees it) with no keyspace event
         c.Reply.Integer(card);
     }
 

@@ -133,10 +133,10 @@ public static class ListCommands
         => TypedLookup.TryRead(ref c, c.Db, key, out list);
 
     /// <summary>After elements were removed: deletes the key when the list is empty, else signals the change.</summary>
-    private static void AfterRemove(RedisDatabase db, RedisEntry entry, RedisList list)
+    private static void AfterRemove(RedisDatabase db, RedisEntry entry, RedisList list, KeyEvent evt)
     {
-        if (list.Count == 0) db.Delete(entry);
-        else db.NotifyModified(entry);
+        if (list.Count == 0) db.Delete(entry, evt);
+        else db.NotifyModified(entry, evt);
     }
 
     /// <summary>LEFT or RIGHT (Redis getListPositionFromObjectOrReply); false after a syntax error reply.</summary>
@@ -186,15 +186,14 @@ public static class ListCommands
             }
             list = new RedisList();
             for (int j = 2; j < c.Count; j++) list.Push(c.Arg(j).ToArray(), left);
-            db.SetObject(key, list);
+            db.SetObject(key, list, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         else
         {
             for (int j = 2; j < c.Count; j++) list.Push(c.Arg(j).ToArray(), left);
-            db.NotifyModified(entry!);
+            db.NotifyModified(entry!, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         c.Reply.Integer(list.Count);
-        c.Server.Blocking.SignalReady(c.Client.Database, key);
     }
 
     /// <summary>Pushes onto the list at <paramref name="key"/>, creating it; the caller checked the type.</summary>
@@ -203,15 +202,14 @@ public static class ListCommands
         if (entry?.Obj is RedisList list)
         {
             list.Push(item, left);
-            db.NotifyModified(entry);
+            db.NotifyModified(entry, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         else
         {
             list = new RedisList();
             list.Push(item, left);
-            db.SetObject(key, list);
+            db.SetObject(key, list, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
-        c.Server.Blocking.SignalReady(c.Client.Database, key);
     }
 
     // ---------------------------------------------------------------- pop
@@ -253,7 +251,7 @@ public static class ListCommands
             for (int i = 0; i < n; i++) c.Reply.Bulk(list.Pop(left));
             if (n == 0) return; // LPOP key 0: nothing changed
         }
-        AfterRemove(db, entry!, list);
+        AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
     }
 
     // ---------------------------------------------------------------- read
@@ -409,7 +407,7 @@ public static class ListCommands
         var old = list[(int)index];
         if (old.Length == value.Length) value.CopyTo(old); // same size: reuse the element's array
         else list[(int)index] = value.ToArray();
-        db.NotifyModified(entry!);
+        db.NotifyModified(entry!, KeyEvent.LSet);
         c.Reply.Ok();
     }
 
@@ -437,7 +435,7 @@ public static class ListCommands
             return;
         }
         list.Insert(after ? pivot + 1 : pivot, c.Arg(4).ToArray());
-        db.NotifyModified(entry!);
+        db.NotifyModified(entry!, KeyEvent.LInsert);
         c.Reply.Integer(list.Count);
     }
 
@@ -453,7 +451,7 @@ public static class ListCommands
         }
         int limit = count == 0 ? 0 : (int)Math.Min(Math.Abs(count == long.MinValue ? long.MaxValue : count), int.MaxValue);
         int removed = list.Remove(c.Arg(3), limit, fromTail: count < 0);
-        if (removed > 0) AfterRemove(db, entry!, list);
+        if (removed > 0) AfterRemove(db, entry!, list, KeyEvent.LRem);
         c.Reply.Integer(removed);
     }
 
@@ -473,13 +471,13 @@ public static class ListCommands
             if (start > 0 || end < n - 1)
             {
                 list.Keep((int)start, (int)(end - start + 1));
-                db.NotifyModified(entry!);
+                db.NotifyModified(entry!, KeyEvent.LTrim);
             }
         }
         else
         {
             list.Keep(0, 0);
-            db.Delete(entry!);
+            db.Delete(entry!, KeyEvent.LTrim);
         }
         c.Reply.Ok();
     }
@@ -509,7 +507,7 @@ public static class ListCommands
         var item = src.Pop(fromLeft);
         PushTo(ref c, db, dstKey, dstEntry, item, toLeft);
         c.Reply.Bulk(item);
-        if (!ReferenceEquals(srcEntry, dstEntry)) AfterRemove(db, srcEntry!, src);
+        if (!ReferenceEquals(srcEntry, dstEntry)) AfterRemove(db, srcEntry!, src, fromLeft ? KeyEvent.LPop : KeyEvent.RPop);
     }
 
     private static void LMPop(ref CommandContext c)
@@ -579,7 +577,7 @@ public static class ListCommands
             for (int i = 0; i < n; i++) c.Reply.Bulk(list.Pop(left));
             // LMPOP and BLMPOP (at once or served later) propagate as [LR]POP key <popped>.
             c.RewritePropagation().Arg(left ? "LPOP"u8 : "RPOP"u8).Arg(key).Arg(n).End();
-            AfterRemove(db, entry!, list);
+            AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
             replied = true;
             return true;
         }
@@ -611,10 +609,10 @@ public static class ListCommands
             c.Reply.Bulk(key);
             c.Reply.Bulk(list.Pop(left));
             c.RewritePropagation().Arg(left ? "LPOP"u8 : "RPOP"u8).Arg(key).End();
-            AfterRemove(db, entry!, list);
+            AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
             return;
         }
-        c.Block(KeysOf(ref c, 1, timeoutIndex - 1), timeoutMs, BlockTimeoutReply.NullArray);
+        c.Block(KeysOf(ref c, 1, timeoutIndex - 1), timeoutMs, BlockTimeoutReply.NullArray, BlockedOn.List);
     }
 
     private static void BLMPop(ref CommandContext c)
@@ -622,7 +620,7 @@ public static class ListCommands
         if (!TryParseTimeout(ref c, 1, out long timeoutMs)) return;
         if (!TryParseMPop(ref c, 2, out int numKeys, out bool left, out long count)) return;
         if (TryMPop(ref c, 3, numKeys, left, count, out bool replied) || replied) return;
-        c.Block(KeysOf(ref c, 3, numKeys), timeoutMs, BlockTimeoutReply.NullArray);
+        c.Block(KeysOf(ref c, 3, numKeys), timeoutMs, BlockTimeoutReply.NullArray, BlockedOn.List);
     }
 
     private static void BLMove(ref CommandContext c)
@@ -648,6 +646,6 @@ public static class ListCommands
             else c.RewritePropagation().Arg("LMOVE"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(c.Arg(3)).Arg(c.Arg(4)).End();
             return;
         }
-        c.Block([c.Arg(1).ToArray()], timeoutMs, BlockTimeoutReply.NullBulk);
+        c.Block([c.Arg(1).ToArray()], timeoutMs, BlockTimeoutReply.NullBulk, BlockedOn.List);
     }
 }

@@ -107,12 +107,12 @@ public static class SetCommands
         if (set is null)
         {
             set = new RedisSet();
-            e = db.SetObject(c.Arg(1), set);
+            e = db.SetObject(c.Arg(1), set, KeyEvent.None); // created empty: SADD's change follows
         }
         long added = 0;
         for (int i = 2; i < c.Count; i++)
             if (set.Add(c.Arg(i))) added++;
-        if (added > 0) db.NotifyModified(e!);
+        if (added > 0) db.NotifyModified(e!, KeyEvent.SAdd);
         c.Reply.Integer(added);
     }
 
@@ -125,16 +125,16 @@ public static class SetCommands
         {
             for (int i = 2; i < c.Count && set.Count > 0; i++)
                 if (set.Remove(c.Arg(i))) removed++;
-            if (removed > 0) Modified(db, e!, set);
+            if (removed > 0) Modified(db, e!, set, KeyEvent.SRem);
         }
         c.Reply.Integer(removed);
     }
 
     /// <summary>After an in-place removal: deletes the key if the set became empty, else signals the change.</summary>
-    private static void Modified(RedisDatabase db, RedisEntry e, RedisSet set)
+    private static void Modified(RedisDatabase db, RedisEntry e, RedisSet set, KeyEvent evt)
     {
-        if (set.Count == 0) db.Delete(e);
-        else db.NotifyModified(e);
+        if (set.Count == 0) db.Delete(e, evt);
+        else db.NotifyModified(e, evt);
     }
 
     private static void SMembers(ref CommandContext c)
@@ -205,7 +205,7 @@ public static class SetCommands
             if (n == popSet.Count)
             {
                 for (int i = 0; i < n; i++) c.Reply.Bulk(popSet.MemberAt(i, scratch));
-                db.Delete(found);
+                db.Delete(found, KeyEvent.SPop);
                 c.RewritePropagation().Arg("DEL"u8).Arg(c.Arg(1)).End(); // the whole set went
                 return;
             }
@@ -218,7 +218,7 @@ public static class SetCommands
                 popSet.RemoveAt(slot);
             }
             c.PreventPropagation();
-            db.NotifyModified(found);
+            db.NotifyModified(found, KeyEvent.SPop);
             return;
         }
         if (!TryWrite(ref c, db, c.Arg(1), out var e, out var set)) return;
@@ -232,7 +232,7 @@ public static class SetCommands
         c.Reply.Bulk(popped);
         c.RewritePropagation().Arg("SREM"u8).Arg(c.Arg(1)).Arg(popped).End();
         set.RemoveAt(at);
-        Modified(db, e!, set);
+        Modified(db, e!, set, KeyEvent.SPop);
     }
 
     private static void SRandMember(ref CommandContext c)
@@ -332,16 +332,16 @@ public static class SetCommands
             c.Reply.Integer(0);
             return;
         }
-        Modified(db, srcEntry, src);
+        Modified(db, srcEntry, src, KeyEvent.SRem);
         if (dstEntry is null)
         {
             var created = new RedisSet();
             created.Add(member);
-            db.SetObject(c.Arg(2), created);
+            db.SetObject(c.Arg(2), created, KeyEvent.SAdd);
         }
         else if (((RedisSet)dstEntry.Obj!).Add(member))
         {
-            db.NotifyModified(dstEntry);
+            db.NotifyModified(dstEntry, KeyEvent.SAdd);
         }
         c.Reply.Integer(1);
     }
@@ -414,7 +414,12 @@ public static class SetCommands
     {
         var db = c.Db;
         if (result.Count == 0) db.Delete(c.Arg(1));
-        else db.SetObject(c.Arg(1), result);
+        else db.SetObject(c.Arg(1), result, c.Command.Name switch
+        {
+            "SINTERSTORE" => KeyEvent.SInterStore,
+            "SUNIONSTORE" => KeyEvent.SUnionStore,
+            _ => KeyEvent.SDiffStore,
+        });
         c.Reply.Integer(result.Count);
     }
 

@@ -86,10 +86,10 @@ public static class SortedSetCommands
         => TypedLookup.TryWrite(ref c, db, key, out entry, out zset);
 
     /// <summary>After an in-place removal: deletes the key if it became empty, else signals the change.</summary>
-    private static void Modified(RedisDatabase db, RedisEntry e, RedisSortedSet z)
+    private static void Modified(RedisDatabase db, RedisEntry e, RedisSortedSet z, KeyEvent evt)
     {
-        if (z.Count == 0) db.Delete(e);
-        else db.NotifyModified(e);
+        if (z.Count == 0) db.Delete(e, evt);
+        else db.NotifyModified(e, evt);
     }
 
     /// <summary>A range bound parsed like strtod in zslParseRange: leading spaces skipped, "" is 0, NaN refused.</summary>
@@ -266,8 +266,7 @@ public static class SortedSetCommands
                 return;
             }
             z = new RedisSortedSet();
-            e = db.SetObject(c.Arg(1), z);
-            c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(1));
+            e = db.SetObject(c.Arg(1), z, KeyEvent.None); // created empty: ZADD's change follows
         }
         long added = 0, updated = 0, processed = 0;
         double result = 0;
@@ -309,7 +308,7 @@ public static class SortedSetCommands
                 processed++;
             }
         }
-        if (added > 0 || updated > 0) db.NotifyModified(e!);
+        if (added > 0 || updated > 0) db.NotifyModified(e!, incr ? KeyEvent.ZIncr : KeyEvent.ZAdd);
         else if (z.Count == 0) db.Delete(e!);
         if (error is not null)
         {
@@ -527,8 +526,7 @@ public static class SortedSetCommands
         {
             var result = new RedisSortedSet();
             foreach (var n in nodes) result.Set(n.Member, n.Score);
-            db.SetObject(key, result);
-            c.Server.Blocking.SignalReady(c.Client.Database, key);
+            db.SetObject(key, result, KeyEvent.ZRangeStore);
         }
         nodes.Clear();
         c.Reply.Integer(count);
@@ -588,7 +586,7 @@ public static class SortedSetCommands
         {
             for (int i = 2; i < c.Count && z.Count > 0; i++)
                 if (z.Remove(c.Arg(i))) removed++;
-            if (removed > 0) Modified(db, e!, z);
+            if (removed > 0) Modified(db, e!, z, KeyEvent.ZRem);
         }
         c.Reply.Integer(removed);
     }
@@ -639,7 +637,13 @@ public static class SortedSetCommands
         foreach (var n in nodes) z.Remove(n);
         long removed = nodes.Count;
         nodes.Clear();
-        if (removed > 0) Modified(db, e!, z);
+        if (removed > 0)
+            Modified(db, e!, z, type switch
+            {
+                RangeType.Rank => KeyEvent.ZRemRangeByRank,
+                RangeType.Score => KeyEvent.ZRemRangeByScore,
+                _ => KeyEvent.ZRemRangeByLex,
+            });
         c.Reply.Integer(removed);
     }
 
@@ -788,8 +792,12 @@ public static class SortedSetCommands
             }
             else
             {
-                db.SetObject(c.Arg(1), result);
-                c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(1));
+                db.SetObject(c.Arg(1), result, c.Command.Name switch
+                {
+                    "ZINTERSTORE" => KeyEvent.ZInterStore,
+                    "ZUNIONSTORE" => KeyEvent.ZUnionStore,
+                    _ => KeyEvent.ZDiffStore,
+                });
             }
             c.Reply.Integer(result.Count);
             return;
@@ -964,7 +972,7 @@ public static class SortedSetCommands
         }
         // ZMPOP and BZMPOP propagate as ZPOPMIN/ZPOPMAX key <popped>.
         if (nested && emitKey) c.RewritePropagation().Arg(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8).Arg(c.Arg(keyIndex)).Arg(n).End();
-        Modified(db, e!, z);
+        Modified(db, e!, z, max ? KeyEvent.ZPopMax : KeyEvent.ZPopMin);
     }
 
     private static bool ParseMPop(ref CommandContext c, int numKeysIndex, out int numKeys, out bool max, out long count)
@@ -1048,7 +1056,7 @@ public static class SortedSetCommands
         }
         var keys = new byte[keyCount][];
         for (int i = 0; i < keyCount; i++) keys[i] = c.Arg(first + i).ToArray();
-        c.Block(keys, timeoutMs, BlockTimeoutReply.NullArray);
+        c.Block(keys, timeoutMs, BlockTimeoutReply.NullArray, BlockedOn.SortedSet);
     }
 
     /// <summary>Redis's getTimeoutFromObjectOrReply in seconds: a float, not negative; milliseconds rounded up.</summary>

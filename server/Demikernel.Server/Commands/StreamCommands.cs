@@ -362,7 +362,7 @@ public static class StreamCommands
                 return;
             }
             s = new RedisStream();
-            entry = db.SetObject(key, s);
+            entry = db.SetObject(key, s, KeyEvent.None);
         }
         if (s.LastId == StreamId.Max)
         {
@@ -406,8 +406,7 @@ public static class StreamCommands
         if (a.Strategy != StreamTrimStrategy.None) s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
         // Replayed deterministically: the generated ID instead of * or ms-*, and "~ n" as "= <what the trim left>".
         if (a.Approx || !a.IdGiven || !a.SeqGiven) PropagateAddOrTrim(ref c, s, a, (!a.IdGiven || !a.SeqGiven) ? idPos : -1, id);
-        db.NotifyModified(entry!);
-        c.Server.Blocking.SignalReady(c.Client.Database, key);
+        db.NotifyModified(entry!, KeyEvent.XAdd);
     }
 
     private static void XTrim(ref CommandContext c)
@@ -421,7 +420,7 @@ public static class StreamCommands
         }
         long deleted = s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
         if (deleted > 0 && a.Approx) PropagateAddOrTrim(ref c, s, a, -1, default);
-        if (deleted > 0) c.Db.NotifyModified(entry!);
+        if (deleted > 0) c.Db.NotifyModified(entry!, KeyEvent.XTrim);
         c.Reply.Integer(deleted);
     }
 
@@ -468,7 +467,7 @@ public static class StreamCommands
             ParseId(ref c, j, 0, strict: true, out var id);
             if (s.Delete(id)) deleted++;
         }
-        if (deleted > 0) c.Db.NotifyModified(entry!);
+        if (deleted > 0) c.Db.NotifyModified(entry!, KeyEvent.XDel);
         c.Reply.Integer(deleted);
     }
 
@@ -526,7 +525,7 @@ public static class StreamCommands
         s.LastId = id;
         if (entriesAdded != -1) s.EntriesAdded = entriesAdded;
         if (!maxDeleted.IsZero) s.MaxDeletedId = maxDeleted;
-        c.Db.NotifyModified(entry!);
+        c.Db.NotifyModified(entry!, KeyEvent.XSetId);
         c.Reply.Ok();
     }
 
@@ -682,8 +681,10 @@ public static class StreamCommands
             }
             if (group && (s is null || s.FindGroup(groupName) is null))
             {
+                // A client that was blocked gets redis-server's serveClientsBlockedOnStreamKey text.
                 if (retry is not null) c.Client.BlockState = null;
-                c.Reply.Error($"{NoGroupError(key, groupName)} in XREADGROUP with GROUP option");
+                if (c.IsRetry) c.Reply.Error("NOGROUP the consumer group this client was blocked on no longer exists");
+                else c.Reply.Error($"{NoGroupError(key, groupName)} in XREADGROUP with GROUP option");
                 return;
             }
             var idText = c.Arg(idArg);
@@ -770,7 +771,7 @@ public static class StreamCommands
                 from[k].TryIncrement(out var first);
                 if (ids[k] != StreamId.Max) WriteHistory(c.Reply, s, consumer, first, count, nowMs);
                 else DeliverNew(ref c, key, s, g, consumer, first, count, noAck, nowMs);
-                db.NotifyModified(entry);
+                db.NotifyModified(entry, KeyEvent.XReadGroup);
             }
             // Propagated only through the XCLAIM / XGROUP commands added above.
             if (group) c.PreventPropagation();
@@ -785,7 +786,7 @@ public static class StreamCommands
             }
             var keys = new byte[streams][];
             for (int k = 0; k < streams; k++) keys[k] = c.Arg(streamsArg + k).ToArray();
-            c.Block(keys, timeout, BlockTimeoutReply.NullArray);
+            c.Block(keys, timeout, BlockTimeoutReply.NullArray, group ? BlockedOn.StreamGroup : BlockedOn.Stream);
             return;
         }
         c.Reply.NullArray();
@@ -948,14 +949,14 @@ public static class StreamCommands
         if (s is null)
         {
             s = new RedisStream();
-            entry = db.SetObject(c.Arg(2), s);
+            entry = db.SetObject(c.Arg(2), s, KeyEvent.None);
         }
         if (s.CreateGroup(c.Arg(3), id, entriesRead) is null)
         {
             c.Reply.Error(BusyGroup);
             return;
         }
-        db.NotifyModified(entry!);
+        db.NotifyModified(entry!, KeyEvent.XGroupCreate);
         c.Reply.Ok();
     }
 
@@ -974,7 +975,7 @@ public static class StreamCommands
         else if (!ParseId(ref c, 4, 0, strict: false, out id)) return;
         g!.LastId = id;
         g.EntriesRead = entriesRead;
-        c.Db.NotifyModified(entry!);
+        c.Db.NotifyModified(entry!, KeyEvent.XGroupSetId);
         c.Reply.Ok();
     }
 
@@ -987,17 +988,16 @@ public static class StreamCommands
             return;
         }
         s!.DestroyGroup(c.Arg(3));
-        c.Db.NotifyModified(entry!);
+        // Announced like any change: clients blocked in XREADGROUP on this group are then woken with NOGROUP, as in Redis.
+        c.Db.NotifyModified(entry!, KeyEvent.XGroupDestroy);
         c.Reply.Integer(1);
-        // Clients blocked in XREADGROUP on this group are woken with NOGROUP, as in Redis.
-        c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(2));
     }
 
     private static void XGroupCreateConsumer(ref CommandContext c)
     {
         if (!GroupTarget(ref c, false, needGroup: true, out _, out var entry, out var g)) return;
         bool created = g!.CreateConsumer(c.Arg(4), c.Server.NowMs) is not null;
-        if (created) c.Db.NotifyModified(entry!);
+        if (created) c.Db.NotifyModified(entry!, KeyEvent.XGroupCreateConsumer);
         c.Reply.Integer(created ? 1 : 0);
     }
 
@@ -1008,7 +1008,7 @@ public static class StreamCommands
         if (g!.FindConsumer(c.Arg(4)) is { } consumer)
         {
             pending = g.DeleteConsumer(consumer);
-            c.Db.NotifyModified(entry!);
+            c.Db.NotifyModified(entry!, KeyEvent.XGroupDelConsumer);
         }
         c.Reply.Integer(pending);
     }
@@ -1063,7 +1063,7 @@ public static class StreamCommands
             nack.Consumer?.Pel.Remove(id);
             acked++;
         }
-        if (acked > 0) c.Db.NotifyModified(entry!);
+        if (acked > 0) c.Db.NotifyModified(entry!, KeyEvent.XAck);
         c.Reply.Integer(acked);
     }
 
@@ -1276,7 +1276,7 @@ public static class StreamCommands
             if (justId) WriteId(reply, id);
             else WriteEntry(reply, id, s!.Get(id)!);
         }
-        if (changed) c.Db.NotifyModified(entry!);
+        if (changed) c.Db.NotifyModified(entry!, KeyEvent.XClaim);
     }
 
     private static StreamConsumer FindOrCreateConsumer(StreamGroup g, ReadOnlySpan<byte> name, long now)
@@ -1373,7 +1373,7 @@ public static class StreamCommands
         }
         reply.ArrayHeader(deleted.Count);
         foreach (var id in deleted) WriteId(reply, id);
-        if (claimed.Count > 0 || deleted.Count > 0) c.Db.NotifyModified(entry!);
+        if (claimed.Count > 0 || deleted.Count > 0) c.Db.NotifyModified(entry!, KeyEvent.XAutoClaim);
     }
 
     // ---------------------------------------------------------------- XINFO
