@@ -23,13 +23,19 @@ public sealed class CommandTable
 
     public IEnumerable<CommandSpec> All => _commands.Values;
 
+    /// <summary>
+    /// Adds a command (name and handler, our own flags, subcommands): it takes redis-server 7.0's metadata for that name
+    /// (<see cref="CommandMetadata"/>). A command redis-server does not have must bring its own arity and flags.
+    /// </summary>
     public void Add(CommandSpec spec)
     {
-        var named = spec with
+        string wire = spec.Name.ToLowerInvariant();
+        var named = CommandMetadata.Apply(spec, wire) with
         {
-            WireName = spec.Name.ToLowerInvariant(),
-            Subcommands = spec.Subcommands.Select(s => s with { WireName = $"{spec.Name}|{s.Name}".ToLowerInvariant() }).ToArray(),
+            Subcommands = spec.Subcommands.Select(s => CommandMetadata.Apply(s, $"{wire}|{s.Name.ToLowerInvariant()}")).ToArray(),
         };
+        foreach (var s in named.Subcommands.Prepend(named))
+            if (s.Arity == 0) throw new InvalidOperationException($"command {s.WireName} has no arity: redis-server has no such command, so its spec must give one");
         if (!_commands.TryAdd(spec.Name, named)) throw new InvalidOperationException($"command {spec.Name} registered twice");
         if (spec.Name == "PING") PingHandler = spec.Handler;
     }
@@ -63,7 +69,7 @@ public sealed class CommandTable
             context.Reply.Error(Errors.WrongArgCount(spec.WireName));
             return;
         }
-        if (client.SubscriptionCount > 0 && client.Protocol == Resp.RespVersion.Resp2 && !PubSubCommands.AllowedWhileSubscribed(spec))
+        if (client.SubscriptionCount > 0 && client.Protocol == Resp.RespVersion.Resp2 && (spec.Flags & CommandFlags.AllowedWhileSubscribed) == 0)
         {
             context.Reply.Error($"ERR Can't execute '{spec.WireName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
@@ -95,13 +101,13 @@ public sealed class CommandTable
                 return;
             }
         }
-        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0 && !TransactionCommands.RunsInsideMulti(spec))
+        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
         {
             client.MultiAborted = true;
             context.Reply.Error("ERR Command not allowed inside a transaction");
             return;
         }
-        if (client.InMulti && !TransactionCommands.RunsInsideMulti(spec))
+        if (client.InMulti && (spec.Flags & CommandFlags.RunsInMulti) == 0)
         {
             client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
             context.Reply.Raw("+QUEUED\r\n"u8);

@@ -11,27 +11,28 @@ public static class ConnectionCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("PING", -1, CommandFlags.Fast | CommandFlags.Sentinel, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", Ping));
-        table.Add(new("ECHO", 2, CommandFlags.Fast, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", Echo));
-        table.Add(new("QUIT", -1, CommandFlags.AllowBusy | CommandFlags.NoAuth | Conn, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", Quit));
-        table.Add(new("SELECT", 2, Conn, 0, 0, 0, "connection", "Changes the selected database.", "1.0.0", Select));
-        table.Add(new("AUTH", -2, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Authenticates the connection.", "1.0.0", Auth));
-        table.Add(new("HELLO", -1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", Hello));
-        table.Add(new("RESET", 1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", Reset));
-        table.Add(new("CLIENT", -2, CommandFlags.None, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", Help)
+        table.Add(new("PING", Ping) { Flags = CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("ECHO", Echo));
+        table.Add(new("QUIT", Quit) { Flags = CommandFlags.RunsInMulti | CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("SELECT", Select));
+        table.Add(new("AUTH", Auth));
+        table.Add(new("HELLO", Hello));
+        table.Add(new("RESET", Reset) { Flags = CommandFlags.RunsInMulti | CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("CLIENT", Help)
         {
             Subcommands =
             [
-                new("SETNAME", 3, Conn, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", SetName),
-                new("GETNAME", 2, Conn, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9", GetName),
-                new("SETINFO", 4, Conn, 0, 0, 0, "connection", "Sets information specific to the client or connection.", "7.2.0", SetInfo),
-                new("ID", 2, Conn, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0", Id),
-                new("LIST", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", List),
-                new("INFO", 2, Conn, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0", Info),
-                new("KILL", -3, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0", Kill),
-                new("NO-EVICT", 3, CommandFlags.Admin | Conn, 0, 0, 0, "connection", "Sets the client eviction mode of the connection.", "7.0.0", OnOffOk),
-                new("NO-TOUCH", 3, Conn, 0, 0, 0, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", OnOffOk),
-                new("HELP", 2, Conn, 0, 0, 0, "connection", "Returns helpful text about the different subcommands.", "5.0.0", Help),
+                new("SETNAME", SetName),
+                new("GETNAME", GetName),
+                // Redis 7.2's, kept for the client libraries that send them; redis-server 7.0 has no metadata for them.
+                new("SETINFO", SetInfo) { Arity = 4, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
+                new("ID", Id),
+                new("LIST", List),
+                new("INFO", Info),
+                new("KILL", Kill),
+                new("NO-EVICT", OnOffOk),
+                new("NO-TOUCH", OnOffOk) { Arity = 3, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
+                new("HELP", Help),
             ],
         });
     }

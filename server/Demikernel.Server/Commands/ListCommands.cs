@@ -34,68 +34,41 @@ public static class ListCommands
 
     public static void Register(CommandTable table)
     {
-        const string pushN = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
-        table.Add(new("LPUSH", -3, WriteOomFast, 1, 1, 1, G, "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0", LPush) { Complexity = pushN });
-        table.Add(new("RPUSH", -3, WriteOomFast, 1, 1, 1, G, "Appends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0", RPush) { Complexity = pushN });
-        table.Add(new("LPUSHX", -3, WriteOomFast, 1, 1, 1, G, "Prepends one or more elements to a list only when the list exists.", "2.2.0", LPushX) { Complexity = pushN });
-        table.Add(new("RPUSHX", -3, WriteOomFast, 1, 1, 1, G, "Appends an element to a list only when the list exists.", "2.2.0", RPushX) { Complexity = pushN });
-        table.Add(new("LPOP", -2, WriteFast, 1, 1, 1, G, "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "1.0.0", LPop)
-        {
-            Complexity = "O(N) where N is the number of elements returned",
-        });
-        table.Add(new("RPOP", -2, WriteFast, 1, 1, 1, G, "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", "1.0.0", RPop)
-        {
-            Complexity = "O(N) where N is the number of elements returned",
-        });
-        table.Add(new("LLEN", 2, ReadFast, 1, 1, 1, G, "Returns the length of a list.", "1.0.0", LLen));
-        table.Add(new("LRANGE", 4, Read, 1, 1, 1, G, "Returns a range of elements from a list.", "1.0.0", LRange)
-        {
-            Complexity = "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.",
-        });
-        table.Add(new("LINDEX", 3, Read, 1, 1, 1, G, "Returns an element from a list by its index.", "1.0.0", LIndex)
-        {
-            Complexity = "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).",
-        });
-        table.Add(new("LSET", 4, WriteOom, 1, 1, 1, G, "Sets the value of an element in a list by its index.", "1.0.0", LSet)
-        {
-            Complexity = "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).",
-        });
-        table.Add(new("LINSERT", 5, WriteOom, 1, 1, 1, G, "Inserts an element before or after another element in a list.", "2.2.0", LInsert)
-        {
-            Complexity = "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).",
-        });
-        table.Add(new("LREM", 4, Write, 1, 1, 1, G, "Removes elements from a list. Deletes the list if the last element was removed.", "1.0.0", LRem)
-        {
-            Complexity = "O(N+M) where N is the length of the list and M is the number of elements removed.",
-        });
-        table.Add(new("LTRIM", 4, Write, 1, 1, 1, G, "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", "1.0.0", LTrim)
-        {
-            Complexity = "O(N) where N is the number of elements to be removed by the operation.",
-        });
-        table.Add(new("LPOS", -3, Read, 1, 1, 1, G, "Returns the index of matching elements in a list.", "6.0.6", LPos)
-        {
-            Complexity = "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.",
-        });
-        table.Add(new("LMOVE", 5, WriteOom, 1, 2, 1, G, "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0", LMove));
-        table.Add(new("RPOPLPUSH", 3, WriteOom, 1, 2, 1, G, "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0", RPopLPush));
-        table.Add(new("LMPOP", -4, Write, 0, 0, 0, G, "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "7.0.0", LMPop)
-        {
-            Complexity = "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
-        });
-        table.Add(new("BLPOP", -3, Blocking, 1, -2, 1, G, "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", BLPop)
-        {
-            Complexity = "O(N) where N is the number of provided keys.",
-        });
-        table.Add(new("BRPOP", -3, Blocking, 1, -2, 1, G, "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", BRPop)
-        {
-            Complexity = "O(N) where N is the number of provided keys.",
-        });
-        table.Add(new("BLMOVE", 6, Blocking | CommandFlags.DenyOom, 1, 2, 1, G, "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0", BLMove));
-        table.Add(new("BRPOPLPUSH", 4, Blocking | CommandFlags.DenyOom, 1, 2, 1, G, "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0", BRPopLPush));
-        table.Add(new("BLMPOP", -5, CommandFlags.Write | CommandFlags.Blocking, 0, 0, 0, G, "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0", BLMPop)
-        {
-            Complexity = "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
-        });
+        table.Add(new("LPUSH", LPush));
+        table.Add(new("RPUSH", RPush));
+        table.Add(new("LPUSHX", LPushX));
+        table.Add(new("RPUSHX", RPushX));
+        table.Add(new("LPOP", LPop)
+        );
+        table.Add(new("RPOP", RPop)
+        );
+        table.Add(new("LLEN", LLen));
+        table.Add(new("LRANGE", LRange)
+        );
+        table.Add(new("LINDEX", LIndex)
+        );
+        table.Add(new("LSET", LSet)
+        );
+        table.Add(new("LINSERT", LInsert)
+        );
+        table.Add(new("LREM", LRem)
+        );
+        table.Add(new("LTRIM", LTrim)
+        );
+        table.Add(new("LPOS", LPos)
+        );
+        table.Add(new("LMOVE", LMove));
+        table.Add(new("RPOPLPUSH", RPopLPush));
+        table.Add(new("LMPOP", LMPop)
+        );
+        table.Add(new("BLPOP", BLPop)
+        );
+        table.Add(new("BRPOP", BRPop)
+        );
+        table.Add(new("BLMOVE", BLMove));
+        table.Add(new("BRPOPLPUSH", BRPopLPush));
+        table.Add(new("BLMPOP", BLMPop)
+        );
     }
 
     // ---------------------------------------------------------------- shared helpers

@@ -58,77 +58,52 @@ public static class StreamCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("XADD", -5, WriteOomFast, 1, 1, 1, G, "Appends a new message to a stream. Creates the key if it doesn't exist.", "5.0.0", XAdd)
+        table.Add(new("XADD", XAdd)
+        );
+        table.Add(new("XLEN", XLen));
+        table.Add(new("XRANGE", XRange)
+        );
+        table.Add(new("XREVRANGE", XRevRange)
+        );
+        table.Add(new("XREAD", XRead)
+        );
+        table.Add(new("XREADGROUP", XReadGroup)
+        );
+        table.Add(new("XDEL", XDel)
+        );
+        table.Add(new("XTRIM", XTrim)
+        );
+        table.Add(new("XSETID", XSetId));
+        table.Add(new("XACK", XAck)
+        );
+        table.Add(new("XPENDING", XPending)
+        );
+        table.Add(new("XCLAIM", XClaim)
+        );
+        table.Add(new("XAUTOCLAIM", XAutoClaim)
+        );
+        table.Add(new("XGROUP", XGroupHelp)
         {
-            Complexity = "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
-        });
-        table.Add(new("XLEN", 2, ReadFast, 1, 1, 1, G, "Return the number of messages in a stream.", "5.0.0", XLen));
-        table.Add(new("XRANGE", -4, Read, 1, 1, 1, G, "Returns the messages from a stream within a range of IDs.", "5.0.0", XRange)
-        {
-            Complexity = "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        });
-        table.Add(new("XREVRANGE", -4, Read, 1, 1, 1, G, "Returns the messages from a stream within a range of IDs in reverse order.", "5.0.0", XRevRange)
-        {
-            Complexity = "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        });
-        table.Add(new("XREAD", -4, Read | CommandFlags.Blocking, 0, 0, 0, G, "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", "5.0.0", XRead)
-        {
-            Complexity = "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
-        });
-        table.Add(new("XREADGROUP", -7, Write | CommandFlags.Blocking, 0, 0, 0, G, "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", "5.0.0", XReadGroup)
-        {
-            Complexity = "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
-        });
-        table.Add(new("XDEL", -3, WriteFast, 1, 1, 1, G, "Returns the number of messages after removing them from a stream.", "5.0.0", XDel)
-        {
-            Complexity = "O(1) for each single item to delete in the stream, regardless of the stream size.",
-        });
-        table.Add(new("XTRIM", -4, Write, 1, 1, 1, G, "Deletes messages from the beginning of a stream.", "5.0.0", XTrim)
-        {
-            Complexity = "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.",
-        });
-        table.Add(new("XSETID", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, G, "An internal command for replicating stream values.", "5.0.0", XSetId));
-        table.Add(new("XACK", -4, WriteFast, 1, 1, 1, G, "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", "5.0.0", XAck)
-        {
-            Complexity = "O(1) for each message ID processed.",
-        });
-        table.Add(new("XPENDING", -3, Read, 1, 1, 1, G, "Returns the information and entries from a stream consumer group's pending entries list.", "5.0.0", XPending)
-        {
-            Complexity = "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
-        });
-        table.Add(new("XCLAIM", -6, WriteFast, 1, 1, 1, G, "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.", "5.0.0", XClaim)
-        {
-            Complexity = "O(log N) with N being the number of messages in the PEL of the consumer group.",
-        });
-        table.Add(new("XAUTOCLAIM", -6, WriteFast, 1, 1, 1, G, "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.", "6.2.0", XAutoClaim)
-        {
-            Complexity = "O(1) if COUNT is small.",
-        });
-        table.Add(new("XGROUP", -2, CommandFlags.None, 0, 0, 0, G, "A container for consumer groups commands.", "5.0.0", XGroupHelp)
-        {
-            Complexity = "Depends on subcommand.",
             Subcommands =
             [
-                new("CREATE", -5, CommandFlags.Write | CommandFlags.DenyOom, 2, 2, 1, G, "Creates a consumer group.", "5.0.0", XGroupCreate),
-                new("SETID", -5, Write, 2, 2, 1, G, "Sets the last-delivered ID of a consumer group.", "5.0.0", XGroupSetId),
-                new("DESTROY", 4, Write, 2, 2, 1, G, "Destroys a consumer group.", "5.0.0", XGroupDestroy)
+                new("CREATE", XGroupCreate),
+                new("SETID", XGroupSetId),
+                new("DESTROY", XGroupDestroy)
                 {
-                    Complexity = "O(N) where N is the number of entries in the group's pending entries list (PEL).",
                 },
-                new("CREATECONSUMER", 5, CommandFlags.Write | CommandFlags.DenyOom, 2, 2, 1, G, "Creates a consumer in a consumer group.", "6.2.0", XGroupCreateConsumer),
-                new("DELCONSUMER", 5, Write, 2, 2, 1, G, "Deletes a consumer from a consumer group.", "5.0.0", XGroupDelConsumer),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, G, "Returns helpful text about the different subcommands.", "5.0.0", XGroupHelp),
+                new("CREATECONSUMER", XGroupCreateConsumer),
+                new("DELCONSUMER", XGroupDelConsumer),
+                new("HELP", XGroupHelp),
             ],
         });
-        table.Add(new("XINFO", -2, CommandFlags.None, 0, 0, 0, G, "A container for stream introspection commands.", "5.0.0", XInfoHelp)
+        table.Add(new("XINFO", XInfoHelp)
         {
-            Complexity = "Depends on subcommand.",
             Subcommands =
             [
-                new("CONSUMERS", 4, Read, 2, 2, 1, G, "Returns a list of the consumers in a consumer group.", "5.0.0", XInfoConsumers),
-                new("GROUPS", 3, Read, 2, 2, 1, G, "Returns a list of the consumer groups of a stream.", "5.0.0", XInfoGroups),
-                new("STREAM", -3, Read, 2, 2, 1, G, "Returns information about a stream.", "5.0.0", XInfoStream),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, G, "Returns helpful text about the different subcommands.", "5.0.0", XInfoHelp),
+                new("CONSUMERS", XInfoConsumers),
+                new("GROUPS", XInfoGroups),
+                new("STREAM", XInfoStream),
+                new("HELP", XInfoHelp),
             ],
         });
     }
