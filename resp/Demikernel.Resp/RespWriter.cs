@@ -37,14 +37,65 @@ public ref struct RespWriter
     /// <summary><c>+text\r\n</c>. The text must not contain CR or LF.</summary>
     public bool TryWriteSimpleString(scoped ReadOnlySpan<byte> text) => TryWriteLine((byte)'+', text);
 
-    /// <summary><c>-message\r\n</c>; pass the message without '-', e.g. "ERR unknown command". No CR or LF.</summary>
-    public bool TryWriteError(scoped ReadOnlySpan<byte> message) => TryWriteLine((byte)'-', message);
+    /// <summary>
+    /// <c>-message\r\n</c>; pass the message without '-', e.g. "ERR unknown command". The one way errors are written:
+    /// as redis-server's addReplyErrorFormat does, CR and LF at the end are dropped and any other CR or LF becomes a
+    /// space, so an argument echoed in the message can never end the line early (and desync the client).
+    /// </summary>
+    public bool TryWriteError(scoped ReadOnlySpan<byte> message)
+    {
+        int start = _written;
+        if (!TryWriteLine((byte)'-', message))
+        {
+            return false;
+        }
+
+        SanitizeErrorLine(start);
+        return true;
+    }
 
     /// <summary><c>+text\r\n</c> from UTF-16 text (cold paths).</summary>
     public bool TryWriteSimpleString(string text) => TryWriteLine((byte)'+', text);
 
-    /// <summary><c>-message\r\n</c> from UTF-16 text (cold paths).</summary>
-    public bool TryWriteError(string message) => TryWriteLine((byte)'-', message);
+    /// <summary><c>-message\r\n</c> from UTF-16 text (cold paths); CR and LF handled as in the span overload.</summary>
+    public bool TryWriteError(string message)
+    {
+        int start = _written;
+        if (!TryWriteLine((byte)'-', message))
+        {
+            return false;
+        }
+
+        SanitizeErrorLine(start);
+        return true;
+    }
+
+    /// <summary>
+    /// The error line just written at <paramref name="start"/> (prefix, text, CRLF): trailing CR/LF of the text are
+    /// removed (the line shrinks) and the others become spaces, like sdstrim + sdsmapchars in redis-server.
+    /// </summary>
+    private void SanitizeErrorLine(int start)
+    {
+        Span<byte> text = _buffer[(start + 1).._written][..^2];
+        if (text.IndexOfAny((byte)'\r', (byte)'\n') < 0)
+        {
+            return;
+        }
+
+        int length = text.Length;
+        while (length > 0 && text[length - 1] is (byte)'\r' or (byte)'\n')
+        {
+            length--;
+        }
+
+        text = text[..length];
+        text.Replace((byte)'\r', (byte)' ');
+        text.Replace((byte)'\n', (byte)' ');
+        int end = start + 1 + length;
+        _buffer[end] = (byte)'\r';
+        _buffer[end + 1] = (byte)'\n';
+        _written = end + 2;
+    }
 
     /// <summary>The reply redis-server sends for a request protocol error (the caller then closes).</summary>
     public bool TryWriteError(RespProtocolError error)

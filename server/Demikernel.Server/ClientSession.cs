@@ -192,10 +192,14 @@ public sealed class ClientSession
 
     // ---- blocking commands ----
 
-    internal void BlockOn(ReadOnlySpan<byte> frame, IReadOnlyList<byte[]> keys, long timeoutMs, BlockTimeoutReply timeoutReply)
+    /// <summary>The key type that can serve the blocked request (valid while <see cref="ClientState.Blocked"/>).</summary>
+    internal BlockedOn BlockedOn { get; private set; }
+
+    internal void BlockOn(ReadOnlySpan<byte> frame, IReadOnlyList<byte[]> keys, long timeoutMs, BlockTimeoutReply timeoutReply, BlockedOn on)
     {
         Client.Blocked = true;
         if (_retrying) return; // still waiting, in the same place of every key's queue
+        BlockedOn = on;
         _blockedFrame = frame.ToArray();
         _blockedKeys = keys;
         _blockedDb = Client.Database;
@@ -223,6 +227,16 @@ public sealed class ClientSession
         _retrying = false;
         if (Client.Blocked) return; // nothing for us after all: keep waiting
         Unpark();
+        _unblock.Set();
+    }
+
+    /// <summary>Answers the blocked request with an error instead (XREADGROUP whose stream key went away) and wakes the client.</summary>
+    internal void UnblockWithError(string message)
+    {
+        if (!Client.Blocked || _killed) return;
+        Unpark();
+        _reply.Version = Client.Protocol;
+        _reply.Error(message);
         _unblock.Set();
     }
 

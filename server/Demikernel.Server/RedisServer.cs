@@ -42,12 +42,15 @@ public sealed class RedisServer
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
         Watches = new WatchRegistry(Databases);
+        Blocking = new BlockingRegistry(Databases);
         Effects = new EffectsLog(Config, Stats);
-        KeyModifiedHandler expired = (db, key) => Effects.KeyExpired(db.Index, key);
         foreach (var db in Databases)
         {
+            // The change hook's subscribers (see Store/KeyspaceEvents.cs).
             db.Stats = Stats;
-            db.KeyExpired = expired;
+            db.Subscribe(Watches);
+            db.Subscribe(Blocking);
+            db.Subscribe(Effects);
         }
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
@@ -77,7 +80,7 @@ public sealed class RedisServer
     public ServerStats Stats { get; } = new();
     public PubSubHub PubSub { get; } = new();
     public WatchRegistry Watches { get; }
-    public BlockingRegistry Blocking { get; } = new();
+    public BlockingRegistry Blocking { get; }
 
     /// <summary>The effects of writes, as redis-server propagates them to its AOF and replicas (see Propagation/).</summary>
     public EffectsLog Effects { get; }

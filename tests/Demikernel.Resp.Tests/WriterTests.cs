@@ -43,6 +43,15 @@ public class WriterTests
     public void Error() => Golden((ref RespWriter w) => w.TryWriteError("ERR wrong"u8), "-ERR wrong\r\n", "-ERR wrong\r\n");
 
     [Fact]
+    public void ErrorNeverCarriesCrOrLf()
+    {
+        // As redis-server's addReplyErrorFormat: CR/LF at the end dropped, the others become spaces.
+        Golden((ref RespWriter w) => w.TryWriteError("ERR a\nb\rc\r\nd"u8), "-ERR a b c  d\r\n", "-ERR a b c  d\r\n");
+        Golden((ref RespWriter w) => w.TryWriteError("ERR 'x\r\n"), "-ERR 'x\r\n", "-ERR 'x\r\n");
+        Golden((ref RespWriter w) => w.TryWriteError("ERR\n\n"u8), "-ERR\r\n", "-ERR\r\n");
+    }
+
+    [Fact]
     public void ErrorFromString() => Golden((ref RespWriter w) => w.TryWriteError("WRONGTYPE x"), "-WRONGTYPE x\r\n", "-WRONGTYPE x\r\n");
 
     [Fact]

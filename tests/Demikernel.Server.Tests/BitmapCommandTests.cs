@@ -42,7 +42,7 @@ public sealed class BitmapCommandTests : IDisposable
         Run("EXPIRE", "k", "100");
         Run("SETBIT", "k", "0", "1");
         Assert.Equal(Int(100), Run("TTL", "k"));
-        _h.Db.SetObject("l"u8, new TestList());
+        _h.Db.SetObject("l"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         const string wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
         Assert.Equal(wrong, Run("SETBIT", "l", "0", "1"));
         Assert.Equal(wrong, Run("GETBIT", "l", "0"));

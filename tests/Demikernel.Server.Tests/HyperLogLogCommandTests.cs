@@ -44,7 +44,7 @@ public sealed class HyperLogLogCommandTests : IDisposable
         Assert.Equal(notHll, Run("PFCOUNT", "i", "s"));
         Assert.Equal(notHll, Run("PFMERGE", "d", "s"));
         Assert.Equal(notHll, Run("PFMERGE", "s"));
-        _h.Db.SetObject("l"u8, new TestList());
+        _h.Db.SetObject("l"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         const string wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
         Assert.Equal(wrong, Run("PFADD", "l", "a"));
         Assert.Equal(wrong, Run("PFCOUNT", "l"));

@@ -38,7 +38,7 @@ public sealed class KeyCommandTests : IDisposable
     public void Type()
     {
         Run("SET", "s", "v");
-        _h.Db.SetObject("l"u8, new TestList());
+        _h.Db.SetObject("l"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         Assert.Equal("+string\r\n", Run("TYPE", "s"));
         Assert.Equal("+list\r\n", Run("TYPE", "l"));
         Assert.Equal("+none\r\n", Run("TYPE", "nope"));
@@ -238,7 +238,7 @@ public sealed class KeyCommandTests : IDisposable
     public void ScanWalksEverythingWithMatchCountAndType()
     {
         for (int i = 0; i < 100; i++) Run("SET", $"key:{i}", "v");
-        _h.Db.SetObject("list:1"u8, new TestList());
+        _h.Db.SetObject("list:1"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         var all = ScanAll();
         Assert.Equal(101, all.Count);
         Assert.Equal(101, all.Distinct().Count());
@@ -298,7 +298,7 @@ public sealed class KeyCommandTests : IDisposable
     {
         Run("SET", "k", "hello");
         Assert.Equal(Bulk("embstr"), Run("OBJECT", "ENCODING", "k"));
-        _h.Db.SetObject("l"u8, new TestList());
+        _h.Db.SetObject("l"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         Assert.Equal(Bulk("listpack"), Run("object", "encoding", "l"));
         Assert.Equal(Int(1), Run("OBJECT", "REFCOUNT", "k"));
         _h.AdvanceMs(3500);

@@ -193,7 +193,7 @@ public sealed partial class LoggingTests
         throw new InvalidOperationException($"handler bug near '{c.ArgString(1)}'"); // as .NET's own messages quote their input
     }
 
-    private static CommandSpec BoomSpec => new("BOOM", -2, CommandFlags.None, 0, 0, 0, "test", "throws", "0.0.0", Boom);
+    private static CommandSpec BoomSpec => new("BOOM", Boom) { Arity = -2, Group = "test" };
 
     [Fact]
     public void AThrowingHandlerGetsAnErrorReplyAndOneLogLineAndTheClientGoesOn()
@@ -245,7 +245,7 @@ public sealed partial class LoggingTests
     {
         if (!c.IsRetry)
         {
-            c.Block([c.Arg(1).ToArray()], 0, BlockTimeoutReply.NullArray);
+            c.Block([c.Arg(1).ToArray()], 0, BlockTimeoutReply.NullArray, BlockedOn.List);
             return;
         }
         throw new InvalidOperationException("retry bug");
@@ -255,7 +255,7 @@ public sealed partial class LoggingTests
     public void AThrowingReRunOfABlockedClientAnswersItAndLeavesTheWakingClientAlone()
     {
         using var server = LoggingTcpServer.Start((s, _) =>
-            s.Commands.Add(new CommandSpec("BLOCKBOOM", 2, CommandFlags.Blocking, 1, 1, 1, "test", "blocks, then throws", "0.0.0", BlockThenBoom)));
+            s.Commands.Add(new CommandSpec("BLOCKBOOM", BlockThenBoom) { Arity = 2, Flags = CommandFlags.Blocking, FirstKey = 1, LastKey = 1, Step = 1, Group = "test" }));
         using var waiter = server.Connect();
         using var pusher = server.Connect();
         waiter.Send("BLOCKBOOM", "q");

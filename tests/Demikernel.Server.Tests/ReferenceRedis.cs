@@ -20,8 +20,9 @@ public sealed class ReferenceRedis : IDisposable
     private readonly TcpClient _client;
     private readonly NetworkStream _stream;
 
-    private ReferenceRedis(Process process, TcpClient client)
+    private ReferenceRedis(Process process, TcpClient client, int port)
     {
+        Port = port;
         _process = process;
         _client = client;
         _stream = client.GetStream();
@@ -39,7 +40,7 @@ public sealed class ReferenceRedis : IDisposable
             try
             {
                 client.Connect(IPAddress.Loopback, port);
-                return new ReferenceRedis(process, client);
+                return new ReferenceRedis(process, client, port);
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)
             {
@@ -54,6 +55,9 @@ public sealed class ReferenceRedis : IDisposable
             }
         }
     }
+
+    /// <summary>The port it listens on (127.0.0.1), for more connections.</summary>
+    public int Port { get; }
 
     /// <summary>Starts redis-server on a free loopback port with <paramref name="arguments"/> after the port and bind
     /// options; its output is drained. Fails the test when redis-server is not installed.</summary>

@@ -261,57 +261,72 @@ public class StoreTests
         Assert.Equal(StoreStatus.NotFound, _db.Move(B("zz"), other));
     }
 
+    /// <summary>Records what the change hook announces, as "db:key:change:event".</summary>
+    private sealed class Recorder : IKeyspaceObserver
+    {
+        public List<string> Log { get; } = [];
+
+        public void KeyChanged(RedisDatabase db, ReadOnlySpan<byte> key, KeyChange change, KeyEvent evt, RedisType type) =>
+            Log.Add($"{db.Index}:{Encoding.UTF8.GetString(key)}:{change}:{KeyEvents.Name(evt)}");
+
+        public void ContentsReplacing(RedisDatabase db, RedisDatabase? incoming) =>
+            Log.Add($"{db.Index}:replacing:{incoming?.Index.ToString() ?? "-"}");
+    }
+
     [Fact]
-    public void KeyModifiedFiresForEveryKindOfChange()
+    public void TheHookAnnouncesEveryKindOfChangeOnceWithRedisEventNames()
     {
         var other = new RedisDatabase(1, _clock);
-        var log = new List<string>();
-        _db.KeyModified = (db, key) => log.Add($"{db.Index}:{Encoding.UTF8.GetString(key)}");
-        other.KeyModified = (db, key) => log.Add($"{db.Index}:{Encoding.UTF8.GetString(key)}");
+        var rec = new Recorder();
+        _db.Subscribe(rec);
+        other.Subscribe(rec);
 
         _db.SetString(B("a"), B("1"));
         _db.IncrementBy(B("a"), 1, out _);
         _db.Append(B("a"), B("x"), long.MaxValue, out _);
-        _db.SetExpire(_db.Find(B("a"))!, Now + 10);
+        _db.SetExpire(_db.Find(B("a"))!, Now + 10_000);
+        _db.Persist(_db.Find(B("a"))!);
         _db.Rename(B("a"), B("b"), false);
         _db.Copy(B("b"), _db, B("c"), false);
         _db.Move(B("c"), other);
+        _db.SetObject(B("b"), new FakeList(), KeyEvent.LPush);    // a string becomes a list
         _db.Delete(B("b"));
         _db.SetString(B("t"), B("v"), SetFlags.None, Now + 1);
         _clock.Advance(TimeSpan.FromMilliseconds(5));
-        _db.Find(B("t")); // lazy expiry
-        _db.SetString(B("f1"), B("v"));
-        _db.SetString(B("f2"), B("v"));
-        log.Clear();
-        _db.Clear();
-        Assert.Equal(["0:f1", "0:f2"], log.Order());
-
-        log.Clear();
-        _db.SetString(B("x"), B("1"));
-        Assert.Equal(StoreStatus.NotDone, _db.SetString(B("x"), B("2"), SetFlags.IfNotExists)); // no change, no event
+        Assert.Null(_db.Find(B("t")));                           // lazy expiry
+        _db.SetString(B("e"), B("v"));
+        Assert.True(_db.Evict(B("e")));
+        Assert.False(_db.Evict(B("e")));
+        Assert.Equal(StoreStatus.NotDone, _db.SetString(B("e"), B("2"), SetFlags.IfExists)); // no change, no event
         Assert.False(_db.Delete(B("nothing")));
-        Assert.Equal(["0:x"], log);
+        Assert.Equal(
+        [
+            "0:a:Added:set", "0:a:Modified:incrby", "0:a:Modified:append", "0:a:Modified:expire", "0:a:Modified:persist",
+            "0:a:Deleted:rename_from", "0:b:Added:rename_to", "0:c:Added:copy_to", "0:c:Deleted:move_from", "1:c:Added:move_to",
+            "0:b:TypeChanged:lpush", "0:b:Deleted:del", "0:t:Added:set", "0:t:Expired:expired", "0:e:Added:set", "0:e:Evicted:evicted",
+        ], rec.Log);
+
+        rec.Log.Clear();
+        _db.SetString(B("f1"), B("v"));
         long before = _db.Changes;
-        _db.Delete(B("x"));
+        _db.Clear();
         Assert.Equal(before + 1, _db.Changes);
+        _db.Clear(); // empty: nothing to announce
+        other.SwapContents(_db);
+        Assert.Equal(["0:f1:Added:set", "0:replacing:-", "1:replacing:0", "0:replacing:1"], rec.Log);
     }
 
     [Fact]
-    public void KeyModifiedSequence()
+    public void RenameOntoAnExistingKeyOfAnotherTypeIsATypeChange()
     {
-        var other = new RedisDatabase(1, _clock);
-        var log = new List<string>();
-        _db.KeyModified = (db, key) => log.Add($"{db.Index}:{Encoding.UTF8.GetString(key)}");
-        other.KeyModified = (db, key) => log.Add($"{db.Index}:{Encoding.UTF8.GetString(key)}");
-        _db.SetString(B("a"), B("1"));
-        _db.SetExpire(_db.Find(B("a"))!, Now + 1000);
-        _db.Rename(B("a"), B("b"), false);
-        _db.Copy(B("b"), _db, B("c"), false);
-        _db.Move(B("c"), other);
-        _db.SetString(B("t"), B("v"), SetFlags.None, Now + 1);
-        _clock.Advance(TimeSpan.FromMilliseconds(5));
-        Assert.Null(_db.Find(B("t")));
-        Assert.Equal(["0:a", "0:a", "0:a", "0:b", "0:c", "0:c", "1:c", "0:t", "0:t"], log);
+        var rec = new Recorder();
+        _db.SetString(B("s"), B("1"));
+        _db.SetObject(B("l"), new FakeList(), KeyEvent.None);
+        _db.Subscribe(rec);
+        _db.Rename(B("s"), B("l"), false);
+        _db.SetString(B("x"), B("1"));
+        _db.Copy(B("l"), _db, B("x"), replace: true);
+        Assert.Equal(["0:s:Deleted:rename_from", "0:l:TypeChanged:rename_to", "0:x:Added:set", "0:x:Modified:copy_to"], rec.Log);
     }
 
     [Fact]
@@ -386,7 +401,7 @@ public class StoreTests
     [Fact]
     public void ObjectsAndWrongType()
     {
-        _db.SetObject(B("l"), new FakeList());
+        _db.SetObject(B("l"), new FakeList(), Demikernel.Server.Store.KeyEvent.None);
         Assert.Equal(StoreStatus.WrongType, _db.TryGetString(B("l"), out _));
         Assert.Equal(StoreStatus.WrongType, _db.IncrementBy(B("l"), 1, out _));
         Assert.Equal(StoreStatus.WrongType, _db.Append(B("l"), B("x"), 100, out _));
@@ -420,13 +435,10 @@ public class StoreSwapTests
         long now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         a.SetString("x"u8, "1"u8, SetFlags.None, now + 1000);
         b.SetString("y"u8, "2"u8);
-        var seen = new List<string>();
-        a.KeyModified = (db, key) => seen.Add($"{db.Index}:{System.Text.Encoding.UTF8.GetString(key)}");
         a.SwapContents(b);
         Assert.Null(a.Find("x"u8));
         Assert.NotNull(a.Find("y"u8));
         Assert.Equal(now + 1000, b.Find("x"u8)!.ExpireAtMs);
         Assert.Equal((1, 0, 1, 1), (a.Count, a.ExpiresCount, b.Count, b.ExpiresCount));
-        Assert.Equal(["0:x", "0:y"], seen.Order());
     }
 }

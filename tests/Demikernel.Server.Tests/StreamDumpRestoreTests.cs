@@ -32,7 +32,7 @@ public sealed class StreamDumpRestoreTests : IDisposable
         if (!RdbSerializer.Verify(payload)) return false;
         var v = RdbSerializer.Load(payload);
         if (v is null || v.Type != RedisType.Stream || v.Object is null) return false;
-        _h.Db.SetObject(B(key), v.Object);
+        _h.Db.SetObject(B(key), v.Object, Demikernel.Server.Store.KeyEvent.None);
         return true;
     }
 

@@ -51,7 +51,7 @@ public sealed class StringCommandTests : IDisposable
     [Fact]
     public void WrongType()
     {
-        _h.Db.SetObject("l"u8, new TestList());
+        _h.Db.SetObject("l"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         const string wrong = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
         Assert.Equal(wrong, Run("GET", "l"));
         Assert.Equal(wrong, Run("GETSET", "l", "v"));
@@ -370,7 +370,7 @@ public sealed class StringCommandTests : IDisposable
         Assert.Equal("$0\r\n\r\n", Run("LCS", "nope1", "nope2"));
         Assert.Equal(Err("ERR If you want both the length and indexes, please just use IDX."), Run("LCS", "s1", "s2", "IDX", "LEN"));
         Assert.Equal(Err("ERR syntax error"), Run("LCS", "s1", "s2", "FOO"));
-        _h.Db.SetObject("l"u8, new TestList());
+        _h.Db.SetObject("l"u8, new TestList(), Demikernel.Server.Store.KeyEvent.None);
         Assert.Equal(Err("ERR The specified keys must contain string values"), Run("LCS", "s1", "l"));
         _h.Protocol = RespVersion.Resp3;
         Assert.StartsWith("%2\r\n$7\r\nmatches\r\n", Run("LCS", "s1", "s2", "IDX"));

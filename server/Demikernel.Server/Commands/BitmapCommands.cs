@@ -25,28 +25,18 @@ public static class BitmapCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("SETBIT", 4, WriteOom, 1, 1, 1, G, "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist.", "2.2.0", SetBit));
-        table.Add(new("GETBIT", 3, ReadFast, 1, 1, 1, G, "Returns a bit value by offset.", "2.2.0", GetBit));
-        table.Add(new("BITCOUNT", -2, Read, 1, 1, 1, G, "Counts the number of set bits (population counting) in a string.", "2.6.0", BitCount)
-        {
-            Complexity = "O(N)",
-        });
-        table.Add(new("BITPOS", -3, Read, 1, 1, 1, G, "Finds the first set (1) or clear (0) bit in a string.", "2.8.7", BitPos)
-        {
-            Complexity = "O(N)",
-        });
-        table.Add(new("BITOP", -4, WriteOom, 2, -1, 1, G, "Performs bitwise operations on multiple strings, and stores the result.", "2.6.0", BitOp)
-        {
-            Complexity = "O(N)",
-        });
-        table.Add(new("BITFIELD", -2, WriteOom, 1, 1, 1, G, "Performs arbitrary bitfield integer operations on strings.", "3.2.0", BitField)
-        {
-            Complexity = "O(1) for each subcommand specified",
-        });
-        table.Add(new("BITFIELD_RO", -2, ReadFast, 1, 1, 1, G, "Performs arbitrary read-only bitfield integer operations on strings.", "6.0.0", BitFieldRo)
-        {
-            Complexity = "O(1) for each subcommand specified",
-        });
+        table.Add(new("SETBIT", SetBit));
+        table.Add(new("GETBIT", GetBit));
+        table.Add(new("BITCOUNT", BitCount)
+        );
+        table.Add(new("BITPOS", BitPos)
+        );
+        table.Add(new("BITOP", BitOp)
+        );
+        table.Add(new("BITFIELD", BitField)
+        );
+        table.Add(new("BITFIELD_RO", BitFieldRo)
+        );
     }
 
     /// <summary>Redis's getBitOffsetFromArgument: a bit offset, "#n" meaning n×<paramref name="bits"/> when

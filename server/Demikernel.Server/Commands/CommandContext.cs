@@ -52,17 +52,17 @@ public ref struct CommandContext
     /// <summary>
     /// Parks the client until one of <paramref name="keys"/> (of its database) is signalled ready, then runs this
     /// request again; after <paramref name="timeoutMs"/> (0 = forever) it answers <paramref name="timeoutReply"/>.
-    /// The handler writes no reply when it blocks. Inside EXEC, or without a connection, the timeout reply is
+    /// <paramref name="on"/> is the key type that can serve it. The handler writes no reply when it blocks. Inside EXEC, or without a connection, the timeout reply is
     /// written at once, as Redis does for blocking commands in transactions.
     /// </summary>
-    public readonly void Block(IReadOnlyList<byte[]> keys, long timeoutMs, BlockTimeoutReply timeoutReply)
+    public readonly void Block(IReadOnlyList<byte[]> keys, long timeoutMs, BlockTimeoutReply timeoutReply, BlockedOn on)
     {
         if (Client.Session is not { } session || Client.InExec)
         {
             WriteTimeoutReply(Reply, timeoutReply);
             return;
         }
-        session.BlockOn(Buffer[..FrameLength], keys, timeoutMs, timeoutReply);
+        session.BlockOn(Buffer[..FrameLength], keys, timeoutMs, timeoutReply, on);
     }
 
     internal static void WriteTimeoutReply(ReplyBuffer reply, BlockTimeoutReply kind)

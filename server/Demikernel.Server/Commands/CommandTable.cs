@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using Demikernel.Server.Logging;
 
@@ -21,13 +23,19 @@ public sealed class CommandTable
 
     public IEnumerable<CommandSpec> All => _commands.Values;
 
+    /// <summary>
+    /// Adds a command (name and handler, our own flags, subcommands): it takes redis-server 7.0's metadata for that name
+    /// (<see cref="CommandMetadata"/>). A command redis-server does not have must bring its own arity and flags.
+    /// </summary>
     public void Add(CommandSpec spec)
     {
-        var named = spec with
+        string wire = spec.Name.ToLowerInvariant();
+        var named = CommandMetadata.Apply(spec, wire) with
         {
-            WireName = spec.Name.ToLowerInvariant(),
-            Subcommands = spec.Subcommands.Select(s => s with { WireName = $"{spec.Name}|{s.Name}".ToLowerInvariant() }).ToArray(),
+            Subcommands = spec.Subcommands.Select(s => CommandMetadata.Apply(s, $"{wire}|{s.Name.ToLowerInvariant()}")).ToArray(),
         };
+        foreach (var s in named.Subcommands.Prepend(named))
+            if (s.Arity == 0) throw new InvalidOperationException($"command {s.WireName} has no arity: redis-server has no such command, so its spec must give one");
         if (!_commands.TryAdd(spec.Name, named)) throw new InvalidOperationException($"command {spec.Name} registered twice");
         if (spec.Name == "PING") PingHandler = spec.Handler;
     }
@@ -46,7 +54,7 @@ public sealed class CommandTable
         if (!_lookup.TryGetValue(context.Arg(0), out var spec))
         {
             if (client.InMulti) client.MultiAborted = true;
-            context.Reply.Error(Errors.UnknownCommand(Truncate(context.Arg(0)), ArgsPreview(ref context, 1)));
+            UnknownCommand(ref context);
             return;
         }
         if (!client.Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0 && context.Server.RequiresAuth)
@@ -61,7 +69,7 @@ public sealed class CommandTable
             context.Reply.Error(Errors.WrongArgCount(spec.WireName));
             return;
         }
-        if (client.SubscriptionCount > 0 && client.Protocol == Resp.RespVersion.Resp2 && !PubSubCommands.AllowedWhileSubscribed(spec))
+        if (client.SubscriptionCount > 0 && client.Protocol == Resp.RespVersion.Resp2 && (spec.Flags & CommandFlags.AllowedWhileSubscribed) == 0)
         {
             context.Reply.Error($"ERR Can't execute '{spec.WireName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
@@ -72,7 +80,7 @@ public sealed class CommandTable
             if (sub is null)
             {
                 if (client.InMulti) client.MultiAborted = true;
-                context.Reply.Error(Errors.UnknownSubcommand(Truncate(context.Arg(1)), spec.Name));
+                UnknownSubcommand(ref context, spec.Name);
                 return;
             }
             if (!sub.ArityOk(context.Count))
@@ -93,13 +101,13 @@ public sealed class CommandTable
                 return;
             }
         }
-        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0 && !TransactionCommands.RunsInsideMulti(spec))
+        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
         {
             client.MultiAborted = true;
             context.Reply.Error("ERR Command not allowed inside a transaction");
             return;
         }
-        if (client.InMulti && !TransactionCommands.RunsInsideMulti(spec))
+        if (client.InMulti && (spec.Flags & CommandFlags.RunsInMulti) == 0)
         {
             client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
             context.Reply.Raw("+QUEUED\r\n"u8);
@@ -135,16 +143,49 @@ public sealed class CommandTable
         return null;
     }
 
-    /// <summary>Redis's "with args beginning with:" list: each argument quoted, followed by a space.</summary>
-    private static string ArgsPreview(ref CommandContext context, int from)
+    /// <summary>
+    /// redis-server's "unknown command '%.128s', with args beginning with: " followed by each argument as
+    /// <c>'%.*s' </c> while the list is under 128 bytes (each cut to what is left of 128). The bytes are echoed as
+    /// they came (printf stops at a NUL); the error writer turns CR and LF into spaces.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void UnknownCommand(ref CommandContext context)
     {
-        var sb = new StringBuilder();
-        for (int i = from; i < context.Count && sb.Length < 128; i++) sb.Append('\'').Append(Truncate(context.Arg(i))).Append("' ");
-        return sb.ToString();
+        var text = new List<byte>(256);
+        text.AddRange("ERR unknown command '"u8);
+        AppendC(text, context.Arg(0), 128);
+        text.AddRange("', with args beginning with: "u8);
+        int previewStart = text.Count;
+        for (int i = 1; i < context.Count && text.Count - previewStart < 128; i++)
+        {
+            text.Add((byte)'\'');
+            AppendC(text, context.Arg(i), 128 - (text.Count - 1 - previewStart));
+            text.AddRange("' "u8);
+        }
+        context.Reply.Error(CollectionsMarshal.AsSpan(text));
     }
 
-    private static string Truncate(ReadOnlySpan<byte> bytes) =>
-        Encoding.UTF8.GetString(bytes.Length > 128 ? bytes[..128] : bytes);
+    /// <summary>redis-server's "unknown subcommand '%.128s'. Try CMD HELP.", the argument's bytes as they came.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void UnknownSubcommand(ref CommandContext context, string command)
+    {
+        var text = new List<byte>(192);
+        text.AddRange("ERR unknown subcommand '"u8);
+        AppendC(text, context.Arg(1), 128);
+        text.AddRange("'. Try "u8);
+        text.AddRange(Encoding.ASCII.GetBytes(command.ToUpperInvariant()));
+        text.AddRange(" HELP."u8);
+        context.Reply.Error(CollectionsMarshal.AsSpan(text));
+    }
+
+    /// <summary>printf's <c>%.Ns</c>: at most <paramref name="max"/> bytes, stopping at a NUL.</summary>
+    private static void AppendC(List<byte> text, ReadOnlySpan<byte> value, int max)
+    {
+        int nul = value.IndexOf((byte)0);
+        if (nul >= 0) value = value[..nul];
+        if (value.Length > max) value = value[..Math.Max(max, 0)];
+        text.AddRange(value);
+    }
 
     /// <summary>ASCII case-insensitive string keys that can also be probed with UTF-8 bytes.</summary>
     private sealed class AsciiIgnoreCaseComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<byte>, string>

@@ -11,27 +11,28 @@ public static class ConnectionCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("PING", -1, CommandFlags.Fast | CommandFlags.Sentinel, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", Ping));
-        table.Add(new("ECHO", 2, CommandFlags.Fast, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", Echo));
-        table.Add(new("QUIT", -1, CommandFlags.AllowBusy | CommandFlags.NoAuth | Conn, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", Quit));
-        table.Add(new("SELECT", 2, Conn, 0, 0, 0, "connection", "Changes the selected database.", "1.0.0", Select));
-        table.Add(new("AUTH", -2, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Authenticates the connection.", "1.0.0", Auth));
-        table.Add(new("HELLO", -1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", Hello));
-        table.Add(new("RESET", 1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", Reset));
-        table.Add(new("CLIENT", -2, CommandFlags.None, 0, 0, 0, "connection", "A container for client connection commands.", "2.4.0", Help)
+        table.Add(new("PING", Ping) { Flags = CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("ECHO", Echo));
+        table.Add(new("QUIT", Quit) { Flags = CommandFlags.RunsInMulti | CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("SELECT", Select));
+        table.Add(new("AUTH", Auth));
+        table.Add(new("HELLO", Hello));
+        table.Add(new("RESET", Reset) { Flags = CommandFlags.RunsInMulti | CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("CLIENT", Help)
         {
             Subcommands =
             [
-                new("SETNAME", 3, Conn, 0, 0, 0, "connection", "Sets the connection name.", "2.6.9", SetName),
-                new("GETNAME", 2, Conn, 0, 0, 0, "connection", "Returns the name of the connection.", "2.6.9", GetName),
-                new("SETINFO", 4, Conn, 0, 0, 0, "connection", "Sets information specific to the client or connection.", "7.2.0", SetInfo),
-                new("ID", 2, Conn, 0, 0, 0, "connection", "Returns the unique client ID of the connection.", "5.0.0", Id),
-                new("LIST", -2, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "connection", "Lists open connections.", "2.4.0", List),
-                new("INFO", 2, Conn, 0, 0, 0, "connection", "Returns information about the connection.", "6.2.0", Info),
-                new("KILL", -3, CommandFlags.Admin | CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "connection", "Terminates open connections.", "2.4.0", Kill),
-                new("NO-EVICT", 3, CommandFlags.Admin | Conn, 0, 0, 0, "connection", "Sets the client eviction mode of the connection.", "7.0.0", OnOffOk),
-                new("NO-TOUCH", 3, Conn, 0, 0, 0, "connection", "Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", OnOffOk),
-                new("HELP", 2, Conn, 0, 0, 0, "connection", "Returns helpful text about the different subcommands.", "5.0.0", Help),
+                new("SETNAME", SetName),
+                new("GETNAME", GetName),
+                // Redis 7.2's, kept for the client libraries that send them; redis-server 7.0 has no metadata for them.
+                new("SETINFO", SetInfo) { Arity = 4, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
+                new("ID", Id),
+                new("LIST", List),
+                new("INFO", Info),
+                new("KILL", Kill),
+                new("NO-EVICT", OnOffOk),
+                new("NO-TOUCH", OnOffOk) { Arity = 3, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
+                new("HELP", Help),
             ],
         });
     }
@@ -262,13 +263,8 @@ public static class ConnectionCommands
         }
         else if (c.Count == 4 && c.ArgIs(2, "TYPE"u8))
         {
-            string type = c.ArgString(3).ToLowerInvariant();
-            if (type is not ("normal" or "master" or "replica" or "slave" or "pubsub"))
-            {
-                c.Reply.Error($"ERR Unknown client type '{c.ArgString(3)}'");
-                return;
-            }
-            sessions = type == "normal" ? sessions : [];
+            if (!TryParseClientType(ref c, 3, out var type)) return;
+            sessions = sessions.Where(s => TypeOf(s.Client) == type);
         }
         else if (c.Count != 2)
         {
@@ -314,6 +310,7 @@ public static class ConnectionCommands
             return;
         }
         long? id = null;
+        ClientType? type = null;
         string? addrFilter = null, laddrFilter = null;
         bool skipMe = true;
         for (int i = 2; i < c.Count; i += 2)
@@ -339,7 +336,20 @@ public static class ConnectionCommands
                     return;
                 }
             }
-            else if (c.ArgIs(i, "TYPE"u8) || c.ArgIs(i, "USER"u8) || c.ArgIs(i, "MAXAGE"u8)) { }
+            else if (c.ArgIs(i, "TYPE"u8))
+            {
+                if (!TryParseClientType(ref c, i + 1, out var t)) return;
+                type = t;
+            }
+            else if (c.ArgIs(i, "USER"u8))
+            {
+                // One user exists ("default", which every connection is): the filter keeps everyone.
+                if (!c.Arg(i + 1).SequenceEqual("default"u8))
+                {
+                    c.Reply.Error($"ERR No such user '{c.ArgString(i + 1)}'");
+                    return;
+                }
+            }
             else
             {
                 c.Reply.Error(Errors.Syntax);
@@ -349,12 +359,35 @@ public static class ConnectionCommands
         var me = c.Client;
         var victims = c.Server.Clients.Where(s =>
             (id is null || s.Client.Id == id) &&
+            (type is null || TypeOf(s.Client) == type) &&
             (addrFilter is null || s.Client.Peer.ToString() == addrFilter) &&
             (laddrFilter is null || s.Client.Local.ToString() == laddrFilter) &&
             !(skipMe && s.Client == me)).ToArray();
         foreach (var v in victims) KillOne(ref c, v);
         c.Reply.Integer(victims.Length);
     }
+
+    private enum ClientType { Normal, Replica, PubSub, Master }
+
+    /// <summary>redis-server's getClientTypeByName; false after its error reply.</summary>
+    private static bool TryParseClientType(ref CommandContext c, int index, out ClientType type)
+    {
+        var name = c.Arg(index);
+        if (Ascii.EqualsIgnoreCase(name, "normal"u8)) type = ClientType.Normal;
+        else if (Ascii.EqualsIgnoreCase(name, "slave"u8) || Ascii.EqualsIgnoreCase(name, "replica"u8)) type = ClientType.Replica;
+        else if (Ascii.EqualsIgnoreCase(name, "pubsub"u8)) type = ClientType.PubSub;
+        else if (Ascii.EqualsIgnoreCase(name, "master"u8)) type = ClientType.Master;
+        else
+        {
+            type = default;
+            c.Reply.Error($"ERR Unknown client type '{c.ArgString(index)}'");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>redis-server's getClientType: a subscribed client is "pubsub", every other one "normal" (no replication yet).</summary>
+    private static ClientType TypeOf(ClientState client) => client.SubscriptionCount > 0 ? ClientType.PubSub : ClientType.Normal;
 
     private static void KillOne(ref CommandContext c, ClientSession target)
     {

@@ -18,22 +18,14 @@ public static class GenericCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("SORT", -2, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, G, "Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", "1.0.0", Sort)
-        {
-            Complexity = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
-        });
-        table.Add(new("SORT_RO", -2, CommandFlags.ReadOnly, 1, 1, 1, G, "Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0", SortRo)
-        {
-            Complexity = "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
-        });
-        table.Add(new("DUMP", 2, CommandFlags.ReadOnly, 1, 1, 1, G, "Returns a serialized representation of the value stored at a key.", "2.6.0", Dump)
-        {
-            Complexity = "O(1) to access the key and additional O(N*M) to serialize it, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).",
-        });
-        table.Add(new("RESTORE", -4, CommandFlags.Write | CommandFlags.DenyOom, 1, 1, 1, G, "Creates a key from the serialized representation of a value.", "2.6.0", Restore)
-        {
-            Complexity = "O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where N is the number of Redis objects composing the value and M their average size. For small string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). However for sorted set values the complexity is O(N*M*log(N)) because inserting values into sorted sets is O(log(N)).",
-        });
+        table.Add(new("SORT", Sort)
+        );
+        table.Add(new("SORT_RO", SortRo)
+        );
+        table.Add(new("DUMP", Dump)
+        );
+        table.Add(new("RESTORE", Restore)
+        );
     }
 
     // ---------------------------------------------------------------- SORT
@@ -229,7 +221,7 @@ public static class GenericCommands
                 stored.PushRight(value is null ? [] : value.AsSpan().ToArray());
             }
         }
-        if (outputLength > 0) db.SetObject(c.Arg(storeArg), stored);
+        if (outputLength > 0) db.SetObject(c.Arg(storeArg), stored, KeyEvent.SortStore);
         else db.Delete(c.Arg(storeArg));
         c.Reply.Integer(outputLength);
     }
@@ -468,14 +460,13 @@ public static class GenericCommands
         RedisEntry e;
         if (obj is null)
         {
-            db.SetString(key, value.String, SetFlags.None, ttl > 0 ? ttl : RedisDatabase.NoExpire);
+            db.SetString(key, value.String, SetFlags.None, ttl > 0 ? ttl : RedisDatabase.NoExpire, KeyEvent.Restore);
             e = db.Find(key, LookupFlags.NoTouch)!;
         }
         else
         {
-            e = db.SetObject(key, obj);
+            e = db.SetObject(key, obj, KeyEvent.Restore);
             if (ttl > 0) db.SetExpire(e, ttl);
-            c.Server.Blocking.SignalReady(c.Client.Database, key); // a restored list, zset or stream can serve blocked clients
         }
         if (idle >= 0) e.AccessMs = now - idle * 1000;
         c.Reply.Ok();

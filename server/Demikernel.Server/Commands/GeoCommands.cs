@@ -12,26 +12,21 @@ namespace Demikernel.Server.Commands;
 /// </summary>
 public static class GeoCommands
 {
-    private const string G = "geo";
-    private const string SearchComplexity = "O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around the shape provided as the filter and M is the number of items inside the shape";
     private const string CouldNotDecode = "ERR could not decode requested zset member";
     private const string UnsupportedUnit = "ERR unsupported unit provided. please use M, KM, FT, MI";
 
     public static void Register(CommandTable table)
     {
-        const CommandFlags Read = CommandFlags.ReadOnly;
-        const CommandFlags WriteOom = CommandFlags.Write | CommandFlags.DenyOom;
-        const CommandFlags WriteOomMovable = WriteOom | CommandFlags.MovableKeys;
-        table.Add(new("GEOADD", -5, WriteOom, 1, 1, 1, G, "Adds one or more members to a geospatial index. The key is created if it doesn't exist.", "3.2.0", GeoAdd) { Complexity = "O(log(N)) for each item added, where N is the number of elements in the sorted set." });
-        table.Add(new("GEODIST", -4, Read, 1, 1, 1, G, "Returns the distance between two members of a geospatial index.", "3.2.0", GeoDist) { Complexity = "O(log(N))" });
-        table.Add(new("GEOHASH", -2, Read, 1, 1, 1, G, "Returns members from a geospatial index as geohash strings.", "3.2.0", GeoHashCommand) { Complexity = "O(log(N)) for each member requested, where N is the number of elements in the sorted set." });
-        table.Add(new("GEOPOS", -2, Read, 1, 1, 1, G, "Returns the longitude and latitude of members from a geospatial index.", "3.2.0", GeoPos) { Complexity = "O(N) where N is the number of members requested." });
-        table.Add(new("GEORADIUS", -6, WriteOomMovable, 1, 1, 1, G, "Queries a geospatial index for members within a distance from a coordinate, optionally stores the result.", "3.2.0", (ref CommandContext c) => Search(ref c, 1, SearchKind.Coordinates)) { Complexity = SearchComplexity });
-        table.Add(new("GEORADIUS_RO", -6, Read, 1, 1, 1, G, "Returns members from a geospatial index that are within a distance from a coordinate.", "3.2.10", (ref CommandContext c) => Search(ref c, 1, SearchKind.Coordinates | SearchKind.NoStore)) { Complexity = SearchComplexity });
-        table.Add(new("GEORADIUSBYMEMBER", -5, WriteOomMovable, 1, 1, 1, G, "Queries a geospatial index for members within a distance from a member, optionally stores the result.", "3.2.0", (ref CommandContext c) => Search(ref c, 1, SearchKind.Member)) { Complexity = SearchComplexity });
-        table.Add(new("GEORADIUSBYMEMBER_RO", -5, Read, 1, 1, 1, G, "Returns members from a geospatial index that are within a distance from a member.", "3.2.10", (ref CommandContext c) => Search(ref c, 1, SearchKind.Member | SearchKind.NoStore)) { Complexity = SearchComplexity });
-        table.Add(new("GEOSEARCH", -7, Read, 1, 1, 1, G, "Queries a geospatial index for members inside an area of a box or a circle.", "6.2.0", (ref CommandContext c) => Search(ref c, 1, SearchKind.Search)) { Complexity = SearchComplexity });
-        table.Add(new("GEOSEARCHSTORE", -8, WriteOom, 1, 2, 1, G, "Queries a geospatial index for members inside an area of a box or a circle, optionally stores the result.", "6.2.0", (ref CommandContext c) => Search(ref c, 2, SearchKind.Search | SearchKind.Store)) { Complexity = SearchComplexity });
+        table.Add(new("GEOADD", GeoAdd));
+        table.Add(new("GEODIST", GeoDist));
+        table.Add(new("GEOHASH", GeoHashCommand));
+        table.Add(new("GEOPOS", GeoPos));
+        table.Add(new("GEORADIUS", (ref CommandContext c) => Search(ref c, 1, SearchKind.Coordinates)));
+        table.Add(new("GEORADIUS_RO", (ref CommandContext c) => Search(ref c, 1, SearchKind.Coordinates | SearchKind.NoStore)));
+        table.Add(new("GEORADIUSBYMEMBER", (ref CommandContext c) => Search(ref c, 1, SearchKind.Member)));
+        table.Add(new("GEORADIUSBYMEMBER_RO", (ref CommandContext c) => Search(ref c, 1, SearchKind.Member | SearchKind.NoStore)));
+        table.Add(new("GEOSEARCH", (ref CommandContext c) => Search(ref c, 1, SearchKind.Search)));
+        table.Add(new("GEOSEARCHSTORE", (ref CommandContext c) => Search(ref c, 2, SearchKind.Search | SearchKind.Store)));
     }
 
     // ---------------------------------------------------------------- arguments
@@ -195,8 +190,7 @@ public static class GeoCommands
                 return;
             }
             z = new RedisSortedSet();
-            entry = db.SetObject(c.Arg(1), z);
-            c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(1));
+            entry = db.SetObject(c.Arg(1), z, KeyEvent.ZAdd);
         }
         long added = 0, updated = 0;
         for (int i = 0; i < elements; i++)
@@ -215,7 +209,7 @@ public static class GeoCommands
                 updated++;
             }
         }
-        if (added > 0 || updated > 0) db.NotifyModified(entry!);
+        if (added > 0 || updated > 0) db.NotifyModified(entry!, KeyEvent.ZAdd);
         else if (z.Count == 0) db.Delete(entry!);
         c.Reply.Integer(ch ? added + updated : added);
         if (c.Propagating)
@@ -511,8 +505,7 @@ public static class GeoCommands
         {
             var result = new RedisSortedSet();
             for (int i = 0; i < returned; i++) result.Set(found[i].Member, storeDist ? found[i].Distance / toMeters : found[i].Score);
-            db.SetObject(destination, result);
-            c.Server.Blocking.SignalReady(c.Client.Database, destination);
+            db.SetObject(destination, result, (kind & SearchKind.Search) != 0 ? KeyEvent.GeoSearchStore : KeyEvent.GeoRadiusStore);
         }
         else
         {

@@ -25,39 +25,27 @@ public static class HashCommands
 
     public static void Register(CommandTable table)
     {
-        const string perField = "O(N) where N is the number of fields being set.";
-        const string whole = "O(N) where N is the size of the hash.";
-        table.Add(new("HSET", -4, WriteOomFast, 1, 1, 1, G, "Creates or modifies the value of a field in a hash.", "2.0.0", HSet)
-        {
-            Complexity = "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
-        });
-        table.Add(new("HSETNX", 4, WriteOomFast, 1, 1, 1, G, "Sets the value of a field in a hash only when the field doesn't exist.", "2.0.0", HSetNx));
-        table.Add(new("HMSET", -4, WriteOomFast, 1, 1, 1, G, "Sets the values of multiple fields.", "2.0.0", HMSet) { Complexity = perField });
-        table.Add(new("HGET", 3, ReadFast, 1, 1, 1, G, "Returns the value of a field in a hash.", "2.0.0", HGet));
-        table.Add(new("HMGET", -3, ReadFast, 1, 1, 1, G, "Returns the values of all fields in a hash.", "2.0.0", HMGet)
-        {
-            Complexity = "O(N) where N is the number of fields being requested.",
-        });
-        table.Add(new("HDEL", -3, WriteFast, 1, 1, 1, G, "Deletes one or more fields and their values from a hash. Deletes the hash if no fields remain.", "2.0.0", HDel)
-        {
-            Complexity = "O(N) where N is the number of fields to be removed.",
-        });
-        table.Add(new("HLEN", 2, ReadFast, 1, 1, 1, G, "Returns the number of fields in a hash.", "2.0.0", HLen));
-        table.Add(new("HSTRLEN", 3, ReadFast, 1, 1, 1, G, "Returns the length of the value of a field.", "3.2.0", HStrLen));
-        table.Add(new("HEXISTS", 3, ReadFast, 1, 1, 1, G, "Determines whether a field exists in a hash.", "2.0.0", HExists));
-        table.Add(new("HKEYS", 2, Read, 1, 1, 1, G, "Returns all fields in a hash.", "2.0.0", HKeys) { Complexity = whole });
-        table.Add(new("HVALS", 2, Read, 1, 1, 1, G, "Returns all values in a hash.", "2.0.0", HVals) { Complexity = whole });
-        table.Add(new("HGETALL", 2, Read, 1, 1, 1, G, "Returns all fields and values in a hash.", "2.0.0", HGetAll) { Complexity = whole });
-        table.Add(new("HINCRBY", 4, WriteOomFast, 1, 1, 1, G, "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist.", "2.0.0", HIncrBy));
-        table.Add(new("HINCRBYFLOAT", 4, WriteOomFast, 1, 1, 1, G, "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist.", "2.6.0", HIncrByFloat));
-        table.Add(new("HRANDFIELD", -2, Read, 1, 1, 1, G, "Returns one or more random fields from a hash.", "6.2.0", HRandField)
-        {
-            Complexity = "O(N) where N is the number of fields returned",
-        });
-        table.Add(new("HSCAN", -3, Read, 1, 1, 1, G, "Iterates over fields and values of a hash.", "2.8.0", HScan)
-        {
-            Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
-        });
+        table.Add(new("HSET", HSet)
+        );
+        table.Add(new("HSETNX", HSetNx));
+        table.Add(new("HMSET", HMSet));
+        table.Add(new("HGET", HGet));
+        table.Add(new("HMGET", HMGet)
+        );
+        table.Add(new("HDEL", HDel)
+        );
+        table.Add(new("HLEN", HLen));
+        table.Add(new("HSTRLEN", HStrLen));
+        table.Add(new("HEXISTS", HExists));
+        table.Add(new("HKEYS", HKeys));
+        table.Add(new("HVALS", HVals));
+        table.Add(new("HGETALL", HGetAll));
+        table.Add(new("HINCRBY", HIncrBy));
+        table.Add(new("HINCRBYFLOAT", HIncrByFloat));
+        table.Add(new("HRANDFIELD", HRandField)
+        );
+        table.Add(new("HSCAN", HScan)
+        );
     }
 
     // ---------------------------------------------------------------- lookups
@@ -74,7 +62,7 @@ public static class HashCommands
         if (e is null)
         {
             hash = new RedisHash();
-            entry = db.SetObject(key, hash);
+            entry = db.SetObject(key, hash, KeyEvent.None); // created empty: the change that fills it follows
             return true;
         }
         entry = e;
@@ -122,7 +110,7 @@ public static class HashCommands
         ConvertForArgs(ref c, hash, 2, c.Count - 1);
         for (int j = 2; j < c.Count; j += 2)
             if (hash.Set(c.Arg(j), c.Arg(j + 1))) created++;
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HSet);
         return true;
     }
 
@@ -136,7 +124,7 @@ public static class HashCommands
             return;
         }
         hash.Set(c.Arg(2), c.Arg(3));
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HSet);
         c.Reply.Integer(1);
     }
 
@@ -183,8 +171,8 @@ public static class HashCommands
         }
         if (deleted > 0)
         {
-            if (hash.Count == 0) db.Delete(e);
-            else db.NotifyModified(e);
+            if (hash.Count == 0) db.Delete(e, KeyEvent.HDel);
+            else db.NotifyModified(e, KeyEvent.HDel);
         }
         c.Reply.Integer(deleted);
     }
@@ -257,7 +245,7 @@ public static class HashCommands
         RedisNumbers.TryFormatInt64(result, digits, out int written);
         if (i >= 0) hash.SetValueAt(i, digits[..written]);
         else hash.Set(c.Arg(2), digits[..written]);
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HIncrBy);
         c.Reply.Integer(result);
     }
 
@@ -292,7 +280,7 @@ public static class HashCommands
         byte[] text = System.Text.Encoding.ASCII.GetBytes(result.ToHumanString());
         if (i >= 0) hash.SetValueAt(i, text);
         else hash.Set(c.Arg(2), text);
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.HIncrByFloat);
         c.Reply.Bulk(text);
         // Always HSET key field <result>, so that float formatting never differs on replay.
         c.RewritePropagation().Arg("HSET"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(text).End();

@@ -14,18 +14,12 @@ public static class HyperLogLogCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("PFADD", -2, WriteOomFast, 1, 1, 1, G, "Adds elements to a HyperLogLog key. Creates the key if it doesn't exist.", "2.8.9", PfAdd)
-        {
-            Complexity = "O(1) to add every element.",
-        });
-        table.Add(new("PFCOUNT", -2, CommandFlags.ReadOnly | CommandFlags.MayReplicate, 1, -1, 1, G, "Returns the approximated cardinality of the set(s) observed by the HyperLogLog key(s).", "2.8.9", PfCount)
-        {
-            Complexity = "O(1) with a very small average constant time when called with a single key. O(N) with N being the number of keys, and much bigger constant times, when called with multiple keys.",
-        });
-        table.Add(new("PFMERGE", -2, WriteOom, 1, -1, 1, G, "Merges one or more HyperLogLog values into a single key.", "2.8.9", PfMerge)
-        {
-            Complexity = "O(N) to merge N HyperLogLogs, but with high constant times.",
-        });
+        table.Add(new("PFADD", PfAdd)
+        );
+        table.Add(new("PFCOUNT", PfCount)
+        );
+        table.Add(new("PFMERGE", PfMerge)
+        );
     }
 
     /// <summary>Redis's isHLLObjectOrReply: true when the entry is a string holding a valid HLL; otherwise replies
@@ -81,7 +75,7 @@ public static class HyperLogLogCommands
             {
                 HyperLogLog.InvalidateCache(value);
                 e.Form = StringForm.Raw;
-                db.NotifyModified(e);
+                db.NotifyModified(e, KeyEvent.PfAdd);
                 updated = true;
             }
         }
@@ -159,7 +153,7 @@ public static class HyperLogLogCommands
         }
         HyperLogLog.SetCache(value, card);
         e.Form = StringForm.Raw;
-        db.NotifyModified(e);
+        db.NotifyModified(e, KeyEvent.None); // the cached cardinality: a change (WATCH sees it) with no keyspace event
         c.Reply.Integer(card);
     }
 

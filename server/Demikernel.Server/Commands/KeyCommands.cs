@@ -27,58 +27,43 @@ public static class KeyCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("DEL", -2, Write, 1, -1, 1, G, "Deletes one or more keys.", "1.0.0", Del)
+        table.Add(new("DEL", Del)
+        );
+        table.Add(new("UNLINK", Del)
+        );
+        table.Add(new("EXISTS", Exists)
+        );
+        table.Add(new("TYPE", Type));
+        table.Add(new("RENAME", Rename));
+        table.Add(new("RENAMENX", RenameNx));
+        table.Add(new("KEYS", Keys)
+        );
+        table.Add(new("RANDOMKEY", RandomKey));
+        table.Add(new("EXPIRE", Expire));
+        table.Add(new("PEXPIRE", PExpire));
+        table.Add(new("EXPIREAT", ExpireAt));
+        table.Add(new("PEXPIREAT", PExpireAt));
+        table.Add(new("TTL", Ttl));
+        table.Add(new("PTTL", PTtl));
+        table.Add(new("EXPIRETIME", ExpireTime));
+        table.Add(new("PEXPIRETIME", PExpireTime));
+        table.Add(new("PERSIST", Persist));
+        table.Add(new("TOUCH", Touch)
+        );
+        table.Add(new("COPY", Copy)
+        );
+        table.Add(new("MOVE", Move));
+        table.Add(new("SCAN", Scan)
+        );
+        table.Add(new("OBJECT", ObjectHelp)
         {
-            Complexity = "O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).",
-        });
-        table.Add(new("UNLINK", -2, WriteFast, 1, -1, 1, G, "Asynchronously deletes one or more keys.", "4.0.0", Del)
-        {
-            Complexity = "O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.",
-        });
-        table.Add(new("EXISTS", -2, ReadFast, 1, -1, 1, G, "Determines whether one or more keys exist.", "1.0.0", Exists)
-        {
-            Complexity = "O(N) where N is the number of keys to check.",
-        });
-        table.Add(new("TYPE", 2, ReadFast, 1, 1, 1, G, "Determines the type of value stored at a key.", "1.0.0", Type));
-        table.Add(new("RENAME", 3, Write, 1, 2, 1, G, "Renames a key and overwrites the destination.", "1.0.0", Rename));
-        table.Add(new("RENAMENX", 3, WriteFast, 1, 2, 1, G, "Renames a key only when the target key name doesn't exist.", "1.0.0", RenameNx));
-        table.Add(new("KEYS", 2, Read, 0, 0, 0, G, "Returns all key names that match a pattern.", "1.0.0", Keys)
-        {
-            Complexity = "O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.",
-        });
-        table.Add(new("RANDOMKEY", 1, Read, 0, 0, 0, G, "Returns a random key name from the database.", "1.0.0", RandomKey));
-        table.Add(new("EXPIRE", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key in seconds.", "1.0.0", Expire));
-        table.Add(new("PEXPIRE", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key in milliseconds.", "2.6.0", PExpire));
-        table.Add(new("EXPIREAT", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key to a Unix timestamp.", "1.2.0", ExpireAt));
-        table.Add(new("PEXPIREAT", -3, WriteFast, 1, 1, 1, G, "Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0", PExpireAt));
-        table.Add(new("TTL", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time in seconds of a key.", "1.0.0", Ttl));
-        table.Add(new("PTTL", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time in milliseconds of a key.", "2.6.0", PTtl));
-        table.Add(new("EXPIRETIME", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time of a key as a Unix timestamp.", "7.0.0", ExpireTime));
-        table.Add(new("PEXPIRETIME", 2, ReadFast, 1, 1, 1, G, "Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", PExpireTime));
-        table.Add(new("PERSIST", 2, WriteFast, 1, 1, 1, G, "Removes the expiration time of a key.", "2.2.0", Persist));
-        table.Add(new("TOUCH", -2, ReadFast, 1, -1, 1, G, "Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", Touch)
-        {
-            Complexity = "O(N) where N is the number of keys that will be touched.",
-        });
-        table.Add(new("COPY", -3, Write | CommandFlags.DenyOom, 1, 2, 1, G, "Copies the value of a key to a new key.", "6.2.0", Copy)
-        {
-            Complexity = "O(N) worst case for collections, where N is the number of nested items. O(1) for string values.",
-        });
-        table.Add(new("MOVE", 3, WriteFast, 1, 1, 1, G, "Moves a key to another database.", "1.0.0", Move));
-        table.Add(new("SCAN", -2, Read, 0, 0, 0, G, "Iterates over the key names in the database.", "2.8.0", Scan)
-        {
-            Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
-        });
-        table.Add(new("OBJECT", -2, CommandFlags.None, 0, 0, 0, G, "A container for object introspection commands.", "2.2.3", ObjectHelp)
-        {
-            Complexity = "Depends on subcommand.",
             Subcommands =
             [
-                new("ENCODING", 3, Read, 2, 2, 1, G, "Returns the internal encoding of a Redis object.", "2.2.3", ObjectEncoding),
-                new("REFCOUNT", 3, Read, 2, 2, 1, G, "Returns the reference count of a value of a key.", "2.2.3", ObjectRefCount),
-                new("IDLETIME", 3, Read, 2, 2, 1, G, "Returns the time since the last access to a Redis object.", "2.2.3", ObjectIdleTime),
-                new("FREQ", 3, Read, 2, 2, 1, G, "Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", ObjectFreq),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, G, "Returns helpful text about the different subcommands.", "6.2.0", ObjectHelp),
+                new("ENCODING", ObjectEncoding),
+                new("REFCOUNT", ObjectRefCount),
+                new("IDLETIME", ObjectIdleTime),
+                new("FREQ", ObjectFreq),
+                new("HELP", ObjectHelp),
             ],
         });
     }

@@ -34,68 +34,41 @@ public static class ListCommands
 
     public static void Register(CommandTable table)
     {
-        const string pushN = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
-        table.Add(new("LPUSH", -3, WriteOomFast, 1, 1, 1, G, "Prepends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0", LPush) { Complexity = pushN });
-        table.Add(new("RPUSH", -3, WriteOomFast, 1, 1, 1, G, "Appends one or more elements to a list. Creates the key if it doesn't exist.", "1.0.0", RPush) { Complexity = pushN });
-        table.Add(new("LPUSHX", -3, WriteOomFast, 1, 1, 1, G, "Prepends one or more elements to a list only when the list exists.", "2.2.0", LPushX) { Complexity = pushN });
-        table.Add(new("RPUSHX", -3, WriteOomFast, 1, 1, 1, G, "Appends an element to a list only when the list exists.", "2.2.0", RPushX) { Complexity = pushN });
-        table.Add(new("LPOP", -2, WriteFast, 1, 1, 1, G, "Returns the first elements in a list after removing it. Deletes the list if the last element was popped.", "1.0.0", LPop)
-        {
-            Complexity = "O(N) where N is the number of elements returned",
-        });
-        table.Add(new("RPOP", -2, WriteFast, 1, 1, 1, G, "Returns and removes the last elements of a list. Deletes the list if the last element was popped.", "1.0.0", RPop)
-        {
-            Complexity = "O(N) where N is the number of elements returned",
-        });
-        table.Add(new("LLEN", 2, ReadFast, 1, 1, 1, G, "Returns the length of a list.", "1.0.0", LLen));
-        table.Add(new("LRANGE", 4, Read, 1, 1, 1, G, "Returns a range of elements from a list.", "1.0.0", LRange)
-        {
-            Complexity = "O(S+N) where S is the distance of start offset from HEAD for small lists, from nearest end (HEAD or TAIL) for large lists; and N is the number of elements in the specified range.",
-        });
-        table.Add(new("LINDEX", 3, Read, 1, 1, 1, G, "Returns an element from a list by its index.", "1.0.0", LIndex)
-        {
-            Complexity = "O(N) where N is the number of elements to traverse to get to the element at index. This makes asking for the first or the last element of the list O(1).",
-        });
-        table.Add(new("LSET", 4, WriteOom, 1, 1, 1, G, "Sets the value of an element in a list by its index.", "1.0.0", LSet)
-        {
-            Complexity = "O(N) where N is the length of the list. Setting either the first or the last element of the list is O(1).",
-        });
-        table.Add(new("LINSERT", 5, WriteOom, 1, 1, 1, G, "Inserts an element before or after another element in a list.", "2.2.0", LInsert)
-        {
-            Complexity = "O(N) where N is the number of elements to traverse before seeing the value pivot. This means that inserting somewhere on the left end on the list (head) can be considered O(1) and inserting somewhere on the right end (tail) is O(N).",
-        });
-        table.Add(new("LREM", 4, Write, 1, 1, 1, G, "Removes elements from a list. Deletes the list if the last element was removed.", "1.0.0", LRem)
-        {
-            Complexity = "O(N+M) where N is the length of the list and M is the number of elements removed.",
-        });
-        table.Add(new("LTRIM", 4, Write, 1, 1, 1, G, "Removes elements from both ends a list. Deletes the list if all elements were trimmed.", "1.0.0", LTrim)
-        {
-            Complexity = "O(N) where N is the number of elements to be removed by the operation.",
-        });
-        table.Add(new("LPOS", -3, Read, 1, 1, 1, G, "Returns the index of matching elements in a list.", "6.0.6", LPos)
-        {
-            Complexity = "O(N) where N is the number of elements in the list, for the average case. When searching for elements near the head or the tail of the list, or when the MAXLEN option is provided, the command may run in constant time.",
-        });
-        table.Add(new("LMOVE", 5, WriteOom, 1, 2, 1, G, "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.", "6.2.0", LMove));
-        table.Add(new("RPOPLPUSH", 3, WriteOom, 1, 2, 1, G, "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0", RPopLPush));
-        table.Add(new("LMPOP", -4, Write, 0, 0, 0, G, "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "7.0.0", LMPop)
-        {
-            Complexity = "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
-        });
-        table.Add(new("BLPOP", -3, Blocking, 1, -2, 1, G, "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", BLPop)
-        {
-            Complexity = "O(N) where N is the number of provided keys.",
-        });
-        table.Add(new("BRPOP", -3, Blocking, 1, -2, 1, G, "Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0", BRPop)
-        {
-            Complexity = "O(N) where N is the number of provided keys.",
-        });
-        table.Add(new("BLMOVE", 6, Blocking | CommandFlags.DenyOom, 1, 2, 1, G, "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0", BLMove));
-        table.Add(new("BRPOPLPUSH", 4, Blocking | CommandFlags.DenyOom, 1, 2, 1, G, "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0", BRPopLPush));
-        table.Add(new("BLMPOP", -5, CommandFlags.Write | CommandFlags.Blocking, 0, 0, 0, G, "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0", BLMPop)
-        {
-            Complexity = "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
-        });
+        table.Add(new("LPUSH", LPush));
+        table.Add(new("RPUSH", RPush));
+        table.Add(new("LPUSHX", LPushX));
+        table.Add(new("RPUSHX", RPushX));
+        table.Add(new("LPOP", LPop)
+        );
+        table.Add(new("RPOP", RPop)
+        );
+        table.Add(new("LLEN", LLen));
+        table.Add(new("LRANGE", LRange)
+        );
+        table.Add(new("LINDEX", LIndex)
+        );
+        table.Add(new("LSET", LSet)
+        );
+        table.Add(new("LINSERT", LInsert)
+        );
+        table.Add(new("LREM", LRem)
+        );
+        table.Add(new("LTRIM", LTrim)
+        );
+        table.Add(new("LPOS", LPos)
+        );
+        table.Add(new("LMOVE", LMove));
+        table.Add(new("RPOPLPUSH", RPopLPush));
+        table.Add(new("LMPOP", LMPop)
+        );
+        table.Add(new("BLPOP", BLPop)
+        );
+        table.Add(new("BRPOP", BRPop)
+        );
+        table.Add(new("BLMOVE", BLMove));
+        table.Add(new("BRPOPLPUSH", BRPopLPush));
+        table.Add(new("BLMPOP", BLMPop)
+        );
     }
 
     // ---------------------------------------------------------------- shared helpers
@@ -133,10 +106,10 @@ public static class ListCommands
         => TypedLookup.TryRead(ref c, c.Db, key, out list);
 
     /// <summary>After elements were removed: deletes the key when the list is empty, else signals the change.</summary>
-    private static void AfterRemove(RedisDatabase db, RedisEntry entry, RedisList list)
+    private static void AfterRemove(RedisDatabase db, RedisEntry entry, RedisList list, KeyEvent evt)
     {
-        if (list.Count == 0) db.Delete(entry);
-        else db.NotifyModified(entry);
+        if (list.Count == 0) db.Delete(entry, evt);
+        else db.NotifyModified(entry, evt);
     }
 
     /// <summary>LEFT or RIGHT (Redis getListPositionFromObjectOrReply); false after a syntax error reply.</summary>
@@ -186,15 +159,14 @@ public static class ListCommands
             }
             list = new RedisList();
             for (int j = 2; j < c.Count; j++) list.Push(c.Arg(j).ToArray(), left);
-            db.SetObject(key, list);
+            db.SetObject(key, list, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         else
         {
             for (int j = 2; j < c.Count; j++) list.Push(c.Arg(j).ToArray(), left);
-            db.NotifyModified(entry!);
+            db.NotifyModified(entry!, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         c.Reply.Integer(list.Count);
-        c.Server.Blocking.SignalReady(c.Client.Database, key);
     }
 
     /// <summary>Pushes onto the list at <paramref name="key"/>, creating it; the caller checked the type.</summary>
@@ -203,15 +175,14 @@ public static class ListCommands
         if (entry?.Obj is RedisList list)
         {
             list.Push(item, left);
-            db.NotifyModified(entry);
+            db.NotifyModified(entry, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         else
         {
             list = new RedisList();
             list.Push(item, left);
-            db.SetObject(key, list);
+            db.SetObject(key, list, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
-        c.Server.Blocking.SignalReady(c.Client.Database, key);
     }
 
     // ---------------------------------------------------------------- pop
@@ -253,7 +224,7 @@ public static class ListCommands
             for (int i = 0; i < n; i++) c.Reply.Bulk(list.Pop(left));
             if (n == 0) return; // LPOP key 0: nothing changed
         }
-        AfterRemove(db, entry!, list);
+        AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
     }
 
     // ---------------------------------------------------------------- read
@@ -409,7 +380,7 @@ public static class ListCommands
         var old = list[(int)index];
         if (old.Length == value.Length) value.CopyTo(old); // same size: reuse the element's array
         else list[(int)index] = value.ToArray();
-        db.NotifyModified(entry!);
+        db.NotifyModified(entry!, KeyEvent.LSet);
         c.Reply.Ok();
     }
 
@@ -437,7 +408,7 @@ public static class ListCommands
             return;
         }
         list.Insert(after ? pivot + 1 : pivot, c.Arg(4).ToArray());
-        db.NotifyModified(entry!);
+        db.NotifyModified(entry!, KeyEvent.LInsert);
         c.Reply.Integer(list.Count);
     }
 
@@ -453,7 +424,7 @@ public static class ListCommands
         }
         int limit = count == 0 ? 0 : (int)Math.Min(Math.Abs(count == long.MinValue ? long.MaxValue : count), int.MaxValue);
         int removed = list.Remove(c.Arg(3), limit, fromTail: count < 0);
-        if (removed > 0) AfterRemove(db, entry!, list);
+        if (removed > 0) AfterRemove(db, entry!, list, KeyEvent.LRem);
         c.Reply.Integer(removed);
     }
 
@@ -473,13 +444,13 @@ public static class ListCommands
             if (start > 0 || end < n - 1)
             {
                 list.Keep((int)start, (int)(end - start + 1));
-                db.NotifyModified(entry!);
+                db.NotifyModified(entry!, KeyEvent.LTrim);
             }
         }
         else
         {
             list.Keep(0, 0);
-            db.Delete(entry!);
+            db.Delete(entry!, KeyEvent.LTrim);
         }
         c.Reply.Ok();
     }
@@ -509,7 +480,7 @@ public static class ListCommands
         var item = src.Pop(fromLeft);
         PushTo(ref c, db, dstKey, dstEntry, item, toLeft);
         c.Reply.Bulk(item);
-        if (!ReferenceEquals(srcEntry, dstEntry)) AfterRemove(db, srcEntry!, src);
+        if (!ReferenceEquals(srcEntry, dstEntry)) AfterRemove(db, srcEntry!, src, fromLeft ? KeyEvent.LPop : KeyEvent.RPop);
     }
 
     private static void LMPop(ref CommandContext c)
@@ -579,7 +550,7 @@ public static class ListCommands
             for (int i = 0; i < n; i++) c.Reply.Bulk(list.Pop(left));
             // LMPOP and BLMPOP (at once or served later) propagate as [LR]POP key <popped>.
             c.RewritePropagation().Arg(left ? "LPOP"u8 : "RPOP"u8).Arg(key).Arg(n).End();
-            AfterRemove(db, entry!, list);
+            AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
             replied = true;
             return true;
         }
@@ -611,10 +582,10 @@ public static class ListCommands
             c.Reply.Bulk(key);
             c.Reply.Bulk(list.Pop(left));
             c.RewritePropagation().Arg(left ? "LPOP"u8 : "RPOP"u8).Arg(key).End();
-            AfterRemove(db, entry!, list);
+            AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
             return;
         }
-        c.Block(KeysOf(ref c, 1, timeoutIndex - 1), timeoutMs, BlockTimeoutReply.NullArray);
+        c.Block(KeysOf(ref c, 1, timeoutIndex - 1), timeoutMs, BlockTimeoutReply.NullArray, BlockedOn.List);
     }
 
     private static void BLMPop(ref CommandContext c)
@@ -622,7 +593,7 @@ public static class ListCommands
         if (!TryParseTimeout(ref c, 1, out long timeoutMs)) return;
         if (!TryParseMPop(ref c, 2, out int numKeys, out bool left, out long count)) return;
         if (TryMPop(ref c, 3, numKeys, left, count, out bool replied) || replied) return;
-        c.Block(KeysOf(ref c, 3, numKeys), timeoutMs, BlockTimeoutReply.NullArray);
+        c.Block(KeysOf(ref c, 3, numKeys), timeoutMs, BlockTimeoutReply.NullArray, BlockedOn.List);
     }
 
     private static void BLMove(ref CommandContext c)
@@ -648,6 +619,6 @@ public static class ListCommands
             else c.RewritePropagation().Arg("LMOVE"u8).Arg(c.Arg(1)).Arg(c.Arg(2)).Arg(c.Arg(3)).Arg(c.Arg(4)).End();
             return;
         }
-        c.Block([c.Arg(1).ToArray()], timeoutMs, BlockTimeoutReply.NullBulk);
+        c.Block([c.Arg(1).ToArray()], timeoutMs, BlockTimeoutReply.NullBulk, BlockedOn.List);
     }
 }

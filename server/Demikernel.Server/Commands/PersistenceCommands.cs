@@ -7,11 +7,11 @@ public static class PersistenceCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("SAVE", 1, Admin | CommandFlags.NoMulti, 0, 0, 0, "server", "Synchronously saves the database(s) to disk.", "1.0.0", Save) { Complexity = "O(N) where N is the total number of keys in all databases" });
-        table.Add(new("BGSAVE", -1, Admin, 0, 0, 0, "server", "Asynchronously saves the database(s) to disk.", "1.0.0", BgSave) { Complexity = "O(1)" });
-        table.Add(new("BGREWRITEAOF", 1, Admin, 0, 0, 0, "server", "Asynchronously rewrites the append-only file to disk.", "1.0.0", BgRewriteAof) { Complexity = "O(1)" });
-        table.Add(new("LASTSAVE", 1, CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "server", "Returns the Unix timestamp of the last successful save to disk.", "1.0.0", LastSave));
-        table.Add(new("SHUTDOWN", -1, Admin | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.NoMulti | CommandFlags.Sentinel | CommandFlags.AllowBusy, 0, 0, 0, "server", "Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", Shutdown) { Complexity = "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)" });
+        table.Add(new("SAVE", Save));
+        table.Add(new("BGSAVE", BgSave));
+        table.Add(new("BGREWRITEAOF", BgRewriteAof));
+        table.Add(new("LASTSAVE", LastSave));
+        table.Add(new("SHUTDOWN", Shutdown));
     }
 
     private static void Save(ref CommandContext c)

@@ -11,26 +11,21 @@ public static class PubSubCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("SUBSCRIBE", -2, PubSubFlags, 0, 0, 0, "pubsub", "Listens for messages published to channels.", "2.0.0", Subscribe));
-        table.Add(new("UNSUBSCRIBE", -1, PubSubFlags, 0, 0, 0, "pubsub", "Stops listening to messages posted to channels.", "2.0.0", Unsubscribe));
-        table.Add(new("PSUBSCRIBE", -2, PubSubFlags, 0, 0, 0, "pubsub", "Listens for messages published to channels that match one or more patterns.", "2.0.0", PSubscribe));
-        table.Add(new("PUNSUBSCRIBE", -1, PubSubFlags, 0, 0, 0, "pubsub", "Stops listening to messages published to channels that match one or more patterns.", "2.0.0", PUnsubscribe));
-        table.Add(new("PUBLISH", 3, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast | CommandFlags.MayReplicate, 0, 0, 0, "pubsub", "Posts a message to a channel.", "2.0.0", Publish));
-        table.Add(new("PUBSUB", -2, CommandFlags.None, 0, 0, 0, "pubsub", "A container for Pub/Sub commands.", "2.8.0", Publish)
+        table.Add(new("SUBSCRIBE", Subscribe) { Flags = CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("UNSUBSCRIBE", Unsubscribe) { Flags = CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("PSUBSCRIBE", PSubscribe) { Flags = CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("PUNSUBSCRIBE", PUnsubscribe) { Flags = CommandFlags.AllowedWhileSubscribed });
+        table.Add(new("PUBLISH", Publish));
+        table.Add(new("PUBSUB", Publish)
         {
             Subcommands =
             [
-                new("CHANNELS", -2, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "pubsub", "Returns the active channels.", "2.8.0", Channels),
-                new("NUMSUB", -2, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "pubsub", "Returns a count of subscribers to channels.", "2.8.0", NumSub),
-                new("NUMPAT", 2, CommandFlags.PubSub | CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "pubsub", "Returns a count of unique pattern subscriptions.", "2.8.0", NumPat),
+                new("CHANNELS", Channels),
+                new("NUMSUB", NumSub),
+                new("NUMPAT", NumPat),
             ],
         });
     }
-
-    /// <summary>RESP2 clients with subscriptions may only run these (Redis's subscriber context).</summary>
-    public static bool AllowedWhileSubscribed(CommandSpec spec) =>
-        spec.Name is "SUBSCRIBE" or "UNSUBSCRIBE" or "PSUBSCRIBE" or "PUNSUBSCRIBE" or "PING" or "QUIT" or "RESET"
-            or "SSUBSCRIBE" or "SUNSUBSCRIBE";
 
     private static void Subscribe(ref CommandContext c) => Change(ref c, subscribe: true, pattern: false);
     private static void PSubscribe(ref CommandContext c) => Change(ref c, subscribe: true, pattern: true);

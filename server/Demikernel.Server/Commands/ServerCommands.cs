@@ -11,36 +11,43 @@ public static class ServerCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("INFO", -1, CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Sentinel, 0, 0, 0, "server", "Returns information and statistics about the server.", "1.0.0", Info));
-        table.Add(new("DBSIZE", 1, CommandFlags.ReadOnly | CommandFlags.Fast, 0, 0, 0, "server", "Returns the number of keys in the database.", "1.0.0", DbSize));
-        table.Add(new("FLUSHDB", -1, CommandFlags.Write, 0, 0, 0, "server", "Removes all keys from the current database.", "1.0.0", FlushDb));
-        table.Add(new("FLUSHALL", -1, CommandFlags.Write, 0, 0, 0, "server", "Removes all keys from all databases.", "1.0.0", FlushAll));
-        table.Add(new("TIME", 1, CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "server", "Returns the server time.", "2.6.0", Time));
-        table.Add(new("ROLE", 1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "server", "Returns the replication role.", "2.8.12", Role));
-        table.Add(new("CONFIG", -2, CommandFlags.None, 0, 0, 0, "server", "A container for server configuration commands.", "2.0.0", Help)
+        table.Add(new("INFO", Info));
+        table.Add(new("DBSIZE", DbSize));
+        table.Add(new("FLUSHDB", FlushDb));
+        table.Add(new("FLUSHALL", FlushAll));
+        table.Add(new("TIME", Time));
+        table.Add(new("ROLE", Role));
+        table.Add(new("CONFIG", Help)
         {
             Subcommands =
             [
-                new("GET", -3, Admin, 0, 0, 0, "server", "Returns the effective values of configuration parameters.", "2.0.0", ConfigGet),
-                new("SET", -4, Admin, 0, 0, 0, "server", "Sets configuration parameters in-flight.", "2.0.0", ConfigSet),
-                new("RESETSTAT", 2, Admin, 0, 0, 0, "server", "Resets the server's statistics.", "2.0.0", ConfigResetStat),
-                new("REWRITE", 2, Admin, 0, 0, 0, "server", "Persists the effective configuration to file.", "2.8.0", ConfigRewrite),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "5.0.0", Help),
+                new("GET", ConfigGet),
+                new("SET", ConfigSet),
+                new("RESETSTAT", ConfigResetStat),
+                new("REWRITE", ConfigRewrite),
+                new("HELP", Help),
             ],
         });
-        table.Add(new("COMMAND", -1, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns detailed information about all commands.", "2.8.13", CommandAll)
+        table.Add(new("COMMAND", CommandIntrospection.All)
         {
             Subcommands =
             [
-                new("COUNT", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns a count of commands.", "2.8.13", CommandCount),
-                new("INFO", -2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns information about one, multiple or all commands.", "2.8.13", CommandInfo),
-                new("DOCS", -2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns documentary information about one, multiple or all commands.", "7.0.0", CommandDocs),
-                new("LIST", -2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns a list of command names.", "7.0.0", CommandList),
-                new("GETKEYS", -3, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Extracts the key names from an arbitrary command.", "2.8.13", CommandGetKeys),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, "server", "Returns helpful text about the different subcommands.", "5.0.0", Help),
+                new("COUNT", CommandIntrospection.Count),
+                new("INFO", CommandIntrospection.Info),
+                new("DOCS", CommandIntrospection.Docs),
+                new("LIST", CommandIntrospection.List),
+                new("GETKEYS", CommandIntrospection.GetKeys),
+                new("GETKEYSANDFLAGS", CommandIntrospection.GetKeysAndFlags),
+                new("HELP", Help),
             ],
         });
-        table.Add(new("CLUSTER", -2, CommandFlags.None, 0, 0, 0, "cluster", "A container for Redis Cluster commands.", "3.0.0", ClusterDisabled));
+        // Every CLUSTER subcommand of redis-server 7.0, each refusing as a server without cluster support does (after
+        // the dispatcher's arity check, so errors come in redis-server's order).
+        table.Add(new("CLUSTER", ClusterDisabled)
+        {
+            Subcommands = CommandMetadata.All.Values.Where(m => m.WireName.StartsWith("cluster|", StringComparison.Ordinal))
+                .Select(m => new CommandSpec(m.Name.ToUpperInvariant(), ClusterDisabled)).ToArray(),
+        });
     }
 
     // ---------------------------------------------------------------- INFO
@@ -152,186 +159,6 @@ public static class ServerCommands
 
     private static void ConfigRewrite(ref CommandContext c) => c.Reply.Error("ERR The server is running without a config file");
 
-    // ---------------------------------------------------------------- COMMAND
-
-    private static void CommandAll(ref CommandContext c)
-    {
-        var all = c.Server.Commands.All.OrderBy(s => s.Name, StringComparer.Ordinal).ToArray();
-        c.Reply.ArrayHeader(all.Length);
-        foreach (var spec in all) WriteInfo(c.Reply, spec);
-    }
-
-    private static void CommandCount(ref CommandContext c) => c.Reply.Integer(c.Server.Commands.Count);
-
-    private static void CommandList(ref CommandContext c)
-    {
-        if (c.Count != 2)
-        {
-            c.Reply.Error(Errors.Syntax); // FILTERBY is not supported
-            return;
-        }
-        var names = c.Server.Commands.All.SelectMany(s => s.Subcommands.Select(x => x.WireName).Prepend(s.WireName)).ToArray();
-        c.Reply.ArrayHeader(names.Length);
-        foreach (var n in names) c.Reply.Bulk(n);
-    }
-
-    private static void CommandInfo(ref CommandContext c)
-    {
-        if (c.Count == 2)
-        {
-            CommandAll(ref c);
-            return;
-        }
-        c.Reply.ArrayHeader(c.Count - 2);
-        for (int i = 2; i < c.Count; i++)
-        {
-            if (Find(c.Server.Commands, c.ArgString(i)) is { } spec) WriteInfo(c.Reply, spec);
-            else c.Reply.NullArray();
-        }
-    }
-
-    private static CommandSpec? Find(CommandTable table, string name)
-    {
-        int bar = name.IndexOf('|', StringComparison.Ordinal);
-        if (bar < 0) return table.TryGet(name, out var spec) ? spec : null;
-        if (!table.TryGet(name[..bar], out var parent)) return null;
-        return parent.Subcommands.FirstOrDefault(s => s.Name.Equals(name[(bar + 1)..], StringComparison.OrdinalIgnoreCase));
-    }
-
-    /// <summary>One COMMAND INFO entry in Redis 7's shape: name, arity, flags, first, last, step, ACL categories, tips, key specs, subcommands.</summary>
-    private static void WriteInfo(ReplyBuffer reply, CommandSpec spec)
-    {
-        reply.ArrayHeader(10);
-        reply.Bulk(spec.WireName);
-        reply.Integer(spec.Arity);
-        var flags = spec.FlagNames().ToArray();
-        reply.SetHeader(flags.Length);
-        foreach (var f in flags) reply.SimpleString(f);
-        reply.Integer(spec.FirstKey);
-        reply.Integer(spec.LastKey);
-        reply.Integer(spec.Step);
-        var categories = Categories(spec).ToArray();
-        reply.SetHeader(categories.Length);
-        foreach (var cat in categories) reply.SimpleString(cat);
-        reply.SetHeader(0); // tips
-        if (spec.FirstKey > 0)
-        {
-            reply.ArrayHeader(1);
-            reply.MapHeader(4);
-            reply.Bulk("flags"u8);
-            reply.SetHeader(0);
-            reply.Bulk("begin_search"u8);
-            reply.MapHeader(2);
-            reply.Bulk("type"u8);
-            reply.Bulk("index"u8);
-            reply.Bulk("spec"u8);
-            reply.MapHeader(1);
-            reply.Bulk("index"u8);
-            reply.Integer(spec.FirstKey);
-            reply.Bulk("find_keys"u8);
-            reply.MapHeader(2);
-            reply.Bulk("type"u8);
-            reply.Bulk("range"u8);
-            reply.Bulk("spec"u8);
-            reply.MapHeader(3);
-            reply.Bulk("lastkey"u8);
-            reply.Integer(spec.LastKey < 0 ? spec.LastKey : spec.LastKey - spec.FirstKey);
-            reply.Bulk("keystep"u8);
-            reply.Integer(spec.Step);
-            reply.Bulk("limit"u8);
-            reply.Integer(0);
-            reply.Bulk("notes"u8);
-            reply.Bulk(""u8);
-        }
-        else
-        {
-            reply.ArrayHeader(0);
-        }
-        reply.ArrayHeader(spec.Subcommands.Count);
-        foreach (var sub in spec.Subcommands) WriteInfo(reply, sub);
-    }
-
-    private static IEnumerable<string> Categories(CommandSpec spec)
-    {
-        if (spec.Flags.HasFlag(CommandFlags.Write)) yield return "@write";
-        if (spec.Flags.HasFlag(CommandFlags.ReadOnly)) yield return "@read";
-        if (spec.Flags.HasFlag(CommandFlags.Admin)) yield return "@admin";
-        if (spec.Flags.HasFlag(CommandFlags.Admin)) yield return "@dangerous";
-        if (spec.Flags.HasFlag(CommandFlags.PubSub)) yield return "@pubsub";
-        if (spec.Flags.HasFlag(CommandFlags.Fast)) yield return "@fast";
-        else yield return "@slow";
-        if (spec.Flags.HasFlag(CommandFlags.Blocking)) yield return "@blocking";
-        yield return "@" + spec.Group switch
-        {
-            "generic" => "keyspace",
-            "server" => "admin",
-            "cluster" => "admin",
-            var g => g,
-        };
-    }
-
-    private static void CommandDocs(ref CommandContext c)
-    {
-        List<CommandSpec> specs = [];
-        if (c.Count == 2) specs.AddRange(c.Server.Commands.All);
-        else
-            for (int i = 2; i < c.Count; i++)
-                if (Find(c.Server.Commands, c.ArgString(i)) is { } s) specs.Add(s);
-        c.Reply.MapHeader(specs.Count);
-        foreach (var spec in specs)
-        {
-            c.Reply.Bulk(spec.WireName);
-            WriteDocs(c.Reply, spec);
-        }
-    }
-
-    private static void WriteDocs(ReplyBuffer reply, CommandSpec spec)
-    {
-        bool hasSubs = spec.Subcommands.Count > 0;
-        reply.MapHeader(hasSubs ? 5 : 4);
-        reply.Bulk("summary"u8);
-        reply.Bulk(spec.Summary);
-        reply.Bulk("since"u8);
-        reply.Bulk(spec.Since);
-        reply.Bulk("group"u8);
-        reply.Bulk(spec.Group);
-        reply.Bulk("complexity"u8);
-        reply.Bulk(spec.Complexity);
-        if (!hasSubs) return;
-        reply.Bulk("subcommands"u8);
-        reply.MapHeader(spec.Subcommands.Count);
-        foreach (var sub in spec.Subcommands)
-        {
-            reply.Bulk(sub.WireName);
-            WriteDocs(reply, sub);
-        }
-    }
-
-    private static void CommandGetKeys(ref CommandContext c)
-    {
-        if (!c.Server.Commands.TryGet(c.Arg(2), out var spec))
-        {
-            c.Reply.Error("ERR Invalid command specified");
-            return;
-        }
-        int argc = c.Count - 2;
-        if (!spec.ArityOk(argc))
-        {
-            c.Reply.Error("ERR Invalid number of arguments specified for command");
-            return;
-        }
-        if (spec.FirstKey <= 0)
-        {
-            c.Reply.Error("ERR The command has no key arguments");
-            return;
-        }
-        int last = spec.LastKey < 0 ? argc + spec.LastKey : spec.LastKey;
-        var keys = new List<int>();
-        for (int k = spec.FirstKey; k <= last && k < argc; k += Math.Max(1, spec.Step)) keys.Add(k + 2);
-        c.Reply.ArrayHeader(keys.Count);
-        foreach (int k in keys) c.Reply.Bulk(c.Arg(k));
-    }
-
     private static void Help(ref CommandContext c)
     {
         string[] lines = c.ArgIs(0, "CONFIG"u8)
@@ -349,9 +176,12 @@ public static class ServerCommands
                 "COUNT", "    Return the total number of commands in this Redis server.",
                 "LIST", "    Return a list of all commands in this Redis server.",
                 "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all", "    commands are returned.",
                 "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+                "    If no command names are given, documentation details for all", "    commands are returned.",
                 "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
-                "HELP", "    Print this help.",
+                "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.",
+                "HELP", "    Prints this help.",
             ];
         c.Reply.ArrayHeader(lines.Length);
         foreach (var line in lines) c.Reply.SimpleString(line);

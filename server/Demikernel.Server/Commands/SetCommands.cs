@@ -23,62 +23,36 @@ public static class SetCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("SADD", -3, WriteOomFast, 1, 1, 1, G, "Adds one or more members to a set. Creates the key if it doesn't exist.", "1.0.0", SAdd)
-        {
-            Complexity = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
-        });
-        table.Add(new("SREM", -3, WriteFast, 1, 1, 1, G, "Removes one or more members from a set. Deletes the set if the last member was removed.", "1.0.0", SRem)
-        {
-            Complexity = "O(N) where N is the number of members to be removed.",
-        });
-        table.Add(new("SMEMBERS", 2, Read, 1, 1, 1, G, "Returns all members of a set.", "1.0.0", SMembers) { Complexity = "O(N) where N is the set cardinality." });
-        table.Add(new("SISMEMBER", 3, ReadFast, 1, 1, 1, G, "Determines whether a member belongs to a set.", "1.0.0", SIsMember));
-        table.Add(new("SMISMEMBER", -3, ReadFast, 1, 1, 1, G, "Determines whether multiple members belong to a set.", "6.2.0", SMIsMember)
-        {
-            Complexity = "O(N) where N is the number of elements being checked for membership",
-        });
-        table.Add(new("SCARD", 2, ReadFast, 1, 1, 1, G, "Returns the number of members in a set.", "1.0.0", SCard));
-        table.Add(new("SPOP", -2, WriteFast, 1, 1, 1, G, "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped.", "1.0.0", SPop)
-        {
-            Complexity = "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
-        });
-        table.Add(new("SRANDMEMBER", -2, Read, 1, 1, 1, G, "Get one or multiple random members from a set", "1.0.0", SRandMember)
-        {
-            Complexity = "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
-        });
-        table.Add(new("SMOVE", 4, WriteFast, 1, 2, 1, G, "Moves a member from one set to another.", "1.0.0", SMove));
-        table.Add(new("SINTER", -2, Read, 1, -1, 1, G, "Returns the intersect of multiple sets.", "1.0.0", SInter)
-        {
-            Complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        });
-        table.Add(new("SINTERCARD", -3, Read, 0, 0, 0, G, "Returns the number of members of the intersect of multiple sets.", "7.0.0", SInterCard)
-        {
-            Complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        });
-        table.Add(new("SINTERSTORE", -3, WriteOom, 1, -1, 1, G, "Stores the intersect of multiple sets in a key.", "1.0.0", SInterStore)
-        {
-            Complexity = "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        });
-        table.Add(new("SUNION", -2, Read, 1, -1, 1, G, "Returns the union of multiple sets.", "1.0.0", SUnion)
-        {
-            Complexity = "O(N) where N is the total number of elements in all given sets.",
-        });
-        table.Add(new("SUNIONSTORE", -3, WriteOom, 1, -1, 1, G, "Stores the union of multiple sets in a key.", "1.0.0", SUnionStore)
-        {
-            Complexity = "O(N) where N is the total number of elements in all given sets.",
-        });
-        table.Add(new("SDIFF", -2, Read, 1, -1, 1, G, "Returns the difference of multiple sets.", "1.0.0", SDiff)
-        {
-            Complexity = "O(N) where N is the total number of elements in all given sets.",
-        });
-        table.Add(new("SDIFFSTORE", -3, WriteOom, 1, -1, 1, G, "Stores the difference of multiple sets in a key.", "1.0.0", SDiffStore)
-        {
-            Complexity = "O(N) where N is the total number of elements in all given sets.",
-        });
-        table.Add(new("SSCAN", -3, Read, 1, 1, 1, G, "Iterates over members of a set.", "2.8.0", SScan)
-        {
-            Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.",
-        });
+        table.Add(new("SADD", SAdd)
+        );
+        table.Add(new("SREM", SRem)
+        );
+        table.Add(new("SMEMBERS", SMembers));
+        table.Add(new("SISMEMBER", SIsMember));
+        table.Add(new("SMISMEMBER", SMIsMember)
+        );
+        table.Add(new("SCARD", SCard));
+        table.Add(new("SPOP", SPop)
+        );
+        table.Add(new("SRANDMEMBER", SRandMember)
+        );
+        table.Add(new("SMOVE", SMove));
+        table.Add(new("SINTER", SInter)
+        );
+        table.Add(new("SINTERCARD", SInterCard)
+        );
+        table.Add(new("SINTERSTORE", SInterStore)
+        );
+        table.Add(new("SUNION", SUnion)
+        );
+        table.Add(new("SUNIONSTORE", SUnionStore)
+        );
+        table.Add(new("SDIFF", SDiff)
+        );
+        table.Add(new("SDIFFSTORE", SDiffStore)
+        );
+        table.Add(new("SSCAN", SScan)
+        );
     }
 
     // ---------------------------------------------------------------- lookups
@@ -107,12 +81,12 @@ public static class SetCommands
         if (set is null)
         {
             set = new RedisSet();
-            e = db.SetObject(c.Arg(1), set);
+            e = db.SetObject(c.Arg(1), set, KeyEvent.None); // created empty: SADD's change follows
         }
         long added = 0;
         for (int i = 2; i < c.Count; i++)
             if (set.Add(c.Arg(i))) added++;
-        if (added > 0) db.NotifyModified(e!);
+        if (added > 0) db.NotifyModified(e!, KeyEvent.SAdd);
         c.Reply.Integer(added);
     }
 
@@ -125,16 +99,16 @@ public static class SetCommands
         {
             for (int i = 2; i < c.Count && set.Count > 0; i++)
                 if (set.Remove(c.Arg(i))) removed++;
-            if (removed > 0) Modified(db, e!, set);
+            if (removed > 0) Modified(db, e!, set, KeyEvent.SRem);
         }
         c.Reply.Integer(removed);
     }
 
     /// <summary>After an in-place removal: deletes the key if the set became empty, else signals the change.</summary>
-    private static void Modified(RedisDatabase db, RedisEntry e, RedisSet set)
+    private static void Modified(RedisDatabase db, RedisEntry e, RedisSet set, KeyEvent evt)
     {
-        if (set.Count == 0) db.Delete(e);
-        else db.NotifyModified(e);
+        if (set.Count == 0) db.Delete(e, evt);
+        else db.NotifyModified(e, evt);
     }
 
     private static void SMembers(ref CommandContext c)
@@ -205,7 +179,7 @@ public static class SetCommands
             if (n == popSet.Count)
             {
                 for (int i = 0; i < n; i++) c.Reply.Bulk(popSet.MemberAt(i, scratch));
-                db.Delete(found);
+                db.Delete(found, KeyEvent.SPop);
                 c.RewritePropagation().Arg("DEL"u8).Arg(c.Arg(1)).End(); // the whole set went
                 return;
             }
@@ -218,7 +192,7 @@ public static class SetCommands
                 popSet.RemoveAt(slot);
             }
             c.PreventPropagation();
-            db.NotifyModified(found);
+            db.NotifyModified(found, KeyEvent.SPop);
             return;
         }
         if (!TryWrite(ref c, db, c.Arg(1), out var e, out var set)) return;
@@ -232,7 +206,7 @@ public static class SetCommands
         c.Reply.Bulk(popped);
         c.RewritePropagation().Arg("SREM"u8).Arg(c.Arg(1)).Arg(popped).End();
         set.RemoveAt(at);
-        Modified(db, e!, set);
+        Modified(db, e!, set, KeyEvent.SPop);
     }
 
     private static void SRandMember(ref CommandContext c)
@@ -332,16 +306,16 @@ public static class SetCommands
             c.Reply.Integer(0);
             return;
         }
-        Modified(db, srcEntry, src);
+        Modified(db, srcEntry, src, KeyEvent.SRem);
         if (dstEntry is null)
         {
             var created = new RedisSet();
             created.Add(member);
-            db.SetObject(c.Arg(2), created);
+            db.SetObject(c.Arg(2), created, KeyEvent.SAdd);
         }
         else if (((RedisSet)dstEntry.Obj!).Add(member))
         {
-            db.NotifyModified(dstEntry);
+            db.NotifyModified(dstEntry, KeyEvent.SAdd);
         }
         c.Reply.Integer(1);
     }
@@ -414,7 +388,12 @@ public static class SetCommands
     {
         var db = c.Db;
         if (result.Count == 0) db.Delete(c.Arg(1));
-        else db.SetObject(c.Arg(1), result);
+        else db.SetObject(c.Arg(1), result, c.Command.Name switch
+        {
+            "SINTERSTORE" => KeyEvent.SInterStore,
+            "SUNIONSTORE" => KeyEvent.SUnionStore,
+            _ => KeyEvent.SDiffStore,
+        });
         c.Reply.Integer(result.Count);
     }
 

@@ -38,43 +38,41 @@ public static class SortedSetCommands
 
     public static void Register(CommandTable table)
     {
-        const string LogN = "O(log(N)) where N is the number of elements in the sorted set.";
-        const string RangeC = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.";
-        table.Add(new("ZADD", -4, WriteOomFast, 1, 1, 1, G, "Adds one or more members to a sorted set, or updates their scores. Creates the key if it doesn't exist.", "1.2.0", ZAdd) { Complexity = "O(log(N)) for each item added, where N is the number of elements in the sorted set." });
-        table.Add(new("ZINCRBY", 4, WriteOomFast, 1, 1, 1, G, "Increments the score of a member in a sorted set.", "1.2.0", ZIncrBy) { Complexity = LogN });
-        table.Add(new("ZSCORE", 3, ReadFast, 1, 1, 1, G, "Returns the score of a member in a sorted set.", "1.2.0", ZScore));
-        table.Add(new("ZMSCORE", -3, ReadFast, 1, 1, 1, G, "Returns the score of one or more members in a sorted set.", "6.2.0", ZMScore) { Complexity = "O(N) where N is the number of members being requested." });
-        table.Add(new("ZCARD", 2, ReadFast, 1, 1, 1, G, "Returns the number of members in a sorted set.", "1.2.0", ZCard));
-        table.Add(new("ZCOUNT", 4, ReadFast, 1, 1, 1, G, "Returns the count of members in a sorted set that have scores within a range.", "2.0.0", ZCount) { Complexity = LogN });
-        table.Add(new("ZLEXCOUNT", 4, ReadFast, 1, 1, 1, G, "Returns the number of members in a sorted set within a lexicographical range.", "2.8.9", ZLexCount) { Complexity = LogN });
-        table.Add(new("ZRANK", 3, ReadFast, 1, 1, 1, G, "Returns the index of a member in a sorted set ordered by ascending scores.", "2.0.0", ZRank) { Complexity = LogN });
-        table.Add(new("ZREVRANK", 3, ReadFast, 1, 1, 1, G, "Returns the index of a member in a sorted set ordered by descending scores.", "2.0.0", ZRevRank) { Complexity = LogN });
-        table.Add(new("ZRANGE", -4, Read, 1, 1, 1, G, "Returns members in a sorted set within a range of indexes.", "1.2.0", ZRange) { Complexity = RangeC });
-        table.Add(new("ZRANGESTORE", -5, WriteOom, 1, 2, 1, G, "Stores a range of members from sorted set in a key.", "6.2.0", ZRangeStore) { Complexity = "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key." });
-        table.Add(new("ZREVRANGE", -4, Read, 1, 1, 1, G, "Returns members in a sorted set within a range of indexes in reverse order.", "1.2.0", ZRevRange) { Complexity = RangeC });
-        table.Add(new("ZRANGEBYSCORE", -4, Read, 1, 1, 1, G, "Returns members in a sorted set within a range of scores.", "1.0.5", ZRangeByScore) { Complexity = RangeC });
-        table.Add(new("ZREVRANGEBYSCORE", -4, Read, 1, 1, 1, G, "Returns members in a sorted set within a range of scores in reverse order.", "2.2.0", ZRevRangeByScore) { Complexity = RangeC });
-        table.Add(new("ZRANGEBYLEX", -4, Read, 1, 1, 1, G, "Returns members in a sorted set within a lexicographical range.", "2.8.9", ZRangeByLex) { Complexity = RangeC });
-        table.Add(new("ZREVRANGEBYLEX", -4, Read, 1, 1, 1, G, "Returns members in a sorted set within a lexicographical range in reverse order.", "2.8.9", ZRevRangeByLex) { Complexity = RangeC });
-        table.Add(new("ZREM", -3, WriteFast, 1, 1, 1, G, "Removes one or more members from a sorted set. Deletes the sorted set if all members were removed.", "1.2.0", ZRem) { Complexity = "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed." });
-        table.Add(new("ZREMRANGEBYRANK", 4, Write, 1, 1, 1, G, "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.", "2.0.0", ZRemRangeByRank) { Complexity = RangeC });
-        table.Add(new("ZREMRANGEBYSCORE", 4, Write, 1, 1, 1, G, "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.", "1.2.0", ZRemRangeByScore) { Complexity = RangeC });
-        table.Add(new("ZREMRANGEBYLEX", 4, Write, 1, 1, 1, G, "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.", "2.8.9", ZRemRangeByLex) { Complexity = RangeC });
-        table.Add(new("ZUNION", -3, Read, 0, 0, 0, G, "Returns the union of multiple sorted sets.", "6.2.0", ZUnion) { Complexity = "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set." });
-        table.Add(new("ZINTER", -3, Read, 0, 0, 0, G, "Returns the intersect of multiple sorted sets.", "6.2.0", ZInter) { Complexity = "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set." });
-        table.Add(new("ZDIFF", -3, Read, 0, 0, 0, G, "Returns the difference between multiple sorted sets.", "6.2.0", ZDiff) { Complexity = "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set." });
-        table.Add(new("ZUNIONSTORE", -4, WriteOom, 1, 1, 1, G, "Stores the union of multiple sorted sets in a key.", "2.0.0", ZUnionStore) { Complexity = "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set." });
-        table.Add(new("ZINTERSTORE", -4, WriteOom, 1, 1, 1, G, "Stores the intersect of multiple sorted sets in a key.", "2.0.0", ZInterStore) { Complexity = "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set." });
-        table.Add(new("ZDIFFSTORE", -4, WriteOom, 1, 1, 1, G, "Stores the difference of multiple sorted sets in a key.", "6.2.0", ZDiffStore) { Complexity = "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set." });
-        table.Add(new("ZINTERCARD", -3, Read, 0, 0, 0, G, "Returns the number of members of the intersect of multiple sorted sets.", "7.0.0", ZInterCard) { Complexity = "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets." });
-        table.Add(new("ZPOPMIN", -2, WriteFast, 1, 1, 1, G, "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0", ZPopMin) { Complexity = "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped." });
-        table.Add(new("ZPOPMAX", -2, WriteFast, 1, 1, 1, G, "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped.", "5.0.0", ZPopMax) { Complexity = "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped." });
-        table.Add(new("ZMPOP", -4, Write, 0, 0, 0, G, "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.", "7.0.0", ZMPop) { Complexity = "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped." });
-        table.Add(new("BZPOPMIN", -3, WriteBlocking, 1, -2, 1, G, "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "5.0.0", BZPopMin) { Complexity = LogN });
-        table.Add(new("BZPOPMAX", -3, WriteBlocking, 1, -2, 1, G, "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", "5.0.0", BZPopMax) { Complexity = LogN });
-        table.Add(new("BZMPOP", -5, Write | CommandFlags.Blocking, 0, 0, 0, G, "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "7.0.0", BZMPop) { Complexity = "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped." });
-        table.Add(new("ZRANDMEMBER", -2, Read, 1, 1, 1, G, "Returns one or more random members from a sorted set.", "6.2.0", ZRandMember) { Complexity = "O(N) where N is the number of members returned" });
-        table.Add(new("ZSCAN", -3, Read, 1, 1, 1, G, "Iterates over members and scores of a sorted set.", "2.8.0", ZScan) { Complexity = "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection." });
+        table.Add(new("ZADD", ZAdd));
+        table.Add(new("ZINCRBY", ZIncrBy));
+        table.Add(new("ZSCORE", ZScore));
+        table.Add(new("ZMSCORE", ZMScore));
+        table.Add(new("ZCARD", ZCard));
+        table.Add(new("ZCOUNT", ZCount));
+        table.Add(new("ZLEXCOUNT", ZLexCount));
+        table.Add(new("ZRANK", ZRank));
+        table.Add(new("ZREVRANK", ZRevRank));
+        table.Add(new("ZRANGE", ZRange));
+        table.Add(new("ZRANGESTORE", ZRangeStore));
+        table.Add(new("ZREVRANGE", ZRevRange));
+        table.Add(new("ZRANGEBYSCORE", ZRangeByScore));
+        table.Add(new("ZREVRANGEBYSCORE", ZRevRangeByScore));
+        table.Add(new("ZRANGEBYLEX", ZRangeByLex));
+        table.Add(new("ZREVRANGEBYLEX", ZRevRangeByLex));
+        table.Add(new("ZREM", ZRem));
+        table.Add(new("ZREMRANGEBYRANK", ZRemRangeByRank));
+        table.Add(new("ZREMRANGEBYSCORE", ZRemRangeByScore));
+        table.Add(new("ZREMRANGEBYLEX", ZRemRangeByLex));
+        table.Add(new("ZUNION", ZUnion));
+        table.Add(new("ZINTER", ZInter));
+        table.Add(new("ZDIFF", ZDiff));
+        table.Add(new("ZUNIONSTORE", ZUnionStore));
+        table.Add(new("ZINTERSTORE", ZInterStore));
+        table.Add(new("ZDIFFSTORE", ZDiffStore));
+        table.Add(new("ZINTERCARD", ZInterCard));
+        table.Add(new("ZPOPMIN", ZPopMin));
+        table.Add(new("ZPOPMAX", ZPopMax));
+        table.Add(new("ZMPOP", ZMPop));
+        table.Add(new("BZPOPMIN", BZPopMin));
+        table.Add(new("BZPOPMAX", BZPopMax));
+        table.Add(new("BZMPOP", BZMPop));
+        table.Add(new("ZRANDMEMBER", ZRandMember));
+        table.Add(new("ZSCAN", ZScan));
     }
 
     // ---------------------------------------------------------------- lookups and parsing
@@ -86,10 +84,10 @@ public static class SortedSetCommands
         => TypedLookup.TryWrite(ref c, db, key, out entry, out zset);
 
     /// <summary>After an in-place removal: deletes the key if it became empty, else signals the change.</summary>
-    private static void Modified(RedisDatabase db, RedisEntry e, RedisSortedSet z)
+    private static void Modified(RedisDatabase db, RedisEntry e, RedisSortedSet z, KeyEvent evt)
     {
-        if (z.Count == 0) db.Delete(e);
-        else db.NotifyModified(e);
+        if (z.Count == 0) db.Delete(e, evt);
+        else db.NotifyModified(e, evt);
     }
 
     /// <summary>A range bound parsed like strtod in zslParseRange: leading spaces skipped, "" is 0, NaN refused.</summary>
@@ -266,8 +264,7 @@ public static class SortedSetCommands
                 return;
             }
             z = new RedisSortedSet();
-            e = db.SetObject(c.Arg(1), z);
-            c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(1));
+            e = db.SetObject(c.Arg(1), z, KeyEvent.None); // created empty: ZADD's change follows
         }
         long added = 0, updated = 0, processed = 0;
         double result = 0;
@@ -309,7 +306,7 @@ public static class SortedSetCommands
                 processed++;
             }
         }
-        if (added > 0 || updated > 0) db.NotifyModified(e!);
+        if (added > 0 || updated > 0) db.NotifyModified(e!, incr ? KeyEvent.ZIncr : KeyEvent.ZAdd);
         else if (z.Count == 0) db.Delete(e!);
         if (error is not null)
         {
@@ -527,8 +524,7 @@ public static class SortedSetCommands
         {
             var result = new RedisSortedSet();
             foreach (var n in nodes) result.Set(n.Member, n.Score);
-            db.SetObject(key, result);
-            c.Server.Blocking.SignalReady(c.Client.Database, key);
+            db.SetObject(key, result, KeyEvent.ZRangeStore);
         }
         nodes.Clear();
         c.Reply.Integer(count);
@@ -588,7 +584,7 @@ public static class SortedSetCommands
         {
             for (int i = 2; i < c.Count && z.Count > 0; i++)
                 if (z.Remove(c.Arg(i))) removed++;
-            if (removed > 0) Modified(db, e!, z);
+            if (removed > 0) Modified(db, e!, z, KeyEvent.ZRem);
         }
         c.Reply.Integer(removed);
     }
@@ -639,7 +635,13 @@ public static class SortedSetCommands
         foreach (var n in nodes) z.Remove(n);
         long removed = nodes.Count;
         nodes.Clear();
-        if (removed > 0) Modified(db, e!, z);
+        if (removed > 0)
+            Modified(db, e!, z, type switch
+            {
+                RangeType.Rank => KeyEvent.ZRemRangeByRank,
+                RangeType.Score => KeyEvent.ZRemRangeByScore,
+                _ => KeyEvent.ZRemRangeByLex,
+            });
         c.Reply.Integer(removed);
     }
 
@@ -788,8 +790,12 @@ public static class SortedSetCommands
             }
             else
             {
-                db.SetObject(c.Arg(1), result);
-                c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(1));
+                db.SetObject(c.Arg(1), result, c.Command.Name switch
+                {
+                    "ZINTERSTORE" => KeyEvent.ZInterStore,
+                    "ZUNIONSTORE" => KeyEvent.ZUnionStore,
+                    _ => KeyEvent.ZDiffStore,
+                });
             }
             c.Reply.Integer(result.Count);
             return;
@@ -964,7 +970,7 @@ public static class SortedSetCommands
         }
         // ZMPOP and BZMPOP propagate as ZPOPMIN/ZPOPMAX key <popped>.
         if (nested && emitKey) c.RewritePropagation().Arg(max ? "ZPOPMAX"u8 : "ZPOPMIN"u8).Arg(c.Arg(keyIndex)).Arg(n).End();
-        Modified(db, e!, z);
+        Modified(db, e!, z, max ? KeyEvent.ZPopMax : KeyEvent.ZPopMin);
     }
 
     private static bool ParseMPop(ref CommandContext c, int numKeysIndex, out int numKeys, out bool max, out long count)
@@ -1048,7 +1054,7 @@ public static class SortedSetCommands
         }
         var keys = new byte[keyCount][];
         for (int i = 0; i < keyCount; i++) keys[i] = c.Arg(first + i).ToArray();
-        c.Block(keys, timeoutMs, BlockTimeoutReply.NullArray);
+        c.Block(keys, timeoutMs, BlockTimeoutReply.NullArray, BlockedOn.SortedSet);
     }
 
     /// <summary>Redis's getTimeoutFromObjectOrReply in seconds: a float, not negative; milliseconds rounded up.</summary>

@@ -58,77 +58,52 @@ public static class StreamCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("XADD", -5, WriteOomFast, 1, 1, 1, G, "Appends a new message to a stream. Creates the key if it doesn't exist.", "5.0.0", XAdd)
+        table.Add(new("XADD", XAdd)
+        );
+        table.Add(new("XLEN", XLen));
+        table.Add(new("XRANGE", XRange)
+        );
+        table.Add(new("XREVRANGE", XRevRange)
+        );
+        table.Add(new("XREAD", XRead)
+        );
+        table.Add(new("XREADGROUP", XReadGroup)
+        );
+        table.Add(new("XDEL", XDel)
+        );
+        table.Add(new("XTRIM", XTrim)
+        );
+        table.Add(new("XSETID", XSetId));
+        table.Add(new("XACK", XAck)
+        );
+        table.Add(new("XPENDING", XPending)
+        );
+        table.Add(new("XCLAIM", XClaim)
+        );
+        table.Add(new("XAUTOCLAIM", XAutoClaim)
+        );
+        table.Add(new("XGROUP", XGroupHelp)
         {
-            Complexity = "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
-        });
-        table.Add(new("XLEN", 2, ReadFast, 1, 1, 1, G, "Return the number of messages in a stream.", "5.0.0", XLen));
-        table.Add(new("XRANGE", -4, Read, 1, 1, 1, G, "Returns the messages from a stream within a range of IDs.", "5.0.0", XRange)
-        {
-            Complexity = "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        });
-        table.Add(new("XREVRANGE", -4, Read, 1, 1, 1, G, "Returns the messages from a stream within a range of IDs in reverse order.", "5.0.0", XRevRange)
-        {
-            Complexity = "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        });
-        table.Add(new("XREAD", -4, Read | CommandFlags.Blocking, 0, 0, 0, G, "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.", "5.0.0", XRead)
-        {
-            Complexity = "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
-        });
-        table.Add(new("XREADGROUP", -7, Write | CommandFlags.Blocking, 0, 0, 0, G, "Returns new or historical messages from a stream for a consumer in a group. Blocks until a message is available otherwise.", "5.0.0", XReadGroup)
-        {
-            Complexity = "For each stream mentioned: O(M) with M being the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data.",
-        });
-        table.Add(new("XDEL", -3, WriteFast, 1, 1, 1, G, "Returns the number of messages after removing them from a stream.", "5.0.0", XDel)
-        {
-            Complexity = "O(1) for each single item to delete in the stream, regardless of the stream size.",
-        });
-        table.Add(new("XTRIM", -4, Write, 1, 1, 1, G, "Deletes messages from the beginning of a stream.", "5.0.0", XTrim)
-        {
-            Complexity = "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.",
-        });
-        table.Add(new("XSETID", -3, CommandFlags.Write | CommandFlags.DenyOom | CommandFlags.Fast, 1, 1, 1, G, "An internal command for replicating stream values.", "5.0.0", XSetId));
-        table.Add(new("XACK", -4, WriteFast, 1, 1, 1, G, "Returns the number of messages that were successfully acknowledged by the consumer group member of a stream.", "5.0.0", XAck)
-        {
-            Complexity = "O(1) for each message ID processed.",
-        });
-        table.Add(new("XPENDING", -3, Read, 1, 1, 1, G, "Returns the information and entries from a stream consumer group's pending entries list.", "5.0.0", XPending)
-        {
-            Complexity = "O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer.",
-        });
-        table.Add(new("XCLAIM", -6, WriteFast, 1, 1, 1, G, "Changes, or acquires, ownership of a message in a consumer group, as if the message was delivered a consumer group member.", "5.0.0", XClaim)
-        {
-            Complexity = "O(log N) with N being the number of messages in the PEL of the consumer group.",
-        });
-        table.Add(new("XAUTOCLAIM", -6, WriteFast, 1, 1, 1, G, "Changes, or acquires, ownership of messages in a consumer group, as if the messages were delivered to as consumer group member.", "6.2.0", XAutoClaim)
-        {
-            Complexity = "O(1) if COUNT is small.",
-        });
-        table.Add(new("XGROUP", -2, CommandFlags.None, 0, 0, 0, G, "A container for consumer groups commands.", "5.0.0", XGroupHelp)
-        {
-            Complexity = "Depends on subcommand.",
             Subcommands =
             [
-                new("CREATE", -5, CommandFlags.Write | CommandFlags.DenyOom, 2, 2, 1, G, "Creates a consumer group.", "5.0.0", XGroupCreate),
-                new("SETID", -5, Write, 2, 2, 1, G, "Sets the last-delivered ID of a consumer group.", "5.0.0", XGroupSetId),
-                new("DESTROY", 4, Write, 2, 2, 1, G, "Destroys a consumer group.", "5.0.0", XGroupDestroy)
+                new("CREATE", XGroupCreate),
+                new("SETID", XGroupSetId),
+                new("DESTROY", XGroupDestroy)
                 {
-                    Complexity = "O(N) where N is the number of entries in the group's pending entries list (PEL).",
                 },
-                new("CREATECONSUMER", 5, CommandFlags.Write | CommandFlags.DenyOom, 2, 2, 1, G, "Creates a consumer in a consumer group.", "6.2.0", XGroupCreateConsumer),
-                new("DELCONSUMER", 5, Write, 2, 2, 1, G, "Deletes a consumer from a consumer group.", "5.0.0", XGroupDelConsumer),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, G, "Returns helpful text about the different subcommands.", "5.0.0", XGroupHelp),
+                new("CREATECONSUMER", XGroupCreateConsumer),
+                new("DELCONSUMER", XGroupDelConsumer),
+                new("HELP", XGroupHelp),
             ],
         });
-        table.Add(new("XINFO", -2, CommandFlags.None, 0, 0, 0, G, "A container for stream introspection commands.", "5.0.0", XInfoHelp)
+        table.Add(new("XINFO", XInfoHelp)
         {
-            Complexity = "Depends on subcommand.",
             Subcommands =
             [
-                new("CONSUMERS", 4, Read, 2, 2, 1, G, "Returns a list of the consumers in a consumer group.", "5.0.0", XInfoConsumers),
-                new("GROUPS", 3, Read, 2, 2, 1, G, "Returns a list of the consumer groups of a stream.", "5.0.0", XInfoGroups),
-                new("STREAM", -3, Read, 2, 2, 1, G, "Returns information about a stream.", "5.0.0", XInfoStream),
-                new("HELP", 2, CommandFlags.Loading | CommandFlags.Stale, 0, 0, 0, G, "Returns helpful text about the different subcommands.", "5.0.0", XInfoHelp),
+                new("CONSUMERS", XInfoConsumers),
+                new("GROUPS", XInfoGroups),
+                new("STREAM", XInfoStream),
+                new("HELP", XInfoHelp),
             ],
         });
     }
@@ -362,7 +337,7 @@ public static class StreamCommands
                 return;
             }
             s = new RedisStream();
-            entry = db.SetObject(key, s);
+            entry = db.SetObject(key, s, KeyEvent.None);
         }
         if (s.LastId == StreamId.Max)
         {
@@ -406,8 +381,7 @@ public static class StreamCommands
         if (a.Strategy != StreamTrimStrategy.None) s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
         // Replayed deterministically: the generated ID instead of * or ms-*, and "~ n" as "= <what the trim left>".
         if (a.Approx || !a.IdGiven || !a.SeqGiven) PropagateAddOrTrim(ref c, s, a, (!a.IdGiven || !a.SeqGiven) ? idPos : -1, id);
-        db.NotifyModified(entry!);
-        c.Server.Blocking.SignalReady(c.Client.Database, key);
+        db.NotifyModified(entry!, KeyEvent.XAdd);
     }
 
     private static void XTrim(ref CommandContext c)
@@ -421,7 +395,7 @@ public static class StreamCommands
         }
         long deleted = s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
         if (deleted > 0 && a.Approx) PropagateAddOrTrim(ref c, s, a, -1, default);
-        if (deleted > 0) c.Db.NotifyModified(entry!);
+        if (deleted > 0) c.Db.NotifyModified(entry!, KeyEvent.XTrim);
         c.Reply.Integer(deleted);
     }
 
@@ -468,7 +442,7 @@ public static class StreamCommands
             ParseId(ref c, j, 0, strict: true, out var id);
             if (s.Delete(id)) deleted++;
         }
-        if (deleted > 0) c.Db.NotifyModified(entry!);
+        if (deleted > 0) c.Db.NotifyModified(entry!, KeyEvent.XDel);
         c.Reply.Integer(deleted);
     }
 
@@ -526,7 +500,7 @@ public static class StreamCommands
         s.LastId = id;
         if (entriesAdded != -1) s.EntriesAdded = entriesAdded;
         if (!maxDeleted.IsZero) s.MaxDeletedId = maxDeleted;
-        c.Db.NotifyModified(entry!);
+        c.Db.NotifyModified(entry!, KeyEvent.XSetId);
         c.Reply.Ok();
     }
 
@@ -682,8 +656,10 @@ public static class StreamCommands
             }
             if (group && (s is null || s.FindGroup(groupName) is null))
             {
+                // A client that was blocked gets redis-server's serveClientsBlockedOnStreamKey text.
                 if (retry is not null) c.Client.BlockState = null;
-                c.Reply.Error($"{NoGroupError(key, groupName)} in XREADGROUP with GROUP option");
+                if (c.IsRetry) c.Reply.Error("NOGROUP the consumer group this client was blocked on no longer exists");
+                else c.Reply.Error($"{NoGroupError(key, groupName)} in XREADGROUP with GROUP option");
                 return;
             }
             var idText = c.Arg(idArg);
@@ -770,7 +746,7 @@ public static class StreamCommands
                 from[k].TryIncrement(out var first);
                 if (ids[k] != StreamId.Max) WriteHistory(c.Reply, s, consumer, first, count, nowMs);
                 else DeliverNew(ref c, key, s, g, consumer, first, count, noAck, nowMs);
-                db.NotifyModified(entry);
+                db.NotifyModified(entry, KeyEvent.XReadGroup);
             }
             // Propagated only through the XCLAIM / XGROUP commands added above.
             if (group) c.PreventPropagation();
@@ -785,7 +761,7 @@ public static class StreamCommands
             }
             var keys = new byte[streams][];
             for (int k = 0; k < streams; k++) keys[k] = c.Arg(streamsArg + k).ToArray();
-            c.Block(keys, timeout, BlockTimeoutReply.NullArray);
+            c.Block(keys, timeout, BlockTimeoutReply.NullArray, group ? BlockedOn.StreamGroup : BlockedOn.Stream);
             return;
         }
         c.Reply.NullArray();
@@ -948,14 +924,14 @@ public static class StreamCommands
         if (s is null)
         {
             s = new RedisStream();
-            entry = db.SetObject(c.Arg(2), s);
+            entry = db.SetObject(c.Arg(2), s, KeyEvent.None);
         }
         if (s.CreateGroup(c.Arg(3), id, entriesRead) is null)
         {
             c.Reply.Error(BusyGroup);
             return;
         }
-        db.NotifyModified(entry!);
+        db.NotifyModified(entry!, KeyEvent.XGroupCreate);
         c.Reply.Ok();
     }
 
@@ -974,7 +950,7 @@ public static class StreamCommands
         else if (!ParseId(ref c, 4, 0, strict: false, out id)) return;
         g!.LastId = id;
         g.EntriesRead = entriesRead;
-        c.Db.NotifyModified(entry!);
+        c.Db.NotifyModified(entry!, KeyEvent.XGroupSetId);
         c.Reply.Ok();
     }
 
@@ -987,17 +963,16 @@ public static class StreamCommands
             return;
         }
         s!.DestroyGroup(c.Arg(3));
-        c.Db.NotifyModified(entry!);
+        // Announced like any change: clients blocked in XREADGROUP on this group are then woken with NOGROUP, as in Redis.
+        c.Db.NotifyModified(entry!, KeyEvent.XGroupDestroy);
         c.Reply.Integer(1);
-        // Clients blocked in XREADGROUP on this group are woken with NOGROUP, as in Redis.
-        c.Server.Blocking.SignalReady(c.Client.Database, c.Arg(2));
     }
 
     private static void XGroupCreateConsumer(ref CommandContext c)
     {
         if (!GroupTarget(ref c, false, needGroup: true, out _, out var entry, out var g)) return;
         bool created = g!.CreateConsumer(c.Arg(4), c.Server.NowMs) is not null;
-        if (created) c.Db.NotifyModified(entry!);
+        if (created) c.Db.NotifyModified(entry!, KeyEvent.XGroupCreateConsumer);
         c.Reply.Integer(created ? 1 : 0);
     }
 
@@ -1008,7 +983,7 @@ public static class StreamCommands
         if (g!.FindConsumer(c.Arg(4)) is { } consumer)
         {
             pending = g.DeleteConsumer(consumer);
-            c.Db.NotifyModified(entry!);
+            c.Db.NotifyModified(entry!, KeyEvent.XGroupDelConsumer);
         }
         c.Reply.Integer(pending);
     }
@@ -1063,7 +1038,7 @@ public static class StreamCommands
             nack.Consumer?.Pel.Remove(id);
             acked++;
         }
-        if (acked > 0) c.Db.NotifyModified(entry!);
+        if (acked > 0) c.Db.NotifyModified(entry!, KeyEvent.XAck);
         c.Reply.Integer(acked);
     }
 
@@ -1276,7 +1251,7 @@ public static class StreamCommands
             if (justId) WriteId(reply, id);
             else WriteEntry(reply, id, s!.Get(id)!);
         }
-        if (changed) c.Db.NotifyModified(entry!);
+        if (changed) c.Db.NotifyModified(entry!, KeyEvent.XClaim);
     }
 
     private static StreamConsumer FindOrCreateConsumer(StreamGroup g, ReadOnlySpan<byte> name, long now)
@@ -1373,7 +1348,7 @@ public static class StreamCommands
         }
         reply.ArrayHeader(deleted.Count);
         foreach (var id in deleted) WriteId(reply, id);
-        if (claimed.Count > 0 || deleted.Count > 0) c.Db.NotifyModified(entry!);
+        if (claimed.Count > 0 || deleted.Count > 0) c.Db.NotifyModified(entry!, KeyEvent.XAutoClaim);
     }
 
     // ---------------------------------------------------------------- XINFO

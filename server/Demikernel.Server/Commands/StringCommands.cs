@@ -25,49 +25,35 @@ public static class StringCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("GET", 2, ReadFast, 1, 1, 1, G, "Returns the string value of a key.", "1.0.0", Get));
-        table.Add(new("SET", -3, WriteOom, 1, 1, 1, G, "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "1.0.0", Set));
-        table.Add(new("SETNX", 3, WriteOomFast, 1, 1, 1, G, "Set the string value of a key only when the key doesn't exist.", "1.0.0", SetNx));
-        table.Add(new("SETEX", 4, WriteOom, 1, 1, 1, G, "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "2.0.0", SetEx));
-        table.Add(new("PSETEX", 4, WriteOom, 1, 1, 1, G, "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "2.6.0", PSetEx));
-        table.Add(new("GETSET", 3, WriteOomFast, 1, 1, 1, G, "Returns the previous string value of a key after setting it to a new value.", "1.0.0", GetSet));
-        table.Add(new("GETDEL", 2, WriteFast, 1, 1, 1, G, "Returns the string value of a key after deleting the key.", "6.2.0", GetDel));
-        table.Add(new("GETEX", -2, WriteFast, 1, 1, 1, G, "Returns the string value of a key after setting its expiration time.", "6.2.0", GetEx));
-        table.Add(new("MGET", -2, ReadFast, 1, -1, 1, G, "Atomically returns the string values of one or more keys.", "1.0.0", MGet)
-        {
-            Complexity = "O(N) where N is the number of keys to retrieve.",
-        });
-        table.Add(new("MSET", -3, WriteOom, 1, -1, 2, G, "Atomically creates or modifies the string values of one or more keys.", "1.0.1", MSet)
-        {
-            Complexity = "O(N) where N is the number of keys to set.",
-        });
-        table.Add(new("MSETNX", -3, WriteOom, 1, -1, 2, G, "Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1", MSetNx)
-        {
-            Complexity = "O(N) where N is the number of keys to set.",
-        });
-        table.Add(new("APPEND", 3, WriteOomFast, 1, 1, 1, G, "Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0", Append));
-        table.Add(new("STRLEN", 2, ReadFast, 1, 1, 1, G, "Returns the length of a string value.", "2.2.0", StrLen));
-        table.Add(new("INCR", 2, WriteOomFast, 1, 1, 1, G, "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", Incr));
-        table.Add(new("DECR", 2, WriteOomFast, 1, 1, 1, G, "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", Decr));
-        table.Add(new("INCRBY", 3, WriteOomFast, 1, 1, 1, G, "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "1.0.0", IncrBy));
-        table.Add(new("DECRBY", 3, WriteOomFast, 1, 1, 1, G, "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "1.0.0", DecrBy));
-        table.Add(new("INCRBYFLOAT", 3, WriteOomFast, 1, 1, 1, G, "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "2.6.0", IncrByFloat));
-        table.Add(new("GETRANGE", 4, Read, 1, 1, 1, G, "Returns a substring of the string stored at a key.", "2.4.0", GetRange)
-        {
-            Complexity = "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
-        });
-        table.Add(new("SUBSTR", 4, Read, 1, 1, 1, G, "Returns a substring from a string value.", "1.0.0", GetRange)
-        {
-            Complexity = "O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.",
-        });
-        table.Add(new("SETRANGE", 4, WriteOom, 1, 1, 1, G, "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "2.2.0", SetRange)
-        {
-            Complexity = "O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.",
-        });
-        table.Add(new("LCS", -3, Read, 1, 2, 1, G, "Finds the longest common substring.", "7.0.0", Lcs)
-        {
-            Complexity = "O(N*M) where N and M are the lengths of s1 and s2, respectively",
-        });
+        table.Add(new("GET", Get));
+        table.Add(new("SET", Set));
+        table.Add(new("SETNX", SetNx));
+        table.Add(new("SETEX", SetEx));
+        table.Add(new("PSETEX", PSetEx));
+        table.Add(new("GETSET", GetSet));
+        table.Add(new("GETDEL", GetDel));
+        table.Add(new("GETEX", GetEx));
+        table.Add(new("MGET", MGet)
+        );
+        table.Add(new("MSET", MSet)
+        );
+        table.Add(new("MSETNX", MSetNx)
+        );
+        table.Add(new("APPEND", Append));
+        table.Add(new("STRLEN", StrLen));
+        table.Add(new("INCR", Incr));
+        table.Add(new("DECR", Decr));
+        table.Add(new("INCRBY", IncrBy));
+        table.Add(new("DECRBY", DecrBy));
+        table.Add(new("INCRBYFLOAT", IncrByFloat));
+        table.Add(new("GETRANGE", GetRange)
+        );
+        table.Add(new("SUBSTR", GetRange)
+        );
+        table.Add(new("SETRANGE", SetRange)
+        );
+        table.Add(new("LCS", Lcs)
+        );
     }
 
     // ---------------------------------------------------------------- GET / SET

@@ -12,16 +12,12 @@ public static class TransactionCommands
 
     public static void Register(CommandTable table)
     {
-        table.Add(new("MULTI", 1, TxFlags, 0, 0, 0, "transactions", "Starts a transaction.", "1.2.0", Multi));
-        table.Add(new("EXEC", 1, CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale | CommandFlags.SkipSlowlog, 0, 0, 0, "transactions", "Executes all commands in a transaction.", "1.2.0", Exec));
-        table.Add(new("DISCARD", 1, TxFlags, 0, 0, 0, "transactions", "Discards a transaction.", "2.0.0", Discard));
-        table.Add(new("WATCH", -2, TxFlags, 1, -1, 1, "transactions", "Monitors changes to keys to determine the execution of a transaction.", "2.2.0", Watch));
-        table.Add(new("UNWATCH", 1, TxFlags, 0, 0, 0, "transactions", "Forgets about watched keys of a transaction.", "2.2.0", Unwatch));
+        table.Add(new("MULTI", Multi) { Flags = CommandFlags.RunsInMulti });
+        table.Add(new("EXEC", Exec) { Flags = CommandFlags.RunsInMulti });
+        table.Add(new("DISCARD", Discard) { Flags = CommandFlags.RunsInMulti });
+        table.Add(new("WATCH", Watch) { Flags = CommandFlags.RunsInMulti });
+        table.Add(new("UNWATCH", Unwatch) { Flags = CommandFlags.RunsInMulti });
     }
-
-    /// <summary>Commands that run at once even inside MULTI.</summary>
-    public static bool RunsInsideMulti(CommandSpec spec) =>
-        spec.Name is "EXEC" or "DISCARD" or "MULTI" or "WATCH" or "UNWATCH" or "QUIT" or "RESET";
 
     private static void Multi(ref CommandContext c)
     {

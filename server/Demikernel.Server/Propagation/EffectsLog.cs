@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 using Demikernel.Server.Commands;
+using Demikernel.Server.Store;
 
 namespace Demikernel.Server.Propagation;
 
@@ -13,11 +14,14 @@ namespace Demikernel.Server.Propagation;
 ///        │  handler: Also(db)… ─▶ extra ops, in order
 ///        └─ after the handler: the command's own op (its arguments or their rewrite) when it changed the dataset
 ///   active expiry (cron), no command running ─▶ one unit per deleted key
+///   eviction ─▶ DEL, like an expiry
 /// </code>
+/// Expiry and eviction reach it through the keyspace's change hook (it is an <see cref="IKeyspaceObserver"/>);
+/// commands' own changes are logged from their arguments, as redis-server propagates commands, not keys.
 /// With no consumer the dispatcher skips all of this on one flag check. With consumers the buffers are reused, so a
 /// steady stream of writes allocates nothing.
 /// </summary>
-public sealed class EffectsLog
+public sealed class EffectsLog : IKeyspaceObserver
 {
     private const int HeaderRoom = 16; // "*<argc>\r\n" is written right-aligned in this room once the args are known
     private const int MaxDepth = 4;    // EXEC ─▶ inner command ─▶ ... (a blocked client served at depth 0 starts over)
@@ -118,9 +122,21 @@ public sealed class EffectsLog
         if (_depth == 0) Flush();
     }
 
-    /// <summary>A key expired (lazily in a lookup, or in the cron): DEL or UNLINK, in the running command's unit or
-    /// in a unit of its own.</summary>
-    internal void KeyExpired(int db, ReadOnlySpan<byte> key)
+    /// <summary>The change hook: an expiry or an eviction, which no command's arguments describe, is logged as a DEL.</summary>
+    public void KeyChanged(RedisDatabase db, ReadOnlySpan<byte> key, KeyChange change, KeyEvent evt, RedisType type)
+    {
+        if (change == KeyChange.Expired) KeyRemoved(db.Index, key, _config.LazyFreeLazyExpire);
+        else if (change == KeyChange.Evicted) KeyRemoved(db.Index, key, unlink: false);
+    }
+
+    /// <summary>FLUSHDB and SWAPDB propagate as themselves.</summary>
+    public void ContentsReplacing(RedisDatabase db, RedisDatabase? incoming)
+    {
+    }
+
+    /// <summary>A key expired (lazily in a lookup, or in the cron) or was evicted: DEL or UNLINK, in the running
+    /// command's unit or in a unit of its own.</summary>
+    private void KeyRemoved(int db, ReadOnlySpan<byte> key, bool unlink)
     {
         if (!HasConsumers) return;
         bool standalone = _depth == 0;
@@ -131,7 +147,7 @@ public sealed class EffectsLog
             _noTransaction = true;
         }
         BeginWrite(Target.Unit, db);
-        WriteArg(_config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8);
+        WriteArg(unlink ? "UNLINK"u8 : "DEL"u8);
         WriteArg(key);
         EndWrite();
         if (standalone) Flush();

@@ -34,7 +34,7 @@ internal static class BitString
     public static void Touched(RedisDatabase db, RedisEntry entry)
     {
         entry.Form = StringForm.Raw;
-        db.NotifyModified(entry);
+        db.NotifyModified(entry, KeyEvent.SetBit);
     }
 
     public static int GetBit(ReadOnlySpan<byte> s, long bit)

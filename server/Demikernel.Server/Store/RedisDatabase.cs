@@ -43,9 +43,6 @@ internal interface ISnapshotObserver
     void Detach(RedisDatabase db, RedisEntry?[] table);
 }
 
-/// <summary>Called after a key of <paramref name="db"/> changed: written, deleted, expired, renamed, moved, flushed.</summary>
-public delegate void KeyModifiedHandler(RedisDatabase db, ReadOnlySpan<byte> key);
-
 /// <summary>
 /// One numbered keyspace (SELECT n): keys → <see cref="RedisEntry"/>, their TTLs, lazy and active expiry, SCAN.
 /// <code>
@@ -61,11 +58,12 @@ public delegate void KeyModifiedHandler(RedisDatabase db, ReadOnlySpan<byte> key
 /// <see cref="Clock"/> (the libOS clock), read only when a key with a TTL is touched.
 /// </summary>
 /// <remarks>
-/// WATCH hook: <see cref="KeyModified"/> is invoked after every change of a key (writes, deletes, lazy and active
-/// expiry, both keys of RENAME, both databases of MOVE, the destination of COPY, every key removed by
-/// <see cref="Clear"/>). It costs a null check when unset, so WATCH should set it only while some client watches a
-/// key of this database. Collections changed in place call <see cref="NotifyModified(RedisEntry)"/>.
-/// <see cref="Changes"/> counts changes (a cheap version number).
+/// The change hook: the database itself announces every change of a key to its <see cref="IKeyspaceObserver"/>s,
+/// once, right after it (added, modified, type changed, deleted, expired, evicted; with redis's event name), as
+/// redis-server does from dbAdd/signalModifiedKey/notifyKeyspaceEvent: both keys of RENAME, both databases of MOVE,
+/// COPY's destination, lazy and active expiry. Collections changed in place call
+/// <see cref="NotifyModified(RedisEntry, KeyEvent)"/>. FLUSHDB and SWAPDB are announced as a whole
+/// (<see cref="IKeyspaceObserver.ContentsReplacing"/>). <see cref="Changes"/> counts changes.
 /// </remarks>
 public sealed class RedisDatabase
 {
@@ -109,12 +107,10 @@ public sealed class RedisDatabase
     /// keys expired by <see cref="ActiveExpireCycle"/> are returned to its caller instead.</summary>
     public ServerStats? Stats { get; set; }
 
-    /// <summary>The WATCH hook (see the class remarks).</summary>
-    public KeyModifiedHandler? KeyModified { get; set; }
+    private IKeyspaceObserver[] _observers = [];
 
-    /// <summary>Called after a key expired (lazily in a lookup, or by <see cref="ActiveExpireCycle"/>), after
-    /// <see cref="KeyModified"/>: the effects log propagates the deletion.</summary>
-    public KeyModifiedHandler? KeyExpired { get; set; }
+    /// <summary>Adds a subscriber of the change hook (see the class remarks); they are called in the order added.</summary>
+    public void Subscribe(IKeyspaceObserver observer) => _observers = [.. _observers, observer];
 
     /// <summary>The snapshot being taken, if any (see <see cref="ISnapshotObserver"/>).</summary>
     internal ISnapshotObserver? Snapshot { get; set; }
@@ -165,6 +161,15 @@ public sealed class RedisDatabase
         uint hash = HashOf(key);
         for (var e = _buckets[hash & (uint)(_buckets.Length - 1)]; e is not null; e = e.Next)
             if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key)) return !IsExpired(e);
+        return false;
+    }
+
+    /// <summary>True when the table holds <paramref name="key"/>, expired or not (no lazy expiry, no access-time update).</summary>
+    public bool Contains(ReadOnlySpan<byte> key)
+    {
+        uint hash = HashOf(key);
+        for (var e = _buckets[hash & (uint)(_buckets.Length - 1)]; e is not null; e = e.Next)
+            if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key)) return true;
         return false;
     }
 
@@ -260,20 +265,26 @@ public sealed class RedisDatabase
     {
         uint hash = HashOf(key);
         var e = FindLive(key, hash);
+        var change = KeyChange.Added;
         if (e is null) e = AddNew(key, hash);
-        else if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        else
+        {
+            change = e.Type == RedisType.String ? KeyChange.Modified : KeyChange.TypeChanged;
+            if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        }
         StoreString(e, value, StringForm.Auto);
         e.AccessMs = _lruClock;
-        Modified(e);
+        Announce(e, change, KeyEvent.Set);
         return e;
     }
 
     /// <summary>SET with NX/XX/KEEPTTL and an absolute expiry (<see cref="NoExpire"/> for none): Ok, or NotDone when
     /// the condition failed.</summary>
-    public StoreStatus SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetFlags flags, long expireAtMs = NoExpire)
+    public StoreStatus SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetFlags flags, long expireAtMs = NoExpire, KeyEvent evt = KeyEvent.Set)
     {
         uint hash = HashOf(key);
         var e = FindLive(key, hash);
+        var change = KeyChange.Added;
         if (e is null)
         {
             if ((flags & SetFlags.IfExists) != 0) return StoreStatus.NotDone;
@@ -283,11 +294,12 @@ public sealed class RedisDatabase
         {
             if ((flags & SetFlags.IfNotExists) != 0) return StoreStatus.NotDone;
             if ((flags & SetFlags.KeepTtl) == 0 && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+            change = e.Type == RedisType.String ? KeyChange.Modified : KeyChange.TypeChanged;
         }
         StoreString(e, value, StringForm.Auto);
         if (expireAtMs >= 0) SetExpireSlot(e, expireAtMs);
         e.AccessMs = _lruClock;
-        Modified(e);
+        Announce(e, change, evt);
         return StoreStatus.Ok;
     }
 
@@ -297,6 +309,7 @@ public sealed class RedisDatabase
     {
         uint hash = HashOf(key);
         var e = FindLive(key, hash);
+        var change = e is null ? KeyChange.Added : KeyChange.Modified;
         if (e is null)
         {
             e = AddNew(key, hash);
@@ -322,7 +335,7 @@ public sealed class RedisDatabase
         }
         e.AccessMs = _lruClock;
         length = e.Length;
-        Modified(e);
+        Announce(e, change, KeyEvent.Append);
         return StoreStatus.Ok;
     }
 
@@ -342,6 +355,7 @@ public sealed class RedisDatabase
         }
         if (offset > maxLength - value.Length || offset > Array.MaxLength - value.Length) return StoreStatus.TooLarge;
         int end = (int)offset + value.Length;
+        var change = e is null ? KeyChange.Added : KeyChange.Modified;
         if (e is null)
         {
             e = AddNew(key, hash);
@@ -357,7 +371,7 @@ public sealed class RedisDatabase
         e.Form = StringForm.Raw;
         e.AccessMs = _lruClock;
         length = e.Length;
-        Modified(e);
+        Announce(e, change, KeyEvent.SetRange);
         return StoreStatus.Ok;
     }
 
@@ -380,6 +394,7 @@ public sealed class RedisDatabase
             return StoreStatus.Overflow;
         }
         result = current + delta;
+        var change = e is null ? KeyChange.Added : KeyChange.Modified;
         e ??= AddNew(key, hash);
         if (e.Type != RedisType.String || e.Bytes.Length < RedisNumbers.MaxInt64Length - 1)
         {
@@ -390,7 +405,7 @@ public sealed class RedisDatabase
         e.Length = written;
         e.Form = StringForm.Auto;
         e.AccessMs = _lruClock;
-        Modified(e);
+        Announce(e, change, KeyEvent.IncrBy);
         return StoreStatus.Ok;
     }
 
@@ -409,30 +424,36 @@ public sealed class RedisDatabase
         }
         var value = current + delta;
         if (!value.IsFinite) return StoreStatus.NaNOrInfinity;
+        var change = e is null ? KeyChange.Added : KeyChange.Modified;
         e ??= AddNew(key, hash);
         StoreString(e, System.Text.Encoding.ASCII.GetBytes(value.ToHumanString()), StringForm.NoInt);
         e.AccessMs = _lruClock;
         result = e.StringValue;
-        Modified(e);
+        Announce(e, change, KeyEvent.IncrByFloat);
         return StoreStatus.Ok;
     }
 
     // ------------------------------------------------------------------ other types
 
     /// <summary>Stores <paramref name="value"/> at <paramref name="key"/>, replacing whatever was there (and its TTL
-    /// unless <paramref name="keepTtl"/>).</summary>
-    public RedisEntry SetObject(ReadOnlySpan<byte> key, RedisObject value, bool keepTtl = false)
+    /// unless <paramref name="keepTtl"/>); announced with <paramref name="evt"/>.</summary>
+    public RedisEntry SetObject(ReadOnlySpan<byte> key, RedisObject value, KeyEvent evt, bool keepTtl = false)
     {
         uint hash = HashOf(key);
         var e = FindLive(key, hash);
+        var change = KeyChange.Added;
         if (e is null) e = AddNew(key, hash);
-        else if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        else
+        {
+            change = e.Type == value.Type ? KeyChange.Modified : KeyChange.TypeChanged;
+            if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+        }
         e.Type = value.Type;
         e.Obj = value;
         e.Bytes = [];
         e.Length = 0;
         e.AccessMs = _lruClock;
-        Modified(e);
+        Announce(e, change, evt);
         return e;
     }
 
@@ -477,31 +498,45 @@ public sealed class RedisDatabase
         return e;
     }
 
-    /// <summary>Signals that <paramref name="entry"/>'s value was changed in place (collections).</summary>
-    public void NotifyModified(RedisEntry entry)
+    /// <summary>Announces that <paramref name="entry"/>'s value was changed in place (collections) by <paramref name="evt"/>.</summary>
+    public void NotifyModified(RedisEntry entry, KeyEvent evt)
     {
         entry.AccessMs = _lruClock;
-        Modified(entry);
+        Announce(entry, KeyChange.Modified, evt);
     }
 
     // ------------------------------------------------------------------ keys
 
     /// <summary>Deletes <paramref name="key"/>; false when it did not exist (an expired key is reclaimed and reported
     /// as not existing, like DEL in Redis).</summary>
-    public bool Delete(ReadOnlySpan<byte> key)
+    public bool Delete(ReadOnlySpan<byte> key, KeyEvent evt = KeyEvent.Del)
     {
         var e = FindLive(key, HashOf(key));
         if (e is null) return false;
         Unlink(e);
-        Modified(e);
+        Announce(e, KeyChange.Deleted, evt);
         return true;
     }
 
-    /// <summary>Deletes an entry obtained from this database during the current command.</summary>
-    public void Delete(RedisEntry entry)
+    /// <summary>Deletes an entry obtained from this database during the current command; <paramref name="evt"/> names
+    /// the command's change (a pop that emptied a collection passes its own event, "del" follows from the kind).</summary>
+    public void Delete(RedisEntry entry, KeyEvent evt = KeyEvent.Del)
     {
         Unlink(entry);
-        Modified(entry);
+        Announce(entry, KeyChange.Deleted, evt);
+    }
+
+    /// <summary>
+    /// Removes <paramref name="key"/> to free memory (maxmemory eviction): announced as <see cref="KeyChange.Evicted"/>
+    /// ("evicted"), so blocked clients, WATCH and the effects log (a DEL) see it like any deletion. False when absent.
+    /// </summary>
+    public bool Evict(ReadOnlySpan<byte> key)
+    {
+        var e = FindLive(key, HashOf(key));
+        if (e is null) return false;
+        Unlink(e);
+        Announce(e, KeyChange.Evicted, KeyEvent.Evicted);
+        return true;
     }
 
     /// <summary>Sets the absolute expiry (unix ms) of a live entry; the caller deletes instead when it is already in
@@ -509,7 +544,7 @@ public sealed class RedisDatabase
     public void SetExpire(RedisEntry entry, long expireAtMs)
     {
         SetExpireSlot(entry, expireAtMs);
-        Modified(entry);
+        Announce(entry, KeyChange.Modified, KeyEvent.Expire);
     }
 
     /// <summary>Removes the TTL of an entry; false when it had none.</summary>
@@ -517,7 +552,7 @@ public sealed class RedisDatabase
     {
         if (entry.ExpiresSlot < 0) return false;
         RemoveExpireSlot(entry);
-        Modified(entry);
+        Announce(entry, KeyChange.Modified, KeyEvent.Persist);
         return true;
     }
 
@@ -533,9 +568,11 @@ public sealed class RedisDatabase
         if (source.SequenceEqual(destination)) return onlyIfAbsent ? StoreStatus.NotDone : StoreStatus.Ok;
         uint hash = HashOf(destination);
         var old = FindLive(destination, hash);
+        var change = KeyChange.Added;
         if (old is not null)
         {
             if (onlyIfAbsent) return StoreStatus.NotDone;
+            change = old.Type == src.Type ? KeyChange.Modified : KeyChange.TypeChanged;
             Unlink(old);
         }
         var dst = AddNew(destination, hash);
@@ -547,10 +584,11 @@ public sealed class RedisDatabase
         dst.AccessMs = src.AccessMs;
         if (src.ExpiresSlot >= 0) SetExpireSlot(dst, src.ExpireAt);
         Unlink(src);
+        var type = src.Type;
         src.Bytes = [];
         src.Obj = null;
-        Modified(src);
-        Modified(dst);
+        Announce(src.Key, type, KeyChange.Deleted, KeyEvent.RenameFrom);
+        Announce(dst, change, KeyEvent.RenameTo);
         return StoreStatus.Ok;
     }
 
@@ -566,9 +604,11 @@ public sealed class RedisDatabase
         if (src is null) return StoreStatus.NotFound;
         uint hash = HashOf(destination);
         var old = target.FindLive(destination, hash);
+        var change = KeyChange.Added;
         if (old is not null)
         {
             if (!replace) return StoreStatus.NotDone;
+            change = old.Type == src.Type ? KeyChange.Modified : KeyChange.TypeChanged;
             target.Unlink(old);
         }
         var dst = target.AddNew(destination, hash);
@@ -584,7 +624,7 @@ public sealed class RedisDatabase
             dst.Obj = src.Obj!.Clone();
         }
         if (src.ExpiresSlot >= 0) target.SetExpireSlot(dst, src.ExpireAt);
-        target.Modified(dst);
+        target.Announce(dst, change, KeyEvent.CopyTo);
         return StoreStatus.Ok;
     }
 
@@ -601,16 +641,18 @@ public sealed class RedisDatabase
         Unlink(e);
         target.Link(e);
         if (expireAt != NoExpire) target.SetExpireSlot(e, expireAt);
-        Modified(e);
-        target.Modified(e);
+        Announce(e, KeyChange.Deleted, KeyEvent.MoveFrom);
+        target.Announce(e, KeyChange.Added, KeyEvent.MoveTo);
         return StoreStatus.Ok;
     }
 
-    /// <summary>FLUSHDB: removes every key (the WATCH hook fires for each one when set).</summary>
+    /// <summary>FLUSHDB: removes every key (announced as a whole, before: <see cref="IKeyspaceObserver.ContentsReplacing"/>).</summary>
     public void Clear()
     {
         var old = _buckets;
         int had = _count;
+        if (had > 0)
+            foreach (var observer in _observers) observer.ContentsReplacing(this, null);
         Snapshot?.Detach(this, old);
         _buckets = new RedisEntry?[MinBuckets];
         _count = 0;
@@ -621,18 +663,15 @@ public sealed class RedisDatabase
         if (had == 0) return;
         Changes += had;
         if (Stats is { } stats) stats.Dirty += had;
-        if (KeyModified is { } hook)
-        {
-            foreach (var head in old)
-                for (var e = head; e is not null; e = e.Next) hook(this, e.Key);
-        }
     }
 
-    /// <summary>SWAPDB: exchanges all keys (with their TTLs) with <paramref name="other"/>. The WATCH hook of each
-    /// database fires for every key it held before or holds after the swap.</summary>
+    /// <summary>SWAPDB: exchanges all keys (with their TTLs) with <paramref name="other"/>, announced to the observers of
+    /// both databases before (<see cref="IKeyspaceObserver.ContentsReplacing"/>).</summary>
     public void SwapContents(RedisDatabase other)
     {
         if (other == this) return;
+        foreach (var observer in _observers) observer.ContentsReplacing(this, other);
+        foreach (var observer in other._observers) observer.ContentsReplacing(other, this);
         // A snapshot in progress takes what it still needs from both first (a pause proportional to their pending keys).
         PreservePending();
         other.PreservePending();
@@ -645,17 +684,6 @@ public sealed class RedisDatabase
         Changes += _count + other._count;
         other.Changes += _count + other._count;
         if (Stats is { } stats) stats.Dirty++;
-        NotifyAll(this, _buckets, other._buckets);
-        NotifyAll(other, other._buckets, _buckets);
-
-        static void NotifyAll(RedisDatabase db, RedisEntry?[] now, RedisEntry?[] before)
-        {
-            if (db.KeyModified is not { } hook) return;
-            foreach (var head in now)
-                for (var e = head; e is not null; e = e.Next) hook(db, e.Key);
-            foreach (var head in before)
-                for (var e = head; e is not null; e = e.Next) hook(db, e.Key);
-        }
     }
 
     // ------------------------------------------------------------------ active expiry
@@ -766,16 +794,19 @@ public sealed class RedisDatabase
         if (!active && Stats is { } stats) stats.ExpiredKeys++;
         // An expiry is a change of the keyspace (WATCH sees it) but not a change made by the running command.
         Changes++;
-        KeyModified?.Invoke(this, e.Key);
-        KeyExpired?.Invoke(this, e.Key);
+        foreach (var observer in _observers) observer.KeyChanged(this, e.Key, KeyChange.Expired, KeyEvent.Expired, e.Type);
     }
 
+    /// <summary>Counts a change made by the running command and tells the observers (the change hook).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void Modified(RedisEntry e)
+    private void Announce(RedisEntry e, KeyChange change, KeyEvent evt) => Announce(e.Key, e.Type, change, evt);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Announce(byte[] key, RedisType type, KeyChange change, KeyEvent evt)
     {
         Changes++;
         if (Stats is { } stats) stats.Dirty++;
-        KeyModified?.Invoke(this, e.Key);
+        foreach (var observer in _observers) observer.KeyChanged(this, key, change, evt, type);
     }
 
     private RedisEntry AddNew(ReadOnlySpan<byte> key, uint hash)
