@@ -158,36 +158,89 @@ public sealed class ServerConfig
     }
 
     /// <summary>Sets a parameter; returns an error text (Redis's) or null.</summary>
-    public string? Set(string name, string value)
+    public string? Set(string name, string value) => SetMany([(name, value)]);
+
+    /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
+    private static string? RuntimeRefusal(string key)
     {
-        string key = Canonical(name);
-        if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
             or "appendfilename" or "appenddirname" or "logfile")
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+            return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
         // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
-        if (NotAppliedYet.Contains(key))
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        if (NotAppliedYet.Contains(key)) return "can't set immutable config";
         // redis-server 7.0 refuses these at runtime unless enable-protected-configs is set (it is not, by default)
-        if (key is "dir" or "dbfilename")
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config";
-        _values[key] = value;
-        string? error = Validate(key);
-        if (error is not null)
+        if (key is "dir" or "dbfilename") return "can't set protected config";
+        return null;
+    }
+
+    /// <summary>
+    /// CONFIG SET with one or more parameters, all or nothing, as redis-server 7.0's configSetCommand: every name is
+    /// looked up and checked first (the first problem in argument order is the answer); then each value is validated
+    /// and stored (a bad one restores all); then the new values are applied (an apply error restores every old value
+    /// and applies them again). Returns Redis's error text or null.
+    /// </summary>
+    public string? SetMany(IReadOnlyList<(string Name, string Value)> pairs)
+    {
+        var keys = new string[pairs.Count];
+        for (int i = 0; i < pairs.Count; i++)
         {
-            _values[key] = old;
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}";
+            string name = pairs[i].Name;
+            string key = keys[i] = Canonical(name);
+            if (!_values.ContainsKey(key)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+            if (RuntimeRefusal(key) is { } refusal) return Failed(name, refusal);
+            // The same spelling twice (any case); an alias and its target are two parameters for redis 7.0.
+            for (int j = 0; j < i; j++)
+                if (pairs[j].Name.Equals(name, StringComparison.OrdinalIgnoreCase)) return Failed(name, "duplicate parameter");
+        }
+        var old = new string[pairs.Count];
+        for (int i = 0; i < pairs.Count; i++) old[i] = _values[keys[i]];
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            _values[keys[i]] = pairs[i].Value;
+            if (Validate(keys[i]) is { } error)
+            {
+                Restore(keys, old, i + 1);
+                return Failed(pairs[i].Name.ToLowerInvariant(), error);
+            }
+            NormalizeMemory(keys[i]);
         }
         Apply();
-        if (ApplyHook?.Invoke(key, old) is { } applyError)
+        // Apply step: the owner's hook (starting the AOF, ...) for each value that changed, in argument order.
+        for (int i = 0; i < pairs.Count; i++)
         {
-            _values[key] = old;
+            if (old[i] == _values[keys[i]] || ApplyHook?.Invoke(keys[i], old[i]) is not { } applyError) continue;
+            var applied = new string[pairs.Count];
+            for (int j = 0; j < pairs.Count; j++) applied[j] = _values[keys[j]];
+            Restore(keys, old, pairs.Count);
             Apply();
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {applyError}";
+            // Undo what the hooks before this one did, as redis-server re-runs its apply functions on the old values.
+            for (int j = 0; j < i; j++)
+                if (applied[j] != old[j]) ApplyHook?.Invoke(keys[j], applied[j]);
+            return Failed(pairs[i].Name.ToLowerInvariant(), applyError);
         }
-        Changed?.Invoke(key, _values[key]);
+        for (int i = 0; i < pairs.Count; i++)
+            if (old[i] != _values[keys[i]]) Changed?.Invoke(keys[i], _values[keys[i]]);
         return null;
+    }
+
+    private static string Failed(string name, string reason) => $"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}";
+
+    private void Restore(string[] keys, string[] old, int count)
+    {
+        for (int i = count - 1; i >= 0; i--) _values[keys[i]] = old[i];
+    }
+
+    /// <summary>Parameters in bytes that redis.conf and CONFIG SET take with units (1mb, 2gb) and CONFIG GET shows in bytes.</summary>
+    private static readonly HashSet<string> MemoryParameters = new(StringComparer.Ordinal)
+    {
+        "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size",
+    };
+
+    private void NormalizeMemory(string key)
+    {
+        if (MemoryParameters.Contains(key) && ParseMemory(_values[key]) is { } bytes)
+            _values[key] = bytes.ToString(CultureInfo.InvariantCulture);
     }
 
     private string? Validate(string key)
