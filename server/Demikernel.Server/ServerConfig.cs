@@ -9,7 +9,7 @@ namespace Demikernel.Server;
 /// the rest are kept as text with Redis's defaults so that clients and tools that read them (replica-read-only,
 /// save, appendonly, ...) get what redis-server would answer.
 /// </summary>
-public sealed class ServerConfig
+public sealed partial class ServerConfig
 {
     private readonly SortedDictionary<string, string> _values = new(StringComparer.Ordinal);
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
@@ -59,7 +59,7 @@ public sealed class ServerConfig
         _values["maxmemory-samples"] = "5";
         _values["tcp-keepalive"] = "300";
         _values["tcp-backlog"] = "511";
-        _values["protected-mode"] = "yes";
+        _values["protected-mode"] = options.ProtectedMode ? "yes" : "no";
         _values["daemonize"] = "no";
         _values["loglevel"] = options.LogLevel;
         _values["logfile"] = options.LogFile;
@@ -88,6 +88,9 @@ public sealed class ServerConfig
     }
 
     public string? RequirePass { get; private set; }
+
+    /// <summary>protected-mode: without a password, only clients from 127.0.0.1 are served (see RedisServer's accept loop).</summary>
+    public bool ProtectedMode { get; private set; }
     public int MaxClients { get; private set; }
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
@@ -132,7 +135,7 @@ public sealed class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory", "maxmemory-policy", "maxmemory-samples", "tcp-keepalive", "tcp-backlog", "protected-mode",
+        "maxmemory", "maxmemory-policy", "maxmemory-samples", "tcp-keepalive", "tcp-backlog",
         "lazyfree-lazy-eviction", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
@@ -287,6 +290,30 @@ public sealed class ServerConfig
                     or "allkeys-random" or "volatile-ttl" or "noeviction" ? null : "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction";
             case "appendfsync":
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
+            case "port":
+                return Range(v, 0, 65535);
+            case "databases":
+                return Range(v, 1, int.MaxValue);
+            case "io-threads":
+                return Range(v, 1, 128);
+            case "daemonize" or "cluster-enabled":
+                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument must be 'yes' or 'no'";
+            case "dir":
+                // redis-server chdir()s at start: the directory must exist (strerror of ENOENT)
+                if (!Directory.Exists(v)) return "No such file or directory";
+                _values[key] = Path.GetFullPath(v);
+                return null;
+            case "dbfilename":
+                return v.Contains('/') ? "dbfilename can't be a path, just a filename" : null;
+            case "appendfilename":
+                return v.Contains('/') ? "appendfilename can't be a path, just a filename" : null;
+            case "appenddirname":
+                return v.Contains('/') ? "appenddirname can't be a path, just a directory name" : null;
             case "loglevel":
                 // redis-server 7.0.15's enum: case-insensitive, stored lower-case; "nothing" is 7.2's.
                 if (Logging.RedisLogLevels.TryParse(v, out _))
@@ -327,6 +354,7 @@ public sealed class ServerConfig
     private void Apply()
     {
         RequirePass = _values["requirepass"] is { Length: > 0 } p ? p : null;
+        ProtectedMode = _values["protected-mode"] == "yes";
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);
