@@ -120,4 +120,106 @@ public sealed class RedisConfTests : IDisposable
         Assert.Equal("save\n3600 1 300 100 60 10000", server.Cli(port, "CONFIG", "GET", "save"));
         Assert.Equal("rdbcompression\nyes", server.Cli(port, "CONFIG", "GET", "rdbcompression"));
     }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static string Conf(int port, string dir) => $"""
+        # my comment
+        port {port}
+
+        save 900 1
+        save 300 10
+        slave-read-only yes
+        hz 10
+          timeout 5
+        # another
+        loglevel notice
+        appendfsync everysec
+        dir {dir}
+        """;
+
+    private static readonly string[][] Changes =
+    [
+        ["CONFIG", "SET", "hz", "20", "timeout", "0", "loglevel", "warning", "save", "100 5", "rdbcompression", "no",
+            "auto-aof-rewrite-min-size", "128mb", "appendfsync", "always"],
+        ["CONFIG", "SET", "requirepass", "a b\"c"],
+    ];
+
+    /// <summary>
+    /// CONFIG REWRITE of the redis.conf the server started from, next to redis-server 7.0.15 doing the same: the user's
+    /// lines and comments are kept and rewritten in place (an alias line under its real name, a second save line
+    /// blanked), new non-default values are appended under redis's signature. Compared line by line; the appended part
+    /// as a set (redis appends in its hash table's order), without the two lines only redis writes
+    /// (latency-tracking-info-percentiles, which this server does not have, and its ACL `user default` line).
+    /// </summary>
+    [Fact]
+    public void ConfigRewriteKeepsTheFileAndWritesWhatChangedAsRedisServerDoes()
+    {
+        string oursDir = Directory.CreateDirectory(Path.Combine(_dir, "ours")).FullName;
+        string redisDir = Directory.CreateDirectory(Path.Combine(_dir, "redis")).FullName;
+        int oursPort = FreePort(), redisPort = FreePort();
+        string oursConf = Write("ours/redis.conf", Conf(oursPort, oursDir));
+        string redisConf = Write("redis/redis.conf", Conf(redisPort, redisDir));
+        Assert.True(File.Exists("/usr/bin/redis-server"), "redis-server is missing: tests/run.sh installs it");
+        using var redis = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/redis-server", [redisConf, "--daemonize", "no"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        })!;
+        try
+        {
+            using var server = ServerProcess.Start([oursConf]);
+            server.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal));
+            foreach (var (port, _) in new[] { (oursPort, 0), (redisPort, 1) })
+            {
+                foreach (var change in Changes) Assert.Equal("OK", server.Cli(port, change));
+                Assert.Equal("OK", server.Cli(port, "--no-auth-warning", "-a", "a b\"c", "CONFIG", "REWRITE"));
+            }
+            string[] ours = File.ReadAllLines(oursConf).Select(l => l.Replace(oursDir, "DIR").Replace($"{oursPort}", "PORT")).ToArray();
+            string[] theirs = File.ReadAllLines(redisConf).Select(l => l.Replace(redisDir, "DIR").Replace($"{redisPort}", "PORT")).ToArray();
+            int split = Array.IndexOf(theirs, ServerConfig.RewriteSignature);
+            Assert.True(split > 0, string.Join('\n', theirs));
+            Assert.Equal(theirs[..(split + 1)], ours[..Math.Min(ours.Length, split + 1)]);
+            var redisAppended = theirs[(split + 1)..].Where(l => !l.StartsWith("latency-tracking-info-percentiles ", StringComparison.Ordinal)
+                && !l.StartsWith("user default ", StringComparison.Ordinal)).Order(StringComparer.Ordinal);
+            Assert.Equal(redisAppended, ours[(split + 1)..].Order(StringComparer.Ordinal));
+            Assert.Contains("replica-read-only yes", ours);
+            Assert.Contains("save 100 5", ours);
+            Assert.Contains("requirepass \"a b\\\"c\"", ours);
+
+            // the rewritten file starts the server again with the values it was rewritten with
+            server.Dispose();
+            using var again = ServerProcess.Start([oursConf]);
+            // loglevel warning now: the last line it writes at start is "Server initialized" (then it listens)
+            again.StdoutUntil(l => l.EndsWith("Server initialized", StringComparison.Ordinal));
+            Assert.Equal("loglevel\nwarning", again.Cli(oursPort, "--no-auth-warning", "-a", "a b\"c", "CONFIG", "GET", "loglevel"));
+            Assert.Equal("hz\n20", again.Cli(oursPort, "--no-auth-warning", "-a", "a b\"c", "CONFIG", "GET", "hz"));
+            Assert.Equal("save\n100 5", again.Cli(oursPort, "--no-auth-warning", "-a", "a b\"c", "CONFIG", "GET", "save"));
+        }
+        finally
+        {
+            redis.Kill();
+            redis.WaitForExit();
+        }
+    }
+
+    [Fact]
+    public void ConfigRewriteWithoutARedisConfSaysWhy()
+    {
+        using var plain = ServerProcess.Start(["--port", "0"]);
+        int port = plain.PortFromLog(plain.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal)));
+        Assert.Equal("ERR The server is running without a config file", plain.Cli(port, "CONFIG", "REWRITE"));
+        string yaml = Write("server.yaml", "server:\n  port: 0\n");
+        using var fromYaml = ServerProcess.Start(["--config", yaml]);
+        port = fromYaml.PortFromLog(fromYaml.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal)));
+        Assert.StartsWith("ERR Rewriting config file: the server was started from the YAML configuration", fromYaml.Cli(port, "CONFIG", "REWRITE"), StringComparison.Ordinal);
+        Assert.Equal("server:\n  port: 0\n", File.ReadAllText(yaml));
+    }
 }

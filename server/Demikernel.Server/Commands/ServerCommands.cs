@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Demikernel.Resp;
+using Demikernel.Server.Logging;
 
 namespace Demikernel.Server.Commands;
 
@@ -137,7 +138,27 @@ public static class ServerCommands
         c.Reply.Ok();
     }
 
-    private static void ConfigRewrite(ref CommandContext c) => c.Reply.Error("ERR The server is running without a config file");
+    /// <summary>CONFIG REWRITE: the redis.conf the server was started from (ServerConfig.Rewrite). A YAML --config is
+    /// not rewritten (its layout is Demikernel's, not redis.conf's): refused with a reason instead.</summary>
+    private static void ConfigRewrite(ref CommandContext c)
+    {
+        var options = c.Server.Options;
+        if (options.RedisConfFile is not { } path)
+        {
+            c.Reply.Error(options.ConfigFile is { } yaml
+                ? $"ERR Rewriting config file: the server was started from the YAML configuration '{yaml}', which CONFIG REWRITE does not rewrite (start it from a redis.conf)"
+                : "ERR The server is running without a config file");
+            return;
+        }
+        if (c.Server.Config.Rewrite(path) is { } error)
+        {
+            c.Server.Log.ConfigRewriteFailed(error);
+            c.Reply.Error($"ERR Rewriting config file: {error}");
+            return;
+        }
+        c.Server.Log.ConfigRewritten();
+        c.Reply.Ok();
+    }
 
     // ---------------------------------------------------------------- COMMAND
 

@@ -64,6 +64,12 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 47, Level = LogLevel.Warning, Message = "Configured to not listen anywhere, exiting.")]
     public static partial void NotListeningAnywhere(this ILogger log);
 
+    [LoggerMessage(EventId = 48, Level = LogLevel.Information, Message = "CONFIG REWRITE executed with success.")]
+    public static partial void ConfigRewritten(this ILogger log);
+
+    [LoggerMessage(EventId = 49, Level = LogLevel.Warning, Message = "CONFIG REWRITE failed: {Error}")]
+    public static partial void ConfigRewriteFailed(this ILogger log, string error);
+
     // ---- connections (networking.c) ----
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "Accepted {Peer}")]
