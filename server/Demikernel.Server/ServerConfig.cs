@@ -292,6 +292,9 @@ public sealed partial class ServerConfig
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
             case "port":
                 return Range(v, 0, 65535);
+            case "bind":
+                // redis's CONFIG_BINDADDR_MAX; the addresses themselves are checked when the server listens
+                return v.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > 16 ? "Too many bind addresses specified." : null;
             case "databases":
                 return Range(v, 1, int.MaxValue);
             case "io-threads":
