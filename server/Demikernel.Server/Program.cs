@@ -7,7 +7,8 @@ using Microsoft.Extensions.Logging;
 
 // redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
 var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
-var bind = new Option<string?>("--bind") { Description = "IPv4 address to listen on (default 127.0.0.1; 0.0.0.0 = all)" };
+var bind = new Option<string?>("--bind") { Description = "addresses to listen on, space-separated (default 127.0.0.1; * = all IPv4; -ADDR = optional)" };
+var protectedMode = new Option<string?>("--protected-mode") { Description = "yes: without a password, only clients from 127.0.0.1 are served (default yes)" };
 var databases = new Option<int?>("--databases") { Description = "number of databases (default 16)" };
 var requirepass = new Option<string?>("--requirepass") { Description = "password clients must AUTH with (default: none)" };
 var maxclients = new Option<int?>("--maxclients") { Description = "most simultaneous clients (default 10000)" };
@@ -22,63 +23,98 @@ var appendfsync = new Option<string?>("--appendfsync") { Description = "always |
 var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
 var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
 var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
-var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
+var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); a redis.conf and command-line options override its server: keys" };
+var redisConf = new Argument<string?>("redis.conf") { Arity = ArgumentArity.ZeroOrOne, Description = "a redis.conf to start from, as redis-server /path/redis.conf (include, multi-word directives); command-line options override it" };
+
+// The YAML server: section's keys (each a redis.conf parameter of the same name).
+string[] yamlServerKeys =
+[
+    "port", "bind", "protected-mode", "databases", "requirepass", "maxclients", "timeout", "hz", "dir", "dbfilename", "save",
+    "appendonly", "appendfsync", "aof-load-truncated", "loglevel", "logfile",
+];
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
-    port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
-    aofLoadTruncated, loglevel, logfile,
+    port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
+    aofLoadTruncated, loglevel, logfile, redisConf,
 };
 root.SetAction(parse =>
 {
     try
     {
         string? path = parse.GetValue(configFile);
-        var config = path is null ? new LibOSConfig() : LibOSConfig.Load(path);
-        var options = new ServerOptions
+        var yaml = path is null ? new LibOSConfig() : LibOSConfig.Load(path);
+        string? confPath = parse.GetValue(redisConf) is { } c ? Path.GetFullPath(c) : null;
+        // One parameter table for every source, applied in order (a later source wins, as redis-server appends its
+        // command-line options after the file): the YAML's server: keys (and their DEMIKERNEL_ environment
+        // overrides), then the redis.conf, then the command-line options.
+        var config = new ServerConfig(new ServerOptions());
+        foreach (string key in yamlServerKeys)
         {
-            Port = parse.GetValue(port) ?? config.GetInt("server", "port", 6379),
-            Bind = parse.GetValue(bind) ?? config.GetString("server", "bind", "127.0.0.1"),
-            Databases = parse.GetValue(databases) ?? config.GetInt("server", "databases", 16),
-            RequirePass = config.Get("server", "requirepass") is { Length: > 0 } filePass ? filePass : null,
-            MaxClients = parse.GetValue(maxclients) ?? config.GetInt("server", "maxclients", 10000),
-            Timeout = parse.GetValue(timeout) ?? config.GetInt("server", "timeout", 0),
-            Hz = parse.GetValue(hz) ?? config.GetInt("server", "hz", 10),
-            LibOS = parse.GetValue(libosName) ?? config.GetString("server", "libos", LibOS.DefaultName),
-            ConfigFile = path,
-            Dir = parse.GetValue(dir) ?? config.Get("server", "dir"),
-            DbFilename = parse.GetValue(dbfilename) ?? config.GetString("server", "dbfilename", "dump.rdb"),
-            Save = parse.GetValue(save) ?? config.GetString("server", "save", ServerOptions.DefaultSave),
-            AppendOnly = (parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no")) is "yes",
-            AppendFsync = parse.GetValue(appendfsync) ?? config.GetString("server", "appendfsync", "everysec"),
-            LogLevel = (parse.GetValue(loglevel) ?? config.GetString("server", "loglevel", "notice")).ToLowerInvariant(),
-            LogFile = parse.GetValue(logfile) ?? config.GetString("server", "logfile", ""),
-        };
-        string appendOnlyText = parse.GetValue(appendonly) ?? config.GetString("server", "appendonly", "no");
-        string aofLoadTruncatedText = parse.GetValue(aofLoadTruncated) ?? config.GetString("server", "aof-load-truncated", "yes");
-        if (parse.GetValue(requirepass) is { } cliPass) options = options with { RequirePass = cliPass.Length > 0 ? cliPass : null };
-        string? problem = options switch
-        {
-            { Port: < 0 or > 65535 } => $"--port {options.Port} is out of range (0-65535)",
-            { Databases: < 1 or > 1_000_000 } => $"--databases {options.Databases} must be between 1 and 1000000",
-            { MaxClients: < 1 } => $"--maxclients {options.MaxClients} must be at least 1",
-            { Timeout: < 0 } => $"--timeout {options.Timeout} must not be negative",
-            { Hz: < 1 or > 500 } => $"--hz {options.Hz} must be between 1 and 500",
-            _ when !RedisLogLevels.TryParse(options.LogLevel, out _) => $"--loglevel '{options.LogLevel}' must be one of {string.Join(", ", RedisLogLevels.Names)}",
-            _ when !IPv4Endpoint.TryParse($"{options.Bind}:0", out _) => $"--bind '{options.Bind}' is not an IPv4 address",
-            _ when appendOnlyText is not ("yes" or "no") => $"--appendonly '{appendOnlyText}': argument must be 'yes' or 'no'",
-            _ when aofLoadTruncatedText is not ("yes" or "no") => $"--aof-load-truncated '{aofLoadTruncatedText}': argument must be 'yes' or 'no'",
-            { AppendFsync: not ("always" or "everysec" or "no") } => $"--appendfsync '{options.AppendFsync}': argument must be one of the following: everysec, always, no",
-            _ when Demikernel.Server.Persistence.RdbImage.ParseSaveParams(options.Save) is null => $"--save '{options.Save}': Invalid save parameters",
-            _ when options.DbFilename.Contains('/') => $"--dbfilename '{options.DbFilename}': dbfilename can't be a path, just a filename",
-            _ when options.Dir is { } d && !Directory.Exists(d) => $"--dir '{options.Dir}': No such file or directory",
-            _ => null,
-        };
-        if (problem is not null)
-        {
-            Console.Error.WriteLine($"error: {problem}");
-            return 2;
+            if (yaml.Get("server", key) is not { } value) continue;
+            if (config.LoadDirective(key, [value], out string? why) is DirectiveResult.Error or DirectiveResult.Unsupported)
+            {
+                Console.Error.WriteLine($"error: server.{key} '{value}' in {yaml.Source}: {why}");
+                return 2;
+            }
         }
+        config.StartNewSource(); // save lines of the redis.conf replace the YAML's, as in a file of their own
+        if (confPath is not null)
+        {
+            var unsupported = new List<string>();
+            foreach (var d in RedisConfFile.Load(confPath))
+            {
+                switch (config.LoadDirective(d.Name, d.Args, out string? why))
+                {
+                    case DirectiveResult.Error:
+                        Console.Error.WriteLine(RedisConfFile.FatalLine(d, why!));
+                        return 1;
+                    case DirectiveResult.Unsupported:
+                        unsupported.Add($"{d.File}:{d.Line} >>> '{d.Text}': {why}");
+                        break;
+                }
+            }
+            if (unsupported.Count > 0)
+            {
+                // Never accepted and ignored: every line this server cannot honour is named, then the start stops.
+                Console.Error.WriteLine($"\n{RedisConfFile.FatalHeader}\nThe configuration uses what redis-server 7.0 has and this server does not implement:");
+                foreach (string line in unsupported) Console.Error.WriteLine("  " + line);
+                return 1;
+            }
+        }
+        foreach (var (option, name, value) in new (Option, string, string?)[]
+        {
+            (port, "port", parse.GetValue(port)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (bind, "bind", parse.GetValue(bind)),
+            (protectedMode, "protected-mode", parse.GetValue(protectedMode)),
+            (databases, "databases", parse.GetValue(databases)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (requirepass, "requirepass", parse.GetValue(requirepass)),
+            (maxclients, "maxclients", parse.GetValue(maxclients)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (timeout, "timeout", parse.GetValue(timeout)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (hz, "hz", parse.GetValue(hz)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            (dir, "dir", parse.GetValue(dir)),
+            (dbfilename, "dbfilename", parse.GetValue(dbfilename)),
+            (save, "save", parse.GetValue(save)),
+            (appendonly, "appendonly", parse.GetValue(appendonly)),
+            (appendfsync, "appendfsync", parse.GetValue(appendfsync)),
+            (aofLoadTruncated, "aof-load-truncated", parse.GetValue(aofLoadTruncated)),
+            (loglevel, "loglevel", parse.GetValue(loglevel)),
+            (logfile, "logfile", parse.GetValue(logfile)),
+        })
+        {
+            if (value is null) continue;
+            if (config.LoadDirective(name, [value], out string? why) is DirectiveResult.Error or DirectiveResult.Unsupported)
+            {
+                Console.Error.WriteLine($"error: {option.Name} '{value}': {why}");
+                return 2;
+            }
+        }
+        var options = config.ToOptions(new ServerOptions
+        {
+            LibOS = parse.GetValue(libosName) ?? yaml.GetString("server", "libos", LibOS.DefaultName),
+            ConfigFile = confPath ?? path,
+            RedisConfFile = confPath,
+        });
         // The log as redis-server starts it: 'C' lines before the server exists, then 'M'.
         using var logging = RedisLoggerProvider.Create(options.LogLevel, options.LogFile);
         using var loggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(logging));
@@ -92,16 +128,15 @@ root.SetAction(parse =>
         int maxClients = OpenFilesLimit.Adjust(log, options.MaxClients);
         if (maxClients == 0) return 1;
         options = options with { MaxClients = maxClients };
-        using var libos = LibOS.Create(options.LibOS, config);
+        config.LoadDirective("maxclients", [maxClients.ToString(System.Globalization.CultureInfo.InvariantCulture)], out _);
+        using var libos = LibOS.Create(options.LibOS, yaml);
         // After the server's and the libOS's keys were read: what is left is a typo or a setting we do not have.
-        foreach (string name in config.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
-        var server = new RedisServer(libos, options, log, logging.Level);
-        _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
+        foreach (string name in yaml.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
+        var server = new RedisServer(libos, options, log, logging.Level, config);
         int rc = server.Start();
         if (rc != 0)
         {
-            log.CouldNotListen(options.Bind, options.Port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc)); // strerror: errnos are Linux's
-            log.FailedListening(options.Port);
+            log.FailedListening(options.Port); // each address's failure was logged by Start
             Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
             return 1;
         }
@@ -129,6 +164,11 @@ root.SetAction(parse =>
         server.Run();
         return 0;
     }
+    catch (RedisConfException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        return 1;
+    }
     catch (ConfigException e)
     {
         Console.Error.WriteLine($"error: {e.Message}");
@@ -136,3 +176,4 @@ root.SetAction(parse =>
     }
 });
 return root.Parse(args).Invoke();
+

@@ -21,16 +21,18 @@ public sealed class RedisServer
 {
     private readonly Dictionary<long, ClientSession> _clients = [];
     private long _nextClientId;
-    private QDesc _listener = QDesc.Invalid;
+    private readonly List<QDesc> _listeners = [];
 
     /// <param name="log">Where the server and its components log (<see cref="Log"/>); nothing is logged without one.</param>
     /// <param name="logLevel">The level switch of the log's provider, so that CONFIG SET loglevel applies at once.</param>
-    public RedisServer(DemiLibOS libos, ServerOptions options, ILogger? log = null, LogLevelSwitch? logLevel = null)
+    /// <param name="config">The parameters as loaded at start (redis.conf, YAML, command line); made from
+    /// <paramref name="options"/> when null.</param>
+    public RedisServer(DemiLibOS libos, ServerOptions options, ILogger? log = null, LogLevelSwitch? logLevel = null, ServerConfig? config = null)
     {
         LibOS = libos;
         Options = options;
         Log = log ?? NullLogger.Instance;
-        Config = new ServerConfig(options);
+        Config = config ?? new ServerConfig(options);
         if (logLevel is not null)
         {
             logLevel.TrySet(options.LogLevel);
@@ -102,25 +104,69 @@ public sealed class RedisServer
 
     public IReadOnlyCollection<ClientSession> Clients => _clients.Values;
 
-    /// <summary>Opens the listening socket and starts the accept loop and the cron. Returns 0 or an errno.</summary>
+    /// <summary>
+    /// Opens a listening socket on every bind address (redis.conf's <c>bind</c>: several addresses, <c>*</c> = all
+    /// IPv4 interfaces, a <c>-</c> prefix = optional: skipped when the address is not available), starts one accept loop
+    /// per socket and the cron. As redis-server 7.0's listenToPort: each failure is logged; an address family the
+    /// libOS does not have (IPv6: its API is IPv4) is skipped as redis skips EAFNOSUPPORT; any other failure closes
+    /// what was opened and is returned. Returns 0 or an errno.
+    /// </summary>
     public int Start()
     {
-        if (!IPv4Endpoint.TryParse($"{Options.Bind}:{Options.Port}", out var at))
-            throw new ArgumentException($"--bind '{Options.Bind}' is not an IPv4 address");
-        int rc = LibOS.Socket(SocketKind.Stream, out var qd);
-        if (rc != 0) return rc;
-        if ((rc = LibOS.Bind(qd, at.Value)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
+        string[] addresses = Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        foreach (string word in addresses)
         {
-            LibOS.Close(qd);
+            bool optional = word.StartsWith('-');
+            string address = optional ? word[1..] : word;
+            int rc = ListenOn(address, out var qd);
+            if (rc == 0)
+            {
+                _listeners.Add(qd);
+                continue;
+            }
+            Log.CouldNotListen(address, Options.Port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
+            if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
+            CloseListeners();
             return rc;
         }
-        LibOS.GetSockName(qd, out var bound);
+        if (_listeners.Count == 0)
+        {
+            Log.NotListeningAnywhere();
+            return Errno.EADDRNOTAVAIL;
+        }
+        LibOS.GetSockName(_listeners[0], out var bound);
         ListenEndpoint = bound;
-        _listener = qd;
-        LibOS.Spawn(() => Supervise("accept loop", AcceptLoop));
+        foreach (var listener in _listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener)));
         LibOS.Spawn(() => Supervise("cron", Cron));
         return 0;
     }
+
+    private int ListenOn(string address, out QDesc qd)
+    {
+        qd = QDesc.Invalid;
+        if (address.Contains(':')) return Errno.EAFNOSUPPORT; // IPv6 (::1, ::*): the libOS API carries IPv4 endpoints only
+        if (!IPv4Endpoint.TryParse($"{address}:{Options.Port}", out var at)) return Errno.EINVAL;
+        int rc = LibOS.Socket(SocketKind.Stream, out qd);
+        if (rc != 0) return rc;
+        int port = Options.Port;
+        // Port 0 (any free port): every further address takes the port the first one got, as one server has one port.
+        if (port == 0 && _listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var first) == 0) at = at.Value with { Port = first.Port };
+        if ((rc = LibOS.Bind(qd, at.Value)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
+        {
+            LibOS.Close(qd);
+            qd = QDesc.Invalid;
+        }
+        return rc;
+    }
+
+    private void CloseListeners()
+    {
+        foreach (var listener in _listeners) LibOS.Close(listener);
+        _listeners.Clear();
+    }
+
+    /// <summary>Where the server listens (one endpoint per bind address that could be used).</summary>
+    public IReadOnlyList<IPv4Endpoint> ListenEndpoints => _listeners.Select(l => LibOS.GetSockName(l, out var e) == 0 ? e : default).ToArray();
 
     private volatile bool _stopRequested;
 
@@ -169,14 +215,12 @@ public sealed class RedisServer
     public void Stop()
     {
         Stopping = true;
-        if (_listener.IsValid) LibOS.Close(_listener);
-        _listener = QDesc.Invalid;
+        CloseListeners();
         foreach (var client in _clients.Values.ToArray()) client.Kill();
     }
 
-    private async ValueTask AcceptLoop()
+    private async ValueTask AcceptLoop(QDesc listener)
     {
-        var listener = _listener;
         while (!Stopping)
         {
             var accepted = await LibOS.AcceptAsync(listener);
@@ -194,6 +238,14 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd));
                 continue;
             }
+            if (Config.ProtectedMode && Config.RequirePass is null && !IsLoopbackPeer(accepted.Address))
+            {
+                // redis-server 7.0 (networking.c clientAcceptHandler): protected mode, no password for the default
+                // user and a peer that is not 127.0.0.1 (or ::1): the explanation, then the connection closes.
+                Stats.RejectedConnections++;
+                LibOS.Spawn(() => RejectAsync(qd, ProtectedModeDenied));
+                continue;
+            }
             LibOS.GetSockName(qd, out var local);
             var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth };
             var session = new ClientSession(this, client);
@@ -202,10 +254,21 @@ public sealed class RedisServer
         }
     }
 
-    private async ValueTask RejectAsync(QDesc qd)
+    /// <summary>redis-server 7.0.15's protected-mode reply, byte for byte (including its "a an").</summary>
+    internal static readonly byte[] ProtectedModeDenied =
+        "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"u8.ToArray();
+
+    /// <summary>redis's islocalClient: exactly 127.0.0.1 (not the rest of 127/8).</summary>
+    private static bool IsLoopbackPeer(IPv4Endpoint peer) => peer.Address == 0x7F000001;
+
+    private static readonly byte[] MaxClientsReached = "-ERR max number of clients reached\r\n"u8.ToArray();
+
+    private ValueTask RejectAsync(QDesc qd) => RejectAsync(qd, MaxClientsReached);
+
+    private async ValueTask RejectAsync(QDesc qd, byte[] reply)
     {
-        var sga = LibOS.SgaAlloc(36);
-        "-ERR max number of clients reached\r\n"u8.CopyTo(sga.Span);
+        var sga = LibOS.SgaAlloc(reply.Length);
+        reply.CopyTo(sga.Span);
         await LibOS.PushAsync(qd, sga);
         LibOS.SgaFree(sga);
         LibOS.Close(qd);

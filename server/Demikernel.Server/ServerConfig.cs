@@ -9,7 +9,7 @@ namespace Demikernel.Server;
 /// the rest are kept as text with Redis's defaults so that clients and tools that read them (replica-read-only,
 /// save, appendonly, ...) get what redis-server would answer.
 /// </summary>
-public sealed class ServerConfig
+public sealed partial class ServerConfig
 {
     private readonly SortedDictionary<string, string> _values = new(StringComparer.Ordinal);
     private static readonly Dictionary<string, string> Aliases = new(StringComparer.Ordinal)
@@ -59,7 +59,7 @@ public sealed class ServerConfig
         _values["maxmemory-samples"] = "5";
         _values["tcp-keepalive"] = "300";
         _values["tcp-backlog"] = "511";
-        _values["protected-mode"] = "yes";
+        _values["protected-mode"] = options.ProtectedMode ? "yes" : "no";
         _values["daemonize"] = "no";
         _values["loglevel"] = options.LogLevel;
         _values["logfile"] = options.LogFile;
@@ -88,6 +88,9 @@ public sealed class ServerConfig
     }
 
     public string? RequirePass { get; private set; }
+
+    /// <summary>protected-mode: without a password, only clients from 127.0.0.1 are served (see RedisServer's accept loop).</summary>
+    public bool ProtectedMode { get; private set; }
     public int MaxClients { get; private set; }
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
@@ -132,7 +135,7 @@ public sealed class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory", "maxmemory-policy", "maxmemory-samples", "tcp-keepalive", "tcp-backlog", "protected-mode",
+        "maxmemory", "maxmemory-policy", "maxmemory-samples", "tcp-keepalive", "tcp-backlog",
         "lazyfree-lazy-eviction", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
@@ -158,36 +161,89 @@ public sealed class ServerConfig
     }
 
     /// <summary>Sets a parameter; returns an error text (Redis's) or null.</summary>
-    public string? Set(string name, string value)
+    public string? Set(string name, string value) => SetMany([(name, value)]);
+
+    /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
+    private static string? RuntimeRefusal(string key)
     {
-        string key = Canonical(name);
-        if (!_values.TryGetValue(key, out var old)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
         if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
             or "appendfilename" or "appenddirname" or "logfile")
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+            return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
         // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
-        if (NotAppliedYet.Contains(key))
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set immutable config";
+        if (NotAppliedYet.Contains(key)) return "can't set immutable config";
         // redis-server 7.0 refuses these at runtime unless enable-protected-configs is set (it is not, by default)
-        if (key is "dir" or "dbfilename")
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - can't set protected config";
-        _values[key] = value;
-        string? error = Validate(key);
-        if (error is not null)
+        if (key is "dir" or "dbfilename") return "can't set protected config";
+        return null;
+    }
+
+    /// <summary>
+    /// CONFIG SET with one or more parameters, all or nothing, as redis-server 7.0's configSetCommand: every name is
+    /// looked up and checked first (the first problem in argument order is the answer); then each value is validated
+    /// and stored (a bad one restores all); then the new values are applied (an apply error restores every old value
+    /// and applies them again). Returns Redis's error text or null.
+    /// </summary>
+    public string? SetMany(IReadOnlyList<(string Name, string Value)> pairs)
+    {
+        var keys = new string[pairs.Count];
+        for (int i = 0; i < pairs.Count; i++)
         {
-            _values[key] = old;
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {error}";
+            string name = pairs[i].Name;
+            string key = keys[i] = Canonical(name);
+            if (!_values.ContainsKey(key)) return $"ERR Unknown option or number of arguments for CONFIG SET - '{name}'";
+            if (RuntimeRefusal(key) is { } refusal) return Failed(name, refusal);
+            // The same spelling twice (any case); an alias and its target are two parameters for redis 7.0.
+            for (int j = 0; j < i; j++)
+                if (pairs[j].Name.Equals(name, StringComparison.OrdinalIgnoreCase)) return Failed(name, "duplicate parameter");
+        }
+        var old = new string[pairs.Count];
+        for (int i = 0; i < pairs.Count; i++) old[i] = _values[keys[i]];
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            _values[keys[i]] = pairs[i].Value;
+            if (Validate(keys[i]) is { } error)
+            {
+                Restore(keys, old, i + 1);
+                return Failed(pairs[i].Name.ToLowerInvariant(), error);
+            }
+            NormalizeMemory(keys[i]);
         }
         Apply();
-        if (ApplyHook?.Invoke(key, old) is { } applyError)
+        // Apply step: the owner's hook (starting the AOF, ...) for each value that changed, in argument order.
+        for (int i = 0; i < pairs.Count; i++)
         {
-            _values[key] = old;
+            if (old[i] == _values[keys[i]] || ApplyHook?.Invoke(keys[i], old[i]) is not { } applyError) continue;
+            var applied = new string[pairs.Count];
+            for (int j = 0; j < pairs.Count; j++) applied[j] = _values[keys[j]];
+            Restore(keys, old, pairs.Count);
             Apply();
-            return $"ERR CONFIG SET failed (possibly related to argument '{name}') - {applyError}";
+            // Undo what the hooks before this one did, as redis-server re-runs its apply functions on the old values.
+            for (int j = 0; j < i; j++)
+                if (applied[j] != old[j]) ApplyHook?.Invoke(keys[j], applied[j]);
+            return Failed(pairs[i].Name.ToLowerInvariant(), applyError);
         }
-        Changed?.Invoke(key, _values[key]);
+        for (int i = 0; i < pairs.Count; i++)
+            if (old[i] != _values[keys[i]]) Changed?.Invoke(keys[i], _values[keys[i]]);
         return null;
+    }
+
+    private static string Failed(string name, string reason) => $"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}";
+
+    private void Restore(string[] keys, string[] old, int count)
+    {
+        for (int i = count - 1; i >= 0; i--) _values[keys[i]] = old[i];
+    }
+
+    /// <summary>Parameters in bytes that redis.conf and CONFIG SET take with units (1mb, 2gb) and CONFIG GET shows in bytes.</summary>
+    private static readonly HashSet<string> MemoryParameters = new(StringComparer.Ordinal)
+    {
+        "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size",
+    };
+
+    private void NormalizeMemory(string key)
+    {
+        if (MemoryParameters.Contains(key) && ParseMemory(_values[key]) is { } bytes)
+            _values[key] = bytes.ToString(CultureInfo.InvariantCulture);
     }
 
     private string? Validate(string key)
@@ -234,6 +290,33 @@ public sealed class ServerConfig
                     or "allkeys-random" or "volatile-ttl" or "noeviction" ? null : "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction";
             case "appendfsync":
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
+            case "port":
+                return Range(v, 0, 65535);
+            case "bind":
+                // redis's CONFIG_BINDADDR_MAX; the addresses themselves are checked when the server listens
+                return v.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > 16 ? "Too many bind addresses specified." : null;
+            case "databases":
+                return Range(v, 1, int.MaxValue);
+            case "io-threads":
+                return Range(v, 1, 128);
+            case "daemonize" or "cluster-enabled":
+                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument must be 'yes' or 'no'";
+            case "dir":
+                // redis-server chdir()s at start: the directory must exist (strerror of ENOENT)
+                if (!Directory.Exists(v)) return "No such file or directory";
+                _values[key] = Path.GetFullPath(v);
+                return null;
+            case "dbfilename":
+                return v.Contains('/') ? "dbfilename can't be a path, just a filename" : null;
+            case "appendfilename":
+                return v.Contains('/') ? "appendfilename can't be a path, just a filename" : null;
+            case "appenddirname":
+                return v.Contains('/') ? "appenddirname can't be a path, just a directory name" : null;
             case "loglevel":
                 // redis-server 7.0.15's enum: case-insensitive, stored lower-case; "nothing" is 7.2's.
                 if (Logging.RedisLogLevels.TryParse(v, out _))
@@ -274,6 +357,7 @@ public sealed class ServerConfig
     private void Apply()
     {
         RequirePass = _values["requirepass"] is { Length: > 0 } p ? p : null;
+        ProtectedMode = _values["protected-mode"] == "yes";
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);

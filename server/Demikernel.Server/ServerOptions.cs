@@ -4,14 +4,23 @@ namespace Demikernel.Server;
 public sealed record ServerOptions
 {
     public int Port { get; init; } = 6379;
+    /// <summary>Addresses to listen on, separated by spaces (redis.conf's bind: <c>*</c> = all IPv4 interfaces, a
+    /// <c>-</c> prefix = skip when not available; IPv6 addresses are skipped as unsupported by the libOS API).</summary>
     public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>redis.conf's protected-mode: with no password, only clients from 127.0.0.1 are served.</summary>
+    public bool ProtectedMode { get; init; } = true;
     public int Databases { get; init; } = 16;
     public string? RequirePass { get; init; }
     public int MaxClients { get; init; } = 10000;
     /// <summary>Close a client after this many idle seconds (0 = never).</summary>
     public int Timeout { get; init; }
     public string LibOS { get; init; } = Demikernel.LibOS.DefaultName;
+    /// <summary>The configuration file INFO shows (config_file): the redis.conf if there is one, else the YAML.</summary>
     public string? ConfigFile { get; init; }
+
+    /// <summary>The redis.conf the server was started from (absolute path), which CONFIG REWRITE rewrites; null if none.</summary>
+    public string? RedisConfFile { get; init; }
     /// <summary>Server cron frequency (active expiry, client timeouts), as redis.conf's hz.</summary>
     public int Hz { get; init; } = 10;
     public long ProtoMaxBulkLen { get; init; } = 512L * 1024 * 1024;

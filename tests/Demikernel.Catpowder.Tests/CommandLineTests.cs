@@ -58,7 +58,7 @@ public sealed class CommandLineTests(ITestOutputHelper output)
     {
         using var pair = new VethPair();
         string config = WriteConfig(pair);
-        using var server = VethPair.Start(pair.Ours, "dotnet", Program("Demikernel.Server.dll"), "--libos", "catpowder", "--config", config);
+        using var server = VethPair.Start(pair.Ours, "dotnet", Program("Demikernel.Server.dll"), "--libos", "catpowder", "--config", config, "--protected-mode", "no");
         try
         {
             string banner = ListeningLine(server);

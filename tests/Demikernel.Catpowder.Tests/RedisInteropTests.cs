@@ -75,7 +75,7 @@ public sealed partial class RedisInteropTests(ITestOutputHelper output)
         NamespaceThread.StartAndWait(pair.Ours, t =>
         {
             using var libos = LibOS.Create("catpowder", pair.Config());
-            var server = new RedisServer(libos, new ServerOptions { Bind = VethPair.OurAddress, Port = 6379, LibOS = "catpowder", Save = "" });
+            var server = new RedisServer(libos, new ServerOptions { Bind = VethPair.OurAddress, Port = 6379, LibOS = "catpowder", Save = "", ProtectedMode = false });
             int rc = server.Start();
             if (rc != 0) throw new InvalidOperationException($"server start: {Errno.Name(rc)}");
             t.Ready();

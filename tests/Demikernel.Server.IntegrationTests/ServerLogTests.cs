@@ -109,7 +109,7 @@ public sealed partial class ServerLogTests
     {
         var bad = ServerProcess.RunToExit(["--port", "0", "--loglevel", "loud"]);
         Assert.Equal(2, bad.ExitCode);
-        Assert.Contains("--loglevel 'loud' must be one of debug, verbose, notice, warning", bad.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--loglevel 'loud': argument(s) must be one of the following: debug, verbose, notice, warning", bad.Stderr, StringComparison.Ordinal);
         Assert.Equal(2, ServerProcess.RunToExit(["--port", "0", "--loglevel", "nothing"]).ExitCode); // 7.2's level; 7.0.15 refuses it
 
         using var server = ServerProcess.Start(["--port", "0", "--loglevel", "warning"]);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Demikernel.Resp;
+using Demikernel.Server.Logging;
 
 namespace Demikernel.Server.Commands;
 
@@ -123,30 +124,17 @@ public static class ServerCommands
 
     private static void ConfigSet(ref CommandContext c)
     {
+        // CONFIG SET name value [name value ...]: an odd count is redis-server 7.0's syntax error (arity caught the rest)
         if ((c.Count - 2) % 2 != 0)
         {
-            c.Reply.Error(Errors.WrongArgCount("config|set"));
+            c.Reply.Error(Errors.Syntax);
             return;
         }
-        var names = new HashSet<string>(StringComparer.Ordinal);
-        for (int i = 2; i < c.Count; i += 2)
-        {
-            if (!names.Add(ServerConfig.Canonical(c.ArgString(i))))
-            {
-                c.Reply.Error($"ERR CONFIG SET failed (possibly related to argument '{c.ArgString(i)}') - duplicate parameter");
-                return;
-            }
-        }
-        for (int i = 2; i < c.Count; i += 2)
-        {
-            string? error = c.Server.Config.Set(c.ArgString(i), c.ArgString(i + 1));
-            if (error is not null)
-            {
-                c.Reply.Error(error);
-                return;
-            }
-        }
-        c.Reply.Ok();
+        var pairs = new (string Name, string Value)[(c.Count - 2) / 2];
+        for (int i = 0; i < pairs.Length; i++) pairs[i] = (c.ArgString(2 + 2 * i), c.ArgString(3 + 2 * i));
+        // all or nothing (ServerConfig.SetMany)
+        if (c.Server.Config.SetMany(pairs) is { } error) c.Reply.Error(error);
+        else c.Reply.Ok();
     }
 
     private static void ConfigResetStat(ref CommandContext c)
@@ -157,7 +145,27 @@ public static class ServerCommands
         c.Reply.Ok();
     }
 
-    private static void ConfigRewrite(ref CommandContext c) => c.Reply.Error("ERR The server is running without a config file");
+    /// <summary>CONFIG REWRITE: the redis.conf the server was started from (ServerConfig.Rewrite). A YAML --config is
+    /// not rewritten (its layout is Demikernel's, not redis.conf's): refused with a reason instead.</summary>
+    private static void ConfigRewrite(ref CommandContext c)
+    {
+        var options = c.Server.Options;
+        if (options.RedisConfFile is not { } path)
+        {
+            c.Reply.Error(options.ConfigFile is { } yaml
+                ? $"ERR Rewriting config file: the server was started from the YAML configuration '{yaml}', which CONFIG REWRITE does not rewrite (start it from a redis.conf)"
+                : "ERR The server is running without a config file");
+            return;
+        }
+        if (c.Server.Config.Rewrite(path) is { } error)
+        {
+            c.Server.Log.ConfigRewriteFailed(error);
+            c.Reply.Error($"ERR Rewriting config file: {error}");
+            return;
+        }
+        c.Server.Log.ConfigRewritten();
+        c.Reply.Ok();
+    }
 
     private static void Help(ref CommandContext c)
     {

@@ -61,6 +61,15 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Failed listening on port {Port} (TCP), aborting.")]
     public static partial void FailedListening(this ILogger log, int port);
 
+    [LoggerMessage(EventId = 47, Level = LogLevel.Warning, Message = "Configured to not listen anywhere, exiting.")]
+    public static partial void NotListeningAnywhere(this ILogger log);
+
+    [LoggerMessage(EventId = 48, Level = LogLevel.Information, Message = "CONFIG REWRITE executed with success.")]
+    public static partial void ConfigRewritten(this ILogger log);
+
+    [LoggerMessage(EventId = 49, Level = LogLevel.Warning, Message = "CONFIG REWRITE failed: {Error}")]
+    public static partial void ConfigRewriteFailed(this ILogger log, string error);
+
     // ---- connections (networking.c) ----
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "Accepted {Peer}")]
