@@ -13,6 +13,8 @@ command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)      # pcap files written by InetStack are read back with it
 command -v ethtool >/dev/null 2>&1 || need+=(ethtool)      # veth checksum offload off on the Linux side of interop tests
 command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
+command -v clang-14 >/dev/null 2>&1 || need+=(clang-14)                    # builds the libFuzzer driver (tests/Demikernel.Fuzz)
+[ -f /usr/lib/llvm-14/lib/libFuzzer.a ] || need+=(libfuzzer-14-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "== installing: ${need[*]}"
@@ -34,6 +36,10 @@ if ! dotnet build Demikernel.sln -c Release -nologo -v q -clp:ErrorsOnly; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+
+# The fuzzing build: our libFuzzer driver and the harness instrumented by SharpFuzz (Demikernel.Fuzz.Tests runs them).
+echo "== fuzzing build"
+FUZZ_SKIP_DOTNET_BUILD=1 tests/Demikernel.Fuzz/build.sh || echo "warning: the fuzzing build failed; Demikernel.Fuzz.Tests will fail"
 
 passed=0
 failed=0

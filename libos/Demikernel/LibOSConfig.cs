@@ -48,25 +48,42 @@ public sealed class LibOSConfig
         {
             throw new ConfigException($"config is not valid YAML: {e.Message}");
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet 16.3's scanner throws this instead of a YamlException on some malformed plain scalars
+            // (found by fuzzing: tests/Demikernel.Fuzz, target config-yaml).
+            throw new ConfigException($"config is not valid YAML: {e.Message}");
+        }
         if (stream.Documents.Count == 0) return config;
         if (stream.Documents[0].RootNode is not YamlMappingNode root)
             throw new ConfigException("config must be a YAML mapping of sections (demikernel:, catnap:, server:, ...)");
+        int budget = MaxEntries;
         foreach (var (key, value) in root.Children)
         {
-            string section = ((YamlScalarNode)key).Value ?? "";
+            string section = KeyName(key);
             var entries = config.Section(section);
-            if (value is YamlMappingNode map) Flatten(map, "", entries);
+            if (value is YamlMappingNode map) Flatten(map, "", entries, 0, ref budget);
             else if (value is YamlScalarNode { Value: null or "" }) { }
             else throw new ConfigException($"config section '{section}' must be a mapping");
         }
         return config;
     }
 
-    private static void Flatten(YamlMappingNode map, string prefix, Dictionary<string, string> into)
+    /// <summary>Bounds on what a file can make the reader build: aliases share nodes, so a few lines of anchors can
+    /// describe exponentially many keys (or, through a cycle, infinitely deep ones).</summary>
+    private const int MaxEntries = 100_000, MaxDepth = 32;
+
+    private static string KeyName(YamlNode key) => key is YamlScalarNode scalar
+        ? scalar.Value ?? ""
+        : throw new ConfigException($"config keys must be plain names, not a {(key is YamlMappingNode ? "mapping" : "sequence")} (line {key.Start.Line})");
+
+    private static void Flatten(YamlMappingNode map, string prefix, Dictionary<string, string> into, int depth, ref int budget)
     {
+        if (depth > MaxDepth) throw new ConfigException($"config nests deeper than {MaxDepth} levels at '{prefix}'");
         foreach (var (key, value) in map.Children)
         {
-            string name = prefix + ((YamlScalarNode)key).Value;
+            if (--budget < 0) throw new ConfigException($"config has more than {MaxEntries} keys (aliases expanded)");
+            string name = prefix + KeyName(key);
             switch (value)
             {
                 case YamlScalarNode scalar:
@@ -74,7 +91,7 @@ public sealed class LibOSConfig
                     break;
                 case YamlMappingNode child:
                     into[name] = "";
-                    Flatten(child, name + ".", into);
+                    Flatten(child, name + ".", into, depth + 1, ref budget);
                     break;
                 case YamlSequenceNode seq:
                     into[name] = string.Join('\n', seq.Children.Select(c => (c as YamlScalarNode)?.Value ?? ""));

@@ -23,6 +23,7 @@ public sealed class RespFrameScanner
     private int _position;
     private int _searchFrom;
     private long _payloadEnd = -1; // end (after CRLF) of the bulk payload being waited for
+    private bool _payloadIsVerbatim; // that payload must start with "fmt:" (checked once it has arrived)
 
     public RespFrameScanner()
         : this(RespLimits.Default)
@@ -90,6 +91,11 @@ public sealed class RespFrameScanner
                 if (buffer[end - 2] != (byte)'\r' || buffer[end - 1] != (byte)'\n')
                 {
                     return Fail(RespFrameError.MissingCrlf, out error);
+                }
+
+                if (_payloadIsVerbatim && buffer[_position + 3] != (byte)':')
+                {
+                    return Fail(RespFrameError.InvalidValue, out error); // the reader would refuse it (found by fuzzing)
                 }
 
                 _payloadEnd = -1;
@@ -173,6 +179,7 @@ public sealed class RespFrameScanner
 
                         _position = next;
                         _payloadEnd = next + length + 2;
+                        _payloadIsVerbatim = prefix == (byte)'=';
                         continue;
                     }
 

@@ -161,6 +161,8 @@ public class FrameTests
     [InlineData("#x\r\n", "error:InvalidValue")]
     [InlineData("_1\r\n", "error:InvalidValue")]
     [InlineData("=2\r\nab\r\n", "error:InvalidValue")]
+    [InlineData("=7\r\ntxk\r\n+v\r\n", "error:InvalidValue")] // found by fuzzing (resp-frame): no ':' after the format
+    [InlineData("*1\r\n=5\r\nabcde\r\n", "error:InvalidValue")]
     public void Errors(string input, string expected) => Check(input, expected);
 
     [Fact]

@@ -63,4 +63,41 @@ public class ConfigTests
         using var libos = LibOS.Create("catloop", config);
         Assert.Equal(TimeSpan.FromMicroseconds(50), libos.Options.SpinBudget);
     }
+
+    // ------------------------------------------------------------------ hostile files (tests/Demikernel.Fuzz, config-yaml)
+
+    private static Exception? ParseError(string yaml) =>
+        Record.Exception(() => LibOSConfig.Parse(new StringReader(yaml), _ => null));
+
+    [Fact]
+    public void MalformedPlainScalarIsAConfigError()
+    {
+        // Found by fuzzing: YamlDotNet's scanner threw InvalidOperationException (not a YamlException) on this file,
+        // so the server died with a stack trace instead of printing the config error.
+        string yaml = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(
+            "YmFzZTogJmIKICBwb3J0OiAxAAAAAAAAAAAAAAAAAAAAAAAAAAogIGxpc3Q6IFthLGVydmVyOgogIDw8OiAqYgogIGh6OiAxMAogIGJpbnd3d3d3d3d3d3d3d3d3d3d3OiBkJ3cxMjcuMC4wLjEnCg=="));
+        Assert.IsType<ConfigException>(ParseError(yaml));
+    }
+
+    [Theory]
+    [InlineData("server:\n  ? [a, b]\n  : 1\n")]
+    [InlineData("? {a: 1}\n: x\n")]
+    public void KeysThatAreNotNamesAreAConfigError(string yaml)
+    {
+        var e = Assert.IsType<ConfigException>(ParseError(yaml));
+        Assert.Contains("plain names", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AliasesCannotExpandIntoMillionsOfKeys()
+    {
+        // "billion laughs": every level repeats the previous one ten times, 10^8 keys from nine lines
+        var yaml = new System.Text.StringBuilder("l0: &l0 {a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8, i: 9, j: 10}\n");
+        for (int i = 1; i <= 8; i++)
+            yaml.Append($"l{i}: &l{i} {{a: *l{i - 1}, b: *l{i - 1}, c: *l{i - 1}, d: *l{i - 1}, e: *l{i - 1}, f: *l{i - 1}, g: *l{i - 1}, h: *l{i - 1}, i: *l{i - 1}, j: *l{i - 1}}}\n");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.IsType<ConfigException>(ParseError(yaml.ToString()));
+        Assert.Contains("more than 100000 keys", e.Message, StringComparison.Ordinal);
+        Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+    }
 }

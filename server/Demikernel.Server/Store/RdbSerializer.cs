@@ -433,7 +433,7 @@ internal static class RdbSerializer
                     p += 1 + size;
                     continue;
             }
-            if (p + len > zl.Length) return false;
+            if ((long)p + len > zl.Length) return false; // long: a 32-bit length near int.MaxValue must not wrap
             into.Add(zl.Slice(p, len).ToArray());
             p += len;
         }
