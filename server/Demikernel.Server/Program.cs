@@ -22,6 +22,18 @@ var appendfsync = new Option<string?>("--appendfsync") { Description = "always |
 var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
 var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
 var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
+// The memory bound: applied through CONFIG SET's checks once the server exists (redis.conf names and units: 50mb, 1gb).
+(string Name, string Description)[] memorySettings =
+[
+    ("maxmemory", "memory limit in bytes or with a unit (50mb, 1gb); 0 = none (default 0)"),
+    ("maxmemory-policy", "noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl (default noeviction)"),
+    ("maxmemory-samples", "keys sampled per eviction round, 1-64 (default 5)"),
+    ("maxmemory-eviction-tenacity", "time an eviction cycle may take, 0-100 (default 10)"),
+    ("lfu-log-factor", "LFU counter's logarithm factor (default 10)"),
+    ("lfu-decay-time", "minutes per LFU counter decrement, 0 = never (default 1)"),
+    ("lazyfree-lazy-eviction", "yes: evicted keys are propagated as UNLINK (default no)"),
+];
+var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
@@ -29,6 +41,7 @@ var root = new RootCommand("Redis-compatible key-value server on the Demikernel 
     port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
     aofLoadTruncated, loglevel, logfile,
 };
+foreach (var option in memoryOptions) root.Options.Add(option);
 root.SetAction(parse =>
 {
     try
@@ -92,11 +105,21 @@ root.SetAction(parse =>
         int maxClients = OpenFilesLimit.Adjust(log, options.MaxClients);
         if (maxClients == 0) return 1;
         options = options with { MaxClients = maxClients };
+        var memoryValues = memorySettings.Select((m, i) => (m.Name, Value: parse.GetValue(memoryOptions[i]) ?? config.Get("server", m.Name)))
+            .Where(m => m.Value is not null).ToArray();
         using var libos = LibOS.Create(options.LibOS, config);
         // After the server's and the libOS's keys were read: what is left is a typo or a setting we do not have.
         foreach (string name in config.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
         var server = new RedisServer(libos, options, log, logging.Level);
         _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
+        foreach (var (name, value) in memoryValues)
+        {
+            if (server.Config.Set(name, value!) is { } error)
+            {
+                Console.Error.WriteLine($"error: --{name} '{value}': {error[(error.IndexOf(" - ", StringComparison.Ordinal) + 3)..]}");
+                return 2;
+            }
+        }
         int rc = server.Start();
         if (rc != 0)
         {

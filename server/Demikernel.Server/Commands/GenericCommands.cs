@@ -477,7 +477,7 @@ public static class GenericCommands
             if (ttl > 0) db.SetExpire(e, ttl);
             c.Server.Blocking.SignalReady(c.Client.Database, key); // a restored list, zset or stream can serve blocked clients
         }
-        if (idle >= 0) e.AccessMs = now - idle * 1000;
+        db.SetAccess(e, idle, (int)freq, now);
         c.Reply.Ok();
     }
 }

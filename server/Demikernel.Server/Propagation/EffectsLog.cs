@@ -120,7 +120,13 @@ public sealed class EffectsLog
 
     /// <summary>A key expired (lazily in a lookup, or in the cron): DEL or UNLINK, in the running command's unit or
     /// in a unit of its own.</summary>
-    internal void KeyExpired(int db, ReadOnlySpan<byte> key)
+    internal void KeyExpired(int db, ReadOnlySpan<byte> key) => KeyDeleted(db, key, _config.LazyFreeLazyExpire);
+
+    /// <summary>A key was evicted (maxmemory): DEL, or UNLINK with lazyfree-lazy-eviction, as redis-server's
+    /// propagateDeletion writes it, in a unit of its own (eviction runs before the command).</summary>
+    internal void KeyEvicted(int db, ReadOnlySpan<byte> key) => KeyDeleted(db, key, _config.LazyFreeLazyEviction);
+
+    private void KeyDeleted(int db, ReadOnlySpan<byte> key, bool lazy)
     {
         if (!HasConsumers) return;
         bool standalone = _depth == 0;
@@ -131,7 +137,7 @@ public sealed class EffectsLog
             _noTransaction = true;
         }
         BeginWrite(Target.Unit, db);
-        WriteArg(_config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8);
+        WriteArg(lazy ? "UNLINK"u8 : "DEL"u8);
         WriteArg(key);
         EndWrite();
         if (standalone) Flush();
