@@ -31,13 +31,29 @@ string[] yamlServerKeys =
 [
     "port", "bind", "protected-mode", "databases", "requirepass", "maxclients", "timeout", "hz", "dir", "dbfilename", "save",
     "appendonly", "appendfsync", "aof-load-truncated", "loglevel", "logfile",
+    "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time",
+    "lazyfree-lazy-eviction",
 ];
+
+// The memory bound (redis.conf names and units: 50mb, 1gb), checked like CONFIG SET.
+(string Name, string Description)[] memorySettings =
+[
+    ("maxmemory", "memory limit in bytes or with a unit (50mb, 1gb); 0 = none (default 0)"),
+    ("maxmemory-policy", "noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl (default noeviction)"),
+    ("maxmemory-samples", "keys sampled per eviction round, 1-64 (default 5)"),
+    ("maxmemory-eviction-tenacity", "time an eviction cycle may take, 0-100 (default 10)"),
+    ("lfu-log-factor", "LFU counter's logarithm factor (default 10)"),
+    ("lfu-decay-time", "minutes per LFU counter decrement, 0 = never (default 1)"),
+    ("lazyfree-lazy-eviction", "yes: evicted keys are propagated as UNLINK (default no)"),
+];
+var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
     port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
     aofLoadTruncated, loglevel, logfile, redisConf,
 };
+foreach (var option in memoryOptions) root.Options.Add(option);
 root.SetAction(parse =>
 {
     try
@@ -100,7 +116,7 @@ root.SetAction(parse =>
             (aofLoadTruncated, "aof-load-truncated", parse.GetValue(aofLoadTruncated)),
             (loglevel, "loglevel", parse.GetValue(loglevel)),
             (logfile, "logfile", parse.GetValue(logfile)),
-        })
+        }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i])))))
         {
             if (value is null) continue;
             if (config.LoadDirective(name, [value], out string? why) is DirectiveResult.Error or DirectiveResult.Unsupported)

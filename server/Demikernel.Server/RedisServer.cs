@@ -3,6 +3,7 @@ using Demikernel.Server.Commands;
 using Demikernel.Server.Persistence;
 using Demikernel.Server.Propagation;
 using Demikernel.Server.Logging;
+using Demikernel.Server.Memory;
 using Demikernel.Server.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -54,6 +55,24 @@ public sealed class RedisServer
             db.Subscribe(Blocking);
             db.Subscribe(Effects);
         }
+        Memory = new MaxMemory(this);
+        ApplyMemoryConfig();
+        Config.Changed += (name, _) =>
+        {
+            if (name is not ("maxmemory" or "maxmemory-policy" or "maxmemory-samples" or "maxmemory-eviction-tenacity"
+                or "lfu-log-factor" or "lfu-decay-time")) return;
+            ApplyMemoryConfig();
+            if (name == "maxmemory" && Memory.Limit != 0)
+            {
+                // updateMaxmemory: warn when already over, and evict (see EvictSoon)
+                long used = Memory.Used;
+                if (Memory.Limit < used)
+                {
+                    Log.MaxMemoryBelowUsage(Memory.Limit, used);
+                    Memory.EvictSoon();
+                }
+            }
+        };
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         StartedMs = CoarseNowMs = NowMs;
@@ -65,8 +84,22 @@ public sealed class RedisServer
     /// <summary>RDB files, the AOF, and what INFO persistence reports about them.</summary>
     public PersistenceManager Persistence { get; }
 
-    /// <summary>Bytes the process holds for data and clients (the RDB's used-mem field, INFO used_memory).</summary>
-    public long UsedMemory => GC.GetTotalMemory(false);
+    /// <summary>Bytes held for data and clients by the server's own accounting (the RDB's used-mem field, INFO
+    /// used_memory, what maxmemory bounds); see <see cref="MaxMemory"/>.</summary>
+    public long UsedMemory => Memory.Used;
+
+    /// <summary>maxmemory and eviction.</summary>
+    internal MaxMemory Memory { get; }
+
+    private void ApplyMemoryConfig()
+    {
+        Memory.Limit = Config.MaxMemory;
+        Memory.Samples = Config.MaxMemorySamples;
+        Memory.Tenacity = Config.MaxMemoryEvictionTenacity;
+        Memory.Lfu.LogFactor = Config.LfuLogFactor;
+        Memory.Lfu.DecayTime = Config.LfuDecayTime;
+        Memory.SetPolicy(Config.MaxMemoryPolicy);
+    }
 
     public DemiLibOS LibOS { get; }
 
@@ -287,6 +320,7 @@ public sealed class RedisServer
             await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
             CoarseNowMs = NowMs;
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            Memory.Cron();
             Persistence.Cron();
             int timeout = Config.Timeout;
             if (timeout > 0)

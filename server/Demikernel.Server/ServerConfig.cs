@@ -57,6 +57,10 @@ public sealed partial class ServerConfig
         _values["maxmemory"] = "0";
         _values["maxmemory-policy"] = "noeviction";
         _values["maxmemory-samples"] = "5";
+        _values["maxmemory-eviction-tenacity"] = "10";
+        _values["maxmemory-clients"] = "0";
+        _values["lfu-log-factor"] = "10";
+        _values["lfu-decay-time"] = "1";
         _values["tcp-keepalive"] = "300";
         _values["tcp-backlog"] = "511";
         _values["protected-mode"] = options.ProtectedMode ? "yes" : "no";
@@ -125,6 +129,18 @@ public sealed partial class ServerConfig
     /// </summary>
     public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
+
+    /// <summary>lazyfree-lazy-eviction: an evicted key is propagated as UNLINK instead of DEL (nothing is freed in the
+    /// background here; the value is left to the GC either way).</summary>
+    public bool LazyFreeLazyEviction { get; private set; }
+
+    // memory bound (see Memory/MaxMemory.cs)
+    public long MaxMemory { get; private set; }
+    public Memory.EvictionPolicy MaxMemoryPolicy { get; private set; }
+    public int MaxMemorySamples { get; private set; }
+    public int MaxMemoryEvictionTenacity { get; private set; }
+    public int LfuLogFactor { get; private set; }
+    public int LfuDecayTime { get; private set; }
     public bool LazyFreeLazyUserDel { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
@@ -135,8 +151,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory", "maxmemory-policy", "maxmemory-samples", "tcp-keepalive", "tcp-backlog",
-        "lazyfree-lazy-eviction", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
+        "maxmemory-clients", "tcp-keepalive", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
         "active-expire-effort", "repl-diskless-sync", "min-replicas-to-write", "replica-read-only",
@@ -260,14 +275,25 @@ public sealed partial class ServerConfig
                 if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;
                 _values[key] = Math.Clamp(long.Parse(v, CultureInfo.InvariantCulture), 1, 500).ToString(CultureInfo.InvariantCulture);
                 return null;
-            case "maxmemory-samples" or "tcp-keepalive" or "slowlog-max-len"
+            case "maxmemory-samples":
+                return Range(v, 1, int.MaxValue);
+            case "maxmemory-eviction-tenacity":
+                return Range(v, 0, 100);
+            case "lfu-log-factor" or "lfu-decay-time":
+                return Range(v, 0, int.MaxValue);
+            case "maxmemory":
+                // kept in bytes, as CONFIG GET shows it after CONFIG SET maxmemory 50mb
+                if (ParseMemory(v) is not { } bytes) return "argument must be a memory value";
+                _values[key] = bytes.ToString(CultureInfo.InvariantCulture);
+                return null;
+            case "tcp-keepalive" or "slowlog-max-len"
                 or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
                 or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "slowlog-log-slower-than" or "list-max-listpack-size":
                 return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
-            case "maxmemory" or "proto-max-bulk-len" or "client-query-buffer-limit":
+            case "proto-max-bulk-len" or "client-query-buffer-limit":
                 return ParseMemory(v) is not null ? null : "argument must be a memory value";
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
@@ -286,8 +312,9 @@ public sealed partial class ServerConfig
                 }
                 return "argument must be 'yes' or 'no'";
             case "maxmemory-policy":
+                _values[key] = v = v.ToLowerInvariant(); // an enum: case-insensitive, shown in lower case
                 return v is "volatile-lru" or "allkeys-lru" or "volatile-lfu" or "allkeys-lfu" or "volatile-random"
-                    or "allkeys-random" or "volatile-ttl" or "noeviction" ? null : "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction";
+                    or "allkeys-random" or "volatile-ttl" or "noeviction" ? null : "argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction";
             case "appendfsync":
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
             case "port":
@@ -363,6 +390,13 @@ public sealed partial class ServerConfig
         Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";
+        LazyFreeLazyEviction = _values["lazyfree-lazy-eviction"] == "yes";
+        MaxMemory = long.Parse(_values["maxmemory"], CultureInfo.InvariantCulture);
+        MaxMemoryPolicy = Memory.MaxMemory.ParsePolicy(_values["maxmemory-policy"]);
+        MaxMemorySamples = int.Parse(_values["maxmemory-samples"], CultureInfo.InvariantCulture);
+        MaxMemoryEvictionTenacity = int.Parse(_values["maxmemory-eviction-tenacity"], CultureInfo.InvariantCulture);
+        LfuLogFactor = int.Parse(_values["lfu-log-factor"], CultureInfo.InvariantCulture);
+        LfuDecayTime = int.Parse(_values["lfu-decay-time"], CultureInfo.InvariantCulture);
         Dir = _values["dir"];
         DbFilename = _values["dbfilename"];
         SaveParams = Persistence.RdbImage.ParseSaveParams(_values["save"]) ?? [];

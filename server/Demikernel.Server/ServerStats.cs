@@ -9,6 +9,8 @@ public sealed class ServerStats
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long ExpiredKeys;
+    /// <summary>Keys removed by maxmemory's eviction (INFO evicted_keys).</summary>
+    public long EvictedKeys;
     public long NetInputBytes;
     public long NetOutputBytes;
 

@@ -285,8 +285,8 @@ public sealed class RedisCliTests(ServerFixture server) : ServerTestBase(server)
         Assert.Equal(["appendfsync", "everysec"], Ok(await Cli("CONFIG", "GET", "appendfsync")));
 
         // Shown by CONFIG GET, not acted on yet: refused rather than accepted and ignored.
-        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - can't set immutable config", await One("CONFIG", "SET", "maxmemory-policy", "allkeys-lru"));
-        Assert.Equal(["maxmemory-policy", "noeviction"], Ok(await Cli("CONFIG", "GET", "maxmemory-policy")));
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'maxmemory-clients') - can't set immutable config", await One("CONFIG", "SET", "maxmemory-clients", "10mb"));
+        Assert.Equal(["maxmemory-clients", "0"], Ok(await Cli("CONFIG", "GET", "maxmemory-clients")));
 
         Assert.Equal("ERR Unknown option or number of arguments for CONFIG SET - 'no-such-parameter'", await One("CONFIG", "SET", "no-such-parameter", "1"));
         Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer", await One("CONFIG", "SET", "maxclients", "abc"));

@@ -91,6 +91,9 @@ public sealed class CommandTable
             }
             spec = sub;
         }
+        // redis-server's processCommand: with maxmemory set, evict first; when that fails, denyoom commands (and, inside
+        // MULTI, anything but EXEC, DISCARD, QUIT, RESET) are refused. Not for the commands EXEC replays.
+        if (context.Server.Memory.Limit != 0 && !client.InExec && MemoryRefuses(ref context, spec)) return;
         // redis-server's processCommand: while the last save (or an AOF write) failed, writes and PING are refused.
         if ((spec.Flags & CommandFlags.Write) != 0 || ReferenceEquals(spec.Handler, PingHandler))
         {
@@ -134,6 +137,21 @@ public sealed class CommandTable
         }
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec) blocking.ServeReady();
+    }
+
+    internal const string OomError = "OOM command not allowed when used memory > 'maxmemory'.";
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool MemoryRefuses(ref CommandContext context, CommandSpec spec)
+    {
+        if (context.Server.Memory.Check() != Memory.EvictionResult.Fail) return false;
+        var client = context.Client;
+        bool refuse = (spec.Flags & CommandFlags.DenyOom) != 0 ||
+                      (client.InMulti && spec.Name is not ("EXEC" or "DISCARD" or "QUIT" or "RESET"));
+        if (!refuse) return false;
+        if (client.InMulti) client.MultiAborted = true;
+        context.Reply.Error(OomError);
+        return true;
     }
 
     private static CommandSpec? FindSubcommand(CommandSpec parent, ReadOnlySpan<byte> name)

@@ -468,7 +468,7 @@ public static class GenericCommands
             e = db.SetObject(key, obj, KeyEvent.Restore);
             if (ttl > 0) db.SetExpire(e, ttl);
         }
-        if (idle >= 0) e.AccessMs = now - idle * 1000;
+        db.SetAccess(e, idle, (int)freq, now);
         c.Reply.Ok();
     }
 }

@@ -14,6 +14,7 @@ public static class KeyCommands
     internal const string GtLtIncompatible = "ERR GT and LT options at the same time are not compatible";
     internal const string InvalidCursor = "ERR invalid cursor";
     internal const string IntOutOfRange = "ERR value is out of range, value must between -2147483648 and 2147483647";
+    internal const string LfuSelected = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
     internal const string LfuNotSelected = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
 
     private const CommandFlags Read = CommandFlags.ReadOnly;
@@ -504,12 +505,16 @@ public static class KeyCommands
 
     private static void ObjectIdleTime(ref CommandContext c)
     {
-        if (ObjectLookup(ref c) is { } e) c.Reply.Integer(Math.Max(0, c.Server.NowMs - e.LastAccessMs) / 1000);
+        if (ObjectLookup(ref c) is not { } e) return;
+        if (c.Server.Memory.IsLfu) c.Reply.Error(LfuSelected);
+        else c.Reply.Integer(Math.Max(0, c.Server.NowMs - e.LastAccessMs) / 1000);
     }
 
     private static void ObjectFreq(ref CommandContext c)
     {
-        if (ObjectLookup(ref c) is not null) c.Reply.Error(LfuNotSelected);
+        if (ObjectLookup(ref c) is not { } e) return;
+        if (c.Server.Memory.IsLfu) c.Reply.Integer(c.Db.LfuCounter(e, c.Server.Memory.Lfu));
+        else c.Reply.Error(LfuNotSelected);
     }
 
     private static readonly string[] ObjectHelpLines =

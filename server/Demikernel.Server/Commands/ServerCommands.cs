@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Demikernel.Resp;
 using Demikernel.Server.Logging;
+using Demikernel.Server.Memory;
 
 namespace Demikernel.Server.Commands;
 
@@ -261,15 +262,29 @@ public static class ServerInfo
             case "memory":
             {
                 sb.Append("# Memory\r\n");
-                long heap = GC.GetTotalMemory(false);
+                // used_memory is the store's own accounting (keys, values, their structures, clients), not the GC heap
+                var memory = server.Memory;
+                long used = memory.Used;
+                long peak = memory.UpdatePeak(used);
+                long dataset = used - memory.Overhead;
                 long rss = Environment.WorkingSet;
-                Line("used_memory", heap);
-                Line("used_memory_human", Human(heap));
+                Line("used_memory", used);
+                Line("used_memory_human", Human(used));
                 Line("used_memory_rss", rss);
                 Line("used_memory_rss_human", Human(rss));
-                Line("used_memory_peak", Math.Max(heap, GC.GetGCMemoryInfo().HeapSizeBytes));
-                Line("maxmemory", server.Config.All.First(kv => kv.Key == "maxmemory").Value);
-                Line("maxmemory_policy", server.Config.All.First(kv => kv.Key == "maxmemory-policy").Value);
+                Line("used_memory_peak", peak);
+                Line("used_memory_peak_human", Human(peak));
+                Line("used_memory_peak_perc", $"{(peak == 0 ? 0 : used * 100.0 / peak):F2}%");
+                Line("used_memory_overhead", memory.Overhead);
+                Line("used_memory_dataset", dataset);
+                Line("used_memory_dataset_perc", $"{(used == 0 ? 0 : dataset * 100.0 / used):F2}%");
+                Line("maxmemory", memory.Limit);
+                Line("maxmemory_human", Human(memory.Limit));
+                Line("maxmemory_policy", MaxMemory.PolicyName(memory.Policy));
+                Line("mem_fragmentation_ratio", (used == 0 ? 0 : rss / (double)used).ToString("F2", ci));
+                Line("mem_fragmentation_bytes", rss - used);
+                Line("mem_not_counted_for_evict", 0);
+                Line("mem_clients_normal", server.Clients.Count * (long)MaxMemory.ClientBytes);
                 Line("mem_allocator", "dotnet-gc");
                 // Allocation accounting from outside: sample total_allocated_bytes before and after a load run.
                 Line("total_allocated_bytes", GC.GetTotalAllocatedBytes(precise: false));
@@ -295,7 +310,7 @@ public static class ServerInfo
                 Line("total_net_output_bytes", s.NetOutputBytes);
                 Line("rejected_connections", s.RejectedConnections);
                 Line("expired_keys", s.ExpiredKeys);
-                Line("evicted_keys", 0);
+                Line("evicted_keys", s.EvictedKeys);
                 Line("keyspace_hits", s.KeyspaceHits);
                 Line("keyspace_misses", s.KeyspaceMisses);
                 Line("pubsub_channels", server.PubSub.ChannelCount);

@@ -51,7 +51,9 @@ public static class TransactionCommands
         c.Server.Watches.UnwatchAll(c.Client);
     }
 
-    private static bool QueuesAWrite(ref CommandContext c)
+    private static bool QueuesAWrite(ref CommandContext c) => Queues(ref c, CommandFlags.Write);
+
+    private static bool Queues(ref CommandContext c, CommandFlags flag)
     {
         var scanner = new RespRequestScanner();
         var args = new RespArgs();
@@ -59,7 +61,7 @@ public static class TransactionCommands
         {
             scanner.Reset();
             if (scanner.TryScan(frame, args, out _, out _) == RespScanStatus.Complete && args.Count > 0 &&
-                c.Server.Commands.TryGet(args.Get(frame, 0), out var spec) && (spec.Flags & CommandFlags.Write) != 0)
+                c.Server.Commands.TryGet(args.Get(frame, 0), out var spec) && (spec.Flags & flag) != 0)
             {
                 return true;
             }
@@ -86,6 +88,13 @@ public static class TransactionCommands
             // redis-server's processCommand treats EXEC with queued writes as a write: the transaction is discarded.
             Reset(ref c);
             c.Reply.Error("EXECABORT Transaction discarded because of: " + denied);
+            return;
+        }
+        if (c.Server.Memory.Limit != 0 && c.Server.Memory.LastResult == Memory.EvictionResult.Fail && Queues(ref c, CommandFlags.DenyOom))
+        {
+            // processCommand counts EXEC as denyoom when it queues a denyoom command: out of memory, it is refused
+            Reset(ref c);
+            c.Reply.Error("EXECABORT Transaction discarded because of: " + CommandTable.OomError);
             return;
         }
         bool broken = c.Server.Watches.IsBroken(client);

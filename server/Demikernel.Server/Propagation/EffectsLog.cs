@@ -126,7 +126,7 @@ public sealed class EffectsLog : IKeyspaceObserver
     public void KeyChanged(RedisDatabase db, ReadOnlySpan<byte> key, KeyChange change, KeyEvent evt, RedisType type)
     {
         if (change == KeyChange.Expired) KeyRemoved(db.Index, key, _config.LazyFreeLazyExpire);
-        else if (change == KeyChange.Evicted) KeyRemoved(db.Index, key, unlink: false);
+        else if (change == KeyChange.Evicted) KeyRemoved(db.Index, key, _config.LazyFreeLazyEviction);
     }
 
     /// <summary>FLUSHDB and SWAPDB propagate as themselves.</summary>

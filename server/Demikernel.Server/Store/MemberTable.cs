@@ -52,6 +52,7 @@ internal sealed class MemberTable<TValue>
     private int[] _next;
     private int[] _buckets; // head entry index + 1 (0 = empty bucket)
     private int _count;
+    private long _keyBytes; // sum of the members' lengths (memory accounting)
 
     public MemberTable(int capacity = MinBuckets)
     {
@@ -64,6 +65,11 @@ internal sealed class MemberTable<TValue>
     }
 
     public int Count => _count;
+
+    /// <summary>Bytes held by the table and its members' arrays (values that are objects are counted by the owner).</summary>
+    public long MemoryBytes =>
+        56 + MemoryCost.Array(_keys.Length, MemoryCost.Reference + Unsafe.SizeOf<TValue>() + 8) +
+        MemoryCost.Array(_buckets.Length, 4) + MemoryCost.ByteArrays(_count, _keyBytes);
 
     /// <summary>Number of buckets (tests watch resizes with it).</summary>
     public int BucketCount => _buckets.Length;
@@ -123,6 +129,7 @@ internal sealed class MemberTable<TValue>
     /// <summary>Removes the entry at dense index <paramref name="index"/>; the last entry moves into it.</summary>
     public void RemoveAt(int index)
     {
+        _keyBytes -= _keys[index].Length;
         int last = _count - 1;
         Relink(index, -1);
         if (index != last)
@@ -148,6 +155,7 @@ internal sealed class MemberTable<TValue>
     /// </summary>
     public void RemoveAtKeepingOrder(int index)
     {
+        _keyBytes -= _keys[index].Length;
         int last = _count - 1;
         Array.Copy(_keys, index + 1, _keys, index, last - index);
         Array.Copy(_values, index + 1, _values, index, last - index);
@@ -186,6 +194,7 @@ internal sealed class MemberTable<TValue>
         if (_count == _keys.Length) Resize(_keys.Length * 2);
         int i = _count++;
         _keys[i] = key;
+        _keyBytes += key.Length;
         _values[i] = value;
         _hashes[i] = hash;
         if (_count > _buckets.Length) Rehash(_buckets.Length * 2);

@@ -78,6 +78,7 @@ internal static class RdbLoader
         r.TryBytes(9, out _);
         var db = databases.Length > 0 ? databases[0] : null;
         long expireAt = -1, idle = -1;
+        int freq = -1;
         while (true)
         {
             int at = s.At = r.Position;
@@ -97,8 +98,9 @@ internal static class RdbLoader
                     continue;
                 }
                 case RdbFormat.OpFreq:
-                    if (!r.TryByte(out _)) return Truncated(s, image, at, "FREQ");
-                    continue; // no LFU policy here: the counter has nowhere to go
+                    if (!r.TryByte(out byte f)) return Truncated(s, image, at, "FREQ");
+                    freq = f;
+                    continue;
                 case RdbFormat.OpIdle:
                 {
                     if (!r.TryLength(out ulong seconds, out bool encoded))
@@ -173,11 +175,12 @@ internal static class RdbLoader
                 var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
                 if (e is null)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
-                if (idle >= 0) e.AccessMs = nowMs - idle * 1000;
+                db.SetAccess(e, idle, freq, nowMs);
                 s.Keys++;
             }
             expireAt = -1;
             idle = -1;
+            freq = -1;
         }
     }
 

@@ -30,6 +30,7 @@ public sealed partial class RedisStream
             c.Bytes += d.Length;
         }
         _chunks.Add(c);
+        _chunkBytes += c.MemoryBytes;
     }
 
     /// <summary>Live entries over all nodes (what <see cref="Length"/> must equal after a restore).</summary>

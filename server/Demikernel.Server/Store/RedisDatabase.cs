@@ -83,6 +83,8 @@ public sealed class RedisDatabase
     private long _avgTtl;
     private long _lruClock;
     private readonly Random _random = new();
+    private long _usedBytes;   // Σ over linked entries: entry, key and string arrays, value object (see MemoryCost)
+    private uint _lfuRandom = 2463534242;
 
     public RedisDatabase(int index, TimeProvider clock)
     {
@@ -99,6 +101,22 @@ public sealed class RedisDatabase
 
     /// <summary>Keys with a TTL.</summary>
     public int ExpiresCount => _expiresCount;
+
+    /// <summary>
+    /// Bytes this database holds by the store's own accounting: its entries, their keys and values (collections
+    /// estimate themselves, see <see cref="RedisObject.MemoryBytes"/>) and its bucket and TTL arrays. Updated as keys
+    /// change, in O(1); INFO's used_memory and maxmemory's eviction add these up.
+    /// </summary>
+    public long UsedMemory => _usedBytes + MemoryCost.Array(_buckets.Length, MemoryCost.Reference) +
+                              MemoryCost.Array(_expires.Length, MemoryCost.Reference);
+
+    /// <summary>The entries' share of <see cref="UsedMemory"/> (tests compare it with a recount).</summary>
+    internal long DataBytes => _usedBytes;
+
+    /// <summary>LFU parameters when an LFU maxmemory policy is selected: <see cref="RedisEntry.AccessMs"/> then holds
+    /// Redis's 16-bit decrement time in minutes and 8-bit logarithmic counter instead of the LRU clock. Null = LRU.</summary>
+    internal LfuSettings? Lfu { get; set; }
+
 
     /// <summary>Running estimate of the TTL of keys with one (INFO keyspace avg_ttl), from active expiry samples.</summary>
     public long AverageTtlMs => _avgTtl;
@@ -146,7 +164,7 @@ public sealed class RedisDatabase
     public RedisEntry? Find(ReadOnlySpan<byte> key, LookupFlags flags = LookupFlags.None)
     {
         var e = FindLive(key, HashOf(key));
-        if (e is not null && (flags & LookupFlags.NoTouch) == 0) e.AccessMs = _lruClock;
+        if (e is not null && (flags & LookupFlags.NoTouch) == 0) Touch(e);
         return e;
     }
 
@@ -271,9 +289,9 @@ public sealed class RedisDatabase
         {
             change = e.Type == RedisType.String ? KeyChange.Modified : KeyChange.TypeChanged;
             if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+            Touch(e);
         }
         StoreString(e, value, StringForm.Auto);
-        e.AccessMs = _lruClock;
         Announce(e, change, KeyEvent.Set);
         return e;
     }
@@ -295,10 +313,10 @@ public sealed class RedisDatabase
             if ((flags & SetFlags.IfNotExists) != 0) return StoreStatus.NotDone;
             if ((flags & SetFlags.KeepTtl) == 0 && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
             change = e.Type == RedisType.String ? KeyChange.Modified : KeyChange.TypeChanged;
+            Touch(e);
         }
         StoreString(e, value, StringForm.Auto);
         if (expireAtMs >= 0) SetExpireSlot(e, expireAtMs);
-        e.AccessMs = _lruClock;
         Announce(e, change, evt);
         return StoreStatus.Ok;
     }
@@ -332,8 +350,8 @@ public sealed class RedisDatabase
             value.CopyTo(e.Bytes.AsSpan(e.Length));
             e.Length = (int)total;
             e.Form = StringForm.Raw;
+            Touch(e);
         }
-        e.AccessMs = _lruClock;
         length = e.Length;
         Announce(e, change, KeyEvent.Append);
         return StoreStatus.Ok;
@@ -359,7 +377,11 @@ public sealed class RedisDatabase
         if (e is null)
         {
             e = AddNew(key, hash);
-            e.Bytes = new byte[end]; // exact size for a new key, like createObject(sdsnewlen(...))
+            ReplaceBytes(e, new byte[end]); // exact size for a new key, like createObject(sdsnewlen(...))
+        }
+        else
+        {
+            Touch(e);
         }
         if (end > e.Length)
         {
@@ -369,7 +391,6 @@ public sealed class RedisDatabase
         }
         value.CopyTo(e.Bytes.AsSpan((int)offset));
         e.Form = StringForm.Raw;
-        e.AccessMs = _lruClock;
         length = e.Length;
         Announce(e, change, KeyEvent.SetRange);
         return StoreStatus.Ok;
@@ -395,16 +416,16 @@ public sealed class RedisDatabase
         }
         result = current + delta;
         var change = e is null ? KeyChange.Added : KeyChange.Modified;
-        e ??= AddNew(key, hash);
+        if (e is null) e = AddNew(key, hash);
+        else Touch(e);
         if (e.Type != RedisType.String || e.Bytes.Length < RedisNumbers.MaxInt64Length - 1)
         {
             e.Type = RedisType.String;
-            e.Bytes = new byte[RedisNumbers.MaxInt64Length - 1];
+            ReplaceBytes(e, new byte[RedisNumbers.MaxInt64Length - 1]);
         }
         RedisNumbers.TryFormatInt64(result, e.Bytes, out int written);
         e.Length = written;
         e.Form = StringForm.Auto;
-        e.AccessMs = _lruClock;
         Announce(e, change, KeyEvent.IncrBy);
         return StoreStatus.Ok;
     }
@@ -425,9 +446,9 @@ public sealed class RedisDatabase
         var value = current + delta;
         if (!value.IsFinite) return StoreStatus.NaNOrInfinity;
         var change = e is null ? KeyChange.Added : KeyChange.Modified;
-        e ??= AddNew(key, hash);
+        if (e is null) e = AddNew(key, hash);
+        else Touch(e);
         StoreString(e, System.Text.Encoding.ASCII.GetBytes(value.ToHumanString()), StringForm.NoInt);
-        e.AccessMs = _lruClock;
         result = e.StringValue;
         Announce(e, change, KeyEvent.IncrByFloat);
         return StoreStatus.Ok;
@@ -447,12 +468,12 @@ public sealed class RedisDatabase
         {
             change = e.Type == value.Type ? KeyChange.Modified : KeyChange.TypeChanged;
             if (!keepTtl && e.ExpiresSlot >= 0) RemoveExpireSlot(e);
+            Touch(e);
         }
         e.Type = value.Type;
-        e.Obj = value;
-        e.Bytes = [];
+        ReplaceObject(e, value);
+        ReplaceBytes(e, []);
         e.Length = 0;
-        e.AccessMs = _lruClock;
         Announce(e, change, evt);
         return e;
     }
@@ -476,12 +497,12 @@ public sealed class RedisDatabase
         uint hash = HashOf(key);
         for (var p = _buckets[hash & (uint)(_buckets.Length - 1)]; p is not null; p = p.Next)
             if (p.Hash == hash && p.Key.AsSpan().SequenceEqual(key)) return null;
-        var e = new RedisEntry(key, hash) { AccessMs = _lruClock };
+        var e = new RedisEntry(key, hash) { AccessMs = InitialAccess() };
         Link(e);
         if (stringArray is not null)
         {
             e.Type = RedisType.String;
-            e.Bytes = stringArray;
+            ReplaceBytes(e, stringArray);
             e.Length = stringArray.Length;
             e.Form = StringForm.Auto;
         }
@@ -492,7 +513,7 @@ public sealed class RedisDatabase
         else
         {
             e.Type = value.Type;
-            e.Obj = value;
+            ReplaceObject(e, value);
         }
         if (expireAtMs >= 0) SetExpireSlot(e, expireAtMs);
         return e;
@@ -501,7 +522,9 @@ public sealed class RedisDatabase
     /// <summary>Announces that <paramref name="entry"/>'s value was changed in place (collections) by <paramref name="evt"/>.</summary>
     public void NotifyModified(RedisEntry entry, KeyEvent evt)
     {
-        entry.AccessMs = _lruClock;
+        // The lookup that found the entry touched it already; LFU counts that one access only.
+        if (Lfu is null) entry.AccessMs = _lruClock;
+        if (entry.Obj is { } obj) Recharge(obj);
         Announce(entry, KeyChange.Modified, evt);
     }
 
@@ -534,8 +557,7 @@ public sealed class RedisDatabase
     {
         var e = FindLive(key, HashOf(key));
         if (e is null) return false;
-        Unlink(e);
-        Announce(e, KeyChange.Evicted, KeyEvent.Evicted);
+        Evict(e);
         return true;
     }
 
@@ -575,15 +597,16 @@ public sealed class RedisDatabase
             change = old.Type == src.Type ? KeyChange.Modified : KeyChange.TypeChanged;
             Unlink(old);
         }
+        long expireAt = src.ExpireAtMs;
+        Unlink(src); // first, so that the value is counted once, under its new key
         var dst = AddNew(destination, hash);
         dst.Type = src.Type;
-        dst.Bytes = src.Bytes;
+        ReplaceBytes(dst, src.Bytes);
         dst.Length = src.Length;
         dst.Form = src.Form;
-        dst.Obj = src.Obj;
+        ReplaceObject(dst, src.Obj);
         dst.AccessMs = src.AccessMs;
-        if (src.ExpiresSlot >= 0) SetExpireSlot(dst, src.ExpireAt);
-        Unlink(src);
+        if (expireAt != NoExpire) SetExpireSlot(dst, expireAt);
         var type = src.Type;
         src.Bytes = [];
         src.Obj = null;
@@ -616,12 +639,12 @@ public sealed class RedisDatabase
         dst.Form = src.Form;
         if (src.Type == RedisType.String)
         {
-            dst.Bytes = src.Length == 0 ? [] : src.StringValue.ToArray();
+            target.ReplaceBytes(dst, src.Length == 0 ? [] : src.StringValue.ToArray());
             dst.Length = src.Length;
         }
         else
         {
-            dst.Obj = src.Obj!.Clone();
+            target.ReplaceObject(dst, src.Obj!.Clone());
         }
         if (src.ExpiresSlot >= 0) target.SetExpireSlot(dst, src.ExpireAt);
         target.Announce(dst, change, KeyEvent.CopyTo);
@@ -656,6 +679,7 @@ public sealed class RedisDatabase
         Snapshot?.Detach(this, old);
         _buckets = new RedisEntry?[MinBuckets];
         _count = 0;
+        _usedBytes = 0;
         _expires = [];
         _expiresCount = 0;
         _expireCursor = 0;
@@ -677,6 +701,7 @@ public sealed class RedisDatabase
         other.PreservePending();
         (_buckets, other._buckets) = (other._buckets, _buckets);
         (_count, other._count) = (other._count, _count);
+        (_usedBytes, other._usedBytes) = (other._usedBytes, _usedBytes);
         (_expires, other._expires) = (other._expires, _expires);
         (_expiresCount, other._expiresCount) = (other._expiresCount, _expiresCount);
         (_expireCursor, other._expireCursor) = (other._expireCursor, _expireCursor);
@@ -811,7 +836,7 @@ public sealed class RedisDatabase
 
     private RedisEntry AddNew(ReadOnlySpan<byte> key, uint hash)
     {
-        var e = new RedisEntry(key.ToArray(), hash) { AccessMs = _lruClock };
+        var e = new RedisEntry(key.ToArray(), hash) { AccessMs = InitialAccess() };
         Link(e);
         return e;
     }
@@ -824,6 +849,12 @@ public sealed class RedisDatabase
         e.Next = head;
         head = e;
         _count++;
+        _usedBytes += EntryBytes(e);
+        if (e.Obj is { } obj)
+        {
+            obj.Charged = obj.MemoryBytes;
+            _usedBytes += obj.Charged;
+        }
     }
 
     private void Unlink(RedisEntry e)
@@ -845,6 +876,12 @@ public sealed class RedisDatabase
         e.Next = null;
         if (e.ExpiresSlot >= 0) RemoveExpireSlot(e);
         _count--;
+        _usedBytes -= EntryBytes(e);
+        if (e.Obj is { Charged: >= 0 } obj)
+        {
+            _usedBytes -= obj.Charged;
+            obj.Charged = -1;
+        }
         // Shrink when under 1/8 full (Redis resizes below 10%); the SCAN cursor survives this.
         if (_buckets.Length > MinBuckets && _count < _buckets.Length / 8)
             Resize(Math.Max(MinBuckets, (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(_count * 2, 1))));
@@ -898,31 +935,157 @@ public sealed class RedisDatabase
 
     /// <summary>Copies a string value into the entry, reusing its array when the size is close enough.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreString(RedisEntry e, ReadOnlySpan<byte> value, StringForm form)
+    private void StoreString(RedisEntry e, ReadOnlySpan<byte> value, StringForm form)
     {
         if (e.Type != RedisType.String)
         {
             e.Type = RedisType.String;
-            e.Obj = null;
-            e.Bytes = [];
+            ReplaceObject(e, null);
+            ReplaceBytes(e, []);
         }
         var bytes = e.Bytes;
         int n = value.Length;
         if (n > bytes.Length || bytes.Length - n > Math.Max(n, 32))
-            e.Bytes = bytes = n == 0 ? [] : GC.AllocateUninitializedArray<byte>(n);
+            ReplaceBytes(e, bytes = n == 0 ? [] : GC.AllocateUninitializedArray<byte>(n));
         value.CopyTo(bytes);
         e.Length = n;
         e.Form = form;
     }
 
     /// <summary>Grows the string array to hold <paramref name="needed"/> bytes, with sds's preallocation.</summary>
-    private static void EnsureCapacity(RedisEntry e, int needed)
+    private void EnsureCapacity(RedisEntry e, int needed)
     {
         if (e.Bytes.Length >= needed) return;
         long capacity = needed < MaxPrealloc ? (long)needed * 2 : (long)needed + MaxPrealloc;
         var bytes = GC.AllocateUninitializedArray<byte>((int)Math.Min(capacity, Array.MaxLength));
         e.Bytes.AsSpan(0, e.Length).CopyTo(bytes);
+        ReplaceBytes(e, bytes);
+    }
+
+    // ------------------------------------------------------------------ memory accounting, access clock, eviction
+
+    /// <summary>An entry with its key and string array (its value object is counted apart, in its Charged).</summary>
+    private static long EntryBytes(RedisEntry e) =>
+        MemoryCost.Entry + MemoryCost.ByteArray(e.Key.Length) + MemoryCost.ByteArray(e.Bytes.Length);
+
+    /// <summary>Every change of a linked entry's string array goes through here, so the count stays exact.</summary>
+    private void ReplaceBytes(RedisEntry e, byte[] bytes)
+    {
+        _usedBytes += MemoryCost.ByteArray(bytes.Length) - MemoryCost.ByteArray(e.Bytes.Length);
         e.Bytes = bytes;
+    }
+
+    /// <summary>Every change of a linked entry's value object goes through here.</summary>
+    private void ReplaceObject(RedisEntry e, RedisObject? obj)
+    {
+        if (e.Obj is { Charged: >= 0 } old)
+        {
+            _usedBytes -= old.Charged;
+            old.Charged = -1;
+        }
+        e.Obj = obj;
+        if (obj is not null)
+        {
+            obj.Charged = obj.MemoryBytes;
+            _usedBytes += obj.Charged;
+        }
+    }
+
+    /// <summary>A collection changed in place: count its new size (nothing when it is no longer stored).</summary>
+    private void Recharge(RedisObject obj)
+    {
+        if (obj.Charged < 0) return;
+        long bytes = obj.MemoryBytes;
+        _usedBytes += bytes - obj.Charged;
+        obj.Charged = bytes;
+    }
+
+    /// <summary>The access field of a new key: the LRU clock, or LFU's initial counter with the current minute.</summary>
+    private long InitialAccess() => Lfu is null ? _lruClock : LfuSettings.Pack(LfuSettings.Minutes(_lruClock), LfuSettings.InitialCounter);
+
+    /// <summary>An access (Redis's updateLFU / LRU_CLOCK on lookup).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Touch(RedisEntry e)
+    {
+        if (Lfu is null) e.AccessMs = _lruClock;
+        else TouchLfu(e, Lfu);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TouchLfu(RedisEntry e, LfuSettings lfu)
+    {
+        long minutes = LfuSettings.Minutes(_lruClock);
+        int counter = lfu.Decayed(e.AccessMs, minutes);
+        // xorshift32: a cheap uniform draw per access, no shared state
+        uint x = _lfuRandom;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        _lfuRandom = x;
+        e.AccessMs = LfuSettings.Pack(minutes, lfu.Increment(counter, x));
+    }
+
+    /// <summary>RESTORE's and the RDB's IDLETIME / FREQ (Redis's objectSetLRUOrLFU): the one the policy tracks is set,
+    /// the other ignored; -1 = not given.</summary>
+    internal void SetAccess(RedisEntry e, long idleSeconds, int freq, long nowMs)
+    {
+        if (Lfu is not null)
+        {
+            if (freq >= 0) e.AccessMs = LfuSettings.Pack(LfuSettings.Minutes(nowMs), freq);
+        }
+        else if (idleSeconds >= 0)
+        {
+            e.AccessMs = nowMs - idleSeconds * 1000;
+        }
+    }
+
+    /// <summary>OBJECT FREQ: the entry's LFU counter, decayed to now (Redis's LFUDecrAndReturn).</summary>
+    internal int LfuCounter(RedisEntry e, LfuSettings lfu) => lfu.Decayed(e.AccessMs, LfuSettings.Minutes(NowMs));
+
+    /// <summary>
+    /// Up to <paramref name="into"/>.Length eviction candidates: with <paramref name="withTtl"/>, random keys that have
+    /// a TTL; otherwise the keys of consecutive buckets from a random one (Redis's dictGetSomeKeys), visiting at most
+    /// ten buckets per wanted key. Returns how many were written.
+    /// </summary>
+    internal int Sample(Span<RedisEntry?> into, bool withTtl)
+    {
+        int n = 0;
+        if (withTtl)
+        {
+            if (_expiresCount == 0) return 0;
+            for (; n < into.Length && n < _expiresCount; n++) into[n] = _expires[_random.Next(_expiresCount)];
+            return n;
+        }
+        if (_count == 0) return 0;
+        int mask = _buckets.Length - 1;
+        int at = _random.Next() & mask;
+        for (int steps = into.Length * 10; steps > 0 && n < into.Length; steps--, at = (at + 1) & mask)
+            for (var e = _buckets[at]; e is not null && n < into.Length; e = e.Next) into[n++] = e;
+        return n;
+    }
+
+    /// <summary>A random key with a TTL (volatile-random), or null.</summary>
+    internal RedisEntry? RandomEntryWithTtl() => _expiresCount == 0 ? null : _expires[_random.Next(_expiresCount)];
+
+    /// <summary>True while <paramref name="e"/> is stored here (a candidate kept in the eviction pool may be gone).</summary>
+    internal bool Holds(RedisEntry e)
+    {
+        for (var p = _buckets[e.Hash & (uint)(_buckets.Length - 1)]; p is not null; p = p.Next)
+            if (ReferenceEquals(p, e)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// Evicts <paramref name="e"/> (maxmemory), announced as <see cref="KeyChange.Evicted"/> ("evicted"), so WATCH,
+    /// blocked clients' keys and the effects log (a DEL, or UNLINK with lazyfree-lazy-eviction, as redis-server
+    /// propagates) all see it like any deletion. Returns the bytes freed by the store's accounting.
+    /// </summary>
+    internal long Evict(RedisEntry e)
+    {
+        long before = UsedMemory;
+        Unlink(e);
+        Announce(e, KeyChange.Evicted, KeyEvent.Evicted);
+        return before - UsedMemory;
     }
 
     /// <summary>Enumerates every entry of a database (see <see cref="Entries"/>).</summary>

@@ -21,6 +21,7 @@ public sealed class RedisHash : RedisObject
 
     private readonly MemberTable<byte[]> _entries;
     private bool _table;
+    private long _valueBytes; // sum of the values' lengths (memory accounting)
 
     public RedisHash(int capacity = 4)
     {
@@ -69,7 +70,11 @@ public sealed class RedisHash : RedisObject
     {
         if (field.Length > ListpackMaxValue || value.Length > ListpackMaxValue) _table = true;
         int i = _entries.GetOrAdd(field, null!, out bool added);
-        if (added) _entries.SetValueAt(i, value.ToArray());
+        if (added)
+        {
+            _entries.SetValueAt(i, value.ToArray());
+            _valueBytes += value.Length;
+        }
         else SetValueAt(i, value);
         if (_entries.Count > ListpackMaxEntries) _table = true;
         return added;
@@ -81,7 +86,11 @@ public sealed class RedisHash : RedisObject
         if (value.Length > ListpackMaxValue) _table = true;
         var old = _entries.ValueAt(index);
         if (old.Length == value.Length) value.CopyTo(old);
-        else _entries.SetValueAt(index, value.ToArray());
+        else
+        {
+            _entries.SetValueAt(index, value.ToArray());
+            _valueBytes += value.Length - old.Length;
+        }
     }
 
     /// <summary>
@@ -92,6 +101,7 @@ public sealed class RedisHash : RedisObject
     {
         int i = _entries.IndexOf(field);
         if (i < 0) return false;
+        _valueBytes -= _entries.ValueAt(i).Length;
         if (_table) _entries.RemoveAt(i);
         else _entries.RemoveAtKeepingOrder(i);
         return true;
@@ -103,9 +113,11 @@ public sealed class RedisHash : RedisObject
     /// </summary>
     public ulong Scan(ulong cursor, int count, List<int> found) => _entries.Scan(cursor, count, found);
 
+    internal override long MemoryBytes => 40 + _entries.MemoryBytes + MemoryCost.ByteArrays(_entries.Count, _valueBytes);
+
     public override RedisObject Clone()
     {
-        var copy = new RedisHash(Count) { _table = _table };
+        var copy = new RedisHash(Count) { _table = _table, _valueBytes = _valueBytes };
         for (int i = 0; i < Count; i++) copy._entries.TryAdd((byte[])FieldAt(i).Clone(), (byte[])ValueAt(i).Clone());
         return copy;
     }

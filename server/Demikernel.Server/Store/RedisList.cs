@@ -218,6 +218,9 @@ public sealed class RedisList : RedisObject
         return -1;
     }
 
+    internal override long MemoryBytes =>
+        48 + MemoryCost.Array(_items.Length, MemoryCost.Reference) + MemoryCost.ByteArrays(_count, _bytes);
+
     public override RedisObject Clone()
     {
         var items = new byte[_items.Length][];

@@ -19,4 +19,15 @@ public abstract class RedisObject
 
     /// <summary>A deep copy for COPY.</summary>
     public abstract RedisObject Clone();
+
+    /// <summary>
+    /// Bytes this value holds on the managed heap, estimated in O(1) from sizes the collection keeps as it changes
+    /// (see <see cref="MemoryCost"/>). Read by the database's accounting when the value is stored or changed. Every
+    /// type of the store overrides it; the default (an empty object) is for values made up by tests.
+    /// </summary>
+    internal virtual long MemoryBytes => MemoryCost.ObjectHeader + MemoryCost.Reference;
+
+    /// <summary>What the owning database counted for this value when it last looked (<see cref="MemoryBytes"/> then),
+    /// or -1 while no database counts it (not stored, or its key was removed).</summary>
+    internal long Charged = -1;
 }

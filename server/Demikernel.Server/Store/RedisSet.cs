@@ -128,6 +128,9 @@ public sealed class RedisSet : RedisObject
         _count = 0;
     }
 
+    internal override long MemoryBytes =>
+        40 + (_ints is not null ? MemoryCost.Array(_ints.Length, sizeof(long)) : _table!.MemoryBytes);
+
     public override RedisObject Clone()
     {
         var copy = new RedisSet();

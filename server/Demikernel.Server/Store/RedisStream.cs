@@ -27,6 +27,7 @@ public sealed partial class RedisStream : RedisObject
 
     private readonly List<Chunk> _chunks = [];
     private List<StreamGroup>? _groups;
+    private long _chunkBytes; // Σ Chunk.MemoryBytes (memory accounting)
 
     public override RedisType Type => RedisType.Stream;
     public override string Encoding => "stream";
@@ -76,8 +77,11 @@ public sealed partial class RedisStream : RedisObject
             // The first node grows from small (most streams are short); later ones start at their final size.
             last = new Chunk(_chunks.Count == 0 ? 4 : NodeMaxEntries);
             _chunks.Add(last);
+            _chunkBytes += last.MemoryBytes;
         }
+        _chunkBytes -= last.MemoryBytes;
         last.Add(id, data, bytes);
+        _chunkBytes += last.MemoryBytes;
         Length++;
         EntriesAdded++;
         LastId = id;
@@ -104,10 +108,13 @@ public sealed partial class RedisStream : RedisObject
         var chunk = _chunks[ci];
         int si = chunk.LowerBound(id);
         if (si >= chunk.Count || chunk.Ids[si] != id || chunk.Data[si] is null) return false;
+        _chunkBytes -= chunk.MemoryBytes;
+        chunk.DeadBytes += chunk.Data[si]!.Length;
         chunk.Data[si] = null;
         chunk.Live--;
         Length--;
         if (chunk.Live == 0) _chunks.RemoveAt(ci);
+        else _chunkBytes += chunk.MemoryBytes;
         if (id > MaxDeletedId) MaxDeletedId = id;
         if (Length == 0) FirstId = default;
         else if (id == FirstId) FirstId = FirstLiveId();
@@ -130,22 +137,26 @@ public sealed partial class RedisStream : RedisObject
                 : chunk.Ids[chunk.Count - 1] < minId;
             if (removeWhole)
             {
+                _chunkBytes -= chunk.MemoryBytes;
                 _chunks.RemoveAt(0);
                 Length -= chunk.Live;
                 deleted += chunk.Live;
                 continue;
             }
             if (approx) break;
+            _chunkBytes -= chunk.MemoryBytes;
             for (int i = 0; i < chunk.Count; i++)
             {
                 bool stop = strategy == StreamTrimStrategy.MaxLen ? Length <= maxLen : chunk.Ids[i] >= minId;
                 if (stop) break;
                 if (chunk.Data[i] is null) continue;
+                chunk.DeadBytes += chunk.Data[i]!.Length;
                 chunk.Data[i] = null;
                 chunk.Live--;
                 Length--;
                 deleted++;
             }
+            _chunkBytes += chunk.MemoryBytes;
             break;
         }
         if (deleted > 0) FirstId = Length == 0 ? default : FirstLiveId();
@@ -372,6 +383,23 @@ public sealed partial class RedisStream : RedisObject
 
     // ------------------------------------------------------------------ copy
 
+    /// <summary>Chunks and their entries, plus consumer groups (O(groups + consumers): a stream has few).</summary>
+    internal override long MemoryBytes
+    {
+        get
+        {
+            long bytes = 96 + MemoryCost.Array(_chunks.Capacity, MemoryCost.Reference) + _chunkBytes;
+            if (_groups is null) return bytes;
+            foreach (var g in _groups)
+            {
+                // a NACK (object) is in the group's PEL and its consumer's (two sorted-list slots each)
+                bytes += 120 + MemoryCost.ByteArray(g.Name.Length) + g.Pel.Count * (48L + 2 * 24);
+                foreach (var consumer in g.Consumers) bytes += 96 + MemoryCost.ByteArray(consumer.Name.Length);
+            }
+            return bytes;
+        }
+    }
+
     public override RedisObject Clone()
     {
         var copy = new RedisStream
@@ -381,6 +409,7 @@ public sealed partial class RedisStream : RedisObject
             FirstId = FirstId,
             MaxDeletedId = MaxDeletedId,
             EntriesAdded = EntriesAdded,
+            _chunkBytes = _chunkBytes,
         };
         foreach (var c in _chunks) copy._chunks.Add(c.Clone());
         if (_groups is not null)
@@ -399,6 +428,12 @@ public sealed partial class RedisStream : RedisObject
         public int Count;
         public int Live;
         public int Bytes;
+        public int DeadBytes; // of the entries deleted since (their arrays are gone)
+
+        /// <summary>The chunk, its arrays and its live entries' data.</summary>
+        public long MemoryBytes =>
+            48 + MemoryCost.Array(Ids.Length, 16) + MemoryCost.Array(Data.Length, MemoryCost.Reference) +
+            MemoryCost.ByteArrays(Live, Bytes - DeadBytes);
 
         public Chunk(int capacity)
         {
@@ -454,6 +489,7 @@ public sealed partial class RedisStream : RedisObject
             Count = Count,
             Live = Live,
             Bytes = Bytes,
+            DeadBytes = DeadBytes,
         };
     }
 }

@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using Demikernel.Server.Store;
+
+namespace Demikernel.Server.Memory;
+
+/// <summary>maxmemory-policy values (redis.conf names in <see cref="MaxMemory.PolicyName"/>).</summary>
+public enum EvictionPolicy
+{
+    NoEviction,
+    AllKeysLru,
+    AllKeysLfu,
+    AllKeysRandom,
+    VolatileLru,
+    VolatileLfu,
+    VolatileRandom,
+    VolatileTtl,
+}
+
+/// <summary>What <see cref="MaxMemory.PerformEvictions"/> achieved (Redis's EVICT_OK, EVICT_RUNNING, EVICT_FAIL).</summary>
+internal enum EvictionResult
+{
+    /// <summary>Under the limit (or no limit).</summary>
+    Ok,
+    /// <summary>Still over the limit, but the time budget ran out with keys left to evict: the cron goes on.</summary>
+    Running,
+    /// <summary>Over the limit and nothing (more) can be evicted: denyoom commands get -OOM.</summary>
+    Fail,
+}
+
+/// <summary>
+/// The memory bound: the used-memory figure (the store's own accounting, see <see cref="RedisDatabase.UsedMemory"/>)
+/// and Redis 7.0's eviction (evict.c's performEvictions), run before every command while maxmemory is set.
+/// <code>
+///   used &gt; maxmemory ─▶ policy
+///     *-lru / *-lfu / volatile-ttl: sample maxmemory-samples keys of every database (all keys, or keys with a TTL)
+///        into a 16-slot pool ordered by score (idle ms; 255 - LFU counter; ∞ - expiry time), evict the best one still
+///        present, repeat
+///     *-random: a random key of the next database in turn
+///     noeviction (or nothing left): EvictionResult.Fail ─▶ denyoom commands answer -OOM
+///   every 16 evictions the time limit of maxmemory-eviction-tenacity is checked; past it the cron continues
+/// </code>
+/// An evicted key is deleted through the store like an expired one, so WATCH, keyspace bookkeeping and the effects log
+/// (a DEL, or UNLINK with lazyfree-lazy-eviction, per key, as redis-server propagates) all see it.
+/// </summary>
+internal sealed class MaxMemory
+{
+    /// <summary>Redis's EVPOOL_SIZE.</summary>
+    private const int PoolSize = 16;
+
+    /// <summary>Estimate per connected client (session, state, scanner, pooled query buffer of a small request).</summary>
+    internal const int ClientBytes = 2048;
+
+    private readonly RedisServer _server;
+    private readonly RedisEntry?[] _pool = new RedisEntry?[PoolSize];   // ascending score: the best candidate is last
+    private readonly ulong[] _poolScore = new ulong[PoolSize];
+    private readonly int[] _poolDb = new int[PoolSize];
+    private RedisEntry?[] _samples = new RedisEntry?[5];
+    private int _nextDb;
+
+    public MaxMemory(RedisServer server) => _server = server;
+
+    /// <summary>maxmemory in bytes (0 = no limit).</summary>
+    public long Limit { get; set; }
+
+    public EvictionPolicy Policy { get; private set; }
+
+    /// <summary>maxmemory-samples (1..int.MaxValue as in redis-server 7.0.15; the sample buffer grows to it when
+    /// first used).</summary>
+    public int Samples { get; set; } = 5;
+
+    /// <summary>maxmemory-eviction-tenacity (0..100).</summary>
+    public int Tenacity { get; set; } = 10;
+
+    /// <summary>LFU parameters, shared with every database while an LFU policy is selected.</summary>
+    public LfuSettings Lfu { get; } = new();
+
+    public bool IsLfu => Policy is EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu;
+
+    /// <summary>Set when an eviction cycle stopped at its time limit with memory still over: the cron continues it.</summary>
+    public bool Running { get; private set; }
+
+    /// <summary>The result of the last check before a command (EXEC refuses a transaction of denyoom commands on Fail).</summary>
+    public EvictionResult LastResult { get; private set; }
+
+    /// <summary>Bytes used by the server's accounting: every database's keys and values, and its clients.</summary>
+    public long Used
+    {
+        get
+        {
+            long used = Overhead;
+            foreach (var db in _server.Databases) used += db.UsedMemory;
+            return used;
+        }
+    }
+
+    /// <summary>What is not the dataset: the clients (an estimate per connection).</summary>
+    public long Overhead => (long)_server.Clients.Count * ClientBytes;
+
+    private long _peak;
+
+    /// <summary>used_memory_peak: the largest <see cref="Used"/> seen by the cron or INFO.</summary>
+    public long UpdatePeak(long used) => _peak = Math.Max(_peak, used);
+
+    public static string PolicyName(EvictionPolicy p) => p switch
+    {
+        EvictionPolicy.AllKeysLru => "allkeys-lru",
+        EvictionPolicy.AllKeysLfu => "allkeys-lfu",
+        EvictionPolicy.AllKeysRandom => "allkeys-random",
+        EvictionPolicy.VolatileLru => "volatile-lru",
+        EvictionPolicy.VolatileLfu => "volatile-lfu",
+        EvictionPolicy.VolatileRandom => "volatile-random",
+        EvictionPolicy.VolatileTtl => "volatile-ttl",
+        _ => "noeviction",
+    };
+
+    public static EvictionPolicy ParsePolicy(string name) => name switch
+    {
+        "allkeys-lru" => EvictionPolicy.AllKeysLru,
+        "allkeys-lfu" => EvictionPolicy.AllKeysLfu,
+        "allkeys-random" => EvictionPolicy.AllKeysRandom,
+        "volatile-lru" => EvictionPolicy.VolatileLru,
+        "volatile-lfu" => EvictionPolicy.VolatileLfu,
+        "volatile-random" => EvictionPolicy.VolatileRandom,
+        "volatile-ttl" => EvictionPolicy.VolatileTtl,
+        _ => EvictionPolicy.NoEviction,
+    };
+
+    /// <summary>Selects a policy: databases keep LFU counters in the access field while an LFU policy is on.</summary>
+    public void SetPolicy(EvictionPolicy policy)
+    {
+        if (policy != Policy) Array.Clear(_pool); // scores of another policy mean nothing now
+        Policy = policy;
+        var lfu = IsLfu ? Lfu : null;
+        foreach (var db in _server.Databases) db.Lfu = lfu;
+    }
+
+    /// <summary>Before a command: nothing to do while under the limit (one sum over the databases).</summary>
+    public EvictionResult Check()
+    {
+        var result = Limit == 0 || Used <= Limit ? EvictionResult.Ok : PerformEvictions();
+        LastResult = result;
+        return result;
+    }
+
+    /// <summary>Redis's evictionTimeLimitUs: 50 µs per step up to 10, then +15% per step; 100 = no limit.</summary>
+    private long TimeLimitTicks()
+    {
+        double us = Tenacity <= 10 ? 50.0 * Tenacity : Tenacity < 100 ? 500.0 * Math.Pow(1.15, Tenacity - 10.0) : double.MaxValue;
+        return us >= long.MaxValue / (double)Stopwatch.Frequency ? long.MaxValue : (long)(us * Stopwatch.Frequency / 1_000_000);
+    }
+
+    /// <summary>Evicts until the used memory is under the limit, nothing is left to evict, or the time limit passed.</summary>
+    public EvictionResult PerformEvictions()
+    {
+        long used = Used;
+        if (Limit == 0 || used <= Limit)
+        {
+            Running = false;
+            return EvictionResult.Ok;
+        }
+        if (Policy == EvictionPolicy.NoEviction) return EvictionResult.Fail;
+        long toFree = used - Limit, freed = 0;
+        long started = Stopwatch.GetTimestamp(), limit = TimeLimitTicks();
+        int evicted = 0;
+        bool timedOut = false;
+        while (freed < toFree)
+        {
+            var (db, victim) = Pick();
+            if (victim is null)
+            {
+                Running = false;
+                return EvictionResult.Fail;
+            }
+            freed += db!.Evict(victim);
+            _server.Stats.EvictedKeys++;
+            if (++evicted % 16 == 0 && Stopwatch.GetTimestamp() - started > limit)
+            {
+                timedOut = true;
+                break;
+            }
+        }
+        Running = timedOut;
+        if (timedOut && !_continuing)
+        {
+            _continuing = true;
+            _server.LibOS.Spawn(ContinueEvictions);
+        }
+        return timedOut ? EvictionResult.Running : EvictionResult.Ok;
+    }
+
+    private bool _continuing;
+
+    /// <summary>
+    /// After CONFIG SET lowered maxmemory: eviction starts on the next scheduler pass (or before the next command,
+    /// whichever comes first), outside any command, so that each evicted key is propagated as a unit of its own, as
+    /// redis-server's performEvictions does (it runs inside CONFIG SET but flushes every DEL at once).
+    /// </summary>
+    public void EvictSoon()
+    {
+        if (_continuing) return;
+        _continuing = true;
+        _server.LibOS.Spawn(ContinueEvictions);
+    }
+
+    /// <summary>
+    /// Redis's evictionTimeProc: after a cycle ran out of time, more cycles run between the other coroutines' turns
+    /// (one per scheduler pass) until memory is under the limit or nothing is left to evict.
+    /// </summary>
+    private async ValueTask ContinueEvictions()
+    {
+        try
+        {
+            do await _server.LibOS.Yield();
+            while (!_server.Stopping && PerformEvictions() == EvictionResult.Running);
+        }
+        finally
+        {
+            _continuing = false;
+        }
+    }
+
+    /// <summary>The cron's share: the peak, and a cycle left unfinished (should the continuation have stopped).</summary>
+    public void Cron()
+    {
+        if (Running && !_continuing) PerformEvictions();
+        UpdatePeak(Used);
+    }
+
+    private (RedisDatabase? Db, RedisEntry? Entry) Pick()
+    {
+        var dbs = _server.Databases;
+        bool volatileOnly = Policy is EvictionPolicy.VolatileLru or EvictionPolicy.VolatileLfu or EvictionPolicy.VolatileRandom or EvictionPolicy.VolatileTtl;
+        if (Policy is EvictionPolicy.AllKeysRandom or EvictionPolicy.VolatileRandom)
+        {
+            for (int i = 0; i < dbs.Length; i++)
+            {
+                var db = dbs[_nextDb = (_nextDb + 1) % dbs.Length];
+                var e = volatileOnly ? db.RandomEntryWithTtl() : db.Count > 0 ? db.RandomEntry() : null;
+                if (e is not null) return (db, e);
+            }
+            return (null, null);
+        }
+        while (true)
+        {
+            long keys = 0;
+            for (int i = 0; i < dbs.Length; i++)
+            {
+                var db = dbs[i];
+                long n = volatileOnly ? db.ExpiresCount : db.Count;
+                if (n == 0) continue;
+                keys += n;
+                Populate(i, db, volatileOnly);
+            }
+            if (keys == 0) return (null, null);
+            for (int k = PoolSize - 1; k >= 0; k--)
+            {
+                var e = _pool[k];
+                if (e is null) continue;
+                var db = dbs[_poolDb[k]];
+                _pool[k] = null;
+                // a ghost (deleted, or no longer with a TTL under volatile-*) is skipped
+                if (db.Holds(e) && (!volatileOnly || e.HasExpire)) return (db, e);
+            }
+        }
+    }
+
+    /// <summary>evictionPoolPopulate: sampled keys enter the pool when better than its worst (or when it has room).</summary>
+    private void Populate(int dbIndex, RedisDatabase db, bool withTtl)
+    {
+        if (_samples.Length < Samples) _samples = new RedisEntry?[Math.Min(Samples, 1 << 20)];
+        var samples = _samples.AsSpan(0, Math.Min(Samples, _samples.Length));
+        int count = db.Sample(samples, withTtl);
+        long now = db.NowMs;
+        long minutes = LfuSettings.Minutes(now);
+        for (int j = 0; j < count; j++)
+        {
+            var e = samples[j]!;
+            samples[j] = null;
+            ulong score = Policy switch
+            {
+                EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => (ulong)Math.Max(0, now - e.AccessMs),
+                EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu => (ulong)(255 - Lfu.Decayed(e.AccessMs, minutes)),
+                _ => ulong.MaxValue - (ulong)Math.Max(0, e.ExpireAt),
+            };
+            if (Array.IndexOf(_pool, e) >= 0) continue; // sampled again: it is in already
+            int k = 0;
+            while (k < PoolSize && _pool[k] is not null && _poolScore[k] < score) k++;
+            if (k == 0 && _pool[PoolSize - 1] is not null) continue; // worse than all, and no room
+            if (k < PoolSize && _pool[k] is null)
+            {
+                // an empty slot at k
+            }
+            else if (_pool[PoolSize - 1] is null)
+            {
+                Array.Copy(_pool, k, _pool, k + 1, PoolSize - k - 1);
+                Array.Copy(_poolScore, k, _poolScore, k + 1, PoolSize - k - 1);
+                Array.Copy(_poolDb, k, _poolDb, k + 1, PoolSize - k - 1);
+            }
+            else
+            {
+                // full: drop the worst (leftmost) and insert before k
+                k--;
+                Array.Copy(_pool, 1, _pool, 0, k);
+                Array.Copy(_poolScore, 1, _poolScore, 0, k);
+                Array.Copy(_poolDb, 1, _poolDb, 0, k);
+            }
+            _pool[k] = e;
+            _poolScore[k] = score;
+            _poolDb[k] = dbIndex;
+        }
+    }
+}
