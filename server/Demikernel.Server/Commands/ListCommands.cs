@@ -5,8 +5,8 @@ namespace Demikernel.Server.Commands;
 
 /// <summary>
 /// List commands (t_list.c in Redis 7.0): pushes, pops (with COUNT), ranges, LPOS, LMOVE/LMPOP and the blocking
-/// variants. A list that becomes empty is deleted; every command that adds elements signals the key as ready so
-/// clients blocked on it (BLPOP, BLMOVE, ...) are served in FIFO order after the command.
+/// variants. A list that becomes empty is deleted. The store announces every change of a key (its change hook), so clients
+/// blocked on it (BLPOP, BLMOVE, ...) are served in FIFO order after the command, whichever command wrote it.
 /// </summary>
 /// <remarks>
 /// Argument-checking order follows Redis exactly (which errors win over "no such key" or WRONGTYPE). Read commands
