@@ -28,12 +28,15 @@ public sealed class MaxMemoryProcessTests(ITestOutputHelper output)
     [Fact]
     public async Task FiftyMegabytesHoldUnderFiveHundredMegabytesOfWrites()
     {
-        using var server = ServerProcess.Start(["--port", "0", "--save", "", "--maxmemory", "50mb", "--maxmemory-policy", "allkeys-lru"]);
+        // the limit from the command line, the policy from the environment (as from the YAML's server: section)
+        using var server = ServerProcess.Start(["--port", "0", "--save", "", "--maxmemory", "50mb"],
+            new Dictionary<string, string> { ["DEMIKERNEL_MAXMEMORY_POLICY"] = "allkeys-lru" });
         int port = server.PortFromLog(server.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal)));
         using var muxer = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port},allowAdmin=true,syncTimeout=20000,asyncTimeout=20000");
         var admin = muxer.GetServer("127.0.0.1", port);
         var db = muxer.GetDatabase();
         Assert.Equal("52428800", Info(admin, "memory")["maxmemory"]);
+        Assert.Equal("allkeys-lru", Info(admin, "memory")["maxmemory_policy"]);
 
         // 1: redis-benchmark, 10,000 SETs of 32 kB on random keys (328 MB)
         var bench = await ExternalProcess.RunAsync("/usr/bin/redis-benchmark",

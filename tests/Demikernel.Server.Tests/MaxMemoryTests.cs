@@ -254,6 +254,24 @@ public sealed class MaxMemoryTests
         Assert.Equal(Int(7), h.Run("OBJECT", "IDLETIME", "k"));
     }
 
+    [Fact]
+    public void RestoreSetsTheFieldThePolicyTracks()
+    {
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v");
+        byte[] payload = h.Execute(Encoding.ASCII.GetBytes("DUMP"), Encoding.ASCII.GetBytes("k"));
+        int header = System.Array.IndexOf(payload, (byte)'\n') + 1;
+        byte[] dump = payload[header..^2];
+        byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+        Assert.Equal(Ok, Encoding.ASCII.GetString(h.Execute(B("RESTORE"), B("lru"), B("0"), dump, B("IDLETIME"), B("1000"))));
+        Assert.Equal(Int(1000), h.Run("OBJECT", "IDLETIME", "lru"));
+        h.Run("CONFIG", "SET", "maxmemory-policy", "volatile-lfu");
+        Assert.Equal(Ok, Encoding.ASCII.GetString(h.Execute(B("RESTORE"), B("lfu"), B("0"), dump, B("FREQ"), B("100"))));
+        Assert.Equal(Int(100), h.Run("OBJECT", "FREQ", "lfu"));
+        Assert.Equal(Ok, Encoding.ASCII.GetString(h.Execute(B("RESTORE"), B("plain"), B("0"), dump, B("IDLETIME"), B("1000"))));
+        Assert.Equal(Int(5), h.Run("OBJECT", "FREQ", "plain")); // IDLETIME means nothing under LFU
+    }
+
     [Theory]
     [InlineData("volatile-lru")]
     [InlineData("volatile-lfu")]
