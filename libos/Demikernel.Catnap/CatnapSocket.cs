@@ -21,8 +21,12 @@ internal sealed unsafe class CatnapSocket : IoQueue
     private OperationQueue _pops;
     private OperationQueue _pushes;
 
-    public CatnapSocket(CatnapTransport transport, int fd, int id, SocketKind kind, bool connected)
+    /// <summary>AF_UNIX: peers and local ends have no IPv4 endpoint (reported as 0.0.0.0:0).</summary>
+    private readonly bool _unix;
+
+    public CatnapSocket(CatnapTransport transport, int fd, int id, SocketKind kind, bool connected, bool unix = false)
     {
+        _unix = unix;
         _transport = transport;
         _fd = fd;
         Id = id;
@@ -32,8 +36,19 @@ internal sealed unsafe class CatnapSocket : IoQueue
 
     public int Id { get; }
 
+    public override int BindUnix(string path)
+    {
+        if (!_unix) return Errno.EAFNOSUPPORT;
+        int length = System.Text.Encoding.UTF8.GetByteCount(path);
+        if (length is 0 or > 107) return 36; // ENAMETOOLONG (or an empty path)
+        var addr = new LibC.SockAddrUn { Family = LibC.AF_UNIX };
+        System.Text.Encoding.UTF8.GetBytes(path, new Span<byte>(addr.Path, 108));
+        return LibC.bind_unix(_fd, &addr, sizeof(ushort) + length + 1) == 0 ? 0 : LibC.LastErrno;
+    }
+
     public override int Bind(IPv4Endpoint local)
     {
+        if (_unix) return Errno.EAFNOSUPPORT;
         int one = 1;
         // Like redis-server: a restarted server can bind its port while old connections sit in TIME-WAIT.
         if (_kind == SocketKind.Stream) LibC.setsockopt(_fd, LibC.SOL_SOCKET, LibC.SO_REUSEADDR, &one, sizeof(int));
@@ -148,8 +163,9 @@ internal sealed unsafe class CatnapSocket : IoQueue
                 _accepts.Dequeue()!.Complete(errno);
                 continue;
             }
-            var socket = _transport.Adopt(fd, SocketKind.Stream, connected: true);
-            _accepts.Dequeue()!.CompleteAccept(socket, LibC.FromSockAddr(addr));
+            var socket = _transport.Adopt(fd, SocketKind.Stream, connected: true, _unix);
+            // a Unix peer's sockaddr_un does not fit (and means nothing) in an IPv4 endpoint
+            _accepts.Dequeue()!.CompleteAccept(socket, _unix ? default : LibC.FromSockAddr(addr));
         }
     }
 
@@ -245,6 +261,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
         LibC.SockAddrIn addr;
         int len = sizeof(LibC.SockAddrIn);
         local = default;
+        if (_unix) return 0;
         if (LibC.getsockname(_fd, &addr, &len) != 0) return LibC.LastErrno;
         local = LibC.FromSockAddr(addr);
         return 0;
@@ -255,6 +272,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
         LibC.SockAddrIn addr;
         int len = sizeof(LibC.SockAddrIn);
         remote = default;
+        if (_unix) return 0;
         if (LibC.getpeername(_fd, &addr, &len) != 0) return LibC.LastErrno;
         remote = LibC.FromSockAddr(addr);
         return 0;

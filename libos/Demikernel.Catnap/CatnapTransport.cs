@@ -62,11 +62,21 @@ public sealed unsafe class CatnapTransport : INetworkTransport
         return 0;
     }
 
-    internal CatnapSocket Adopt(int fd, SocketKind kind, bool connected)
+    /// <summary>A Unix-domain stream socket (AF_UNIX): bound to a path, listened on and accepted like TCP.</summary>
+    public int SocketUnix(out IoQueue? queue)
+    {
+        queue = null;
+        int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, 0);
+        if (fd < 0) return LibC.LastErrno;
+        queue = Adopt(fd, SocketKind.Stream, connected: false, unix: true);
+        return 0;
+    }
+
+    internal CatnapSocket Adopt(int fd, SocketKind kind, bool connected, bool unix = false)
     {
         int id = _freeIds.Count > 0 ? _freeIds.Pop() : _nextId++;
         if (id >= _byId.Length) Array.Resize(ref _byId, _byId.Length * 2);
-        var socket = new CatnapSocket(this, fd, id, kind, connected);
+        var socket = new CatnapSocket(this, fd, id, kind, connected, unix);
         _byId[id] = socket;
         var ev = new LibC.EpollEvent
         {

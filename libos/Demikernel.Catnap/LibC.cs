@@ -7,6 +7,7 @@ internal static unsafe partial class LibC
 {
     private const string Lib = "libc";
 
+    public const int AF_UNIX = 1;
     public const int AF_INET = 2;
     public const int SOCK_STREAM = 1;
     public const int SOCK_DGRAM = 2;
@@ -59,6 +60,14 @@ internal static unsafe partial class LibC
         public ulong Zero;
     }
 
+    /// <summary>struct sockaddr_un: family, then a NUL-terminated path of at most 107 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrUn
+    {
+        public ushort Family;
+        public fixed byte Path[108];
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     public struct Linger
     {
@@ -68,6 +77,7 @@ internal static unsafe partial class LibC
 
     [LibraryImport(Lib, SetLastError = true)] public static partial int socket(int domain, int type, int protocol);
     [LibraryImport(Lib, SetLastError = true)] public static partial int bind(int fd, SockAddrIn* addr, int len);
+    [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)] public static partial int bind_unix(int fd, SockAddrUn* addr, int len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int listen(int fd, int backlog);
     [LibraryImport(Lib, SetLastError = true)] public static partial int accept4(int fd, SockAddrIn* addr, int* len, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int connect(int fd, SockAddrIn* addr, int len);

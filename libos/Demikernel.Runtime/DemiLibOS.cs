@@ -60,6 +60,23 @@ public sealed partial class DemiLibOS : IDisposable
         return 0;
     }
 
+    /// <summary>
+    /// Creates a Unix-domain stream socket (bind it with <see cref="BindUnix"/>, then Listen/Accept/Pop/Push as any
+    /// stream; accepted peers have no IPv4 address: <see cref="QResult"/>'s address is 0.0.0.0:0). EAFNOSUPPORT on a
+    /// libOS without AF_UNIX.
+    /// </summary>
+    public int SocketUnix(out QDesc qd)
+    {
+        qd = QDesc.Invalid;
+        int rc = _transport.SocketUnix(out var queue);
+        if (rc != 0) return rc;
+        qd = Register(queue!);
+        return 0;
+    }
+
+    /// <summary>Binds a socket made by <see cref="SocketUnix"/> to a filesystem path.</summary>
+    public int BindUnix(QDesc qd, string path) => TryGet(qd, out var q) ? q.BindUnix(path) : Errno.EBADF;
+
     /// <summary>Creates an in-process memory queue (push/pop like a channel).</summary>
     public int Queue(out QDesc qd)
     {

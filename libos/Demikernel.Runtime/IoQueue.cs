@@ -13,6 +13,9 @@ public abstract class IoQueue
     public bool IsClosed { get; internal set; }
 
     public virtual int Bind(IPv4Endpoint local) => Errno.EOPNOTSUPP;
+
+    /// <summary>Binds a Unix-domain stream socket to a path (only transports with AF_UNIX have such sockets).</summary>
+    public virtual int BindUnix(string path) => Errno.EAFNOSUPPORT;
     public virtual int Listen(int backlog) => Errno.EOPNOTSUPP;
     public virtual int StartAccept(Operation op) => Errno.EOPNOTSUPP;
     public virtual int StartConnect(Operation op) => Errno.EOPNOTSUPP;
@@ -75,6 +78,14 @@ public interface INetworkTransport : IDisposable
 
     /// <summary>Creates a socket queue, or returns an errno.</summary>
     int Socket(SocketKind kind, out IoQueue? queue);
+
+    /// <summary>Creates a Unix-domain stream socket (AF_UNIX), or returns an errno: EAFNOSUPPORT where the transport
+    /// has none (only catnap, over the kernel's sockets, has them).</summary>
+    int SocketUnix(out IoQueue? queue)
+    {
+        queue = null;
+        return Errno.EAFNOSUPPORT;
+    }
 
     /// <summary>Makes I/O progress without blocking; true if anything happened.</summary>
     bool Poll();

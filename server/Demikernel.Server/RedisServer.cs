@@ -162,14 +162,28 @@ public sealed class RedisServer
             CloseListeners();
             return rc;
         }
-        if (_listeners.Count == 0)
+        if (Config.UnixSocket is { } socketPath)
+        {
+            int rc = ListenOnUnix(socketPath);
+            if (rc != 0)
+            {
+                Log.FailedOpeningUnixSocket(socketPath, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
+                CloseListeners();
+                return rc;
+            }
+        }
+        if (_listeners.Count == 0 && !_unixListener.IsValid)
         {
             Log.NotListeningAnywhere();
             return Errno.EADDRNOTAVAIL;
         }
-        LibOS.GetSockName(_listeners[0], out var bound);
-        ListenEndpoint = bound;
-        foreach (var listener in _listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener)));
+        if (_listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var bound) == 0) ListenEndpoint = bound;
+        foreach (var listener in _listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener, unix: false)));
+        if (_unixListener.IsValid)
+        {
+            var unixListener = _unixListener;
+            LibOS.Spawn(() => Supervise("unix socket accept loop", () => AcceptLoop(unixListener, unix: true)));
+        }
         LibOS.Spawn(() => Supervise("cron", Cron));
         return 0;
     }
@@ -192,10 +206,47 @@ public sealed class RedisServer
         return rc;
     }
 
+    private QDesc _unixListener = QDesc.Invalid;
+
+    /// <summary>unixsocket: as redis-server, an old socket file is removed first and unixsocketperm applied after bind.</summary>
+    private int ListenOnUnix(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // bind reports what is wrong with the path
+        }
+        int rc = LibOS.SocketUnix(out var qd);
+        if (rc != 0) return rc;
+        if ((rc = LibOS.BindUnix(qd, path)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
+        {
+            LibOS.Close(qd);
+            return rc;
+        }
+        if (Config.UnixSocketPerm != 0 && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)Config.UnixSocketPerm);
+        _unixListener = qd;
+        return 0;
+    }
+
     private void CloseListeners()
     {
         foreach (var listener in _listeners) LibOS.Close(listener);
         _listeners.Clear();
+        if (_unixListener.IsValid)
+        {
+            LibOS.Close(_unixListener);
+            _unixListener = QDesc.Invalid;
+            try
+            {
+                if (Config.UnixSocket is { } path) File.Delete(path); // as redis-server at exit
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     /// <summary>Where the server listens (one endpoint per bind address that could be used).</summary>
@@ -252,7 +303,7 @@ public sealed class RedisServer
         foreach (var client in _clients.Values.ToArray()) client.Kill();
     }
 
-    private async ValueTask AcceptLoop(QDesc listener)
+    private async ValueTask AcceptLoop(QDesc listener, bool unix)
     {
         while (!Stopping)
         {
@@ -271,7 +322,7 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd));
                 continue;
             }
-            if (Config.ProtectedMode && Config.RequirePass is null && !IsLoopbackPeer(accepted.Address))
+            if (!unix && Config.ProtectedMode && Config.RequirePass is null && !IsLoopbackPeer(accepted.Address))
             {
                 // redis-server 7.0 (networking.c clientAcceptHandler): protected mode, no password for the default
                 // user and a peer that is not 127.0.0.1 (or ::1): the explanation, then the connection closes.

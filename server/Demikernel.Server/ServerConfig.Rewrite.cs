@@ -12,7 +12,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters whose value is written quoted (redis's sdscatrepr), as redis writes its string configs.</summary>
     private static readonly HashSet<string> QuotedParameters = new(StringComparer.Ordinal)
     {
-        "requirepass", "logfile", "dbfilename", "appendfilename", "appenddirname", "dir", "notify-keyspace-events",
+        "requirepass", "logfile", "unixsocket", "dbfilename", "appendfilename", "appenddirname", "dir", "notify-keyspace-events",
     };
 
     /// <summary>
@@ -94,6 +94,7 @@ public sealed partial class ServerConfig
                 case "dir":
                     RewriteLine(name, $"dir {RedisConfFile.Quote(value)}", true);
                     break;
+                case "unixsocket" when value.Length == 0:
                 case "requirepass" when value.Length == 0:
                     processed.Add(name); // no password: any requirepass line goes
                     break;

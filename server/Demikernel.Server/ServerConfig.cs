@@ -64,6 +64,8 @@ public sealed partial class ServerConfig
         _values["tcp-keepalive"] = "300";
         _values["tcp-backlog"] = "511";
         _values["protected-mode"] = options.ProtectedMode ? "yes" : "no";
+        _values["unixsocket"] = "";
+        _values["unixsocketperm"] = "0";
         _values["daemonize"] = "no";
         _values["loglevel"] = options.LogLevel;
         _values["logfile"] = options.LogFile;
@@ -95,6 +97,10 @@ public sealed partial class ServerConfig
 
     /// <summary>protected-mode: without a password, only clients from 127.0.0.1 are served (see RedisServer's accept loop).</summary>
     public bool ProtectedMode { get; private set; }
+
+    /// <summary>unixsocket: a path to listen on as well (AF_UNIX, catnap only), or null; unixsocketperm its mode (0 = as created).</summary>
+    public string? UnixSocket => _values["unixsocket"] is { Length: > 0 } path ? path : null;
+    public int UnixSocketPerm => Convert.ToInt32(_values["unixsocketperm"], 8);
     public int MaxClients { get; private set; }
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
@@ -181,7 +187,7 @@ public sealed partial class ServerConfig
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "port" or "bind" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
+        if (key is "databases" or "port" or "bind" or "unixsocket" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
             or "appendfilename" or "appenddirname" or "logfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
@@ -319,6 +325,20 @@ public sealed partial class ServerConfig
                 return v is "always" or "everysec" or "no" ? null : "argument(s) must be one of the following: everysec, always, no";
             case "port":
                 return Range(v, 0, 65535);
+            case "unixsocketperm":
+                // redis: an octal number 0..0777, shown in octal
+                long perm;
+                try
+                {
+                    perm = Convert.ToInt64(v, 8);
+                }
+                catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+                {
+                    return "argument couldn't be parsed as an octal number";
+                }
+                if (perm is < 0 or > 511) return "argument must be between 0 and 777 inclusive";
+                _values[key] = Convert.ToString(perm, 8);
+                return null;
             case "bind":
                 // redis's CONFIG_BINDADDR_MAX; the addresses themselves are checked when the server listens
                 return v.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > 16 ? "Too many bind addresses specified." : null;

@@ -66,6 +66,8 @@ public sealed class RedisConfTests : IDisposable
         "databases 0\n",
         "dbfilename a/b\n",
         "appendfsync sometimes\n",
+        "unixsocketperm 800\n",
+        "unixsocketperm 1000\n",
     };
 
     /// <summary>redis-server 7.0.15 and this server print the same fatal message for the same bad line.</summary>
@@ -207,6 +209,37 @@ public sealed class RedisConfTests : IDisposable
         {
             redis.Kill();
             redis.WaitForExit();
+        }
+    }
+
+    /// <summary>unixsocket and unixsocketperm on catnap: redis-cli -s reaches the server through the socket file,
+    /// which has the mode asked for, is exempt from protected mode (as redis), and is removed when the server stops.</summary>
+    [Fact]
+    public void AUnixSocketServesClientsWithItsPermissions()
+    {
+        string socket = Path.Combine(_dir, "redis.sock");
+        File.WriteAllText(socket, "stale"); // an old file in the way is replaced, as redis-server does
+        string conf = Write("unix.conf", $"unixsocket {socket}\nunixsocketperm 700\nport 0\n");
+        var server = ServerProcess.Start([conf]);
+        try
+        {
+            server.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal));
+            if (OperatingSystem.IsWindows()) Assert.Fail("unix sockets: Linux (catnap)");
+            else Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(socket));
+            var r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "CONFIG", "GET", "unix*"], RedisCli.Timeout).GetAwaiter().GetResult();
+            Assert.Equal($"unixsocket\n{socket}\nunixsocketperm\n700", r.Stdout.Trim());
+            r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "SET", "k", "v"], RedisCli.Timeout).GetAwaiter().GetResult();
+            Assert.Equal("OK", r.Stdout.Trim());
+            r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "CONFIG", "SET", "unixsocketperm", "777"], RedisCli.Timeout).GetAwaiter().GetResult();
+            Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'unixsocketperm') - can't set immutable config", r.Stdout.Trim());
+            r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "SHUTDOWN", "NOSAVE"], RedisCli.Timeout).GetAwaiter().GetResult();
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            while (File.Exists(socket) && DateTime.UtcNow < deadline) Thread.Sleep(50);
+            Assert.False(File.Exists(socket), "the socket file is removed at exit");
+        }
+        finally
+        {
+            server.Dispose();
         }
     }
 

@@ -288,6 +288,39 @@ public class QueueApiTests
         Assert.Equal(Errno.ECONNRESET, r.Ret);
     }
 
+    /// <summary>AF_UNIX on catnap: listen on a path, a kernel client connects, data flows both ways; catloop has none.</summary>
+    [Fact]
+    public void UnixSocketsOnCatnapAndEafnosupportElsewhere()
+    {
+        using (var loop = Create("catloop")) Assert.Equal(Errno.EAFNOSUPPORT, loop.SocketUnix(out _));
+        string path = Path.Combine(Path.GetTempPath(), $"catnap-{Environment.ProcessId}-{Guid.NewGuid():N}.sock");
+        try
+        {
+            using var libos = Create("catnap");
+            Assert.Equal(0, libos.SocketUnix(out var l));
+            Assert.Equal(Errno.EAFNOSUPPORT, libos.Bind(l, IPv4Endpoint.Loopback(0)));
+            Assert.Equal(0, libos.BindUnix(l, path));
+            Assert.Equal(0, libos.Listen(l, 16));
+            using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+            client.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path)); // completes from the backlog
+            Assert.Equal(0, libos.Accept(l, out var aqt));
+            Assert.Equal(0, libos.Wait(aqt, out var accepted, Long));
+            Assert.Equal(OpCode.Accept, accepted.Opcode);
+            Assert.Equal(default, accepted.Address); // a path is not an IPv4 endpoint
+            client.Send("ping"u8);
+            Assert.Equal("ping", Receive(libos, accepted.AcceptedQd, 4));
+            Send(libos, accepted.AcceptedQd, "pong");
+            var buffer = new byte[4];
+            int n = 0;
+            while (n < 4) n += client.Receive(buffer.AsSpan(n));
+            Assert.Equal("pong", Encoding.ASCII.GetString(buffer));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void SocketOptionsRoundTripOnCatnap()
     {

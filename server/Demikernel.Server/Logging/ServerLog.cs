@@ -64,6 +64,9 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 47, Level = LogLevel.Warning, Message = "Configured to not listen anywhere, exiting.")]
     public static partial void NotListeningAnywhere(this ILogger log);
 
+    [LoggerMessage(EventId = 50, Level = LogLevel.Warning, Message = "Failed opening Unix socket: {Path}: {Error}")]
+    public static partial void FailedOpeningUnixSocket(this ILogger log, string path, string error);
+
     [LoggerMessage(EventId = 48, Level = LogLevel.Information, Message = "CONFIG REWRITE executed with success.")]
     public static partial void ConfigRewritten(this ILogger log);
 
