@@ -48,10 +48,11 @@ public sealed class LibOSConfig
         {
             throw new ConfigException($"config is not valid YAML: {e.Message}");
         }
-        catch (InvalidOperationException e)
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet 16.3's scanner throws this instead of a YamlException on some malformed plain scalars
-            // (found by fuzzing: tests/Demikernel.Fuzz, target config-yaml).
+            // YamlDotNet 16.3 throws these instead of a YamlException on some malformed files: InvalidOperationException
+            // from its scanner on a broken plain scalar, ArgumentException ("unsupported type" of event) from its
+            // parser (both found by fuzzing: tests/Demikernel.Fuzz, target config-yaml).
             throw new ConfigException($"config is not valid YAML: {e.Message}");
         }
         if (stream.Documents.Count == 0) return config;

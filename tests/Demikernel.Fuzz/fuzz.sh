@@ -12,7 +12,7 @@ shift 2
 [ -x "$out/dotnet-libfuzzer" ] && [ -x "$out/app/Demikernel.Fuzz" ] || { echo "fuzz.sh: run build.sh first" >&2; exit 2; }
 [ -d "$here/corpus/$target" ] || { echo "fuzz.sh: no corpus/$target (targets: $(ls "$here/corpus" | tr '\n' ' '))" >&2; exit 2; }
 case "$target" in
-  rdb|restore|aof) max_len=65536 ;;
+  rdb|restore|aof|hll) max_len=65536 ;;
   *) max_len=4096 ;;
 esac
 mkdir -p "$out/work/$target" "$out/crashes/$target"

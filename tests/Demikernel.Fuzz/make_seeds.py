@@ -133,6 +133,18 @@ def redis_seeds():
                                     b"file \"appendonly .aof.2.incr.aof\" seq 2 type i\n")
 
 
+def hll_seeds():
+    r = Redis()
+    try:
+        r.cmd("PFADD", "sparse", "a", "b", "c")
+        r.cmd("PFADD", "dense", *["e%d" % i for i in range(3000)])
+        r.cmd("PFADD", "empty")
+        for key in ["sparse", "dense", "empty"]:
+            put("hll", key, bulk(r.cmd("GET", key)))
+    finally:
+        r.stop()
+
+
 def config_seeds():
     root = os.path.join(here, "..", "..", "configs")
     for name in sorted(os.listdir(root)):
@@ -202,6 +214,7 @@ def wire_seeds():
 if __name__ == "__main__":
     shutil.rmtree(corpus, ignore_errors=True)
     redis_seeds()
+    hll_seeds()
     config_seeds()
     wire_seeds()
     for t in sorted(os.listdir(corpus)):

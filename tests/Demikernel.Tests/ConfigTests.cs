@@ -77,6 +77,10 @@ public class ConfigTests
         string yaml = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(
             "YmFzZTogJmIKICBwb3J0OiAxAAAAAAAAAAAAAAAAAAAAAAAAAAogIGxpc3Q6IFthLGVydmVyOgogIDw8OiAqYgogIGh6OiAxMAogIGJpbnd3d3d3d3d3d3d3d3d3d3d3OiBkJ3cxMjcuMC4wLjEnCg=="));
         Assert.IsType<ConfigException>(ParseError(yaml));
+        // and YamlDotNet's parser threw ArgumentException ("The current event is of an unsupported type") on this one
+        yaml = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(
+            "YmFzZTogJmIKICBwb3J0OiAxCiAgbGlzdDogW2EsIGJdKnNlcnZlcjoKICA8/////////////////////////////729vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vb29vf///////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////////zw6ICpiCiAgaHo6IDExCiAgYmlud3d3d3d3d3d3//////////93d3d3d3d3d3dkOiAnMTI3LjAuMC4xJwo="));
+        Assert.IsType<ConfigException>(ParseError(yaml));
     }
 
     [Theory]

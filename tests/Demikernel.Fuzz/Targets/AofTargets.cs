@@ -49,6 +49,48 @@ internal static class AofTargets
         Invariant.True(result.ValidLength >= 0 && result.ValidLength <= input.Length, $"valid length {result.ValidLength} of {input.Length}");
     }
 
+    /// <summary>The input as a string value read by the HyperLogLog commands (the "HYLL" header, sparse opcodes and
+    /// dense registers come from the input): PFCOUNT, PFADD, PFMERGE and PFCOUNT of several keys either work or
+    /// answer redis-server's "INVALIDOBJ Corrupted HLL object detected" / WRONGTYPE; none may throw.</summary>
+    public static void Hll(ReadOnlySpan<byte> input)
+    {
+        var stream = new List<byte>();
+        void Command(params byte[][] args)
+        {
+            stream.AddRange(Encoding.ASCII.GetBytes($"*{args.Length}\r\n"));
+            foreach (var a in args)
+            {
+                stream.AddRange(Encoding.ASCII.GetBytes($"${a.Length}\r\n"));
+                stream.AddRange(a);
+                stream.AddRange("\r\n"u8.ToArray());
+            }
+        }
+        static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+        var value = input.ToArray();
+        Command(B("SET"), B("h"), value);
+        Command(B("PFCOUNT"), B("h"));
+        Command(B("SET"), B("h2"), value);
+        Command(B("PFADD"), B("h2"), B("a"), B("b"), B("c"));
+        Command(B("PFCOUNT"), B("h"), B("h2"));
+        Command(B("PFMERGE"), B("d"), B("h"), B("h2"));
+        Command(B("PFCOUNT"), B("d"));
+        Command(B("PFADD"), B("h"), B("x"));
+        Command(B("PFCOUNT"), B("h"));
+        var server = s_server.Value;
+        var loader = new AofLoader(server);
+        s_log.Failure = null;
+        try
+        {
+            var result = loader.Load(stream.ToArray(), "hll.aof", allowRdb: false);
+            Invariant.True(result.Ok, $"the HLL command stream did not load: {result.Error}");
+        }
+        finally
+        {
+            foreach (var db in server.Databases) db.Clear();
+        }
+        if (s_log.Failure is { } failure) throw new InvariantException($"an HLL command failed: {failure}");
+    }
+
     public static void Manifest(ReadOnlySpan<byte> input)
     {
         var manifest = AofManifest.Parse(Encoding.UTF8.GetString(input), out string? error);

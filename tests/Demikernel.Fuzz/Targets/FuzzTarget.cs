@@ -33,6 +33,7 @@ internal static class FuzzTargets
         new("restore", "DUMP/RESTORE payload decoders (every RDB value type) via RdbSerializer", RdbTargets.Restore),
         new("rdb", "RdbLoader: whole RDB files", RdbTargets.RdbFile),
         new("aof", "AofLoader: an AOF file (RDB preamble + commands through the dispatcher)", AofTargets.AofFile),
+        new("hll", "HyperLogLog commands on a string value from the input (sparse and dense decoding)", AofTargets.Hll),
         new("aof-manifest", "AofManifest.Parse: the appendonly manifest", AofTargets.Manifest),
         new("config-yaml", "LibOSConfig: the YAML config file and its typed getters", ConfigTargets.Yaml),
         new("ethernet", "InetStack EthernetFrame / EthernetRepr", WireTargets.Ethernet),
