@@ -150,8 +150,21 @@ public sealed class ClientSession
                 _killed = true;
                 _libos.Close(qd);
             }
+            // A read started while parked may still be pending (the client was served, then QUIT or failed to flush):
+            // closing cancelled it, and its operation goes back to the pool only once its result is taken.
+            if (_hasReadAhead) await DropReadAheadAsync();
+            // The signals' scheduler slots live as long as the session, not as long as the libOS.
+            _unblock.Dispose();
+            _durable?.Dispose();
             _server.OnSessionEnded(this);
         }
+    }
+
+    private async ValueTask DropReadAheadAsync()
+    {
+        while (!_readAhead.IsCompleted) await _unblock.WaitAsync();
+        var late = TakeReadAhead();
+        if (late.Succeeded) _libos.SgaFree(late.Sga);
     }
 
     /// <summary>
