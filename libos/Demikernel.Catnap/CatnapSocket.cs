@@ -303,6 +303,9 @@ internal sealed unsafe class CatnapSocket : IoQueue
             SocketOption.ReusePort => (LibC.SOL_SOCKET, LibC.SO_REUSEPORT),
             SocketOption.KeepAlive => (LibC.SOL_SOCKET, LibC.SO_KEEPALIVE),
             SocketOption.ReuseAddress => (LibC.SOL_SOCKET, LibC.SO_REUSEADDR),
+            SocketOption.TcpKeepIdle => (LibC.IPPROTO_TCP, LibC.TCP_KEEPIDLE),
+            SocketOption.TcpKeepInterval => (LibC.IPPROTO_TCP, LibC.TCP_KEEPINTVL),
+            SocketOption.TcpKeepCount => (LibC.IPPROTO_TCP, LibC.TCP_KEEPCNT),
             _ => (0, 0),
         };
         return name != 0;

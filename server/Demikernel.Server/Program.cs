@@ -22,12 +22,16 @@ var appendfsync = new Option<string?>("--appendfsync") { Description = "always |
 var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
 var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
 var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
+var outputLimit = new Option<string[]>("--client-output-buffer-limit") { Description = "\"CLASS HARD SOFT SECONDS\" for normal, replica or pubsub clients (repeatable; default \"normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60\")" };
+var queryLimit = new Option<string?>("--client-query-buffer-limit") { Description = "close a client whose unparsed input exceeds this (default 1gb)" };
+var protoMaxBulkLen = new Option<string?>("--proto-max-bulk-len") { Description = "largest bulk string a request may carry (default 512mb)" };
+var tcpKeepAlive = new Option<string?>("--tcp-keepalive") { Description = "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); command-line options override it" };
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
     port, bind, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
-    aofLoadTruncated, loglevel, logfile,
+    aofLoadTruncated, loglevel, logfile, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive,
 };
 root.SetAction(parse =>
 {
@@ -97,6 +101,20 @@ root.SetAction(parse =>
         foreach (string name in config.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
         var server = new RedisServer(libos, options, log, logging.Level);
         _ = server.Config.Set("aof-load-truncated", aofLoadTruncatedText); // validated above
+        // Client limits: checked and applied by CONFIG SET's own code, so the same values and errors as at runtime.
+        var limits = new List<(string Name, string Value)>();
+        foreach (string value in config.Get("server", "client-output-buffer-limit") is { } fileLimits ? [fileLimits] : Array.Empty<string>()) limits.Add(("client-output-buffer-limit", value));
+        foreach (string value in parse.GetValue(outputLimit) ?? []) limits.Add(("client-output-buffer-limit", value));
+        foreach (var (name, option) in new[] { ("client-query-buffer-limit", queryLimit), ("proto-max-bulk-len", protoMaxBulkLen), ("tcp-keepalive", tcpKeepAlive) })
+            if ((parse.GetValue(option) ?? config.Get("server", name)) is { } value) limits.Add((name, value));
+        foreach (var (name, value) in limits)
+        {
+            if (server.Config.Set(name, value) is { } error)
+            {
+                Console.Error.WriteLine($"error: --{name} '{value}': {error[(error.IndexOf(" - ", StringComparison.Ordinal) + 3)..]}");
+                return 2;
+            }
+        }
         int rc = server.Start();
         if (rc != 0)
         {
