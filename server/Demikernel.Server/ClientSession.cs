@@ -234,6 +234,21 @@ public sealed class ClientSession
     private async ValueTask<bool> FlushAsync()
     {
         if (_reply.IsEmpty) return true;
+        // Messages waiting in the outbox came before these replies: both pushes start now, messages first (a socket's
+        // pushes go out in order), as redis's single output buffer would send them. Started together, so that a
+        // message delivered meanwhile cannot slip in between.
+        Sga messages = default;
+        int messagesLength = 0;
+        ValueTask<QResult> messagesPush = default;
+        if (!_outbox.IsEmpty)
+        {
+            messages = _outbox.Take();
+            messagesLength = messages.TotalLength;
+            _server.Stats.NetOutputBytes += messagesLength;
+            _inFlight += messagesLength;
+            _inFlightPushes++;
+            messagesPush = _libos.PushAsync(Client.Qd, messages);
+        }
         var replies = _reply.Take();
         int length = replies.TotalLength;
         _server.Stats.NetOutputBytes += length;
@@ -246,6 +261,14 @@ public sealed class ClientSession
             _inFlightPushes++;
             CheckOutputLimit();
         }
+        bool ok = true;
+        if (messagesLength > 0)
+        {
+            ok = (await messagesPush).Succeeded;
+            _inFlight -= messagesLength;
+            _inFlightPushes--;
+            _libos.SgaFree(messages);
+        }
         var pushed = await push;
         if (waited)
         {
@@ -253,7 +276,7 @@ public sealed class ClientSession
             _inFlightPushes--;
         }
         _libos.SgaFree(replies);
-        return pushed.Succeeded;
+        return ok && pushed.Succeeded;
     }
 
     /// <summary>
@@ -466,19 +489,24 @@ public sealed class ClientSession
     private async ValueTask FlushOutboxAsync()
     {
         while (!_outbox.IsEmpty && !_killed)
-        {
-            var messages = _outbox.Take();
-            int length = messages.TotalLength;
-            _server.Stats.NetOutputBytes += length;
-            _inFlight += length;
-            _inFlightPushes++;
-            var pushed = await _libos.PushAsync(Client.Qd, messages);
-            _inFlight -= length;
-            _inFlightPushes--;
-            _libos.SgaFree(messages);
-            if (!pushed.Succeeded) break;
-        }
+            if (!await PushOutboxAsync()) break;
         _flushing = false;
+    }
+
+    /// <summary>Pushes what the outbox holds now; false if the connection failed.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> PushOutboxAsync()
+    {
+        var messages = _outbox.Take();
+        int length = messages.TotalLength;
+        _server.Stats.NetOutputBytes += length;
+        _inFlight += length;
+        _inFlightPushes++;
+        var pushed = await _libos.PushAsync(Client.Qd, messages);
+        _inFlight -= length;
+        _inFlightPushes--;
+        _libos.SgaFree(messages);
+        return pushed.Succeeded;
     }
 
     private void Append(ReadOnlySpan<byte> data)

@@ -75,6 +75,37 @@ public sealed class ClientBufferTests
     }
 
     [Fact]
+    public void TheSoftLimitClosesOnlyAfterHoldingLongerThanItsSeconds()
+    {
+        var limit = new OutputBufferLimit(Hard: 100, Soft: 10, SoftSeconds: 2);
+        var state = new OutputLimitState();
+        Assert.False(state.Exceeded(limit, 10, nowSeconds: 1000)); // first seen over: the clock starts
+        Assert.False(state.Exceeded(limit, 50, 1002)); // 2 s: not more than its seconds
+        Assert.True(state.Exceeded(limit, 50, 1003));
+        Assert.False(state.Exceeded(limit, 9, 1004)); // under again: reset
+        Assert.False(state.Exceeded(limit, 10, 1010));
+        Assert.True(state.Exceeded(limit, 100, 1010)); // the hard limit at once
+        Assert.False(new OutputLimitState().Exceeded(new OutputBufferLimit(0, 0, 0), long.MaxValue, 1)); // 0 = none
+    }
+
+    [Fact]
+    public void AReplyOverTheNormalClassLimitClosesTheClient()
+    {
+        using var server = ListHashTcpServer.Start();
+        using var admin = server.Connect();
+        Assert.Equal("+OK\r\n", admin.Call("SET", "big", new string('b', 8 << 20)));
+        Assert.Equal("+OK\r\n", admin.Call("CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 0 0"));
+        using var reader = server.Connect();
+        Assert.Equal("$2\r\nok\r\n", reader.Call("ECHO", "ok")); // small replies pass
+        reader.Send("GET", "big"); // 8 MB that the socket cannot take at once: over 1 MB of output
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (server.Inspect(s => s.Clients.Count) != 1 && DateTime.UtcNow < deadline) Thread.Sleep(10);
+        Assert.Equal(1, server.Inspect(s => s.Clients.Count));
+        Assert.Equal("+OK\r\n", admin.Call("CONFIG", "SET", "client-output-buffer-limit", "normal 0 0 0"));
+        Assert.Equal(8 << 20, admin.CallBytes("GET", "big").Length - 12); // "$8388608\r\n" + value + CRLF
+    }
+
+    [Fact]
     public void TcpKeepAliveIsSetOnAcceptedSocketsAsRedisSetsIt()
     {
         using var server = ListHashTcpServer.Start();
