@@ -13,6 +13,10 @@ internal sealed unsafe class CatnapSocket : IoQueue
     private readonly SocketKind _kind;
     private int _fd;
     private bool _readable = true;
+    // The peer shut its side (EPOLLRDHUP/EPOLLHUP seen): reads never block again, so a short read must not wait for an
+    // edge. Data and FIN that arrive together give one edge; without this the EOF after them was never read and the
+    // connection (with its pending pop) stayed open for good.
+    private bool _peerClosed;
     private bool _writable;
     private bool _eof;
     private bool _listening;
@@ -128,6 +132,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
     public void OnReadiness(uint events)
     {
         if ((events & (LibC.EPOLLIN | LibC.EPOLLRDHUP | LibC.EPOLLHUP | LibC.EPOLLERR)) != 0) _readable = true;
+        if ((events & (LibC.EPOLLRDHUP | LibC.EPOLLHUP | LibC.EPOLLERR)) != 0) _peerClosed = true;
         if ((events & (LibC.EPOLLOUT | LibC.EPOLLHUP | LibC.EPOLLERR)) != 0) _writable = true;
         if (_connect is not null && _writable) FinishConnect();
         if (_listening) TryAccept();
@@ -201,7 +206,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
                 _pops.Dequeue();
                 op.CompletePop(buffer, LibC.FromSockAddr(from));
                 // A short read means the kernel buffer is drained; the next edge tells us when more arrives.
-                if (n < op.Size && _kind == SocketKind.Stream) _readable = false;
+                if (n < op.Size && _kind == SocketKind.Stream && !_peerClosed) _readable = false;
                 continue;
             }
             _transport.LibOS.Pool.Discard(buffer);
@@ -316,6 +321,9 @@ internal sealed unsafe class CatnapSocket : IoQueue
             SocketOption.ReusePort => (LibC.SOL_SOCKET, LibC.SO_REUSEPORT),
             SocketOption.KeepAlive => (LibC.SOL_SOCKET, LibC.SO_KEEPALIVE),
             SocketOption.ReuseAddress => (LibC.SOL_SOCKET, LibC.SO_REUSEADDR),
+            SocketOption.TcpKeepIdle => (LibC.IPPROTO_TCP, LibC.TCP_KEEPIDLE),
+            SocketOption.TcpKeepInterval => (LibC.IPPROTO_TCP, LibC.TCP_KEEPINTVL),
+            SocketOption.TcpKeepCount => (LibC.IPPROTO_TCP, LibC.TCP_KEEPCNT),
             _ => (0, 0),
         };
         return name != 0;

@@ -6,8 +6,13 @@ namespace Demikernel.Runtime;
 /// A reusable, allocation-free wake-up for one waiting coroutine at a time: <see cref="WaitAsync"/> completes with
 /// true when another coroutine calls <see cref="Set"/>, or with false when the optional deadline of the libOS clock
 /// passes first. Continuations run on the libOS thread through the scheduler.
+/// <para>
+/// The signal holds a task slot in the scheduler from construction until <see cref="Dispose"/>: an owner that goes
+/// away (a client session) disposes it, or the slot stays taken for the life of the libOS. A <see cref="Set"/> after
+/// disposal is ignored (the scheduler's generation makes the old handle stale), so a late waker needs no guard.
+/// </para>
 /// </summary>
-public sealed class AsyncSignal : IValueTaskSource<bool>, IRunnable
+public sealed class AsyncSignal : IValueTaskSource<bool>, IRunnable, IDisposable
 {
     private ManualResetValueTaskSourceCore<bool> _core;
     private readonly DemiLibOS _libos;
@@ -15,6 +20,7 @@ public sealed class AsyncSignal : IValueTaskSource<bool>, IRunnable
     private bool _waiting;
     private bool _set;
     private long _deadline = long.MaxValue;
+    private bool _disposed;
 
     public AsyncSignal(DemiLibOS libos)
     {
@@ -28,6 +34,7 @@ public sealed class AsyncSignal : IValueTaskSource<bool>, IRunnable
     /// <summary>Waits for <see cref="Set"/> or, when given, until <paramref name="timeout"/> has passed.</summary>
     public ValueTask<bool> WaitAsync(TimeSpan? timeout = null)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_waiting) throw new InvalidOperationException("an AsyncSignal has one waiter at a time");
         if (_set)
         {
@@ -53,6 +60,17 @@ public sealed class AsyncSignal : IValueTaskSource<bool>, IRunnable
 
     /// <summary>Drops a pending <see cref="Set"/> that nobody consumed.</summary>
     public void Reset() => _set = false;
+
+    /// <summary>
+    /// Gives the signal's scheduler slot back. Call it once nobody waits any more (a waiter still parked would never
+    /// be resumed); later <see cref="Set"/> calls are ignored.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _libos.Scheduler.Remove(_handle);
+    }
 
     void IRunnable.Run()
     {

@@ -55,7 +55,9 @@ public sealed class Operation : IValueTaskSource<QResult>, IRunnable
 
     internal void Start(OpCode kind, QDesc qd)
     {
-        if (!_handle.IsValid) _handle = _libos.Scheduler.Insert(this);
+        // The scheduler slot is held only while the operation is in use, so that the scheduler's task count is what
+        // runs now, not the largest number of operations ever pending at once (the pool keeps that many objects).
+        _handle = _libos.Scheduler.Insert(this);
         InUse = true;
         Kind = kind;
         Qd = qd;
@@ -100,6 +102,8 @@ public sealed class Operation : IValueTaskSource<QResult>, IRunnable
 
     internal void Free()
     {
+        _libos.Scheduler.Remove(_handle);
+        _handle = default;
         InUse = false;
         IsAwaited = false;
         _delivered = false;

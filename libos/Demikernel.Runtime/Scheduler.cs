@@ -94,6 +94,15 @@ public sealed class Scheduler
         _summary[page >> 6] |= 1UL << page;
     }
 
+    /// <summary>The tasks inserted now, by slot (diagnostics and leak tests; allocates).</summary>
+    public IReadOnlyList<IRunnable> Snapshot()
+    {
+        var tasks = new List<IRunnable>(Count);
+        for (int i = 0; i < _highWater; i++)
+            if (_tasks[i] is { } task) tasks.Add(task);
+        return tasks;
+    }
+
     public bool HasReady
     {
         get

@@ -49,6 +49,12 @@ public enum SocketOption : byte
     ReusePort,
     KeepAlive,
     ReuseAddress,
+    /// <summary>Seconds of idle before the first keepalive probe (Linux TCP_KEEPIDLE).</summary>
+    TcpKeepIdle,
+    /// <summary>Seconds between keepalive probes (TCP_KEEPINTVL).</summary>
+    TcpKeepInterval,
+    /// <summary>Unanswered probes before the connection is dropped (TCP_KEEPCNT).</summary>
+    TcpKeepCount,
 }
 
 /// <summary>

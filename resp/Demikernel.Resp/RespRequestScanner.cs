@@ -17,7 +17,7 @@ public sealed class RespRequestScanner
     private const int UnauthenticatedMaxArgs = 10;
     private const int UnauthenticatedMaxBulk = 16384;
 
-    private readonly RespLimits _limits;
+    private RespLimits _limits;
     private Mode _mode;
     private int _position;    // start of the next unparsed header line or bulk payload
     private int _searchFrom;  // where the search for the current line terminator resumes
@@ -38,8 +38,12 @@ public sealed class RespRequestScanner
         Inline,
     }
 
-    /// <summary>The limits in force.</summary>
-    public RespLimits Limits => _limits;
+    /// <summary>The limits in force; the owner may change them between requests (CONFIG SET proto-max-bulk-len).</summary>
+    public RespLimits Limits
+    {
+        get => _limits;
+        set => _limits = value;
+    }
 
     /// <summary>
     /// Set while the client has not authenticated (requirepass/ACL): like Redis, a request of more than

@@ -43,6 +43,9 @@ public sealed class ClientSession
 #pragma warning restore CA2012
     private bool _hasReadAhead;
     private readonly Action _wakeOnRead;
+    private long _inFlight;
+    private int _inFlightPushes;
+    private OutputLimitState _outputLimit;
 
     public ClientSession(RedisServer server, ClientState client)
     {
@@ -58,11 +61,46 @@ public sealed class ClientSession
         _scanner = new RespRequestScanner(new RespLimits
         {
             MaxBulkLength = server.Config.ProtoMaxBulkLen,
-            QueryBufferLimit = server.Options.ClientQueryBufferLimit,
+            QueryBufferLimit = server.Config.ClientQueryBufferLimit,
         });
     }
 
     public ClientState Client { get; }
+
+    // ---- what CLIENT LIST reports (redis's qbuf-free, obl, oll, omem, tot-mem) ----
+
+    /// <summary>Free room in the query buffer.</summary>
+    public int QueryBufferFree => _query.Length - _queryLength;
+
+    /// <summary>Bytes of the reply batch being built (redis's obl: the reply buffer in use).</summary>
+    public int OutputBufferLength => _reply.Length;
+
+    /// <summary>Buffers of output waiting to go out: pub/sub messages queued and pushes not yet completed (redis's oll).</summary>
+    public int OutputListLength => _outbox.Segments + _inFlightPushes;
+
+    /// <summary>Bytes of output not yet taken by the socket (redis's omem), which client-output-buffer-limit bounds.</summary>
+    public long OutputMemory => _outbox.Length + _inFlight;
+
+    /// <summary>
+    /// All the memory the client holds: its output, the buffers it has allocated (reply batch, pub/sub outbox, query
+    /// buffer), the arguments of its request being run, the frames MULTI queued, and a fixed estimate of the session's
+    /// own objects (<see cref="SessionOverhead"/>).
+    /// </summary>
+    public long TotalMemory(long argvMem)
+    {
+        long queued = 0;
+        foreach (var frame in Client.MultiQueue) queued += frame.Length;
+        return SessionOverhead + _inFlight + _reply.Allocated + _outbox.Allocated + _query.Length + argvMem + queued + _blockedFrame.Length;
+    }
+
+    /// <summary>
+    /// The objects every session allocates (session, client state, scanner, argument table, reply writers, signals,
+    /// coroutine): about 2 KB in a heap dump.
+    /// </summary>
+    public const int SessionOverhead = 2048;
+
+    /// <summary>The client's output class for client-output-buffer-limit.</summary>
+    public ClientClass OutputClass => Client.SubscriptionCount > 0 ? ClientClass.PubSub : ClientClass.Normal;
 
     /// <summary>Ends the session: pending operations are cancelled and the loop exits.</summary>
     public void Kill()
@@ -150,8 +188,21 @@ public sealed class ClientSession
                 _killed = true;
                 _libos.Close(qd);
             }
+            // A read started while parked may still be pending (the client was served, then QUIT or failed to flush):
+            // closing cancelled it, and its operation goes back to the pool only once its result is taken.
+            if (_hasReadAhead) await DropReadAheadAsync();
+            // The signals' scheduler slots live as long as the session, not as long as the libOS.
+            _unblock.Dispose();
+            _durable?.Dispose();
             _server.OnSessionEnded(this);
         }
+    }
+
+    private async ValueTask DropReadAheadAsync()
+    {
+        while (!_readAhead.IsCompleted) await _unblock.WaitAsync();
+        var late = TakeReadAhead();
+        if (late.Succeeded) _libos.SgaFree(late.Sga);
     }
 
     /// <summary>
@@ -183,11 +234,68 @@ public sealed class ClientSession
     private async ValueTask<bool> FlushAsync()
     {
         if (_reply.IsEmpty) return true;
+        // Messages waiting in the outbox came before these replies: both pushes start now, messages first (a socket's
+        // pushes go out in order), as redis's single output buffer would send them. Started together, so that a
+        // message delivered meanwhile cannot slip in between.
+        Sga messages = default;
+        int messagesLength = 0;
+        ValueTask<QResult> messagesPush = default;
+        if (!_outbox.IsEmpty)
+        {
+            messages = _outbox.Take();
+            messagesLength = messages.TotalLength;
+            _server.Stats.NetOutputBytes += messagesLength;
+            _inFlight += messagesLength;
+            _inFlightPushes++;
+            messagesPush = _libos.PushAsync(Client.Qd, messages);
+        }
         var replies = _reply.Take();
-        _server.Stats.NetOutputBytes += replies.TotalLength;
-        var pushed = await _libos.PushAsync(Client.Qd, replies);
+        int length = replies.TotalLength;
+        _server.Stats.NetOutputBytes += length;
+        var push = _libos.PushAsync(Client.Qd, replies);
+        bool waited = !push.IsCompleted;
+        if (waited)
+        {
+            // The socket did not take it all: it waits as output, counted against the client's output limit.
+            _inFlight += length;
+            _inFlightPushes++;
+            CheckOutputLimit();
+        }
+        bool ok = true;
+        if (messagesLength > 0)
+        {
+            ok = (await messagesPush).Succeeded;
+            _inFlight -= messagesLength;
+            _inFlightPushes--;
+            _libos.SgaFree(messages);
+        }
+        var pushed = await push;
+        if (waited)
+        {
+            _inFlight -= length;
+            _inFlightPushes--;
+        }
         _libos.SgaFree(replies);
-        return pushed.Succeeded;
+        return ok && pushed.Succeeded;
+    }
+
+    /// <summary>
+    /// Closes the client when its pending output is over its class's client-output-buffer-limit (redis's
+    /// closeClientOnOutputBufferLimitReached, checked as output is added): hard limit at once, soft limit after its seconds.
+    /// </summary>
+    private void CheckOutputLimit()
+    {
+        if (_killed) return;
+        var limit = _server.Config.OutputLimits[(int)OutputClass];
+        if (limit.Hard == 0 && limit.Soft == 0) return;
+        if (_outputLimit.Exceeded(limit, OutputMemory, _server.CoarseNowMs / 1000)) CloseForOutputLimit();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void CloseForOutputLimit()
+    {
+        _server.Log.OutputBufferLimitReached(ClientInfo.Describe(Client, _server.NowMs, 0));
+        Kill();
     }
 
     // ---- blocking commands ----
@@ -315,14 +423,23 @@ public sealed class ClientSession
         _query.AsSpan(consumed, _queryLength - consumed).CopyTo(_query);
         _queryLength -= consumed;
         Client.QueryBufferLength = _queryLength;
-        if (_queryLength > _server.Options.ClientQueryBufferLimit) return false; // Redis closes such clients silently
+        if (_queryLength > _server.Config.ClientQueryBufferLimit) return CloseForQueryLimit();
         return true;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool CloseForQueryLimit()
+    {
+        _server.Log.QueryBufferLimitReached(ClientInfo.Describe(Client, _server.NowMs, 0), ClientInfo.Repr(_query.AsSpan(0, Math.Min(64, _queryLength))));
+        return false;
     }
 
     private int RunRequests(ReadOnlySpan<byte> buffer, out bool ok)
     {
         int offset = 0;
         ok = true;
+        // CONFIG SET proto-max-bulk-len applies to connections already open.
+        if (_scanner.Limits.MaxBulkLength != _server.Config.ProtoMaxBulkLen) UpdateLimits();
         while (offset < buffer.Length && !Client.CloseRequested)
         {
             // Before AUTH, Redis caps request sizes much lower (unauthenticated multibulk/bulk length errors).
@@ -351,6 +468,10 @@ public sealed class ClientSession
         return offset;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void UpdateLimits() =>
+        _scanner.Limits = _scanner.Limits with { MaxBulkLength = _server.Config.ProtoMaxBulkLen, QueryBufferLimit = _server.Config.ClientQueryBufferLimit };
+
     /// <summary>
     /// Sends a pub/sub message to this client: a RESP3 push or a RESP2 array. While the client's own command runs (it
     /// published to itself) the message joins that command's batch, ahead of the reply, as in Redis; otherwise it goes
@@ -370,7 +491,9 @@ public sealed class ClientSession
         }
         target.Bulk(channel);
         target.Bulk(message);
-        if (!_executing && !_flushing)
+        if (_executing) return;
+        CheckOutputLimit();
+        if (!_flushing && !_killed)
         {
             _flushing = true;
             _libos.Spawn(_flushOutbox);
@@ -380,14 +503,24 @@ public sealed class ClientSession
     private async ValueTask FlushOutboxAsync()
     {
         while (!_outbox.IsEmpty && !_killed)
-        {
-            var messages = _outbox.Take();
-            _server.Stats.NetOutputBytes += messages.TotalLength;
-            var pushed = await _libos.PushAsync(Client.Qd, messages);
-            _libos.SgaFree(messages);
-            if (!pushed.Succeeded) break;
-        }
+            if (!await PushOutboxAsync()) break;
         _flushing = false;
+    }
+
+    /// <summary>Pushes what the outbox holds now; false if the connection failed.</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> PushOutboxAsync()
+    {
+        var messages = _outbox.Take();
+        int length = messages.TotalLength;
+        _server.Stats.NetOutputBytes += length;
+        _inFlight += length;
+        _inFlightPushes++;
+        var pushed = await _libos.PushAsync(Client.Qd, messages);
+        _inFlight -= length;
+        _inFlightPushes--;
+        _libos.SgaFree(messages);
+        return pushed.Succeeded;
     }
 
     private void Append(ReadOnlySpan<byte> data)

@@ -23,6 +23,10 @@ var appendfsync = new Option<string?>("--appendfsync") { Description = "always |
 var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
 var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
 var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
+var outputLimit = new Option<string[]>("--client-output-buffer-limit") { Description = "\"CLASS HARD SOFT SECONDS\" for normal, replica or pubsub clients (repeatable; default \"normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60\")" };
+var queryLimit = new Option<string?>("--client-query-buffer-limit") { Description = "close a client whose unparsed input exceeds this (default 1gb)" };
+var protoMaxBulkLen = new Option<string?>("--proto-max-bulk-len") { Description = "largest bulk string a request may carry (default 512mb)" };
+var tcpKeepAlive = new Option<string?>("--tcp-keepalive") { Description = "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); a redis.conf and command-line options override its server: keys" };
 var redisConf = new Argument<string?>("redis.conf") { Arity = ArgumentArity.ZeroOrOne, Description = "a redis.conf to start from, as redis-server /path/redis.conf (include, multi-word directives); command-line options override it" };
 
@@ -32,7 +36,7 @@ string[] yamlServerKeys =
     "port", "bind", "protected-mode", "databases", "requirepass", "maxclients", "timeout", "hz", "dir", "dbfilename", "save",
     "appendonly", "appendfsync", "aof-load-truncated", "loglevel", "logfile",
     "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time",
-    "lazyfree-lazy-eviction",
+    "lazyfree-lazy-eviction", "client-output-buffer-limit", "client-query-buffer-limit", "proto-max-bulk-len", "tcp-keepalive",
 ];
 
 // The memory bound (redis.conf names and units: 50mb, 1gb), checked like CONFIG SET.
@@ -51,7 +55,7 @@ var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
     port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
-    aofLoadTruncated, loglevel, logfile, redisConf,
+    aofLoadTruncated, loglevel, logfile, redisConf, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive,
 };
 foreach (var option in memoryOptions) root.Options.Add(option);
 root.SetAction(parse =>
@@ -116,6 +120,9 @@ root.SetAction(parse =>
             (aofLoadTruncated, "aof-load-truncated", parse.GetValue(aofLoadTruncated)),
             (loglevel, "loglevel", parse.GetValue(loglevel)),
             (logfile, "logfile", parse.GetValue(logfile)),
+            (queryLimit, "client-query-buffer-limit", parse.GetValue(queryLimit)),
+            (protoMaxBulkLen, "proto-max-bulk-len", parse.GetValue(protoMaxBulkLen)),
+            (tcpKeepAlive, "tcp-keepalive", parse.GetValue(tcpKeepAlive)),
         }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i])))))
         {
             if (value is null) continue;

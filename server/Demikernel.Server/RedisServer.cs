@@ -331,12 +331,34 @@ public sealed class RedisServer
                 continue;
             }
             LibOS.GetSockName(qd, out var local);
+            if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
             var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth };
             var session = new ClientSession(this, client);
             _clients.Add(client.Id, session);
             LibOS.Spawn(session.RunAsync);
         }
     }
+
+    private bool _keepAliveUnsupported;
+
+    /// <summary>
+    /// redis's anetKeepAlive: SO_KEEPALIVE, the first probe after <paramref name="seconds"/> idle, then every third of
+    /// it, three probes. A libOS without these options (InetStack's sockets) says so once in the log.
+    /// </summary>
+    private void SetKeepAlive(QDesc qd, int seconds)
+    {
+        if (_keepAliveUnsupported) return;
+        int rc = LibOS.SetSockOpt(qd, SocketOption.KeepAlive, 1);
+        if (rc == 0) rc = LibOS.SetSockOpt(qd, SocketOption.TcpKeepIdle, seconds);
+        if (rc == 0) rc = LibOS.SetSockOpt(qd, SocketOption.TcpKeepInterval, Math.Max(1, seconds / 3));
+        if (rc == 0) rc = LibOS.SetSockOpt(qd, SocketOption.TcpKeepCount, 3);
+        if (rc == Errno.ENOPROTOOPT)
+        {
+            _keepAliveUnsupported = true;
+            Log.KeepAliveUnsupported(seconds, LibOS.Name, Errno.Name(rc));
+        }
+    }
+
 
     /// <summary>redis-server 7.0.15's protected-mode reply, byte for byte (including its "a an").</summary>
     internal static readonly byte[] ProtectedModeDenied =
@@ -377,8 +399,17 @@ public sealed class RedisServer
             if (timeout > 0)
             {
                 long now = NowMs;
+                // As redis's clientsCronHandleTimeout: blocked clients (woken by their own timeout) and subscribers are exempt.
                 foreach (var session in _clients.Values.ToArray())
-                    if (now - session.Client.LastInteractionMs > timeout * 1000L) session.Kill();
+                {
+                    var client = session.Client;
+                    if (client.Blocked || client.SubscriptionCount > 0) continue;
+                    if (now / 1000 - client.LastInteractionMs / 1000 > timeout)
+                    {
+                        Log.ClosingIdleClient();
+                        session.Kill();
+                    }
+                }
             }
             if (RunCronSteps()) await LibOS.Delay(CronBackoff);
         }

@@ -25,6 +25,21 @@ public sealed class ReplyBuffer
 
     public bool IsEmpty => Length == 0;
 
+    /// <summary>Segments chained since the last <see cref="Take"/>.</summary>
+    public int Segments { get; private set; }
+
+    /// <summary>Bytes of the segments held (written or not), for CLIENT LIST's tot-mem.</summary>
+    public long Allocated
+    {
+        get
+        {
+            if (_tail is null) return 0;
+            long total = 0;
+            for (var segment = _sga.First; segment is not null; segment = segment.Next) total += segment.Capacity;
+            return total;
+        }
+    }
+
     /// <summary>Hands the written replies over as an SGA (owned by the caller) and starts a new batch.</summary>
     public Sga Take()
     {
@@ -32,6 +47,7 @@ public sealed class ReplyBuffer
         _sga = default;
         _tail = null;
         Length = 0;
+        Segments = 0;
         return sga;
     }
 
@@ -42,6 +58,7 @@ public sealed class ReplyBuffer
         _sga = default;
         _tail = null;
         Length = 0;
+        Segments = 0;
     }
 
     /// <summary>
@@ -227,6 +244,7 @@ public sealed class ReplyBuffer
     private void Grow(int needed)
     {
         int size = Math.Max(needed, _tail is null ? FirstSegment : Math.Min(_tail.Capacity * 2, 1 << 20));
+        Segments++;
         if (_tail is null)
         {
             _sga = _libos.SgaAlloc(size);

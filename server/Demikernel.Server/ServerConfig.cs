@@ -34,6 +34,7 @@ public sealed partial class ServerConfig
         _values["hz"] = options.Hz.ToString(CultureInfo.InvariantCulture);
         _values["proto-max-bulk-len"] = options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture);
         _values["client-query-buffer-limit"] = options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture);
+        _values["client-output-buffer-limit"] = FormatOutputLimits(OutputBufferLimit.Defaults);
         _values["save"] = options.Save;
         _values["appendonly"] = options.AppendOnly ? "yes" : "no";
         _values["appendfsync"] = options.AppendFsync;
@@ -61,7 +62,7 @@ public sealed partial class ServerConfig
         _values["maxmemory-clients"] = "0";
         _values["lfu-log-factor"] = "10";
         _values["lfu-decay-time"] = "1";
-        _values["tcp-keepalive"] = "300";
+        _values["tcp-keepalive"] = options.TcpKeepAlive.ToString(CultureInfo.InvariantCulture);
         _values["tcp-backlog"] = "511";
         _values["protected-mode"] = options.ProtectedMode ? "yes" : "no";
         _values["unixsocket"] = "";
@@ -104,6 +105,15 @@ public sealed partial class ServerConfig
     public int MaxClients { get; private set; }
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
+
+    /// <summary>client-query-buffer-limit: a client whose unparsed input grows past it is closed (existing ones too).</summary>
+    public long ClientQueryBufferLimit { get; private set; }
+
+    /// <summary>tcp-keepalive seconds for connections accepted from now on (0 = off), as redis's anetKeepAlive.</summary>
+    public int TcpKeepAlive { get; private set; }
+
+    /// <summary>client-output-buffer-limit per class, indexed by <see cref="ClientClass"/>.</summary>
+    public OutputBufferLimit[] OutputLimits { get; private set; } = [.. OutputBufferLimit.Defaults];
 
     /// <summary>Server cron frequency (1..500).</summary>
     public int Hz { get; private set; }
@@ -157,11 +167,11 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-keepalive", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
         "active-expire-effort", "repl-diskless-sync", "min-replicas-to-write", "replica-read-only",
-        "replica-serve-stale-data", "replica-priority", "client-query-buffer-limit",
+        "replica-serve-stale-data", "replica-priority",
     };
 
     public static string Canonical(string name)
@@ -274,8 +284,18 @@ public sealed partial class ServerConfig
         {
             case "maxclients":
                 return Range(v, 1, 4294967295);
-            case "timeout":
+            case "timeout" or "tcp-keepalive":
                 return Range(v, 0, int.MaxValue);
+            case "proto-max-bulk-len" or "client-query-buffer-limit":
+                // redis-server 7.0: memory values from 1mb to LONG_MAX
+                if (ParseMemory(v) is not { } bytes) return "argument must be a memory value";
+                if (bytes < 1024 * 1024) return $"argument must be between {1024 * 1024} and {long.MaxValue} inclusive";
+                _values[key] = bytes.ToString(CultureInfo.InvariantCulture); // CONFIG GET shows bytes, as redis
+                return null;
+            case "client-output-buffer-limit":
+                if (ParseOutputLimits(v, OutputLimits, out var limits) is { } limitError) return limitError;
+                _values[key] = FormatOutputLimits(limits);
+                return null;
             case "hz":
                 // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
                 if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;
@@ -289,18 +309,16 @@ public sealed partial class ServerConfig
                 return Range(v, 0, int.MaxValue);
             case "maxmemory":
                 // kept in bytes, as CONFIG GET shows it after CONFIG SET maxmemory 50mb
-                if (ParseMemory(v) is not { } bytes) return "argument must be a memory value";
-                _values[key] = bytes.ToString(CultureInfo.InvariantCulture);
+                if (ParseMemory(v) is not { } maxBytes) return "argument must be a memory value";
+                _values[key] = maxBytes.ToString(CultureInfo.InvariantCulture);
                 return null;
-            case "tcp-keepalive" or "slowlog-max-len"
+            case "slowlog-max-len"
                 or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
                 or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "slowlog-log-slower-than" or "list-max-listpack-size":
                 return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
-            case "proto-max-bulk-len" or "client-query-buffer-limit":
-                return ParseMemory(v) is not null ? null : "argument must be a memory value";
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
             case "auto-aof-rewrite-percentage":
@@ -384,6 +402,37 @@ public sealed partial class ServerConfig
         return n < min || n > max ? $"argument must be between {min} and {max} inclusive" : null;
     }
 
+    /// <summary>
+    /// redis-server's updateClientOutputBufferLimit: groups of "class hard soft seconds" (class normal, replica or
+    /// slave, pubsub); classes not named keep their <paramref name="current"/> limits; any bad group refuses all.
+    /// </summary>
+    public static string? ParseOutputLimits(string text, OutputBufferLimit[] current, out OutputBufferLimit[] limits)
+    {
+        limits = [.. current];
+        var args = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+        if (args.Length % 4 != 0) return "Wrong number of arguments in buffer limit configuration.";
+        for (int i = 0; i < args.Length; i += 4)
+        {
+            ClientClass? cls = args[i].ToLowerInvariant() switch
+            {
+                "normal" => ClientClass.Normal,
+                "slave" or "replica" => ClientClass.Replica,
+                "pubsub" => ClientClass.PubSub,
+                _ => null, // "master" too: redis refuses it here
+            };
+            if (cls is null) return "Invalid client class specified in buffer limit configuration.";
+            if (ParseMemory(args[i + 1]) is not { } hard || ParseMemory(args[i + 2]) is not { } soft
+                || !long.TryParse(args[i + 3], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long seconds) || seconds < 0)
+                return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+            limits[(int)cls] = new OutputBufferLimit(hard, soft, seconds);
+        }
+        return null;
+    }
+
+    /// <summary>CONFIG GET's form: "normal H S s slave H S s pubsub H S s".</summary>
+    public static string FormatOutputLimits(OutputBufferLimit[] limits) => string.Join(' ',
+        limits.Select((l, i) => string.Create(CultureInfo.InvariantCulture, $"{((ClientClass)i).ConfigName()} {l.Hard} {l.Soft} {l.SoftSeconds}")));
+
     /// <summary>Parses redis.conf memory units (1k, 5mb, 1gb, plain bytes).</summary>
     public static long? ParseMemory(string text)
     {
@@ -409,6 +458,9 @@ public sealed partial class ServerConfig
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
+        ClientQueryBufferLimit = ParseMemory(_values["client-query-buffer-limit"]) ?? 1024L * 1024 * 1024;
+        TcpKeepAlive = int.Parse(_values["tcp-keepalive"], CultureInfo.InvariantCulture);
+        if (ParseOutputLimits(_values["client-output-buffer-limit"], OutputLimits, out var outputLimits) is null) OutputLimits = outputLimits;
         LazyFreeLazyExpire = _values["lazyfree-lazy-expire"] == "yes";
         LazyFreeLazyEviction = _values["lazyfree-lazy-eviction"] == "yes";
         MaxMemory = long.Parse(_values["maxmemory"], CultureInfo.InvariantCulture);

@@ -25,6 +25,8 @@ public sealed record ServerOptions
     public int Hz { get; init; } = 10;
     public long ProtoMaxBulkLen { get; init; } = 512L * 1024 * 1024;
     public long ClientQueryBufferLimit { get; init; } = 1024L * 1024 * 1024;
+    /// <summary>redis.conf's tcp-keepalive: seconds of idle before keepalive probes on accepted connections (0 = off).</summary>
+    public int TcpKeepAlive { get; init; } = 300;
 
     /// <summary>Working directory for the RDB file and the AOF directory (redis.conf's dir); null = current directory.</summary>
     public string? Dir { get; init; }

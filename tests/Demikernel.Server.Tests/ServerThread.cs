@@ -28,6 +28,26 @@ internal sealed class ServerThread : IDisposable
 
     public ListHashConnection Connect() => ListHashConnection.Open(Port);
 
+    /// <summary>Reads the server's state on its own thread (the libOS is single-threaded) and returns it.</summary>
+    public T Inspect<T>(Func<RedisServer, T> read)
+    {
+        var server = _server ?? throw new InvalidOperationException("the server is not running");
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.LibOS.Post(() =>
+        {
+            try
+            {
+                done.SetResult(read(server));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        if (!done.Task.Wait(TimeSpan.FromSeconds(30))) throw new TimeoutException("the server thread did not answer");
+        return done.Task.Result;
+    }
+
     private void Serve(Func<DemiLibOS, RedisServer> create, TaskCompletionSource<int> started)
     {
         DemiLibOS? libos = null;

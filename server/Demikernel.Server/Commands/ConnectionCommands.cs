@@ -273,20 +273,21 @@ public static class ConnectionCommands
         }
         var sb = new StringBuilder();
         long now = c.Server.NowMs;
-        foreach (var s in sessions.OrderBy(s => s.Client.Id)) sb.Append(Describe(s.Client, now)).Append('\n');
+        long argvMem = ArgvMem(ref c);
+        foreach (var s in sessions.OrderBy(s => s.Client.Id)) sb.Append(ClientInfo.Describe(s.Client, now, s.Client == c.Client ? argvMem : 0)).Append('\n');
         c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(sb.ToString()));
     }
 
     private static void Info(ref CommandContext c) =>
-        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(Describe(c.Client, c.Server.NowMs) + "\n"));
+        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(ClientInfo.Describe(c.Client, c.Server.NowMs, ArgvMem(ref c)) + "\n"));
 
-    /// <summary>One CLIENT LIST line, with redis-server's fields.</summary>
-    private static string Describe(ClientState client, long now) => string.Create(CultureInfo.InvariantCulture,
-        $"id={client.Id} addr={client.Peer} laddr={client.Local} fd={client.Qd.Value} name={client.Name ?? ""} " +
-        $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags=N db={client.Database} " +
-        $"sub=0 psub=0 ssub=0 multi=-1 qbuf={client.QueryBufferLength} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 " +
-        $"obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={client.LastCommand} user=default redir=-1 " +
-        $"resp={(int)client.Protocol} lib-name={client.LibName ?? ""} lib-ver={client.LibVersion ?? ""}");
+    /// <summary>argv-mem of the client running CLIENT LIST/INFO: its own request's arguments, as redis counts them.</summary>
+    private static long ArgvMem(ref CommandContext c)
+    {
+        long total = 0;
+        for (int i = 0; i < c.Count; i++) total += c.Arg(i).Length;
+        return total;
+    }
 
     private static void Kill(ref CommandContext c)
     {
