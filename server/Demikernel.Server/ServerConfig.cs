@@ -21,6 +21,7 @@ public sealed class ServerConfig
         ["hash-max-ziplist-value"] = "hash-max-listpack-value",
         ["zset-max-ziplist-entries"] = "zset-max-listpack-entries",
         ["zset-max-ziplist-value"] = "zset-max-listpack-value",
+        ["lua-time-limit"] = "busy-reply-threshold",
     };
 
     public ServerConfig(ServerOptions options)
@@ -84,6 +85,7 @@ public sealed class ServerConfig
         _values["io-threads"] = "1";
         _values["repl-diskless-sync"] = "yes";
         _values["min-replicas-to-write"] = "0";
+        _values["busy-reply-threshold"] = "5000";
         Apply();
     }
 
@@ -123,6 +125,10 @@ public sealed class ServerConfig
     public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
     public bool LazyFreeLazyUserDel { get; private set; }
+
+    /// <summary>busy-reply-threshold (alias lua-time-limit), ms: past it a running script lets other clients in to
+    /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
+    public long BusyReplyThresholdMs { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
@@ -199,6 +205,8 @@ public sealed class ServerConfig
                 return Range(v, 1, 4294967295);
             case "timeout":
                 return Range(v, 0, int.MaxValue);
+            case "busy-reply-threshold":
+                return Range(v, 0, long.MaxValue);
             case "hz":
                 // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
                 if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;
@@ -304,5 +312,6 @@ public sealed class ServerConfig
         AofRewriteIncrementalFsync = _values["aof-rewrite-incremental-fsync"] == "yes";
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
+        BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
     }
 }

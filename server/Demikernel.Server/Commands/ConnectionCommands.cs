@@ -14,7 +14,7 @@ public static class ConnectionCommands
         table.Add(new("PING", -1, CommandFlags.Fast | CommandFlags.Sentinel, 0, 0, 0, "connection", "Returns the server's liveliness response.", "1.0.0", Ping));
         table.Add(new("ECHO", 2, CommandFlags.Fast, 0, 0, 0, "connection", "Returns the given string.", "1.0.0", Echo));
         table.Add(new("QUIT", -1, CommandFlags.AllowBusy | CommandFlags.NoAuth | Conn, 0, 0, 0, "connection", "Closes the connection.", "1.0.0", Quit));
-        table.Add(new("SELECT", 2, Conn, 0, 0, 0, "connection", "Changes the selected database.", "1.0.0", Select));
+        table.Add(new("SELECT", 2, CommandFlags.Loading | CommandFlags.Stale | CommandFlags.Fast, 0, 0, 0, "connection", "Changes the selected database.", "1.0.0", Select));
         table.Add(new("AUTH", -2, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Authenticates the connection.", "1.0.0", Auth));
         table.Add(new("HELLO", -1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Handshakes with the Redis server.", "6.0.0", Hello));
         table.Add(new("RESET", 1, CommandFlags.NoAuth | Conn | CommandFlags.AllowBusy, 0, 0, 0, "connection", "Resets the connection.", "6.2.0", Reset));

@@ -68,6 +68,11 @@ public static class PersistenceCommands
             c.Reply.Error(Errors.Syntax);
             return;
         }
+        if (!nosave && c.Server.BusyScript is not null)
+        {
+            c.Reply.Error(Errors.BusyFunction); // redis-server answers slowscripterr here, for EVAL too
+            return;
+        }
         if (abort)
         {
             // Without replicas to wait for, a shutdown never stays in progress.
