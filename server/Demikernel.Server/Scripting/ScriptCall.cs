@@ -75,7 +75,11 @@ internal sealed class ScriptCall
         Client.Protocol = run.Resp3 ? RespVersion.Resp3 : RespVersion.Resp2;
         _reply.Version = Client.Protocol;
         var context = new CommandContext(frame, _args, Client, _server, _reply) { FrameLength = frameLength };
+        var effects = _server.Effects;
+        bool toAof = (run.ReplFlags & 1) != 0;
+        var mark = !toAof && effects.HasConsumers ? effects.Mark() : default;
         _server.Commands.Execute(ref context);
+        if (!toAof && effects.HasConsumers) effects.DropSince(mark); // redis.set_repl without REPL_AOF
         run.Database = Client.Database; // SELECT inside a script stays for the script's later calls
 
         var sga = _reply.Take();
