@@ -68,9 +68,9 @@ public static class PersistenceCommands
             c.Reply.Error(Errors.Syntax);
             return;
         }
-        if (!nosave && c.Server.BusyScript is not null)
+        if (!nosave && c.Server.BusyScript is { } busy)
         {
-            c.Reply.Error(Errors.BusyFunction); // redis-server answers slowscripterr here, for EVAL too
+            c.Reply.Error(busy.Run.IsFunction ? Errors.BusyFunction : Errors.BusyScript); // only NOSAVE ends a busy script
             return;
         }
         if (abort)
