@@ -116,31 +116,75 @@ public sealed class Scheduler
     /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
     public int RunReady()
     {
+        // A task may run a pass of its own (a long script serving other clients through DemiLibOS.Poll, as
+        // redis-server's processEventsWhileBlocked): what the pass below snapshotted and has not run yet is handed back
+        // as ready first, or those tasks would wait for the long task to end.
+        if (_heldSummary >= 0) ReturnHeld();
+        int depth = _passDepth++;
         int ran = 0;
-        for (int s = 0; s < _summary.Length; s++)
+        try
         {
-            // Snapshot the pages that are ready now: a page woken again during this pass waits for the next one.
-            ulong pages = _summary[s];
-            _summary[s] = 0;
-            while (pages != 0)
+            for (int s = 0; s < _summary.Length; s++)
             {
-                int page = (s << 6) + BitOperations.TrailingZeroCount(pages);
-                pages &= pages - 1;
-                ulong bits = _ready[page];
-                _ready[page] = 0;
-                while (bits != 0)
+                // Snapshot the pages that are ready now: a page woken again during this pass waits for the next one.
+                ulong pages = _summary[s];
+                _summary[s] = 0;
+                while (pages != 0)
                 {
-                    int slot = (page << 6) + BitOperations.TrailingZeroCount(bits);
-                    bits &= bits - 1;
-                    var task = _tasks[slot];
-                    if (task is null) continue;
-                    ran++;
-                    task.Run();
+                    int page = (s << 6) + BitOperations.TrailingZeroCount(pages);
+                    pages &= pages - 1;
+                    ulong bits = _ready[page];
+                    _ready[page] = 0;
+                    while (bits != 0)
+                    {
+                        int slot = (page << 6) + BitOperations.TrailingZeroCount(bits);
+                        bits &= bits - 1;
+                        var task = _tasks[slot];
+                        if (task is null) continue;
+                        ran++;
+                        _heldSummary = s;
+                        _heldPage = page;
+                        _heldPages = pages;
+                        _heldBits = bits;
+                        task.Run();
+                        _heldSummary = -1;
+                        if ((_returned & (1UL << depth)) != 0)
+                        {
+                            _returned &= ~(1UL << depth); // a nested pass took over what this one still held
+                            bits = 0;
+                            pages = 0;
+                        }
+                    }
                 }
             }
         }
+        finally
+        {
+            _passDepth = depth;
+            _heldSummary = -1;
+        }
         Runs += ran;
         return ran;
+    }
+
+    // The running pass's snapshot not yet run (published around each task.Run, so a nested pass can hand it back).
+    private int _passDepth;
+    private int _heldSummary = -1;
+    private int _heldPage;
+    private ulong _heldPages;
+    private ulong _heldBits;
+    private ulong _returned;
+
+    private void ReturnHeld()
+    {
+        if (_heldBits != 0)
+        {
+            _ready[_heldPage] |= _heldBits;
+            _summary[_heldPage >> 6] |= 1UL << _heldPage;
+        }
+        _summary[_heldSummary] |= _heldPages;
+        if (_passDepth > 0 && _passDepth <= 64) _returned |= 1UL << (_passDepth - 1);
+        _heldSummary = -1;
     }
 
     // ---- timers ----

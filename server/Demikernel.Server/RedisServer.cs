@@ -47,6 +47,8 @@ public sealed class RedisServer
         Watches = new WatchRegistry(Databases);
         Blocking = new BlockingRegistry(Databases);
         Effects = new EffectsLog(Config, Stats);
+        Scripts = new Scripting.EvalScripts(this);
+        Functions = new Scripting.FunctionLibraries(this);
         foreach (var db in Databases)
         {
             // The change hook's subscribers (see Store/KeyspaceEvents.cs).
@@ -119,6 +121,47 @@ public sealed class RedisServer
 
     /// <summary>The effects of writes, as redis-server propagates them to its AOF and replicas (see Propagation/).</summary>
     public EffectsLog Effects { get; }
+
+    /// <summary>EVAL's script cache and Lua state (Scripting/).</summary>
+    internal Scripting.EvalScripts Scripts { get; }
+
+    /// <summary>FUNCTION's libraries and their Lua state (Scripting/).</summary>
+    internal Scripting.FunctionLibraries Functions { get; }
+
+    /// <summary>The engine whose script or function is running (other clients only see it once it is busy).</summary>
+    internal Scripting.LuaEngine? RunningScript { get; set; }
+
+    /// <summary>The running script passed busy-reply-threshold: other clients are served, with BUSY for most commands.</summary>
+    internal Scripting.LuaEngine? BusyScript { get; set; }
+
+    /// <summary>SCRIPT KILL / FUNCTION KILL (redis's scriptKill).</summary>
+    internal void ScriptKill(ref Commands.CommandContext c, bool functions)
+    {
+        var engine = RunningScript;
+        if (engine is null)
+        {
+            c.Reply.Error("NOTBUSY No scripts in execution right now.");
+            return;
+        }
+        var run = engine.Run;
+        if (run.WriteDirty)
+        {
+            c.Reply.Error("UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
+            return;
+        }
+        if (!functions && run.IsFunction)
+        {
+            c.Reply.Error(Demikernel.Server.Commands.Errors.BusyFunction);
+            return;
+        }
+        if (functions && !run.IsFunction)
+        {
+            c.Reply.Error(Demikernel.Server.Commands.Errors.BusyScript);
+            return;
+        }
+        run.KillRequested = true;
+        c.Reply.Ok();
+    }
     public long StartedMs { get; }
     public string RunId { get; }
     public IPv4Endpoint ListenEndpoint { get; private set; }
@@ -392,6 +435,7 @@ public sealed class RedisServer
         {
             await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
             CoarseNowMs = NowMs;
+            if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
             Memory.Cron();
             Persistence.Cron();

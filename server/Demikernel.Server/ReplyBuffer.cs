@@ -209,6 +209,14 @@ public sealed class ReplyBuffer
         Advance(w.Written);
     }
 
+    /// <summary>A big number (RESP3 <c>(digits</c>; RESP2 a bulk string), as scripts return with {big_number=...}.</summary>
+    public void BigNumber(ReadOnlySpan<byte> digits)
+    {
+        var w = Writer();
+        if (!w.TryWriteBigNumber(digits)) { Grow(digits.Length + 16); w = Writer(); w.TryWriteBigNumber(digits); }
+        Advance(w.Written);
+    }
+
     /// <summary>A verbatim string (RESP3 <c>=</c>, e.g. "txt" for INFO in RESP3 clients; RESP2 a bulk string).</summary>
     public void Verbatim(ReadOnlySpan<byte> format3, ReadOnlySpan<byte> text)
     {

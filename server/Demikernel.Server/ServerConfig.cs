@@ -21,6 +21,7 @@ public sealed partial class ServerConfig
         ["hash-max-ziplist-value"] = "hash-max-listpack-value",
         ["zset-max-ziplist-entries"] = "zset-max-listpack-entries",
         ["zset-max-ziplist-value"] = "zset-max-listpack-value",
+        ["lua-time-limit"] = "busy-reply-threshold",
     };
 
     public ServerConfig(ServerOptions options)
@@ -91,6 +92,7 @@ public sealed partial class ServerConfig
         _values["io-threads"] = "1";
         _values["repl-diskless-sync"] = "yes";
         _values["min-replicas-to-write"] = "0";
+        _values["busy-reply-threshold"] = "5000";
         Apply();
     }
 
@@ -158,6 +160,10 @@ public sealed partial class ServerConfig
     public int LfuLogFactor { get; private set; }
     public int LfuDecayTime { get; private set; }
     public bool LazyFreeLazyUserDel { get; private set; }
+
+    /// <summary>busy-reply-threshold (alias lua-time-limit), ms: past it a running script lets other clients in to
+    /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
+    public long BusyReplyThresholdMs { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
@@ -296,6 +302,8 @@ public sealed partial class ServerConfig
                 if (ParseOutputLimits(v, OutputLimits, out var limits) is { } limitError) return limitError;
                 _values[key] = FormatOutputLimits(limits);
                 return null;
+            case "busy-reply-threshold":
+                return Range(v, 0, long.MaxValue);
             case "hz":
                 // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
                 if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;
@@ -494,5 +502,6 @@ public sealed partial class ServerConfig
         AofRewriteIncrementalFsync = _values["aof-rewrite-incremental-fsync"] == "yes";
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
+        BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
     }
 }

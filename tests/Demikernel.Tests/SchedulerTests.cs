@@ -28,6 +28,34 @@ public class SchedulerTests
         Assert.Equal(0, s.RunReady());
     }
 
+    /// <summary>
+    /// A task that runs a pass of its own (a long script serving other clients) must not starve the tasks the outer
+    /// pass had already taken: they run in the nested pass, once, and the outer pass does not run them again.
+    /// </summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(70)] // the waiting tasks on another page of 64 too
+    public void NestedPassRunsWhatTheOuterPassHeld(int others)
+    {
+        var s = new Scheduler();
+        var waiting = Enumerable.Range(0, others).Select(_ => new Counter()).ToArray();
+        var nestedRan = -1;
+        var longTask = new Counter();
+        longTask.OnRun = () =>
+        {
+            nestedRan = s.RunReady();
+            Assert.All(waiting, w => Assert.Equal(1, w.Runs)); // served while the long task is still running
+        };
+        var handles = new List<TaskHandle> { s.Insert(longTask) };
+        handles.AddRange(waiting.Select(w => s.Insert(w)));
+        foreach (var h in handles) s.Wake(h);
+        s.RunReady();
+        Assert.Equal(others, nestedRan);
+        Assert.Equal(1, longTask.Runs);
+        Assert.All(waiting, w => Assert.Equal(1, w.Runs)); // not run a second time by the outer pass
+        Assert.Equal(0, s.RunReady());
+    }
+
     [Fact]
     public void StaleHandleIsIgnored()
     {

@@ -21,5 +21,7 @@ public static class CommandRegistry
         HyperLogLogCommands.Register(table);
         GenericCommands.Register(table);
         PersistenceCommands.Register(table);
+        ScriptingCommands.Register(table);
+        FunctionCommands.Register(table);
     }
 }

@@ -94,6 +94,14 @@ public sealed class CommandTable
         // redis-server's processCommand: with maxmemory set, evict first; when that fails, denyoom commands (and, inside
         // MULTI, anything but EXEC, DISCARD, QUIT, RESET) are refused. Not for the commands EXEC replays.
         if (context.Server.Memory.Limit != 0 && !client.InExec && MemoryRefuses(ref context, spec)) return;
+        // A script past busy-reply-threshold lets other clients in (Scripting/LuaEngine's hook): only allow_busy
+        // commands run, the others get BUSY, as processCommand does while a script is timed out.
+        if (context.Server.BusyScript is { } busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !ReferenceEquals(client, busy.Call.Client))
+        {
+            if (client.InMulti) client.MultiAborted = true;
+            context.Reply.Error(busy.Run.IsFunction ? Errors.BusyFunction : Errors.BusyScript);
+            return;
+        }
         // redis-server's processCommand: while the last save (or an AOF write) failed, writes and PING are refused.
         if ((spec.Flags & CommandFlags.Write) != 0 || ReferenceEquals(spec.Handler, PingHandler))
         {
@@ -136,7 +144,7 @@ public sealed class CommandTable
             if (recording) effects.EndCommand(ref context);
         }
         var blocking = context.Server.Blocking;
-        if (blocking.HasReady && !client.InExec) blocking.ServeReady();
+        if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();
     }
 
     internal const string OomError = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -68,6 +68,11 @@ public static class PersistenceCommands
             c.Reply.Error(Errors.Syntax);
             return;
         }
+        if (!nosave && c.Server.BusyScript is { } busy)
+        {
+            c.Reply.Error(busy.Run.IsFunction ? Errors.BusyFunction : Errors.BusyScript); // only NOSAVE ends a busy script
+            return;
+        }
         if (abort)
         {
             // Without replicas to wait for, a shutdown never stays in progress.

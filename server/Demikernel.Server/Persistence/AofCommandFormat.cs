@@ -23,7 +23,7 @@ namespace Demikernel.Server.Persistence;
 /// </code>
 /// Replaying these through the dispatcher rebuilds the same values (<see cref="AofLoader"/>).
 /// </summary>
-internal readonly struct AofCommandFormat(long timestampSeconds) : ISnapshotFormat
+internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? functions = null) : ISnapshotFormat
 {
     /// <summary>redis-server's AOF_REWRITE_ITEMS_PER_CMD.</summary>
     public const int ItemsPerCommand = 64;
@@ -33,10 +33,25 @@ internal readonly struct AofCommandFormat(long timestampSeconds) : ISnapshotForm
 
     public void WriteHeader(RdbWriter w)
     {
-        if (timestampSeconds < 0) return;
+        if (timestampSeconds < 0)
+        {
+            WriteFunctions(w);
+            return;
+        }
         w.Bytes("#TS:"u8);
         Integer(w, timestampSeconds);
         w.Bytes("\r\n"u8);
+        WriteFunctions(w);
+    }
+
+    /// <summary>The function libraries as FUNCTION LOAD commands, first in the file (redis's rewriteFunctions).</summary>
+    private void WriteFunctions(RdbWriter w)
+    {
+        foreach (var code in functions ?? [])
+        {
+            w.Bytes("*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"u8);
+            Bulk(w, code);
+        }
     }
 
     public void WriteSelectDb(RdbWriter w, int db, long keys, long expires)

@@ -408,13 +408,13 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         long now = _server.NowMs;
         bool rdb = Config.AofUseRdbPreamble;
         using var file = new RdbFileWriter(path + ".tmp", path, Config.RdbChecksum, Config.AofRewriteIncrementalFsync, trailer: rdb);
-        if (rdb) RdbImage.WriteAll(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression, file);
+        if (rdb) RdbImage.WriteAll(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression, file, _server.Functions.Codes());
         else RdbImage.WriteAll(_server.Databases, now, Config.RdbCompression, CommandFormat(now), file);
         file.Commit();
     }
 
     /// <summary>The command form of a base, with the timestamp annotation when aof-timestamp-enabled.</summary>
-    private AofCommandFormat CommandFormat(long nowMs) => new(Config.AofTimestampEnabled ? nowMs / 1000 : -1);
+    private AofCommandFormat CommandFormat(long nowMs) => new(Config.AofTimestampEnabled ? nowMs / 1000 : -1, _server.Functions.Codes());
 
     /// <summary>Opens a fresh incremental file; in the ON state it joins the manifest at once (persisted), while a
     /// first rewrite is pending (WAIT_REWRITE) it stays out of the manifest until the base exists.</summary>
@@ -508,7 +508,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         string temp = Path.Combine(Config.Dir, $"temp-rewriteaof-bg-{Environment.ProcessId}.aof");
         bool checksum = Config.RdbChecksum, incremental = Config.AofRewriteIncrementalFsync;
         var snapshot = rdb
-            ? Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression)
+            ? Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: true, Config.RdbCompression, _server.Functions.Codes())
             : Snapshot.Begin(_server.Databases, now, Config.RdbCompression, CommandFormat(now));
         var writer = new BackgroundFileWriter("aof-rewrite", () => new RdbFileWriter(temp, final, checksum, incremental, trailer: rdb));
         _rewrite = new BackgroundSave(snapshot, writer, now);

@@ -129,7 +129,7 @@ public sealed class PersistenceManager
             problem = $"Can't read the RDB file '{path}': {e.Message}";
             return default;
         }
-        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: true);
+        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: true, _server.Functions.LoadFromRdb);
         if (!result.Ok)
         {
             problem = $"Failed loading the RDB file '{path}': {result.Error}"; // the loader left the databases empty
@@ -166,7 +166,7 @@ public sealed class PersistenceManager
         try
         {
             using var file = new RdbFileWriter(temp, final, Config.RdbChecksum, Config.RdbSaveIncrementalFsync);
-            RdbImage.WriteAll(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, file);
+            RdbImage.WriteAll(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, file, _server.Functions.Codes());
             file.Commit();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -205,7 +205,7 @@ public sealed class PersistenceManager
         long now = _server.NowMs;
         _lastBgsaveTryMs = now;
         _dirtyBeforeBgsave = TotalChanges();
-        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression);
+        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, _server.Functions.Codes());
         string final = RdbPath;
         string temp = Path.Combine(Config.Dir, $"temp-{Environment.ProcessId}-bg.rdb");
         bool checksum = Config.RdbChecksum, incremental = Config.RdbSaveIncrementalFsync;

@@ -27,9 +27,19 @@ internal interface ISnapshotFormat
 
 /// <summary>The RDB image (version 10) redis-server writes for dump.rdb and for an AOF base with
 /// aof-use-rdb-preamble yes: <see cref="RdbFormat"/>'s file layer.</summary>
-internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory, bool aofBase) : ISnapshotFormat
+/// <remarks>The function libraries (FUNCTION LOAD) follow the AUX fields, one FUNCTION2 opcode and code string each,
+/// as redis-server 7.0's rdbSaveFunctions writes them.</remarks>
+internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory, bool aofBase, byte[][]? functions = null) : ISnapshotFormat
 {
-    public void WriteHeader(RdbWriter w) => RdbFormat.WriteHeader(w, unixTimeSeconds, usedMemory, aofBase);
+    public void WriteHeader(RdbWriter w)
+    {
+        RdbFormat.WriteHeader(w, unixTimeSeconds, usedMemory, aofBase);
+        foreach (var code in functions ?? [])
+        {
+            w.Byte(RdbFormat.OpFunction2);
+            w.String(code);
+        }
+    }
 
     public void WriteSelectDb(RdbWriter w, int db, long keys, long expires) => RdbFormat.WriteSelectDb(w, db, keys, expires);
 

@@ -171,6 +171,18 @@ public sealed class EffectsLog : IKeyspaceObserver
         return new EffectsCommandWriter(this);
     }
 
+    /// <summary>Where the unit being built stands, to drop what a script's command adds after it (redis.set_repl).</summary>
+    internal (int Ops, int Length) Mark() => (_opCount, _length);
+
+    /// <summary>Drops the ops added since <paramref name="mark"/> (a script's command under redis.set_repl(REPL_NONE)
+    /// or REPL_REPLICA: nothing goes to the AOF).</summary>
+    internal void DropSince((int Ops, int Length) mark)
+    {
+        if (_depth == 0 || mark.Ops > _opCount) return;
+        _opCount = mark.Ops;
+        _length = mark.Length;
+    }
+
     /// <summary>Propagate nothing for the running command itself (preventCommandPropagation).</summary>
     internal void Prevent()
     {

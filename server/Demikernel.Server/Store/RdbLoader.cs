@@ -19,7 +19,8 @@ internal readonly record struct RdbLoadResult(bool Ok, string? Error, long Bytes
 ///     0xFE SELECTDB n           refused when n is beyond the configured databases
 ///     0xFC EXPIRETIME_MS ms8    0xFD EXPIRETIME s4      the next key's expiry (LE)
 ///     0xF8 IDLE len             0xF9 FREQ byte          the next key's LRU idle time / LFU counter
-///     0xF7 MODULE_AUX, 0xF6 FUNCTION, 0xF5 FUNCTION2, value types 6/7 (modules): refused, named
+///     0xF5 FUNCTION2 code       a function library, loaded as FUNCTION LOAD does (through the caller's callback)
+///     0xF7 MODULE_AUX, 0xF6 FUNCTION (7.0 RC), value types 6/7 (modules): refused, named
 ///     type key value            a key; skipped (and counted) when its expiry has passed, refused when a duplicate,
 ///                               skipped when it is an empty collection (as redis-server does)
 ///     0xFF EOF                  then (version 5+) the CRC64 of everything before it, checked unless 0
@@ -30,9 +31,12 @@ internal readonly record struct RdbLoadResult(bool Ok, string? Error, long Bytes
 internal static class RdbLoader
 {
     /// <summary>Loads an RDB image into the databases (which must be empty). Never throws on bad input.</summary>
-    public static RdbLoadResult Load(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum)
+    /// <param name="loadFunction">Takes a FUNCTION2 library's code (FUNCTION LOAD's argument) and returns null or an
+    /// error text, which fails the load; without it such a file is refused.</param>
+    public static RdbLoadResult Load(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum,
+        Func<byte[], string?>? loadFunction = null)
     {
-        var state = new LoadState();
+        var state = new LoadState { LoadFunction = loadFunction };
         RdbLoadResult result;
         try
         {
@@ -57,6 +61,7 @@ internal static class RdbLoader
         public long Expired;
         public long Empty;
         public bool AofBase;
+        public Func<byte[], string?>? LoadFunction;
     }
 
     private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase, s.Empty);
@@ -141,7 +146,14 @@ internal static class RdbLoader
                 case RdbFormat.OpFunction:
                     return Fail(s, $"Bad RDB: a function library (FUNCTION, opcode 0xF6) at offset {at}: functions are not supported");
                 case RdbFormat.OpFunction2:
-                    return Fail(s, $"Bad RDB: a function library (FUNCTION2, opcode 0xF5) at offset {at}: functions are not supported");
+                {
+                    if (s.LoadFunction is null)
+                        return Fail(s, $"Bad RDB: a function library (FUNCTION2, opcode 0xF5) at offset {at}: functions are not supported here");
+                    if (!r.TryString(out var code))
+                        return r.RanOut ? Truncated(s, image, at, "a function library") : Fail(s, $"Bad RDB: invalid function library at offset {at}");
+                    if (s.LoadFunction(code) is { } error) return Fail(s, $"Failed loading library, {error}");
+                    continue;
+                }
             }
 
             if (op is RdbFormat.TypeModulePreGa or RdbFormat.TypeModule2)
