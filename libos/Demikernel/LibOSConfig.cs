@@ -42,7 +42,16 @@ public sealed class LibOSConfig
         var stream = new YamlStream();
         try
         {
-            stream.Load(yaml);
+            // Aliases (*name) are refused before the tree is built: YamlDotNet's tree compares and hashes an alias
+            // cycle recursively until the stack overflows, which kills the process (found by fuzzing, config-yaml).
+            string text = yaml.ReadToEnd();
+            var parser = new YamlDotNet.Core.Parser(new StringReader(text));
+            while (parser.MoveNext())
+            {
+                if (parser.Current is YamlDotNet.Core.Events.AnchorAlias alias)
+                    throw new ConfigException($"config uses the alias *{alias.Value} (line {alias.Start.Line}): aliases are not supported");
+            }
+            stream.Load(new StringReader(text));
         }
         catch (YamlDotNet.Core.YamlException e)
         {
