@@ -31,6 +31,23 @@ public class TcpSackTests
         Assert.Equal(WireError.BadOption, TcpRepr.TryParse(buffer, Src, Dst, out _, verifyChecksum: false));
     }
 
+    /// <summary>Found by fuzzing (target tcp): a received segment packs window scale, timestamps and three SACK blocks
+    /// without padding; re-emitted with our padded layout they needed 64 bytes of header, more than TCP allows, and
+    /// the segment written was unreadable. A sender keeps the SACK blocks that fit.</summary>
+    [Fact]
+    public void SackBlocksThatDoNotFitTheOptionsAreLeftOutWhenEmitting()
+    {
+        byte[] packed = Convert.FromBase64String("nABG6wAAAP//////////hAK0BAgFGgAAAIQCcbQECAUKAP/////////+/QAEAggKnEAYAwMDAwMDAwMABw==");
+        Assert.Equal(WireError.None, TcpRepr.TryParse(packed, Src, Dst, out var repr, verifyChecksum: false));
+        Assert.Equal(3, repr.Sack.Count);
+        Assert.Equal(20 + 4 + 12 + 4 + 16, repr.HeaderLength); // window scale, timestamps, two SACK blocks: within 60
+        Assert.Equal(2, repr.EmittedSack.Count);
+        var buffer = new byte[repr.BufferLength];
+        repr.Emit(buffer, Src, Dst);
+        Assert.Equal(WireError.None, TcpRepr.TryParse(buffer, Src, Dst, out var back));
+        Assert.Equal(repr with { Sack = repr.EmittedSack }, back);
+    }
+
     [Fact]
     public void ScoreboardMergesPrunesAndFindsHoles()
     {

@@ -98,6 +98,15 @@ public readonly record struct TcpSackBlocks(int Count, TcpSackBlock First = defa
         2 => this with { Count = 3, Third = block },
         _ => this,
     };
+
+    /// <summary>The first <paramref name="count"/> blocks (all when there are fewer).</summary>
+    public TcpSackBlocks Take(int count) => count switch
+    {
+        <= 0 => default,
+        1 when Count > 1 => new TcpSackBlocks(1, First),
+        2 when Count > 2 => new TcpSackBlocks(2, First, Second),
+        _ => this,
+    };
 }
 
 /// <summary>
@@ -120,10 +129,15 @@ public readonly record struct TcpRepr(
 {
     private const byte OptEnd = 0, OptNop = 1, OptMss = 2, OptWindowScale = 3, OptSackPermitted = 4, OptSack = 5, OptTimestamps = 8;
 
-    /// <summary>Header length with options, padded to a multiple of four bytes.</summary>
-    public int HeaderLength =>
-        TcpSegment.MinHeaderLength + (MaxSegmentSize is null ? 0 : 4) + (WindowScale is null ? 0 : 4) + (Timestamps is not null ? 12 : SackPermitted ? 4 : 0) +
-        (Sack.Count > 0 ? 4 + 8 * Sack.Count : 0);
+    /// <summary>Header length with options, padded to a multiple of four bytes (at most 60).</summary>
+    public int HeaderLength => FixedOptionsEnd + (EmittedSack.Count > 0 ? 4 + 8 * EmittedSack.Count : 0);
+
+    private int FixedOptionsEnd =>
+        TcpSegment.MinHeaderLength + (MaxSegmentSize is null ? 0 : 4) + (WindowScale is null ? 0 : 4) + (Timestamps is not null ? 12 : SackPermitted ? 4 : 0);
+
+    /// <summary>The SACK blocks <see cref="Emit"/> writes: as many as fit in the 40 bytes of options after the
+    /// others (as a sender trims them). A received segment may pack more, its options unpadded.</summary>
+    public TcpSackBlocks EmittedSack => Sack.Take((TcpSegment.MaxHeaderLength - FixedOptionsEnd - 4) / 8);
 
     public int BufferLength => HeaderLength + PayloadLength;
 
@@ -246,15 +260,16 @@ public readonly record struct TcpRepr(
             o[3] = scale;
             o = o[4..];
         }
-        if (Sack.Count > 0)
+        var sack = EmittedSack;
+        if (sack.Count > 0)
         {
             o[0] = o[1] = OptNop;
             o[2] = OptSack;
-            o[3] = (byte)(2 + 8 * Sack.Count);
-            for (int i = 0; i < Sack.Count; i++)
+            o[3] = (byte)(2 + 8 * sack.Count);
+            for (int i = 0; i < sack.Count; i++)
             {
-                BinaryPrimitives.WriteUInt32BigEndian(o[(4 + 8 * i)..], Sack[i].Left.Value);
-                BinaryPrimitives.WriteUInt32BigEndian(o[(8 + 8 * i)..], Sack[i].Right.Value);
+                BinaryPrimitives.WriteUInt32BigEndian(o[(4 + 8 * i)..], sack[i].Left.Value);
+                BinaryPrimitives.WriteUInt32BigEndian(o[(8 + 8 * i)..], sack[i].Right.Value);
             }
         }
         if (computeChecksum)

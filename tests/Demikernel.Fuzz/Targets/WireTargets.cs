@@ -78,7 +78,9 @@ internal static class WireTargets
         Invariant.True(repr.PayloadLength >= 0 && repr.PayloadLength <= buffer.Length, $"payload length {repr.PayloadLength}");
         var again = new byte[repr.BufferLength];
         repr.Emit(again, Source, Destination);
-        Invariant.True(TcpRepr.TryParse(again, Source, Destination, out var back) == WireError.None && back == repr, $"{repr} came back as {back}");
+        // what comes back is what a sender writes: SACK blocks beyond the 40 bytes of options are left out
+        Invariant.True(TcpRepr.TryParse(again, Source, Destination, out var back) == WireError.None && back == repr with { Sack = repr.EmittedSack },
+            $"{repr} came back as {back}");
     }
 
     public static void Udp(ReadOnlySpan<byte> input)
