@@ -123,7 +123,8 @@ root.SetAction(parse =>
             (queryLimit, "client-query-buffer-limit", parse.GetValue(queryLimit)),
             (protoMaxBulkLen, "proto-max-bulk-len", parse.GetValue(protoMaxBulkLen)),
             (tcpKeepAlive, "tcp-keepalive", parse.GetValue(tcpKeepAlive)),
-        }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i])))))
+        }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i]))))
+            .Concat((parse.GetValue(outputLimit) ?? []).Select(v => ((Option)outputLimit, "client-output-buffer-limit", (string?)v))))
         {
             if (value is null) continue;
             if (config.LoadDirective(name, [value], out string? why) is DirectiveResult.Error or DirectiveResult.Unsupported)
