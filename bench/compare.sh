@@ -11,23 +11,11 @@ n=${1:-200000}
 c=${2:-50}
 ours_port=6411
 redis_port=6412
-command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
-command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)"; exit 1; }
-dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
-
-taskset -c 0 dotnet server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll --port $ours_port --save "" >/tmp/compare-ours.log 2>&1 &
-ours=$!
-taskset -c 0 redis-server --port $redis_port --save "" --appendonly no --daemonize no >/tmp/compare-redis.log 2>&1 &
-redis=$!
-trap 'kill $ours $redis 2>/dev/null || true' EXIT
-for p in $ours_port $redis_port; do
-  for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.2; done
-done
+bench_name=compare
+source bench/pair.sh
 # Warm up our JIT (tiered compilation) before measuring.
 taskset -c 1 redis-benchmark -p $ours_port -t set,get -n 100000 -c $c -P 16 -q >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
-hz=$(getconf CLK_TCK)
 
 printf "%-10s %-4s %-5s %14s %18s\n" server test P "requests/s" "server CPU us/req"
 for pipeline in 1 16; do

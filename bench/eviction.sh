@@ -15,25 +15,13 @@ d=${4:-100}
 P=${5:-1}
 ours_port=6421
 redis_port=6422
-command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
-command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)"; exit 1; }
-dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
-
-taskset -c 0 dotnet server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll --port $ours_port --save "" >/tmp/eviction-ours.log 2>&1 &
-ours=$!
-taskset -c 0 redis-server --port $redis_port --save "" --appendonly no --daemonize no >/tmp/eviction-redis.log 2>&1 &
-redis=$!
-trap 'kill $ours $redis 2>/dev/null || true' EXIT
-for p in $ours_port $redis_port; do
-  for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.2; done
-done
+bench_name=eviction
+source bench/pair.sh
 # Warm up our JIT (tiered compilation) before measuring.
 taskset -c 1 redis-benchmark -p $ours_port -t set,get -n 100000 -c $c -P 16 -q >/dev/null
 redis-cli -p $ours_port flushall >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
 field() { redis-cli -p "$1" info "$2" | tr -d '\r' | awk -F: -v f="$3" '$1 == f { print $2 }'; }
-hz=$(getconf CLK_TCK)
 
 echo "SET, $n requests, $c clients, pipeline $P, $d-byte values, random keys"
 printf "%-6s %-12s %-9s %12s %18s %12s %14s %10s\n" server policy maxmemory "requests/s" "server CPU us/req" evicted "used_memory" "RSS MB"

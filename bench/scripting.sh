@@ -10,18 +10,8 @@ n=${1:-200000}
 c=${2:-50}
 ours_port=6421
 redis_port=6422
-command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
-command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)"; exit 1; }
-dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
-
-taskset -c 0 dotnet server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll --port $ours_port --save "" >/tmp/scripting-ours.log 2>&1 &
-ours=$!
-taskset -c 0 redis-server --port $redis_port --save "" --appendonly no --daemonize no >/tmp/scripting-redis.log 2>&1 &
-redis=$!
-trap 'kill $ours $redis 2>/dev/null || true' EXIT
-for p in $ours_port $redis_port; do
-  for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.2; done
-done
+bench_name=scripting
+source bench/pair.sh
 script="redis.call('get', KEYS[1]) return redis.call('incr', KEYS[2])"
 for p in $ours_port $redis_port; do
   redis-cli -p $p set k v >/dev/null
@@ -30,8 +20,6 @@ done
 # Warm up our JIT before measuring.
 taskset -c 1 redis-benchmark -p $ours_port -n 100000 -c $c -P 16 -q evalsha "$sha" 2 k n >/dev/null
 
-cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
-hz=$(getconf CLK_TCK)
 printf "%-10s %-5s %14s %18s\n" server P "requests/s" "server CPU us/call"
 for pipeline in 1 16; do
   for who in ours redis; do
