@@ -347,25 +347,6 @@ public sealed class CollectionScanTests : IDisposable
         Run([.. sadd]);
         Run([.. zadd]);
         Run("SADD", "small", "member:0042", "x");
-        var request = EncodeRequest(command);
-        var scanner = new RespRequestScanner();
-        var args = new RespArgs(16);
-        var reply = new ReplyBuffer(_h.LibOS);
-        void RunOnce()
-        {
-            scanner.TryScan(request, args, out _, out _);
-            var context = new CommandContext(request, args, _h.Client, _h.Server, reply);
-            _h.Server.Commands.Execute(ref context);
-            _h.LibOS.SgaFree(reply.Take());
-        }
-        for (int i = 0; i < 2000; i++) RunOnce();
-        long best = long.MaxValue;
-        for (int run = 0; run < 6 && best != 0; run++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20_000; i++) RunOnce();
-            best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.Equal(0, best);
+        Assert.Equal(0, _h.SteadyStateAllocation(EncodeRequest(command)));
     }
 }
