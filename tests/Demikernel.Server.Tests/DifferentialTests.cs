@@ -91,4 +91,34 @@ public sealed class DifferentialTests
         var mismatches = redis.Compare(h, script);
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
+
+    [Fact]
+    public void SwapDbMatchesRedisServer()
+    {
+        using var redis = ReferenceRedis.TryStart();
+        using var h = new CommandHarness();
+        string[][] script =
+        [
+            ["SET", "a", "in0"], ["SET", "t", "v", "EX", "100"], ["SELECT", "1"], ["SET", "a", "in1"], ["RPUSH", "l", "x"], ["SELECT", "0"],
+            ["SWAPDB", "0", "1"], ["GET", "a"], ["LRANGE", "l", "0", "-1"], ["EXISTS", "t"], ["SELECT", "1"], ["GET", "a"], ["TTL", "t"],
+            ["DBSIZE"], ["SELECT", "0"], ["DBSIZE"], ["SWAPDB", "0", "0"], ["GET", "a"], ["SWAPDB", "1", "0"], ["GET", "a"],
+            ["SWAPDB", "x", "0"], ["SWAPDB", "0", "y"], ["SWAPDB", "0", "16"], ["SWAPDB", "-1", "0"], ["SWAPDB", "99999999999", "0"],
+            ["SWAPDB", "0"], ["SWAPDB", "0", "1", "2"],
+        ];
+        var mismatches = redis.Compare(h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    /// <summary>As touchAllWatchedKeysInDb: a watched key that existed in either database breaks the transaction.</summary>
+    [Fact]
+    public void SwapDbBreaksWatch()
+    {
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v");
+        Assert.Equal(CommandHarness.Ok, h.Run("WATCH", "k"));
+        Assert.Equal(CommandHarness.Ok, h.Run("SWAPDB", "0", "1"));
+        Assert.Equal(CommandHarness.Ok, h.Run("MULTI"));
+        h.Run("GET", "k");
+        Assert.Equal(CommandHarness.NilArray, h.Run("EXEC"));
+    }
 }

@@ -17,6 +17,7 @@ public static class ServerCommands
         table.Add(new("DBSIZE", DbSize));
         table.Add(new("FLUSHDB", FlushDb));
         table.Add(new("FLUSHALL", FlushAll));
+        table.Add(new("SWAPDB", SwapDb));
         table.Add(new("TIME", Time));
         table.Add(new("ROLE", Role));
         table.Add(new("CONFIG", Help)
@@ -86,6 +87,31 @@ public static class ServerCommands
         foreach (var db in c.Server.Databases) db.Clear();
         c.Server.Persistence.OnFlushAll();
         c.ForcePropagation();
+        c.Reply.Ok();
+    }
+
+    /// <summary>SWAPDB index1 index2: the two databases exchange their keys; WATCH and blocked clients of both hear
+    /// of it through the change hook (touchAllWatchedKeysInDb, scanDatabaseForReadyKeys), and it always propagates.</summary>
+    private static void SwapDb(ref CommandContext c)
+    {
+        var dbs = c.Server.Databases;
+        if (!RedisNumbers.TryParseInt64(c.Arg(1), out long first) || first is < int.MinValue or > int.MaxValue)
+        {
+            c.Reply.Error("ERR invalid first DB index");
+            return;
+        }
+        if (!RedisNumbers.TryParseInt64(c.Arg(2), out long second) || second is < int.MinValue or > int.MaxValue)
+        {
+            c.Reply.Error("ERR invalid second DB index");
+            return;
+        }
+        if (first < 0 || first >= dbs.Length || second < 0 || second >= dbs.Length)
+        {
+            c.Reply.Error("ERR DB index is out of range");
+            return;
+        }
+        dbs[first].SwapContents(dbs[second]);
+        c.ForcePropagation(); // redis-server counts a change even for SWAPDB 0 0
         c.Reply.Ok();
     }
 
