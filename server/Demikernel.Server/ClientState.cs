@@ -64,6 +64,12 @@ public sealed class ClientState
     /// <summary>Keys under WATCH: database, key, and whether the key existed when watched.</summary>
     public List<(int Db, byte[] Key, bool Existed)> Watched { get; } = [];
 
+    /// <summary>
+    /// A client whose commands must be obeyed (redis-server's mustObeyClient: the AOF loader, a replica's master):
+    /// no eviction before its commands and no OOM refusal, in scripts either.
+    /// </summary>
+    public bool MustObey { get; init; }
+
     /// <summary>Set while EXEC replays the queue: blocking commands then answer at once, as with a zero wait.</summary>
     public bool InExec { get; set; }
 
