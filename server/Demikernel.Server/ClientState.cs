@@ -27,8 +27,6 @@ public sealed class ClientState
     public bool Authenticated { get; set; }
     public RespVersion Protocol { get; set; } = RespVersion.Resp2;
     public string? Name { get; set; }
-    public string? LibName { get; set; }
-    public string? LibVersion { get; set; }
 
     /// <summary>Name of the last command run (CLIENT LIST's cmd=).</summary>
     public string LastCommand { get; set; } = "NULL";
@@ -69,6 +67,9 @@ public sealed class ClientState
     /// no eviction before its commands and no OOM refusal, in scripts either.
     /// </summary>
     public bool MustObey { get; init; }
+
+    /// <summary>CLIENT NO-EVICT ON: shown as flag 'e' (there is no client eviction, maxmemory-clients is refused).</summary>
+    public bool NoEvict { get; set; }
 
     /// <summary>Set while EXEC replays the queue: blocking commands then answer at once, as with a zero wait.</summary>
     public bool InExec { get; set; }

@@ -142,7 +142,9 @@ public sealed class MaxMemoryTests
         Assert.Equal(Ok, h.Run("CONFIG", "SET", "lfu-decay-time", "0"));
         Assert.Equal(Ok, h.Run("CONFIG", "SET", "lazyfree-lazy-eviction", "yes"));
         Assert.Equal(Ok, h.Run("CLIENT", "NO-EVICT", "on"));
+        Assert.Contains(" flags=e ", h.Run("CLIENT", "INFO"), StringComparison.Ordinal);
         Assert.Equal(Ok, h.Run("CLIENT", "NO-EVICT", "off"));
+        Assert.Contains(" flags=N ", h.Run("CLIENT", "INFO"), StringComparison.Ordinal);
     }
 
     // ------------------------------------------------------------------ noeviction, OOM
