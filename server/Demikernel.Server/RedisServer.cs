@@ -325,6 +325,15 @@ public sealed class RedisServer
         Shutdown(save: null, force: false);
     }
 
+    private void LogGcSummary()
+    {
+        if (!Log.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Information)) return;
+        var pause = GC.GetTotalPauseDuration();
+        var life = DateTime.UtcNow - System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+        string percent = (100 * pause.TotalMilliseconds / Math.Max(1, life.TotalMilliseconds)).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture);
+        Log.GcSummary(GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2), (long)pause.TotalMilliseconds, percent);
+    }
+
     /// <summary>SHUTDOWN [NOSAVE|SAVE] [FORCE]: persists as asked, then stops. False when saving failed (and not forced).</summary>
     public bool Shutdown(bool? save, bool force)
     {
@@ -334,6 +343,7 @@ public sealed class RedisServer
             Log.ShutdownErrors();
             return false;
         }
+        LogGcSummary();
         Log.ReadyToExit();
         Stop();
         return true;

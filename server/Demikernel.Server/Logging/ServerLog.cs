@@ -94,6 +94,10 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 32, Level = LogLevel.Warning, Message = "Redis is now ready to exit, bye bye...")]
     public static partial void ReadyToExit(this ILogger log);
 
+    /// <summary>Ours: what the garbage collector cost over the process's life (the server's only pauses).</summary>
+    [LoggerMessage(EventId = 34, Level = LogLevel.Information, Message = "GC over the process's life: {Gen0} gen0, {Gen1} gen1, {Gen2} gen2 collections, {PauseMs} ms paused in total ({PausePercent}% of the time)")]
+    public static partial void GcSummary(this ILogger log, int gen0, int gen1, int gen2, long pauseMs, string pausePercent);
+
     [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "Errors trying to shut down the server. Check the logs for more information.")]
     public static partial void ShutdownErrors(this ILogger log);
 
