@@ -421,8 +421,14 @@ public static class KeyFinder
     public static int Find<TArgs>(CommandSpec spec, scoped ref TArgs args, List<(int Position, KeyFlags Flags)> keys)
         where TArgs : IArgumentList, allows ref struct
     {
-        bool hasSpecs = spec.KeySpecs.Any(k => (k.Flags & KeyFlags.NotKey) == 0);
-        bool variableFlags = spec.KeySpecs.Any(k => (k.Flags & KeyFlags.VariableFlags) != 0);
+        // index loops, no LINQ or interface enumerators: ACL checks run this for every request of a restricted user
+        var specs = spec.KeySpecs;
+        bool hasSpecs = false, variableFlags = false;
+        for (int i = 0; i < specs.Count; i++)
+        {
+            hasSpecs |= (specs[i].Flags & KeyFlags.NotKey) == 0;
+            variableFlags |= (specs[i].Flags & KeyFlags.VariableFlags) != 0;
+        }
         if (hasSpecs && !variableFlags)
         {
             int n = FromSpecs(spec, ref args, keys);
@@ -444,8 +450,10 @@ public static class KeyFinder
         where TArgs : IArgumentList, allows ref struct
     {
         int argc = args.Count;
-        foreach (var k in spec.KeySpecs)
+        var specs = spec.KeySpecs;
+        for (int s = 0; s < specs.Count; s++)
         {
+            var k = specs[s];
             if ((k.Flags & KeyFlags.NotKey) != 0) continue;
             int first = 0;
             if (k.BeginSearch == BeginSearchType.Index) first = k.Index;
