@@ -79,6 +79,7 @@ public sealed class RedisServer
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
         Acl = new Demikernel.Server.Acl.AclRegistry(this);
+        Config.UserLinesForRewrite = () => Acl.Users.Select(u => $"user {u.Name} {u.Describe()}");
         Config.Changed += (name, value) =>
         {
             if (name == "requirepass") Acl.SetDefaultPassword(value.Length > 0 ? value : null);

@@ -57,6 +57,17 @@ public sealed class AclFileTests : IDisposable
         Assert.StartsWith("user alice on #", list, StringComparison.Ordinal);
         // a "default" line resets the default user first, as redis-server (which shows sanitize-payload then)
         Assert.EndsWith("\nuser default on nopass sanitize-payload ~* &* +@all -flushall", list, StringComparison.Ordinal);
+
+        // CONFIG REWRITE writes every user in place of the user lines; the rewritten file starts with them again
+        Assert.Equal("OK", server.Cli(port, "ACL", "SETUSER", "bob", "on", "nopass", "+ping"));
+        Assert.Equal("OK", server.Cli(port, "CONFIG", "REWRITE"));
+        var lines = File.ReadAllLines(conf);
+        Assert.Equal(3, lines.Count(l => l.StartsWith("user ", StringComparison.Ordinal)));
+        Assert.Contains("user bob on nopass resetchannels -@all +ping", lines);
+        server.Dispose();
+        using var again = ServerProcess.Start([conf]);
+        port = again.PortFromLog(again.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal)));
+        Assert.Equal(list.Split('\n')[0] + "\nuser bob on nopass resetchannels -@all +ping\n" + list.Split('\n')[1], again.Cli(port, "ACL", "LIST"));
     }
 
     [Fact]

@@ -87,6 +87,9 @@ public sealed class AclTests(AclServerFixture server) : IClassFixture<AclServerF
         using var other = new RawConnection(server);
         Assert.Equal(new Reply('+', "OK"), c.Command("AUTH", "gone", "x"));
         Assert.Equal(new Reply('+', "PONG"), c.Command("PING"));
+        // turning the user off only refuses new AUTHs (redis-server 7.0.15 keeps its connections)
+        Assert.Equal("OK", await Admin("ACL", "SETUSER", "gone", "off"));
+        Assert.Equal(new Reply('+', "PONG"), c.Command("PING"));
         Assert.Equal("1", await Admin("ACL", "DELUSER", "gone"));
         Assert.Throws<EndOfStreamException>(() => c.Command("PING"));
         Assert.Equal(new Reply('+', "PONG"), other.Command("PING")); // the default user's connection stays
