@@ -106,6 +106,29 @@ public sealed class AclTests(AclServerFixture server) : IClassFixture<AclServerF
     }
 
     [Fact]
+    public async Task ClientKillByUser()
+    {
+        Assert.Equal("OK", await Admin("ACL", "SETUSER", "victim", "on", "nopass", "+@all", "~*"));
+        try
+        {
+            using var a = new RawConnection(server);
+            using var b = new RawConnection(server);
+            using var bystander = new RawConnection(server);
+            Assert.Equal(new Reply('+', "OK"), a.Command("AUTH", "victim", "x"));
+            Assert.Equal(new Reply('+', "OK"), b.Command("AUTH", "victim", "x"));
+            Assert.Equal("2", await Admin("CLIENT", "KILL", "USER", "victim"));
+            Assert.Throws<EndOfStreamException>(() => a.Command("PING"));
+            Assert.Throws<EndOfStreamException>(() => b.Command("PING"));
+            Assert.Equal(new Reply('+', "PONG"), bystander.Command("PING"));
+            Assert.Equal("ERR No such user 'nobody'", await Admin("CLIENT", "KILL", "USER", "nobody"));
+        }
+        finally
+        {
+            await Admin("ACL", "DELUSER", "victim");
+        }
+    }
+
+    [Fact]
     public async Task RevokingAChannelDisconnectsItsSubscribers()
     {
         Assert.Equal("OK", await Admin("ACL", "SETUSER", "sub", "on", "nopass", "+@all", "resetchannels", "&news.*", "&sport"));

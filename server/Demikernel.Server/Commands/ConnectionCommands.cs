@@ -302,6 +302,7 @@ public static class ConnectionCommands
         long? id = null;
         ClientType? type = null;
         string? addrFilter = null, laddrFilter = null;
+        Acl.AclUser? userFilter = null;
         bool skipMe = true;
         for (int i = 2; i < c.Count; i += 2)
         {
@@ -333,8 +334,8 @@ public static class ConnectionCommands
             }
             else if (c.ArgIs(i, "USER"u8))
             {
-                // One user exists ("default", which every connection is): the filter keeps everyone.
-                if (!c.Arg(i + 1).SequenceEqual("default"u8))
+                userFilter = c.Server.Acl.Get(c.ArgString(i + 1));
+                if (userFilter is null)
                 {
                     c.Reply.Error($"ERR No such user '{c.ArgString(i + 1)}'");
                     return;
@@ -352,6 +353,7 @@ public static class ConnectionCommands
             (type is null || TypeOf(s.Client) == type) &&
             (addrFilter is null || s.Client.Peer.ToString() == addrFilter) &&
             (laddrFilter is null || s.Client.Local.ToString() == laddrFilter) &&
+            (userFilter is null || ReferenceEquals(s.Client.User, userFilter)) &&
             !(skipMe && s.Client == me)).ToArray();
         foreach (var v in victims) KillOne(ref c, v);
         c.Reply.Integer(victims.Length);
