@@ -97,6 +97,13 @@ public sealed class CommandTable
             }
             spec = sub;
         }
+        // processCommand's order: no_multi, then ACL, then memory, busy scripts, persistence errors
+        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
+        {
+            client.MultiAborted = true;
+            context.Reply.Error("ERR Command not allowed inside a transaction");
+            return;
+        }
         // ACL (redis-server's processCommand runs ACLCheckAllPerm here): a user with every permission costs one branch.
         if (!client.User.Unrestricted && !context.Server.Acl.Allow(ref context, spec))
         {
@@ -123,12 +130,6 @@ public sealed class CommandTable
                 context.Reply.Error(denied);
                 return;
             }
-        }
-        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
-        {
-            client.MultiAborted = true;
-            context.Reply.Error("ERR Command not allowed inside a transaction");
-            return;
         }
         if (client.InMulti && (spec.Flags & CommandFlags.RunsInMulti) == 0)
         {
