@@ -91,7 +91,7 @@ public sealed class AclTests(AclServerFixture server) : IClassFixture<AclServerF
         Assert.Equal("OK", await Admin("ACL", "SETUSER", "gone", "off"));
         Assert.Equal(new Reply('+', "PONG"), c.Command("PING"));
         Assert.Equal("1", await Admin("ACL", "DELUSER", "gone"));
-        Assert.Throws<EndOfStreamException>(() => c.Command("PING"));
+        Assert.ThrowsAny<IOException>(() => c.Command("PING"));
         Assert.Equal(new Reply('+', "PONG"), other.Command("PING")); // the default user's connection stays
     }
 
@@ -102,7 +102,7 @@ public sealed class AclTests(AclServerFixture server) : IClassFixture<AclServerF
         using var c = new RawConnection(server);
         Assert.Equal(new Reply('+', "OK"), c.Command("AUTH", "self", "x"));
         Assert.Equal(1, c.Command("ACL", "DELUSER", "self").Integer);
-        Assert.Throws<EndOfStreamException>(() => c.Command("PING"));
+        Assert.ThrowsAny<IOException>(() => c.Command("PING"));
     }
 
     [Fact]
@@ -117,8 +117,8 @@ public sealed class AclTests(AclServerFixture server) : IClassFixture<AclServerF
             Assert.Equal(new Reply('+', "OK"), a.Command("AUTH", "victim", "x"));
             Assert.Equal(new Reply('+', "OK"), b.Command("AUTH", "victim", "x"));
             Assert.Equal("2", await Admin("CLIENT", "KILL", "USER", "victim"));
-            Assert.Throws<EndOfStreamException>(() => a.Command("PING"));
-            Assert.Throws<EndOfStreamException>(() => b.Command("PING"));
+            Assert.ThrowsAny<IOException>(() => a.Command("PING"));
+            Assert.ThrowsAny<IOException>(() => b.Command("PING"));
             Assert.Equal(new Reply('+', "PONG"), bystander.Command("PING"));
             Assert.Equal("ERR No such user 'nobody'", await Admin("CLIENT", "KILL", "USER", "nobody"));
         }
@@ -144,7 +144,7 @@ public sealed class AclTests(AclServerFixture server) : IClassFixture<AclServerF
             // adding a channel keeps everyone; removing news.* closes the news subscriber only
             Assert.Equal("OK", await Admin("ACL", "SETUSER", "sub", "&weather"));
             Assert.Equal("OK", await Admin("ACL", "SETUSER", "sub", "resetchannels", "&sport", "&weather"));
-            Assert.Throws<EndOfStreamException>(() => news.Command("PING"));
+            Assert.ThrowsAny<IOException>(() => news.Command("PING"));
             Assert.Equal("1", await Admin("PUBLISH", "sport", "goal"));
             var message = sport.ReadReply();
             Assert.Equal("goal", message.Items![2].Text);

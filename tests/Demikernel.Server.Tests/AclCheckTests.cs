@@ -23,6 +23,23 @@ public sealed class AclCheckTests(ITestOutputHelper output)
         Assert.Equal(0, h.SteadyStateAllocation(CommandHarness.EncodeRequest("HGET", "h:1", "f"))); // allowed by the second selector
     }
 
+    /// <summary>A password is hashed from the argument's bytes, UTF-8 or not, for SETUSER as for AUTH.</summary>
+    [Fact]
+    public void BinaryPasswords()
+    {
+        using var h = new CommandHarness();
+        byte[] pw = [0xff, 0xfe, 0x00, (byte)'x'];
+        byte[] B(string s) => System.Text.Encoding.ASCII.GetBytes(s);
+        Assert.Equal(CommandHarness.Ok, System.Text.Encoding.UTF8.GetString(h.Execute(B("ACL"), B("SETUSER"), B("bin"), B("on"), [(byte)'>', .. pw], B("+@all"))));
+        Assert.Equal(CommandHarness.Err("WRONGPASS invalid username-password pair or user is disabled."),
+            System.Text.Encoding.UTF8.GetString(h.Execute(B("AUTH"), B("bin"), [0xff, 0xfd, 0x00, (byte)'x'])));
+        Assert.Equal(CommandHarness.Ok, System.Text.Encoding.UTF8.GetString(h.Execute(B("AUTH"), B("bin"), pw)));
+        Assert.Contains(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(pw)), h.Run("ACL", "GETUSER", "bin"), StringComparison.Ordinal);
+        Assert.Equal(CommandHarness.Ok, System.Text.Encoding.UTF8.GetString(h.Execute(B("ACL"), B("SETUSER"), B("bin"), [(byte)'<', .. pw])));
+        Assert.Equal(CommandHarness.Err("ERR Error in ACL SETUSER modifier '<nope': The password you are trying to remove from the user does not exist"),
+            h.Run("ACL", "SETUSER", "bin", "<nope"));
+    }
+
     /// <summary>Reports what one check of a restricted user costs (the default user's is one field test).</summary>
     [Fact]
     public void CheckCost()

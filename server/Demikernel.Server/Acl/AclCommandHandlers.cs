@@ -37,8 +37,20 @@ internal static class AclCommandHandlers
             return;
         }
         var rules = new string[c.Count - 3];
-        for (int i = 3; i < c.Count; i++) rules[i - 3] = c.ArgString(i);
-        if (c.Server.Acl.SetUser(c.ArgString(2), rules, c.Client) is { } error) c.Reply.Error("ERR " + error);
+        Dictionary<string, string>? shown = null;
+        for (int i = 3; i < c.Count; i++)
+        {
+            var raw = c.Arg(i);
+            if (raw.Length > 0 && raw[0] is (byte)'>' or (byte)'<')
+            {
+                // hashed from the argument's bytes (a password need not be UTF-8); errors still quote the rule as given
+                string hashed = (raw[0] == (byte)'>' ? "#" : "!") + AclUser.Hash(raw[1..]);
+                (shown ??= [])[hashed] = c.ArgString(i);
+                rules[i - 3] = hashed;
+            }
+            else rules[i - 3] = c.ArgString(i);
+        }
+        if (c.Server.Acl.SetUser(c.ArgString(2), rules, c.Client, shown) is { } error) c.Reply.Error("ERR " + error);
         else c.Reply.Ok();
     }
 

@@ -101,7 +101,8 @@ internal sealed class AclRegistry
     }
 
     /// <summary>ACLStringSetUser: all rules applied to a copy, then to the user at once; redis's error text or null.</summary>
-    public string? SetUser(string name, IReadOnlyList<string> rules, ClientState? current)
+    /// <param name="shown">How a rule the caller rewrote (a password hashed from its bytes) is quoted in errors.</param>
+    public string? SetUser(string name, IReadOnlyList<string> rules, ClientState? current, IReadOnlyDictionary<string, string>? shown = null)
     {
         var merged = MergeSelectors(rules, out int invalid);
         if (merged is null) return $"Unmatched parenthesis in acl selector starting at '{rules[invalid]}'.";
@@ -111,7 +112,7 @@ internal sealed class AclRegistry
         if (existing is not null) temp.CopyFrom(existing);
         foreach (var op in merged)
             if (temp.Set(op, allChannels) is not AclError.None and var error)
-                return $"Error in ACL SETUSER modifier '{op}': {AclUser.ErrorText(error)}";
+                return $"Error in ACL SETUSER modifier '{shown?.GetValueOrDefault(op) ?? op}': {AclUser.ErrorText(error)}";
         if (existing is not null) KillPubSubClientsIfNeeded(temp, existing, current);
         if (existing is null) _users[name] = existing = new AclUser(name, allChannels);
         existing.CopyFrom(temp);
