@@ -143,6 +143,8 @@ public sealed partial class AclDifferentialTests
             ["EVAL", "return redis.acl_check_cmd('hset', 'k', 'f', 'v')", "0"],
             ["ACL", "LOG", "2"], ["ACL", "LOG"], ["ACL", "LOG", "RESET"], ["ACL", "LOG"],
             ["GET", "other"], ["GET", "other"], ["GET", "other2"], ["ACL", "LOG", "1"],
+            ["HELLO", "2", "AUTH", "alice", "bad"], ["HELLO", "2", "AUTH", "alice", "pw", "SETNAME", "bad name"], ["ACL", "LOG", "1"],
+            ["RESET"], ["ACL", "WHOAMI"], ["AUTH", "alice", "pw"], ["ACL", "SETUSER", "alice", "off"], ["ACL", "WHOAMI"], ["AUTH", "alice", "pw"],
             ["AUTH", "default", "x"], ["ACL", "WHOAMI"], ["ACL", "LOG", "0"], ["ACL", "DELUSER", "alice"],
         ];
         var mismatches = new List<string>();
