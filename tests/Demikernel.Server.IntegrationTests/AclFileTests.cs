@@ -101,9 +101,29 @@ public sealed class AclFileTests : IDisposable
         Assert.Equal(redis, ours);
         Assert.Equal("bob\ncarol\ndefault", server.Cli(port, "ACL", "USERS"));
 
+        // a successful load drops every user of before: their connections are closed (the default user's stay)
+        using var asBob = new TcpClient("127.0.0.1", port) { ReceiveTimeout = 5000 };
+        using var asDefault = new TcpClient("127.0.0.1", port) { ReceiveTimeout = 5000 };
+        Assert.Equal("+OK\r\n", Exchange(asBob, "AUTH bob bob-pw\r\n"));
+        Assert.Equal("+PONG\r\n", Exchange(asDefault, "PING\r\n"));
         File.WriteAllText(acl, "user default on nopass ~* &* +@all\nuser dave on nopass +@all ~*\n");
         Assert.Equal("OK", server.Cli(port, "ACL", "LOAD"));
         Assert.Equal("dave\ndefault", server.Cli(port, "ACL", "USERS"));
+        Assert.ThrowsAny<IOException>(() =>
+        {
+            if (Exchange(asBob, "PING\r\n").Length == 0) throw new EndOfStreamException();
+        });
+        Assert.Equal("+PONG\r\n", Exchange(asDefault, "PING\r\n"));
+    }
+
+    /// <summary>Sends inline commands and returns what one read gets ("" at EOF).</summary>
+    private static string Exchange(TcpClient client, string request)
+    {
+        var stream = client.GetStream();
+        stream.Write(System.Text.Encoding.ASCII.GetBytes(request));
+        var buffer = new byte[4096];
+        int n = stream.Read(buffer);
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, n);
     }
 
     /// <summary>ACL LOAD's answer from redis-server 7.0.15 for <paramref name="aclFile"/> (started with an empty one).</summary>
