@@ -11,7 +11,8 @@ internal static class ClientInfo
     {
         var session = client.Session;
         string flags = (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
-            + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "");
+            + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "")
+            + (client.NoEvict ? "e" : "");
         if (flags.Length == 0) flags = "N";
         long omem = session?.OutputMemory ?? 0;
         return string.Create(CultureInfo.InvariantCulture,
@@ -21,7 +22,7 @@ internal static class ClientInfo
             $"qbuf={client.QueryBufferLength} qbuf-free={session?.QueryBufferFree ?? 0} argv-mem={argvMem} multi-mem={MultiMem(client)} rbs=16384 rbp=0 " +
             $"obl={session?.OutputBufferLength ?? 0} oll={session?.OutputListLength ?? 0} omem={omem} tot-mem={session?.TotalMemory(argvMem) ?? 0} " +
             $"events={(omem > 0 ? "rw" : "r")} cmd={client.LastCommand} user={client.User.Name} redir=-1 " +
-            $"resp={(int)client.Protocol} lib-name={client.LibName ?? ""} lib-ver={client.LibVersion ?? ""}");
+            $"resp={(int)client.Protocol}");
     }
 
     private static long MultiMem(ClientState client)

@@ -30,8 +30,6 @@ public sealed class ClientState
     internal Acl.AclUser User { get; set; } = Acl.AclUser.Superuser;
     public RespVersion Protocol { get; set; } = RespVersion.Resp2;
     public string? Name { get; set; }
-    public string? LibName { get; set; }
-    public string? LibVersion { get; set; }
 
     /// <summary>Name of the last command run (CLIENT LIST's cmd=).</summary>
     public string LastCommand { get; set; } = "NULL";
@@ -66,6 +64,15 @@ public sealed class ClientState
 
     /// <summary>Keys under WATCH: database, key, and whether the key existed when watched.</summary>
     public List<(int Db, byte[] Key, bool Existed)> Watched { get; } = [];
+
+    /// <summary>
+    /// A client whose commands must be obeyed (redis-server's mustObeyClient: the AOF loader, a replica's master):
+    /// no eviction before its commands and no OOM refusal, in scripts either.
+    /// </summary>
+    public bool MustObey { get; init; }
+
+    /// <summary>CLIENT NO-EVICT ON: shown as flag 'e' (there is no client eviction, maxmemory-clients is refused).</summary>
+    public bool NoEvict { get; set; }
 
     /// <summary>Set while EXEC replays the queue: blocking commands then answer at once, as with a zero wait.</summary>
     public bool InExec { get; set; }

@@ -142,7 +142,9 @@ public sealed class MaxMemoryTests
         Assert.Equal(Ok, h.Run("CONFIG", "SET", "lfu-decay-time", "0"));
         Assert.Equal(Ok, h.Run("CONFIG", "SET", "lazyfree-lazy-eviction", "yes"));
         Assert.Equal(Ok, h.Run("CLIENT", "NO-EVICT", "on"));
+        Assert.Contains(" flags=e ", h.Run("CLIENT", "INFO"), StringComparison.Ordinal);
         Assert.Equal(Ok, h.Run("CLIENT", "NO-EVICT", "off"));
+        Assert.Contains(" flags=N ", h.Run("CLIENT", "INFO"), StringComparison.Ordinal);
     }
 
     // ------------------------------------------------------------------ noeviction, OOM
@@ -181,6 +183,33 @@ public sealed class MaxMemoryTests
         h.Run("CONFIG", "SET", "maxmemory", "1000");
         h.Client.InMulti = true;
         Assert.Equal(Err("EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'."), h.Run("EXEC"));
+    }
+
+    [Fact]
+    public void ExecCountsAQueuedScriptByItsDeclaredFlags()
+    {
+        using var h = new CommandHarness();
+        for (int i = 0; i < 100; i++) h.Run("SET", Key(i), new string('v', 100));
+        const string aborted = "-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n";
+        // a shebang script without allow-oom is denyoom (getCommandFlags), so EXEC is refused as a whole
+        Assert.Equal(Ok, h.Run("MULTI"));
+        Assert.Equal("+QUEUED\r\n", h.Run("EVAL", "#!lua\nreturn redis.call('set', 'x', 'y')", "0"));
+        h.Client.InMulti = false;
+        h.Run("CONFIG", "SET", "maxmemory", "1000");
+        h.Client.InMulti = true;
+        Assert.Equal(aborted, h.Run("EXEC"));
+        // a script without shebang is not: EXEC runs it, and its first denyoom call fails (scriptVerifyOOM)
+        h.Run("CONFIG", "SET", "maxmemory", "0");
+        Assert.Equal(Ok, h.Run("MULTI"));
+        Assert.Equal("+QUEUED\r\n", h.Run("EVAL", "return redis.call('set', 'x', 'y')", "0"));
+        Assert.Equal("+QUEUED\r\n", h.Run("EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'x', 'z')", "0"));
+        h.Client.InMulti = false;
+        h.Run("CONFIG", "SET", "maxmemory", "1000");
+        h.Client.InMulti = true;
+        string reply = h.Run("EXEC");
+        Assert.StartsWith("*2\r\n-OOM command not allowed when used memory > 'maxmemory'. script: ", reply);
+        Assert.EndsWith("+OK\r\n", reply);
+        Assert.Equal(Bulk("z"), h.Run("GET", "x"));
     }
 
     // ------------------------------------------------------------------ the policies' choices

@@ -141,6 +141,28 @@ public sealed class ScriptingDifferentialTests
         ["FUNCTION", "RESTORE", "bad"], ["FUNCTION", "RESTORE", "bad", "NOPE"], ["FUNCTION", "RESTORE", "a", "b", "c"],
     ];
 
+    /// <summary>
+    /// Out of memory (maxmemory 1, noeviction): a script may not start writing (scriptVerifyOOM), a shebang script
+    /// without allow-oom or no-writes is refused before it runs, allow-oom lets it write (MULTI
+    /// under OOM is MaxMemoryTests': the harness's ECHO marker would be refused inside it).
+    /// </summary>
+    private static readonly string[][] OutOfMemory =
+    [
+        ["SET", "k", "v"],
+        ["FUNCTION", "LOAD", "#!lua name=oom\nredis.register_function('w', function(keys) return redis.call('set', keys[1], 'x') end)\n" +
+            "redis.register_function{function_name='wo', callback=function(keys) return redis.call('set', keys[1], 'x') end, flags={'allow-oom'}}\n" +
+            "redis.register_function{function_name='r', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}}"],
+        ["CONFIG", "SET", "maxmemory-policy", "noeviction"], ["CONFIG", "SET", "maxmemory", "1"],
+        ["SET", "a", "b"], ["GET", "k"], ["DEL", "nosuch"],
+        ["EVAL", "return redis.call('set', 'a', 'b')", "0"], ["EVAL", "return redis.pcall('set', 'a', 'b')", "0"],
+        ["EVAL", "local e = redis.pcall('set', 'a', 'b') return e.err", "0"], ["EVAL", "return redis.call('get', 'k')", "0"],
+        ["EVAL", "return redis.call('del', 'nosuch')", "0"], ["EVAL", "redis.call('del', 'nosuch') return redis.call('set', 'a', 'b')", "0"],
+        ["EVAL", "#!lua\nreturn redis.call('get', 'k')", "0"], ["EVAL", "#!lua flags=no-writes\nreturn redis.call('get', 'k')", "0"],
+        ["EVAL", "#!lua flags=allow-oom\nreturn redis.call('set', 'a', 'c')", "0"], ["GET", "a"],
+        ["FCALL", "w", "1", "a"], ["FCALL", "wo", "1", "a"], ["FCALL", "r", "1", "a"], ["FCALL_RO", "r", "1", "a"],
+        ["CONFIG", "SET", "maxmemory", "0"],
+    ];
+
     /// <summary>FUNCTION DUMP's payload restores (FLUSH, APPEND with its collision error, REPLACE).</summary>
     [Fact]
     public void FunctionDumpRestoreRoundTrip()
@@ -173,6 +195,9 @@ public sealed class ScriptingDifferentialTests
     [InlineData(2)]
     [InlineData(3)]
     public void FunctionRepliesMatchRedisServer(int protocol) => Compare(protocol, Functions);
+
+    [Fact]
+    public void OutOfMemoryScriptsMatchRedisServer() => Compare(2, OutOfMemory);
 
     private static void Compare(int protocol, string[][] script)
     {

@@ -6,8 +6,7 @@ namespace Demikernel.Server.Commands;
 /// <summary>
 /// COMMAND, COMMAND INFO/DOCS/COUNT/LIST/GETKEYS/GETKEYSANDFLAGS, written from the command table's data in
 /// redis-server 7.0.15's shapes (server.c addReplyCommandInfo/addReplyCommandDocs, db.c getKeysUsingKeySpecs).
-/// redis-server lists commands and subcommands in its hash order; we list them by name. Commands redis-server 7.0 does
-/// not have (CLIENT SETINFO and NO-TOUCH, 7.2's, kept for client libraries) are not listed.
+/// redis-server lists commands and subcommands in its hash order; we list them by name.
 /// </summary>
 internal static class CommandIntrospection
 {

@@ -148,6 +148,9 @@ public sealed record CommandArgument
 /// <summary>A command's handler: reads its arguments from the context and writes exactly one reply.</summary>
 public delegate void CommandHandler(ref CommandContext context);
 
+/// <summary>The flags of one call of a command whose flags depend on its arguments.</summary>
+public delegate CommandFlags CommandFlagsResolver(ref CommandContext context, CommandFlags declared);
+
 /// <summary>
 /// One command as data, like an entry of redis-server's command table: a name and a handler, given where the handler
 /// lives; the rest (arity, flags, key specs, ACL categories, tips, documentation) comes from redis 7.0's own metadata
@@ -171,6 +174,12 @@ public sealed record CommandSpec
     public int Arity { get; init; }
 
     public CommandFlags Flags { get; init; }
+
+    /// <summary>
+    /// The flags of this call when they depend on its arguments (EVAL and FCALL: a script's declared flags replace
+    /// write, denyoom and stale, as getCommandFlags does); null when <see cref="Flags"/> always holds.
+    /// </summary>
+    public CommandFlagsResolver? FlagsFor { get; init; }
 
     /// <summary>Legacy key range of COMMAND INFO (0 = no keys; last -1 = the last argument).</summary>
     public int FirstKey { get; init; }

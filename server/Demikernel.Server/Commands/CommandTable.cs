@@ -111,8 +111,10 @@ public sealed class CommandTable
             return;
         }
         // redis-server's processCommand: with maxmemory set, evict first; when that fails, denyoom commands (and, inside
-        // MULTI, anything but EXEC, DISCARD, QUIT, RESET) are refused. Not for the commands EXEC replays.
-        if (context.Server.Memory.Limit != 0 && !client.InExec && MemoryRefuses(ref context, spec)) return;
+        // MULTI, anything but EXEC, DISCARD, QUIT, RESET) are refused. Not for the commands EXEC replays, nor for a
+        // client that must be obeyed (redis-server loads its AOF and applies its master's stream without processCommand).
+        // Memory.LastResult keeps the outcome for the whole command: scripts' denyoom calls read it (pre_command_oom_state).
+        if (context.Server.Memory.Limit != 0 && !client.InExec && !client.MustObey && MemoryRefuses(ref context, spec)) return;
         // A script past busy-reply-threshold lets other clients in (Scripting/LuaEngine's hook): only allow_busy
         // commands run, the others get BUSY, as processCommand does while a script is timed out.
         if (context.Server.BusyScript is { } busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !ReferenceEquals(client, busy.Call.Client))
@@ -122,9 +124,9 @@ public sealed class CommandTable
             return;
         }
         // redis-server's processCommand: while the last save (or an AOF write) failed, writes and PING are refused.
-        if ((spec.Flags & CommandFlags.Write) != 0 || ReferenceEquals(spec.Handler, PingHandler))
+        if (context.Server.Persistence.WriteDeniedError is { } denied && !client.MustObey)
         {
-            if (context.Server.Persistence.WriteDeniedError is { } denied)
+            if ((FlagsOf(ref context, spec) & CommandFlags.Write) != 0 || ReferenceEquals(spec.Handler, PingHandler))
             {
                 if (client.InMulti) client.MultiAborted = true;
                 context.Reply.Error(denied);
@@ -167,13 +169,17 @@ public sealed class CommandTable
     {
         if (context.Server.Memory.Check() != Memory.EvictionResult.Fail) return false;
         var client = context.Client;
-        bool refuse = (spec.Flags & CommandFlags.DenyOom) != 0 ||
+        bool refuse = (FlagsOf(ref context, spec) & CommandFlags.DenyOom) != 0 ||
                       (client.InMulti && spec.Name is not ("EXEC" or "DISCARD" or "QUIT" or "RESET"));
         if (!refuse) return false;
         if (client.InMulti) client.MultiAborted = true;
         context.Reply.Error(OomError);
         return true;
     }
+
+    /// <summary>This call's flags (getCommandFlags): a script's declared flags for EVAL and FCALL.</summary>
+    private static CommandFlags FlagsOf(ref CommandContext context, CommandSpec spec) =>
+        spec.FlagsFor is { } resolve ? resolve(ref context, spec.Flags) : spec.Flags;
 
     private static CommandSpec? FindSubcommand(CommandSpec parent, ReadOnlySpan<byte> name)
     {

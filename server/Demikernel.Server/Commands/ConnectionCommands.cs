@@ -24,14 +24,11 @@ public static class ConnectionCommands
             [
                 new("SETNAME", SetName),
                 new("GETNAME", GetName),
-                // Redis 7.2's, kept for the client libraries that send them; redis-server 7.0 has no metadata for them.
-                new("SETINFO", SetInfo) { Arity = 4, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
                 new("ID", Id),
                 new("LIST", List),
                 new("INFO", Info),
                 new("KILL", Kill),
-                new("NO-EVICT", OnOffOk),
-                new("NO-TOUCH", OnOffOk) { Arity = 3, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
+                new("NO-EVICT", NoEvict),
                 new("HELP", Help),
             ],
         });
@@ -207,30 +204,18 @@ public static class ConnectionCommands
         else c.Reply.Bulk(c.Client.Name);
     }
 
-    private static void SetInfo(ref CommandContext c)
+    private static void Id(ref CommandContext c) => c.Reply.Integer(c.Client.Id);
+
+    private static void NoEvict(ref CommandContext c)
     {
-        string value = c.ArgString(3);
-        if (!ValidName(value) && value.Length > 0)
-        {
-            c.Reply.Error($"ERR {c.ArgString(2)} cannot contain spaces, newlines or special characters.");
-            return;
-        }
-        if (c.ArgIs(2, "LIB-NAME"u8)) c.Client.LibName = value;
-        else if (c.ArgIs(2, "LIB-VER"u8)) c.Client.LibVersion = value;
+        if (c.ArgIs(2, "ON"u8)) c.Client.NoEvict = true;
+        else if (c.ArgIs(2, "OFF"u8)) c.Client.NoEvict = false;
         else
         {
-            c.Reply.Error($"ERR Unrecognized option '{c.ArgString(2)}'");
+            c.Reply.Error(Errors.Syntax);
             return;
         }
         c.Reply.Ok();
-    }
-
-    private static void Id(ref CommandContext c) => c.Reply.Integer(c.Client.Id);
-
-    private static void OnOffOk(ref CommandContext c)
-    {
-        if (c.ArgIs(2, "ON"u8) || c.ArgIs(2, "OFF"u8)) c.Reply.Ok();
-        else c.Reply.Error(Errors.Syntax);
     }
 
     private static void List(ref CommandContext c)
@@ -405,7 +390,6 @@ public static class ConnectionCommands
             "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME.",
             "LIST [options ...]", "    Return information about client connections. Options: TYPE, ID.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
-            "SETINFO <option> <value>", "    Set client meta attributes: LIB-NAME, LIB-VER.",
             "HELP", "    Print this help.",
         ];
         c.Reply.ArrayHeader(lines.Length);

@@ -8,8 +8,8 @@ public static class FunctionCommands
 {
     public static void Register(CommandTable table)
     {
-        table.Add(new("FCALL", Fcall));
-        table.Add(new("FCALL_RO", FcallRo));
+        table.Add(new("FCALL", Fcall) { FlagsFor = FcallFlags });
+        table.Add(new("FCALL_RO", FcallRo) { FlagsFor = FcallFlags });
         table.Add(new("FUNCTION", Help)
         {
             Subcommands =
@@ -26,6 +26,10 @@ public static class FunctionCommands
             ],
         });
     }
+
+    /// <summary>fcallGetCommandFlags: the function's declared flags.</summary>
+    private static CommandFlags FcallFlags(ref CommandContext c, CommandFlags declared) =>
+        c.Server.Functions.FindFunction(c.Arg(1)) is { } function ? ScriptingCommands.ScriptCommandFlags(declared, function.Flags) : declared;
 
     private static void Fcall(ref CommandContext c) => FcallGeneric(ref c, readOnly: false);
 
@@ -64,6 +68,7 @@ public static class FunctionCommands
         run.IsFunction = true;
         run.Database = c.Client.Database;
         run.ReadOnly = readOnly || (function.Flags & ScriptFlags.NoWrites) != 0;
+        run.AllowOom = (function.Flags & ScriptFlags.AllowOom) != 0;
         engine.Execute(function.FunctionRef, ref c, 3, (int)numKeys, 3 + (int)numKeys, c.Count - 3 - (int)numKeys);
     }
 

@@ -11,10 +11,10 @@ public static class ScriptingCommands
 {
     public static void Register(CommandTable table)
     {
-        table.Add(new("EVAL", Eval));
-        table.Add(new("EVALSHA", EvalSha));
-        table.Add(new("EVAL_RO", EvalRo));
-        table.Add(new("EVALSHA_RO", EvalShaRo));
+        table.Add(new("EVAL", Eval) { FlagsFor = EvalFlags });
+        table.Add(new("EVALSHA", EvalSha) { FlagsFor = EvalFlags });
+        table.Add(new("EVAL_RO", EvalRo) { FlagsFor = EvalFlags });
+        table.Add(new("EVALSHA_RO", EvalShaRo) { FlagsFor = EvalFlags });
         table.Add(new("SCRIPT", Help)
         {
             Subcommands =
@@ -84,7 +84,34 @@ public static class ScriptingCommands
         run.IsFunction = false;
         run.Database = c.Client.Database;
         run.ReadOnly = readOnly || (script.Flags & (ScriptFlags.EvalCompat | ScriptFlags.NoWrites)) == ScriptFlags.NoWrites;
+        run.AllowOom = (script.Flags & (ScriptFlags.EvalCompat | ScriptFlags.AllowOom)) == ScriptFlags.AllowOom;
         engine.Execute(script.FunctionRef, ref c, 3, (int)numKeys, 3 + (int)numKeys, c.Count - 3 - (int)numKeys);
+    }
+
+    /// <summary>
+    /// evalGetCommandFlags: a cached script's declared flags, or those of the shebang of a body not cached yet; the
+    /// command's own flags for a script without shebang or an unknown SHA.
+    /// </summary>
+    private static CommandFlags EvalFlags(ref CommandContext c, CommandFlags declared)
+    {
+        var body = c.Arg(1);
+        bool sha = c.Arg(0).Length >= 7 && (c.Arg(0)[4] | 0x20) == 's';
+        var script = sha ? c.Server.Scripts.Find(body) : c.Server.Scripts.FindBody(body);
+        ScriptFlags flags;
+        if (script is not null) flags = script.Flags;
+        else if (sha || !Shebang.TryParse(body, out flags, out _, out _)) return declared;
+        return ScriptCommandFlags(declared, flags);
+    }
+
+    /// <summary>scriptFlagsToCmdFlags: declared flags replace the command's write, denyoom and stale.</summary>
+    internal static CommandFlags ScriptCommandFlags(CommandFlags declared, ScriptFlags script)
+    {
+        if ((script & ScriptFlags.EvalCompat) != 0) return declared;
+        var flags = declared & ~(CommandFlags.Stale | CommandFlags.DenyOom | CommandFlags.Write | CommandFlags.MayReplicate);
+        if ((script & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0) flags |= CommandFlags.DenyOom;
+        if ((script & ScriptFlags.NoWrites) == 0) flags |= CommandFlags.Write;
+        if ((script & ScriptFlags.AllowStale) != 0) flags |= CommandFlags.Stale;
+        return flags;
     }
 
     /// <summary>scriptPrepareForRun's checks of a script's declared flags against the server's state.</summary>
@@ -105,6 +132,13 @@ public static class ScriptingCommands
                 c.Reply.Error("ERR Can not execute a script with write flag using *_ro command.");
                 return false;
             }
+        }
+        // Out of memory when the command started (only reachable where the dispatcher did not refuse it: EXEC).
+        if ((flags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0 && c.Server.Memory.Limit != 0 &&
+            c.Server.Memory.LastResult == Memory.EvictionResult.Fail)
+        {
+            c.Reply.Error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+            return false;
         }
         return true;
     }

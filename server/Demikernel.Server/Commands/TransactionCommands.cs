@@ -60,11 +60,17 @@ public static class TransactionCommands
         foreach (var frame in c.Client.MultiQueue)
         {
             scanner.Reset();
-            if (scanner.TryScan(frame, args, out _, out _) == RespScanStatus.Complete && args.Count > 0 &&
-                c.Server.Commands.TryGet(args.Get(frame, 0), out var spec) && (spec.Flags & flag) != 0)
+            if (scanner.TryScan(frame, args, out int length, out _) != RespScanStatus.Complete || args.Count == 0 ||
+                !c.Server.Commands.TryGet(args.Get(frame, 0), out var spec))
+                continue;
+            var flags = spec.Flags;
+            if (spec.FlagsFor is { } resolve)
             {
-                return true;
+                // a queued EVAL/FCALL counts with its script's declared flags, as getCommandFlags did when it was queued
+                var queued = new CommandContext(frame, args, c.Client, c.Server, c.Reply) { FrameLength = length };
+                flags = resolve(ref queued, flags);
             }
+            if ((flags & flag) != 0) return true;
         }
         return false;
     }

@@ -43,6 +43,14 @@ internal sealed class EvalScripts(RedisServer server) : IDisposable
         return _scripts.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(lower, out var script) ? script : null;
     }
 
+    /// <summary>Finds a cached script by its body (no compilation).</summary>
+    public LuaScript? FindBody(ReadOnlySpan<byte> body)
+    {
+        Span<byte> hex = stackalloc byte[40];
+        Sha1Hex(body, hex);
+        return Find(hex);
+    }
+
     /// <summary>The SHA1 of <paramref name="body"/> as 40 lower-case hex digits.</summary>
     public static void Sha1Hex(ReadOnlySpan<byte> body, Span<byte> hex)
     {

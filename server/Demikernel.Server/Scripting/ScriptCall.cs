@@ -69,11 +69,14 @@ internal sealed class ScriptCall
             return Fail(l, aclDenied);
         if (run.ReadOnly && (spec.Flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0)
             return Fail(l, "Write commands are not allowed from read-only scripts.");
-        if ((spec.Flags & CommandFlags.Write) != 0)
-        {
-            if (!run.WriteDirty && _server.Persistence.WriteDeniedError is { } denied) return Fail(l, "-" + denied);
-            run.WriteDirty = true;
-        }
+        bool write = (spec.Flags & CommandFlags.Write) != 0;
+        if (write && !run.WriteDirty && _server.Persistence.WriteDeniedError is { } denied) return Fail(l, "-" + denied);
+        // scriptVerifyOOM: out of memory when the script started (the dispatcher's check of EVAL/FCALL), a denyoom
+        // call is refused until the script has written; after that, stopping half-way would break its atomicity.
+        if ((spec.Flags & CommandFlags.DenyOom) != 0 && !run.AllowOom && !run.WriteDirty && _server.Memory.Limit != 0 &&
+            _server.Memory.LastResult == Memory.EvictionResult.Fail && run.Caller is { MustObey: false })
+            return Fail(l, "-" + CommandTable.OomError);
+        if (write) run.WriteDirty = true;
 
         Client.Database = run.Database;
         Client.Protocol = run.Resp3 ? RespVersion.Resp3 : RespVersion.Resp2;

@@ -26,6 +26,9 @@ internal sealed class ScriptRun
     /// <summary>EVAL_RO, FCALL_RO, or a no-writes script: write commands are refused.</summary>
     public bool ReadOnly;
 
+    /// <summary>The script declared allow-oom: denyoom commands run even out of memory.</summary>
+    public bool AllowOom;
+
     /// <summary>A write command ran: the script can no longer be killed, and later writes skip the state checks.</summary>
     public bool WriteDirty;
 

@@ -94,8 +94,8 @@ public abstract partial class StackExchangeRedisTests : ServerTestBase
         var db = admin.GetDatabase();
         string info = (string)db.Execute("CLIENT", "INFO")!;
         Assert.Contains($" resp={ExpectedProtocol}", info, StringComparison.Ordinal);
-        // The library names itself with CLIENT SETINFO (or HELLO SETNAME) during the handshake.
-        Assert.Contains("lib-name=SE.Redis", info, StringComparison.Ordinal);
+        // The library's CLIENT SETINFO (7.2's) is refused as redis-server 7.0 refuses it, and the handshake goes on.
+        Assert.DoesNotContain("lib-name=", info, StringComparison.Ordinal);
         var list = ServerOf(admin).ClientList();
         Assert.Contains(list, c => c.Id > 0 && c.Protocol == (ExpectedProtocol == 3 ? RedisProtocol.Resp3 : RedisProtocol.Resp2));
     }
