@@ -25,6 +25,9 @@ public sealed class ClientState
 
     public int Database { get; set; }
     public bool Authenticated { get; set; }
+
+    /// <summary>The ACL user the client runs as (the server's default user until AUTH/HELLO names another).</summary>
+    internal Acl.AclUser User { get; set; } = Acl.AclUser.Superuser;
     public RespVersion Protocol { get; set; } = RespVersion.Resp2;
     public string? Name { get; set; }
 

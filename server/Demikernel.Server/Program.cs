@@ -157,6 +157,12 @@ root.SetAction(parse =>
         // After the server's and the libOS's keys were read: what is left is a typo or a setting we do not have.
         foreach (string name in yaml.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
         var server = new RedisServer(libos, options, log, logging.Level, config);
+        // As ACLLoadUsersAtStartup: the `user` lines of redis.conf or the aclfile, before listening.
+        if (server.LoadAclAtStartup() is { } aclError)
+        {
+            Console.Error.WriteLine($"error: {aclError}");
+            return 1;
+        }
         int rc = server.Start();
         if (rc != 0)
         {

@@ -1,4 +1,5 @@
 using Demikernel.Runtime;
+using Demikernel.Server.Acl;
 using Demikernel.Server.Commands;
 using Demikernel.Server.Persistence;
 using Demikernel.Server.Propagation;
@@ -77,6 +78,12 @@ public sealed class RedisServer
         };
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
+        Acl = new Demikernel.Server.Acl.AclRegistry(this);
+        Config.UserLinesForRewrite = () => Acl.Users.Select(u => $"user {u.Name} {u.Describe()}");
+        Config.Changed += (name, value) =>
+        {
+            if (name == "requirepass") Acl.SetDefaultPassword(value.Length > 0 ? value : null);
+        };
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
@@ -167,7 +174,20 @@ public sealed class RedisServer
     public IPv4Endpoint ListenEndpoint { get; private set; }
     public bool Stopping { get; private set; }
 
-    public bool RequiresAuth => Config.RequirePass is not null;
+    /// <summary>authRequired: the default user has a password (requirepass) or is off.</summary>
+    public bool RequiresAuth => Acl.RequiresAuth;
+
+    /// <summary>ACL users, the ACL log and the permission checks (see Acl/README.md).</summary>
+    internal Demikernel.Server.Acl.AclRegistry Acl { get; }
+
+    /// <summary>Loads the users of redis.conf's `user` lines or of the aclfile (logged and returned when start-up
+    /// must stop, as redis-server exits).</summary>
+    public string? LoadAclAtStartup()
+    {
+        string? error = Acl.LoadAtStartup(Config.UserLines, Config.AclFile);
+        if (error is not null) Log.AclStartupFailed(error);
+        return error;
+    }
 
     /// <summary>Wall-clock milliseconds of the libOS clock (expiry, TTLs).</summary>
     public long NowMs => LibOS.Time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -375,7 +395,7 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd));
                 continue;
             }
-            if (!unix && Config.ProtectedMode && Config.RequirePass is null && !IsLoopbackPeer(accepted.Address))
+            if (!unix && Config.ProtectedMode && Acl.Default.NoPass && !IsLoopbackPeer(accepted.Address))
             {
                 // redis-server 7.0 (networking.c clientAcceptHandler): protected mode, no password for the default
                 // user and a peer that is not 127.0.0.1 (or ::1): the explanation, then the connection closes.
@@ -385,7 +405,7 @@ public sealed class RedisServer
             }
             LibOS.GetSockName(qd, out var local);
             if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
-            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth };
+            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth, User = Acl.Default };
             var session = new ClientSession(this, client);
             _clients.Add(client.Id, session);
             LibOS.Spawn(session.RunAsync);

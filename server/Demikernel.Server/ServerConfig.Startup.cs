@@ -101,6 +101,22 @@ public sealed partial class ServerConfig
     {
         message = null;
         name = name.ToLowerInvariant();
+        if (name == "user" && args.Count >= 1)
+        {
+            // redis's ACLAppendUserForLoading: checked now, loaded when the server starts
+            if (Acl.AclRegistry.ValidateUserLine(args) is { } userError)
+            {
+                message = userError;
+                return DirectiveResult.Error;
+            }
+            if (UserLines.Exists(l => l[0] == args[0]))
+            {
+                message = $"Error in user declaration '{args[0]}': Duplicate user found. A user can only be defined once in config files";
+                return DirectiveResult.Error;
+            }
+            UserLines.Add([.. args]);
+            return DirectiveResult.Applied;
+        }
         string key = Canonical(name);
         if (!_values.TryGetValue(key, out string? old))
         {

@@ -93,6 +93,9 @@ public sealed partial class ServerConfig
         _values["repl-diskless-sync"] = "yes";
         _values["min-replicas-to-write"] = "0";
         _values["busy-reply-threshold"] = "5000";
+        _values["aclfile"] = "";
+        _values["acllog-max-len"] = "128";
+        _values["acl-pubsub-default"] = "resetchannels";
         Apply();
     }
 
@@ -105,6 +108,16 @@ public sealed partial class ServerConfig
     public string? UnixSocket => _values["unixsocket"] is { Length: > 0 } path ? path : null;
     public int UnixSocketPerm => Convert.ToInt32(_values["unixsocketperm"], 8);
     public int MaxClients { get; private set; }
+
+    /// <summary>A parameter's current text (CONFIG GET's), or null for a name the table does not have.</summary>
+    public string? Get(string name) => _values.TryGetValue(Canonical(name), out var v) ? v : null;
+
+    /// <summary>aclfile: where ACL LOAD/SAVE read and write users (empty: none).</summary>
+    public string AclFile => _values["aclfile"];
+
+    /// <summary>The `user` lines of redis.conf (name and rules), checked as they were read, loaded when the server
+    /// starts (Acl/AclRegistry.LoadAtStartup).</summary>
+    public List<IReadOnlyList<string>> UserLines { get; } = [];
     public int Timeout { get; private set; }
     public long ProtoMaxBulkLen { get; private set; }
 
@@ -204,7 +217,7 @@ public sealed partial class ServerConfig
     private static string? RuntimeRefusal(string key)
     {
         if (key is "databases" or "port" or "bind" or "unixsocket" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
-            or "appendfilename" or "appenddirname" or "logfile")
+            or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
         // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
@@ -304,6 +317,12 @@ public sealed partial class ServerConfig
                 return null;
             case "busy-reply-threshold":
                 return Range(v, 0, long.MaxValue);
+            case "acllog-max-len":
+                return Range(v, 0, long.MaxValue);
+            case "acl-pubsub-default":
+                if (v.ToLowerInvariant() is not ("allchannels" or "resetchannels")) return "argument(s) must be one of the following: allchannels, resetchannels";
+                _values[key] = v.ToLowerInvariant();
+                return null;
             case "hz":
                 // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
                 if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;

@@ -30,7 +30,7 @@ public sealed class CommandHarness : IDisposable
         Clock = new VirtualTimeProvider(start);
         LibOS = Demikernel.LibOS.Create("catloop", time: Clock);
         Server = new RedisServer(LibOS, options ?? new ServerOptions(), log, logLevel);
-        Client = new ClientState(1, default, default, default, Server.NowMs) { Authenticated = true };
+        Client = new ClientState(1, default, default, default, Server.NowMs) { Authenticated = true, User = Server.Acl.Default };
         _reply = new ReplyBuffer(LibOS);
     }
 

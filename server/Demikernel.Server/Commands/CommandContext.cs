@@ -10,7 +10,7 @@ namespace Demikernel.Server.Commands;
 /// What a handler sees: the request's arguments (slices of the receive buffer, valid only during the call), the
 /// client, the server and the reply buffer. Handlers never allocate for arguments; they copy only what they store.
 /// </summary>
-public ref struct CommandContext
+public ref struct CommandContext : IArgumentList
 {
     public CommandContext(ReadOnlySpan<byte> buffer, RespArgs args, ClientState client, RedisServer server, ReplyBuffer reply)
     {
@@ -39,6 +39,8 @@ public ref struct CommandContext
 
     /// <summary>Number of arguments, the command name included.</summary>
     public readonly int Count => Args.Count;
+
+    int IArgumentList.Count => Args.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly ReadOnlySpan<byte> Arg(int index) => Args.Get(Buffer, index);

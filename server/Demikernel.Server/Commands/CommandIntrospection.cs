@@ -411,30 +411,48 @@ public static class KeyFinder
     /// <paramref name="keys"/>; the number found, 0 when the arguments do not parse.</summary>
     public static int Find(CommandSpec spec, byte[][] args, List<(int Position, KeyFlags Flags)> keys)
     {
-        bool hasSpecs = spec.KeySpecs.Any(k => (k.Flags & KeyFlags.NotKey) == 0);
-        bool variableFlags = spec.KeySpecs.Any(k => (k.Flags & KeyFlags.VariableFlags) != 0);
+        var list = new ArrayArguments(args);
+        return Find(spec, ref list, keys);
+    }
+
+    /// <summary>The same over any argument list (the live request for ACL checks: no copy, no allocation once
+    /// <paramref name="keys"/> has grown).</summary>
+    public static int Find<TArgs>(CommandSpec spec, scoped ref TArgs args, List<(int Position, KeyFlags Flags)> keys)
+        where TArgs : IArgumentList, allows ref struct
+    {
+        // index loops, no LINQ or interface enumerators: ACL checks run this for every request of a restricted user
+        var specs = spec.KeySpecs;
+        bool hasSpecs = false, variableFlags = false;
+        for (int i = 0; i < specs.Count; i++)
+        {
+            hasSpecs |= (specs[i].Flags & KeyFlags.NotKey) == 0;
+            variableFlags |= (specs[i].Flags & KeyFlags.VariableFlags) != 0;
+        }
         if (hasSpecs && !variableFlags)
         {
-            int n = FromSpecs(spec, args, keys);
+            int n = FromSpecs(spec, ref args, keys);
             if (n >= 0) return n;
         }
         keys.Clear();
         return spec.WireName switch
         {
-            "set" => SetKeys(args, keys),
-            "bitfield" => BitfieldKeys(args, keys),
-            "sort" => SortKeys(args, keys),
+            "set" => SetKeys(ref args, keys),
+            "bitfield" => BitfieldKeys(ref args, keys),
+            "sort" => SortKeys(ref args, keys),
             "sort_ro" => Add(keys, 1, KeyFlags.RO | KeyFlags.Access),
             _ => 0,
         };
     }
 
     /// <summary>getKeysUsingKeySpecs: -1 when a spec cannot be followed (unknown, incomplete, out of range).</summary>
-    private static int FromSpecs(CommandSpec spec, byte[][] args, List<(int, KeyFlags)> keys)
+    private static int FromSpecs<TArgs>(CommandSpec spec, scoped ref TArgs args, List<(int, KeyFlags)> keys)
+        where TArgs : IArgumentList, allows ref struct
     {
-        int argc = args.Length;
-        foreach (var k in spec.KeySpecs)
+        int argc = args.Count;
+        var specs = spec.KeySpecs;
+        for (int s = 0; s < specs.Count; s++)
         {
+            var k = specs[s];
             if ((k.Flags & KeyFlags.NotKey) != 0) continue;
             int first = 0;
             if (k.BeginSearch == BeginSearchType.Index) first = k.Index;
@@ -445,7 +463,7 @@ public static class KeyFinder
                 for (int i = start; i != end; i = start <= end ? i + 1 : i - 1)
                 {
                     if (i >= argc || i < 1) break;
-                    if (Ascii.EqualsIgnoreCase(args[i], k.Keyword))
+                    if (Ascii.EqualsIgnoreCase(args.Arg(i), k.Keyword))
                     {
                         first = i + 1;
                         break;
@@ -466,7 +484,7 @@ public static class KeyFinder
             {
                 step = k.KeyStep;
                 if (k.KeyNumIndex >= argc || first + k.KeyNumIndex >= argc) return -1;
-                if (!Demikernel.Resp.RedisNumbers.TryParseInt64(args[first + k.KeyNumIndex], out long numKeys) || numKeys < 0) return -1;
+                if (!Demikernel.Resp.RedisNumbers.TryParseInt64(args.Arg(first + k.KeyNumIndex), out long numKeys) || numKeys < 0) return -1;
                 first += k.FirstKey;
                 last = first + (int)numKeys - 1;
             }
@@ -489,27 +507,27 @@ public static class KeyFinder
     }
 
     /// <summary>setGetKeys: the key is read too when GET is given.</summary>
-    private static int SetKeys(byte[][] args, List<(int, KeyFlags)> keys)
+    private static int SetKeys<TArgs>(scoped ref TArgs args, List<(int, KeyFlags)> keys) where TArgs : IArgumentList, allows ref struct
     {
-        for (int i = 3; i < args.Length; i++)
-            if (Ascii.EqualsIgnoreCase(args[i], "GET"u8)) return Add(keys, 1, KeyFlags.RW | KeyFlags.Access | KeyFlags.Update);
+        for (int i = 3; i < args.Count; i++)
+            if (Ascii.EqualsIgnoreCase(args.Arg(i), "GET"u8)) return Add(keys, 1, KeyFlags.RW | KeyFlags.Access | KeyFlags.Update);
         return Add(keys, 1, KeyFlags.OW | KeyFlags.Update);
     }
 
     /// <summary>bitfieldGetKeys: read-only when only GET (and OVERFLOW) subcommands are given.</summary>
-    private static int BitfieldKeys(byte[][] args, List<(int, KeyFlags)> keys)
+    private static int BitfieldKeys<TArgs>(scoped ref TArgs args, List<(int, KeyFlags)> keys) where TArgs : IArgumentList, allows ref struct
     {
         bool readOnly = true;
-        for (int i = 2; i < args.Length; i++)
+        for (int i = 2; i < args.Count; i++)
         {
-            int more = args.Length - i - 1;
-            if (Ascii.EqualsIgnoreCase(args[i], "GET"u8) && more >= 2) i += 2;
-            else if ((Ascii.EqualsIgnoreCase(args[i], "SET"u8) || Ascii.EqualsIgnoreCase(args[i], "INCRBY"u8)) && more >= 3)
+            int more = args.Count - i - 1;
+            if (Ascii.EqualsIgnoreCase(args.Arg(i), "GET"u8) && more >= 2) i += 2;
+            else if ((Ascii.EqualsIgnoreCase(args.Arg(i), "SET"u8) || Ascii.EqualsIgnoreCase(args.Arg(i), "INCRBY"u8)) && more >= 3)
             {
                 readOnly = false;
                 break;
             }
-            else if (Ascii.EqualsIgnoreCase(args[i], "OVERFLOW"u8) && more >= 1) i += 1;
+            else if (Ascii.EqualsIgnoreCase(args.Arg(i), "OVERFLOW"u8) && more >= 1) i += 1;
             else
             {
                 readOnly = false;
@@ -520,15 +538,15 @@ public static class KeyFinder
     }
 
     /// <summary>sortGetKeys: the sorted key, and the last STORE destination (LIMIT, GET and BY skip their arguments).</summary>
-    private static int SortKeys(byte[][] args, List<(int, KeyFlags)> keys)
+    private static int SortKeys<TArgs>(scoped ref TArgs args, List<(int, KeyFlags)> keys) where TArgs : IArgumentList, allows ref struct
     {
         keys.Add((1, KeyFlags.RO | KeyFlags.Access));
         int store = -1;
-        for (int i = 2; i < args.Length; i++)
+        for (int i = 2; i < args.Count; i++)
         {
-            if (Ascii.EqualsIgnoreCase(args[i], "LIMIT"u8)) i += 2;
-            else if (Ascii.EqualsIgnoreCase(args[i], "GET"u8) || Ascii.EqualsIgnoreCase(args[i], "BY"u8)) i += 1;
-            else if (Ascii.EqualsIgnoreCase(args[i], "STORE"u8) && i + 1 < args.Length) store = i + 1;
+            if (Ascii.EqualsIgnoreCase(args.Arg(i), "LIMIT"u8)) i += 2;
+            else if (Ascii.EqualsIgnoreCase(args.Arg(i), "GET"u8) || Ascii.EqualsIgnoreCase(args.Arg(i), "BY"u8)) i += 1;
+            else if (Ascii.EqualsIgnoreCase(args.Arg(i), "STORE"u8) && i + 1 < args.Count) store = i + 1;
         }
         if (store > 0) keys.Add((store, KeyFlags.OW | KeyFlags.Update));
         return keys.Count;

@@ -210,6 +210,9 @@ public sealed record CommandSpec
     /// <summary>Lower-case name as the wire shows it ("get", "config|get" for subcommands).</summary>
     public string WireName { get; init; } = "";
 
+    /// <summary>The command's bit in ACL users' command bitmaps (Acl/AclCommands), given when the table takes it.</summary>
+    public int AclId { get; init; }
+
     /// <summary>True once the table gave it redis's metadata (false for a command redis-server does not have).</summary>
     public bool HasMetadata { get; init; }
 

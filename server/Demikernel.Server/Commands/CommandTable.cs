@@ -30,9 +30,15 @@ public sealed class CommandTable
     public void Add(CommandSpec spec)
     {
         string wire = spec.Name.ToLowerInvariant();
-        var named = CommandMetadata.Apply(spec, wire) with
+        var named = CommandMetadata.Apply(spec, wire);
+        named = named with
         {
-            Subcommands = spec.Subcommands.Select(s => CommandMetadata.Apply(s, $"{wire}|{s.Name.ToLowerInvariant()}")).ToArray(),
+            AclId = Acl.AclCommands.IdFor(named),
+            Subcommands = spec.Subcommands.Select(s =>
+            {
+                var sub = CommandMetadata.Apply(s, $"{wire}|{s.Name.ToLowerInvariant()}");
+                return sub with { AclId = Acl.AclCommands.IdFor(sub) };
+            }).ToArray(),
         };
         foreach (var s in named.Subcommands.Prepend(named))
             if (s.Arity == 0) throw new InvalidOperationException($"command {s.WireName} has no arity: redis-server has no such command, so its spec must give one");
@@ -91,6 +97,19 @@ public sealed class CommandTable
             }
             spec = sub;
         }
+        // processCommand's order: no_multi, then ACL, then memory, busy scripts, persistence errors
+        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
+        {
+            client.MultiAborted = true;
+            context.Reply.Error("ERR Command not allowed inside a transaction");
+            return;
+        }
+        // ACL (redis-server's processCommand runs ACLCheckAllPerm here): a user with every permission costs one branch.
+        if (!client.User.Unrestricted && !context.Server.Acl.Allow(ref context, spec))
+        {
+            if (client.InMulti) client.MultiAborted = true;
+            return;
+        }
         // redis-server's processCommand: with maxmemory set, evict first; when that fails, denyoom commands (and, inside
         // MULTI, anything but EXEC, DISCARD, QUIT, RESET) are refused. Not for the commands EXEC replays, nor for a
         // client that must be obeyed (redis-server loads its AOF and applies its master's stream without processCommand).
@@ -113,12 +132,6 @@ public sealed class CommandTable
                 context.Reply.Error(denied);
                 return;
             }
-        }
-        if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
-        {
-            client.MultiAborted = true;
-            context.Reply.Error("ERR Command not allowed inside a transaction");
-            return;
         }
         if (client.InMulti && (spec.Flags & CommandFlags.RunsInMulti) == 0)
         {

@@ -79,27 +79,16 @@ public static class ConnectionCommands
             c.Reply.Error(Errors.Syntax);
             return;
         }
-        string? user = c.Count == 3 ? c.ArgString(1) : null;
-        string pass = c.ArgString(c.Count - 1);
-        if (c.Server.Config.RequirePass is null && user is null)
+        if (c.Count == 2 && c.Server.Acl.Default.NoPass)
         {
             c.Reply.Error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             return;
         }
-        if (CheckPassword(c.Server, user, pass))
-        {
-            c.Client.Authenticated = true;
-            c.Reply.Ok();
-        }
-        else
-        {
-            c.Reply.Error(Errors.WrongPass);
-        }
+        string user = c.Count == 3 ? c.ArgString(1) : "default";
+        // ACL users (Acl/): the password's SHA-256 compared in constant time; a failure is logged in ACL LOG
+        if (c.Server.Acl.Authenticate(ref c, user, c.Arg(c.Count - 1))) c.Reply.Ok();
+        else c.Reply.Error(Errors.WrongPass);
     }
-
-    /// <summary>The only user is "default": with requirepass it has that password, without it any password works (nopass).</summary>
-    private static bool CheckPassword(RedisServer server, string? user, string pass) =>
-        (user is null || user == "default") && (server.Config.RequirePass is not { } required || required == pass);
 
     private static void Hello(ref CommandContext c)
     {
@@ -126,12 +115,11 @@ public static class ConnectionCommands
             int left = c.Count - i - 1;
             if (c.ArgIs(i, "AUTH"u8) && left >= 2)
             {
-                if (!CheckPassword(c.Server, c.ArgString(i + 1), c.ArgString(i + 2)))
+                if (!c.Server.Acl.Authenticate(ref c, c.ArgString(i + 1), c.Arg(i + 2)))
                 {
                     c.Reply.Error(Errors.WrongPass);
                     return;
                 }
-                c.Client.Authenticated = true;
                 i += 2;
             }
             else if (c.ArgIs(i, "SETNAME"u8) && left >= 1)
@@ -186,6 +174,7 @@ public static class ConnectionCommands
         c.Client.Protocol = RespVersion.Resp2;
         c.Reply.Version = RespVersion.Resp2;
         c.Client.Name = null;
+        c.Client.User = c.Server.Acl.Default; // clientSetDefaultAuth
         c.Client.Authenticated = !c.Server.RequiresAuth;
         c.Reply.SimpleString("RESET"u8);
     }
@@ -298,6 +287,7 @@ public static class ConnectionCommands
         long? id = null;
         ClientType? type = null;
         string? addrFilter = null, laddrFilter = null;
+        Acl.AclUser? userFilter = null;
         bool skipMe = true;
         for (int i = 2; i < c.Count; i += 2)
         {
@@ -329,8 +319,8 @@ public static class ConnectionCommands
             }
             else if (c.ArgIs(i, "USER"u8))
             {
-                // One user exists ("default", which every connection is): the filter keeps everyone.
-                if (!c.Arg(i + 1).SequenceEqual("default"u8))
+                userFilter = c.Server.Acl.Get(c.ArgString(i + 1));
+                if (userFilter is null)
                 {
                     c.Reply.Error($"ERR No such user '{c.ArgString(i + 1)}'");
                     return;
@@ -348,6 +338,7 @@ public static class ConnectionCommands
             (type is null || TypeOf(s.Client) == type) &&
             (addrFilter is null || s.Client.Peer.ToString() == addrFilter) &&
             (laddrFilter is null || s.Client.Local.ToString() == laddrFilter) &&
+            (userFilter is null || ReferenceEquals(s.Client.User, userFilter)) &&
             !(skipMe && s.Client == me)).ToArray();
         foreach (var v in victims) KillOne(ref c, v);
         c.Reply.Integer(victims.Length);

@@ -174,10 +174,11 @@ redis.acl_check_cmd = function(...)
       error(error_table('Lua redis lib command arguments must be strings or integers'), 0)
     end
   end
-  if not native.command_exists(tostring((...))) then
+  local allowed = native.acl_check(...) -- the caller's user (ACLCheckAllUserCommandPerm, nothing logged)
+  if allowed == nil then
     error(error_table('Invalid command passed to redis.acl_check_cmd()'), 0)
   end
-  return true -- no ACL users here: the default user may run every command
+  return allowed
 end
 redis.REDIS_VERSION = native.version
 redis.REDIS_VERSION_NUM = native.version_num

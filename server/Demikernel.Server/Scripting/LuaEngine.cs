@@ -91,6 +91,7 @@ internal sealed unsafe class LuaEngine : IDisposable
         SetNative(l, "rand48"u8, &NativeRand48);
         SetNative(l, "srand48"u8, &NativeSrand48);
         SetNative(l, "command_exists"u8, &NativeCommandExists);
+        SetNative(l, "acl_check"u8, &NativeAclCheck);
         LuaNative.PushLightUserData(l, 0); // cjson.null, as lua-cjson's NULL light userdata
         LuaNative.RawSetField(l, -2, "null"u8);
         LuaNative.PushString(l, ServerInfo.RedisVersion);
@@ -577,6 +578,41 @@ internal sealed unsafe class LuaEngine : IDisposable
         try
         {
             LuaNative.PushBoolean(l, From(l)._server.Commands.TryGet(LuaNative.ToSpan(l, 1), out _) ? 1 : 0);
+            return 1;
+        }
+        catch
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>redis.acl_check_cmd's check: true/false for the caller's user, nil when no such command (lookupCommand:
+    /// a container's subcommand when one is given).</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int NativeAclCheck(nint l)
+    {
+        try
+        {
+            var engine = From(l);
+            int argc = LuaNative.GetTop(l);
+            var args = new byte[argc][];
+            Span<byte> number = stackalloc byte[40];
+            for (int i = 1; i <= argc; i++)
+                args[i - 1] = LuaNative.Type(l, i) == LuaNative.TNumber ? number[..LuaReplies.FormatNumber(l, i, number)].ToArray() : LuaNative.ToSpan(l, i).ToArray();
+            var server = engine._server;
+            if (!server.Commands.TryGet(args[0], out var spec)) return 0;
+            if (spec.Subcommands.Count > 0 && argc >= 2)
+            {
+                CommandSpec? sub = null;
+                foreach (var s in spec.Subcommands)
+                    if (System.Text.Ascii.EqualsIgnoreCase(args[1], s.Name)) sub = s;
+                if (sub is null) return 0;
+                spec = sub;
+            }
+            var user = engine.Run.Caller?.User ?? Acl.AclUser.Superuser;
+            var list = new ArrayArguments(args);
+            bool allowed = user.Unrestricted || user.Check(spec, ref list, server.Acl.KeyScratch, out _) == Acl.AclResult.Ok;
+            LuaNative.PushBoolean(l, allowed ? 1 : 0);
             return 1;
         }
         catch

@@ -63,6 +63,10 @@ internal sealed class ScriptCall
         }
         if (!spec.ArityOk(argc)) return Fail(l, "Wrong number of args calling Redis command from script");
         if ((spec.Flags & CommandFlags.NoScript) != 0) return Fail(l, "This Redis command is not allowed from script");
+        var context = new CommandContext(frame, _args, Client, _server, _reply) { FrameLength = frameLength };
+        // scriptVerifyACL: the call is checked against the caller's user (the script client itself may run anything)
+        if (run.Caller is { User.Unrestricted: false } caller && _server.Acl.CheckScriptCall(caller, spec, ref context) is { } aclDenied)
+            return Fail(l, aclDenied);
         if (run.ReadOnly && (spec.Flags & (CommandFlags.Write | CommandFlags.MayReplicate)) != 0)
             return Fail(l, "Write commands are not allowed from read-only scripts.");
         bool write = (spec.Flags & CommandFlags.Write) != 0;
@@ -77,7 +81,6 @@ internal sealed class ScriptCall
         Client.Database = run.Database;
         Client.Protocol = run.Resp3 ? RespVersion.Resp3 : RespVersion.Resp2;
         _reply.Version = Client.Protocol;
-        var context = new CommandContext(frame, _args, Client, _server, _reply) { FrameLength = frameLength };
         var effects = _server.Effects;
         bool toAof = (run.ReplFlags & 1) != 0;
         var mark = !toAof && effects.HasConsumers ? effects.Mark() : default;
