@@ -78,4 +78,13 @@ public sealed class ClientState
 
     /// <summary>A watched key changed since WATCH: EXEC fails with a null reply.</summary>
     public bool WatchBroken { get; set; }
+
+    /// <summary>A replica of this server (after SYNC/PSYNC; CLIENT LIST flag S, type replica).</summary>
+    public bool IsReplica { get; set; }
+
+    /// <summary>This server's master, whose stream the replica applies (flag M, type master).</summary>
+    public bool IsMaster { get; set; }
+
+    /// <summary>REPLCONF options a would-be replica sent before its PSYNC.</summary>
+    internal Replication.ReplicaLink? PendingReplica { get; set; }
 }
