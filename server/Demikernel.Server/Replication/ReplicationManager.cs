@@ -170,13 +170,7 @@ public sealed class ReplicationManager : IEffectsConsumer
         client.IsReplica = true;
         link.State = ReplicaState.WaitBgsaveStart;
         _replicas.Add(link);
-        if (_replicas.Count == 1 && _backlog is null)
-        {
-            // the first replica of a server without history: a new history starts (syncCommand)
-            NewHistory();
-            CreateBacklog();
-            _server.Log.BacklogCreated(Replid, Replid2);
-        }
+        if (_replicas.Count == 1 && _backlog is null) StartHistory();
         // A BGSAVE for replicas already running can serve this one too: same start offset, same file.
         foreach (var other in _replicas)
         {
@@ -188,6 +182,14 @@ public sealed class ReplicationManager : IEffectsConsumer
         }
         link.Start();
         StartBgsaveForReplication();
+    }
+
+    /// <summary>The first replica of a server without a backlog: a new history starts, with a backlog (syncCommand).</summary>
+    internal void StartHistory()
+    {
+        NewHistory();
+        CreateBacklog();
+        _server.Log.BacklogCreated(Replid, Replid2);
     }
 
     /// <summary>masterTryPartialResynchronization: +CONTINUE and the backlog from the offset asked for, or false.</summary>
