@@ -170,8 +170,19 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Dataset.BuildPartOne(ca);
         cb.Ok("REPLICAOF", "127.0.0.1", S(a.Port));   // ours from ours
         WaitInSync(ca, cb);
+        ca.Ok("SELECT", "5");
+        ca.Ok("SET", "db5:before", "1");               // A's stream now has database 5 selected
+        WaitInSync(ca, cb);
         cc.Ok("REPLICAOF", "127.0.0.1", S(b.Port));   // redis-server from our replica: a chain
         WaitInSync(cb, cc);
+        // B's stream to C continues A's without a SELECT: C knows the database from the RDB's repl-stream-db.
+        ca.Ok("SET", "db5:after", "2");
+        WaitInSync(ca, cb);
+        WaitInSync(cb, cc);
+        cc.Ok("SELECT", "5");
+        Assert.Equal("2", cc.Ok("GET", "db5:after").Text);
+        cc.Ok("SELECT", "0");
+        ca.Ok("SELECT", "0");
         Dataset.BuildPartTwo(ca);
         WaitInSync(ca, cb);
         WaitInSync(cb, cc);

@@ -205,7 +205,8 @@ public sealed class PersistenceManager
         long now = _server.NowMs;
         _lastBgsaveTryMs = now;
         _dirtyBeforeBgsave = TotalChanges();
-        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, _server.Functions.Codes());
+        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, _server.Functions.Codes(),
+            _server.Replication.SaveInfo());
         string final = RdbPath;
         string temp = Path.Combine(Config.Dir, $"temp-{Environment.ProcessId}-bg.rdb");
         bool checksum = Config.RdbChecksum, incremental = Config.RdbSaveIncrementalFsync;

@@ -70,6 +70,9 @@ internal sealed class MasterLink
     public long TransferSize { get; private set; }
     public long TransferRead { get; private set; }
 
+    /// <summary>The database the master's stream has selected (the master client's).</summary>
+    public int StreamDb => _client.Database;
+
     /// <summary>The master's replid we followed, for the next PSYNC.</summary>
     public string? CachedReplid => _replid;
 
@@ -150,8 +153,7 @@ internal sealed class MasterLink
             if (State == MasterLinkState.Connected || DownSinceMs == 0) DownSinceMs = _server.NowMs;
             if (State == MasterLinkState.Connected) _server.Log.ConnectionWithMasterLost();
             State = MasterLinkState.Connect;
-            _client.IsMaster = true;
-            _client.Database = 0;
+            // The cached master keeps its selected database: a +CONTINUE resumes the stream where it was.
             if (_stopped) break;
             await _server.LibOS.Delay(TimeSpan.FromSeconds(1));
         }
@@ -402,7 +404,7 @@ internal sealed class MasterLink
         _replid = replid;
         ReplOffset = ReadReplOffset = offset;
         HasOffset = true;
-        _client.Database = 0;
+        _client.Database = result.ReplStreamDb is >= 0 and var streamDb && streamDb < _server.Databases.Length ? streamDb : 0;
         _manager.AdoptMasterHistory(replid, offset);
         _server.Log.MasterReplicaSyncSucceeded();
         return true;

@@ -755,6 +755,15 @@ public sealed class ReplicationManager : IEffectsConsumer
         Line("repl_backlog_histlen", _backlog?.HistLen ?? 0);
     }
 
+    /// <summary>rdbPopulateSaveInfo: what a BGSAVE records about the stream (a replica loading it starts in that
+    /// database), or null without replication.</summary>
+    internal Store.RdbReplicationInfo? SaveInfo()
+    {
+        if (_master is { State: MasterLinkState.Connected } m) return new(m.StreamDb, Replid, MasterReplOffset);
+        if (_master is null && _backlog is not null) return new(_selectedDb < 0 ? 0 : _selectedDb, Replid, MasterReplOffset);
+        return null;
+    }
+
     /// <summary>Start-up: replicaof in the configuration.</summary>
     internal void StartFromConfig()
     {
