@@ -23,9 +23,9 @@ public sealed partial class ServerConfig
         _values["repl-ping-replica-period"] = "10";
         _values["repl-timeout"] = "60";
         _values["min-replicas-max-lag"] = "10";
-        // Full synchronisation is disk-based here (BGSAVE, then the file is sent): redis-server 7.0's default is yes
-        // (diskless), which this server does not do, so it shows no and refuses yes.
-        _values["repl-diskless-sync"] = "no";
+        _values["repl-diskless-sync"] = "yes";
+        _values["repl-diskless-sync-delay"] = "5";
+        _values["repl-diskless-sync-max-replicas"] = "0";
     }
 
     /// <summary>replicaof "host port" at start (empty: a master); REPLICAOF changes it at runtime.</summary>
@@ -45,6 +45,11 @@ public sealed partial class ServerConfig
     public int MinReplicasMaxLag { get; private set; }
     public bool ReplicaReadOnly { get; private set; }
     public bool ReplicaServeStaleData { get; private set; }
+
+    /// <summary>repl-diskless-sync: full synchronisations stream the snapshot to the replicas' sockets.</summary>
+    public bool ReplDisklessSync { get; private set; }
+    public int ReplDisklessSyncDelay { get; private set; }
+    public int ReplDisklessSyncMaxReplicas { get; private set; }
 
     /// <summary>Validation of the replication parameters (null: not one of them, or fine).</summary>
     private string? ValidateReplication(string key, string v)
@@ -71,7 +76,7 @@ public sealed partial class ServerConfig
                 if (bytes < 1) return $"argument must be between 1 and {long.MaxValue} inclusive";
                 _values[key] = bytes.ToString(CultureInfo.InvariantCulture);
                 return null;
-            case "repl-backlog-ttl" or "min-replicas-to-write" or "min-replicas-max-lag":
+            case "repl-backlog-ttl" or "min-replicas-to-write" or "min-replicas-max-lag" or "repl-diskless-sync-delay" or "repl-diskless-sync-max-replicas":
                 return Range(v, 0, int.MaxValue);
             case "repl-ping-replica-period" or "repl-timeout":
                 return Range(v, 1, int.MaxValue);
@@ -93,5 +98,8 @@ public sealed partial class ServerConfig
         MinReplicasMaxLag = int.Parse(_values["min-replicas-max-lag"], CultureInfo.InvariantCulture);
         ReplicaReadOnly = _values["replica-read-only"] == "yes";
         ReplicaServeStaleData = _values["replica-serve-stale-data"] == "yes";
+        ReplDisklessSync = _values["repl-diskless-sync"] == "yes";
+        ReplDisklessSyncDelay = int.Parse(_values["repl-diskless-sync-delay"], CultureInfo.InvariantCulture);
+        ReplDisklessSyncMaxReplicas = int.Parse(_values["repl-diskless-sync-max-replicas"], CultureInfo.InvariantCulture);
     }
 }

@@ -176,7 +176,7 @@ public sealed partial class ServerConfig
         "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
-        "active-expire-effort", "repl-diskless-sync", "replica-priority",
+        "active-expire-effort", "replica-priority",
     };
 
     public static string Canonical(string name)

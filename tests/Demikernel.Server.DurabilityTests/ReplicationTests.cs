@@ -59,6 +59,8 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         using var redis = ServerProcess.StartRedis(d2.Path);
         using var m = ours.Connect();
         using var r = redis.Connect();
+        Assert.Equal("yes", m.Ok("CONFIG", "GET", "repl-diskless-sync").Items![1].Text); // redis 7.0's default: diskless
+        m.Ok("CONFIG", "SET", "repl-diskless-sync-delay", "0");
         Dataset.BuildPartOne(m); // goes in the RDB of the full sync
         Assert.Equal("OK", r.Ok("REPLICAOF", "127.0.0.1", S(ours.Port)).Text);
         WaitInSync(m, r);
@@ -137,6 +139,7 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         using var m = ours.Connect();
         using var r = redis.Connect();
         m.Ok("CONFIG", "SET", "repl-backlog-size", "16kb");
+        m.Ok("CONFIG", "SET", "repl-diskless-sync", "no"); // disk-based: BGSAVE, then dump.rdb is sent
         m.Ok("SET", "before", "1");
         r.Ok("REPLICAOF", "127.0.0.1", S(ours.Port));
         WaitInSync(m, r);
@@ -167,6 +170,8 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         using var ca = a.Connect();
         using var cb = b.Connect();
         using var cc = c.Connect();
+        ca.Ok("CONFIG", "SET", "repl-diskless-sync", "no");   // A sends dump.rdb to B
+        cb.Ok("CONFIG", "SET", "repl-diskless-sync-delay", "0"); // B streams its snapshot to C (diskless)
         Dataset.BuildPartOne(ca);
         cb.Ok("REPLICAOF", "127.0.0.1", S(a.Port));   // ours from ours
         WaitInSync(ca, cb);
@@ -219,6 +224,40 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Assert.Equal(0, m.Ok("WAIT", "1", "50").Integer); // times out: no replica acknowledged
         m.Ok("CONFIG", "SET", "min-replicas-to-write", "0");
         Assert.Equal("OK", m.Ok("SET", "k", "v").Text);
-        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'repl-diskless-sync') - can't set immutable config", m.Call("CONFIG", "SET", "repl-diskless-sync", "yes").Text);
+        Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'repl-diskless-sync-delay') - argument must be between 0 and 2147483647 inclusive", m.Call("CONFIG", "SET", "repl-diskless-sync-delay", "-1").Text);
+    }
+
+    [Fact]
+    public void OursAuthenticatesToItsMasterWithMasterauthAndDelaysDisklessSyncs()
+    {
+        using var d1 = new TempDir("repl-auth-m");
+        using var d2 = new TempDir("repl-auth-r");
+        using var d3 = new TempDir("repl-auth-r2");
+        using var redis = ServerProcess.StartRedis(d1.Path, "--repl-diskless-sync-delay", "0");
+        using var ours = ServerProcess.StartOurs(d2.Path, "--save", "");
+        using var m = redis.Connect();
+        using var r = ours.Connect();
+        m.Ok("CONFIG", "SET", "requirepass", "s3cret"); // after the start (the harness PINGs to see it is up)
+        m.Ok("SET", "k", "v");
+        r.Ok("CONFIG", "SET", "masterauth", "wrong");
+        r.Ok("REPLICAOF", "127.0.0.1", S(redis.Port));
+        WaitFor(() => ours.Output.Contains("Unable to AUTH to MASTER", StringComparison.Ordinal), "the AUTH with a wrong masterauth to fail");
+        Assert.Equal("down", r.Info("master_link_status"));
+        r.Ok("CONFIG", "SET", "masterauth", "s3cret");
+        WaitInSync(m, r);
+        Assert.Equal("v", r.Ok("GET", "k").Text);
+
+        // Ours from ours, diskless, after repl-diskless-sync-delay (redis waits for more replicas to join meanwhile).
+        using var ours2 = ServerProcess.StartOurs(d3.Path, "--save", "");
+        using var r2 = ours2.Connect();
+        r.Ok("REPLICAOF", "NO", "ONE");
+        r.Ok("CONFIG", "SET", "repl-diskless-sync-delay", "2");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        r2.Ok("REPLICAOF", "127.0.0.1", S(ours.Port));
+        WaitInSync(r, r2);
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(1.9), $"synchronised after {watch.Elapsed}, before the 2 s delay");
+        Assert.Equal("v", r2.Ok("GET", "k").Text);
+        Assert.Contains("Starting BGSAVE for SYNC with target: replicas sockets", ours.Output, StringComparison.Ordinal);
+        Assert.Equal("1", r.Info("sync_full"));
     }
 }

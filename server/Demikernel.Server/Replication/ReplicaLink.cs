@@ -85,6 +85,32 @@ internal sealed class ReplicaLink
         Wake();
     }
 
+    /// <summary>Diskless: the transfer (<see cref="DisklessSync"/>) writes this replica's socket until it is sent.</summary>
+    public void StartDisklessSync(long offset)
+    {
+        State = ReplicaState.WaitBgsaveEnd;
+        Position = offset;
+        Diskless = true;
+        PendingReply = null;
+    }
+
+    /// <summary>The diskless payload is out: the stream follows.</summary>
+    public void DisklessSent()
+    {
+        Diskless = false;
+        State = ReplicaState.Online;
+        AckTimeMs = _manager.Server.NowMs;
+        _manager.ReplicaOnline(this);
+        Wake();
+    }
+
+    public bool Diskless { get; private set; }
+
+    public bool Alive => !_closed;
+
+    /// <summary>When it started waiting for a full sync (repl-diskless-sync-delay counts from the first one).</summary>
+    public long WaitStartMs { get; set; }
+
     public void SendFile(FileStream file)
     {
         _file = file;
@@ -105,7 +131,7 @@ internal sealed class ReplicaLink
     /// <summary>Once a second: a newline while the replica waits for its payload (replicationCron), so it does not time out.</summary>
     public void KeepAlive()
     {
-        if (State is ReplicaState.WaitBgsaveStart or ReplicaState.WaitBgsaveEnd)
+        if (State == ReplicaState.WaitBgsaveStart || (State == ReplicaState.WaitBgsaveEnd && !Diskless))
         {
             _keepAlive = true;
             Wake();
@@ -145,7 +171,8 @@ internal sealed class ReplicaLink
                 if (_keepAlive)
                 {
                     _keepAlive = false;
-                    if (State is ReplicaState.WaitBgsaveStart or ReplicaState.WaitBgsaveEnd && !await PushAsync(libos, qd, "\n"u8.ToArray())) break;
+                    // checked right before the push: a diskless transfer owns the socket from its first push on
+                    if ((State == ReplicaState.WaitBgsaveStart || (State == ReplicaState.WaitBgsaveEnd && !Diskless)) && !await PushAsync(libos, qd, "\n"u8.ToArray())) break;
                     continue;
                 }
                 if (State == ReplicaState.SendBulk && _file is { } file)

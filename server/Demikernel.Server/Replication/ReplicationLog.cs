@@ -72,6 +72,12 @@ internal static partial class ReplicationLog
     [LoggerMessage(EventId = 421, Level = LogLevel.Warning, Message = "Closing replica {peer}: {why}")]
     public static partial void ClosingReplica(this ILogger log, string peer, string why);
 
+    [LoggerMessage(EventId = 422, Level = LogLevel.Information, Message = "Starting BGSAVE for SYNC with target: replicas sockets")]
+    public static partial void StartingDisklessSync(this ILogger log);
+
+    [LoggerMessage(EventId = 423, Level = LogLevel.Information, Message = "Diskless rdb transfer done")]
+    public static partial void DisklessSyncDone(this ILogger log);
+
     // ---- replica side
     [LoggerMessage(EventId = 440, Level = LogLevel.Information, Message = "Connecting to MASTER {host}:{port}")]
     public static partial void ConnectingToMaster(this ILogger log, string host, int port);

@@ -34,6 +34,7 @@ public sealed class ReplicationManager : IEffectsConsumer
     private long _offset; // master_repl_offset while there is no backlog
     private int _selectedDb = -1;
     private BackgroundSave? _bgsaveForSync;
+    private DisklessSync? _diskless;
     private long _noReplicasSinceMs;
     private long _lastCronSecond;
     private long _cronSeconds;
@@ -169,9 +170,11 @@ public sealed class ReplicationManager : IEffectsConsumer
         SyncFull++;
         client.IsReplica = true;
         link.State = ReplicaState.WaitBgsaveStart;
+        link.WaitStartMs = _server.NowMs;
         _replicas.Add(link);
         if (_replicas.Count == 1 && _backlog is null) StartHistory();
-        // A BGSAVE for replicas already running can serve this one too: same start offset, same file.
+        // A disk BGSAVE for replicas already running can serve this one too: same start offset, same file (a
+        // diskless transfer cannot: this replica waits for the next one).
         foreach (var other in _replicas)
         {
             if (other == link || other.State != ReplicaState.WaitBgsaveEnd || _bgsaveForSync is null) continue;
@@ -230,10 +233,27 @@ public sealed class ReplicationManager : IEffectsConsumer
     /// <summary>Starts the BGSAVE that replicas waiting for one need, unless another snapshot runs (the cron retries).</summary>
     private void StartBgsaveForReplication()
     {
-        if (_bgsaveForSync is not null || _server.Persistence.ActiveSnapshot is not null) return;
-        bool any = false;
-        foreach (var r in _replicas) any |= r.State == ReplicaState.WaitBgsaveStart;
-        if (!any) return;
+        if (_bgsaveForSync is not null || _diskless is not null || _server.Persistence.ActiveSnapshot is not null) return;
+        int waiting = 0;
+        bool allEof = true;
+        long oldest = long.MaxValue;
+        foreach (var r in _replicas)
+        {
+            if (r.State != ReplicaState.WaitBgsaveStart) continue;
+            waiting++;
+            allEof &= r.CapaEof;
+            oldest = Math.Min(oldest, r.WaitStartMs);
+        }
+        if (waiting == 0) return;
+        var config = _server.Config;
+        if (config.ReplDisklessSync && allEof)
+        {
+            // repl-diskless-sync-delay: wait for more replicas to join, unless repl-diskless-sync-max-replicas came
+            bool full = config.ReplDisklessSyncMaxReplicas > 0 && waiting >= config.ReplDisklessSyncMaxReplicas;
+            if (!full && _server.NowMs - oldest < config.ReplDisklessSyncDelay * 1000L) return;
+            StartDisklessSync();
+            return;
+        }
         _server.Log.StartingBgsaveForSync();
         long offset = MasterReplOffset;
         _selectedDb = -1; // the stream after the file starts with a SELECT
@@ -246,6 +266,33 @@ public sealed class ReplicationManager : IEffectsConsumer
         _bgsaveForSync = job;
         foreach (var r in _replicas)
             if (r.State == ReplicaState.WaitBgsaveStart) r.StartFullSync(offset, Replid);
+    }
+
+    /// <summary>The snapshot of a diskless transfer, while it runs (only one snapshot runs at a time).</summary>
+    internal Persistence.Snapshot? DisklessSnapshot => _diskless?.Snapshot;
+
+    private void StartDisklessSync()
+    {
+        _server.Log.StartingDisklessSync();
+        long offset = MasterReplOffset;
+        _selectedDb = -1;
+        var snapshot = Persistence.Snapshot.Begin(_server.Databases, _server.NowMs, _server.UsedMemory, aofBase: false,
+            _server.Config.RdbCompression, _server.Functions.Codes(), SaveInfo());
+        var targets = _replicas.Where(r => r.State == ReplicaState.WaitBgsaveStart).ToArray();
+        var job = new DisklessSync(this, snapshot, targets, offset, Replid, _server.Config.RdbChecksum);
+        _diskless = job;
+        _server.LibOS.Spawn(async () =>
+        {
+            try
+            {
+                await job.RunAsync();
+            }
+            finally
+            {
+                if (_diskless == job) _diskless = null;
+                _server.Log.DisklessSyncDone();
+            }
+        });
     }
 
     /// <summary>The BGSAVE ended: its file goes to the replicas waiting for it, or they are dropped.</summary>
@@ -636,7 +683,7 @@ public sealed class ReplicationManager : IEffectsConsumer
     {
         long now = _server.NowMs;
         if (_bgsaveForSync is not null && !ReferenceEquals(_server.Persistence.Bgsave, _bgsaveForSync)) BgsaveForSyncDone();
-        if (_bgsaveForSync is null) StartBgsaveForReplication();
+        if (_bgsaveForSync is null && _diskless is null) StartBgsaveForReplication();
         long second = now / 1000;
         if (second == _lastCronSecond) return;
         _lastCronSecond = second;
@@ -772,7 +819,11 @@ public sealed class ReplicationManager : IEffectsConsumer
     }
 
     /// <summary>Shutdown: the master link stops.</summary>
-    internal void Stop() => _master?.Stop();
+    internal void Stop()
+    {
+        _master?.Stop();
+        if (_diskless is { Snapshot.Complete: false } job) job.Snapshot.Abandon();
+    }
 
     private sealed record WaitState(long Offset, long NumReplicas);
 }
