@@ -122,7 +122,7 @@ internal sealed class ReplicaLink
     {
         if (_running) return;
         _running = true;
-        _signal = new AsyncSignal(_session.Client.Session is null ? throw new InvalidOperationException() : _manager.Server.LibOS);
+        _signal = new AsyncSignal(_manager.Server.LibOS);
         _manager.Server.LibOS.Spawn(RunAsync);
     }
 
@@ -246,7 +246,9 @@ internal sealed class ReplicaLink
         return exact;
     }
 
-    /// <summary>Pushes the ring's bytes from <see cref="Position"/> on, one chunk at a time (no allocation).</summary>
+    /// <summary>Pushes the ring's bytes from <see cref="Position"/> on, one chunk at a time (no allocation: pooled
+    /// buffers, pooled awaitables, a pooled state machine).</summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> SendStreamAsync(DemiLibOS libos, QDesc qd, ReplicationBacklog backlog)
     {
         while (!_closed && Position < backlog.End)

@@ -692,8 +692,9 @@ public sealed class ReplicationManager : IEffectsConsumer
         // PING replicas every repl-ping-replica-period seconds, in the stream (replicationCron).
         if (_master is null && _replicas.Count > 0 && _backlog is not null && _cronSeconds % _server.Config.ReplPingReplicaPeriod == 0) Feed(Ping);
         long timeoutMs = _server.Config.ReplTimeout * 1000L;
-        foreach (var r in _replicas.ToArray())
+        for (int i = 0; i < _replicas.Count; i++) // Close only kills the session: the list changes when it has ended
         {
+            var r = _replicas[i];
             if (r.State == ReplicaState.Online && !r.OldProtocol && now - r.AckTimeMs > timeoutMs)
             {
                 _server.Log.ReplicaTimedOut(r.Describe());
