@@ -119,6 +119,20 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Assert.Equal("1", m.Info("sync_partial_ok"));
         Dataset.AssertSame(Dataset.Read(m), Dataset.Read(r), "after the partial resync", Compare.AofReplayVersusLive);
 
+        // INFO replication of a replica: the same fields in the same order as redis-server's own replica shows.
+        using var d3 = new TempDir("repl-or2");
+        using var redisReplica = ServerProcess.StartRedis(d3.Path);
+        using var rr = redisReplica.Connect();
+        rr.Ok("REPLICAOF", "127.0.0.1", S(redis.Port));
+        WaitInSync(m, rr);
+        WaitInSync(m, r);
+        static string[] Fields(RespClient c) => (c.Ok("INFO", "replication").Text ?? "").Split("\r\n")
+            .Where(l => l.Contains(':')).Select(l => l[..l.IndexOf(':')]).ToArray();
+        Assert.Equal(Fields(rr), Fields(r));
+        Assert.Equal(rr.Info("slave_repl_offset"), r.Info("slave_repl_offset"));
+        Assert.Equal(rr.Info("master_repl_offset"), r.Info("master_repl_offset"));
+        redisReplica.Dispose();
+
         // replica-serve-stale-data no: while the link is down, data commands get MASTERDOWN.
         r.Ok("CONFIG", "SET", "replica-serve-stale-data", "no");
         redis.Dispose();
