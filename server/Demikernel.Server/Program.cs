@@ -159,6 +159,7 @@ root.SetAction(parse =>
         // After the server's and the libOS's keys were read: what is left is a typo or a setting we do not have.
         foreach (string name in yaml.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
         var server = new RedisServer(libos, options, log, logging.Level, config);
+        server.Replication.RoleChanged += role => logging.Role = role; // redis's log letter: S on a replica
         int rc = server.Start();
         if (rc != 0)
         {

@@ -274,4 +274,31 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Assert.Contains("Starting BGSAVE for SYNC with target: replicas sockets", ours.Output, StringComparison.Ordinal);
         Assert.Equal("1", r.Info("sync_full"));
     }
+
+    [Fact]
+    public void AReplicasAppendOnlyFileIsRewrittenFromWhatItLoadedFromItsMaster()
+    {
+        using var d1 = new TempDir("repl-aof-m");
+        using var d2 = new TempDir("repl-aof-r");
+        using var redis = ServerProcess.StartRedis(d1.Path, "--repl-diskless-sync-delay", "0");
+        using var m = redis.Connect();
+        Dataset.BuildPartOne(m);
+        SortedDictionary<string, KeyState> expected;
+        using (var ours = ServerProcess.StartOurs(d2.Path, "--save", "", "--appendonly", "yes"))
+        using (var r = ours.Connect())
+        {
+            r.Ok("SET", "only:here", "before the sync"); // goes with the full sync
+            r.Ok("REPLICAOF", "127.0.0.1", S(redis.Port));
+            WaitInSync(m, r);
+            Assert.Contains(":S ", ours.Output, StringComparison.Ordinal); // the log's role letter of a replica
+            Dataset.BuildPartTwo(m);
+            WaitInSync(m, r);
+            r.WaitForBackgroundWork(Deadline);
+            expected = Dataset.Read(m);
+            Dataset.AssertSame(expected, Dataset.Read(r), "the replica", Compare.AofReplayVersusLive);
+        } // killed (SIGKILL): only the AOF remains
+        using var restarted = ServerProcess.StartOurs(d2.Path, "--save", "", "--appendonly", "yes");
+        using var c = restarted.Connect();
+        Dataset.AssertSame(expected, Dataset.Read(c), "our replica restarted from its AOF", Compare.AofReplayVersusLive);
+    }
 }

@@ -406,6 +406,13 @@ internal sealed class MasterLink
         HasOffset = true;
         _client.Database = result.ReplStreamDb is >= 0 and var streamDb && streamDb < _server.Databases.Length ? streamDb : 0;
         _manager.AdoptMasterHistory(replid, offset);
+        // The AOF holds the old dataset: it is rewritten from the new one (redis's restartAOFAfterSYNC).
+        var aof = _server.Persistence.Aof;
+        if (aof.Enabled)
+        {
+            if (aof.RewriteInProgress || _server.Persistence.ActiveSnapshot is not null) aof.ScheduleRewrite();
+            else aof.StartRewrite();
+        }
         _server.Log.MasterReplicaSyncSucceeded();
         return true;
     }

@@ -60,6 +60,9 @@ public sealed class ReplicationManager : IEffectsConsumer
     public long SyncPartialOk { get; private set; }
     public long SyncPartialErr { get; private set; }
 
+    /// <summary>The server became a replica ('S') or a master ('M'): the log's role letter follows.</summary>
+    public event Action<char>? RoleChanged;
+
     /// <summary>True when this server is a replica (REPLICAOF host port).</summary>
     public bool IsReplica => _master is not null;
 
@@ -612,6 +615,7 @@ public sealed class ReplicationManager : IEffectsConsumer
         DisconnectReplicas();
         CancelWaiting();
         _master = new MasterLink(this, host, port, wasMaster ? replid : _master!.CachedReplid ?? replid, offset);
+        RoleChanged?.Invoke('S');
         _server.Config.SetReplicaOf(host, port);
         _master.Start();
     }
@@ -623,6 +627,7 @@ public sealed class ReplicationManager : IEffectsConsumer
         var master = _master!;
         _master = null;
         master.Stop();
+        RoleChanged?.Invoke('M');
         _server.Config.SetReplicaOf(null, 0);
         Replid2 = Replid;
         SecondReplOffset = MasterReplOffset + 1;
