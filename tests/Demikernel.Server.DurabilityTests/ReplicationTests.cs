@@ -303,4 +303,33 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         using var c = restarted.Connect();
         Dataset.AssertSame(expected, Dataset.Read(c), "our replica restarted from its AOF", Compare.AofReplayVersusLive);
     }
+
+    /// <summary>A replica does not expire keys itself: a key past its TTL reads as missing but stays until the
+    /// master's DEL arrives (redis-server as the master, its active expiry off so that only a lookup expires it).</summary>
+    [Fact]
+    public void OurReplicaHidesExpiredKeysUntilTheMasterDeletesThem()
+    {
+        using var d1 = new TempDir("repl-exp-m");
+        using var d2 = new TempDir("repl-exp-r");
+        using var redis = ServerProcess.StartRedis(d1.Path, "--repl-diskless-sync-delay", "0", "--enable-debug-command", "yes");
+        using var ours = ServerProcess.StartOurs(d2.Path, "--save", "");
+        using var m = redis.Connect();
+        using var r = ours.Connect();
+        m.Ok("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+        r.Ok("REPLICAOF", "127.0.0.1", S(redis.Port));
+        WaitInSync(m, r);
+        m.Ok("SET", "soon", "v", "PX", "200");
+        m.Ok("SET", "stays", "v");
+        WaitInSync(m, r);
+        Assert.Equal("v", r.Ok("GET", "soon").Text);
+        Thread.Sleep(400); // the TTL passes (the clock is both processes' wall clock)
+        Assert.True(r.Ok("GET", "soon").IsNull);          // logically expired: missing for a reader
+        Assert.Equal(0, r.Ok("EXISTS", "soon").Integer);
+        Assert.Equal(2, r.Ok("DBSIZE").Integer);            // but still held: the replica did not delete it
+        Assert.Equal(2, m.Ok("DBSIZE").Integer);            // nor did the master yet
+        Assert.True(m.Ok("GET", "soon").IsNull);            // the master's lookup expires it and sends DEL
+        WaitInSync(m, r);
+        Assert.Equal(1, r.Ok("DBSIZE").Integer);
+        Assert.Equal("v", r.Ok("GET", "stays").Text);
+    }
 }
