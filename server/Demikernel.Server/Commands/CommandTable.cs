@@ -143,7 +143,11 @@ public sealed class CommandTable
         }
         finally
         {
-            if (recording) effects.EndCommand(ref context);
+            if (recording)
+            {
+                effects.EndCommand(ref context);
+                client.ReplOffset = context.Server.Replication.MasterReplOffset; // redis's c->woff, for WAIT
+            }
         }
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();

@@ -466,7 +466,7 @@ public sealed class ReplicationManager : IEffectsConsumer
             return;
         }
         var client = c.Client;
-        long offset = c.IsRetry && client.BlockState is WaitState w ? w.Offset : MasterReplOffset;
+        long offset = c.IsRetry && client.BlockState is WaitState w ? w.Offset : client.ReplOffset;
         int acks = CountAcks(offset);
         if (acks >= numReplicas || client.InExec || client.Session is null)
         {
@@ -479,7 +479,13 @@ public sealed class ReplicationManager : IEffectsConsumer
         if (!c.IsRetry)
         {
             _waiting.Add(client.Session);
-            RequestAcks();
+            // GETACK goes out once this step's commands have run (redis: in beforeSleep), so it is not counted in
+            // the offset of the client that asked, and several WAITs share one.
+            if (!_getAckScheduled)
+            {
+                _getAckScheduled = true;
+                _server.LibOS.Spawn(RequestAcksSoon);
+            }
         }
     }
 
@@ -510,6 +516,15 @@ public sealed class ReplicationManager : IEffectsConsumer
 
     private static ReadOnlySpan<byte> GetAck => "*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"u8;
     private static ReadOnlySpan<byte> Ping => "*1\r\n$4\r\nPING\r\n"u8;
+
+    private bool _getAckScheduled;
+
+    private async ValueTask RequestAcksSoon()
+    {
+        await _server.LibOS.Yield();
+        _getAckScheduled = false;
+        RequestAcks();
+    }
 
     /// <summary>REPLCONF GETACK * into the stream (replicationRequestAckFromSlaves).</summary>
     private void RequestAcks()
