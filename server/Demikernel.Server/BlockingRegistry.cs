@@ -9,6 +9,8 @@ public enum BlockTimeoutReply : byte
     NullArray,
     /// <summary>BLMOVE, BRPOPLPUSH: a null bulk string.</summary>
     NullBulk,
+    /// <summary>WAIT: the number of replicas that acknowledged (Replication/).</summary>
+    ReplicaAcks,
 }
 
 /// <summary>What a blocked command waits for: the key type that can serve it (redis-server's BLOCKED_LIST/ZSET/STREAM).</summary>
@@ -23,6 +25,8 @@ public enum BlockedOn : byte
     /// <summary>XREADGROUP: also answered "-UNBLOCKED the stream key no longer exists" when the key goes away or stops
     /// being a stream (its group went with it).</summary>
     StreamGroup,
+    /// <summary>WAIT: no key; woken by replicas' acknowledgements.</summary>
+    ReplicaAcks,
 }
 
 /// <summary>

@@ -393,6 +393,13 @@ public sealed class ClientSession
 
     private void TimeOutBlocked()
     {
+        if (_blockedReply == BlockTimeoutReply.ReplicaAcks)
+        {
+            var state = Client.BlockState; // WAIT answers how many replicas acknowledged by now
+            Unpark();
+            _server.Replication.AnswerWaitTimeout(state, _reply);
+            return;
+        }
         Unpark();
         CommandContext.WriteTimeoutReply(_reply, _blockedReply);
     }

@@ -88,4 +88,17 @@ public sealed class ClientState
 
     /// <summary>A watched key changed since WATCH: EXEC fails with a null reply.</summary>
     public bool WatchBroken { get; set; }
+
+    /// <summary>A replica of this server (after SYNC/PSYNC; CLIENT LIST flag S, type replica).</summary>
+    public bool IsReplica { get; set; }
+
+    /// <summary>This server's master, whose stream the replica applies (flag M, type master).</summary>
+    public bool IsMaster { get; set; }
+
+    /// <summary>The replication offset right after this client's last command (redis's woff): what WAIT waits for.
+    /// Kept while effects are recorded (a replication stream exists whenever replicas could acknowledge).</summary>
+    public long ReplOffset { get; set; }
+
+    /// <summary>REPLCONF options a would-be replica sent before its PSYNC.</summary>
+    internal Replication.ReplicaLink? PendingReplica { get; set; }
 }

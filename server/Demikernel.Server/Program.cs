@@ -27,6 +27,7 @@ var outputLimit = new Option<string[]>("--client-output-buffer-limit") { Descrip
 var queryLimit = new Option<string?>("--client-query-buffer-limit") { Description = "close a client whose unparsed input exceeds this (default 1gb)" };
 var protoMaxBulkLen = new Option<string?>("--proto-max-bulk-len") { Description = "largest bulk string a request may carry (default 512mb)" };
 var tcpKeepAlive = new Option<string?>("--tcp-keepalive") { Description = "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)" };
+var replicaOf = new Option<string?>("--replicaof") { Description = "\"HOST PORT\": start as a replica of that master (default: a master)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); a redis.conf and command-line options override its server: keys" };
 var redisConf = new Argument<string?>("redis.conf") { Arity = ArgumentArity.ZeroOrOne, Description = "a redis.conf to start from, as redis-server /path/redis.conf (include, multi-word directives); command-line options override it" };
 
@@ -55,7 +56,7 @@ var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
     port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
-    aofLoadTruncated, loglevel, logfile, redisConf, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive,
+    aofLoadTruncated, loglevel, logfile, redisConf, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive, replicaOf,
 };
 foreach (var option in memoryOptions) root.Options.Add(option);
 root.SetAction(parse =>
@@ -123,6 +124,7 @@ root.SetAction(parse =>
             (queryLimit, "client-query-buffer-limit", parse.GetValue(queryLimit)),
             (protoMaxBulkLen, "proto-max-bulk-len", parse.GetValue(protoMaxBulkLen)),
             (tcpKeepAlive, "tcp-keepalive", parse.GetValue(tcpKeepAlive)),
+            (replicaOf, "replicaof", parse.GetValue(replicaOf)),
         }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i]))))
             .Concat((parse.GetValue(outputLimit) ?? []).Select(v => ((Option)outputLimit, "client-output-buffer-limit", (string?)v))))
         {
@@ -163,6 +165,7 @@ root.SetAction(parse =>
             Console.Error.WriteLine($"error: {aclError}");
             return 1;
         }
+        server.Replication.RoleChanged += role => logging.Role = role; // redis's log letter: S on a replica
         int rc = server.Start();
         if (rc != 0)
         {
@@ -191,6 +194,7 @@ root.SetAction(parse =>
         }
         log.RunningOnLibOS(Demikernel.Server.Commands.ServerInfo.RedisVersion, libos.Name, server.ListenEndpoint, options.Databases);
         log.ReadyToAcceptConnections();
+        server.Replication.StartFromConfig(); // replicaof: connect once the data is loaded, as redis-server
         server.Run();
         return 0;
     }

@@ -88,7 +88,11 @@ public sealed class RedisServer
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
         Config.ApplyHook = Persistence.ApplyConfig;
+        Replication = new Replication.ReplicationManager(this);
     }
+
+    /// <summary>Replicas, the master link, replication IDs and offsets (Replication/).</summary>
+    public Replication.ReplicationManager Replication { get; }
 
     /// <summary>RDB files, the AOF, and what INFO persistence reports about them.</summary>
     public PersistenceManager Persistence { get; }
@@ -372,6 +376,7 @@ public sealed class RedisServer
     public void Stop()
     {
         Stopping = true;
+        Replication.Stop();
         CloseListeners();
         foreach (var client in _clients.Values.ToArray()) client.Kill();
     }
@@ -453,7 +458,11 @@ public sealed class RedisServer
         LibOS.Close(qd);
     }
 
-    internal void OnSessionEnded(ClientSession session) => _clients.Remove(session.Client.Id);
+    internal void OnSessionEnded(ClientSession session)
+    {
+        _clients.Remove(session.Client.Id);
+        Replication.OnClientClosed(session.Client);
+    }
 
     public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
 
@@ -466,7 +475,9 @@ public sealed class RedisServer
             await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
             CoarseNowMs = NowMs;
             if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
-            foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            // A replica never expires keys itself: its master's DELs do (expired keys read as missing meanwhile).
+            if (!Replication.IsReplica)
+                foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
             Memory.Cron();
             Persistence.Cron();
             int timeout = Config.Timeout;
@@ -477,7 +488,7 @@ public sealed class RedisServer
                 foreach (var session in _clients.Values.ToArray())
                 {
                     var client = session.Client;
-                    if (client.Blocked || client.SubscriptionCount > 0) continue;
+                    if (client.Blocked || client.SubscriptionCount > 0 || client.IsReplica) continue;
                     if (now / 1000 - client.LastInteractionMs / 1000 > timeout)
                     {
                         Log.ClosingIdleClient();

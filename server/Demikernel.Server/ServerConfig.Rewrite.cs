@@ -97,6 +97,7 @@ public sealed partial class ServerConfig
                 case "dir":
                     RewriteLine(name, $"dir {RedisConfFile.Quote(value)}", true);
                     break;
+                case "replicaof" or "masterauth" or "masteruser" when value.Length == 0:
                 case "unixsocket" when value.Length == 0:
                 case "requirepass" when value.Length == 0:
                     processed.Add(name); // no password: any requirepass line goes

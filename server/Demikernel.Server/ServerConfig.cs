@@ -90,12 +90,12 @@ public sealed partial class ServerConfig
         _values["zset-max-listpack-value"] = "64";
         _values["active-expire-effort"] = "1";
         _values["io-threads"] = "1";
-        _values["repl-diskless-sync"] = "yes";
         _values["min-replicas-to-write"] = "0";
         _values["busy-reply-threshold"] = "5000";
         _values["aclfile"] = "";
         _values["acllog-max-len"] = "128";
         _values["acl-pubsub-default"] = "resetchannels";
+        AddReplicationDefaults();
         Apply();
     }
 
@@ -189,14 +189,13 @@ public sealed partial class ServerConfig
         "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
-        "active-expire-effort", "repl-diskless-sync", "min-replicas-to-write", "replica-read-only",
-        "replica-serve-stale-data", "replica-priority",
+        "active-expire-effort", "replica-priority",
     };
 
     public static string Canonical(string name)
     {
         name = name.ToLowerInvariant();
-        return Aliases.GetValueOrDefault(name, name);
+        return Aliases.TryGetValue(name, out var target) ? target : ReplicationAliases.GetValueOrDefault(name, name);
     }
 
     /// <summary>Parameters matching a glob pattern (CONFIG GET), aliases included under the name asked for.</summary>
@@ -206,7 +205,7 @@ public sealed partial class ServerConfig
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, value) in _values)
             if (Glob.IsMatch(pattern, name) && seen.Add(name)) yield return new(name, value);
-        foreach (var (alias, target) in Aliases)
+        foreach (var (alias, target) in Aliases.Concat(ReplicationAliases))
             if (Glob.IsMatch(pattern, alias) && seen.Add(alias)) yield return new(alias, _values[target]);
     }
 
@@ -216,7 +215,7 @@ public sealed partial class ServerConfig
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "port" or "bind" or "unixsocket" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
+        if (key is "databases" or "port" or "bind" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
@@ -287,7 +286,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters in bytes that redis.conf and CONFIG SET take with units (1mb, 2gb) and CONFIG GET shows in bytes.</summary>
     private static readonly HashSet<string> MemoryParameters = new(StringComparer.Ordinal)
     {
-        "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size",
+        "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size", "repl-backlog-size",
     };
 
     private void NormalizeMemory(string key)
@@ -342,7 +341,7 @@ public sealed partial class ServerConfig
             case "slowlog-max-len"
                 or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
-                or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
+                or "latency-monitor-threshold" or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "slowlog-log-slower-than" or "list-max-listpack-size":
                 return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
@@ -418,7 +417,7 @@ public sealed partial class ServerConfig
                 }
                 return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
-                return null;
+                return ValidateReplication(key, v);
         }
     }
 
@@ -522,5 +521,6 @@ public sealed partial class ServerConfig
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
+        ApplyReplication();
     }
 }

@@ -24,5 +24,6 @@ public static class CommandRegistry
         ScriptingCommands.Register(table);
         FunctionCommands.Register(table);
         Acl.AclCommandHandlers.Register(table);
+        Replication.ReplicationCommands.Register(table);
     }
 }

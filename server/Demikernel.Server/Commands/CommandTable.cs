@@ -133,6 +133,8 @@ public sealed class CommandTable
                 return;
             }
         }
+        // Replication's checks (NOREPLICAS, READONLY, MASTERDOWN), only on a replica or with min-replicas-to-write.
+        if (context.Server.Replication.Guarding && ReplicationRefuses(ref context, spec)) return;
         if (client.InMulti && (spec.Flags & CommandFlags.RunsInMulti) == 0)
         {
             client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
@@ -156,10 +158,23 @@ public sealed class CommandTable
         }
         finally
         {
-            if (recording) effects.EndCommand(ref context);
+            if (recording)
+            {
+                effects.EndCommand(ref context);
+                client.ReplOffset = context.Server.Replication.MasterReplOffset; // redis's c->woff, for WAIT
+            }
         }
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static bool ReplicationRefuses(ref CommandContext context, CommandSpec spec)
+    {
+        if (context.Client.InExec || context.Server.Replication.Refusal(context.Client, spec) is not { } error) return false;
+        if (context.Client.InMulti) context.Client.MultiAborted = true;
+        context.Reply.Error(error);
+        return true;
     }
 
     internal const string OomError = "OOM command not allowed when used memory > 'maxmemory'.";

@@ -341,7 +341,9 @@ public static class ConnectionCommands
             (userFilter is null || ReferenceEquals(s.Client.User, userFilter)) &&
             !(skipMe && s.Client == me)).ToArray();
         foreach (var v in victims) KillOne(ref c, v);
-        c.Reply.Integer(victims.Length);
+        // The master's link is no session of ours (Replication/MasterLink): TYPE master drops it.
+        int master = type == ClientType.Master && id is null && addrFilter is null && laddrFilter is null ? c.Server.Replication.KillMasterClient() : 0;
+        c.Reply.Integer(victims.Length + master);
     }
 
     private enum ClientType { Normal, Replica, PubSub, Master }
@@ -364,7 +366,8 @@ public static class ConnectionCommands
     }
 
     /// <summary>redis-server's getClientType: a subscribed client is "pubsub", every other one "normal" (no replication yet).</summary>
-    private static ClientType TypeOf(ClientState client) => client.SubscriptionCount > 0 ? ClientType.PubSub : ClientType.Normal;
+    private static ClientType TypeOf(ClientState client) =>
+        client.IsMaster ? ClientType.Master : client.IsReplica ? ClientType.Replica : client.SubscriptionCount > 0 ? ClientType.PubSub : ClientType.Normal;
 
     private static void KillOne(ref CommandContext c, ClientSession target)
     {

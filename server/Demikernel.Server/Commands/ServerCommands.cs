@@ -124,13 +124,7 @@ public static class ServerCommands
         c.Reply.Bulk(micros % 1_000_000);
     }
 
-    private static void Role(ref CommandContext c)
-    {
-        c.Reply.ArrayHeader(3);
-        c.Reply.Bulk("master"u8);
-        c.Reply.Integer(0);
-        c.Reply.ArrayHeader(0);
-    }
+    private static void Role(ref CommandContext c) => c.Server.Replication.Role(ref c);
 
     private static void ClusterDisabled(ref CommandContext c) => c.Reply.Error(Errors.ClusterDisabled);
 
@@ -335,6 +329,9 @@ public static class ServerInfo
                 Line("total_net_input_bytes", s.NetInputBytes);
                 Line("total_net_output_bytes", s.NetOutputBytes);
                 Line("rejected_connections", s.RejectedConnections);
+                Line("sync_full", server.Replication.SyncFull);
+                Line("sync_partial_ok", server.Replication.SyncPartialOk);
+                Line("sync_partial_err", server.Replication.SyncPartialErr);
                 Line("expired_keys", s.ExpiredKeys);
                 Line("evicted_keys", s.EvictedKeys);
                 Line("keyspace_hits", s.KeyspaceHits);
@@ -345,18 +342,7 @@ public static class ServerInfo
                 break;
             }
             case "replication":
-                sb.Append("# Replication\r\n");
-                Line("role", "master");
-                Line("connected_slaves", 0);
-                Line("master_failover_state", "no-failover");
-                Line("master_replid", server.RunId);
-                Line("master_replid2", "0000000000000000000000000000000000000000");
-                Line("master_repl_offset", 0);
-                Line("second_repl_offset", -1);
-                Line("repl_backlog_active", 0);
-                Line("repl_backlog_size", 1048576);
-                Line("repl_backlog_first_byte_offset", 0);
-                Line("repl_backlog_histlen", 0);
+                server.Replication.WriteInfo(sb);
                 break;
             case "cpu":
             {

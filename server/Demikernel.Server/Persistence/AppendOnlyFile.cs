@@ -81,6 +81,9 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
 
     public bool RewriteInProgress => _rewrite is not null;
     public bool RewriteScheduled { get; private set; }
+
+    /// <summary>A rewrite starts once no snapshot runs (a replica's dataset was replaced by its master's).</summary>
+    internal void ScheduleRewrite() => RewriteScheduled = true;
     internal Snapshot? RewriteSnapshot => _rewrite?.Snapshot;
     public bool LastRewriteOk { get; private set; } = true;
     public long Rewrites { get; private set; }

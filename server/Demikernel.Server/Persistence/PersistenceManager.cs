@@ -52,7 +52,7 @@ public sealed class PersistenceManager
     public bool BgsaveInProgress => _bgsave is not null;
 
     /// <summary>The running snapshot of BGSAVE or of the AOF rewrite, if any: only one at a time, like redis-server's child.</summary>
-    internal Snapshot? ActiveSnapshot => _bgsave?.Snapshot ?? Aof.RewriteSnapshot;
+    internal Snapshot? ActiveSnapshot => _bgsave?.Snapshot ?? Aof.RewriteSnapshot ?? _server.Replication.DisklessSnapshot;
 
     internal BackgroundSave? Bgsave => _bgsave;
 
@@ -186,7 +186,8 @@ public sealed class PersistenceManager
     /// <summary>BGSAVE [SCHEDULE]: the reply redis-server gives (status or error text).</summary>
     public (bool Ok, string Text) BackgroundSaveCommand(bool schedule, bool inExec)
     {
-        if (_bgsave is not null) return (false, "ERR Background save already in progress");
+        // a diskless transfer to replicas is redis's RDB child too
+        if (_bgsave is not null || _server.Replication.DisklessSnapshot is not null) return (false, "ERR Background save already in progress");
         if (Aof.RewriteInProgress || inExec)
         {
             if (schedule || inExec)
@@ -205,7 +206,8 @@ public sealed class PersistenceManager
         long now = _server.NowMs;
         _lastBgsaveTryMs = now;
         _dirtyBeforeBgsave = TotalChanges();
-        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, _server.Functions.Codes());
+        var snapshot = Snapshot.Begin(_server.Databases, now, _server.UsedMemory, aofBase: false, Config.RdbCompression, _server.Functions.Codes(),
+            _server.Replication.SaveInfo());
         string final = RdbPath;
         string temp = Path.Combine(Config.Dir, $"temp-{Environment.ProcessId}-bg.rdb");
         bool checksum = Config.RdbChecksum, incremental = Config.RdbSaveIncrementalFsync;

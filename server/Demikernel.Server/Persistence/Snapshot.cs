@@ -29,8 +29,8 @@ internal abstract class Snapshot : ISnapshotObserver
     /// <summary>Starts an RDB snapshot (BGSAVE, an AOF base with aof-use-rdb-preamble yes) of
     /// <paramref name="databases"/> as they are now; the RDB header is the first output.</summary>
     public static Snapshot Begin(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress,
-        byte[][]? functions = null) =>
-        Begin(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase, functions));
+        byte[][]? functions = null, RdbReplicationInfo? replication = null) =>
+        Begin(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase, functions, replication));
 
     /// <summary>Starts a snapshot written in <paramref name="format"/> (its header is the first output).</summary>
     public static Snapshot Begin<TFormat>(RedisDatabase[] databases, long nowMs, bool compress, TFormat format)

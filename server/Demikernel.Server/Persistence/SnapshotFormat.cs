@@ -29,11 +29,12 @@ internal interface ISnapshotFormat
 /// aof-use-rdb-preamble yes: <see cref="RdbFormat"/>'s file layer.</summary>
 /// <remarks>The function libraries (FUNCTION LOAD) follow the AUX fields, one FUNCTION2 opcode and code string each,
 /// as redis-server 7.0's rdbSaveFunctions writes them.</remarks>
-internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory, bool aofBase, byte[][]? functions = null) : ISnapshotFormat
+internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory, bool aofBase, byte[][]? functions = null,
+    RdbReplicationInfo? replication = null) : ISnapshotFormat
 {
     public void WriteHeader(RdbWriter w)
     {
-        RdbFormat.WriteHeader(w, unixTimeSeconds, usedMemory, aofBase);
+        RdbFormat.WriteHeader(w, unixTimeSeconds, usedMemory, aofBase, replication);
         foreach (var code in functions ?? [])
         {
             w.Byte(RdbFormat.OpFunction2);

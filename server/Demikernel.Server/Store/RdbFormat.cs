@@ -151,13 +151,20 @@ internal static class RdbFormat
 
     /// <summary>"REDIS0010" then the AUX fields redis-server 7.0 writes: redis-ver, redis-bits, ctime, used-mem,
     /// aof-base (the caller passes values).</summary>
-    public static void WriteHeader(RdbWriter w, long unixTimeSeconds, long usedMemory, bool aofBase)
+    public static void WriteHeader(RdbWriter w, long unixTimeSeconds, long usedMemory, bool aofBase, RdbReplicationInfo? replication = null)
     {
         w.Bytes("REDIS0010"u8);
         Aux(w, "redis-ver"u8, System.Text.Encoding.ASCII.GetBytes(Commands.ServerInfo.RedisVersion));
         AuxInt(w, "redis-bits"u8, 64);
         AuxInt(w, "ctime"u8, unixTimeSeconds);
         AuxInt(w, "used-mem"u8, usedMemory);
+        if (replication is { } r)
+        {
+            // rdbSaveInfoAuxFields with replication info: a replica loading the image starts in that database
+            AuxInt(w, "repl-stream-db"u8, r.StreamDb);
+            Aux(w, "repl-id"u8, System.Text.Encoding.ASCII.GetBytes(r.Replid));
+            AuxInt(w, "repl-offset"u8, r.Offset);
+        }
         AuxInt(w, "aof-base"u8, aofBase ? 1 : 0);
     }
 
@@ -326,3 +333,6 @@ internal static class RdbFormat
     private static byte ThrowUnknownObject(RedisObject value) =>
         throw new NotSupportedException($"RDB: no encoding for {value.GetType().Name}");
 }
+
+/// <summary>What an RDB made while replication is active records about the stream (rdbPopulateSaveInfo).</summary>
+internal readonly record struct RdbReplicationInfo(int StreamDb, string Replid, long Offset);

@@ -7,7 +7,12 @@ namespace Demikernel.Server.Store;
 /// its CRC (an AOF base file may continue with commands after them); <paramref name="AofBase"/> is the "aof-base" AUX
 /// field.</summary>
 internal readonly record struct RdbLoadResult(bool Ok, string? Error, long BytesUsed, long KeysLoaded, long ExpiredSkipped, bool AofBase,
-    long EmptySkipped);
+    long EmptySkipped)
+{
+    /// <summary>The "repl-stream-db" AUX field (the database the replication stream had selected when the image was
+    /// made), or -1.</summary>
+    public int ReplStreamDb { get; init; } = -1;
+}
 
 /// <summary>
 /// The file layer's reader: a whole RDB image (versions 1 to 10) into the databases, as redis-server 7.0 loads one
@@ -61,6 +66,7 @@ internal static class RdbLoader
         public long Expired;
         public long Empty;
         public bool AofBase;
+        public int ReplStreamDb = -1;
         public Func<byte[], string?>? LoadFunction;
     }
 
@@ -139,6 +145,8 @@ internal static class RdbLoader
                         return r.RanOut ? Truncated(s, image, at, "an AUX field") : Fail(s, $"Bad RDB: invalid AUX field at offset {at}");
                     if (key.AsSpan().SequenceEqual("aof-base"u8))
                         s.AofBase = Demikernel.Resp.RedisNumbers.TryParseInt64(value, out long flag) && flag != 0;
+                    else if (key.AsSpan().SequenceEqual("repl-stream-db"u8) && Demikernel.Resp.RedisNumbers.TryParseInt64(value, out long streamDb))
+                        s.ReplStreamDb = (int)streamDb;
                     continue;
                 }
                 case RdbFormat.OpModuleAux:
@@ -211,7 +219,7 @@ internal static class RdbLoader
                     return Fail(s, $"RDB checksum mismatch (file 0x{expected:x16}, computed 0x{computed:x16})");
             }
         }
-        return new RdbLoadResult(true, null, r.Position, s.Keys, s.Expired, s.AofBase, s.Empty);
+        return new RdbLoadResult(true, null, r.Position, s.Keys, s.Expired, s.AofBase, s.Empty) { ReplStreamDb = s.ReplStreamDb };
     }
 
     private static RdbLoadResult Truncated(LoadState s, ReadOnlySpan<byte> image, int at, string what) =>

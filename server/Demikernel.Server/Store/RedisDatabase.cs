@@ -786,6 +786,9 @@ public sealed class RedisDatabase
         return (uint)hash.ToHashCode();
     }
 
+    /// <summary>How a lookup treats an expired key (a replica's policy; null = delete it, as a master does).</summary>
+    public ReplicaExpiryPolicy? ExpiryPolicy { get; set; }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private RedisEntry? FindLive(ReadOnlySpan<byte> key, uint hash)
     {
@@ -809,6 +812,9 @@ public sealed class RedisDatabase
     private bool ExpireIfNeeded(RedisEntry e)
     {
         if (NowMs <= e.ExpireAt) return false;
+        // A replica: its master deletes expired keys (it sends DEL); meanwhile reads see them as missing and the
+        // master's own commands see them as they are (redis's expireIfNeeded on a replica).
+        if (ExpiryPolicy is { Mode: not ExpiryMode.Delete } policy) return policy.Mode == ExpiryMode.Hide;
         ExpireEntry(e, active: false);
         return true;
     }
