@@ -49,6 +49,7 @@ public sealed class PubSubHub
     /// <summary>Delivers a message to every subscriber of the channel and every matching pattern; returns receivers.</summary>
     public int Publish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
+        if (_channels.Count == 0 && _patterns.Count == 0) return 0;
         int receivers = 0;
         string name = Encoding.UTF8.GetString(channel);
         if (_channels.TryGetValue(name, out var subscribers))

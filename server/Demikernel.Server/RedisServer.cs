@@ -45,6 +45,7 @@ public sealed class RedisServer
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
         Watches = new WatchRegistry(Databases);
+        Notifications = new Notifications.KeyspaceNotifier(PubSub);
         Blocking = new BlockingRegistry(Databases);
         Effects = new EffectsLog(Config, Stats);
         Scripts = new Scripting.EvalScripts(this);
@@ -56,7 +57,13 @@ public sealed class RedisServer
             db.Subscribe(Watches);
             db.Subscribe(Blocking);
             db.Subscribe(Effects);
+            db.Subscribe(Notifications);
         }
+        Notifications.Flags = Config.NotifyKeyspaceEvents;
+        Config.Changed += (name, _) =>
+        {
+            if (name == "notify-keyspace-events") Notifications.Flags = Config.NotifyKeyspaceEvents;
+        };
         Memory = new MaxMemory(this);
         ApplyMemoryConfig();
         Config.Changed += (name, _) =>
@@ -116,6 +123,9 @@ public sealed class RedisServer
     public CommandTable Commands { get; }
     public ServerStats Stats { get; } = new();
     public PubSubHub PubSub { get; } = new();
+
+    /// <summary>Keyspace notifications (notify-keyspace-events), a subscriber of the change hook (Notifications/).</summary>
+    public Notifications.KeyspaceNotifier Notifications { get; }
     public WatchRegistry Watches { get; }
     public BlockingRegistry Blocking { get; }
 

@@ -165,6 +165,9 @@ public sealed partial class ServerConfig
     /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
     public long BusyReplyThresholdMs { get; private set; }
 
+    /// <summary>notify-keyspace-events: the classes of keyspace notifications published (Notifications/).</summary>
+    public Notifications.NotifyClass NotifyKeyspaceEvents { get; private set; }
+
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
     /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
@@ -173,7 +176,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
         "active-expire-effort", "repl-diskless-sync", "min-replicas-to-write", "replica-read-only",
@@ -304,6 +307,11 @@ public sealed partial class ServerConfig
                 return null;
             case "busy-reply-threshold":
                 return Range(v, 0, long.MaxValue);
+            case "notify-keyspace-events":
+                // shown normalised, as redis's keyspaceEventsFlagsToString ("KEA" -> "AKE")
+                if (Notifications.NotifyFlags.Parse(v) is not { } classes) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+                _values[key] = Notifications.NotifyFlags.Format(classes);
+                return null;
             case "hz":
                 // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
                 if (Range(v, 0, int.MaxValue) is { } hzError) return hzError;
@@ -503,5 +511,6 @@ public sealed partial class ServerConfig
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
+        NotifyKeyspaceEvents = Notifications.NotifyFlags.Parse(_values["notify-keyspace-events"]) ?? Notifications.NotifyClass.None;
     }
 }

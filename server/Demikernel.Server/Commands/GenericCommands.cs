@@ -440,13 +440,18 @@ public static class GenericCommands
             return;
         }
 
-        bool deleted = replace && db.Delete(key);
+        // The replaced key goes silently (redis's dbDelete + dbAdd notify "new" and "restore" only), unless nothing follows.
+        bool deleted = replace && db.Delete(key, KeyEvent.None);
         long now = c.Server.NowMs;
         if (ttl > 0 && !absTtl) ttl += now;
         if (ttl > 0 && ttl <= now)
         {
             // Already expired: nothing is created; a replaced key stays deleted and propagates as DEL.
-            if (deleted) c.RewritePropagation().Arg("DEL"u8).Arg(key).End();
+            if (deleted)
+            {
+                c.RewritePropagation().Arg("DEL"u8).Arg(key).End();
+                c.Server.Notifications.Fire(db.Index, key, KeyEvent.Del);
+            }
             c.Reply.Ok();
             return;
         }
@@ -466,7 +471,7 @@ public static class GenericCommands
         else
         {
             e = db.SetObject(key, obj, KeyEvent.Restore);
-            if (ttl > 0) db.SetExpire(e, ttl);
+            if (ttl > 0) db.SetExpire(e, ttl, KeyEvent.None); // part of "restore", no "expire" of its own
         }
         db.SetAccess(e, idle, (int)freq, now);
         c.Reply.Ok();
