@@ -65,6 +65,7 @@ public static class StringCommands
         if (e is null)
         {
             stats.KeyspaceMisses++;
+            c.Server.Notifications.KeyMiss(c.Db.Index, c.Arg(1));
             c.Reply.Null();
             return;
         }
