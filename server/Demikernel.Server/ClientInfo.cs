@@ -17,7 +17,7 @@ internal static class ClientInfo
         return string.Create(CultureInfo.InvariantCulture,
             $"id={client.Id} addr={client.Peer} laddr={client.Local} fd={client.Qd.Value} name={client.Name ?? ""} " +
             $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags={flags} db={client.Database} " +
-            $"sub={client.Channels.Count} psub={client.Patterns.Count} ssub=0 multi={(client.InMulti ? client.MultiQueue.Count : -1)} " +
+            $"sub={client.Channels.Count} psub={client.Patterns.Count} ssub={client.ShardChannels.Count} multi={(client.InMulti ? client.MultiQueue.Count : -1)} " +
             $"qbuf={client.QueryBufferLength} qbuf-free={session?.QueryBufferFree ?? 0} argv-mem={argvMem} multi-mem={MultiMem(client)} rbs=16384 rbp=0 " +
             $"obl={session?.OutputBufferLength ?? 0} oll={session?.OutputListLength ?? 0} omem={omem} tot-mem={session?.TotalMemory(argvMem) ?? 0} " +
             $"events={(omem > 0 ? "rw" : "r")} cmd={client.LastCommand} user=default redir=-1 " +

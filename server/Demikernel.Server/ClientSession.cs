@@ -477,13 +477,17 @@ public sealed class ClientSession
     /// published to itself) the message joins that command's batch, ahead of the reply, as in Redis; otherwise it goes
     /// to an outbox that a short coroutine pushes out.
     /// </summary>
+    /// <summary>Passed as <c>pattern</c> to <see cref="Deliver"/> for SPUBLISH's "smessage".</summary>
+    internal static readonly string ShardMessage = new('s', 1);
+
     public void Deliver(string? pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         if (_killed) return;
         var target = _executing ? _reply : _outbox;
         target.Version = Client.Protocol;
-        target.PushHeader(pattern is null ? 3 : 4);
+        target.PushHeader(pattern is null || ReferenceEquals(pattern, ShardMessage) ? 3 : 4);
         if (pattern is null) target.Bulk("message"u8);
+        else if (ReferenceEquals(pattern, ShardMessage)) target.Bulk("smessage"u8);
         else
         {
             target.Bulk("pmessage"u8);
