@@ -51,6 +51,9 @@ public sealed class ClientState
     /// <summary>SSUBSCRIBE's shard channels (sharded pub/sub, Notifications/ShardedPubSubCommands.cs).</summary>
     public HashSet<string> ShardChannels { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>CLIENT TRACKING's settings while tracking is on, else null (Notifications/ClientTracking.cs).</summary>
+    public Notifications.TrackingState? Tracking { get; internal set; }
+
     /// <summary>All subscriptions: any one puts a RESP2 client in the subscribed context (redis's CLIENT_PUBSUB).</summary>
     public int SubscriptionCount => Channels.Count + Patterns.Count + ShardChannels.Count;
 

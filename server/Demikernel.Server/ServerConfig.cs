@@ -79,6 +79,7 @@ public sealed partial class ServerConfig
         _values["lazyfree-lazy-server-del"] = "no";
         _values["lazyfree-lazy-user-del"] = "no";
         _values["notify-keyspace-events"] = "";
+        _values["tracking-table-max-keys"] = "1000000";
         _values["slowlog-log-slower-than"] = "10000";
         _values["slowlog-max-len"] = "128";
         _values["latency-monitor-threshold"] = "0";
@@ -167,6 +168,9 @@ public sealed partial class ServerConfig
 
     /// <summary>notify-keyspace-events: the classes of keyspace notifications published (Notifications/).</summary>
     public Notifications.NotifyClass NotifyKeyspaceEvents { get; private set; }
+
+    /// <summary>tracking-table-max-keys: the tracking table's bound (0 = none), enforced by invalidating keys.</summary>
+    public long TrackingTableMaxKeys { get; private set; }
 
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
@@ -306,6 +310,8 @@ public sealed partial class ServerConfig
                 _values[key] = FormatOutputLimits(limits);
                 return null;
             case "busy-reply-threshold":
+                return Range(v, 0, long.MaxValue);
+            case "tracking-table-max-keys":
                 return Range(v, 0, long.MaxValue);
             case "notify-keyspace-events":
                 // shown normalised, as redis's keyspaceEventsFlagsToString ("KEA" -> "AKE")
@@ -511,6 +517,7 @@ public sealed partial class ServerConfig
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
+        TrackingTableMaxKeys = long.Parse(_values["tracking-table-max-keys"], CultureInfo.InvariantCulture);
         NotifyKeyspaceEvents = Notifications.NotifyFlags.Parse(_values["notify-keyspace-events"]) ?? Notifications.NotifyClass.None;
     }
 }

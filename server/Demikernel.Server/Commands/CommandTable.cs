@@ -131,6 +131,7 @@ public sealed class CommandTable
         var effects = context.Server.Effects;
         bool recording = effects.HasConsumers;
         if (recording) effects.BeginCommand(spec);
+        context.Server.Tracking.BeforeCommand(client);
         try
         {
             spec.Handler(ref context);
@@ -143,6 +144,7 @@ public sealed class CommandTable
         {
             if (recording) effects.EndCommand(ref context);
         }
+        context.Server.Tracking.AfterCommand(ref context, spec);
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();
     }
