@@ -152,6 +152,11 @@ public sealed partial class ClientTrackingTests
             k.Do("B", "SET", "z", "1");
             k.Do("A", "GET", "z");
             k.Do("A", "FLUSHDB");
+            k.Do("A", "CLIENT", "TRACKING", "on");
+            k.Do("A", "GET", "s");
+            k.Do("A", "EVAL", "redis.call('set', KEYS[1], 'x'); return redis.call('get', KEYS[1])", "1", "s"); // invalidation after the reply
+            k.Do("A", "GET", "s");
+            k.Do("B", "EVAL", "return redis.call('incr', KEYS[1])", "1", "s");
             k.Do("A", "CLIENT", "TRACKING", "off");
             k.Do("A", "CLIENT", "TRACKINGINFO");
         });

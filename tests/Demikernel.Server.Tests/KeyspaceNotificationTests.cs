@@ -174,6 +174,37 @@ public sealed class KeyspaceNotificationTests
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
 
+    /// <summary>The redis.conf / command-line path: the same parse, the same normalised text, redis's error.</summary>
+    [Fact]
+    public void ConfigFileDirective()
+    {
+        var config = new ServerConfig(new ServerOptions());
+        Assert.Equal(DirectiveResult.Applied, config.LoadDirective("notify-keyspace-events", ["Elx"], out _));
+        Assert.Equal("lxE", config.Match("notify-keyspace-events").Single().Value);
+        Assert.Equal(Notifications.NotifyClass.Keyevent | Notifications.NotifyClass.List | Notifications.NotifyClass.Expired, config.NotifyKeyspaceEvents);
+        Assert.Equal(DirectiveResult.Error, config.LoadDirective("notify-keyspace-events", ["KEQ"], out string? message));
+        Assert.Equal("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.", message);
+        Assert.Equal(DirectiveResult.Applied, config.LoadDirective("tracking-table-max-keys", ["10"], out _));
+        Assert.Equal(10, config.TrackingTableMaxKeys);
+    }
+
+    /// <summary>Notifications switched on with nobody subscribed, or a tracking client that reads other keys, cost no
+    /// allocation on the write path (the channel names are built in a reused buffer; PUBLISH to no one returns early).</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData("KEA")]
+    public void WritesAllocateNothingWithoutSubscribers(string flags)
+    {
+        using var h = new CommandHarness();
+        Assert.Equal(CommandHarness.Ok, h.Run("CONFIG", "SET", "notify-keyspace-events", flags));
+        h.Run("SET", "k", "v");
+        h.Run("RPUSH", "l", "a");
+        Assert.Equal(0, h.SteadyStateAllocation(CommandHarness.EncodeRequest("SET", "k", "v")));
+        Assert.Equal(0, h.SteadyStateAllocation(CommandHarness.EncodeRequest("GET", "nokey")));
+        Assert.Equal(0, h.SteadyStateAllocation(CommandHarness.EncodeRequest("INCR", "n")));
+        Assert.Equal(0, h.SteadyStateAllocation(CommandHarness.EncodeRequest("LSET", "l", "0", "b")));
+    }
+
     /// <summary>A RESP3 subscriber gets the messages as push frames.</summary>
     [Fact]
     public void Resp3SubscriberMatchesRedisServer() => Compare("KEA", [

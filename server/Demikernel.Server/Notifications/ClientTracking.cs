@@ -73,7 +73,8 @@ public sealed class ClientTracking : IKeyspaceObserver
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public void BeforeCommand(ClientState client)
     {
-        if (TrackingClients != 0) _current = client;
+        // a script's commands run on a client without a session: the caller stays the current client
+        if (TrackingClients != 0 && client.Session is not null) _current = client;
     }
 
     // ---------------------------------------------------------------- CLIENT TRACKING and friends
