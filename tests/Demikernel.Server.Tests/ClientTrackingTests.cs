@@ -276,6 +276,36 @@ public sealed partial class ClientTrackingTests
         return $"{name}={m.Groups[1].Value} ";
     }
 
+    /// <summary>A tracking client that disconnects gives back its prefixes and its count (redis's freeClient →
+    /// disableTracking); its ids left in the table are skipped and dropped at the next change of those keys.</summary>
+    [Fact]
+    public void DisconnectDisablesTracking()
+    {
+        using var server = new ServerThread("tracking", libos => new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" }));
+        using var b = ListHashConnection.Open(server.Port);
+        using (var a = ListHashConnection.Open(server.Port))
+        {
+            a.Call("HELLO", "3");
+            a.Call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x", "PREFIX", "y");
+            using var c = ListHashConnection.Open(server.Port);
+            c.Call("HELLO", "3");
+            c.Call("CLIENT", "TRACKING", "on");
+            c.Call("GET", "k");
+            Assert.Contains("tracking_clients:2\r\n", b.Call("INFO", "clients"), StringComparison.Ordinal);
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!b.Call("INFO", "clients").Contains("tracking_clients:0\r\n", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "tracking_clients did not go back to 0");
+            Thread.Sleep(5);
+        }
+        Assert.Contains("tracking_total_prefixes:0\r\n", b.Call("INFO", "stats"), StringComparison.Ordinal);
+        Assert.Contains("tracking_total_keys:1\r\n", b.Call("INFO", "stats"), StringComparison.Ordinal);
+        b.Call("SET", "k", "v");
+        Assert.Contains("tracking_total_keys:0\r\ntracking_total_items:0\r\n", b.Call("INFO", "stats"), StringComparison.Ordinal);
+        Assert.Equal(0, server.Inspect(s => s.Tracking.TrackingClients));
+    }
+
     /// <summary>tracking-table-max-keys: past it, keys are dropped from the table with an invalidation (which keys
     /// is random, in redis too), so the table stays at the bound.</summary>
     [Fact]

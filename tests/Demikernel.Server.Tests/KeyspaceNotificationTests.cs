@@ -79,6 +79,21 @@ public sealed class KeyspaceNotificationTests
         ["&SET", "ex1", "v", "PX", "1"], ["~sleep", "20"], ["GET", "ex1"], ["&SET", "ex2", "v", "PX", "1"], ["~sleep", "20"], ["SET", "ex2", "w"],
         ["HSET", "ex3", "f", "v"], ["&PEXPIRE", "ex3", "1"], ["~sleep", "20"], ["HSET", "ex3", "f", "v"],
         ["SELECT", "3"], ["&SET", "ex4", "v", "PX", "1"], ["~dbsize", "0"], ["SELECT", "0"],
+        // more option paths
+        ["ZADD", "z3", "GT", "CH", "1", "a"], ["ZADD", "z3", "GT", "CH", "0", "a"], ["ZADD", "z3", "LT", "0", "a"], ["ZADD", "z3", "XX", "5", "nope"],
+        ["ZINCRBY", "z4", "2", "m"], ["ZADD", "z5", "1", "a"], ["ZINTERSTORE", "zw", "2", "z4", "z5", "WEIGHTS", "1", "2"], ["ZUNIONSTORE", "zw", "1", "z4", "AGGREGATE", "MAX"],
+        ["GEOADD", "g2", "13.361389", "38.115556", "Palermo"], ["GEOADD", "g2", "XX", "CH", "13.4", "38.1", "Palermo"], ["GEOADD", "g2", "XX", "13.4", "38.1", "Nope"],
+        ["GEORADIUSBYMEMBER", "g2", "Palermo", "300", "km", "STORE", "gm"], ["GEOSEARCHSTORE", "gm", "g2", "FROMMEMBER", "Palermo", "BYBOX", "10", "10", "km", "STOREDIST"],
+        ["HSETNX", "h2", "f", "v"], ["HINCRBY", "h2", "n", "5"], ["HINCRBYFLOAT", "h3", "n", "0.5"], ["SADD", "s9", "1", "2", "3"], ["SREM", "s9", "1", "2", "3"],
+        ["INCRBYFLOAT", "fl", "2"], ["DECRBY", "dn", "3"], ["APPEND", "ap", ""], ["SETRANGE", "sr3", "0", "abc"], ["GETEX", "sr3", "EXAT", "99999999999"],
+        ["GETEX", "sr3", "PX", "100000"], ["PERSIST", "nope"], ["SET", "e0", "v"], ["EXPIRE", "e0", "0"], ["SET", "e1", "v"], ["PEXPIRE", "e1", "-5"],
+        ["SET", "rt", "v", "EX", "500"], ["RENAME", "rt", "rt2"], ["RENAMENX", "rt2", "rt3"], ["COPY", "rt3", "rt4", "DB", "2"], ["MOVE", "rt3", "2"],
+        ["RPUSH", "nums2", "10", "9"], ["SORT", "nums2", "BY", "nosort", "STORE", "srt"], ["SORT", "nums2", "ALPHA", "STORE", "srt"], ["SORT_RO", "nums2"],
+        ["XADD", "xs", "5-1", "f", "v"], ["XADD", "xs", "MINID", "6", "6-1", "f", "v"], ["XTRIM", "xs", "MINID", "7"], ["XTRIM", "xs", "MINID", "0"],
+        ["XGROUP", "CREATE", "nx2", "g", "$", "MKSTREAM"], ["XGROUP", "CREATECONSUMER", "nx2", "g", "alice"], ["XGROUP", "DESTROY", "nx2", "g"], ["DEL", "nx2"],
+        ["LPUSH", "lp", "a", "b", "a"], ["LREM", "lp", "0", "a"], ["LINSERT", "lp", "AFTER", "b", "c"], ["LPOP", "lp", "5"], ["LPOP", "lp", "0"],
+        ["BITOP", "OR", "bo", "bits", "bf"], ["BITOP", "NOT", "bo", "bits"], ["BITFIELD", "bf", "INCRBY", "u2", "0", "1", "OVERFLOW", "FAIL", "INCRBY", "u2", "0", "9"],
+        ["SET", "ty", "v"], ["LPUSH", "ty", "x"], ["SET", "ty", "w", "GET"], ["HSET", "ty2", "f", "v"], ["SET", "ty2", "v"],
         // transactions and scripts
         ["MULTI"], ["SET", "m1", "1"], ["LPUSH", "m2", "a"], ["INCR", "m1"], ["DEL", "m2"], ["EXEC"],
         ["EVAL", "redis.call('set', KEYS[1], 'x'); redis.call('rpush', KEYS[2], 'a'); redis.call('del', KEYS[1]); return 1", "2", "sk", "sl"],
@@ -172,6 +187,56 @@ public sealed class KeyspaceNotificationTests
         script.Add(["CONFIG", "GET", "notify-keyspace-events"]);
         var mismatches = redis.Compare(h, script);
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    /// <summary>A blocked pop served by a later push: the push's event, then the pop's (and "del" when it emptied the
+    /// list), as redis's serveClientBlockedOnList; the same for sorted sets and BLMOVE.</summary>
+    [Fact]
+    public void ServedBlockedClientsMatchRedisServer()
+    {
+        List<string> Scenario(int port)
+        {
+            using var sub = ListHashConnection.Open(port);
+            using var c = ListHashConnection.Open(port);
+            using var w = ListHashConnection.Open(port);
+            c.Call("CONFIG", "SET", "notify-keyspace-events", "KEA");
+            sub.Call("PSUBSCRIBE", "__keyevent*");
+            sub.Call("SUBSCRIBE", "~end");
+            var log = new List<string>();
+            void Blocked(string[] wait, string[] write)
+            {
+                w.Send(wait);
+                var deadline = DateTime.UtcNow.AddSeconds(10);
+                while (!c.Call("INFO", "clients").Contains("blocked_clients:1\r\n", StringComparison.Ordinal))
+                {
+                    Assert.True(DateTime.UtcNow < deadline, "the client did not block");
+                    Thread.Yield();
+                }
+                string reply = c.Call(write).Replace("\r\n", " ").Trim();
+                string served = w.ReadReply().Replace("\r\n", " ").Trim();
+                c.Call("PUBLISH", "~end", "x");
+                var messages = new List<string>();
+                while (true)
+                {
+                    string m = sub.ReadReply().Replace("\r\n", " ").Trim();
+                    if (m.Contains("$4 ~end $1 x", StringComparison.Ordinal)) break;
+                    messages.Add(m);
+                }
+                log.Add($"{string.Join(' ', write)} -> {reply} / {served} | {string.Join(" ; ", messages)}");
+            }
+            Blocked(["BLPOP", "l", "0"], ["RPUSH", "l", "a"]);
+            Blocked(["BRPOP", "l", "0"], ["RPUSH", "l", "a", "b"]);
+            Blocked(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"], ["LPUSH", "src", "x"]);
+            Blocked(["BZPOPMIN", "z", "0"], ["ZADD", "z", "1", "a"]);
+            Blocked(["BLMPOP", "0", "1", "m", "LEFT", "COUNT", "2"], ["RPUSH", "m", "1", "2", "3"]);
+            Blocked(["XREAD", "BLOCK", "0", "STREAMS", "s", "$"], ["XADD", "s", "1-1", "f", "v"]);
+            return log;
+        }
+        List<string> ours;
+        using (var server = new ServerThread("notify", libos => new RedisServer(libos, new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" })))
+            ours = Scenario(server.Port);
+        using (var redis = ReferenceRedis.TryStart())
+            Assert.Equal(Scenario(redis.Port), ours);
     }
 
     /// <summary>The redis.conf / command-line path: the same parse, the same normalised text, redis's error.</summary>
