@@ -20,7 +20,7 @@ internal static class ClientInfo
             $"sub={client.Channels.Count} psub={client.Patterns.Count} ssub={client.ShardChannels.Count} multi={(client.InMulti ? client.MultiQueue.Count : -1)} " +
             $"qbuf={client.QueryBufferLength} qbuf-free={session?.QueryBufferFree ?? 0} argv-mem={argvMem} multi-mem={MultiMem(client)} rbs=16384 rbp=0 " +
             $"obl={session?.OutputBufferLength ?? 0} oll={session?.OutputListLength ?? 0} omem={omem} tot-mem={session?.TotalMemory(argvMem) ?? 0} " +
-            $"events={(omem > 0 ? "rw" : "r")} cmd={client.LastCommand} user=default redir=-1 " +
+            $"events={(omem > 0 ? "rw" : "r")} cmd={client.LastCommand} user=default redir={client.Tracking?.Redirect ?? -1} " +
             $"resp={(int)client.Protocol} lib-name={client.LibName ?? ""} lib-ver={client.LibVersion ?? ""}");
     }
 

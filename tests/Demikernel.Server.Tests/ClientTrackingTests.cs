@@ -248,8 +248,8 @@ public sealed partial class ClientTrackingTests
         k.Log.Add(Field(k.B.Call("INFO", "clients"), "tracking_clients"));
         string stats = k.B.Call("INFO", "stats");
         k.Log.Add(Field(stats, "tracking_total_keys") + Field(stats, "tracking_total_items") + Field(stats, "tracking_total_prefixes"));
-        k.Log.Add(Field(k.A.Call("CLIENT", "INFO"), "flags"));
-        k.Log.Add(Field(k.B.Call("CLIENT", "INFO"), "flags"));
+        k.Log.Add(Field(k.A.Call("CLIENT", "INFO"), "flags") + Field(k.A.Call("CLIENT", "INFO"), "redir").Replace(k.RId, "ID"));
+        k.Log.Add(Field(k.B.Call("CLIENT", "INFO"), "flags") + Field(k.B.Call("CLIENT", "INFO"), "redir"));
         int Clients() => k.B.Call("CLIENT", "LIST").Split('\n').Count(l => l.StartsWith("id=", StringComparison.Ordinal));
         int before = Clients();
         k.R.Call("QUIT");
