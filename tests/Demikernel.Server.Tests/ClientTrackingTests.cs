@@ -157,11 +157,19 @@ public sealed partial class ClientTrackingTests
             k.Do("A", "EVAL", "redis.call('set', KEYS[1], 'x'); return redis.call('get', KEYS[1])", "1", "s"); // invalidation after the reply
             k.Do("A", "GET", "s");
             k.Do("B", "EVAL", "return redis.call('incr', KEYS[1])", "1", "s");
+            k.Do("A", "EVAL", "return redis.call('get', KEYS[1])", "1", "s2"); // the declared key is tracked
+            k.Do("A", "EVAL_RO", "return redis.call('get', KEYS[1])", "1", "s3");
+            k.Do("A", "EVAL", "return 1", "1", "s4"); // nothing read: nothing tracked
+            k.Do("A", "EVAL", "return redis.call('get', 's5')", "0");
+            k.Do("B", "MSET", "s2", "1", "s3", "1", "s4", "1", "s5", "1");
             k.Do("A", "CLIENT", "TRACKING", "off");
             k.Do("A", "CLIENT", "TRACKINGINFO");
         });
         Assert.Contains("  A got >2 $10 invalidate *1 $1 a", log);
         Assert.Contains("  A got >2 $10 invalidate _", log);
+        Assert.Contains("  A got >2 $10 invalidate *1 $2 s2", log);
+        Assert.Contains("  A got >2 $10 invalidate *1 $2 s3", log);
+        Assert.DoesNotContain("  A got >2 $10 invalidate *1 $2 s4", log);
     }
 
     [Fact]

@@ -44,6 +44,7 @@ public sealed class ClientTracking : IKeyspaceObserver
     // stands for a flush.
     private readonly List<byte[]?> _pendingForCurrent = [];
     private ClientState? _current;
+    private bool _scriptRead;
 
     private sealed class BcastPrefix
     {
@@ -301,8 +302,17 @@ public sealed class ClientTracking : IKeyspaceObserver
     private void AfterCommandSlow(ref CommandContext c, CommandSpec spec)
     {
         var client = c.Client;
-        if (client.Tracking is { Bcast: false } t && (spec.Flags & CommandFlags.ReadOnly) != 0 && (spec.Flags & CommandFlags.PubSub) == 0
-            && spec.WireName is not ("eval_ro" or "evalsha_ro" or "fcall_ro"))
+        if (client.Session is null && (spec.Flags & CommandFlags.ReadOnly) != 0)
+        {
+            // A read inside a script: redis remembers the script's declared keys for its caller (below, once the
+            // EVAL/FCALL itself ends), not the keys of the command the script ran.
+            _scriptRead = true;
+            return;
+        }
+        bool scriptRead = _scriptRead && ReferenceEquals(_current, client);
+        _scriptRead = false;
+        if (client.Tracking is { Bcast: false } t && (spec.Flags & CommandFlags.PubSub) == 0
+            && (scriptRead || ((spec.Flags & CommandFlags.ReadOnly) != 0 && spec.WireName is not ("eval_ro" or "evalsha_ro" or "fcall_ro"))))
         {
             bool skip = (t.OptIn && !t.Caching) || (t.OptOut && t.Caching);
             if (!skip) Remember(ref c, spec);
