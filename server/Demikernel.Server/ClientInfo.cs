@@ -11,17 +11,17 @@ internal static class ClientInfo
     {
         var session = client.Session;
         string flags = (client.IsReplica ? "S" : "") + (client.IsMaster ? "M" : "") + (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
-            + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "")
+            + Notifications.ClientTracking.Flags(client) + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "")
             + (client.NoEvict ? "e" : "");
         if (flags.Length == 0) flags = "N";
         long omem = session?.OutputMemory ?? 0;
         return string.Create(CultureInfo.InvariantCulture,
             $"id={client.Id} addr={client.Peer} laddr={client.Local} fd={client.Qd.Value} name={client.Name ?? ""} " +
             $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags={flags} db={client.Database} " +
-            $"sub={client.Channels.Count} psub={client.Patterns.Count} ssub=0 multi={(client.InMulti ? client.MultiQueue.Count : -1)} " +
+            $"sub={client.Channels.Count} psub={client.Patterns.Count} ssub={client.ShardChannels.Count} multi={(client.InMulti ? client.MultiQueue.Count : -1)} " +
             $"qbuf={client.QueryBufferLength} qbuf-free={session?.QueryBufferFree ?? 0} argv-mem={argvMem} multi-mem={MultiMem(client)} rbs=16384 rbp=0 " +
             $"obl={session?.OutputBufferLength ?? 0} oll={session?.OutputListLength ?? 0} omem={omem} tot-mem={session?.TotalMemory(argvMem) ?? 0} " +
-            $"events={(omem > 0 ? "rw" : "r")} cmd={client.LastCommand} user={client.User.Name} redir=-1 " +
+            $"events={(omem > 0 ? "rw" : "r")} cmd={client.LastCommand} user={client.User.Name} redir={client.Tracking?.Redirect ?? -1} " +
             $"resp={(int)client.Protocol}");
     }
 

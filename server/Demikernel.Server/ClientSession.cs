@@ -178,6 +178,7 @@ public sealed class ClientSession
         {
             if (Client.Blocked) Unpark();
             _server.PubSub.RemoveAll(this);
+            _server.Tracking.Disable(Client);
             _server.Watches.UnwatchAll(Client);
             _reply.Discard();
             _outbox.Discard();
@@ -484,13 +485,40 @@ public sealed class ClientSession
     /// published to itself) the message joins that command's batch, ahead of the reply, as in Redis; otherwise it goes
     /// to an outbox that a short coroutine pushes out.
     /// </summary>
+    /// <summary>Passed as <c>pattern</c> to <see cref="Deliver"/> for SPUBLISH's "smessage".</summary>
+    internal static readonly string ShardMessage = new('s', 1);
+
+    /// <summary>Where an out-of-band message (pub/sub, invalidation) is written: the reply being built while this
+    /// client runs a command, else the outbox; null once the client is closing. Pair with <see cref="EndMessage"/>.</summary>
+    internal ReplyBuffer? BeginMessage()
+    {
+        if (_killed) return null;
+        var target = _executing ? _reply : _outbox;
+        target.Version = Client.Protocol;
+        return target;
+    }
+
+    /// <summary>After a message written into <see cref="BeginMessage"/>'s buffer: checks the output limit and starts
+    /// the outbox's push.</summary>
+    internal void EndMessage()
+    {
+        if (_executing) return;
+        CheckOutputLimit();
+        if (!_flushing && !_killed)
+        {
+            _flushing = true;
+            _libos.Spawn(_flushOutbox);
+        }
+    }
+
     public void Deliver(string? pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
         if (_killed) return;
         var target = _executing ? _reply : _outbox;
         target.Version = Client.Protocol;
-        target.PushHeader(pattern is null ? 3 : 4);
+        target.PushHeader(pattern is null || ReferenceEquals(pattern, ShardMessage) ? 3 : 4);
         if (pattern is null) target.Bulk("message"u8);
+        else if (ReferenceEquals(pattern, ShardMessage)) target.Bulk("smessage"u8);
         else
         {
             target.Bulk("pmessage"u8);

@@ -49,7 +49,17 @@ public sealed class ClientState
 
     public HashSet<string> Channels { get; } = new(StringComparer.Ordinal);
     public HashSet<string> Patterns { get; } = new(StringComparer.Ordinal);
-    public int SubscriptionCount => Channels.Count + Patterns.Count;
+    /// <summary>SSUBSCRIBE's shard channels (sharded pub/sub, Notifications/ShardedPubSubCommands.cs).</summary>
+    public HashSet<string> ShardChannels { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>CLIENT TRACKING's settings while tracking is on, else null (Notifications/ClientTracking.cs).</summary>
+    public Notifications.TrackingState? Tracking { get; internal set; }
+
+    /// <summary>All subscriptions: any one puts a RESP2 client in the subscribed context (redis's CLIENT_PUBSUB).</summary>
+    public int SubscriptionCount => Channels.Count + Patterns.Count + ShardChannels.Count;
+
+    /// <summary>The count (P)SUBSCRIBE and (P)UNSUBSCRIBE replies show (redis's clientSubscriptionsCount).</summary>
+    public int ChannelAndPatternCount => Channels.Count + Patterns.Count;
 
     // ---- transactions ----
 

@@ -46,6 +46,8 @@ public sealed class RedisServer
         Databases = new RedisDatabase[options.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new RedisDatabase(i, libos.Time);
         Watches = new WatchRegistry(Databases);
+        Notifications = new Notifications.KeyspaceNotifier(PubSub);
+        Tracking = new Notifications.ClientTracking(this) { MaxKeys = Config.TrackingTableMaxKeys };
         Blocking = new BlockingRegistry(Databases);
         Effects = new EffectsLog(Config, Stats);
         Scripts = new Scripting.EvalScripts(this);
@@ -57,7 +59,16 @@ public sealed class RedisServer
             db.Subscribe(Watches);
             db.Subscribe(Blocking);
             db.Subscribe(Effects);
+            db.Subscribe(Notifications);
+            db.Subscribe(Tracking);
         }
+        Notifications.Flags = Config.NotifyKeyspaceEvents;
+        Config.Changed += (name, _) =>
+        {
+            if (name == "notify-keyspace-events") Notifications.Flags = Config.NotifyKeyspaceEvents;
+            if (name == "tracking-table-max-keys") Tracking.MaxKeys = Config.TrackingTableMaxKeys;
+        };
+        AddCronStep("tracking", Tracking.CronStep); // BCAST invalidations and the table bound after expiries/evictions
         Memory = new MaxMemory(this);
         ApplyMemoryConfig();
         Config.Changed += (name, _) =>
@@ -127,6 +138,12 @@ public sealed class RedisServer
     public CommandTable Commands { get; }
     public ServerStats Stats { get; } = new();
     public PubSubHub PubSub { get; } = new();
+
+    /// <summary>Keyspace notifications (notify-keyspace-events), a subscriber of the change hook (Notifications/).</summary>
+    public Notifications.KeyspaceNotifier Notifications { get; }
+
+    /// <summary>Client-side caching: CLIENT TRACKING's table and prefixes (Notifications/ClientTracking.cs).</summary>
+    public Notifications.ClientTracking Tracking { get; }
     public WatchRegistry Watches { get; }
     public BlockingRegistry Blocking { get; }
 

@@ -79,6 +79,7 @@ public sealed partial class ServerConfig
         _values["lazyfree-lazy-server-del"] = "no";
         _values["lazyfree-lazy-user-del"] = "no";
         _values["notify-keyspace-events"] = "";
+        _values["tracking-table-max-keys"] = "1000000";
         _values["slowlog-log-slower-than"] = "10000";
         _values["slowlog-max-len"] = "128";
         _values["latency-monitor-threshold"] = "0";
@@ -178,6 +179,12 @@ public sealed partial class ServerConfig
     /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
     public long BusyReplyThresholdMs { get; private set; }
 
+    /// <summary>notify-keyspace-events: the classes of keyspace notifications published (Notifications/).</summary>
+    public Notifications.NotifyClass NotifyKeyspaceEvents { get; private set; }
+
+    /// <summary>tracking-table-max-keys: the tracking table's bound (0 = none), enforced by invalidating keys.</summary>
+    public long TrackingTableMaxKeys { get; private set; }
+
     public IEnumerable<KeyValuePair<string, string>> All => _values;
 
     /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
@@ -186,7 +193,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "slowlog-log-slower-than",
         "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
         "active-expire-effort", "replica-priority",
@@ -321,6 +328,13 @@ public sealed partial class ServerConfig
             case "acl-pubsub-default":
                 if (v.ToLowerInvariant() is not ("allchannels" or "resetchannels")) return "argument(s) must be one of the following: allchannels, resetchannels";
                 _values[key] = v.ToLowerInvariant();
+                return null;
+            case "tracking-table-max-keys":
+                return Range(v, 0, long.MaxValue);
+            case "notify-keyspace-events":
+                // shown normalised, as redis's keyspaceEventsFlagsToString ("KEA" -> "AKE")
+                if (Notifications.NotifyFlags.Parse(v) is not { } classes) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+                _values[key] = Notifications.NotifyFlags.Format(classes);
                 return null;
             case "hz":
                 // redis-server 7.0 takes any int and clamps it to 1..500 (CONFIG_MIN_HZ, CONFIG_MAX_HZ), as CONFIG GET then shows
@@ -522,5 +536,7 @@ public sealed partial class ServerConfig
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
         ApplyReplication();
+        TrackingTableMaxKeys = long.Parse(_values["tracking-table-max-keys"], CultureInfo.InvariantCulture);
+        NotifyKeyspaceEvents = Notifications.NotifyFlags.Parse(_values["notify-keyspace-events"]) ?? Notifications.NotifyClass.None;
     }
 }

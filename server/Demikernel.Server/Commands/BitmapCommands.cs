@@ -71,7 +71,7 @@ public static class BitmapCommands
             return;
         }
         var db = c.Db;
-        if (BitString.GetForWrite(db, c.Arg(1), offset, out var e) != StoreStatus.Ok)
+        if (BitString.GetForWrite(db, c.Arg(1), offset, out var e, out bool grew) != StoreStatus.Ok)
         {
             c.Reply.Error(Errors.WrongType);
             return;
@@ -80,7 +80,11 @@ public static class BitmapCommands
         // A bit set to what it was is no change (nothing to propagate, WATCH not broken), unless the string grew,
         // which GetForWrite already reported; the value is unshared (raw) either way, as in Redis.
         if (old != on) BitString.Touched(db, e);
-        else e.Form = StringForm.Raw;
+        else
+        {
+            e.Form = StringForm.Raw;
+            if (grew) c.Server.Notifications.Fire(db.Index, c.Arg(1), KeyEvent.SetBit);
+        }
         c.Reply.Integer(old);
     }
 

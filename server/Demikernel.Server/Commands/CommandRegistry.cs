@@ -11,6 +11,7 @@ public static class CommandRegistry
         KeyCommands.Register(table);
         TransactionCommands.Register(table);
         PubSubCommands.Register(table);
+        Notifications.ShardedPubSubCommands.Register(table);
         ListCommands.Register(table);
         HashCommands.Register(table);
         SetCommands.Register(table);

@@ -148,6 +148,7 @@ public sealed class CommandTable
         var effects = context.Server.Effects;
         bool recording = effects.HasConsumers;
         if (recording) effects.BeginCommand(spec);
+        context.Server.Tracking.BeforeCommand(client);
         try
         {
             spec.Handler(ref context);
@@ -164,6 +165,7 @@ public sealed class CommandTable
                 client.ReplOffset = context.Server.Replication.MasterReplOffset; // redis's c->woff, for WAIT
             }
         }
+        context.Server.Tracking.AfterCommand(ref context, spec);
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();
     }

@@ -29,6 +29,10 @@ public static class ConnectionCommands
                 new("INFO", Info),
                 new("KILL", Kill),
                 new("NO-EVICT", NoEvict),
+                new("TRACKING", Notifications.ClientTracking.TrackingCommand),
+                new("CACHING", Notifications.ClientTracking.CachingCommand),
+                new("GETREDIR", Notifications.ClientTracking.GetRedirCommand),
+                new("TRACKINGINFO", Notifications.ClientTracking.TrackingInfoCommand),
                 new("HELP", Help),
             ],
         });
@@ -170,6 +174,7 @@ public static class ConnectionCommands
         c.Client.MultiQueue.Clear();
         c.Server.Watches.UnwatchAll(c.Client);
         if (c.Client.Session is { } session) c.Server.PubSub.RemoveAll(session);
+        c.Server.Tracking.Disable(c.Client);
         c.Client.Database = 0;
         c.Client.Protocol = RespVersion.Resp2;
         c.Reply.Version = RespVersion.Resp2;

@@ -138,7 +138,7 @@ public static class GenericCommands
                 byte[]? by;
                 if (byArg > 0)
                 {
-                    by = LookupByPattern(c.Server.Stats, db, byPattern, items[i].Member);
+                    by = LookupByPattern(c.Server, db, byPattern, items[i].Member);
                     if (by is null) continue;
                 }
                 else
@@ -198,7 +198,7 @@ public static class GenericCommands
                 }
                 foreach (int g in gets!)
                 {
-                    var value = LookupByPattern(c.Server.Stats, db, c.Arg(g), member);
+                    var value = LookupByPattern(c.Server, db, c.Arg(g), member);
                     if (value is null) c.Reply.Null();
                     else c.Reply.Bulk(value);
                 }
@@ -217,7 +217,7 @@ public static class GenericCommands
             }
             foreach (int g in gets!)
             {
-                var value = LookupByPattern(c.Server.Stats, db, c.Arg(g), member);
+                var value = LookupByPattern(c.Server, db, c.Arg(g), member);
                 stored.PushRight(value is null ? [] : value.AsSpan().ToArray());
             }
         }
@@ -311,7 +311,7 @@ public static class GenericCommands
     /// <summary>Redis's lookupKeyByPattern: "#" is the member itself; the first '*' is replaced by the member; a
     /// "->field" suffix reads a hash field; otherwise a string key. Null when absent, of another type, or the pattern
     /// has no '*'.</summary>
-    private static byte[]? LookupByPattern(ServerStats stats, RedisDatabase db, ReadOnlySpan<byte> pattern, byte[] member)
+    private static byte[]? LookupByPattern(RedisServer server, RedisDatabase db, ReadOnlySpan<byte> pattern, byte[] member)
     {
         if (pattern.Length == 1 && pattern[0] == (byte)'#') return member;
         int star = pattern.IndexOf((byte)'*');
@@ -334,10 +334,11 @@ public static class GenericCommands
         var e = db.Find(key);
         if (e is null)
         {
-            stats.KeyspaceMisses++;
+            server.Stats.KeyspaceMisses++;
+            server.Notifications.KeyMiss(db.Index, key);
             return null;
         }
-        stats.KeyspaceHits++;
+        server.Stats.KeyspaceHits++;
         if (hasField)
         {
             if (e.Object is not RedisHash hash) return null;
@@ -440,13 +441,18 @@ public static class GenericCommands
             return;
         }
 
-        bool deleted = replace && db.Delete(key);
+        // The replaced key goes silently (redis's dbDelete + dbAdd notify "new" and "restore" only), unless nothing follows.
+        bool deleted = replace && db.Delete(key, KeyEvent.None);
         long now = c.Server.NowMs;
         if (ttl > 0 && !absTtl) ttl += now;
         if (ttl > 0 && ttl <= now)
         {
             // Already expired: nothing is created; a replaced key stays deleted and propagates as DEL.
-            if (deleted) c.RewritePropagation().Arg("DEL"u8).Arg(key).End();
+            if (deleted)
+            {
+                c.RewritePropagation().Arg("DEL"u8).Arg(key).End();
+                c.Server.Notifications.Fire(db.Index, key, KeyEvent.Del);
+            }
             c.Reply.Ok();
             return;
         }
@@ -466,7 +472,7 @@ public static class GenericCommands
         else
         {
             e = db.SetObject(key, obj, KeyEvent.Restore);
-            if (ttl > 0) db.SetExpire(e, ttl);
+            if (ttl > 0) db.SetExpire(e, ttl, KeyEvent.None); // part of "restore", no "expire" of its own
         }
         db.SetAccess(e, idle, (int)freq, now);
         c.Reply.Ok();

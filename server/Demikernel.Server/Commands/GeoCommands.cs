@@ -190,7 +190,7 @@ public static class GeoCommands
                 return;
             }
             z = new RedisSortedSet();
-            entry = db.SetObject(c.Arg(1), z, KeyEvent.ZAdd);
+            entry = db.SetObject(c.Arg(1), z, KeyEvent.None); // "zadd" once below, as ZADD
         }
         long added = 0, updated = 0;
         for (int i = 0; i < elements; i++)

@@ -43,12 +43,13 @@ public static class HyperLogLogCommands
     {
         var db = c.Db;
         var e = db.Find(c.Arg(1));
-        bool updated = false;
+        bool updated = false, created = false;
         if (e is null)
         {
+            created = true;
             var empty = HyperLogLog.CreateEmpty();
             HyperLogLog.InvalidateCache(empty); // created counts as an update, which invalidates the cache
-            e = db.SetString(c.Arg(1), empty);
+            e = db.SetString(c.Arg(1), empty, evt: KeyEvent.None); // "new" now, "pfadd" once below
             e.Form = StringForm.Raw;
             updated = true;
         }
@@ -77,6 +78,7 @@ public static class HyperLogLogCommands
                 e.Form = StringForm.Raw;
                 db.NotifyModified(e, KeyEvent.PfAdd);
                 updated = true;
+                created = false;
             }
         }
         else if (c.Count > 2)
@@ -102,11 +104,14 @@ public static class HyperLogLogCommands
                 var scratch = HyperLogLog.Scratch;
                 int n = HyperLogLog.Encode(registers, value, scratch, forceDense: false);
                 HyperLogLog.InvalidateCache(scratch);
-                e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true);
+                e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd);
                 e.Form = StringForm.Raw;
                 updated = true;
+                created = false;
             }
         }
+        // A new HyperLogLog nothing changed further still notifies its one "pfadd" (as redis's pfaddCommand).
+        if (created) c.Server.Notifications.Fire(db.Index, c.Arg(1), KeyEvent.PfAdd);
         c.Reply.Integer(updated ? 1 : 0);
     }
 
@@ -180,7 +185,7 @@ public static class HyperLogLogCommands
         var scratch = HyperLogLog.Scratch;
         int n = HyperLogLog.Encode(registers, header, scratch, forceDense: dense || (e is not null && HyperLogLog.IsDense(header)));
         HyperLogLog.InvalidateCache(scratch);
-        e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true);
+        e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd); // PFMERGE notifies "pfadd", as redis
         e.Form = StringForm.Raw;
         c.Reply.Ok();
     }

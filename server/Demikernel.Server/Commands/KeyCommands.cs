@@ -70,10 +70,15 @@ public static class KeyCommands
     }
 
     /// <summary>Redis's lookupKeyRead: a lookup that counts a keyspace hit or miss.</summary>
-    internal static RedisEntry? LookupRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, LookupFlags flags = LookupFlags.None)
+    /// <param name="notifyMiss">false for redis's LOOKUP_NONOTIFY (OBJECT): a miss is counted but not notified.</param>
+    internal static RedisEntry? LookupRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, LookupFlags flags = LookupFlags.None, bool notifyMiss = true)
     {
         var e = db.Find(key, flags);
-        if (e is null) c.Server.Stats.KeyspaceMisses++;
+        if (e is null)
+        {
+            c.Server.Stats.KeyspaceMisses++;
+            if (notifyMiss) c.Server.Notifications.KeyMiss(db.Index, key);
+        }
         else c.Server.Stats.KeyspaceHits++;
         return e;
     }
@@ -192,6 +197,7 @@ public static class KeyCommands
                 break;
             case StoreStatus.NotFound:
                 c.Server.Stats.KeyspaceMisses++;
+                c.Server.Notifications.KeyMiss(src.Index, c.Arg(1));
                 c.Reply.Integer(0);
                 break;
             case StoreStatus.NotDone:
@@ -488,7 +494,7 @@ public static class KeyCommands
 
     private static RedisEntry? ObjectLookup(ref CommandContext c)
     {
-        var e = LookupRead(ref c, c.Db, c.Arg(2), LookupFlags.NoTouch);
+        var e = LookupRead(ref c, c.Db, c.Arg(2), LookupFlags.NoTouch, notifyMiss: false);
         if (e is null) c.Reply.Null();
         return e;
     }

@@ -446,6 +446,7 @@ public static class ListCommands
                 list.Keep((int)start, (int)(end - start + 1));
                 db.NotifyModified(entry!, KeyEvent.LTrim);
             }
+            else c.Server.Notifications.Fire(db.Index, c.Arg(1), KeyEvent.LTrim); // redis notifies a trim of nothing too
         }
         else
         {
@@ -481,6 +482,7 @@ public static class ListCommands
         PushTo(ref c, db, dstKey, dstEntry, item, toLeft);
         c.Reply.Bulk(item);
         if (!ReferenceEquals(srcEntry, dstEntry)) AfterRemove(db, srcEntry!, src, fromLeft ? KeyEvent.LPop : KeyEvent.RPop);
+        else c.Server.Notifications.Fire(db.Index, c.Arg(1), fromLeft ? KeyEvent.LPop : KeyEvent.RPop); // a rotation: redis notifies the pop too
     }
 
     private static void LMPop(ref CommandContext c)

@@ -23,6 +23,8 @@ public static class PubSubCommands
                 new("CHANNELS", Channels),
                 new("NUMSUB", NumSub),
                 new("NUMPAT", NumPat),
+                new("SHARDCHANNELS", Notifications.ShardedPubSubCommands.ShardChannels),
+                new("SHARDNUMSUB", Notifications.ShardedPubSubCommands.ShardNumSub),
             ],
         });
     }
@@ -54,7 +56,7 @@ public static class PubSubCommands
                 c.Reply.PushHeader(3);
                 c.Reply.Bulk(kind);
                 c.Reply.Null();
-                c.Reply.Integer(client.SubscriptionCount);
+                c.Reply.Integer(client.ChannelAndPatternCount);
                 return;
             }
         }
@@ -71,7 +73,7 @@ public static class PubSubCommands
             c.Reply.PushHeader(3);
             c.Reply.Bulk(kind);
             c.Reply.Bulk(name);
-            c.Reply.Integer(client.SubscriptionCount);
+            c.Reply.Integer(client.ChannelAndPatternCount);
         }
     }
 
@@ -92,7 +94,7 @@ public static class PubSubCommands
 
     private static void NumSub(ref CommandContext c)
     {
-        c.Reply.MapHeader(c.Count - 2);
+        c.Reply.ArrayHeader((c.Count - 2) * 2); // an array in RESP3 too, as redis-server 7.0
         for (int i = 2; i < c.Count; i++)
         {
             c.Reply.Bulk(c.Arg(i));

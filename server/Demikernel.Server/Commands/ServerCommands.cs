@@ -77,6 +77,7 @@ public static class ServerCommands
     {
         if (!FlushMode(ref c)) return;
         c.Db.Clear();
+        c.Server.Tracking.Flushed();
         c.ForcePropagation(); // propagated even when the database was already empty, as redis-server does
         c.Reply.Ok();
     }
@@ -85,6 +86,7 @@ public static class ServerCommands
     {
         if (!FlushMode(ref c)) return;
         foreach (var db in c.Server.Databases) db.Clear();
+        c.Server.Tracking.Flushed();
         c.Server.Persistence.OnFlushAll();
         c.ForcePropagation();
         c.Reply.Ok();
@@ -276,7 +278,7 @@ public static class ServerInfo
                 Line("client_recent_max_input_buffer", 0);
                 Line("client_recent_max_output_buffer", 0);
                 Line("blocked_clients", server.Blocking.BlockedClients);
-                Line("tracking_clients", 0);
+                Line("tracking_clients", server.Tracking.TrackingClients);
                 Line("clients_in_timeout_table", 0);
                 break;
             case "memory":
@@ -338,6 +340,10 @@ public static class ServerInfo
                 Line("keyspace_misses", s.KeyspaceMisses);
                 Line("pubsub_channels", server.PubSub.ChannelCount);
                 Line("pubsub_patterns", server.PubSub.PatternCount);
+                Line("pubsubshard_channels", server.PubSub.ShardChannels.Count());
+                Line("tracking_total_keys", server.Tracking.TotalKeys);
+                Line("tracking_total_items", server.Tracking.TotalItems);
+                Line("tracking_total_prefixes", server.Tracking.TotalPrefixes);
                 Line("libos_scheduler_runs", server.LibOS.Scheduler.Runs);
                 break;
             }

@@ -378,10 +378,11 @@ public static class StreamCommands
         for (int j = fieldPos; j < c.Count; j++) offset = StreamEntry.Put(data, offset, c.Arg(j));
         s.Append(id, data);
         WriteId(c.Reply, id);
-        if (a.Strategy != StreamTrimStrategy.None) s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit);
+        long trimmed = a.Strategy != StreamTrimStrategy.None ? s.Trim(a.Strategy, a.MaxLen, a.MinId, a.Approx, a.Limit) : 0;
         // Replayed deterministically: the generated ID instead of * or ms-*, and "~ n" as "= <what the trim left>".
         if (a.Approx || !a.IdGiven || !a.SeqGiven) PropagateAddOrTrim(ref c, s, a, (!a.IdGiven || !a.SeqGiven) ? idPos : -1, id);
         db.NotifyModified(entry!, KeyEvent.XAdd);
+        if (trimmed > 0) c.Server.Notifications.Fire(db.Index, c.Arg(1), KeyEvent.XTrim); // "xtrim" after "xadd", as redis
     }
 
     private static void XTrim(ref CommandContext c)
@@ -739,6 +740,7 @@ public static class StreamCommands
                 if (consumer is null)
                 {
                     consumer = g.CreateConsumer(consumerName, nowMs)!;
+                    c.Server.Notifications.Fire(db.Index, key, KeyEvent.XGroupCreateConsumer);
                     // With NOACK no XCLAIM will create the consumer on replay.
                     if (noAck) c.AlsoPropagate().Arg("XGROUP"u8).Arg("CREATECONSUMER"u8).Arg(key).Arg(groupName).Arg(consumerName).End();
                 }
@@ -1227,7 +1229,7 @@ public static class StreamCommands
             }
             if (nack is null) continue;
             if (nack.Consumer is not null && minIdle > 0 && now - nack.DeliveryTime < minIdle) continue;
-            consumer ??= FindOrCreateConsumer(g, c.Arg(3), now);
+            consumer ??= FindOrCreateConsumer(ref c, g, c.Arg(3), now);
             if (nack.Consumer != consumer) nack.Consumer?.Pel.Remove(id);
             nack.DeliveryTime = deliveryTime;
             if (retryCount >= 0) nack.DeliveryCount = retryCount;
@@ -1254,7 +1256,7 @@ public static class StreamCommands
         if (changed) c.Db.NotifyModified(entry!, KeyEvent.XClaim);
     }
 
-    private static StreamConsumer FindOrCreateConsumer(StreamGroup g, ReadOnlySpan<byte> name, long now)
+    private static StreamConsumer FindOrCreateConsumer(ref CommandContext c, StreamGroup g, ReadOnlySpan<byte> name, long now)
     {
         var consumer = g.FindConsumer(name);
         if (consumer is not null)
@@ -1262,6 +1264,7 @@ public static class StreamCommands
             consumer.SeenTime = now;
             return consumer;
         }
+        c.Server.Notifications.Fire(c.Db.Index, c.Arg(1), KeyEvent.XGroupCreateConsumer);
         return g.CreateConsumer(name, now)!;
     }
 
@@ -1322,7 +1325,7 @@ public static class StreamCommands
             }
             i++;
             if (minIdle > 0 && now - nack.DeliveryTime < minIdle) continue;
-            consumer ??= FindOrCreateConsumer(g, c.Arg(3), now);
+            consumer ??= FindOrCreateConsumer(ref c, g, c.Arg(3), now);
             if (nack.Consumer != consumer)
             {
                 nack.Consumer?.Pel.Remove(id);

@@ -65,6 +65,7 @@ public static class StringCommands
         if (e is null)
         {
             stats.KeyspaceMisses++;
+            c.Server.Notifications.KeyMiss(c.Db.Index, c.Arg(1));
             c.Reply.Null();
             return;
         }
@@ -115,6 +116,8 @@ public static class StringCommands
         if ((options & Options.Xx) != 0) flags |= SetFlags.IfExists;
         if ((options & Options.KeepTtl) != 0) flags |= SetFlags.KeepTtl;
         var status = db.SetString(c.Arg(1), c.Arg(2), flags, when);
+        // redis notifies "expire" after "set" when SET carried an expiry
+        if (expireArg > 0 && status == StoreStatus.Ok) c.Server.Notifications.Fire(db.Index, c.Arg(1), KeyEvent.Expire);
         // With any expiry, redis-server propagates SET key value PXAT <deadline> (other options dropped).
         if (expireArg > 0 && status == StoreStatus.Ok) PropagateSetPxat(ref c, c.Arg(2), when);
         else if (get && status == StoreStatus.Ok)
@@ -141,6 +144,7 @@ public static class StringCommands
     {
         if (!TryGetExpireAt(ref c, 2, unit, out long when)) return;
         c.Db.SetString(c.Arg(1), c.Arg(3), SetFlags.None, when);
+        c.Server.Notifications.Fire(c.Db.Index, c.Arg(1), KeyEvent.Expire);
         PropagateSetPxat(ref c, c.Arg(3), when);
         c.Reply.Ok();
     }

@@ -14,8 +14,14 @@ internal static class BitString
     /// bit <paramref name="maxBit"/> (created when missing). WrongType when the key holds another type. The caller
     /// changes <see cref="RedisEntry.Bytes"/> in place and then calls <see cref="Touched"/>.
     /// </summary>
-    public static StoreStatus GetForWrite(RedisDatabase db, ReadOnlySpan<byte> key, long maxBit, out RedisEntry? entry)
+    public static StoreStatus GetForWrite(RedisDatabase db, ReadOnlySpan<byte> key, long maxBit, out RedisEntry? entry) =>
+        GetForWrite(db, key, maxBit, out entry, out _);
+
+    /// <summary>As above; <paramref name="grew"/> tells whether the string was created or lengthened (a change redis
+    /// notifies as "setbit" even when no bit then changes).</summary>
+    public static StoreStatus GetForWrite(RedisDatabase db, ReadOnlySpan<byte> key, long maxBit, out RedisEntry? entry, out bool grew)
     {
+        grew = false;
         entry = db.Find(key);
         if (entry is not null && entry.Type != RedisType.String) return StoreStatus.WrongType;
         long needed = (maxBit >> 3) + 1;
@@ -23,8 +29,10 @@ internal static class BitString
         {
             // SETRANGE of one zero byte at the new last position: grows with zeros (sds preallocation), creates.
             ReadOnlySpan<byte> zero = [0];
-            var status = db.SetRange(key, needed - 1, zero, long.MaxValue, out _);
+            // announced without an event of its own: the command's "setbit" follows (a new key's "new" comes now)
+            var status = db.SetRange(key, needed - 1, zero, long.MaxValue, out _, KeyEvent.None);
             if (status != StoreStatus.Ok) return status;
+            grew = true;
             entry = db.Find(key)!;
         }
         return StoreStatus.Ok;

@@ -279,7 +279,7 @@ public sealed class RedisDatabase
     /// <summary>SET without options: creates or overwrites <paramref name="key"/> as a string (any previous type),
     /// removing its TTL unless <paramref name="keepTtl"/>. Copies into the existing bytes when the size allows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public RedisEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false)
+    public RedisEntry SetString(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, bool keepTtl = false, KeyEvent evt = KeyEvent.Set)
     {
         uint hash = HashOf(key);
         var e = FindLive(key, hash);
@@ -292,7 +292,7 @@ public sealed class RedisDatabase
             Touch(e);
         }
         StoreString(e, value, StringForm.Auto);
-        Announce(e, change, KeyEvent.Set);
+        Announce(e, change, evt);
         return e;
     }
 
@@ -359,7 +359,7 @@ public sealed class RedisDatabase
 
     /// <summary>SETRANGE: Ok (with the new length), WrongType, or TooLarge. An empty <paramref name="value"/> changes
     /// nothing and reports the current length (0 for a missing key, which is not created).</summary>
-    public StoreStatus SetRange(ReadOnlySpan<byte> key, long offset, ReadOnlySpan<byte> value, long maxLength, out long length)
+    public StoreStatus SetRange(ReadOnlySpan<byte> key, long offset, ReadOnlySpan<byte> value, long maxLength, out long length, KeyEvent evt = KeyEvent.SetRange)
     {
         Debug.Assert(offset >= 0);
         length = 0;
@@ -392,7 +392,7 @@ public sealed class RedisDatabase
         value.CopyTo(e.Bytes.AsSpan((int)offset));
         e.Form = StringForm.Raw;
         length = e.Length;
-        Announce(e, change, KeyEvent.SetRange);
+        Announce(e, change, evt);
         return StoreStatus.Ok;
     }
 
@@ -563,10 +563,10 @@ public sealed class RedisDatabase
 
     /// <summary>Sets the absolute expiry (unix ms) of a live entry; the caller deletes instead when it is already in
     /// the past (EXPIRE semantics).</summary>
-    public void SetExpire(RedisEntry entry, long expireAtMs)
+    public void SetExpire(RedisEntry entry, long expireAtMs, KeyEvent evt = KeyEvent.Expire)
     {
         SetExpireSlot(entry, expireAtMs);
-        Announce(entry, KeyChange.Modified, KeyEvent.Expire);
+        Announce(entry, KeyChange.Modified, evt);
     }
 
     /// <summary>Removes the TTL of an entry; false when it had none.</summary>
