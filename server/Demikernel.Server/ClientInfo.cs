@@ -10,7 +10,7 @@ internal static class ClientInfo
     public static string Describe(ClientState client, long now, long argvMem)
     {
         var session = client.Session;
-        string flags = (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
+        string flags = (client.Monitoring ? "O" : "") + (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
             + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "");
         if (flags.Length == 0) flags = "N";
         long omem = session?.OutputMemory ?? 0;

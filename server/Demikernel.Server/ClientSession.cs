@@ -52,7 +52,7 @@ public sealed class ClientSession
         _server = server;
         _libos = server.LibOS;
         Client = client;
-        _reply = new ReplyBuffer(_libos);
+        _reply = new ReplyBuffer(_libos) { Errors = server.Diagnostics.Errors };
         _outbox = new ReplyBuffer(_libos);
         _flushOutbox = FlushOutboxAsync;
         _unblock = new AsyncSignal(_libos);
@@ -177,6 +177,7 @@ public sealed class ClientSession
         finally
         {
             if (Client.Blocked) Unpark();
+            if (Client.Monitoring) _server.Diagnostics.Monitors.Remove(this);
             _server.PubSub.RemoveAll(this);
             _server.Watches.UnwatchAll(Client);
             _reply.Discard();
@@ -457,8 +458,10 @@ public sealed class ClientSession
                 _reply.Version = Client.Protocol;
                 var context = new CommandContext(buffer[offset..], _args, Client, _server, _reply) { FrameLength = consumed };
                 _executing = true;
+                int replyMark = _reply.Length;
                 _server.Commands.Execute(ref context);
                 _executing = false;
+                if (Client.ReplyMode != Diagnostics.ReplyMode.On) Diagnostics.ReplyModes.AfterCommand(Client, _reply, replyMark);
                 Client.CommandsProcessed++;
             }
             offset += consumed;
@@ -479,7 +482,7 @@ public sealed class ClientSession
     /// </summary>
     public void Deliver(string? pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
-        if (_killed) return;
+        if (_killed || Client.ReplyMode == Diagnostics.ReplyMode.Off) return;
         var target = _executing ? _reply : _outbox;
         target.Version = Client.Protocol;
         target.PushHeader(pattern is null ? 3 : 4);
@@ -491,6 +494,21 @@ public sealed class ClientSession
         }
         target.Bulk(channel);
         target.Bulk(message);
+        if (_executing) return;
+        CheckOutputLimit();
+        if (!_flushing && !_killed)
+        {
+            _flushing = true;
+            _libos.Spawn(_flushOutbox);
+        }
+    }
+
+    /// <summary>Sends bytes already in RESP form (a MONITOR line) the way <see cref="Deliver"/> sends a message.</summary>
+    internal void DeliverRaw(ReadOnlySpan<byte> resp)
+    {
+        if (_killed || Client.ReplyMode == Diagnostics.ReplyMode.Off) return;
+        var target = _executing ? _reply : _outbox;
+        target.Raw(resp);
         if (_executing) return;
         CheckOutputLimit();
         if (!_flushing && !_killed)

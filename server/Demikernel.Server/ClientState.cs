@@ -78,4 +78,19 @@ public sealed class ClientState
 
     /// <summary>A watched key changed since WATCH: EXEC fails with a null reply.</summary>
     public bool WatchBroken { get; set; }
+
+    // ---- diagnostics (Diagnostics/) ----
+
+    /// <summary>The client scripts run their redis.call()s as (MONITOR shows it as "lua").</summary>
+    internal bool IsScript { get; init; }
+
+    /// <summary>Commands replayed from the AOF: not counted in commandstats, the slow log or MONITOR (redis's
+    /// isAOFLoadingContext).</summary>
+    internal bool NoStats { get; init; }
+
+    /// <summary>In MONITOR mode (CLIENT LIST flag O): only commands that do not touch the keyspace are served.</summary>
+    internal bool Monitoring { get; set; }
+
+    /// <summary>CLIENT REPLY: replies are sent (On), dropped (Off), or dropped for the next command only (Skip).</summary>
+    internal Diagnostics.ReplyMode ReplyMode { get; set; }
 }

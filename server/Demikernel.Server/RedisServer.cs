@@ -77,6 +77,7 @@ public sealed class RedisServer
         };
         Commands = new CommandTable();
         CommandRegistry.RegisterAll(Commands);
+        Diagnostics = new Diagnostics.ServerDiagnostics(this);
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
@@ -115,6 +116,9 @@ public sealed class RedisServer
     public RedisDatabase[] Databases { get; }
     public CommandTable Commands { get; }
     public ServerStats Stats { get; } = new();
+
+    /// <summary>Error counts, the slow log, latency monitor, MONITOR and the instantaneous figures (Diagnostics/).</summary>
+    public Diagnostics.ServerDiagnostics Diagnostics { get; }
     public PubSubHub PubSub { get; } = new();
     public WatchRegistry Watches { get; }
     public BlockingRegistry Blocking { get; }

@@ -82,6 +82,8 @@ public sealed partial class ServerConfig
         _values["slowlog-log-slower-than"] = "10000";
         _values["slowlog-max-len"] = "128";
         _values["latency-monitor-threshold"] = "0";
+        _values["latency-tracking"] = "yes";
+        _values["latency-tracking-info-percentiles"] = "50 99 99.9";
         _values["hash-max-listpack-entries"] = "512";
         _values["hash-max-listpack-value"] = "64";
         _values["list-max-listpack-size"] = "-2";
@@ -173,8 +175,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "slowlog-log-slower-than",
-        "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "notify-keyspace-events", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
         "active-expire-effort", "repl-diskless-sync", "min-replicas-to-write", "replica-read-only",
         "replica-serve-stale-data", "replica-priority",
@@ -320,12 +321,17 @@ public sealed partial class ServerConfig
                 if (ParseMemory(v) is not { } maxBytes) return "argument must be a memory value";
                 _values[key] = maxBytes.ToString(CultureInfo.InvariantCulture);
                 return null;
-            case "slowlog-max-len"
-                or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
+            case "slowlog-log-slower-than":
+                return Range(v, -1, long.MaxValue);
+            case "slowlog-max-len" or "latency-monitor-threshold":
+                return Range(v, 0, long.MaxValue);
+            case "latency-tracking-info-percentiles":
+                return Diagnostics.Percentiles.Validate(v, out var shown) is { } percentileError ? percentileError : SetShown(key, shown);
+            case "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
-                or "min-replicas-to-write" or "latency-monitor-threshold" or "tcp-backlog":
+                or "min-replicas-to-write" or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
-            case "slowlog-log-slower-than" or "list-max-listpack-size":
+            case "list-max-listpack-size":
                 return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
@@ -336,7 +342,8 @@ public sealed partial class ServerConfig
             case "appendonly" or "aof-load-truncated" or "aof-use-rdb-preamble" or "aof-timestamp-enabled" or "aof-disable-auto-gc"
                 or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
-                or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del":
+                or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del"
+                or "latency-tracking":
                 if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
                 {
                     _values[key] = v.ToLowerInvariant();
@@ -401,6 +408,12 @@ public sealed partial class ServerConfig
             default:
                 return null;
         }
+    }
+
+    private string? SetShown(string key, string shown)
+    {
+        _values[key] = shown;
+        return null;
     }
 
     /// <summary>redis-server's check of a bounded integer parameter: parsed first, then its range.</summary>

@@ -23,5 +23,6 @@ public static class CommandRegistry
         PersistenceCommands.Register(table);
         ScriptingCommands.Register(table);
         FunctionCommands.Register(table);
+        Diagnostics.DiagnosticsCommands.Register(table);
     }
 }

@@ -201,6 +201,9 @@ public sealed record CommandSpec
     /// <summary>Lower-case name as the wire shows it ("get", "config|get" for subcommands).</summary>
     public string WireName { get; init; } = "";
 
+    /// <summary>Index of the command's counters (INFO commandstats), given by the table as it takes the command.</summary>
+    public int Id { get; init; } = -1;
+
     /// <summary>True once the table gave it redis's metadata (false for a command redis-server does not have).</summary>
     public bool HasMetadata { get; init; }
 

@@ -31,6 +31,7 @@ public static class ConnectionCommands
                 new("INFO", Info),
                 new("KILL", Kill),
                 new("NO-EVICT", OnOffOk),
+                new("REPLY", Diagnostics.DiagnosticsCommands.ClientReply),
                 new("NO-TOUCH", OnOffOk) { Arity = 3, Flags = CommandFlags.NoScript | CommandFlags.Loading | CommandFlags.Stale, Group = "connection" },
                 new("HELP", Help),
             ],
@@ -190,6 +191,7 @@ public static class ConnectionCommands
         c.Reply.Version = RespVersion.Resp2;
         c.Client.Name = null;
         c.Client.Authenticated = !c.Server.RequiresAuth;
+        Diagnostics.DiagnosticsCommands.OnReset(c.Client, c.Server);
         c.Reply.SimpleString("RESET"u8);
     }
 

@@ -113,6 +113,13 @@ public sealed class RedisDatabase
     /// <summary>The entries' share of <see cref="UsedMemory"/> (tests compare it with a recount).</summary>
     internal long DataBytes => _usedBytes;
 
+    /// <summary>The bucket array's and the TTL array's bytes (MEMORY STATS' overhead.hashtable.main/expires).</summary>
+    internal long MainTableBytes => MemoryCost.Array(_buckets.Length, MemoryCost.Reference);
+    internal long ExpiresTableBytes => MemoryCost.Array(_expires.Length, MemoryCost.Reference);
+
+    /// <summary>What one key costs by the same accounting (MEMORY USAGE): entry, key, string bytes, value object.</summary>
+    internal static long KeyBytes(RedisEntry e) => EntryBytes(e) + (e.Obj?.MemoryBytes ?? 0);
+
     /// <summary>LFU parameters when an LFU maxmemory policy is selected: <see cref="RedisEntry.AccessMs"/> then holds
     /// Redis's 16-bit decrement time in minutes and 8-bit logarithmic counter instead of the LRU clock. Null = LRU.</summary>
     internal LfuSettings? Lfu { get; set; }
