@@ -52,7 +52,7 @@ public sealed class ClientSession
         _server = server;
         _libos = server.LibOS;
         Client = client;
-        _reply = new ReplyBuffer(_libos) { Errors = server.Diagnostics.Errors };
+        _reply = new ReplyBuffer(_libos);
         _outbox = new ReplyBuffer(_libos);
         _flushOutbox = FlushOutboxAsync;
         _unblock = new AsyncSignal(_libos);

@@ -63,6 +63,9 @@ public sealed class CommandTable
     public void Execute(ref CommandContext context)
     {
         var client = context.Client;
+        // Errors written to a client are counted (INFO errorstats); a script's redis.call()s answer the script, which
+        // answers its caller: counted there.
+        if (context.Reply.Errors is null && !client.IsScript) context.Reply.Errors = context.Server.Diagnostics.Errors;
         if (!_lookup.TryGetValue(context.Arg(0), out var spec))
         {
             if (client.InMulti) client.MultiAborted = true;
@@ -164,7 +167,10 @@ public sealed class CommandTable
         if (recording) effects.BeginCommand(spec);
         if (diagnostics.Monitors.Count > 0 && Diagnostics.ServerDiagnostics.MonitoredBeforeRun(spec) && !context.IsRetry && !client.NoStats)
             diagnostics.FeedMonitors(ref context);
-        long errorsBefore = diagnostics.Errors.Total;
+        // Failed = an error since the start of this call or the end of the
+        // last call nested in it (redis's prev_err_count), so EXEC is not failed by its commands' errors.
+        var errors = diagnostics.Errors;
+        errors.Mark = errors.Total;
         long started = Stopwatch.GetTimestamp();
         try
         {
@@ -179,7 +185,9 @@ public sealed class CommandTable
             if (recording) effects.EndCommand(ref context);
         }
         long ticks = Stopwatch.GetTimestamp() - started;
-        if (!client.NoStats) Completed(ref context, spec, ticks, diagnostics.Errors.Total != errorsBefore);
+        bool failed = errors.Total > errors.Mark;
+        errors.Mark = errors.Total;
+        if (!client.NoStats) Completed(ref context, spec, ticks, failed);
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();
     }

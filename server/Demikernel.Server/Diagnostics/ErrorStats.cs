@@ -15,6 +15,10 @@ internal sealed class ErrorStats
     /// <summary>Error replies written since start or CONFIG RESETSTAT (INFO total_error_replies).</summary>
     public long Total { get; private set; }
 
+    /// <summary><see cref="Total"/> when the running call started or the last call nested in it ended (the
+    /// dispatcher's; redis's prev_err_count).</summary>
+    public long Mark;
+
     /// <summary>Codes in redis's order (its rax: byte order).</summary>
     public IEnumerable<KeyValuePair<string, long>> ByCode => _counts.OrderBy(p => p.Key, StringComparer.Ordinal);
 
@@ -39,7 +43,7 @@ internal sealed class ErrorStats
 
     public void Reset()
     {
-        Total = 0;
+        Total = Mark = 0;
         _counts.Clear();
     }
 }
