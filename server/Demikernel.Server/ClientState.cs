@@ -93,4 +93,7 @@ public sealed class ClientState
 
     /// <summary>CLIENT REPLY: replies are sent (On), dropped (Off), or dropped for the next command only (Skip).</summary>
     internal Diagnostics.ReplyMode ReplyMode { get; set; }
+
+    /// <summary>CLIENT PAUSE holds this client's next request: the session waits for the pause to end, then runs it.</summary>
+    internal bool PauseHeld { get; set; }
 }

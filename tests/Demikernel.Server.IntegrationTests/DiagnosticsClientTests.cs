@@ -184,4 +184,74 @@ public sealed class DiagnosticsClientTests(ServerFixture server) : ServerTestBas
         Assert.Matches(@"^keys\s+mem\s+clients\s+blocked\s+requests\s+connections", lines[1]);
         foreach (var row in lines.Skip(2)) Assert.Matches(@"^\d+\s+\d+(\.\d+)?[BKMG]\s+\d+\s+\d+\s+\d+ \(\+\d+\)\s+\d+", row);
     }
+
+    private static long ClientId(RawConnection c) => c.Command("CLIENT", "ID").Integer;
+
+    [Fact]
+    public void ClientUnblockAnswersTheBlockedClient()
+    {
+        using var blocked = new RawConnection(Server);
+        using var other = new RawConnection(Server);
+        long id = ClientId(blocked);
+        string key = UniqueKey("unblock");
+        Assert.Equal(0, other.Command("CLIENT", "UNBLOCK", id.ToString(CultureInfo.InvariantCulture)).Integer);
+        blocked.SendCommand("BLPOP", key, "0");
+        WaitUntilBlocked(other, id);
+        Assert.Equal(1, other.Command("CLIENT", "UNBLOCK", id.ToString(CultureInfo.InvariantCulture)).Integer);
+        Assert.True(blocked.ReadReply().IsNull);
+        blocked.SendCommand("BLPOP", key, "0");
+        WaitUntilBlocked(other, id);
+        Assert.Equal(1, other.Command("CLIENT", "UNBLOCK", id.ToString(CultureInfo.InvariantCulture), "ERROR").Integer);
+        Assert.Equal("-UNBLOCKED client unblocked via CLIENT UNBLOCK", blocked.ReadReply().ToString());
+        Assert.Equal("+PONG", blocked.Command("PING").ToString());
+    }
+
+    private static void WaitUntilBlocked(RawConnection observer, long id)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!observer.Command("CLIENT", "LIST", "ID", id.ToString(CultureInfo.InvariantCulture)).ToString().Contains("flags=b", StringComparison.Ordinal))
+            Assert.True(DateTime.UtcNow < deadline, "the client never blocked");
+    }
+
+    /// <summary>CLIENT PAUSE WRITE holds writes (not reads) until CLIENT UNPAUSE; the held client is answered then.</summary>
+    [Fact]
+    public void PauseWriteHoldsWritesUntilUnpause()
+    {
+        lock (PauseLock)
+        {
+            using var admin = new RawConnection(Server);
+            using var c = new RawConnection(Server);
+            string key = UniqueKey("pause");
+            Assert.Equal("+OK", admin.Command("CLIENT", "PAUSE", "100000", "WRITE").ToString());
+            try
+            {
+                Assert.True(c.Command("GET", key).IsNull);
+                c.SendCommand("SET", key, "1");
+                c.SendCommand("GET", key);
+                Assert.False(c.HasData(TimeSpan.FromMilliseconds(300)), "a write was answered during CLIENT PAUSE WRITE");
+            }
+            finally
+            {
+                Assert.Equal("+OK", admin.Command("CLIENT", "UNPAUSE").ToString());
+            }
+            Assert.Equal("+OK", c.ReadReply().ToString());
+            Assert.Equal("$1", c.ReadReply().ToString()[..2]);
+        }
+    }
+
+    /// <summary>CLIENT PAUSE ALL holds every command, the pausing client's too, until the time is up.</summary>
+    [Fact]
+    public void PauseAllHoldsEveryCommandUntilItEnds()
+    {
+        lock (PauseLock)
+        {
+            using var admin = new RawConnection(Server);
+            var watch = Stopwatch.StartNew();
+            Assert.Equal("+OK", admin.Command("CLIENT", "PAUSE", "400", "ALL").ToString());
+            Assert.Equal("+PONG", admin.Command("PING").ToString());
+            Assert.True(watch.ElapsedMilliseconds >= 350, $"PING answered after {watch.ElapsedMilliseconds} ms of a 400 ms pause");
+        }
+    }
+
+    private static readonly object PauseLock = new();
 }

@@ -19,6 +19,9 @@ public sealed class DiagnosticsTests
         ["LATENCY", "LATEST", "x"], ["LATENCY", "HISTORY"], ["LATENCY", "RESET", "a", "b"], ["LATENCY", "RESET"],
         ["LATENCY", "HISTORY", "nope"], ["LATENCY", "LATEST"],
         ["CLIENT", "REPLY", "BAD"], ["CLIENT", "REPLY"], ["CLIENT", "REPLY", "ON"],
+        ["CLIENT", "UNBLOCK", "x"], ["CLIENT", "UNBLOCK", "99999"], ["CLIENT", "UNBLOCK", "1", "FOO"], ["CLIENT", "UNBLOCK", "x", "FOO"],
+        ["CLIENT", "UNBLOCK", "1", "ERROR", "x"], ["CLIENT", "PAUSE", "x"], ["CLIENT", "PAUSE", "-1"], ["CLIENT", "PAUSE", "10", "FOO"],
+        ["CLIENT", "PAUSE", "x", "FOO"], ["CLIENT", "pause", "1", "ALL", "x"], ["CLIENT", "PAUSE", "0"], ["CLIENT", "UNPAUSE"], ["CLIENT", "UNPAUSE", "x"],
         ["CONFIG", "SET", "slowlog-log-slower-than", "-2"], ["CONFIG", "SET", "slowlog-max-len", "-1"],
         ["CONFIG", "SET", "slowlog-max-len", "x"], ["CONFIG", "SET", "latency-monitor-threshold", "-1"],
         ["CONFIG", "SET", "latency-tracking", "maybe"], ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 x"],
@@ -215,6 +218,28 @@ public sealed class DiagnosticsTests
         Assert.Contains("$4\r\ndb.0\r\n", stats);
         Assert.Equal("+OK\r\n", h.Run("MEMORY", "PURGE"));
         Assert.Equal("$45\r\nStats not supported for the current allocator\r\n", h.Run("MEMORY", "MALLOC-STATS"));
+    }
+
+    /// <summary>While clients are paused keys do not expire: an expired key reads as absent but stays until the end.</summary>
+    [Fact]
+    public void PauseStopsExpiry()
+    {
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v", "PX", "100");
+        Assert.Equal("+OK\r\n", h.Run("CLIENT", "PAUSE", "10000", "WRITE"));
+        h.AdvanceMs(200);
+        Assert.Equal("$-1\r\n", h.Run("GET", "k"));
+        Assert.Equal(0, h.Db.ActiveExpireCycle(20));
+        Assert.Equal(":1\r\n", h.Run("DBSIZE"));
+        Assert.Equal("+OK\r\n", h.Run("CLIENT", "UNPAUSE"));
+        Assert.Equal("$-1\r\n", h.Run("GET", "k"));
+        Assert.Equal(":0\r\n", h.Run("DBSIZE"));
+        // a pause that ran out lets expiry go on by itself
+        h.Run("SET", "k", "v", "PX", "100");
+        h.Run("CLIENT", "PAUSE", "50");
+        h.AdvanceMs(200);
+        Assert.Equal("$-1\r\n", h.Run("GET", "k"));
+        Assert.Equal(":0\r\n", h.Run("DBSIZE"));
     }
 
     [Fact]

@@ -144,6 +144,12 @@ public sealed class CommandTable
                 return;
             }
         }
+        // CLIENT PAUSE: held, not refused; the session runs the request again when the pause ends
+        if (context.Server.Diagnostics.Pause.Mode != Diagnostics.PauseMode.None && context.Server.Diagnostics.Pause.Holds(ref context, spec))
+        {
+            client.PauseHeld = true;
+            return;
+        }
         if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
         {
             client.MultiAborted = true;

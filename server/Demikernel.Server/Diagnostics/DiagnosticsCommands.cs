@@ -193,6 +193,85 @@ internal static class DiagnosticsCommands
         if (client.Session is { } session) server.Diagnostics.Monitors.Remove(session);
     }
 
+    /// <summary>CLIENT PAUSE timeout [WRITE|ALL] (ms; redis's getTimeoutFromObjectOrReply texts).</summary>
+    internal static void ClientPause(ref CommandContext c)
+    {
+        if (c.Count > 4)
+        {
+            SubcommandSyntaxError(ref c);
+            return;
+        }
+        var mode = PauseMode.All;
+        if (c.Count == 4)
+        {
+            if (c.ArgIs(3, "WRITE"u8)) mode = PauseMode.Write;
+            else if (!c.ArgIs(3, "ALL"u8))
+            {
+                c.Reply.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+                return;
+            }
+        }
+        if (!RedisNumbers.TryParseInt64(c.Arg(2), out long ms))
+        {
+            c.Reply.Error("ERR timeout is not an integer or out of range");
+            return;
+        }
+        if (ms < 0)
+        {
+            c.Reply.Error("ERR timeout is negative");
+            return;
+        }
+        long now = c.Server.NowMs;
+        c.Server.Diagnostics.Pause.Pause(ms > 0 ? (ms > long.MaxValue - now ? long.MaxValue : now + ms) : 0, mode);
+        c.Reply.Ok();
+    }
+
+    internal static void ClientUnpause(ref CommandContext c)
+    {
+        c.Server.Diagnostics.Pause.Unpause();
+        c.Reply.Ok();
+    }
+
+    /// <summary>CLIENT UNBLOCK id [TIMEOUT|ERROR]: 1 when the client was blocked and is now answered, else 0.</summary>
+    internal static void ClientUnblock(ref CommandContext c)
+    {
+        if (c.Count > 4)
+        {
+            SubcommandSyntaxError(ref c);
+            return;
+        }
+        bool error = false;
+        if (c.Count == 4)
+        {
+            if (c.ArgIs(3, "ERROR"u8)) error = true;
+            else if (!c.ArgIs(3, "TIMEOUT"u8))
+            {
+                c.Reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        if (!RedisNumbers.TryParseInt64(c.Arg(2), out long id))
+        {
+            c.Reply.Error(Errors.NotInteger);
+            return;
+        }
+        foreach (var session in c.Server.Clients)
+        {
+            if (session.Client.Id != id) continue;
+            c.Reply.Integer(session.UnblockByCommand(error) ? 1 : 0);
+            return;
+        }
+        c.Reply.Integer(0);
+    }
+
+    /// <summary>redis's addReplySubcommandSyntaxError (the subcommand as typed, cut to 128 bytes).</summary>
+    private static void SubcommandSyntaxError(ref CommandContext c)
+    {
+        string sub = c.ArgString(1);
+        if (sub.Length > 128) sub = sub[..128];
+        c.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {c.ArgString(0).ToUpperInvariant()} HELP.");
+    }
+
     /// <summary>CLIENT REPLY ON|OFF|SKIP: ON answers OK; OFF and SKIP answer nothing (the session drops replies).</summary>
     internal static void ClientReply(ref CommandContext c)
     {

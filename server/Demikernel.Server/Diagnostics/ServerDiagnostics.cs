@@ -18,6 +18,7 @@ public sealed class ServerDiagnostics
     internal ServerDiagnostics(RedisServer server)
     {
         _server = server;
+        Pause = new ClientPause(server);
         server.AddCronStep("instantaneous-metrics", () =>
             Instantaneous.Tick(server.NowMs, server.Stats.CommandsProcessed, server.Stats.NetInputBytes, server.Stats.NetOutputBytes));
         ApplyConfig();
@@ -46,6 +47,7 @@ public sealed class ServerDiagnostics
     internal SlowLog SlowLog { get; } = new();
     internal InstantaneousMetrics Instantaneous { get; } = new();
     internal LatencyMonitor Latency { get; } = new();
+    internal ClientPause Pause { get; }
 
     /// <summary>Sessions in MONITOR mode, in the order they asked.</summary>
     internal List<ClientSession> Monitors { get; } = [];

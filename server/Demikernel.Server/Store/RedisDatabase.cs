@@ -730,7 +730,7 @@ public sealed class RedisDatabase
     {
         long now = NowMs;
         int total = 0;
-        for (int round = 0; round < budget; round++)
+        for (int round = 0; round < budget && now >= ExpiryPausedUntilMs; round++)
         {
             if (_expiresCount == 0)
             {
@@ -812,10 +812,16 @@ public sealed class RedisDatabase
         return null;
     }
 
+    /// <summary>CLIENT PAUSE: until this time keys are not expired (an expired key reads as absent but stays, as
+    /// redis's expireIfNeeded while paused); 0 = not paused.</summary>
+    internal long ExpiryPausedUntilMs;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool ExpireIfNeeded(RedisEntry e)
     {
-        if (NowMs <= e.ExpireAt) return false;
+        long now = NowMs;
+        if (now <= e.ExpireAt) return false;
+        if (now < ExpiryPausedUntilMs) return true;
         ExpireEntry(e, active: false);
         return true;
     }
