@@ -440,7 +440,9 @@ public sealed class RedisServer
             await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
             CoarseNowMs = NowMs;
             if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
+            long expireStart = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            Diagnostics.ExpireCycleDone(expireStart); // LATENCY's expire-cycle event
             Memory.Cron();
             Persistence.Cron();
             int timeout = Config.Timeout;

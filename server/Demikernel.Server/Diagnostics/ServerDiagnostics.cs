@@ -65,6 +65,15 @@ public sealed class ServerDiagnostics
     internal void LatencySample(CommandSpec spec, long micros) =>
         Latency.AddIfNeeded((spec.Flags & CommandFlags.Fast) != 0 ? "fast-command" : "command", micros / 1000, _server.NowMs / 1000);
 
+    /// <summary>The cron's active expiry pass ended: its time is LATENCY's "expire-cycle" event, as redis's
+    /// activeExpireCycle samples it.</summary>
+    internal void ExpireCycleDone(long startTimestamp)
+    {
+        if (Latency.ThresholdMs == 0) return;
+        long ms = (long)System.Diagnostics.Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
+        Latency.AddIfNeeded("expire-cycle", ms, _server.NowMs / 1000);
+    }
+
     /// <summary>EVAL and FCALL are shown to monitors before they run (their own flags say skip_monitor), so that the
     /// commands the script runs come after them, as in redis-server 7.0.</summary>
     internal static bool MonitoredBeforeRun(CommandSpec spec) =>
