@@ -441,7 +441,8 @@ public sealed class RedisServer
             CoarseNowMs = NowMs;
             if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
             long expireStart = System.Diagnostics.Stopwatch.GetTimestamp();
-            foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            if (Diagnostics.ActiveExpire)
+                foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
             Diagnostics.ExpireCycleDone(expireStart); // LATENCY's expire-cycle event
             Memory.Cron();
             Persistence.Cron();

@@ -83,6 +83,7 @@ public sealed partial class ServerConfig
         _values["slowlog-max-len"] = "128";
         _values["latency-monitor-threshold"] = "0";
         _values["latency-tracking"] = "yes";
+        _values["enable-debug-command"] = "no";
         _values["latency-tracking-info-percentiles"] = "50 99 99.9";
         _values["hash-max-listpack-entries"] = "512";
         _values["hash-max-listpack-value"] = "64";
@@ -204,7 +205,7 @@ public sealed partial class ServerConfig
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "port" or "bind" or "unixsocket" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
+        if (key is "databases" or "port" or "bind" or "unixsocket" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
             or "appendfilename" or "appenddirname" or "logfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
@@ -325,6 +326,9 @@ public sealed partial class ServerConfig
                 return Range(v, -1, long.MaxValue);
             case "slowlog-max-len" or "latency-monitor-threshold":
                 return Range(v, 0, long.MaxValue);
+            case "enable-debug-command":
+                _values[key] = v = v.ToLowerInvariant();
+                return v is "no" or "yes" or "local" ? null : "argument(s) must be one of the following: no, yes, local";
             case "latency-tracking-info-percentiles":
                 return Diagnostics.Percentiles.Validate(v, out var shown) is { } percentileError ? percentileError : SetShown(key, shown);
             case "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"

@@ -30,6 +30,8 @@ public sealed class DiagnosticsTests
         ["CONFIG", "SET", "latency-tracking-info-percentiles", "50.5000 1e2 0"], ["CONFIG", "GET", "latency-tracking-info-percentiles"],
         ["CONFIG", "SET", "latency-tracking-info-percentiles", ""], ["CONFIG", "GET", "latency-tracking-info-percentiles"],
         ["CONFIG", "SET", "slowlog-max-len", "5", "slowlog-log-slower-than", "-1", "latency-monitor-threshold", "100"],
+        ["DEBUG", "SLEEP", "0"], ["DEBUG"], ["debug", "help"], ["CONFIG", "SET", "enable-debug-command", "yes"],
+        ["CONFIG", "GET", "enable-debug-command"],
         ["CONFIG", "GET", "slowlog-max-len"], ["CONFIG", "GET", "slowlog-log-slower-than"], ["CONFIG", "GET", "latency-monitor-threshold"],
     ];
 
@@ -242,11 +244,42 @@ public sealed class DiagnosticsTests
         Assert.Equal(":0\r\n", h.Run("DBSIZE"));
     }
 
+    /// <summary>DEBUG with enable-debug-command yes: the subcommands implemented, their errors, DEBUG OBJECT's line.</summary>
+    [Fact]
+    public void DebugMatchesRedisServer()
+    {
+        using var redis = ReferenceRedis.TryStart("--enable-debug-command yes");
+        using var h = new CommandHarness();
+        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        string[][] script =
+        [
+            ["DEBUG", "NOPE"], ["DEBUG", "OBJECT", "nokey"], ["DEBUG", "OBJECT"], ["DEBUG", "SLEEP"], ["DEBUG", "SLEEP", "0"],
+            ["DEBUG", "SLEEP", "x"], ["DEBUG", "SLEEP", "0.001"], ["DEBUG", "SET-ACTIVE-EXPIRE", "0"], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+            ["DEBUG", "set-active-expire", "x"], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"], ["DEBUG", "OBJECT", "a", "b"], ["DEBUG", "HELP", "x"],
+        ];
+        var mismatches = redis.Compare(h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+        // a long value that LZF cannot shorten (a compressible one would measure the two compressors' outputs)
+        var rng = new Random(7);
+        string noise = new(Enumerable.Range(0, 300).Select(_ => (char)rng.Next('!', '~')).ToArray());
+        foreach (var (key, value) in new[] { ("s", "hello"), ("n", "123"), ("big", noise) })
+        {
+            redis.Run("SET", key, value);
+            h.Run("SET", key, value);
+            static string Fields(string line) => Regex.Replace(line, @"Value at:0x[0-9a-f]+ | lru:\d+ lru_seconds_idle:\d+", "");
+            Assert.Equal(Fields(redis.Run("DEBUG", "OBJECT", key)), Fields(h.Run("DEBUG", "OBJECT", key)));
+        }
+        h.Run("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+        Assert.False(h.Server.Diagnostics.ActiveExpire);
+        h.Run("DEBUG", "SET-ACTIVE-EXPIRE", "1");
+        Assert.True(h.Server.Diagnostics.ActiveExpire);
+    }
+
     [Fact]
     public void CommandsAreRegisteredWithRedisMetadata()
     {
         using var h = new CommandHarness();
-        foreach (var name in new[] { "SLOWLOG", "LATENCY", "MEMORY", "MONITOR" })
+        foreach (var name in new[] { "SLOWLOG", "LATENCY", "MEMORY", "MONITOR", "DEBUG" })
             Assert.DoesNotContain("unknown", h.Run("COMMAND", "INFO", name), StringComparison.Ordinal);
     }
 }

@@ -31,6 +31,7 @@ internal static class DiagnosticsCommands
         });
         table.Add(new("MONITOR", Monitor));
         MemoryCommands.Register(table);
+        DebugCommands.Register(table);
     }
 
     // The container commands' arity makes them run only with a subcommand, which the table resolves first.

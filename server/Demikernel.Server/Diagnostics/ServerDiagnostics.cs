@@ -49,6 +49,9 @@ public sealed class ServerDiagnostics
     internal LatencyMonitor Latency { get; } = new();
     internal ClientPause Pause { get; }
 
+    /// <summary>DEBUG SET-ACTIVE-EXPIRE: false stops the cron's active expiry (redis's active_expire_enabled).</summary>
+    internal bool ActiveExpire { get; set; } = true;
+
     /// <summary>Sessions in MONITOR mode, in the order they asked.</summary>
     internal List<ClientSession> Monitors { get; } = [];
 
