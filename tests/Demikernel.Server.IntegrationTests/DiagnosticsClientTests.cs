@@ -43,6 +43,8 @@ public sealed class DiagnosticsClientTests(ServerFixture server) : ServerTestBas
             c.Command("SELECT", "2");
             c.Command("EVAL", "redis.call('select','5'); redis.call('set','a','1'); return 1", "0");
             c.Command("SELECT", "0");
+            c.Command("FUNCTION", "LOAD", "REPLACE", "#!lua name=monlib\nredis.register_function('monf', function(keys) return redis.call('incr', keys[1]) end)");
+            c.Command("FCALL", "monf", "1", "fk");
             string[] expected =
             [
                 "[0 addr] \"SET\" \"a\" \"1\"",
@@ -59,6 +61,9 @@ public sealed class DiagnosticsClientTests(ServerFixture server) : ServerTestBas
                 "[5 lua] \"select\" \"5\"",
                 "[5 lua] \"set\" \"a\" \"1\"",
                 "[0 addr] \"SELECT\" \"0\"",
+                "[0 addr] \"FUNCTION\" \"LOAD\" \"REPLACE\" \"#!lua name=monlib\\nredis.register_function('monf', function(keys) return redis.call('incr', keys[1]) end)\"",
+                "[0 addr] \"FCALL\" \"monf\" \"1\" \"fk\"",
+                "[0 lua] \"incr\" \"fk\"",
             ];
             foreach (var line in expected) Assert.Equal(line, Body(monitor.ReadLine()));
 

@@ -140,6 +140,30 @@ public sealed class DiagnosticsTests
         Assert.Equal(103, histogram.TotalCount);
     }
 
+    /// <summary>LATENCY HISTOGRAM's buckets: the log iteration from 1024 ns doubling, as redis's fillCommandCDF.</summary>
+    [Fact]
+    public void HistogramBucketsFollowTheLogIteration()
+    {
+        var histogram = new LatencyHistogram();
+        for (int i = 0; i < 3; i++) histogram.RecordMicros(1);   // 1000 ns
+        histogram.RecordMicros(3);                               // 3000 ns
+        histogram.RecordMicros(100);                             // 100 µs
+        // levels 1024, 2048, 4096, ...: a step reports where the iteration stands once it reaches the level (the
+        // bucket holding 1024 -> 1 µs, 3 counted; then 4096's -> 4 µs, 4 counted; 131072's -> 132 µs, 5 counted),
+        // which is why redis-server's buckets read 1, 2, 4, 8, 16, 33, 66, 132, ...
+        Assert.Equal([(1L, 3L), (4L, 4L), (132L, 5L)], histogram.LogBuckets());
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v");
+        h.Run("SET", "k", "w");
+        h.Run("CONFIG", "GET", "hz");
+        string all = h.Run("LATENCY", "HISTOGRAM");
+        Assert.StartsWith("*4\r\n$10\r\nconfig|get\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n*", all);
+        Assert.Contains("$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:2\r\n", all);
+        Assert.StartsWith("*2\r\n$3\r\nset\r\n", h.Run("LATENCY", "HISTOGRAM", "SET", "nosuch", "config|set"));
+        Assert.StartsWith("*2\r\n$10\r\nconfig|get\r\n", h.Run("LATENCY", "HISTOGRAM", "config"));
+        Assert.Equal("*0\r\n", h.Run("LATENCY", "HISTOGRAM", "get"));
+    }
+
     [Fact]
     public void InstantaneousFiguresAreTheMeanOfSixteenSamples()
     {

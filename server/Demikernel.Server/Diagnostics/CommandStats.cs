@@ -48,6 +48,8 @@ internal sealed class CommandStats
 
     public void Rejected(int id) => _rejected[id]++;
 
+    public LatencyHistogram? Histogram(int id) => _histograms[id];
+
     public void Reset()
     {
         Array.Clear(_calls);

@@ -84,6 +84,43 @@ internal sealed class LatencyHistogram
         return 1L << (sub >= SubBucketCount ? bucket + 1 : bucket);
     }
 
+    /// <summary>
+    /// LATENCY HISTOGRAM's buckets: HdrHistogram's logarithmic iteration from 1024 ns doubling (hdr_iter_log_init(h,
+    /// 1024, 2)), each step reporting the highest value equivalent to where the iteration stands (in whole µs) and the
+    /// count up to there; a step that adds nothing is left out, as redis's fillCommandCDF does.
+    /// </summary>
+    public List<(long Micros, long Cumulative)> LogBuckets()
+    {
+        var buckets = new List<(long, long)>();
+        long level = 1024;
+        long levelLowest = LowestEquivalent(level);
+        int index = -1;
+        long cumulative = 0, value = 0, highest = 0, previous = 0;
+        while (true)
+        {
+            bool more = cumulative < TotalCount || (index + 1 < _counts.Length && ValueAtIndex(index + 1) > levelLowest);
+            if (!more) break;
+            while (true)
+            {
+                if (value >= levelLowest)
+                {
+                    level *= 2;
+                    levelLowest = LowestEquivalent(level);
+                    break;
+                }
+                index++;
+                if (index >= _counts.Length) break;
+                cumulative += _counts[index];
+                value = ValueAtIndex(index);
+                highest = LowestEquivalent(value) + RangeSize(value) - 1;
+            }
+            if (cumulative > previous) buckets.Add((highest / 1000, cumulative));
+            previous = cumulative;
+            if (index >= _counts.Length) break;
+        }
+        return buckets;
+    }
+
     /// <summary>hdr_value_at_percentile: the highest value equivalent to the bucket holding that share of the counts.</summary>
     public long ValueAtPercentile(double percentile)
     {
