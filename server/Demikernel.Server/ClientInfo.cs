@@ -10,7 +10,7 @@ internal static class ClientInfo
     public static string Describe(ClientState client, long now, long argvMem)
     {
         var session = client.Session;
-        string flags = (client.IsReplica ? "S" : "") + (client.IsMaster ? "M" : "") + (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
+        string flags = (client.IsReplica ? "S" : "") + (client.IsMaster ? "M" : "") + (client.Monitoring ? "O" : "") + (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
             + Notifications.ClientTracking.Flags(client) + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "")
             + (client.NoEvict ? "e" : "");
         if (flags.Length == 0) flags = "N";

@@ -145,6 +145,16 @@ public sealed class ClientSession
                     }
                     keepGoing = Consume([]); // the rest of the pipeline waited behind the blocked request
                 }
+                else if (Client.PauseHeld)
+                {
+                    // Held by CLIENT PAUSE: wait for its end (or UNPAUSE), then run the waiting requests again.
+                    var pause = _server.Diagnostics.Pause;
+                    _unblock.Reset();
+                    long left = pause.EndMs - _server.NowMs;
+                    if (pause.Active && left > 0) await _unblock.WaitAsync(TimeSpan.FromMilliseconds(left));
+                    Client.PauseHeld = false;
+                    keepGoing = Consume([]);
+                }
                 else
                 {
                     QResult popped;
@@ -177,6 +187,8 @@ public sealed class ClientSession
         finally
         {
             if (Client.Blocked) Unpark();
+            if (Client.Monitoring) _server.Diagnostics.Monitors.Remove(this);
+            _server.Diagnostics.Pause.Forget(this);
             _server.PubSub.RemoveAll(this);
             _server.Tracking.Disable(Client);
             _server.Watches.UnwatchAll(Client);
@@ -339,6 +351,28 @@ public sealed class ClientSession
         _unblock.Set();
     }
 
+    /// <summary>CLIENT UNPAUSE: a held client runs its requests again.</summary>
+    internal void ResumeFromPause()
+    {
+        if (Client.PauseHeld) _unblock.Set();
+    }
+
+    /// <summary>CLIENT UNBLOCK: the parked request is answered as its timeout would answer it, or with the UNBLOCKED
+    /// error. False when the client is not blocked.</summary>
+    internal bool UnblockByCommand(bool error)
+    {
+        if (!Client.Blocked || _killed) return false;
+        if (error)
+        {
+            UnblockWithError("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+            return true;
+        }
+        _reply.Version = Client.Protocol;
+        TimeOutBlocked();
+        _unblock.Set();
+        return true;
+    }
+
     /// <summary>Answers the blocked request with an error instead (XREADGROUP whose stream key went away) and wakes the client.</summary>
     internal void UnblockWithError(string message)
     {
@@ -465,8 +499,11 @@ public sealed class ClientSession
                 _reply.Version = Client.Protocol;
                 var context = new CommandContext(buffer[offset..], _args, Client, _server, _reply) { FrameLength = consumed };
                 _executing = true;
+                int replyMark = _reply.Length;
                 _server.Commands.Execute(ref context);
                 _executing = false;
+                if (Client.PauseHeld) break; // CLIENT PAUSE: this request and those after it wait in the query buffer
+                if (Client.ReplyMode != Diagnostics.ReplyMode.On) Diagnostics.ReplyModes.AfterCommand(Client, _reply, replyMark);
                 Client.CommandsProcessed++;
             }
             offset += consumed;
@@ -513,7 +550,7 @@ public sealed class ClientSession
 
     public void Deliver(string? pattern, ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
     {
-        if (_killed) return;
+        if (_killed || Client.ReplyMode == Diagnostics.ReplyMode.Off) return;
         var target = _executing ? _reply : _outbox;
         target.Version = Client.Protocol;
         target.PushHeader(pattern is null || ReferenceEquals(pattern, ShardMessage) ? 3 : 4);
@@ -526,6 +563,21 @@ public sealed class ClientSession
         }
         target.Bulk(channel);
         target.Bulk(message);
+        if (_executing) return;
+        CheckOutputLimit();
+        if (!_flushing && !_killed)
+        {
+            _flushing = true;
+            _libos.Spawn(_flushOutbox);
+        }
+    }
+
+    /// <summary>Sends bytes already in RESP form (a MONITOR line) the way <see cref="Deliver"/> sends a message.</summary>
+    internal void DeliverRaw(ReadOnlySpan<byte> resp)
+    {
+        if (_killed || Client.ReplyMode == Diagnostics.ReplyMode.Off) return;
+        var target = _executing ? _reply : _outbox;
+        target.Raw(resp);
         if (_executing) return;
         CheckOutputLimit();
         if (!_flushing && !_killed)

@@ -111,4 +111,22 @@ public sealed class ClientState
 
     /// <summary>REPLCONF options a would-be replica sent before its PSYNC.</summary>
     internal Replication.ReplicaLink? PendingReplica { get; set; }
+
+    // ---- diagnostics (Diagnostics/) ----
+
+    /// <summary>The client scripts run their redis.call()s as (MONITOR shows it as "lua").</summary>
+    internal bool IsScript { get; init; }
+
+    /// <summary>Commands replayed from the AOF: not counted in commandstats, the slow log or MONITOR (redis's
+    /// isAOFLoadingContext).</summary>
+    internal bool NoStats { get; init; }
+
+    /// <summary>In MONITOR mode (CLIENT LIST flag O): only commands that do not touch the keyspace are served.</summary>
+    internal bool Monitoring { get; set; }
+
+    /// <summary>CLIENT REPLY: replies are sent (On), dropped (Off), or dropped for the next command only (Skip).</summary>
+    internal Diagnostics.ReplyMode ReplyMode { get; set; }
+
+    /// <summary>CLIENT PAUSE holds this client's next request: the session waits for the pause to end, then runs it.</summary>
+    internal bool PauseHeld { get; set; }
 }

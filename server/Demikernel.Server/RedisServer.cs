@@ -95,6 +95,7 @@ public sealed class RedisServer
         {
             if (name == "requirepass") Acl.SetDefaultPassword(value.Length > 0 ? value : null);
         };
+        Diagnostics = new Diagnostics.ServerDiagnostics(this);
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
@@ -137,6 +138,9 @@ public sealed class RedisServer
     public RedisDatabase[] Databases { get; }
     public CommandTable Commands { get; }
     public ServerStats Stats { get; } = new();
+
+    /// <summary>Error counts, the slow log, latency monitor, MONITOR and the instantaneous figures (Diagnostics/).</summary>
+    public Diagnostics.ServerDiagnostics Diagnostics { get; }
     public PubSubHub PubSub { get; } = new();
 
     /// <summary>Keyspace notifications (notify-keyspace-events), a subscriber of the change hook (Notifications/).</summary>
@@ -492,9 +496,11 @@ public sealed class RedisServer
             await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
             CoarseNowMs = NowMs;
             if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
+            long expireStart = System.Diagnostics.Stopwatch.GetTimestamp();
             // A replica never expires keys itself: its master's DELs do (expired keys read as missing meanwhile).
-            if (!Replication.IsReplica)
+            if (Diagnostics.ActiveExpire && !Replication.IsReplica)
                 foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            Diagnostics.ExpireCycleDone(expireStart); // LATENCY's expire-cycle event
             Memory.Cron();
             Persistence.Cron();
             int timeout = Config.Timeout;

@@ -20,6 +20,9 @@ public sealed class ReplyBuffer
 
     public RespVersion Version { get; set; } = RespVersion.Resp2;
 
+    /// <summary>Where error replies written here are counted (INFO errorstats); null: not counted.</summary>
+    internal Diagnostics.ErrorStats? Errors { get; set; }
+
     /// <summary>Bytes written since the last <see cref="Take"/>.</summary>
     public int Length { get; private set; }
 
@@ -100,6 +103,7 @@ public sealed class ReplyBuffer
     /// <summary>An error reply; <paramref name="message"/> starts with its code, e.g. "ERR syntax error".</summary>
     public void Error(string message)
     {
+        Errors?.Count(message);
         var w = Writer();
         if (!w.TryWriteError(message)) { Grow(message.Length * 3 + 3); w = Writer(); w.TryWriteError(message); }
         Advance(w.Written);
@@ -107,6 +111,7 @@ public sealed class ReplyBuffer
 
     public void Error(ReadOnlySpan<byte> message)
     {
+        Errors?.Count(message);
         var w = Writer();
         if (!w.TryWriteError(message)) { Grow(message.Length + 3); w = Writer(); w.TryWriteError(message); }
         Advance(w.Written);
@@ -114,6 +119,7 @@ public sealed class ReplyBuffer
 
     public void Error(RespProtocolError error)
     {
+        Errors?.Count("ERR Protocol error");
         var w = Writer();
         if (!w.TryWriteError(error)) { Grow(256); w = Writer(); w.TryWriteError(error); }
         Advance(w.Written);

@@ -105,6 +105,9 @@ public sealed partial class ServerConfig
                 case "bind":
                     RewriteLine(name, value.Length == 0 ? "bind \"\"" : $"bind {value}", force);
                     break;
+                case "latency-tracking-info-percentiles" when value.Length == 0:
+                    RewriteLine(name, $"{name} \"\"", force);
+                    break;
                 default:
                     string text = QuotedParameters.Contains(name) ? RedisConfFile.Quote(value)
                         : MemoryParameters.Contains(name) && long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out long bytes) ? FormatMemory(bytes)

@@ -69,7 +69,7 @@ public sealed partial class ServerConfig
     private static readonly HashSet<string> DeprecatedIgnored = new(StringComparer.Ordinal) { "list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands" };
 
     /// <summary>Parameters that take several words (`save 900 1`, `bind a b`); the others take exactly one.</summary>
-    private static readonly HashSet<string> MultiArgParameters = new(StringComparer.Ordinal) { "save", "bind", "client-output-buffer-limit", "replicaof" };
+    private static readonly HashSet<string> MultiArgParameters = new(StringComparer.Ordinal) { "save", "bind", "client-output-buffer-limit", "replicaof", "latency-tracking-info-percentiles" };
 
     /// <summary>Shown in CONFIG GET with the one value this server implements; another value at start is refused.</summary>
     private static readonly Dictionary<string, string> OnlyValue = new(StringComparer.Ordinal)

@@ -83,6 +83,9 @@ public sealed partial class ServerConfig
         _values["slowlog-log-slower-than"] = "10000";
         _values["slowlog-max-len"] = "128";
         _values["latency-monitor-threshold"] = "0";
+        _values["latency-tracking"] = "yes";
+        _values["enable-debug-command"] = "no";
+        _values["latency-tracking-info-percentiles"] = "50 99 99.9";
         _values["hash-max-listpack-entries"] = "512";
         _values["hash-max-listpack-value"] = "64";
         _values["list-max-listpack-size"] = "-2";
@@ -193,8 +196,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "slowlog-log-slower-than",
-        "slowlog-max-len", "latency-monitor-threshold", "hash-max-listpack-entries", "hash-max-listpack-value",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
         "active-expire-effort", "replica-priority",
     };
@@ -222,7 +224,7 @@ public sealed partial class ServerConfig
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "port" or "bind" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum"
+        if (key is "databases" or "port" or "bind" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
@@ -352,12 +354,20 @@ public sealed partial class ServerConfig
                 if (ParseMemory(v) is not { } maxBytes) return "argument must be a memory value";
                 _values[key] = maxBytes.ToString(CultureInfo.InvariantCulture);
                 return null;
-            case "slowlog-max-len"
-                or "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
+            case "slowlog-log-slower-than":
+                return Range(v, -1, long.MaxValue);
+            case "slowlog-max-len" or "latency-monitor-threshold":
+                return Range(v, 0, long.MaxValue);
+            case "enable-debug-command":
+                _values[key] = v = v.ToLowerInvariant();
+                return v is "no" or "yes" or "local" ? null : "argument(s) must be one of the following: no, yes, local";
+            case "latency-tracking-info-percentiles":
+                return Diagnostics.Percentiles.Validate(v, out var shown) is { } percentileError ? percentileError : SetShown(key, shown);
+            case "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
                 or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
-                or "latency-monitor-threshold" or "tcp-backlog":
+                or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
-            case "slowlog-log-slower-than" or "list-max-listpack-size":
+            case "list-max-listpack-size":
                 return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
@@ -368,7 +378,8 @@ public sealed partial class ServerConfig
             case "appendonly" or "aof-load-truncated" or "aof-use-rdb-preamble" or "aof-timestamp-enabled" or "aof-disable-auto-gc"
                 or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
-                or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del":
+                or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del"
+                or "latency-tracking":
                 if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
                 {
                     _values[key] = v.ToLowerInvariant();
@@ -433,6 +444,12 @@ public sealed partial class ServerConfig
             default:
                 return ValidateReplication(key, v);
         }
+    }
+
+    private string? SetShown(string key, string shown)
+    {
+        _values[key] = shown;
+        return null;
     }
 
     /// <summary>redis-server's check of a bounded integer parameter: parsed first, then its range.</summary>

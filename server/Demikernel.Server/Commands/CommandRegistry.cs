@@ -26,5 +26,6 @@ public static class CommandRegistry
         FunctionCommands.Register(table);
         Acl.AclCommandHandlers.Register(table);
         Replication.ReplicationCommands.Register(table);
+        Diagnostics.DiagnosticsCommands.Register(table);
     }
 }

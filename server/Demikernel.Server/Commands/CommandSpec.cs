@@ -213,6 +213,9 @@ public sealed record CommandSpec
     /// <summary>The command's bit in ACL users' command bitmaps (Acl/AclCommands), given when the table takes it.</summary>
     public int AclId { get; init; }
 
+    /// <summary>Index of the command's counters (INFO commandstats), given by the table as it takes the command.</summary>
+    public int Id { get; init; } = -1;
+
     /// <summary>True once the table gave it redis's metadata (false for a command redis-server does not have).</summary>
     public bool HasMetadata { get; init; }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -37,13 +38,24 @@ public sealed class CommandTable
             Subcommands = spec.Subcommands.Select(s =>
             {
                 var sub = CommandMetadata.Apply(s, $"{wire}|{s.Name.ToLowerInvariant()}");
-                return sub with { AclId = Acl.AclCommands.IdFor(sub) };
+                return Numbered(sub with { AclId = Acl.AclCommands.IdFor(sub) });
             }).ToArray(),
         };
+        named = Numbered(named);
         foreach (var s in named.Subcommands.Prepend(named))
             if (s.Arity == 0) throw new InvalidOperationException($"command {s.WireName} has no arity: redis-server has no such command, so its spec must give one");
         if (!_commands.TryAdd(spec.Name, named)) throw new InvalidOperationException($"command {spec.Name} registered twice");
         if (spec.Name == "PING") PingHandler = spec.Handler;
+    }
+
+    /// <summary>Per-command counters (INFO commandstats, latencystats), indexed by <see cref="CommandSpec.Id"/>.</summary>
+    internal Diagnostics.CommandStats Stats { get; } = new();
+
+    private CommandSpec Numbered(CommandSpec spec)
+    {
+        var numbered = spec with { Id = Stats.Register(spec) };
+        Stats.Replace(numbered);
+        return numbered;
     }
 
     /// <summary>PING's handler: MISCONF refuses PING too, as redis-server does.</summary>
@@ -57,6 +69,9 @@ public sealed class CommandTable
     public void Execute(ref CommandContext context)
     {
         var client = context.Client;
+        // Errors written to a client are counted (INFO errorstats); a script's redis.call()s answer the script, which
+        // answers its caller: counted there.
+        if (context.Reply.Errors is null && !client.IsScript) context.Reply.Errors = context.Server.Diagnostics.Errors;
         if (!_lookup.TryGetValue(context.Arg(0), out var spec))
         {
             if (client.InMulti) client.MultiAborted = true;
@@ -66,17 +81,20 @@ public sealed class CommandTable
         if (!client.Authenticated && (spec.Flags & CommandFlags.NoAuth) == 0 && context.Server.RequiresAuth)
         {
             if (client.InMulti) client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
             context.Reply.Error(Errors.NoAuth);
             return;
         }
         if (!spec.ArityOk(context.Count))
         {
             if (client.InMulti) client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
             context.Reply.Error(Errors.WrongArgCount(spec.WireName));
             return;
         }
         if (client.SubscriptionCount > 0 && client.Protocol == Resp.RespVersion.Resp2 && (spec.Flags & CommandFlags.AllowedWhileSubscribed) == 0)
         {
+            Stats.Rejected(spec.Id);
             context.Reply.Error($"ERR Can't execute '{spec.WireName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
@@ -92,6 +110,7 @@ public sealed class CommandTable
             if (!sub.ArityOk(context.Count))
             {
                 if (client.InMulti) client.MultiAborted = true;
+                Stats.Rejected(sub.Id);
                 context.Reply.Error(Errors.WrongArgCount(sub.WireName));
                 return;
             }
@@ -101,6 +120,7 @@ public sealed class CommandTable
         if (client.InMulti && (spec.Flags & CommandFlags.NoMulti) != 0)
         {
             client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
             context.Reply.Error("ERR Command not allowed inside a transaction");
             return;
         }
@@ -108,18 +128,31 @@ public sealed class CommandTable
         if (!client.User.Unrestricted && !context.Server.Acl.Allow(ref context, spec))
         {
             if (client.InMulti) client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
+            return;
+        }
+        // A client in MONITOR mode is a replica for redis-server: it may not touch the keyspace.
+        if (client.Monitoring && (spec.Flags & (CommandFlags.Write | CommandFlags.ReadOnly | CommandFlags.MayReplicate)) != 0)
+        {
+            Stats.Rejected(spec.Id);
+            context.Reply.Error("ERR Replica can't interact with the keyspace");
             return;
         }
         // redis-server's processCommand: with maxmemory set, evict first; when that fails, denyoom commands (and, inside
         // MULTI, anything but EXEC, DISCARD, QUIT, RESET) are refused. Not for the commands EXEC replays, nor for a
         // client that must be obeyed (redis-server loads its AOF and applies its master's stream without processCommand).
         // Memory.LastResult keeps the outcome for the whole command: scripts' denyoom calls read it (pre_command_oom_state).
-        if (context.Server.Memory.Limit != 0 && !client.InExec && !client.MustObey && MemoryRefuses(ref context, spec)) return;
+        if (context.Server.Memory.Limit != 0 && !client.InExec && !client.MustObey && MemoryRefuses(ref context, spec))
+        {
+            Stats.Rejected(spec.Id);
+            return;
+        }
         // A script past busy-reply-threshold lets other clients in (Scripting/LuaEngine's hook): only allow_busy
         // commands run, the others get BUSY, as processCommand does while a script is timed out.
         if (context.Server.BusyScript is { } busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !ReferenceEquals(client, busy.Call.Client))
         {
             if (client.InMulti) client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
             context.Reply.Error(busy.Run.IsFunction ? Errors.BusyFunction : Errors.BusyScript);
             return;
         }
@@ -129,12 +162,23 @@ public sealed class CommandTable
             if ((FlagsOf(ref context, spec) & CommandFlags.Write) != 0 || ReferenceEquals(spec.Handler, PingHandler))
             {
                 if (client.InMulti) client.MultiAborted = true;
+                Stats.Rejected(spec.Id);
                 context.Reply.Error(denied);
                 return;
             }
         }
         // Replication's checks (NOREPLICAS, READONLY, MASTERDOWN), only on a replica or with min-replicas-to-write.
-        if (context.Server.Replication.Guarding && ReplicationRefuses(ref context, spec)) return;
+        if (context.Server.Replication.Guarding && ReplicationRefuses(ref context, spec))
+        {
+            Stats.Rejected(spec.Id);
+            return;
+        }
+        // CLIENT PAUSE: held, not refused; the session runs the request again when the pause ends
+        if (context.Server.Diagnostics.Pause.Mode != Diagnostics.PauseMode.None && context.Server.Diagnostics.Pause.Holds(ref context, spec))
+        {
+            client.PauseHeld = true;
+            return;
+        }
         if (client.InMulti && (spec.Flags & CommandFlags.RunsInMulti) == 0)
         {
             client.MultiQueue.Add(context.Buffer[..context.FrameLength].ToArray());
@@ -146,9 +190,17 @@ public sealed class CommandTable
         client.LastCommand = spec.WireName;
         int replyMark = context.Reply.Length;
         var effects = context.Server.Effects;
+        var diagnostics = context.Server.Diagnostics;
         bool recording = effects.HasConsumers;
         if (recording) effects.BeginCommand(spec);
         context.Server.Tracking.BeforeCommand(client);
+        if (diagnostics.Monitors.Count > 0 && Diagnostics.ServerDiagnostics.MonitoredBeforeRun(spec) && !context.IsRetry && !client.NoStats)
+            diagnostics.FeedMonitors(ref context);
+        // Failed = an error since the start of this call or the end of the
+        // last call nested in it (redis's prev_err_count), so EXEC is not failed by its commands' errors.
+        var errors = diagnostics.Errors;
+        errors.Mark = errors.Total;
+        long started = Stopwatch.GetTimestamp();
         try
         {
             spec.Handler(ref context);
@@ -166,6 +218,10 @@ public sealed class CommandTable
             }
         }
         context.Server.Tracking.AfterCommand(ref context, spec);
+        long ticks = Stopwatch.GetTimestamp() - started;
+        bool failed = errors.Total > errors.Mark;
+        errors.Mark = errors.Total;
+        if (!client.NoStats) Completed(ref context, spec, ticks, failed);
         var blocking = context.Server.Blocking;
         if (blocking.HasReady && !client.InExec && context.Server.RunningScript is null) blocking.ServeReady();
     }
@@ -177,6 +233,24 @@ public sealed class CommandTable
         if (context.Client.InMulti) context.Client.MultiAborted = true;
         context.Reply.Error(error);
         return true;
+    }
+
+    /// <summary>
+    /// A call's counters (redis's call(): commandstats, latency histogram, slow log, latency monitor, MONITOR). A call
+    /// that left its client blocked is counted when it is served. Only array writes here; the slow log and MONITOR
+    /// are out of line and only when they want the call.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Completed(ref CommandContext context, CommandSpec spec, long ticks, bool failed)
+    {
+        var diagnostics = context.Server.Diagnostics;
+        bool counted = !context.Client.Blocked;
+        long micros = Diagnostics.CommandStats.TicksToMicros(ticks);
+        if (counted) Stats.Record(spec.Id, ticks, micros, failed);
+        bool slow = counted && diagnostics.SlowLog.Wants(micros) && (spec.Flags & CommandFlags.SkipSlowlog) == 0;
+        bool monitor = diagnostics.Monitors.Count > 0 && !context.IsRetry && (spec.Flags & (CommandFlags.SkipMonitor | CommandFlags.Admin)) == 0;
+        if (counted && diagnostics.Latency.ThresholdMs != 0) diagnostics.LatencySample(spec, micros);
+        if (slow || monitor) diagnostics.AfterCall(ref context, spec, micros, slow, monitor);
     }
 
     internal const string OomError = "OOM command not allowed when used memory > 'maxmemory'.";

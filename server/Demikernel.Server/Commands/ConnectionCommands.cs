@@ -33,6 +33,10 @@ public static class ConnectionCommands
                 new("CACHING", Notifications.ClientTracking.CachingCommand),
                 new("GETREDIR", Notifications.ClientTracking.GetRedirCommand),
                 new("TRACKINGINFO", Notifications.ClientTracking.TrackingInfoCommand),
+                new("REPLY", Diagnostics.DiagnosticsCommands.ClientReply),
+                new("PAUSE", Diagnostics.DiagnosticsCommands.ClientPause),
+                new("UNPAUSE", Diagnostics.DiagnosticsCommands.ClientUnpause),
+                new("UNBLOCK", Diagnostics.DiagnosticsCommands.ClientUnblock),
                 new("HELP", Help),
             ],
         });
@@ -181,6 +185,7 @@ public static class ConnectionCommands
         c.Client.Name = null;
         c.Client.User = c.Server.Acl.Default; // clientSetDefaultAuth
         c.Client.Authenticated = !c.Server.RequiresAuth;
+        Diagnostics.DiagnosticsCommands.OnReset(c.Client, c.Server);
         c.Reply.SimpleString("RESET"u8);
     }
 
@@ -397,7 +402,11 @@ public static class ConnectionCommands
             "KILL <ip:port>", "    Kill connection made from <ip:port>.",
             "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are: ID, ADDR, LADDR, SKIPME.",
             "LIST [options ...]", "    Return information about client connections. Options: TYPE, ID.",
+            "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
             "SETNAME <name>", "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
             "HELP", "    Print this help.",
         ];
         c.Reply.ArrayHeader(lines.Length);

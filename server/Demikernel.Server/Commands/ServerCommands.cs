@@ -165,6 +165,7 @@ public static class ServerCommands
         var s = c.Server.Stats;
         s.CommandsProcessed = s.ConnectionsReceived = s.RejectedConnections = 0;
         s.KeyspaceHits = s.KeyspaceMisses = s.ExpiredKeys = s.NetInputBytes = s.NetOutputBytes = 0;
+        Diagnostics.DiagnosticsInfo.ResetStats(c.Server);
         c.Reply.Ok();
     }
 
@@ -225,15 +226,18 @@ public static class ServerInfo
     // Behaviour is matched against redis-server 7.0.15 (the reference on Debian 12); say so to clients.
     public const string RedisVersion = "7.0.15";
 
-    private static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+    // redis-server 7.0's order; commandstats and latencystats are not in "default", only in "all"/"everything"
+    private static readonly string[] Sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace"];
 
     public static string Render(RedisServer server, IReadOnlySet<string> requested)
     {
-        bool all = requested.Count == 0 || requested.Contains("all") || requested.Contains("everything") || requested.Contains("default");
+        bool all = requested.Contains("all") || requested.Contains("everything");
+        bool defaults = all || requested.Count == 0 || requested.Contains("default");
         var sb = new StringBuilder();
-        foreach (var section in DefaultSections)
+        foreach (var section in Sections)
         {
-            if (!all && !requested.Contains(section)) continue;
+            bool wanted = section is "commandstats" or "latencystats" ? all : defaults;
+            if (!wanted && !requested.Contains(section)) continue;
             if (sb.Length > 0) sb.Append("\r\n");
             Append(sb, server, section);
         }
@@ -327,9 +331,12 @@ public static class ServerInfo
                 sb.Append("# Stats\r\n");
                 Line("total_connections_received", s.ConnectionsReceived);
                 Line("total_commands_processed", s.CommandsProcessed);
-                Line("instantaneous_ops_per_sec", 0);
+                var instantaneous = server.Diagnostics.Instantaneous;
+                Line("instantaneous_ops_per_sec", instantaneous.OpsPerSec);
                 Line("total_net_input_bytes", s.NetInputBytes);
                 Line("total_net_output_bytes", s.NetOutputBytes);
+                Line("instantaneous_input_kbps", (instantaneous.InputBytesPerSec / 1024.0).ToString("F2", ci));
+                Line("instantaneous_output_kbps", (instantaneous.OutputBytesPerSec / 1024.0).ToString("F2", ci));
                 Line("rejected_connections", s.RejectedConnections);
                 Line("sync_full", server.Replication.SyncFull);
                 Line("sync_partial_ok", server.Replication.SyncPartialOk);
@@ -344,6 +351,7 @@ public static class ServerInfo
                 Line("tracking_total_keys", server.Tracking.TotalKeys);
                 Line("tracking_total_items", server.Tracking.TotalItems);
                 Line("tracking_total_prefixes", server.Tracking.TotalPrefixes);
+                Line("total_error_replies", server.Diagnostics.Errors.Total);
                 Line("libos_scheduler_runs", server.LibOS.Scheduler.Runs);
                 break;
             }
@@ -358,6 +366,15 @@ public static class ServerInfo
                 Line("used_cpu_user", p.UserProcessorTime.TotalSeconds.ToString("F6", ci));
                 break;
             }
+            case "commandstats":
+                Diagnostics.DiagnosticsInfo.CommandStats(sb, server);
+                break;
+            case "errorstats":
+                Diagnostics.DiagnosticsInfo.ErrorStats(sb, server);
+                break;
+            case "latencystats":
+                Diagnostics.DiagnosticsInfo.LatencyStats(sb, server);
+                break;
             case "keyspace":
                 sb.Append("# Keyspace\r\n");
                 foreach (var db in server.Databases)

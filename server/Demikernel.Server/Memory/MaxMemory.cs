@@ -135,9 +135,12 @@ internal sealed class MaxMemory
     }
 
     /// <summary>Before a command: nothing to do while under the limit (one sum over the databases).</summary>
+    /// <summary>CLIENT PAUSE: nothing is evicted until this time (redis's performEvictions while paused); 0 = not paused.</summary>
+    internal long PausedUntilMs;
+
     public EvictionResult Check()
     {
-        var result = Limit == 0 || Used <= Limit ? EvictionResult.Ok : PerformEvictions();
+        var result = Limit == 0 || Used <= Limit || (PausedUntilMs != 0 && _server.NowMs < PausedUntilMs) ? EvictionResult.Ok : PerformEvictions();
         LastResult = result;
         return result;
     }

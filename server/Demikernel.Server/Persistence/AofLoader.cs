@@ -33,7 +33,7 @@ internal sealed class AofLoader
     public AofLoader(RedisServer server)
     {
         _server = server;
-        _client = new ClientState(0, default, default, default, server.NowMs) { Authenticated = true, MustObey = true, Name = "aof-loader" };
+        _client = new ClientState(0, default, default, default, server.NowMs) { Authenticated = true, MustObey = true, Name = "aof-loader", NoStats = true };
         _reply = new ReplyBuffer(server.LibOS);
     }
 

@@ -29,7 +29,7 @@ internal sealed class ScriptCall
     {
         _server = server;
         _reply = new ReplyBuffer(server.LibOS);
-        Client = new ClientState(0, default, default, default, server.NowMs) { Authenticated = true, InExec = true, Name = null };
+        Client = new ClientState(0, default, default, default, server.NowMs) { Authenticated = true, InExec = true, Name = null, IsScript = true };
     }
 
     /// <summary>The client scripts run their commands as (redis's lua_client / function client).</summary>

@@ -113,6 +113,13 @@ public sealed class RedisDatabase
     /// <summary>The entries' share of <see cref="UsedMemory"/> (tests compare it with a recount).</summary>
     internal long DataBytes => _usedBytes;
 
+    /// <summary>The bucket array's and the TTL array's bytes (MEMORY STATS' overhead.hashtable.main/expires).</summary>
+    internal long MainTableBytes => MemoryCost.Array(_buckets.Length, MemoryCost.Reference);
+    internal long ExpiresTableBytes => MemoryCost.Array(_expires.Length, MemoryCost.Reference);
+
+    /// <summary>What one key costs by the same accounting (MEMORY USAGE): entry, key, string bytes, value object.</summary>
+    internal static long KeyBytes(RedisEntry e) => EntryBytes(e) + (e.Obj?.MemoryBytes ?? 0);
+
     /// <summary>LFU parameters when an LFU maxmemory policy is selected: <see cref="RedisEntry.AccessMs"/> then holds
     /// Redis's 16-bit decrement time in minutes and 8-bit logarithmic counter instead of the LRU clock. Null = LRU.</summary>
     internal LfuSettings? Lfu { get; set; }
@@ -723,7 +730,7 @@ public sealed class RedisDatabase
     {
         long now = NowMs;
         int total = 0;
-        for (int round = 0; round < budget; round++)
+        for (int round = 0; round < budget && now >= ExpiryPausedUntilMs; round++)
         {
             if (_expiresCount == 0)
             {
@@ -808,13 +815,19 @@ public sealed class RedisDatabase
         return null;
     }
 
+    /// <summary>CLIENT PAUSE: until this time keys are not expired (an expired key reads as absent but stays, as
+    /// redis's expireIfNeeded while paused); 0 = not paused.</summary>
+    internal long ExpiryPausedUntilMs;
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private bool ExpireIfNeeded(RedisEntry e)
     {
-        if (NowMs <= e.ExpireAt) return false;
+        long now = NowMs;
+        if (now <= e.ExpireAt) return false;
         // A replica: its master deletes expired keys (it sends DEL); meanwhile reads see them as missing and the
         // master's own commands see them as they are (redis's expireIfNeeded on a replica).
         if (ExpiryPolicy is { Mode: not ExpiryMode.Delete } policy) return policy.Mode == ExpiryMode.Hide;
+        if (now < ExpiryPausedUntilMs) return true;
         ExpireEntry(e, active: false);
         return true;
     }

@@ -134,6 +134,10 @@ public sealed class RawConnection : IDisposable
     /// True when the server closes the connection (EOF or reset) within <paramref name="timeout"/> and sends nothing
     /// more before that; throws if it sends more bytes, false if the connection stays open.
     /// </summary>
+    /// <summary>True when reply bytes are buffered or arrive within <paramref name="wait"/> (nothing is consumed).</summary>
+    public bool HasData(TimeSpan wait) =>
+        _start != _end || _client.Client.Poll((int)Math.Min(int.MaxValue, wait.Ticks / 10), SelectMode.SelectRead);
+
     public bool WaitForClose(TimeSpan? timeout = null)
     {
         if (_start != _end) throw new InvalidDataException($"unexpected extra bytes: '{Encoding.UTF8.GetString(_buffer, _start, _end - _start)}'");

@@ -1,0 +1,309 @@
+using System.Text.RegularExpressions;
+using Demikernel.Server.Diagnostics;
+
+namespace Demikernel.Server.Tests;
+
+/// <summary>
+/// INFO commandstats/errorstats/latencystats, SLOWLOG, LATENCY, MEMORY and their parameters (Diagnostics/), through
+/// the dispatcher; deterministic replies compared byte for byte with redis-server 7.0.15.
+/// </summary>
+public sealed class DiagnosticsTests
+{
+    private static readonly string[][] Script =
+    [
+        ["SLOWLOG", "HELP"], ["SLOWLOG", "GET", "x"], ["SLOWLOG", "GET", "-2"], ["SLOWLOG", "LEN", "1"], ["SLOWLOG"],
+        ["SLOWLOG", "NOPE"], ["SLOWLOG", "RESET"], ["SLOWLOG", "LEN"], ["SLOWLOG", "GET"], ["SLOWLOG", "GET", "-1"],
+        ["MEMORY", "HELP"], ["MEMORY", "USAGE"], ["MEMORY", "USAGE", "nokey"], ["MEMORY", "USAGE", "nokey", "SAMPLES"],
+        ["MEMORY", "USAGE", "nokey", "SAMPLES", "x"], ["MEMORY", "USAGE", "nokey", "SAMPLES", "-1"], ["MEMORY", "USAGE", "nokey", "FOO", "1"],
+        ["MEMORY", "NOPE"], ["MEMORY", "STATS", "x"], ["MEMORY", "DOCTOR"],
+        ["LATENCY", "LATEST", "x"], ["LATENCY", "HISTORY"], ["LATENCY", "RESET", "a", "b"], ["LATENCY", "RESET"],
+        ["LATENCY", "HISTORY", "nope"], ["LATENCY", "LATEST"],
+        ["CLIENT", "REPLY", "BAD"], ["CLIENT", "REPLY"], ["CLIENT", "REPLY", "ON"],
+        ["CLIENT", "UNBLOCK", "x"], ["CLIENT", "UNBLOCK", "99999"], ["CLIENT", "UNBLOCK", "1", "FOO"], ["CLIENT", "UNBLOCK", "x", "FOO"],
+        ["CLIENT", "UNBLOCK", "1", "ERROR", "x"], ["CLIENT", "PAUSE", "x"], ["CLIENT", "PAUSE", "-1"], ["CLIENT", "PAUSE", "10", "FOO"],
+        ["CLIENT", "PAUSE", "x", "FOO"], ["CLIENT", "pause", "1", "ALL", "x"], ["CLIENT", "PAUSE", "0"], ["CLIENT", "UNPAUSE"], ["CLIENT", "UNPAUSE", "x"],
+        ["CONFIG", "SET", "slowlog-log-slower-than", "-2"], ["CONFIG", "SET", "slowlog-max-len", "-1"],
+        ["CONFIG", "SET", "slowlog-max-len", "x"], ["CONFIG", "SET", "latency-monitor-threshold", "-1"],
+        ["CONFIG", "SET", "latency-tracking", "maybe"], ["CONFIG", "SET", "latency-tracking-info-percentiles", "50 x"],
+        ["CONFIG", "SET", "latency-tracking-info-percentiles", "101"], ["CONFIG", "GET", "latency-tracking"],
+        ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        ["CONFIG", "SET", "latency-tracking-info-percentiles", "50.5000 1e2 0"], ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        ["CONFIG", "SET", "latency-tracking-info-percentiles", ""], ["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        ["CONFIG", "SET", "slowlog-max-len", "5", "slowlog-log-slower-than", "-1", "latency-monitor-threshold", "100"],
+        ["DEBUG", "SLEEP", "0"], ["DEBUG"], ["debug", "help"], ["CONFIG", "SET", "enable-debug-command", "yes"],
+        ["CONFIG", "GET", "enable-debug-command"],
+        ["CONFIG", "GET", "slowlog-max-len"], ["CONFIG", "GET", "slowlog-log-slower-than"], ["CONFIG", "GET", "latency-monitor-threshold"],
+    ];
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void RepliesMatchRedisServer(int protocol)
+    {
+        using var redis = ReferenceRedis.TryStart();
+        using var h = new CommandHarness();
+        redis.Run("HELLO", protocol.ToString());
+        h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
+        var mismatches = redis.Compare(h, Script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    /// <summary>The same commands (successes, rejected ones, failed ones, subcommands) give redis-server's counts in
+    /// INFO commandstats (times left out) and errorstats, and CONFIG RESETSTAT clears them.</summary>
+    [Fact]
+    public void CommandAndErrorStatsCountAsRedisServerCounts()
+    {
+        using var redis = ReferenceRedis.TryStart();
+        using var h = new CommandHarness();
+        string[][] script =
+        [
+            ["CONFIG", "RESETSTAT"], ["NOSUCH"], ["SET", "k", "v"], ["GET", "k"], ["GET"], ["INCR", "k"], ["LPUSH", "k", "x"], ["CONFIG", "GET", "hz"],
+            ["CONFIG", "GET"], ["NOSUCH"], ["CONFIG", "NOSUCH"], ["MULTI"], ["SET", "a", "1"], ["INCR", "k"], ["EXEC"],
+            ["MULTI"], ["GET"], ["EXEC"], ["XADD", "s", "bad", "f", "v"], ["SLOWLOG", "GET", "x"],
+        ];
+        // pipelined on a connection of its own: the reference's reply marker would be queued inside MULTI
+        using (var raw = new System.Net.Sockets.TcpClient("127.0.0.1", redis.Port))
+        {
+            var stream = raw.GetStream();
+            stream.ReadTimeout = 10_000;
+            foreach (var command in script)
+            {
+                stream.Write(CommandHarness.EncodeRequest(command));
+                h.Run(command);
+            }
+            stream.Write(CommandHarness.EncodeRequest("ECHO", "end-of-script"));
+            var received = new System.Text.StringBuilder();
+            var buffer = new byte[4096];
+            while (!received.ToString().EndsWith("end-of-script\r\n", StringComparison.Ordinal))
+                received.Append(System.Text.Encoding.Latin1.GetString(buffer, 0, stream.Read(buffer)));
+        }
+        string theirs = string.Join("\n", Counts(redis.Run("INFO", "commandstats"))), ours = string.Join("\n", Counts(h.Run("INFO", "commandstats")));
+        Assert.True(theirs == ours, $"redis:\n{theirs}\nours:\n{ours}");
+        Assert.Equal(Lines(redis.Run("INFO", "errorstats")), Lines(h.Run("INFO", "errorstats")));
+        Assert.Equal(Field(redis.Run("INFO", "stats"), "total_error_replies"), Field(h.Run("INFO", "stats"), "total_error_replies"));
+        Assert.Matches(@"cmdstat_config\|get:calls=1,usec=\d+,usec_per_call=\d+\.\d\d,rejected_calls=1,failed_calls=0\r\n", h.Run("INFO", "commandstats"));
+
+        h.Run("CONFIG", "RESETSTAT");
+        redis.Run("CONFIG", "RESETSTAT");
+        Assert.Equal(Counts(redis.Run("INFO", "commandstats")), Counts(h.Run("INFO", "commandstats")));
+        Assert.Equal(Lines(redis.Run("INFO", "errorstats")), Lines(h.Run("INFO", "errorstats")));
+        Assert.Equal("0", Field(h.Run("INFO", "stats"), "total_error_replies"));
+        // errorstats is a default section; commandstats and latencystats only come with "all"/"everything" or by name
+        Assert.Contains("# Errorstats", h.Run("INFO"));
+        Assert.DoesNotContain("# Commandstats", h.Run("INFO"));
+        Assert.Contains("# Latencystats", h.Run("INFO", "everything"));
+    }
+
+    private static List<string> Lines(string info) =>
+        info.Split("\r\n").Where(l => l.Length > 0 && !l.StartsWith('$') && !l.StartsWith('=')).Select(l => l.StartsWith("txt:", StringComparison.Ordinal) ? l[4..] : l).ToList();
+
+    /// <summary>commandstats lines without the times (usec, usec_per_call), in name order (redis's is its hash
+    /// order), without the reference connection's own ECHO markers.</summary>
+    private static List<string> Counts(string info) =>
+        Lines(info).Select(l => Regex.Replace(l, @"usec=\d+,usec_per_call=[\d.]+,", ""))
+            .Where(l => !l.StartsWith("cmdstat_echo:", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+
+    private static string Field(string info, string name) =>
+        Lines(info).Single(l => l.StartsWith(name + ":", StringComparison.Ordinal))[(name.Length + 1)..];
+
+    /// <summary>latency-tracking: per-command percentiles in redis's format (the values are the HdrHistogram's
+    /// highest equivalent values of the buckets, which the histogram's own test pins).</summary>
+    [Fact]
+    public void LatencyStatsFollowTheParameters()
+    {
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v");
+        h.Run("CONFIG", "GET", "hz");
+        string info = h.Run("INFO", "latencystats");
+        Assert.Matches(@"latency_percentiles_usec_set:p50=\d+\.\d{3},p99=\d+\.\d{3},p99\.9=\d+\.\d{3}\r\n", info);
+        Assert.Contains("latency_percentiles_usec_config|get:p50=", info);
+        h.Run("CONFIG", "SET", "latency-tracking-info-percentiles", "0 100");
+        Assert.Matches(@"latency_percentiles_usec_set:p0=\d+\.\d{3},p100=\d+\.\d{3}\r\n", h.Run("INFO", "latencystats"));
+        h.Run("CONFIG", "RESETSTAT");
+        h.Run("CONFIG", "SET", "latency-tracking", "no");
+        h.Run("SET", "k", "v");
+        Assert.DoesNotContain("latency_percentiles_usec_set", h.Run("INFO", "latencystats"));
+    }
+
+    [Fact]
+    public void HistogramPercentilesAreHdrBucketValues()
+    {
+        var histogram = new LatencyHistogram();
+        for (int i = 0; i < 100; i++) histogram.RecordMicros(1); // 1000 ns: bucket [1000, 1003]
+        Assert.Equal(1003, histogram.ValueAtPercentile(50));
+        Assert.Equal(1000, histogram.ValueAtPercentile(0));
+        histogram.RecordMicros(0); // clamped to 1 ns: exact below 256
+        Assert.Equal(1, histogram.ValueAtPercentile(0));
+        histogram.RecordMicros(5000); // 5 ms: bucket of width 64
+        Assert.Equal(5_000_000 - (5_000_000 % 32768) + 32767, histogram.ValueAtPercentile(100));
+        histogram.RecordMicros(10_000_000); // clamped to 1 s
+        Assert.Equal(103, histogram.TotalCount);
+    }
+
+    /// <summary>LATENCY HISTOGRAM's buckets: the log iteration from 1024 ns doubling, as redis's fillCommandCDF.</summary>
+    [Fact]
+    public void HistogramBucketsFollowTheLogIteration()
+    {
+        var histogram = new LatencyHistogram();
+        for (int i = 0; i < 3; i++) histogram.RecordMicros(1);   // 1000 ns
+        histogram.RecordMicros(3);                               // 3000 ns
+        histogram.RecordMicros(100);                             // 100 µs
+        // levels 1024, 2048, 4096, ...: a step reports where the iteration stands once it reaches the level (the
+        // bucket holding 1024 -> 1 µs, 3 counted; then 4096's -> 4 µs, 4 counted; 131072's -> 132 µs, 5 counted),
+        // which is why redis-server's buckets read 1, 2, 4, 8, 16, 33, 66, 132, ...
+        Assert.Equal([(1L, 3L), (4L, 4L), (132L, 5L)], histogram.LogBuckets());
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v");
+        h.Run("SET", "k", "w");
+        h.Run("CONFIG", "GET", "hz");
+        string all = h.Run("LATENCY", "HISTOGRAM");
+        Assert.StartsWith("*4\r\n$10\r\nconfig|get\r\n*4\r\n$5\r\ncalls\r\n:1\r\n$14\r\nhistogram_usec\r\n*", all);
+        Assert.Contains("$3\r\nset\r\n*4\r\n$5\r\ncalls\r\n:2\r\n", all);
+        Assert.StartsWith("*2\r\n$3\r\nset\r\n", h.Run("LATENCY", "HISTOGRAM", "SET", "nosuch", "config|set"));
+        Assert.StartsWith("*2\r\n$10\r\nconfig|get\r\n", h.Run("LATENCY", "HISTOGRAM", "config"));
+        Assert.Equal("*0\r\n", h.Run("LATENCY", "HISTOGRAM", "get"));
+    }
+
+    [Fact]
+    public void InstantaneousFiguresAreTheMeanOfSixteenSamples()
+    {
+        var metrics = new InstantaneousMetrics();
+        metrics.Tick(0, 0, 0, 0);
+        for (int i = 1; i <= 16; i++) metrics.Tick(i * 100, i * 50, i * 1024, i * 2048); // 500 ops/s, 10 KB/s, 20 KB/s
+        Assert.Equal(500, metrics.OpsPerSec);
+        Assert.Equal(10240, metrics.InputBytesPerSec);
+        Assert.Equal(20480, metrics.OutputBytesPerSec);
+        metrics.Tick(1650, 10_000, 0, 0); // under 100 ms since the last sample: not taken
+        Assert.Equal(500, metrics.OpsPerSec);
+        metrics.Reset(2000, 800, 0, 0);
+        Assert.Equal(0, metrics.OpsPerSec);
+    }
+
+    [Fact]
+    public void SlowLogTrimsArgumentsAsRedisServer()
+    {
+        using var h = new CommandHarness();
+        h.Run("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        var many = new[] { "RPUSH", "list" }.Concat(Enumerable.Range(0, 40).Select(i => i.ToString())).ToArray();
+        h.Run(many);
+        string big = new('x', 200);
+        h.Run("SET", "k", big);
+        h.Client.Name = "me";
+        h.Run("AUTH", "secret");
+        string reply = h.Run("SLOWLOG", "GET", "3");
+        Assert.StartsWith("*3\r\n*6\r\n:", reply);
+        // newest first: AUTH (redacted), SET (value cut to 128 bytes), RPUSH (32 arguments, the last one a count)
+        Assert.Contains("*2\r\n$4\r\nAUTH\r\n$10\r\n(redacted)\r\n", reply);
+        Assert.Contains($"$147\r\n{new string('x', 128)}... (72 more bytes)\r\n", reply);
+        Assert.Contains("*32\r\n$5\r\nRPUSH\r\n$4\r\nlist\r\n", reply);
+        Assert.Contains("$23\r\n... (11 more arguments)\r\n", reply);
+        Assert.Contains("$2\r\nme\r\n", reply);
+        Assert.Equal(":5\r\n", h.Run("SLOWLOG", "LEN")); // CONFIG SET, RPUSH, SET, AUTH, SLOWLOG GET
+        h.Run("CONFIG", "SET", "slowlog-max-len", "2");
+        h.Run("PING");
+        Assert.Equal(":2\r\n", h.Run("SLOWLOG", "LEN"));
+        h.Run("CONFIG", "SET", "slowlog-log-slower-than", "-1");
+        Assert.Equal("+OK\r\n", h.Run("SLOWLOG", "RESET"));
+        h.Run("PING");
+        Assert.Equal(":0\r\n", h.Run("SLOWLOG", "LEN"));
+    }
+
+    [Fact]
+    public void LatencyMonitorRecordsCommandEventsOverTheThreshold()
+    {
+        using var h = new CommandHarness();
+        // a threshold no real command reaches; samples are added by hand (a command is not slow on demand), and the
+        // series behaves as redis's: one sample per second, the higher one kept, the all-time maximum
+        h.Run("CONFIG", "SET", "latency-monitor-threshold", "1000000");
+        var latency = h.Server.Diagnostics.Latency;
+        latency.AddIfNeeded("command", 5_000_000, 1000);
+        latency.AddIfNeeded("command", 9_000_000, 1000);
+        latency.AddIfNeeded("command", 3_000_000, 1001);
+        latency.AddIfNeeded("fast-command", 999_999, 1001); // under the threshold
+        Assert.Equal("*1\r\n*4\r\n$7\r\ncommand\r\n:1001\r\n:3000000\r\n:9000000\r\n", h.Run("LATENCY", "LATEST"));
+        Assert.Equal("*2\r\n*2\r\n:1000\r\n:9000000\r\n*2\r\n:1001\r\n:3000000\r\n", h.Run("LATENCY", "HISTORY", "command"));
+        Assert.Equal(":1\r\n", h.Run("LATENCY", "RESET", "command", "nope"));
+        Assert.Equal("*0\r\n", h.Run("LATENCY", "LATEST"));
+    }
+
+    [Fact]
+    public void MemoryUsageFollowsTheStoreAccounting()
+    {
+        using var h = new CommandHarness();
+        h.Run("SET", "small", "v");
+        h.Run("SET", "big", new string('x', 10_000));
+        long small = long.Parse(h.Run("MEMORY", "USAGE", "small")[1..^2], System.Globalization.CultureInfo.InvariantCulture);
+        long big = long.Parse(h.Run("MEMORY", "USAGE", "big", "SAMPLES", "0")[1..^2], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(big - small, 9_990, 10_100);
+        for (int i = 0; i < 100; i++) h.Run("RPUSH", "list", i.ToString());
+        long list = long.Parse(h.Run("MEMORY", "USAGE", "list")[1..^2], System.Globalization.CultureInfo.InvariantCulture);
+        long used = h.Server.Databases[0].UsedMemory;
+        Assert.True(list < used && list > 100 * 8, $"{list} of {used}");
+        string stats = h.Run("MEMORY", "STATS");
+        Assert.Contains("$10\r\nkeys.count\r\n:3\r\n", stats);
+        Assert.Contains("$4\r\ndb.0\r\n", stats);
+        Assert.Equal("+OK\r\n", h.Run("MEMORY", "PURGE"));
+        Assert.Equal("$45\r\nStats not supported for the current allocator\r\n", h.Run("MEMORY", "MALLOC-STATS"));
+    }
+
+    /// <summary>While clients are paused keys do not expire: an expired key reads as absent but stays until the end.</summary>
+    [Fact]
+    public void PauseStopsExpiry()
+    {
+        using var h = new CommandHarness();
+        h.Run("SET", "k", "v", "PX", "100");
+        Assert.Equal("+OK\r\n", h.Run("CLIENT", "PAUSE", "10000", "WRITE"));
+        h.AdvanceMs(200);
+        Assert.Equal("$-1\r\n", h.Run("GET", "k"));
+        Assert.Equal(0, h.Db.ActiveExpireCycle(20));
+        Assert.Equal(":1\r\n", h.Run("DBSIZE"));
+        Assert.Equal("+OK\r\n", h.Run("CLIENT", "UNPAUSE"));
+        Assert.Equal("$-1\r\n", h.Run("GET", "k"));
+        Assert.Equal(":0\r\n", h.Run("DBSIZE"));
+        // a pause that ran out lets expiry go on by itself
+        h.Run("SET", "k", "v", "PX", "100");
+        h.Run("CLIENT", "PAUSE", "50");
+        h.AdvanceMs(200);
+        Assert.Equal("$-1\r\n", h.Run("GET", "k"));
+        Assert.Equal(":0\r\n", h.Run("DBSIZE"));
+    }
+
+    /// <summary>DEBUG with enable-debug-command yes: the subcommands implemented, their errors, DEBUG OBJECT's line.</summary>
+    [Fact]
+    public void DebugMatchesRedisServer()
+    {
+        using var redis = ReferenceRedis.TryStart("--enable-debug-command yes");
+        using var h = new CommandHarness();
+        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        string[][] script =
+        [
+            ["DEBUG", "NOPE"], ["DEBUG", "OBJECT", "nokey"], ["DEBUG", "OBJECT"], ["DEBUG", "SLEEP"], ["DEBUG", "SLEEP", "0"],
+            ["DEBUG", "SLEEP", "x"], ["DEBUG", "SLEEP", "0.001"], ["DEBUG", "SET-ACTIVE-EXPIRE", "0"], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"],
+            ["DEBUG", "set-active-expire", "x"], ["DEBUG", "SET-ACTIVE-EXPIRE", "1"], ["DEBUG", "OBJECT", "a", "b"], ["DEBUG", "HELP", "x"],
+        ];
+        var mismatches = redis.Compare(h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+        // a long value that LZF cannot shorten (a compressible one would measure the two compressors' outputs)
+        var rng = new Random(7);
+        string noise = new(Enumerable.Range(0, 300).Select(_ => (char)rng.Next('!', '~')).ToArray());
+        foreach (var (key, value) in new[] { ("s", "hello"), ("n", "123"), ("big", noise) })
+        {
+            redis.Run("SET", key, value);
+            h.Run("SET", key, value);
+            static string Fields(string line) => Regex.Replace(line, @"Value at:0x[0-9a-f]+ | lru:\d+ lru_seconds_idle:\d+", "");
+            Assert.Equal(Fields(redis.Run("DEBUG", "OBJECT", key)), Fields(h.Run("DEBUG", "OBJECT", key)));
+        }
+        h.Run("DEBUG", "SET-ACTIVE-EXPIRE", "0");
+        Assert.False(h.Server.Diagnostics.ActiveExpire);
+        h.Run("DEBUG", "SET-ACTIVE-EXPIRE", "1");
+        Assert.True(h.Server.Diagnostics.ActiveExpire);
+    }
+
+    [Fact]
+    public void CommandsAreRegisteredWithRedisMetadata()
+    {
+        using var h = new CommandHarness();
+        foreach (var name in new[] { "SLOWLOG", "LATENCY", "MEMORY", "MONITOR", "DEBUG" })
+            Assert.DoesNotContain("unknown", h.Run("COMMAND", "INFO", name), StringComparison.Ordinal);
+    }
+}
