@@ -99,10 +99,16 @@ public sealed class ServerProcess : IDisposable
         lock (output) return (process.ExitCode, output.ToString());
     }
 
+    /// <summary>
+    /// Through <c>env --default-signal=INT</c> (same pid, it execs): a test run started in the background by a shell
+    /// inherits SIGINT ignored, and the .NET runtime then never installs its SIGINT handler, so the SIGINT tests would
+    /// test the shell instead of the server (a server started so is a known gap, see the server README).
+    /// </summary>
     private static ProcessStartInfo Info(string file, IEnumerable<string> args)
     {
-        var info = new ProcessStartInfo(file)
+        var info = new ProcessStartInfo("/usr/bin/env")
         {
+            ArgumentList = { "--default-signal=INT", file },
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = false,
