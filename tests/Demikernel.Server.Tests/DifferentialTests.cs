@@ -50,16 +50,7 @@ public sealed class DifferentialTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void RepliesMatchRedisServer(int protocol)
-    {
-        using var redis = ReferenceRedis.TryStart();
-        using var h = new CommandHarness();
-        redis.Run("FLUSHALL");
-        redis.Run("HELLO", protocol.ToString());
-        h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
-        var mismatches = redis.Compare(h, Script);
-        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
-    }
+    public void RepliesMatchRedisServer(int protocol) => ReferenceRedis.AssertSameReplies(Script, protocol);
 
     /// <summary>INCRBYFLOAT and HINCRBYFLOAT compute in redis-server's 80-bit long double: a seeded chain of increments
     /// of every magnitude (and the extremes of the range) must print the same digits at every step.</summary>

@@ -106,6 +106,21 @@ public sealed class ReferenceRedis : IDisposable
 
     public static string Latin1(byte[] bytes) => Encoding.Latin1.GetString(bytes);
 
+    /// <summary>
+    /// Runs <paramref name="script"/> on a fresh redis-server and on a fresh harness, both in RESP
+    /// <paramref name="protocol"/>, and fails the test with every differing reply.
+    /// </summary>
+    public static void AssertSameReplies(IEnumerable<string[]> script, int protocol = 2)
+    {
+        using var redis = TryStart();
+        using var h = new CommandHarness();
+        redis.Run("FLUSHALL");
+        redis.Run("HELLO", protocol.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
+        var mismatches = redis.Compare(h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
     /// <summary>Runs <paramref name="script"/> on redis-server and through <paramref name="h"/>; one description per
     /// differing reply.</summary>
     public List<string> Compare(CommandHarness h, IEnumerable<string[]> script)

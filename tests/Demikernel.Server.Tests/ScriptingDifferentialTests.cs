@@ -199,14 +199,5 @@ public sealed class ScriptingDifferentialTests
     [Fact]
     public void OutOfMemoryScriptsMatchRedisServer() => Compare(2, OutOfMemory);
 
-    private static void Compare(int protocol, string[][] script)
-    {
-        using var redis = ReferenceRedis.TryStart();
-        using var h = new CommandHarness();
-        redis.Run("FLUSHALL");
-        redis.Run("HELLO", protocol.ToString());
-        h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
-        var mismatches = redis.Compare(h, script);
-        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
-    }
+    private static void Compare(int protocol, string[][] script) => ReferenceRedis.AssertSameReplies(script, protocol);
 }
