@@ -104,6 +104,9 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         Dataset.AssertSame(Dataset.Read(m), Dataset.Read(r), "ours as redis-server's replica", Compare.AofReplayVersusLive);
 
         Assert.Equal("READONLY You can't write against a read only replica.", r.Call("SET", "x", "1").Text);
+        // a script is a write by its declared flags (getCommandFlags): refused before it runs unless no-writes
+        Assert.Equal("READONLY You can't write against a read only replica.", r.Call("EVAL", "#!lua\nreturn 1", "0").Text);
+        Assert.Equal(1, r.Ok("EVAL", "#!lua flags=no-writes\nreturn 1", "0").Integer);
         Assert.Equal("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.", r.Call("WAIT", "0", "0").Text);
         var role = r.Ok("ROLE");
         Assert.Equal(["slave", "127.0.0.1"], role.Items!.Take(2).Select(i => i.Text));

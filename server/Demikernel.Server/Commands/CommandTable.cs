@@ -229,7 +229,7 @@ public sealed class CommandTable
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static bool ReplicationRefuses(ref CommandContext context, CommandSpec spec)
     {
-        if (context.Client.InExec || context.Server.Replication.Refusal(context.Client, spec) is not { } error) return false;
+        if (context.Client.InExec || context.Server.Replication.Refusal(context.Client, FlagsOf(ref context, spec)) is not { } error) return false;
         if (context.Client.InMulti) context.Client.MultiAborted = true;
         context.Reply.Error(error);
         return true;

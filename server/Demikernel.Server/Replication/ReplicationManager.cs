@@ -555,10 +555,11 @@ public sealed class ReplicationManager : IEffectsConsumer
     internal bool Guarding => _master is not null || _server.Config.MinReplicasToWrite > 0;
 
     /// <summary>processCommand's replication checks, in its order: NOREPLICAS, READONLY, MASTERDOWN. Also sets how
-    /// the store treats expired keys for the command about to run (a replica does not delete them itself).</summary>
-    internal string? Refusal(ClientState client, CommandSpec spec)
+    /// the store treats expired keys for the command about to run (a replica does not delete them itself).
+    /// <paramref name="flags"/> are the call's (getCommandFlags: a script's declared flags for EVAL and FCALL).</summary>
+    internal string? Refusal(ClientState client, CommandFlags flags)
     {
-        bool write = (spec.Flags & CommandFlags.Write) != 0;
+        bool write = (flags & CommandFlags.Write) != 0;
         if (_master is null)
         {
             ReplicaExpiry.Mode = Store.ExpiryMode.Delete;
@@ -575,7 +576,7 @@ public sealed class ReplicationManager : IEffectsConsumer
         // redis's lookupKeyWrite does on a writable replica, so nothing is ever added next to a hidden key.
         ReplicaExpiry.Mode = write || !_server.Config.ReplicaReadOnly ? Store.ExpiryMode.Delete : Store.ExpiryMode.Hide;
         if (write && _server.Config.ReplicaReadOnly) return ReadOnlyError;
-        if (_master.State != MasterLinkState.Connected && !_server.Config.ReplicaServeStaleData && (spec.Flags & CommandFlags.Stale) == 0)
+        if (_master.State != MasterLinkState.Connected && !_server.Config.ReplicaServeStaleData && (flags & CommandFlags.Stale) == 0)
             return MasterDownError;
         return null;
     }
