@@ -12,9 +12,9 @@ public static class ScriptingCommands
     public static void Register(CommandTable table)
     {
         table.Add(new("EVAL", Eval) { FlagsFor = EvalFlags });
-        table.Add(new("EVALSHA", EvalSha) { FlagsFor = EvalFlags });
+        table.Add(new("EVALSHA", EvalSha) { FlagsFor = EvalShaFlags });
         table.Add(new("EVAL_RO", EvalRo) { FlagsFor = EvalFlags });
-        table.Add(new("EVALSHA_RO", EvalShaRo) { FlagsFor = EvalFlags });
+        table.Add(new("EVALSHA_RO", EvalShaRo) { FlagsFor = EvalShaFlags });
         table.Add(new("SCRIPT", Help)
         {
             Subcommands =
@@ -95,13 +95,12 @@ public static class ScriptingCommands
     private static CommandFlags EvalFlags(ref CommandContext c, CommandFlags declared)
     {
         var body = c.Arg(1);
-        bool sha = c.Arg(0).Length >= 7 && (c.Arg(0)[4] | 0x20) == 's';
-        var script = sha ? c.Server.Scripts.Find(body) : c.Server.Scripts.FindBody(body);
-        ScriptFlags flags;
-        if (script is not null) flags = script.Flags;
-        else if (sha || !Shebang.TryParse(body, out flags, out _, out _)) return declared;
-        return ScriptCommandFlags(declared, flags);
+        if (c.Server.Scripts.FindBody(body) is { } script) return ScriptCommandFlags(declared, script.Flags);
+        return Shebang.TryParse(body, out var flags, out _, out _) ? ScriptCommandFlags(declared, flags) : declared;
     }
+
+    private static CommandFlags EvalShaFlags(ref CommandContext c, CommandFlags declared) =>
+        c.Server.Scripts.Find(c.Arg(1)) is { } script ? ScriptCommandFlags(declared, script.Flags) : declared;
 
     /// <summary>scriptFlagsToCmdFlags: declared flags replace the command's write, denyoom and stale.</summary>
     internal static CommandFlags ScriptCommandFlags(CommandFlags declared, ScriptFlags script)
@@ -134,8 +133,7 @@ public static class ScriptingCommands
             }
         }
         // Out of memory when the command started (only reachable where the dispatcher did not refuse it: EXEC).
-        if ((flags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0 && c.Server.Memory.Limit != 0 &&
-            c.Server.Memory.LastResult == Memory.EvictionResult.Fail)
+        if ((flags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0 && c.Server.Memory.OutOfMemoryAtCommandStart)
         {
             c.Reply.Error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
             return false;

@@ -96,7 +96,7 @@ public static class TransactionCommands
             c.Reply.Error("EXECABORT Transaction discarded because of: " + denied);
             return;
         }
-        if (c.Server.Memory.Limit != 0 && c.Server.Memory.LastResult == Memory.EvictionResult.Fail && Queues(ref c, CommandFlags.DenyOom))
+        if (c.Server.Memory.OutOfMemoryAtCommandStart && Queues(ref c, CommandFlags.DenyOom))
         {
             // processCommand counts EXEC as denyoom when it queues a denyoom command: out of memory, it is refused
             Reset(ref c);

@@ -82,6 +82,10 @@ internal sealed class MaxMemory
     /// <summary>The result of the last check before a command (EXEC refuses a transaction of denyoom commands on Fail).</summary>
     public EvictionResult LastResult { get; private set; }
 
+    /// <summary>redis's pre_command_oom_state with maxmemory set: the check before the running top-level command
+    /// (EXEC, EVAL, FCALL) found memory over the limit.</summary>
+    public bool OutOfMemoryAtCommandStart => Limit != 0 && LastResult == EvictionResult.Fail;
+
     /// <summary>Bytes used by the server's accounting: every database's keys and values, and its clients.</summary>
     public long Used
     {

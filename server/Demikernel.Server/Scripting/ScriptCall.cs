@@ -73,8 +73,8 @@ internal sealed class ScriptCall
         if (write && !run.WriteDirty && _server.Persistence.WriteDeniedError is { } denied) return Fail(l, "-" + denied);
         // scriptVerifyOOM: out of memory when the script started (the dispatcher's check of EVAL/FCALL), a denyoom
         // call is refused until the script has written; after that, stopping half-way would break its atomicity.
-        if ((spec.Flags & CommandFlags.DenyOom) != 0 && !run.AllowOom && !run.WriteDirty && _server.Memory.Limit != 0 &&
-            _server.Memory.LastResult == Memory.EvictionResult.Fail && run.Caller is { MustObey: false })
+        if ((spec.Flags & CommandFlags.DenyOom) != 0 && !run.AllowOom && !run.WriteDirty && _server.Memory.OutOfMemoryAtCommandStart &&
+            run.Caller is { MustObey: false })
             return Fail(l, "-" + CommandTable.OomError);
         if (write) run.WriteDirty = true;
 
