@@ -35,16 +35,6 @@ public sealed class AllocationTests : IDisposable
             _h.Server.Commands.Execute(ref context);
             _h.LibOS.SgaFree(reply.Take());
         }
-        for (int i = 0; i < 2000; i++) RunOnce(); // warm up: tiered JIT, buffer pool
-        // The smallest of a few runs: one-off costs of tiered compilation (which can land in any run) do not count,
-        // while an allocation per request would show in every run.
-        long best = long.MaxValue;
-        for (int run = 0; run < 6 && best != 0; run++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20_000; i++) RunOnce();
-            best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        Assert.Equal(0, best);
+        Assert.Equal(0, AllocationGate.SteadyStateBytes(RunOnce));
     }
 }

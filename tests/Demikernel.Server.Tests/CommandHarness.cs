@@ -108,15 +108,7 @@ public sealed class CommandHarness : IDisposable
             Server.Commands.Execute(ref context);
             LibOS.SgaFree(reply.Take());
         }
-        for (int i = 0; i < 2000; i++) RunOnce();
-        long best = long.MaxValue;
-        for (int run = 0; run < 6 && best != 0; run++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 20_000; i++) RunOnce();
-            best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
-        return best;
+        return AllocationGate.SteadyStateBytes(RunOnce);
     }
 
     /// <summary>A RESP multibulk request.</summary>

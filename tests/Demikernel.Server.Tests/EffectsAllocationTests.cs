@@ -63,15 +63,8 @@ public sealed class EffectsAllocationTests : IDisposable
             _h.Server.Commands.Execute(ref context);
             _h.LibOS.SgaFree(reply.Take());
         }
-        for (int i = 0; i < 2000; i++) RunOnce(); // warm up: tiered JIT, buffers grown once
-        long best = long.MaxValue;
-        for (int run = 0; run < 6 && best != 0; run++)
-        {
-            _h.Run("DEL", "list"); // the same list length in every try
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < 10_000; i++) RunOnce();
-            best = Math.Min(best, GC.GetAllocatedBytesForCurrentThread() - before);
-        }
+        // DEL before each run: the same list length in every try
+        long best = AllocationGate.SteadyStateBytes(RunOnce, callsPerRun: 10_000, beforeEachRun: () => _h.Run("DEL", "list"));
         if (consumer is not null) _h.Server.Effects.Remove(consumer);
         return best;
     }
