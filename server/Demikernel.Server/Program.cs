@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 // redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
 var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
-var bind = new Option<string?>("--bind") { Description = "addresses to listen on, space-separated (default 127.0.0.1; * = all IPv4; -ADDR = optional)" };
+var bind = MultiWord("--bind", "addresses to listen on (default 127.0.0.1; * = all IPv4; -ADDR = optional)");
 var protectedMode = new Option<string?>("--protected-mode") { Description = "yes: without a password, only clients from 127.0.0.1 are served (default yes)" };
 var databases = new Option<int?>("--databases") { Description = "number of databases (default 16)" };
 var requirepass = new Option<string?>("--requirepass") { Description = "password clients must AUTH with (default: none)" };
@@ -17,7 +17,7 @@ var hz = new Option<int?>("--hz") { Description = "background task frequency: ac
 var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
 var dir = new Option<string?>("--dir") { Description = "working directory for dump.rdb and the AOF directory (default: the current directory)" };
 var dbfilename = new Option<string?>("--dbfilename") { Description = "RDB file name inside --dir (default dump.rdb)" };
-var save = new Option<string?>("--save") { Description = "save points \"SECONDS CHANGES ...\", \"\" for none (default \"3600 1 300 100 60 10000\")" };
+var save = MultiWord("--save", "save points SECONDS CHANGES ..., \"\" for none (default 3600 1 300 100 60 10000)");
 var appendonly = new Option<string?>("--appendonly") { Description = "yes: keep an append-only file and load it at start instead of the RDB (default no)" };
 var appendfsync = new Option<string?>("--appendfsync") { Description = "always | everysec | no: when the AOF is fsynced (default everysec)" };
 var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
@@ -27,7 +27,7 @@ var outputLimit = new Option<string[]>("--client-output-buffer-limit") { Descrip
 var queryLimit = new Option<string?>("--client-query-buffer-limit") { Description = "close a client whose unparsed input exceeds this (default 1gb)" };
 var protoMaxBulkLen = new Option<string?>("--proto-max-bulk-len") { Description = "largest bulk string a request may carry (default 512mb)" };
 var tcpKeepAlive = new Option<string?>("--tcp-keepalive") { Description = "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)" };
-var replicaOf = new Option<string?>("--replicaof") { Description = "\"HOST PORT\": start as a replica of that master (default: a master)" };
+var replicaOf = MultiWord("--replicaof", "HOST PORT: start as a replica of that master (default: a master)");
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); a redis.conf and command-line options override its server: keys" };
 var redisConf = new Argument<string?>("redis.conf") { Arity = ArgumentArity.ZeroOrOne, Description = "a redis.conf to start from, as redis-server /path/redis.conf (include, multi-word directives); command-line options override it" };
 
@@ -106,7 +106,7 @@ root.SetAction(parse =>
         foreach (var (option, name, value) in new (Option, string, string?)[]
         {
             (port, "port", parse.GetValue(port)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            (bind, "bind", parse.GetValue(bind)),
+            (bind, "bind", Joined(parse.GetValue(bind))),
             (protectedMode, "protected-mode", parse.GetValue(protectedMode)),
             (databases, "databases", parse.GetValue(databases)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             (requirepass, "requirepass", parse.GetValue(requirepass)),
@@ -115,7 +115,7 @@ root.SetAction(parse =>
             (hz, "hz", parse.GetValue(hz)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
             (dir, "dir", parse.GetValue(dir)),
             (dbfilename, "dbfilename", parse.GetValue(dbfilename)),
-            (save, "save", parse.GetValue(save)),
+            (save, "save", Joined(parse.GetValue(save))),
             (appendonly, "appendonly", parse.GetValue(appendonly)),
             (appendfsync, "appendfsync", parse.GetValue(appendfsync)),
             (aofLoadTruncated, "aof-load-truncated", parse.GetValue(aofLoadTruncated)),
@@ -124,7 +124,7 @@ root.SetAction(parse =>
             (queryLimit, "client-query-buffer-limit", parse.GetValue(queryLimit)),
             (protoMaxBulkLen, "proto-max-bulk-len", parse.GetValue(protoMaxBulkLen)),
             (tcpKeepAlive, "tcp-keepalive", parse.GetValue(tcpKeepAlive)),
-            (replicaOf, "replicaof", parse.GetValue(replicaOf)),
+            (replicaOf, "replicaof", Joined(parse.GetValue(replicaOf))),
         }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i]))))
             .Concat((parse.GetValue(outputLimit) ?? []).Select(v => ((Option)outputLimit, "client-output-buffer-limit", (string?)v))))
         {
@@ -211,3 +211,10 @@ root.SetAction(parse =>
 });
 return root.Parse(args).Invoke();
 
+
+// A multi-word parameter takes the words up to the next option, as redis-server's command line does
+// (`--replicaof 127.0.0.1 6380`, `--save 900 1 300 10`); one quoted word ("900 1") is split again by the parameter.
+static Option<string[]> MultiWord(string name, string description) =>
+    new(name) { Description = description, Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
+
+static string? Joined(string[]? words) => words is null or [] ? null : string.Join(' ', words); // an option not given reads as []

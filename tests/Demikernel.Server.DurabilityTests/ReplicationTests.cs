@@ -264,12 +264,12 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         WaitInSync(m, r);
         Assert.Equal("v", r.Ok("GET", "k").Text);
 
-        // Ours from ours (started with --replicaof), diskless, after repl-diskless-sync-delay (redis waits for more
+        // Ours from ours (started with --replicaof HOST PORT as two words, as redis-server takes it), diskless, after repl-diskless-sync-delay (redis waits for more
         // replicas to join meanwhile).
         r.Ok("REPLICAOF", "NO", "ONE");
         r.Ok("CONFIG", "SET", "repl-diskless-sync-delay", "2");
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        using var ours2 = ServerProcess.StartOurs(d3.Path, "--save", "", "--replicaof", $"127.0.0.1 {ours.Port}");
+        using var ours2 = ServerProcess.StartOurs(d3.Path, "--save", "", "--replicaof", "127.0.0.1", S(ours.Port));
         using var r2 = ours2.Connect();
         Assert.Equal($"127.0.0.1 {ours.Port}", r2.Ok("CONFIG", "GET", "replicaof").Items![1].Text);
         Assert.Equal($"127.0.0.1 {ours.Port}", r2.Ok("CONFIG", "GET", "slaveof").Items![1].Text);
