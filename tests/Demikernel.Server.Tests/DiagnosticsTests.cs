@@ -17,7 +17,12 @@ public sealed class DiagnosticsTests
         ["MEMORY", "USAGE", "nokey", "SAMPLES", "x"], ["MEMORY", "USAGE", "nokey", "SAMPLES", "-1"], ["MEMORY", "USAGE", "nokey", "FOO", "1"],
         ["MEMORY", "NOPE"], ["MEMORY", "STATS", "x"], ["MEMORY", "DOCTOR"],
         ["LATENCY", "LATEST", "x"], ["LATENCY", "HISTORY"], ["LATENCY", "RESET", "a", "b"], ["LATENCY", "RESET"],
-        ["LATENCY", "HISTORY", "nope"], ["LATENCY", "LATEST"],
+        ["LATENCY", "HISTORY", "nope"], ["LATENCY", "LATEST"], ["LATENCY", "DOCTOR"], ["LATENCY", "DOCTOR", "x"],
+        ["LATENCY", "GRAPH"], ["LATENCY", "GRAPH", "command"], ["LATENCY", "GRAPH", "a", "b"], ["LATENCY", "HELP"],
+        ["LOLWUT"], ["lolwut", "version", "7"], ["LOLWUT", "VERSION", "x"], ["LOLWUT", "VERSION", "-1"], ["LOLWUT", "5"],
+        ["LOLWUT", "VERSION"], ["LOLWUT", "VERSION", "5", "x"], ["LOLWUT", "VERSION", "6", "1", "x"],
+        ["LOLWUT", "VERSION", "5", "1", "1", "1"], ["LOLWUT", "VERSION", "5", "10", "3", "2"], ["LOLWUT", "VERSION", "4", "1", "1", "1"],
+        ["LOLWUT", "VERSION", "5", "-5", "0", "1", "extra"], ["LOLWUT", "VERSION", "6", "1", "1"],
         ["CLIENT", "REPLY", "BAD"], ["CLIENT", "REPLY"], ["CLIENT", "REPLY", "ON"],
         ["CLIENT", "UNBLOCK", "x"], ["CLIENT", "UNBLOCK", "99999"], ["CLIENT", "UNBLOCK", "1", "FOO"], ["CLIENT", "UNBLOCK", "x", "FOO"],
         ["CLIENT", "UNBLOCK", "1", "ERROR", "x"], ["CLIENT", "PAUSE", "x"], ["CLIENT", "PAUSE", "-1"], ["CLIENT", "PAUSE", "10", "FOO"],
@@ -216,6 +221,63 @@ public sealed class DiagnosticsTests
         Assert.Equal("*2\r\n*2\r\n:1000\r\n:9000000\r\n*2\r\n:1001\r\n:3000000\r\n", h.Run("LATENCY", "HISTORY", "command"));
         Assert.Equal(":1\r\n", h.Run("LATENCY", "RESET", "command", "nope"));
         Assert.Equal("*0\r\n", h.Run("LATENCY", "LATEST"));
+    }
+
+    /// <summary>LOLWUT's drawings are random in redis too: the same size, the same lines and the same text.</summary>
+    [Theory]
+    [InlineData("5")]
+    [InlineData("6")]
+    public void LolwutDrawsTheSameShapeAsRedisServer(string version)
+    {
+        using var redis = ReferenceRedis.TryStart();
+        using var h = new CommandHarness();
+        foreach (var size in new[] { Array.Empty<string>(), ["40"], ["33", "7"], ["20", "5", "9"] })
+        {
+            string[] command = ["LOLWUT", "VERSION", version, .. size];
+            string Shape(string reply)
+            {
+                var lines = System.Text.Encoding.UTF8.GetString(System.Text.Encoding.Latin1.GetBytes(reply)).Split('\n');
+                // a line's length in characters; the colour escapes of version 6 are replaced by one mark per pixel
+                return string.Join("|", lines.Select(l => Regex.Replace(l, "\u001b\\[[0-9;]+m \u001b\\[0m", "#").Length
+                    + (l.Contains("Redis ver.") ? ":" + l : "")));
+            }
+            Assert.Equal(Shape(redis.Run(command)), Shape(h.Run(command)));
+        }
+    }
+
+    [Fact]
+    public void LatencyGraphAndDoctorReadTheSeries()
+    {
+        using var h = new CommandHarness();
+        long now = h.Server.NowMs / 1000;
+        h.Run("CONFIG", "SET", "latency-monitor-threshold", "100");
+        var latency = h.Server.Diagnostics.Latency;
+        latency.Add("command", 100, now - 125);
+        latency.Add("command", 400, now - 65);
+        latency.Add("command", 250, now - 5);
+        latency.Add("expire-cycle", 120, now - 2);
+        string graph = h.Run("LATENCY", "GRAPH", "command");
+        string expected = string.Join("\n",
+            "command - high 400 ms, low 100 ms (all time high 400 ms)",
+            new string('-', 80),
+            " # ",   // step = (int)(relval*12)/relmax: 0, 11, 6 of 12 steps over four rows of "_o#"
+            " |_",
+            " ||",
+            "_||",
+            "   ",   // the blank row before the labels
+            "215",   // 2m, 1m, 5s written downwards
+            "mms",
+            "") ;
+        Assert.Equal($"${expected.Length}\r\n{expected}\r\n", graph);
+        Assert.Equal("-ERR No samples available for event 'nope'\r\n", h.Run("LATENCY", "GRAPH", "nope"));
+        string doctor = h.Run("LATENCY", "DOCTOR");
+        Assert.Contains("1. command: 3 latency spikes (average 250ms, mean deviation 100ms, period 41.67 sec). Worst all time event 400ms.\n"
+            + "2. expire-cycle: 1 latency spikes (average 120ms, mean deviation 0ms, period 2.00 sec). Worst all time event 120ms.\n", doctor);
+        // slowlog-log-slower-than 10000 us = 10 ms is under the 100 ms threshold: no tuning advice; hz 10 < 100: the hz one
+        Assert.Contains("- Check your Slow Log to understand", doctor);
+        Assert.DoesNotContain("Your current Slow Log configuration", doctor);
+        Assert.Contains("'CONFIG SET hz 100'", doctor);
+        Assert.Contains("- Deleting, expiring or evicting", doctor);
     }
 
     [Fact]

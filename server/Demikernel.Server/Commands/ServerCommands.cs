@@ -20,6 +20,7 @@ public static class ServerCommands
         table.Add(new("SWAPDB", SwapDb));
         table.Add(new("TIME", Time));
         table.Add(new("ROLE", Role));
+        LolwutCommand.Register(table);
         table.Add(new("CONFIG", Help)
         {
             Subcommands =

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using Demikernel.Resp;
 using Demikernel.Server.Commands;
 
@@ -27,6 +28,8 @@ internal static class DiagnosticsCommands
                 new("HISTORY", LatencyHistory),
                 new("RESET", LatencyReset),
                 new("HISTOGRAM", LatencyHistogramCommand),
+                new("DOCTOR", LatencyDoctor),
+                new("GRAPH", LatencyGraph),
                 new("HELP", LatencyHelp),
             ],
         });
@@ -154,11 +157,35 @@ internal static class DiagnosticsCommands
         c.Reply.Integer(resets);
     }
 
+    private static void LatencyGraph(ref CommandContext c)
+    {
+        string name = c.ArgString(2);
+        if (c.Server.Diagnostics.Latency.Find(name) is not { } series)
+        {
+            c.Reply.Error($"ERR No samples available for event '{name}'");
+            return;
+        }
+        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(LatencyReport.Graph(name, series, c.Server.NowMs / 1000)));
+    }
+
+    private static void LatencyDoctor(ref CommandContext c)
+    {
+        var config = c.Server.Config;
+        string Get(string name) => config.Match(name).First().Value;
+        string report = LatencyReport.Doctor(c.Server.Diagnostics.Latency, c.Server.NowMs / 1000,
+            c.Server.Diagnostics.SlowLog.SlowerThanMicros, Get("appendfsync"),
+            int.Parse(Get("hz"), CultureInfo.InvariantCulture), LatencyReport.AnonHugePagesBytes());
+        c.Reply.Verbatim("txt"u8, Encoding.UTF8.GetBytes(report));
+    }
+
     private static void LatencyHelp(ref CommandContext c)
     {
-        // redis-server 7.0's text, with the subcommands this server does not have (DOCTOR, GRAPH) left out
         ReplyHelp(ref c, "LATENCY",
         [
+            "DOCTOR",
+            "    Return a human readable latency analysis report.",
+            "GRAPH <event>",
+            "    Return an ASCII latency graph for the <event> class.",
             "HISTORY <event>",
             "    Return time-latency samples for the <event> class.",
             "LATEST",
