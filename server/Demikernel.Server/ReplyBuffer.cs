@@ -194,6 +194,14 @@ public sealed class ReplyBuffer
         Advance(w.Written);
     }
 
+    /// <summary>A RESP3 attribute header (<c>|pairs</c>); nothing under RESP2, where attributes do not exist.</summary>
+    public void AttributeHeader(int pairs)
+    {
+        var w = Writer();
+        if (!w.TryWriteAttributeHeader(pairs)) { Grow(16); w = Writer(); w.TryWriteAttributeHeader(pairs); }
+        Advance(w.Written);
+    }
+
     public void PushHeader(int count)
     {
         var w = Writer();

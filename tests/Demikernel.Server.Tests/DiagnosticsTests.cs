@@ -353,6 +353,52 @@ public sealed class DiagnosticsTests
         Assert.True(h.Server.Diagnostics.ActiveExpire);
     }
 
+    /// <summary>DEBUG POPULATE, DIGEST (redis's SHA-1 signature over every type, TTLs and databases), DIGEST-VALUE,
+    /// PROTOCOL in both protocols, ERROR, LOG and RELOAD with its options: the same replies as redis-server 7.0.15.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void DebugDigestPopulateProtocolAndReloadMatchRedisServer(int protocol)
+    {
+        using var redis = ReferenceRedis.TryStart("--enable-debug-command yes");
+        using var h = new CommandHarness();
+        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        string redisDir = Directory.CreateTempSubdirectory("debug-redis-").FullName;
+        string ourDir = Directory.CreateTempSubdirectory("debug-ours-").FullName;
+        redis.Run("CONFIG", "SET", "dir", redisDir);
+        h.Run("CONFIG", "SET", "dir", ourDir);
+        redis.Run("HELLO", protocol.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
+        var zbig = new List<string> { "ZADD", "zbig" };
+        for (int i = 0; i < 200; i++) zbig.AddRange([(i * 0.5).ToString(System.Globalization.CultureInfo.InvariantCulture), $"m{i}"]);
+        string[][] script =
+        [
+            ["DEBUG", "DIGEST"], ["DEBUG", "DIGEST", "x"], ["DEBUG", "POPULATE"], ["DEBUG", "POPULATE", "x"], ["DEBUG", "POPULATE", "-1"],
+            ["DEBUG", "POPULATE", "10"], ["DEBUG", "POPULATE", "5", "p", "3"], ["DEBUG", "POPULATE", "3", "q", "20"],
+            ["DEBUG", "POPULATE", "3", "q", "-2"], ["DEBUG", "POPULATE", "1", "2", "3", "4"], ["DEBUG", "POPULATE", "12"],
+            ["MGET", "key:0", "key:11", "p:4", "q:2"], ["DBSIZE"], ["DEBUG", "DIGEST"],
+            ["SET", "s", "hello"], ["SET", "n", "123"], ["RPUSH", "l", "a", "b", "c", "1", "2"], ["SADD", "st", "a", "b", "c"],
+            ["SADD", "si", "1", "2", "300000"], ["ZADD", "z", "1", "a", "2.5", "b", "-inf", "c", "0.1", "d"], [.. zbig],
+            ["HSET", "h", "f", "v", "g", "w"], ["XADD", "x", "1-1", "a", "1", "b", "2"], ["XADD", "x", "2-5", "c", "3"],
+            ["SET", "e", "v", "EX", "1000"], ["SELECT", "1"], ["SET", "other", "1"], ["SELECT", "0"],
+            ["DEBUG", "DIGEST"], ["DEBUG", "DIGEST-VALUE", "s", "n", "l", "st", "si", "z", "zbig", "h", "x", "e", "nokey"],
+            ["DEBUG", "DIGEST-VALUE"],
+            ["DEBUG", "PROTOCOL", "string"], ["DEBUG", "PROTOCOL", "integer"], ["DEBUG", "PROTOCOL", "double"],
+            ["DEBUG", "PROTOCOL", "bignum"], ["DEBUG", "PROTOCOL", "null"], ["DEBUG", "PROTOCOL", "array"], ["DEBUG", "PROTOCOL", "set"],
+            ["DEBUG", "PROTOCOL", "map"], ["DEBUG", "PROTOCOL", "attrib"], ["DEBUG", "PROTOCOL", "push"], ["DEBUG", "PROTOCOL", "verbatim"],
+            ["DEBUG", "PROTOCOL", "TRUE"], ["DEBUG", "PROTOCOL", "false"], ["DEBUG", "PROTOCOL", "nope"], ["DEBUG", "PROTOCOL"],
+            ["DEBUG", "ERROR", "CUSTOM bad\r\nthing"], ["DEBUG", "ERROR"], ["DEBUG", "LOG", "hello from a test"],
+            ["DEBUG", "RELOAD", "BAD"], ["DEBUG", "RELOAD"], ["DEBUG", "DIGEST"], ["FLUSHALL"], ["DEBUG", "DIGEST"],
+            ["DEBUG", "RELOAD", "NOSAVE"], ["DEBUG", "DIGEST"], ["SET", "s", "changed"], ["SET", "new", "1"],
+            ["DEBUG", "RELOAD", "nosave", "noflush", "merge"], ["GET", "s"], ["GET", "new"], ["DBSIZE"], ["TTL", "e"],
+        ];
+        var mismatches = redis.Compare(h, script);
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+        Assert.StartsWith("+", h.Run("DEBUG", "CHANGE-REPL-ID"));
+        Directory.Delete(redisDir, recursive: true);
+        Directory.Delete(ourDir, recursive: true);
+    }
+
     [Fact]
     public void CommandsAreRegisteredWithRedisMetadata()
     {

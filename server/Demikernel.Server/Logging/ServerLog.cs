@@ -98,6 +98,20 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 34, Level = LogLevel.Information, Message = "GC over the process's life: {Gen0} gen0, {Gen1} gen1, {Gen2} gen2 collections, {PauseMs} ms paused in total ({PausePercent}% of the time)")]
     public static partial void GcSummary(this ILogger log, int gen0, int gen1, int gen2, long pauseMs, string pausePercent);
 
+    // ---- DEBUG (debug.c) ----
+
+    [LoggerMessage(EventId = 35, Level = LogLevel.Warning, Message = "DEBUG LOG: {Text}")]
+    public static partial void DebugLog(this ILogger log, string text);
+
+    [LoggerMessage(EventId = 36, Level = LogLevel.Warning, Message = "DB reloaded by DEBUG RELOAD")]
+    public static partial void DbReloaded(this ILogger log);
+
+    [LoggerMessage(EventId = 37, Level = LogLevel.Warning, Message = "Changing replication IDs after receiving DEBUG change-repl-id")]
+    public static partial void ChangingReplicationIds(this ILogger log);
+
+    [LoggerMessage(EventId = 38, Level = LogLevel.Warning, Message = "DEBUG RELOAD could not load the RDB: {Problem}")]
+    public static partial void DebugReloadFailed(this ILogger log, string problem);
+
     [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "Errors trying to shut down the server. Check the logs for more information.")]
     public static partial void ShutdownErrors(this ILogger log);
 

@@ -6,6 +6,7 @@ using System.Text;
 using Demikernel.Resp;
 using Demikernel.Server.Commands;
 using Demikernel.Server.Persistence;
+using Demikernel.Server.Logging;
 using Demikernel.Server.Propagation;
 
 namespace Demikernel.Server.Replication;
@@ -124,6 +125,13 @@ public sealed class ReplicationManager : IEffectsConsumer
         _offset = _backlog.End;
         _backlog = null;
         _server.Effects.Remove(this);
+    }
+
+    /// <summary>DEBUG CHANGE-REPL-ID: a new replication ID and no second one (replicas then need a full sync).</summary>
+    internal void ChangeReplicationId()
+    {
+        _server.Log.ChangingReplicationIds();
+        NewHistory();
     }
 
     /// <summary>redis's changeReplicationId + clearReplicationId2.</summary>

@@ -112,6 +112,9 @@ internal sealed class FunctionLibraries(RedisServer server) : IDisposable
     /// <summary>A library from an RDB file: null, or the error that fails the load (rdbFunctionLoad).</summary>
     public string? LoadFromRdb(byte[] code) => Load(code, replace: false, out string? error) is null ? error : null;
 
+    /// <summary>The same, replacing a library of the same name (an RDB loaded with RDBFLAGS_ALLOW_DUP).</summary>
+    public string? LoadFromRdbReplacing(byte[] code) => Load(code, replace: true, out string? error) is null ? error : null;
+
     /// <summary>FUNCTION DUMP: each library as FUNCTION2 and its code, then the RDB version and CRC64 (as DUMP).</summary>
     public byte[] Dump(bool compress)
     {

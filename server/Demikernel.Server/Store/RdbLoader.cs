@@ -38,10 +38,12 @@ internal static class RdbLoader
     /// <summary>Loads an RDB image into the databases (which must be empty). Never throws on bad input.</summary>
     /// <param name="loadFunction">Takes a FUNCTION2 library's code (FUNCTION LOAD's argument) and returns null or an
     /// error text, which fails the load; without it such a file is refused.</param>
+    /// <param name="replaceDuplicates">A key already in the database is replaced by the file's (DEBUG RELOAD MERGE,
+    /// redis's RDBFLAGS_ALLOW_DUP) instead of failing the load.</param>
     public static RdbLoadResult Load(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum,
-        Func<byte[], string?>? loadFunction = null)
+        Func<byte[], string?>? loadFunction = null, bool replaceDuplicates = false)
     {
-        var state = new LoadState { LoadFunction = loadFunction };
+        var state = new LoadState { LoadFunction = loadFunction, ReplaceDuplicates = replaceDuplicates };
         RdbLoadResult result;
         try
         {
@@ -68,6 +70,7 @@ internal static class RdbLoader
         public bool AofBase;
         public int ReplStreamDb = -1;
         public Func<byte[], string?>? LoadFunction;
+        public bool ReplaceDuplicates;
     }
 
     private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase, s.Empty);
@@ -193,6 +196,11 @@ internal static class RdbLoader
             else
             {
                 var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
+                if (e is null && s.ReplaceDuplicates && db.Find(keyBytes, LookupFlags.NoTouch) is { } old)
+                {
+                    db.Delete(old, KeyEvent.None); // replaced at once: no "del" notified
+                    e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
+                }
                 if (e is null)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
                 db.SetAccess(e, idle, freq, nowMs);

@@ -190,12 +190,15 @@ public sealed class RedisDatabase
     }
 
     /// <summary>True when the table holds <paramref name="key"/>, expired or not (no lazy expiry, no access-time update).</summary>
-    public bool Contains(ReadOnlySpan<byte> key)
+    public bool Contains(ReadOnlySpan<byte> key) => FindStored(key) is not null;
+
+    /// <summary>The entry of <paramref name="key"/> as stored, expired or not (no lazy expiry, no access-time update).</summary>
+    public RedisEntry? FindStored(ReadOnlySpan<byte> key)
     {
         uint hash = HashOf(key);
         for (var e = _buckets[hash & (uint)(_buckets.Length - 1)]; e is not null; e = e.Next)
-            if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key)) return true;
-        return false;
+            if (e.Hash == hash && e.Key.AsSpan().SequenceEqual(key)) return e;
+        return null;
     }
 
     /// <summary>The string value of <paramref name="key"/>: Ok, NotFound or WrongType. The span is valid until the
