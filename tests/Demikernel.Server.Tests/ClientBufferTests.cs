@@ -56,6 +56,11 @@ public sealed class ClientBufferTests
         Assert.Equal("rw", Field(line, "events"));
         Assert.Equal("P", Field(line, "flags"));
         Assert.Equal("1", Field(line, "sub"));
+        // used_memory counts what the clients hold, as the cron measures it (MEMORY STATS' clients.normal too)
+        long held = long.Parse(Field(line, "tot-mem")), clientsMemory = 0;
+        for (var until = DateTime.UtcNow + TimeSpan.FromSeconds(10); clientsMemory < held && DateTime.UtcNow < until; Thread.Sleep(20))
+            clientsMemory = long.Parse(Field(admin.Call("INFO", "memory").Replace("\r\n", " ").Replace(':', '='), "mem_clients_normal"));
+        Assert.InRange(clientsMemory, held, held + (1L << 20));
 
         // The calling client: its own request's arguments ("client" "list" = 10 bytes), nothing pending.
         long adminId = Id(admin);

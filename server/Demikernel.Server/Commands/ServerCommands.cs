@@ -310,8 +310,11 @@ public static class ServerInfo
                 Line("maxmemory_policy", MaxMemory.PolicyName(memory.Policy));
                 Line("mem_fragmentation_ratio", (used == 0 ? 0 : rss / (double)used).ToString("F2", ci));
                 Line("mem_fragmentation_bytes", rss - used);
-                Line("mem_not_counted_for_evict", 0);
-                Line("mem_clients_normal", server.Clients.Count * (long)MaxMemory.ClientBytes);
+                Line("mem_not_counted_for_evict", memory.NotCountedForEvict);
+                Line("mem_replication_backlog", server.Replication.BacklogMemory);
+                Line("mem_total_replication_buffers", server.Replication.BacklogMemory); // one ring for the backlog and the replicas
+                Line("mem_clients_slaves", memory.ClientsReplicas);
+                Line("mem_clients_normal", memory.ClientsNormal);
                 Line("mem_allocator", "dotnet-gc");
                 // Allocation accounting from outside: sample total_allocated_bytes before and after a load run.
                 Line("total_allocated_bytes", GC.GetTotalAllocatedBytes(precise: false));

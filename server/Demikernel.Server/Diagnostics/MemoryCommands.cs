@@ -87,9 +87,9 @@ internal static class MemoryCommands
         r.Bulk("peak.allocated"u8); r.Integer(peak);
         r.Bulk("total.allocated"u8); r.Integer(used);
         r.Bulk("startup.allocated"u8); r.Integer(0);
-        r.Bulk("replication.backlog"u8); r.Integer(0);
-        r.Bulk("clients.slaves"u8); r.Integer(0);
-        r.Bulk("clients.normal"u8); r.Integer(memory.Overhead);
+        r.Bulk("replication.backlog"u8); r.Integer(server.Replication.BacklogMemory);
+        r.Bulk("clients.slaves"u8); r.Integer(memory.ClientsReplicas);
+        r.Bulk("clients.normal"u8); r.Integer(memory.ClientsNormal);
         foreach (var db in dbs)
         {
             r.Bulk(string.Create(CultureInfo.InvariantCulture, $"db.{db.Index}"));

@@ -47,9 +47,6 @@ internal sealed class MaxMemory
     /// <summary>Redis's EVPOOL_SIZE.</summary>
     private const int PoolSize = 16;
 
-    /// <summary>Estimate per connected client (session, state, scanner, pooled query buffer of a small request).</summary>
-    internal const int ClientBytes = 2048;
-
     private readonly RedisServer _server;
     private readonly RedisEntry?[] _pool = new RedisEntry?[PoolSize];   // ascending score: the best candidate is last
     private readonly ulong[] _poolScore = new ulong[PoolSize];
@@ -97,8 +94,38 @@ internal sealed class MaxMemory
         }
     }
 
-    /// <summary>What is not the dataset: the clients (an estimate per connection).</summary>
-    public long Overhead => (long)_server.Clients.Count * ClientBytes;
+    /// <summary>What is not the dataset: the clients' memory as last measured, and the replication backlog.</summary>
+    public long Overhead => ClientsNormal + ClientsReplicas + _server.Replication.BacklogMemory;
+
+    /// <summary>mem_clients_normal: what normal and pub/sub clients hold (CLIENT LIST's tot-mem summed), as the cron
+    /// last measured it (redis's clientsCron also measures clients between commands, not on every allocation).</summary>
+    public long ClientsNormal { get; private set; }
+
+    /// <summary>mem_clients_slaves: the same for replicas.</summary>
+    public long ClientsReplicas { get; private set; }
+
+    /// <summary>mem_not_counted_for_evict: the replicas' output buffers, which eviction does not count (redis's
+    /// freeMemoryGetNotCountedMemory), so feeding replicas cannot make the master evict its keys.</summary>
+    public long NotCountedForEvict { get; private set; }
+
+    /// <summary>The cron's measure of every client's memory (one pass, a few additions per client).</summary>
+    internal void MeasureClients()
+    {
+        long normal = 0, replicas = 0, replicaOutput = 0;
+        foreach (var session in _server.Clients)
+        {
+            long bytes = session.TotalMemory(0);
+            if (session.Client.IsReplica)
+            {
+                replicas += bytes;
+                replicaOutput += session.OutputMemory;
+            }
+            else normal += bytes;
+        }
+        ClientsNormal = normal;
+        ClientsReplicas = replicas;
+        NotCountedForEvict = replicaOutput;
+    }
 
     private long _peak;
 
@@ -144,7 +171,7 @@ internal sealed class MaxMemory
 
     public EvictionResult Check()
     {
-        var result = Limit == 0 || Used <= Limit || (PausedUntilMs != 0 && _server.NowMs < PausedUntilMs) ? EvictionResult.Ok : PerformEvictions();
+        var result = Limit == 0 || Used - NotCountedForEvict <= Limit || (PausedUntilMs != 0 && _server.NowMs < PausedUntilMs) ? EvictionResult.Ok : PerformEvictions();
         LastResult = result;
         return result;
     }
@@ -159,7 +186,7 @@ internal sealed class MaxMemory
     /// <summary>Evicts until the used memory is under the limit, nothing is left to evict, or the time limit passed.</summary>
     public EvictionResult PerformEvictions()
     {
-        long used = Used;
+        long used = Used - NotCountedForEvict;
         if (Limit == 0 || used <= Limit)
         {
             Running = false;
@@ -229,6 +256,7 @@ internal sealed class MaxMemory
     /// <summary>The cron's share: the peak, and a cycle left unfinished (should the continuation have stopped).</summary>
     public void Cron()
     {
+        MeasureClients();
         if (Running && !_continuing) PerformEvictions();
         UpdatePeak(Used);
     }

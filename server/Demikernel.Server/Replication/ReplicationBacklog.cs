@@ -34,6 +34,9 @@ internal sealed class ReplicationBacklog
     /// <summary>repl_backlog_first_byte_offset: the offset of the oldest byte PSYNC may resume from.</summary>
     public long FirstOffset { get; private set; }
 
+    /// <summary>The ring's bytes (used_memory's replication backlog).</summary>
+    public long AllocatedBytes => _ring.Length;
+
     /// <summary>repl_backlog_histlen.</summary>
     public long HistLen => End - FirstOffset + 1;
 

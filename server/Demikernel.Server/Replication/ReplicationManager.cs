@@ -127,6 +127,9 @@ public sealed class ReplicationManager : IEffectsConsumer
         _server.Effects.Remove(this);
     }
 
+    /// <summary>The backlog ring's bytes, 0 without a backlog (mem_replication_backlog).</summary>
+    internal long BacklogMemory => _backlog?.AllocatedBytes ?? 0;
+
     /// <summary>DEBUG CHANGE-REPL-ID: a new replication ID and no second one (replicas then need a full sync).</summary>
     internal void ChangeReplicationId()
     {
