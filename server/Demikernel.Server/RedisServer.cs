@@ -99,7 +99,7 @@ public sealed class RedisServer
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
-        Config.ApplyHook = Persistence.ApplyConfig;
+        Config.ApplyHook = (key, old) => key is "port" or "bind" ? ApplyListenConfig(key) : Persistence.ApplyConfig(key, old);
         Replication = new Replication.ReplicationManager(this);
     }
 
@@ -234,21 +234,11 @@ public sealed class RedisServer
     /// </summary>
     public int Start()
     {
-        string[] addresses = Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        foreach (string word in addresses)
+        int tcp = OpenTcpListeners(Options.Bind, Options.Port, _listeners);
+        if (tcp != 0)
         {
-            bool optional = word.StartsWith('-');
-            string address = optional ? word[1..] : word;
-            int rc = ListenOn(address, out var qd);
-            if (rc == 0)
-            {
-                _listeners.Add(qd);
-                continue;
-            }
-            Log.CouldNotListen(address, Options.Port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
-            if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
             CloseListeners();
-            return rc;
+            return tcp;
         }
         if (Config.UnixSocket is { } socketPath)
         {
@@ -265,8 +255,8 @@ public sealed class RedisServer
             Log.NotListeningAnywhere();
             return Errno.EADDRNOTAVAIL;
         }
-        if (_listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var bound) == 0) ListenEndpoint = bound;
-        foreach (var listener in _listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener, unix: false)));
+        StartAccepting(_listeners);
+        if (Options.Port == 0 && _listeners.Count > 0) Config.SetBoundPort(ListenEndpoint.Port);
         if (_unixListener.IsValid)
         {
             var unixListener = _unixListener;
@@ -276,16 +266,92 @@ public sealed class RedisServer
         return 0;
     }
 
-    private int ListenOn(string address, out QDesc qd)
+    /// <summary>
+    /// One listening socket per bind address into <paramref name="listeners"/> (redis's listenToPort): each failure is
+    /// logged; an optional address (<c>-</c>) that is not available and an address family the libOS does not have are
+    /// skipped; any other failure is returned, the sockets opened so far left in the list for the caller to close.
+    /// </summary>
+    /// <param name="reusable">Listeners already open (CONFIG SET): one on the same address and port is taken over
+    /// instead of opened again (redis closes and reopens; the socket would still be bound here).</param>
+    private int OpenTcpListeners(string bind, int port, List<QDesc> listeners, List<QDesc>? reusable = null)
+    {
+        foreach (string word in bind.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            bool optional = word.StartsWith('-');
+            string address = optional ? word[1..] : word;
+            int reuse = reusable?.FindIndex(l => _listenerAddresses.GetValueOrDefault(l) == (address, port)) ?? -1;
+            if (reuse >= 0)
+            {
+                listeners.Add(reusable![reuse]);
+                reusable.RemoveAt(reuse);
+                continue;
+            }
+            int rc = ListenOn(address, port, listeners, out var qd);
+            if (rc == 0)
+            {
+                listeners.Add(qd);
+                _listenerAddresses[qd] = (address, port);
+                continue;
+            }
+            Log.CouldNotListen(address, port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
+            if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
+            return rc;
+        }
+        return 0;
+    }
+
+    /// <summary>The bind word and port each TCP listener was opened for.</summary>
+    private readonly Dictionary<QDesc, (string Address, int Port)> _listenerAddresses = [];
+
+    private void StartAccepting(IEnumerable<QDesc> listeners)
+    {
+        foreach (var listener in listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener, unix: false)));
+        if (_listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var bound) == 0) ListenEndpoint = bound;
+    }
+
+    private void CloseTcpListener(QDesc qd)
+    {
+        LibOS.Close(qd);
+        _listenerAddresses.Remove(qd);
+    }
+
+    /// <summary>
+    /// CONFIG SET port / bind (redis's changeListenPort / changeBindAddr): the TCP listeners move to the new port or
+    /// addresses. The new sockets are opened before the old ones close, so a failure keeps the server listening where
+    /// it was and answers redis's error; port 0 stops listening on TCP, as in redis-server. Their accept loops end when
+    /// their sockets close.
+    /// </summary>
+    private string? ApplyListenConfig(string key)
+    {
+        int port = int.Parse(Config.Match("port").First().Value, System.Globalization.CultureInfo.InvariantCulture);
+        string bind = Config.Match("bind").First().Value;
+        var listeners = new List<QDesc>();
+        var old = new List<QDesc>(_listeners);
+        if (port != 0 && OpenTcpListeners(bind, port, listeners, reusable: old) != 0)
+        {
+            foreach (var qd in listeners)
+                if (!_listeners.Contains(qd)) CloseTcpListener(qd);
+            if (key == "bind") Log.FailedToBind();
+            return key == "port" ? "Unable to listen on this port. Check server logs." : "Failed to bind to specified addresses.";
+        }
+        foreach (var qd in old) CloseTcpListener(qd); // the ones not taken over; their accept loops end
+        var added = listeners.Where(l => !_listeners.Contains(l)).ToList();
+        _listeners.Clear();
+        _listeners.AddRange(listeners);
+        if (port == 0) ListenEndpoint = default;
+        StartAccepting(added);
+        return null;
+    }
+
+    private int ListenOn(string address, int port, List<QDesc> listeners, out QDesc qd)
     {
         qd = QDesc.Invalid;
         if (address.Contains(':')) return Errno.EAFNOSUPPORT; // IPv6 (::1, ::*): the libOS API carries IPv4 endpoints only
-        if (!IPv4Endpoint.TryParse($"{address}:{Options.Port}", out var at)) return Errno.EINVAL;
+        if (!IPv4Endpoint.TryParse($"{address}:{port}", out var at)) return Errno.EINVAL;
         int rc = LibOS.Socket(SocketKind.Stream, out qd);
         if (rc != 0) return rc;
-        int port = Options.Port;
         // Port 0 (any free port): every further address takes the port the first one got, as one server has one port.
-        if (port == 0 && _listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var first) == 0) at = at.Value with { Port = first.Port };
+        if (port == 0 && listeners.Count > 0 && LibOS.GetSockName(listeners[0], out var first) == 0) at = at.Value with { Port = first.Port };
         if ((rc = LibOS.Bind(qd, at.Value)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
         {
             LibOS.Close(qd);
@@ -321,7 +387,7 @@ public sealed class RedisServer
 
     private void CloseListeners()
     {
-        foreach (var listener in _listeners) LibOS.Close(listener);
+        foreach (var listener in _listeners) CloseTcpListener(listener);
         _listeners.Clear();
         if (_unixListener.IsValid)
         {

@@ -218,13 +218,17 @@ public sealed partial class ServerConfig
             if (Glob.IsMatch(pattern, alias) && seen.Add(alias)) yield return new(alias, _values[target]);
     }
 
+    /// <summary>Started with port 0 (any free port, for tests): CONFIG GET port shows the port the server got, so a
+    /// later CONFIG SET bind listens there (a runtime port 0 means no TCP, as in redis-server).</summary>
+    internal void SetBoundPort(int port) => _values["port"] = port.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>Sets a parameter; returns an error text (Redis's) or null.</summary>
     public string? Set(string name, string value) => SetMany([(name, value)]);
 
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "port" or "bind" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
+        if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter

@@ -112,6 +112,9 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 38, Level = LogLevel.Warning, Message = "DEBUG RELOAD could not load the RDB: {Problem}")]
     public static partial void DebugReloadFailed(this ILogger log, string problem);
 
+    [LoggerMessage(EventId = 39, Level = LogLevel.Warning, Message = "Failed to bind")]
+    public static partial void FailedToBind(this ILogger log);
+
     [LoggerMessage(EventId = 33, Level = LogLevel.Warning, Message = "Errors trying to shut down the server. Check the logs for more information.")]
     public static partial void ShutdownErrors(this ILogger log);
 
