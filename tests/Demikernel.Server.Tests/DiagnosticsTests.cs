@@ -360,13 +360,14 @@ public sealed class DiagnosticsTests
     [InlineData(3)]
     public void DebugDigestPopulateProtocolAndReloadMatchRedisServer(int protocol)
     {
-        using var redis = ReferenceRedis.TryStart("--enable-debug-command yes");
-        using var h = new CommandHarness();
-        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        // each server saves into its own directory, set at start (CONFIG SET dir is protected)
         string redisDir = Directory.CreateTempSubdirectory("debug-redis-").FullName;
         string ourDir = Directory.CreateTempSubdirectory("debug-ours-").FullName;
-        redis.Run("CONFIG", "SET", "dir", redisDir);
-        h.Run("CONFIG", "SET", "dir", ourDir);
+        using var redis = ReferenceRedis.TryStart($"--enable-debug-command yes --dir {redisDir}");
+        using var h = new CommandHarness();
+        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        h.Server.Config.LoadDirective("dir", [ourDir], out _);
+        h.Server.Config.LoadDirective("save", [""], out _); // as the reference: FLUSHALL does not save
         redis.Run("HELLO", protocol.ToString(System.Globalization.CultureInfo.InvariantCulture));
         h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
         var zbig = new List<string> { "ZADD", "zbig" };

@@ -162,7 +162,12 @@ internal sealed class MaxMemory
         if (policy != Policy) Array.Clear(_pool); // scores of another policy mean nothing now
         Policy = policy;
         var lfu = IsLfu ? Lfu : null;
-        foreach (var db in _server.Databases) db.Lfu = lfu;
+        bool lru = Policy is EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru;
+        foreach (var db in _server.Databases)
+        {
+            db.Lfu = lfu;
+            db.LruPolicy = lru;
+        }
     }
 
     /// <summary>Before a command: nothing to do while under the limit (one sum over the databases).</summary>

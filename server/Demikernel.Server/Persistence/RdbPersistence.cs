@@ -84,7 +84,8 @@ internal static class RdbImage
     /// <summary>An RDB image (see <see cref="WriteAll{TFormat}"/>).</summary>
     public static void WriteAll(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress, RdbFileWriter output,
         byte[][]? functions = null) =>
-        WriteAll(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase, functions), output);
+        WriteAll(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase, functions,
+            access: RdbKeyAccess.Of(databases, nowMs)), output);
 
     /// <summary>
     /// Writes every live key of every database to <paramref name="output"/> in <paramref name="format"/>, on the

@@ -30,7 +30,8 @@ internal abstract class Snapshot : ISnapshotObserver
     /// <paramref name="databases"/> as they are now; the RDB header is the first output.</summary>
     public static Snapshot Begin(RedisDatabase[] databases, long nowMs, long usedMemory, bool aofBase, bool compress,
         byte[][]? functions = null, RdbReplicationInfo? replication = null) =>
-        Begin(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase, functions, replication));
+        Begin(databases, nowMs, compress, new RdbSnapshotFormat(nowMs / 1000, usedMemory, aofBase, functions, replication,
+            RdbKeyAccess.Of(databases, nowMs)));
 
     /// <summary>Starts a snapshot written in <paramref name="format"/> (its header is the first output).</summary>
     public static Snapshot Begin<TFormat>(RedisDatabase[] databases, long nowMs, bool compress, TFormat format)

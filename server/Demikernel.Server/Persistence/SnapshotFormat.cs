@@ -30,7 +30,7 @@ internal interface ISnapshotFormat
 /// <remarks>The function libraries (FUNCTION LOAD) follow the AUX fields, one FUNCTION2 opcode and code string each,
 /// as redis-server 7.0's rdbSaveFunctions writes them.</remarks>
 internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory, bool aofBase, byte[][]? functions = null,
-    RdbReplicationInfo? replication = null) : ISnapshotFormat
+    RdbReplicationInfo? replication = null, RdbKeyAccess access = default) : ISnapshotFormat
 {
     public void WriteHeader(RdbWriter w)
     {
@@ -44,7 +44,7 @@ internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory
 
     public void WriteSelectDb(RdbWriter w, int db, long keys, long expires) => RdbFormat.WriteSelectDb(w, db, keys, expires);
 
-    public void WriteKey(RdbWriter w, RedisEntry entry) => RdbFormat.WriteKeyValue(w, entry);
+    public void WriteKey(RdbWriter w, RedisEntry entry) => RdbFormat.WriteKeyValue(w, entry, access);
 
     public void WriteEnd(RdbWriter w) => RdbFormat.WriteEnd(w);
 }

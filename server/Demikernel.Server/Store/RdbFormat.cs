@@ -126,8 +126,9 @@ internal static class RdbFormat
         return w.FinishDump();
     }
 
-    /// <summary>One key of an RDB file: [0xFC + 8-byte LE unix ms when the key has a TTL][type][key][value].</summary>
-    public static void WriteKeyValue(RdbWriter w, RedisEntry entry)
+    /// <summary>One key of an RDB file: [0xFC + 8-byte LE unix ms when the key has a TTL][0xF8 idle seconds under an
+    /// LRU policy | 0xF9 decayed counter under an LFU policy][type][key][value], as redis's rdbSaveKeyValuePair.</summary>
+    public static void WriteKeyValue(RdbWriter w, RedisEntry entry, in RdbKeyAccess access = default)
     {
         long expireAt = entry.ExpireAtMs;
         if (expireAt >= 0)
@@ -136,6 +137,16 @@ internal static class RdbFormat
             Span<byte> ms = stackalloc byte[8];
             BinaryPrimitives.WriteInt64LittleEndian(ms, expireAt);
             w.Bytes(ms);
+        }
+        if (access.Lru)
+        {
+            w.Byte(OpIdle);
+            w.Length((ulong)(Math.Max(0, access.NowMs - entry.AccessMs) / 1000));
+        }
+        else if (access.Lfu is { } lfu)
+        {
+            w.Byte(OpFreq);
+            w.Byte((byte)lfu.Decayed(entry.AccessMs, LfuSettings.Minutes(access.NowMs)));
         }
         if (entry.Object is { } value)
         {
@@ -332,6 +343,14 @@ internal static class RdbFormat
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static byte ThrowUnknownObject(RedisObject value) =>
         throw new NotSupportedException($"RDB: no encoding for {value.GetType().Name}");
+}
+
+/// <summary>Which access information an RDB records per key (the maxmemory policy's: LRU idle time or LFU counter)
+/// and the time it is measured against.</summary>
+internal readonly record struct RdbKeyAccess(bool Lru, LfuSettings? Lfu, long NowMs)
+{
+    public static RdbKeyAccess Of(RedisDatabase[] databases, long nowMs) =>
+        databases.Length == 0 ? default : new(databases[0].LruPolicy, databases[0].Lfu, nowMs);
 }
 
 /// <summary>What an RDB made while replication is active records about the stream (rdbPopulateSaveInfo).</summary>

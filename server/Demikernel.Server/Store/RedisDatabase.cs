@@ -124,6 +124,9 @@ public sealed class RedisDatabase
     /// Redis's 16-bit decrement time in minutes and 8-bit logarithmic counter instead of the LRU clock. Null = LRU.</summary>
     internal LfuSettings? Lfu { get; set; }
 
+    /// <summary>An LRU maxmemory policy is selected: RDB files record each key's idle time (redis's savelru).</summary>
+    internal bool LruPolicy { get; set; }
+
 
     /// <summary>Running estimate of the TTL of keys with one (INFO keyspace avg_ttl), from active expiry samples.</summary>
     public long AverageTtlMs => _avgTtl;
