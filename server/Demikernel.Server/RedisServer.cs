@@ -35,6 +35,7 @@ public sealed class RedisServer
         Options = options;
         Log = log ?? NullLogger.Instance;
         Config = config ?? new ServerConfig(options);
+        Store.EncodingLimits.Install(Config.EncodingLimits); // the store runs on this thread
         if (logLevel is not null)
         {
             logLevel.TrySet(options.LogLevel);

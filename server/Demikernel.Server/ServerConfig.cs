@@ -21,6 +21,7 @@ public sealed partial class ServerConfig
         ["hash-max-ziplist-value"] = "hash-max-listpack-value",
         ["zset-max-ziplist-entries"] = "zset-max-listpack-entries",
         ["zset-max-ziplist-value"] = "zset-max-listpack-value",
+        ["list-max-ziplist-size"] = "list-max-listpack-size",
         ["lua-time-limit"] = "busy-reply-threshold",
     };
 
@@ -193,11 +194,14 @@ public sealed partial class ServerConfig
     /// <summary>After CONFIG SET changed a parameter: its canonical name and new value (live settings hook in here).</summary>
     public event Action<string, string>? Changed;
 
+    /// <summary>The collections' encoding limits (hash/zset-max-listpack-*, set-max-intset-entries,
+    /// list-max-listpack-size), installed for the server's thread by <see cref="RedisServer"/>.</summary>
+    internal Store.EncodingLimits EncodingLimits { get; } = new();
+
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "hash-max-listpack-entries", "hash-max-listpack-value",
-        "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del",
         "active-expire-effort", "replica-priority",
     };
 
@@ -368,11 +372,15 @@ public sealed partial class ServerConfig
             case "latency-tracking-info-percentiles":
                 return Diagnostics.Percentiles.Validate(v, out var shown) is { } percentileError ? percentileError : SetShown(key, shown);
             case "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
-                or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
-                or "tcp-backlog":
+                or "zset-max-listpack-entries" or "zset-max-listpack-value":
+                // size_t parameters in redis 7.0: any integer beyond the range (even past 64 bits) is out of range
+                return System.Text.RegularExpressions.Regex.IsMatch(v, "^-?[0-9]+$") && !long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
+                    ? $"argument must be between 0 and {long.MaxValue} inclusive"
+                    : Range(v, 0, long.MaxValue);
+            case "replica-priority" or "active-expire-effort" or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":
-                return long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
+                return Range(v, int.MinValue, int.MaxValue);
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
             case "auto-aof-rewrite-percentage":
@@ -514,6 +522,12 @@ public sealed partial class ServerConfig
     private void Apply()
     {
         RequirePass = _values["requirepass"] is { Length: > 0 } p ? p : null;
+        EncodingLimits.HashMaxListpackEntries = long.Parse(_values["hash-max-listpack-entries"], CultureInfo.InvariantCulture);
+        EncodingLimits.HashMaxListpackValue = long.Parse(_values["hash-max-listpack-value"], CultureInfo.InvariantCulture);
+        EncodingLimits.ZSetMaxListpackEntries = long.Parse(_values["zset-max-listpack-entries"], CultureInfo.InvariantCulture);
+        EncodingLimits.ZSetMaxListpackValue = long.Parse(_values["zset-max-listpack-value"], CultureInfo.InvariantCulture);
+        EncodingLimits.SetMaxIntsetEntries = long.Parse(_values["set-max-intset-entries"], CultureInfo.InvariantCulture);
+        EncodingLimits.ListMaxListpackSize = int.Parse(_values["list-max-listpack-size"], CultureInfo.InvariantCulture);
         ProtectedMode = _values["protected-mode"] == "yes";
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);

@@ -267,7 +267,7 @@ public sealed class AofCommandFormatTests
             Assert.True(commands.Count == mine.Count, $"{where}: {commands.Count} commands expected, {mine.Count} written\n{Show(commands)}\n---\n{Show(mine)}");
             string name = commands[0][0];
             int total = commands.Where(c => c[0] == name).Sum(c => c.Length - 2);
-            bool unordered = name is "SADD" or "HMSET" || (name == "ZADD" && total / 2 > RedisSortedSet.MaxListpackEntries);
+            bool unordered = name is "SADD" or "HMSET" || (name == "ZADD" && total / 2 > EncodingLimits.Current.ZSetMaxListpackEntries);
             if (unordered)
             {
                 int width = name == "SADD" ? 1 : 2;

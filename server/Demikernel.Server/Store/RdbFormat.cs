@@ -57,9 +57,6 @@ internal static class RdbFormat
         if (lp.Capacity <= MaxKeptListpack) t_listpack = lp;
     }
 
-    /// <summary>What redis-server 7.0 packs into one quicklist node (list-max-listpack-size -2).</summary>
-    private const int ListpackNodeBytes = 8192;
-
     /// <summary>[RDB type byte][value] of an entry's value: the object layer DUMP, RDB files and (later) replication
     /// share.</summary>
     public static void WriteObject(RdbWriter w, RedisEntry entry)
@@ -214,11 +211,12 @@ internal static class RdbFormat
     public static void WriteList(RdbWriter w, RedisList list)
     {
         // first pass: where the nodes break (the count comes before them)
+        var limits = EncodingLimits.Current; // list-max-listpack-size
         int nodes = 0, size = EmptyListpack, count = 0;
         for (int i = 0; i < list.Count; i++)
         {
             var item = list[i];
-            if (count > 0 && size + item.Length + 11 > ListpackNodeBytes)
+            if (!limits.ListNodeAllows(count, size, item.Length))
             {
                 nodes++;
                 size = EmptyListpack;
@@ -233,7 +231,7 @@ internal static class RdbFormat
         for (int i = 0; i < list.Count; i++)
         {
             var item = list[i];
-            if (lp.Count > 0 && lp.Size + item.Length + 11 > ListpackNodeBytes)
+            if (!limits.ListNodeAllows(lp.Count, lp.Size, item.Length))
             {
                 WritePackedNode(w, lp);
                 lp.Reset();

@@ -13,12 +13,6 @@ namespace Demikernel.Server.Store;
 /// </summary>
 public sealed class RedisHash : RedisObject
 {
-    /// <summary>hash-max-listpack-entries default.</summary>
-    public const int ListpackMaxEntries = 512;
-
-    /// <summary>hash-max-listpack-value default.</summary>
-    public const int ListpackMaxValue = 64;
-
     private readonly MemberTable<byte[]> _entries;
     private bool _table;
     private long _valueBytes; // sum of the values' lengths (memory accounting)
@@ -49,7 +43,7 @@ public sealed class RedisHash : RedisObject
     /// <summary>Redis's hashTypeTryConversion for arguments about to be set: any longer than 64 bytes converts.</summary>
     public void ConvertIfTooLong(int length)
     {
-        if (length > ListpackMaxValue) _table = true;
+        if (length > EncodingLimits.Current.HashMaxListpackValue) _table = true;
     }
 
     /// <summary>Dense index of <paramref name="field"/>, or -1.</summary>
@@ -68,7 +62,8 @@ public sealed class RedisHash : RedisObject
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool Set(ReadOnlySpan<byte> field, ReadOnlySpan<byte> value)
     {
-        if (field.Length > ListpackMaxValue || value.Length > ListpackMaxValue) _table = true;
+        long maxValue = EncodingLimits.Current.HashMaxListpackValue;
+        if (field.Length > maxValue || value.Length > maxValue) _table = true;
         int i = _entries.GetOrAdd(field, null!, out bool added);
         if (added)
         {
@@ -76,14 +71,14 @@ public sealed class RedisHash : RedisObject
             _valueBytes += value.Length;
         }
         else SetValueAt(i, value);
-        if (_entries.Count > ListpackMaxEntries) _table = true;
+        if (_entries.Count > EncodingLimits.Current.HashMaxListpackEntries) _table = true;
         return added;
     }
 
     /// <summary>Replaces the value at dense index <paramref name="index"/> (in place when the length matches).</summary>
     public void SetValueAt(int index, ReadOnlySpan<byte> value)
     {
-        if (value.Length > ListpackMaxValue) _table = true;
+        if (value.Length > EncodingLimits.Current.HashMaxListpackValue) _table = true;
         var old = _entries.ValueAt(index);
         if (old.Length == value.Length) value.CopyTo(old);
         else

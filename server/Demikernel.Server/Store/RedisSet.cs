@@ -5,7 +5,7 @@ namespace Demikernel.Server.Store;
 /// <summary>
 /// A Redis set with Redis 7.0's two encodings:
 /// <code>
-///   intset     sorted long[] (every member a canonical integer, at most MaxIntsetEntries); members come out in
+///   intset     sorted long[] (every member a canonical integer, at most set-max-intset-entries); members come out in
 ///              ascending order, like Redis's intset
 ///   hashtable  a <see cref="MemberTable{TValue}"/>: dense members indexed by chained buckets; removal swaps the last
 ///              member into the hole, so random picks (SPOP, SRANDMEMBER) are O(1); SSCAN walks the buckets with
@@ -17,9 +17,6 @@ namespace Demikernel.Server.Store;
 /// </summary>
 public sealed class RedisSet : RedisObject
 {
-    /// <summary>Redis's set-max-intset-entries default.</summary>
-    public const int MaxIntsetEntries = 512;
-
     /// <summary>Bytes a scratch buffer for <see cref="MemberAt"/> needs.</summary>
     public const int ScratchLength = RedisNumbers.MaxInt64Length;
 
@@ -58,10 +55,11 @@ public sealed class RedisSet : RedisObject
             {
                 int at = _ints.AsSpan(0, _count).BinarySearch(v);
                 if (at >= 0) return false;
-                if (_count < MaxIntsetEntries)
+                long maxEntries = EncodingLimits.Current.SetMaxIntsetEntries;
+                if (_count < maxEntries)
                 {
                     at = ~at;
-                    if (_count == _ints.Length) Array.Resize(ref _ints, Math.Min(_ints.Length * 2, MaxIntsetEntries));
+                    if (_count == _ints.Length) Array.Resize(ref _ints, (int)Math.Min(Math.Max(_ints.Length * 2L, 1), Math.Min(maxEntries, Array.MaxLength)));
                     Array.Copy(_ints, at, _ints, at + 1, _count - at);
                     _ints[at] = v;
                     _count++;

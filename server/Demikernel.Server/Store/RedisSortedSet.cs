@@ -3,15 +3,12 @@ namespace Demikernel.Server.Store;
 /// <summary>
 /// A Redis sorted set: a <see cref="SkipList"/> ordered by (score, member) plus a member → node
 /// <see cref="MemberTable{TValue}"/> (O(1) ZSCORE, span lookups without allocation, and ZSCAN over its buckets with
-/// Redis's reverse-binary cursor, so a member present for a whole scan is returned at least once). OBJECT ENCODING reports "listpack" while the set is within Redis 7.0's
-/// zset-max-listpack-entries (128) and zset-max-listpack-value (64 bytes) limits, and "skiplist" once it has
+/// Redis's reverse-binary cursor, so a member present for a whole scan is returned at least once). OBJECT ENCODING reports "listpack" while the set is within
+/// zset-max-listpack-entries and zset-max-listpack-value (<see cref="EncodingLimits"/>), and "skiplist" once it has
 /// exceeded them (it never converts back, as in Redis).
 /// </summary>
 public sealed class RedisSortedSet : RedisObject
 {
-    public const int MaxListpackEntries = 128;
-    public const int MaxListpackValue = 64;
-
     private readonly MemberTable<SkipListNode> _dict = new();
     private bool _skiplist;
 
@@ -61,7 +58,11 @@ public sealed class RedisSortedSet : RedisObject
         }
         var bytes = member.ToArray();
         _dict.TryAdd(bytes, List.Insert(score, bytes));
-        if (!_skiplist && (_dict.Count > MaxListpackEntries || bytes.Length > MaxListpackValue)) _skiplist = true;
+        if (!_skiplist)
+        {
+            var limits = EncodingLimits.Current;
+            if (_dict.Count > limits.ZSetMaxListpackEntries || bytes.Length > limits.ZSetMaxListpackValue) _skiplist = true;
+        }
         return true;
     }
 

@@ -1,0 +1,50 @@
+namespace Demikernel.Server.Store;
+
+/// <summary>
+/// The size limits under which collections keep redis's compact encodings (OBJECT ENCODING, the RDB type written):
+/// hash-max-listpack-entries/-value, zset-max-listpack-entries/-value, set-max-intset-entries, and
+/// list-max-listpack-size (how an RDB cuts a list into quicklist nodes). CONFIG SET changes them for the conversions
+/// that follow, never converting back, as in redis-server 7.0.
+/// </summary>
+/// <remarks>
+/// Collections are created in many places and convert inside their own mutators, which know nothing of their
+/// server; a server's store runs on one thread (the libOS's), so the limits its collections read are that thread's
+/// (<see cref="Current"/>, installed by the server). A thread that installed none sees redis's defaults.
+/// </remarks>
+internal sealed class EncodingLimits
+{
+    [ThreadStatic] private static EncodingLimits? t_current;
+
+    private static readonly EncodingLimits Defaults = new();
+
+    public static EncodingLimits Current => t_current ?? Defaults;
+
+    /// <summary>Makes <paramref name="limits"/> the calling thread's (the server's constructor and its libOS thread).</summary>
+    public static void Install(EncodingLimits limits) => t_current = limits;
+
+    public long HashMaxListpackEntries { get; set; } = 512;
+    public long HashMaxListpackValue { get; set; } = 64;
+    public long ZSetMaxListpackEntries { get; set; } = 128;
+    public long ZSetMaxListpackValue { get; set; } = 64;
+    public long SetMaxIntsetEntries { get; set; } = 512;
+
+    /// <summary>list-max-listpack-size: negative = a node's byte limit (-1 4 kB ... -5 64 kB), positive = its entry count
+    /// (with redis's 8 kB safety limit for a node of several entries).</summary>
+    public int ListMaxListpackSize { get; set; } = -2;
+
+    /// <summary>Whether a quicklist node holding <paramref name="count"/> entries in <paramref name="bytes"/> bytes
+    /// may take one more of <paramref name="itemBytes"/> (quicklist.c's _quicklistNodeAllowInsert, approximately:
+    /// the listpack's per-entry header counted as 11 bytes).</summary>
+    public bool ListNodeAllows(int count, long bytes, int itemBytes)
+    {
+        if (count == 0) return true;
+        long grown = bytes + itemBytes + 11;
+        int fill = ListMaxListpackSize;
+        if (fill < 0)
+        {
+            int level = Math.Min(-fill, 5);
+            return grown <= 4096L << (level - 1);
+        }
+        return count < fill && grown <= 8192;
+    }
+}
