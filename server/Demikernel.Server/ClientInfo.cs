@@ -12,11 +12,11 @@ internal static class ClientInfo
         var session = client.Session;
         string flags = (client.IsReplica ? "S" : "") + (client.IsMaster ? "M" : "") + (client.Monitoring ? "O" : "") + (client.SubscriptionCount > 0 ? "P" : "") + (client.InMulti ? "x" : "") + (client.Blocked ? "b" : "")
             + Notifications.ClientTracking.Flags(client) + (client.WatchBroken ? "d" : "") + (client.CloseRequested ? "c" : "")
-            + (client.NoEvict ? "e" : "");
+            + (client.UnixSocketPath is not null ? "U" : "") + (client.NoEvict ? "e" : "");
         if (flags.Length == 0) flags = "N";
         long omem = session?.OutputMemory ?? 0;
         return string.Create(CultureInfo.InvariantCulture,
-            $"id={client.Id} addr={client.Peer} laddr={client.Local} fd={client.Qd.Value} name={client.Name ?? ""} " +
+            $"id={client.Id} addr={client.Address} laddr={client.LocalAddress} fd={client.Qd.Value} name={client.Name ?? ""} " +
             $"age={(now - client.CreatedMs) / 1000} idle={(now - client.LastInteractionMs) / 1000} flags={flags} db={client.Database} " +
             $"sub={client.Channels.Count} psub={client.Patterns.Count} ssub={client.ShardChannels.Count} multi={(client.InMulti ? client.MultiQueue.Count : -1)} " +
             $"qbuf={client.QueryBufferLength} qbuf-free={session?.QueryBufferFree ?? 0} argv-mem={argvMem} multi-mem={MultiMem(client)} rbs=16384 rbp=0 " +

@@ -20,6 +20,17 @@ public sealed class ClientState
     public QDesc Qd { get; }
     public IPv4Endpoint Peer { get; }
     public IPv4Endpoint Local { get; }
+
+    /// <summary>The unixsocket path for a client connected through it (redis's CLIENT_UNIX_SOCKET), else null.</summary>
+    public string? UnixSocketPath { get; init; }
+
+    /// <summary>The peer as redis names it (CLIENT LIST addr, CLIENT KILL, SLOWLOG): "ip:port", or "path:0" for a
+    /// unix socket client.</summary>
+    public string Address => UnixSocketPath is { } path ? path + ":0" : Peer.ToString();
+
+    /// <summary>The local end likewise (CLIENT LIST laddr).</summary>
+    public string LocalAddress => UnixSocketPath is { } path ? path + ":0" : Local.ToString();
+
     public long CreatedMs { get; }
     public long LastInteractionMs { get; set; }
 

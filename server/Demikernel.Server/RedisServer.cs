@@ -498,7 +498,10 @@ public sealed class RedisServer
             }
             LibOS.GetSockName(qd, out var local);
             if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
-            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth, User = Acl.Default };
+            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs)
+            {
+                Authenticated = !RequiresAuth, User = Acl.Default, UnixSocketPath = unix ? Config.UnixSocket : null,
+            };
             var session = new ClientSession(this, client);
             _clients.Add(client.Id, session);
             LibOS.Spawn(session.RunAsync);

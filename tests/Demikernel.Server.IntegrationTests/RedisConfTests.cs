@@ -230,6 +230,10 @@ public sealed class RedisConfTests : IDisposable
             Assert.Equal($"unixsocket\n{socket}\nunixsocketperm\n700", r.Stdout.Trim());
             r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "SET", "k", "v"], RedisCli.Timeout).GetAwaiter().GetResult();
             Assert.Equal("OK", r.Stdout.Trim());
+            // named as redis-server names a unix socket client: the path with port 0, flag U
+            r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "CLIENT", "INFO"], RedisCli.Timeout).GetAwaiter().GetResult();
+            Assert.Contains($" addr={socket}:0 laddr={socket}:0 ", r.Stdout, StringComparison.Ordinal);
+            Assert.Contains(" flags=U ", r.Stdout, StringComparison.Ordinal);
             r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "CONFIG", "SET", "unixsocketperm", "777"], RedisCli.Timeout).GetAwaiter().GetResult();
             Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'unixsocketperm') - can't set immutable config", r.Stdout.Trim());
             r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "SHUTDOWN", "NOSAVE"], RedisCli.Timeout).GetAwaiter().GetResult();

@@ -279,7 +279,7 @@ public static class ConnectionCommands
         {
             // Old form: CLIENT KILL addr:port
             string addr = c.ArgString(2);
-            var target = c.Server.Clients.FirstOrDefault(s => s.Client.Peer.ToString() == addr);
+            var target = c.Server.Clients.FirstOrDefault(s => s.Client.Address == addr);
             if (target is null)
             {
                 c.Reply.Error("ERR No such client");
@@ -346,8 +346,8 @@ public static class ConnectionCommands
         var victims = c.Server.Clients.Where(s =>
             (id is null || s.Client.Id == id) &&
             (type is null || TypeOf(s.Client) == type) &&
-            (addrFilter is null || s.Client.Peer.ToString() == addrFilter) &&
-            (laddrFilter is null || s.Client.Local.ToString() == laddrFilter) &&
+            (addrFilter is null || s.Client.Address == addrFilter) &&
+            (laddrFilter is null || s.Client.LocalAddress == laddrFilter) &&
             (userFilter is null || ReferenceEquals(s.Client.User, userFilter)) &&
             !(skipMe && s.Client == me)).ToArray();
         foreach (var v in victims) KillOne(ref c, v);

@@ -71,9 +71,8 @@ internal static class DebugCommands
         string mode = c.Server.Config.Match("enable-debug-command").First().Value;
         if (mode == "yes") return true;
         if (mode != "local" || c.Client.IsScript) return false;
-        // redis: a loopback address or a unix socket is local (unix clients show as 0.0.0.0:0 here)
-        var peer = c.Client.Peer.ToString();
-        return peer.StartsWith("127.", StringComparison.Ordinal) || peer == "0.0.0.0:0";
+        // redis: a loopback address or a unix socket is local
+        return c.Client.UnixSocketPath is not null || c.Client.Peer.ToString().StartsWith("127.", StringComparison.Ordinal);
     }
 
     /// <summary>DEBUG SLEEP seconds (a double, strtod's leniency): the whole server sleeps, as redis-server's does.</summary>

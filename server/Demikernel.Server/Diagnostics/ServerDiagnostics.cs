@@ -90,7 +90,7 @@ public sealed class ServerDiagnostics
         {
             var args = RedactedArgs(ref c);
             var client = c.Client;
-            SlowLog.Add(args, _server.NowMs / 1000, micros, client.IsScript ? "?:0" : client.Peer.ToString(), client.Name ?? "");
+            SlowLog.Add(args, _server.NowMs / 1000, micros, client.IsScript ? "?:0" : client.Address, client.Name ?? "");
         }
         if (monitor) FeedMonitors(ref c);
     }
@@ -103,7 +103,7 @@ public sealed class ServerDiagnostics
         long micros = (_server.LibOS.Time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
         var line = new StringBuilder("+");
         line.Append(CultureInfo.InvariantCulture, $"{micros / 1_000_000}.{micros % 1_000_000:D6} ");
-        line.Append(CultureInfo.InvariantCulture, $"[{client.Database} {(client.IsScript ? "lua" : client.Peer.ToString())}] ");
+        line.Append(CultureInfo.InvariantCulture, $"[{client.Database} {(client.IsScript ? "lua" : client.UnixSocketPath is { } path ? "unix:" + path : client.Peer.ToString())}] ");
         var args = RedactedArgs(ref c);
         for (int j = 0; j < args.Count; j++)
         {
