@@ -36,6 +36,7 @@ public sealed class RedisServer
         Log = log ?? NullLogger.Instance;
         Config = config ?? new ServerConfig(options);
         Store.EncodingLimits.Install(Config.EncodingLimits); // the store runs on this thread
+        EffectiveHz = Config.Hz;
         if (logLevel is not null)
         {
             logLevel.TrySet(options.LogLevel);
@@ -557,13 +558,29 @@ public sealed class RedisServer
 
     public ClientSession? FindClient(long id) => _clients.GetValueOrDefault(id);
 
+    /// <summary>The cron's frequency now (INFO's hz): configured_hz, doubled while more than 200 clients per tick
+    /// are connected when dynamic-hz is on, up to 500, as redis's serverCron.</summary>
+    public int EffectiveHz { get; private set; }
+
+    internal static int AdaptHz(int configured, bool dynamic, int clients)
+    {
+        int hz = configured;
+        while (dynamic && clients / hz > 200)
+        {
+            hz *= 2;
+            if (hz > 500) return 500;
+        }
+        return hz;
+    }
+
     /// <summary>Background work at <see cref="ServerConfig.Hz"/> (CONFIG SET hz applies from the next tick): active
     /// expiry, persistence, idle timeouts.</summary>
     private async ValueTask Cron()
     {
         while (!Stopping)
         {
-            await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / Config.Hz));
+            EffectiveHz = AdaptHz(Config.Hz, Config.DynamicHz, _clients.Count);
+            await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / EffectiveHz));
             CoarseNowMs = NowMs;
             if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
             long expireStart = System.Diagnostics.Stopwatch.GetTimestamp();

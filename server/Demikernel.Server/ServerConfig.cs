@@ -34,6 +34,7 @@ public sealed partial class ServerConfig
         _values["maxclients"] = options.MaxClients.ToString(CultureInfo.InvariantCulture);
         _values["timeout"] = options.Timeout.ToString(CultureInfo.InvariantCulture);
         _values["hz"] = options.Hz.ToString(CultureInfo.InvariantCulture);
+        _values["dynamic-hz"] = "yes";
         _values["proto-max-bulk-len"] = options.ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture);
         _values["client-query-buffer-limit"] = options.ClientQueryBufferLimit.ToString(CultureInfo.InvariantCulture);
         _values["client-output-buffer-limit"] = FormatOutputLimits(OutputBufferLimit.Defaults);
@@ -137,6 +138,9 @@ public sealed partial class ServerConfig
 
     /// <summary>Server cron frequency (1..500).</summary>
     public int Hz { get; private set; }
+
+    /// <summary>dynamic-hz: the cron runs faster with many clients (see <see cref="RedisServer.EffectiveHz"/>).</summary>
+    public bool DynamicHz { get; private set; }
 
     // persistence (see Persistence/)
     public string Dir { get; private set; } = "";
@@ -391,7 +395,7 @@ public sealed partial class ServerConfig
                 or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del"
-                or "latency-tracking":
+                or "latency-tracking" or "dynamic-hz":
                 if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
                 {
                     _values[key] = v.ToLowerInvariant();
@@ -532,6 +536,7 @@ public sealed partial class ServerConfig
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);
+        DynamicHz = _values["dynamic-hz"] == "yes";
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         ClientQueryBufferLimit = ParseMemory(_values["client-query-buffer-limit"]) ?? 1024L * 1024 * 1024;
         TcpKeepAlive = int.Parse(_values["tcp-keepalive"], CultureInfo.InvariantCulture);

@@ -270,7 +270,7 @@ public static class ServerInfo
                 Line("server_time_usec", now * 1000);
                 Line("uptime_in_seconds", (now - server.StartedMs) / 1000);
                 Line("uptime_in_days", (now - server.StartedMs) / 86_400_000);
-                Line("hz", server.Config.Hz);
+                Line("hz", server.EffectiveHz);
                 Line("configured_hz", server.Config.Hz);
                 Line("executable", Environment.ProcessPath ?? "");
                 Line("config_file", server.Options.ConfigFile ?? "");
