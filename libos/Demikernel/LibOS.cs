@@ -1,4 +1,5 @@
 using Demikernel.Catloop;
+using Demikernel.Catmem;
 using Demikernel.Catnap;
 using Demikernel.Catpowder;
 using Demikernel.Runtime;
@@ -21,6 +22,7 @@ public static class LibOS
         CatnapBackend.Registration,
         CatloopBackend.Registration,
         CatpowderBackend.Registration,
+        CatmemBackend.Registration,
     ];
 
     public static IReadOnlyList<string> Available { get; } = Backends.Select(b => b.Name).ToArray();

@@ -6,7 +6,7 @@ namespace Demikernel.Tests;
 public class ArchitectureTests
 {
     private static readonly string[] Ours =
-        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel", "Demikernel.Resp", "Demikernel.Server"];
+        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem", "Demikernel", "Demikernel.Resp", "Demikernel.Server"];
 
     private static HashSet<string> References(string assembly) =>
         Assembly.Load(assembly).GetReferencedAssemblies().Select(a => a.Name!).Where(Ours.Contains).ToHashSet();
@@ -20,6 +20,7 @@ public class ArchitectureTests
     [Theory]
     [InlineData("Demikernel.Catnap")]
     [InlineData("Demikernel.Catloop")]
+    [InlineData("Demikernel.Catmem")]
     public void BackendsReferenceOnlyTheRuntime(string backend) => Assert.Equal(["Demikernel.Runtime"], References(backend));
 
     [Fact]
@@ -32,7 +33,7 @@ public class ArchitectureTests
     [Fact]
     public void FacadeReferencesTheRuntimeAndBackends() =>
         Assert.Equal(
-            new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder" },
+            new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem" },
             References("Demikernel"));
 
     [Fact]
@@ -42,6 +43,7 @@ public class ArchitectureTests
         Assert.DoesNotContain("Demikernel.Catnap", refs);
         Assert.DoesNotContain("Demikernel.Catloop", refs);
         Assert.DoesNotContain("Demikernel.Catpowder", refs);
+        Assert.DoesNotContain("Demikernel.Catmem", refs);
         Assert.DoesNotContain("Demikernel.InetStack", refs);
         Assert.Contains("Demikernel.Resp", refs);
         Assert.Contains("Demikernel", refs);
@@ -90,6 +92,7 @@ public class ArchitectureTests
     [InlineData("Demikernel.Catnap")]
     [InlineData("Demikernel.Catloop")]
     [InlineData("Demikernel.Catpowder")]
+    [InlineData("Demikernel.Catmem")]
     public void BackendsExportNoTypes(string backend) => Assert.Empty(Assembly.Load(backend).GetExportedTypes());
 
     [Fact]
