@@ -6,7 +6,7 @@ namespace Demikernel.Tests;
 public class ArchitectureTests
 {
     private static readonly string[] Ours =
-        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem", "Demikernel", "Demikernel.Resp", "Demikernel.Server"];
+        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem", "Demikernel", "Demikernel.Resp", "Demikernel.Server", "demi-loadgen"];
 
     private static HashSet<string> References(string assembly) =>
         Assembly.Load(assembly).GetReferencedAssemblies().Select(a => a.Name!).Where(Ours.Contains).ToHashSet();
@@ -35,6 +35,11 @@ public class ArchitectureTests
         Assert.Equal(
             new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem" },
             References("Demikernel"));
+
+    /// <summary>The load generator is an application of the libOS like the server: facade and queue API only.</summary>
+    [Fact]
+    public void LoadGeneratorReferencesOnlyTheFacadeAndTheRuntime() =>
+        Assert.Equal(new HashSet<string> { "Demikernel", "Demikernel.Runtime" }, References("demi-loadgen"));
 
     [Fact]
     public void ServerReferencesOnlyRespTheFacadeAndTheRuntime()
