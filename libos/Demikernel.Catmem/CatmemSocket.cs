@@ -27,6 +27,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
     private bool _peerDead;
     private ulong _connectionId;
     private IPv4Endpoint _peer;
+    private Doorbell? _peerBell; // rung after we write, read or close, in case the peer sleeps
 
     public CatmemSocket(CatmemTransport transport) => _transport = transport;
 
@@ -95,6 +96,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
         byte* c = segment.Base;
         Layout.Capacity(c) = _capacity;
         Layout.ClientPid(c) = Environment.ProcessId;
+        Layout.ClientBell(c) = _transport.BellId;
         Volatile.Write(ref Layout.Magic(c), Layout.ConnectionMagic);
         _segment = segment;
         _listener = listener;
@@ -126,6 +128,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
             if (Interlocked.CompareExchange(ref Layout.Slot(l, i), _connectionId, 0) == 0)
             {
                 Interlocked.Increment(ref Layout.Posted(l));
+                _transport.PeerBell(Layout.OwnerBell(l))?.Ring();
                 listener.Dispose();
                 _listener = null;
                 return;
@@ -176,6 +179,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
                 if (Volatile.Read(ref Layout.Accepted(_segment!.Base)) != 0)
                 {
                     _state = State.Connected;
+                    _peerBell = _transport.PeerBell(Layout.ServerBell(_segment.Base));
                     var op = _connect!;
                     _connect = null;
                     _transport.Moved = true;
@@ -209,6 +213,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
                 int n = (int)Math.Min(ready, op.Size);
                 var buffer = _transport.LibOS.Pool.Rent(n);
                 _rx.Read(buffer.Span);
+                _peerBell?.Ring(); // space freed: a peer waiting to push may sleep
                 _pops.Dequeue();
                 op.CompletePop(buffer);
             }
@@ -251,7 +256,11 @@ internal sealed unsafe class CatmemSocket : IoQueue
                 }
                 int n = _tx.Write(span[skip..]);
                 op.Progress += n;
-                if (n > 0) _transport.Moved = true;
+                if (n > 0)
+                {
+                    _transport.Moved = true;
+                    _peerBell?.Ring();
+                }
                 if (n < span.Length - skip) return false; // ring full: the rest waits for the consumer
                 skip = 0;
             }
@@ -302,6 +311,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
         }
         segment.Unlink(); // both ends have it mapped: nothing stays behind in /dev/shm, whoever dies
         Layout.ServerPid(c) = Environment.ProcessId;
+        Layout.ServerBell(c) = transport.BellId;
         var socket = new CatmemSocket(transport)
         {
             _segment = segment,
@@ -314,6 +324,8 @@ internal sealed unsafe class CatmemSocket : IoQueue
             _peer = new IPv4Endpoint(0x7F000001, (ushort)(uint)id),
         };
         Volatile.Write(ref Layout.Accepted(c), 1);
+        socket._peerBell = transport.PeerBell(Layout.ClientBell(c));
+        socket._peerBell?.Ring();
         return socket;
     }
 
@@ -399,6 +411,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
             {
                 _tx.Close(); // end of stream for the peer once it has read what we wrote
                 Volatile.Write(ref MyGone, 1);
+                _peerBell?.Ring();
             }
             segment.Dispose();
             _segment = null;

@@ -14,20 +14,23 @@ namespace Demikernel.Catmem;
 ///   Push ──copy──▶ ring client→server ─────────────────────────────────▶ Pop (poll sees tail move)
 ///   Pop  ◀──────── ring server→client ◀──copy── Push
 /// </code>
-/// Waiting: the libOS spins for its spin budget first (pops and pushes are polled every step), then blocks here for at
-/// most <see cref="MaxBlock"/> at a time, since no file descriptor becomes readable when a peer writes to memory.
+/// Waiting: the libOS spins for its spin budget first (pops and pushes are polled every step), then sleeps on its
+/// <see cref="Doorbell"/> (a futex in shared memory) until a peer rings it, a timer is due or <see cref="MaxBlock"/>
+/// passes (to look for dead peers).
 /// </summary>
 internal sealed class CatmemTransport : INetworkTransport
 {
-    /// <summary>The longest an idle libOS sleeps before it looks at its rings again (a wake from another thread ends it sooner).</summary>
-    public static readonly TimeSpan MaxBlock = TimeSpan.FromMilliseconds(1);
+    /// <summary>The longest an idle libOS sleeps before it looks whether its peers still live (a doorbell ends it sooner).</summary>
+    public static readonly TimeSpan MaxBlock = TimeSpan.FromMilliseconds(50);
 
     private static readonly long PeerCheckTicks = Stopwatch.Frequency / 50; // 20 ms
     private const ushort FirstEphemeralPort = 49152;
 
+    private static int s_bells;
     private readonly List<CatmemSocket> _watched = [];
-    private readonly object _gate = new();
-    private bool _woken;
+    private readonly Doorbell _bell;
+    private readonly Dictionary<ulong, Doorbell?> _peerBells = [];
+    private readonly Func<bool> _poll;
     private uint _nextSeq;
     private long _lastPeerCheck;
     private DemiLibOS? _libos;
@@ -36,6 +39,45 @@ internal sealed class CatmemTransport : INetworkTransport
     {
         Directory = directory;
         RingCapacity = ringCapacity;
+        SweepStale(directory);
+        _bell = Doorbell.Create(directory, ((ulong)(uint)Environment.ProcessId << 32) | (uint)Interlocked.Increment(ref s_bells));
+        _poll = Poll;
+    }
+
+    /// <summary>
+    /// Removes what processes that died without closing left in the directory: their doorbells and unaccepted
+    /// connection files (the pid is in the name) and their listener files (the pid is in the header).
+    /// </summary>
+    private static unsafe void SweepStale(string directory)
+    {
+        foreach (var path in System.IO.Directory.EnumerateFiles(directory, "demikernel-catmem*"))
+        {
+            string[] parts = System.IO.Path.GetFileName(path).Split('.');
+            int pid = 0;
+            if (parts is ["demikernel-catmem-bell", var bellPid, _]) pid = int.TryParse(bellPid, out int p) ? p : 0;
+            else if (parts is ["demikernel-catmem", _, var clientPid, _]) pid = int.TryParse(clientPid, out int p) ? p : 0;
+            else if (parts is ["demikernel-catmem", _])
+            {
+                using var listener = SharedSegment.TryOpen(path, Layout.ListenerBytes);
+                if (listener is not null) pid = Layout.OwnerPid(listener.Base);
+                if (pid == 0) continue; // being created right now
+            }
+            if (pid > 0 && !Layout.IsAlive(pid))
+            {
+                try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+        }
+    }
+
+    /// <summary>This transport's doorbell, which peers ring after writing to it (see <see cref="Doorbell"/>).</summary>
+    internal ulong BellId => _bell.Id;
+
+    /// <summary>A peer's doorbell, mapped once per peer transport; null if it cannot be opened (the peer is gone).</summary>
+    internal Doorbell? PeerBell(ulong id)
+    {
+        if (id == 0) return null;
+        if (!_peerBells.TryGetValue(id, out var bell)) _peerBells[id] = bell = Doorbell.Open(Directory, id);
+        return bell;
     }
 
     public string Name => "catmem";
@@ -86,6 +128,7 @@ internal sealed class CatmemTransport : INetworkTransport
             if (SharedSegment.TryCreate(path, Layout.ListenerBytes) is { } segment)
             {
                 Layout.OwnerPid(segment.Base) = Environment.ProcessId;
+                Layout.OwnerBell(segment.Base) = BellId;
                 Volatile.Write(ref Layout.Magic(segment.Base), Layout.ListenerMagic);
                 claimed = port;
                 return segment;
@@ -134,8 +177,8 @@ internal sealed class CatmemTransport : INetworkTransport
     }
 
     /// <summary>
-    /// Sleeps for at most <see cref="MaxBlock"/> (or the timeout, or until <see cref="Wake"/>): shared memory has no
-    /// readiness to wait on. Every 20 ms of idleness it also looks whether the peers of waiting sockets still live.
+    /// Sleeps on the doorbell for at most <see cref="MaxBlock"/> (or the timeout) unless a last poll finds work. Every
+    /// 20 ms of idleness it also looks whether the peers of waiting sockets still run.
     /// </summary>
     public void Block(TimeSpan? timeout)
     {
@@ -147,21 +190,17 @@ internal sealed class CatmemTransport : INetworkTransport
         }
         var wait = timeout is { } t && t < MaxBlock ? t : MaxBlock;
         if (wait <= TimeSpan.Zero) return;
-        lock (_gate)
-        {
-            if (!_woken) Monitor.Wait(_gate, wait);
-            _woken = false;
-        }
+        _bell.Sleep(wait, _poll);
     }
 
-    public void Wake()
+    /// <summary>Another thread of this process posted work: ring our own bell.</summary>
+    public void Wake() => _bell.RingAlways();
+
+    public void Dispose()
     {
-        lock (_gate)
-        {
-            _woken = true;
-            Monitor.Pulse(_gate);
-        }
+        _bell.Unlink();
+        _bell.Dispose();
+        foreach (var bell in _peerBells.Values) bell?.Dispose();
+        _peerBells.Clear();
     }
-
-    public void Dispose() { }
 }

@@ -6,9 +6,10 @@ namespace Demikernel.Catmem;
 /// The two kinds of shared file and their headers (all fields little-endian, zero when the file is created).
 /// <code>
 ///   listener  {dir}/demikernel-catmem.{port}
-///     +0 magic  +8 owner pid i32  +12 listening i32  +64 connects posted i64  +128 slots: 64 x u64 connection ids (0 = free)
+///     +0 magic  +8 owner pid i32  +12 listening i32  +16 owner's doorbell id  +64 connects posted i64  +128 slots: 64 x u64 connection ids (0 = free)
 ///   connection  {dir}/demikernel-catmem.{port}.{client pid}.{seq}   (unlinked by the server once it has mapped it)
 ///     +0 magic  +8 ring capacity i64  +16 accepted i32  +20 client pid  +24 server pid  +28 client gone  +32 server gone
+///     +40 client's doorbell id  +48 server's doorbell id
 ///     +64  ring client→server (SpscRing: 192 B header + capacity)
 ///     +64+192+capacity  ring server→client
 /// </code>
@@ -35,6 +36,7 @@ internal static unsafe class Layout
     // listener fields
     public static ref int OwnerPid(byte* listener) => ref Unsafe.AsRef<int>(listener + 8);
     public static ref int Listening(byte* listener) => ref Unsafe.AsRef<int>(listener + 12);
+    public static ref ulong OwnerBell(byte* listener) => ref Unsafe.AsRef<ulong>(listener + 16);
     public static ref long Posted(byte* listener) => ref Unsafe.AsRef<long>(listener + 64);
     public static ref ulong Slot(byte* listener, int i) => ref Unsafe.AsRef<ulong>(listener + 128 + i * 8);
 
@@ -45,6 +47,8 @@ internal static unsafe class Layout
     public static ref int ServerPid(byte* connection) => ref Unsafe.AsRef<int>(connection + 24);
     public static ref int ClientGone(byte* connection) => ref Unsafe.AsRef<int>(connection + 28);
     public static ref int ServerGone(byte* connection) => ref Unsafe.AsRef<int>(connection + 32);
+    public static ref ulong ClientBell(byte* connection) => ref Unsafe.AsRef<ulong>(connection + 40);
+    public static ref ulong ServerBell(byte* connection) => ref Unsafe.AsRef<ulong>(connection + 48);
 
     public static SpscRing ClientToServer(byte* connection, long capacity) => new(connection + ConnectionHeaderBytes, capacity);
 

@@ -55,7 +55,12 @@ public partial class LoadGenTests
     [InlineData("catmem")]
     public void RunsAgainstOurServerAndCountsEveryRequest(string libos)
     {
-        int port = Random.Shared.Next(30000, 50000);
+        int port;
+        using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0)); // a port the kernel has free
+            port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        }
         string dir = Directory.CreateTempSubdirectory("loadgen").FullName;
         var server = Process.Start(new ProcessStartInfo("dotnet",
             [Path.Combine(AppContext.BaseDirectory, "Demikernel.Server.dll"), "--libos", libos, "--port", port.ToString(), "--save", ""])
@@ -98,6 +103,7 @@ public partial class LoadGenTests
         {
             server.Kill();
             server.WaitForExit();
+            CatmemTests.RemoveBellsOf(server.Id);
             Directory.Delete(dir, recursive: true);
             File.Delete($"/dev/shm/demikernel-catmem.{port}"); // a killed catmem server leaves its listener's name behind
         }
