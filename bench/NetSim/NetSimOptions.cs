@@ -4,7 +4,7 @@ using Demikernel.InetStack.Tcp;
 namespace Demikernel.NetSim;
 
 /// <summary>What to simulate: the link in both directions, the transfer, and the TCP tunables that matter for it.</summary>
-public sealed record NetSimOptions
+internal sealed record NetSimOptions
 {
     public int Connections { get; init; } = 8;
     /// <summary>Bytes each connection moves from the client host to the server host.</summary>

@@ -11,7 +11,7 @@ using Demikernel.Runtime;
 namespace Demikernel.NetSim;
 
 /// <summary>What a run measured.</summary>
-public sealed class NetSimResult
+internal sealed class NetSimResult
 {
     public bool Ok => Errors.Count == 0;
     public List<string> Errors { get; } = [];
@@ -59,7 +59,7 @@ public sealed class NetSimResult
 ///     N × (connect, push 64 KB SGAs, close)                                      N × (accept, pop until EOF, close)
 /// </code>
 /// </summary>
-public static class NetSimRunner
+internal static class NetSimRunner
 {
     private const ushort Port = 5001;
 

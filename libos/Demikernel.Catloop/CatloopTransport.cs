@@ -7,7 +7,7 @@ namespace Demikernel.Catloop;
 /// to a bound, listening port pairs two sockets whose pushes land in each other's receive queue by reference (zero
 /// copy); a connect to any other port fails with ECONNREFUSED. It makes the whole queue API testable without a kernel.
 /// </summary>
-public sealed class CatloopTransport : INetworkTransport
+internal sealed class CatloopTransport : INetworkTransport
 {
     private const ushort FirstEphemeralPort = 49152;
     private readonly Dictionary<ushort, CatloopSocket> _bound = [];

@@ -8,7 +8,7 @@ namespace Demikernel.Catnap;
 /// hands readiness to the sockets, which then make progress on their pending operations. An eventfd in the same epoll
 /// set lets another thread end a <see cref="Block"/> (<see cref="Wake"/>).
 /// </summary>
-public sealed unsafe class CatnapTransport : INetworkTransport
+internal sealed unsafe class CatnapTransport : INetworkTransport
 {
     private const int MaxEvents = 256;
     /// <summary>The epoll data of the wake eventfd; socket ids are small indices, so it never names a socket.</summary>

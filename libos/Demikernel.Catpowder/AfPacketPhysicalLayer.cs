@@ -5,7 +5,7 @@ using Demikernel.Runtime;
 namespace Demikernel.Catpowder;
 
 /// <summary>What a catpowder device is asked for; everything but the interface name is optional.</summary>
-public sealed record AfPacketOptions
+internal sealed record AfPacketOptions
 {
     /// <summary>The Linux interface to bind (in the calling thread's network namespace).</summary>
     public required string InterfaceName { get; init; }
@@ -21,7 +21,7 @@ public sealed record AfPacketOptions
 }
 
 /// <summary>Counters of one catpowder device (the stack counts protocol-level drops itself).</summary>
-public sealed class AfPacketStats
+internal sealed class AfPacketStats
 {
     public long FramesReceived { get; internal set; }
     public long FramesTransmitted { get; internal set; }
@@ -54,7 +54,7 @@ public sealed class AfPacketStats
 /// the previous burst handed up. Single-threaded, like every device: the libOS thread is the only caller. Create it
 /// on the thread (and in the network namespace) the libOS runs in.
 /// </summary>
-public sealed class AfPacketPhysicalLayer : IPhysicalLayer
+internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
 {
     private readonly PacketSocket _socket;
     private readonly DemiBuffer?[] _slots;

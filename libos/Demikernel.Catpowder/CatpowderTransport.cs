@@ -10,7 +10,7 @@ namespace Demikernel.Catpowder;
 /// </code>
 /// It only names the pair and keeps both at hand (for counters and tests); all the work is the stack's and the device's.
 /// </summary>
-public sealed class CatpowderTransport : INetworkTransport
+internal sealed class CatpowderTransport : INetworkTransport
 {
     public CatpowderTransport(AfPacketPhysicalLayer device, InetStackOptions options, TimeProvider time)
     {

@@ -24,7 +24,7 @@ internal readonly record struct VnetHeader(byte Flags, byte GsoType, ushort Head
 }
 
 /// <summary>An AF_PACKET call that failed: the errno and what was being done.</summary>
-public sealed class PacketSocketException(int errno, string message) : IOException(message)
+internal sealed class PacketSocketException(int errno, string message) : IOException(message)
 {
     public int Errno { get; } = errno;
 }

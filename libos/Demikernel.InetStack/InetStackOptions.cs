@@ -3,7 +3,7 @@ using Demikernel.InetStack.Wire;
 namespace Demikernel.InetStack;
 
 /// <summary>Addresses and tunables of one InetStack instance (Demikernel's <c>demikernel:</c> and <c>inetstack_config:</c>).</summary>
-public sealed record InetStackOptions
+internal sealed record InetStackOptions
 {
     public required MacAddress LinkAddress { get; init; }
     public required Ipv4Address LocalAddress { get; init; }
@@ -31,7 +31,7 @@ public sealed record InetStackOptions
 }
 
 /// <summary>TCP tunables (Demikernel's <c>tcp_socket_options</c> and part of <c>inetstack_config</c>).</summary>
-public sealed record TcpOptions
+internal sealed record TcpOptions
 {
     /// <summary>Bytes a connection buffers for the application before its window closes.</summary>
     public int ReceiveBufferSize { get; init; } = 256 * 1024;

@@ -14,7 +14,7 @@ namespace Demikernel.InetStack;
 ///        └──────────────▶ phy.Receive ─▶ NetworkInterface ─▶ ARP / IPv4 / ICMP / UDP
 /// </code>
 /// </summary>
-public sealed class InetStackTransport : INetworkTransport
+internal sealed class InetStackTransport : INetworkTransport
 {
     private readonly IPhysicalLayer _phy;
     private readonly DemiBuffer?[] _burst;

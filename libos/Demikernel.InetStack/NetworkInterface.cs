@@ -8,7 +8,7 @@ using Demikernel.Runtime;
 namespace Demikernel.InetStack;
 
 /// <summary>Counters of one interface. Drops are counted by the <see cref="WireError"/> that caused them.</summary>
-public sealed class InterfaceStats
+internal sealed class InterfaceStats
 {
     internal readonly long[] DropsByError = new long[Enum.GetValues<WireError>().Length];
     public long FramesReceived { get; internal set; }
@@ -33,7 +33,7 @@ public sealed class InterfaceStats
 ///   UdpSocket.PushTo ─▶ headers prepended into the SGA's headroom ─▶ ArpResolver.Send ─▶ phy.Transmit
 /// </code>
 /// </summary>
-public sealed class NetworkInterface
+internal sealed class NetworkInterface
 {
     public const int UdpHeadersLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + UdpDatagram.HeaderLength;
 

@@ -5,10 +5,10 @@ namespace Demikernel.Runtime;
 /// heap so that interop (writev, NIC descriptors) can use their addresses. Single-threaded: one pool per libOS instance.
 /// In steady state allocation and release allocate nothing.
 /// </summary>
-public sealed class BufferPool
+internal sealed class BufferPool
 {
     /// <summary>Bytes reserved in front of every buffer for protocol headers (Ethernet + IPv4 + TCP with options).</summary>
-    public const int DefaultHeadroom = 128;
+    public const int DefaultHeadroom = LibOSOptions.DefaultHeadroom;
 
     private static readonly int[] ClassSizes = [512, 2048, 8192, 32 * 1024, 128 * 1024, 512 * 1024, 2 * 1024 * 1024];
     private const int SlabBytes = 1 << 20;

@@ -122,10 +122,10 @@ public sealed class DemiBuffer
     /// Takes a libOS reference on this buffer (its first segment if chained), for a transport that must keep the bytes
     /// after the operation that brought them completes — e.g. TCP holding pushed data until it is acknowledged.
     /// </summary>
-    public void Retain() => AddLibRef();
+    internal void Retain() => AddLibRef();
 
     /// <summary>Drops a reference taken with <see cref="Retain"/>; the buffer returns to its pool when none is left.</summary>
-    public void Release() => ReleaseLibRef();
+    internal void Release() => ReleaseLibRef();
 
     /// <summary>Drops one application reference; false if the application held none (double free).</summary>
     internal bool ReleaseAppRef()

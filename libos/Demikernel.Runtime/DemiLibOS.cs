@@ -28,7 +28,8 @@ public sealed partial class DemiLibOS : IDisposable
     private readonly long _spinTicks;
     private readonly List<Exception> _faults = [];
 
-    public DemiLibOS(INetworkTransport transport, LibOSOptions? options = null)
+    /// <summary>Made by a backend's factory (through the facade's registry), never by an application.</summary>
+    internal DemiLibOS(INetworkTransport transport, LibOSOptions? options = null)
     {
         _transport = transport ?? throw new ArgumentNullException(nameof(transport));
         Options = options ?? new LibOSOptions();
@@ -40,10 +41,17 @@ public sealed partial class DemiLibOS : IDisposable
 
     public string Name => _transport.Name;
     public LibOSOptions Options { get; }
-    public Scheduler Scheduler { get; }
-    public BufferPool Pool { get; }
+    internal Scheduler Scheduler { get; }
+    internal BufferPool Pool { get; }
     public TimeProvider Time => Scheduler.Time;
-    public INetworkTransport Transport => _transport;
+    internal INetworkTransport Transport => _transport;
+
+    /// <summary>Read-only counters for INFO and leak checks (the scheduler and pool themselves are backend-facing).</summary>
+    public LibOSCounters Counters => new(Scheduler.Count, Scheduler.PendingTimers, Scheduler.Runs, Pool.Outstanding, OpenDescriptors, OutstandingOperations);
+
+    /// <summary>The kinds of task on the scheduler now and how many of each (type names), for leak reports.</summary>
+    public IReadOnlyDictionary<string, int> ScheduledTaskKinds() =>
+        Scheduler.Snapshot().GroupBy(t => t.GetType().Name).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
 
     /// <summary>Exceptions that escaped spawned coroutines (they end the coroutine, never the libOS).</summary>
     public IReadOnlyList<Exception> Faults => _faults;
@@ -505,7 +513,7 @@ public sealed partial class DemiLibOS : IDisposable
     }
 
     /// <summary>The queue behind a descriptor, for transports and tests.</summary>
-    public IoQueue? GetQueue(QDesc qd) => TryGet(qd, out var q) ? q : null;
+    internal IoQueue? GetQueue(QDesc qd) => TryGet(qd, out var q) ? q : null;
 
     public int OpenDescriptors => _nextQd - _freeQds.Count;
     public int OutstandingOperations => _opCount - _freeOps.Count;

@@ -5,7 +5,7 @@ namespace Demikernel.Runtime;
 /// through <see cref="Operation"/>. A <c>Start*</c> method returns 0 when the operation was taken (it may already have
 /// completed) or an errno when it was refused outright.
 /// </summary>
-public abstract class IoQueue
+internal abstract class IoQueue
 {
     public QDesc Qd { get; internal set; }
 
@@ -32,7 +32,7 @@ public abstract class IoQueue
 }
 
 /// <summary>A FIFO of pending operations linked through <see cref="Operation.Next"/>: no allocation per operation.</summary>
-public struct OperationQueue
+internal struct OperationQueue
 {
     private Operation? _head;
     private Operation? _tail;
@@ -69,7 +69,7 @@ public struct OperationQueue
 }
 
 /// <summary>The seam under the libOS: a transport creates sockets and makes I/O progress when polled.</summary>
-public interface INetworkTransport : IDisposable
+internal interface INetworkTransport : IDisposable
 {
     string Name { get; }
 

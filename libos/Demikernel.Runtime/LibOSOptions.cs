@@ -3,6 +3,9 @@ namespace Demikernel.Runtime;
 /// <summary>Settings every libOS shares, whatever its transport.</summary>
 public sealed record LibOSOptions
 {
+    /// <summary>Bytes reserved in front of every buffer for protocol headers (Ethernet + IPv4 + TCP with options).</summary>
+    public const int DefaultHeadroom = 128;
+
     /// <summary>The clock for timers and timeouts; tests inject a <see cref="VirtualTimeProvider"/>.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -13,7 +16,7 @@ public sealed record LibOSOptions
     public TimeSpan SpinBudget { get; init; } = TimeSpan.FromMicroseconds(200);
 
     /// <summary>Bytes of headroom in front of every buffer (room for Ethernet, IPv4 and TCP headers).</summary>
-    public int Headroom { get; init; } = BufferPool.DefaultHeadroom;
+    public int Headroom { get; init; } = DefaultHeadroom;
 
     /// <summary>Largest POP result when the caller does not ask for a size.</summary>
     public int DefaultPopSize { get; init; } = 16 * 1024;

@@ -5,7 +5,7 @@ namespace Demikernel.Runtime;
 /// the queue by reference (zero copy); a pop completes with the oldest pushed SGA, or waits for the next push.
 /// Closing it ends pending pops with ECANCELED; pops on a drained queue whose writer closed see end of stream.
 /// </summary>
-public sealed class MemoryQueue : IoQueue
+internal sealed class MemoryQueue : IoQueue
 {
     private DemiBuffer?[] _items = new DemiBuffer?[16];
     private int _head;

@@ -11,7 +11,7 @@ namespace Demikernel.Runtime;
 /// attached the operation wakes itself on the scheduler, which then resumes the awaiting coroutine on the libOS thread.
 /// </para>
 /// </summary>
-public sealed class Operation : IValueTaskSource<QResult>, IRunnable
+internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
 {
     private ManualResetValueTaskSourceCore<QResult> _core;
     private readonly DemiLibOS _libos;

@@ -4,13 +4,13 @@ using System.Runtime.CompilerServices;
 namespace Demikernel.Runtime;
 
 /// <summary>Something the scheduler can run: a coroutine step, a completion to deliver, a background poller.</summary>
-public interface IRunnable
+internal interface IRunnable
 {
     void Run();
 }
 
 /// <summary>A task's slot in the scheduler and the generation that makes stale handles harmless.</summary>
-public readonly record struct TaskHandle(int Slot, uint Generation)
+internal readonly record struct TaskHandle(int Slot, uint Generation)
 {
     public bool IsValid => Generation != 0;
 }
@@ -27,7 +27,7 @@ public readonly record struct TaskHandle(int Slot, uint Generation)
 /// while its page runs waits for the next pass, so no task can starve the others or the transport's poll.
 /// Nothing here allocates in steady state.
 /// </summary>
-public sealed class Scheduler
+internal sealed class Scheduler
 {
     private IRunnable?[] _tasks = new IRunnable?[64];
     private uint[] _generations = new uint[64];

@@ -91,3 +91,13 @@ public readonly struct QResult
     public string? ErrorName => Ret == 0 ? null : Errno.Name(Ret);
     public override string ToString() => Ret == 0 ? $"{Opcode} {Qd} ok" : $"{Opcode} {Qd} {Errno.Name(Ret)}";
 }
+
+/// <summary>A snapshot of a libOS instance's counters.</summary>
+/// <param name="ScheduledTasks">Tasks on the scheduler (coroutines, pending operations, timers' owners).</param>
+/// <param name="PendingTimers">Timers armed.</param>
+/// <param name="SchedulerRuns">Tasks run since the start.</param>
+/// <param name="BuffersOutstanding">Pool buffers not returned (held by the application or in flight).</param>
+/// <param name="OpenDescriptors">Descriptors open.</param>
+/// <param name="OutstandingOperations">Operations started and not yet taken by a wait or an await.</param>
+public readonly record struct LibOSCounters(
+    int ScheduledTasks, int PendingTimers, long SchedulerRuns, int BuffersOutstanding, int OpenDescriptors, int OutstandingOperations);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Demikernel.Runtime;
 using YamlDotNet.RepresentationModel;
 
 namespace Demikernel;
@@ -10,7 +11,7 @@ namespace Demikernel;
 /// (<c>local_ipv4_addr</c> → <c>DEMIKERNEL_LOCAL_IPV4_ADDR</c>, <c>port</c> → <c>DEMIKERNEL_PORT</c>): unprefixed names
 /// such as PORT or BIND are common in containers and must not change a server by accident.
 /// </summary>
-public sealed class LibOSConfig
+public sealed class LibOSConfig : IBackendConfig
 {
     private readonly Dictionary<string, Dictionary<string, string>> _sections = new(StringComparer.Ordinal);
     private readonly Func<string, string?> _environment;
@@ -124,10 +125,14 @@ public sealed class LibOSConfig
 
     public IEnumerable<string> Sections => _sections.Keys;
 
+    string IBackendConfig.EnvironmentName(string key) => EnvironmentName(key);
+
+    private static string EnvironmentName(string key) => EnvironmentPrefix + key.Replace('.', '_').Replace('-', '_').ToUpperInvariant();
+
     /// <summary>A value: the environment variable KEY (upper-cased) wins over the file.</summary>
     public string? Get(string section, string key)
     {
-        string name = EnvironmentPrefix + key.Replace('.', '_').Replace('-', '_').ToUpperInvariant();
+        string name = EnvironmentName(key);
         _asked.Add(name);
         string? env = _environment(name);
         if (!string.IsNullOrEmpty(env)) return env;

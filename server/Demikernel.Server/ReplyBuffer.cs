@@ -11,7 +11,7 @@ namespace Demikernel.Server;
 /// </summary>
 public sealed class ReplyBuffer
 {
-    private const int FirstSegment = 16 * 1024 - BufferPool.DefaultHeadroom;
+    private const int FirstSegment = 16 * 1024 - LibOSOptions.DefaultHeadroom;
     private readonly DemiLibOS _libos;
     private Sga _sga;
     private DemiBuffer? _tail;

@@ -22,10 +22,10 @@ public sealed class ChurnTests(ITestOutputHelper output)
     private sealed record State(int Tasks, int Timers, int Buffers, int Descriptors, int Operations, int Clients, int Blocked, int Channels, int Patterns);
 
     private static string TaskKinds(ServerThread server) => server.Inspect(s =>
-        string.Join(", ", s.LibOS.Scheduler.Snapshot().GroupBy(t => t.GetType().Name).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}")));
+        string.Join(", ", s.LibOS.ScheduledTaskKinds().OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}")));
 
     private static State Read(ServerThread server) => server.Inspect(s => new State(
-        s.LibOS.Scheduler.Count, s.LibOS.Scheduler.PendingTimers, s.LibOS.Pool.Outstanding, s.LibOS.OpenDescriptors,
+        s.LibOS.Counters.ScheduledTasks, s.LibOS.Counters.PendingTimers, s.LibOS.Counters.BuffersOutstanding, s.LibOS.OpenDescriptors,
         s.LibOS.OutstandingOperations, s.Clients.Count, s.Blocking.BlockedClients, s.PubSub.ChannelCount, s.PubSub.PatternCount));
 
     private static int ProcessDescriptors() => Directory.GetFiles("/proc/self/fd").Length;

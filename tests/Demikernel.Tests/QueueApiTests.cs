@@ -6,7 +6,7 @@ namespace Demikernel.Tests;
 /// <summary>The queue API's semantics, run over every libOS that can carry TCP-like streams here.</summary>
 public class QueueApiTests
 {
-    public static TheoryData<string> LibOSes => new() { "catloop", "catnap" };
+    public static TheoryData<string> LibOSes => new() { "catloop", "catnap", "catmem" };
 
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(10);
 
@@ -215,6 +215,7 @@ public class QueueApiTests
     [Theory]
     [InlineData("catloop", 5000)]
     [InlineData("catnap", 1500)]
+    [InlineData("catmem", 300)]
     public void ThousandsOfConcurrentConnections(string name, int connections)
     {
         using var libos = Create(name);

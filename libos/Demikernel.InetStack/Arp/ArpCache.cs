@@ -3,7 +3,7 @@ using Demikernel.InetStack.Wire;
 namespace Demikernel.InetStack.Arp;
 
 /// <summary>IPv4 → MAC mappings with expiry; static entries never expire and are never overwritten by traffic.</summary>
-public sealed class ArpCache
+internal sealed class ArpCache
 {
     private readonly Dictionary<Ipv4Address, Entry> _entries = [];
     private readonly long _ttl;

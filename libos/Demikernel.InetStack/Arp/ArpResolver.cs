@@ -10,7 +10,7 @@ namespace Demikernel.InetStack.Arp;
 /// <see cref="InetStackOptions.ArpRetries"/> unanswered requests the held frames are dropped. Retries run as a
 /// timer task on the libOS scheduler.
 /// </summary>
-public sealed class ArpResolver : IRunnable
+internal sealed class ArpResolver : IRunnable
 {
     private readonly NetworkInterface _iface;
     private readonly InetStackOptions _options;

@@ -3,10 +3,10 @@ using Demikernel.Runtime;
 namespace Demikernel.InetStack.Phy;
 
 /// <summary>Decides from a frame's bytes whether a fault applies to it.</summary>
-public delegate bool FramePredicate(ReadOnlySpan<byte> frame);
+internal delegate bool FramePredicate(ReadOnlySpan<byte> frame);
 
 /// <summary>Probabilities of faults the <see cref="FaultInjector"/> applies, per direction.</summary>
-public sealed record FaultOptions
+internal sealed record FaultOptions
 {
     public double TransmitLoss { get; init; }
     public double ReceiveLoss { get; init; }
@@ -17,7 +17,7 @@ public sealed record FaultOptions
 }
 
 /// <summary>Drops and corrupts frames around any device, from a seed, so a failure replays exactly.</summary>
-public sealed class FaultInjector : PhysicalLayerDecorator
+internal sealed class FaultInjector : PhysicalLayerDecorator
 {
     private readonly Random _random;
 

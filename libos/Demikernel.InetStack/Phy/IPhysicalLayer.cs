@@ -7,7 +7,7 @@ namespace Demikernel.InetStack.Phy;
 /// device has already dropped frames with bad checksums; on transmit it fills the field in.
 /// </summary>
 [Flags]
-public enum ChecksumOffload
+internal enum ChecksumOffload
 {
     None = 0,
     Ipv4Rx = 1 << 0,
@@ -21,7 +21,7 @@ public enum ChecksumOffload
 }
 
 /// <summary>What a device can carry and what it does for us.</summary>
-public sealed record PhyCapabilities
+internal sealed record PhyCapabilities
 {
     /// <summary>Largest IP packet (Ethernet payload) the device carries.</summary>
     public int Mtu { get; init; } = 1500;
@@ -43,7 +43,7 @@ public sealed record PhyCapabilities
 /// Decorators (<see cref="PcapWriter"/>, <see cref="Tracer"/>, <see cref="FaultInjector"/>) wrap any device.
 /// Single-threaded: the libOS thread is the only caller, except of <see cref="Wake"/>.
 /// </summary>
-public interface IPhysicalLayer : IDisposable
+internal interface IPhysicalLayer : IDisposable
 {
     PhyCapabilities Capabilities { get; }
 
@@ -84,7 +84,7 @@ public interface IPhysicalLayer : IDisposable
 }
 
 /// <summary>A decorator base: forwards everything to <see cref="Inner"/>.</summary>
-public abstract class PhysicalLayerDecorator : IPhysicalLayer
+internal abstract class PhysicalLayerDecorator : IPhysicalLayer
 {
     protected PhysicalLayerDecorator(IPhysicalLayer inner) => Inner = inner ?? throw new ArgumentNullException(nameof(inner));
 

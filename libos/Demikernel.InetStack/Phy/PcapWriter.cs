@@ -7,7 +7,7 @@ namespace Demikernel.InetStack.Phy;
 /// Records every frame sent and received through a device in classic libpcap format (LINKTYPE_ETHERNET, microsecond
 /// timestamps from the injected clock), so a run opens in tcpdump or Wireshark.
 /// </summary>
-public sealed class PcapWriter : PhysicalLayerDecorator
+internal sealed class PcapWriter : PhysicalLayerDecorator
 {
     public const uint Magic = 0xa1b2c3d4;
     public const uint LinkTypeEthernet = 1;

@@ -6,7 +6,7 @@ namespace Demikernel.InetStack.Phy;
 /// <summary>
 /// How one direction of a simulated link behaves. Probabilities are per frame; zero bandwidth means infinitely fast.
 /// </summary>
-public sealed record LinkOptions
+internal sealed record LinkOptions
 {
     public TimeSpan Latency { get; init; } = TimeSpan.FromMicroseconds(10);
     /// <summary>Bits per second; 0 = no serialisation delay.</summary>
@@ -27,7 +27,7 @@ public sealed record LinkOptions
 }
 
 /// <summary>Counters of one simulated network.</summary>
-public sealed class SimulationStats
+internal sealed class SimulationStats
 {
     public long Transmitted { get; internal set; }
     public long Delivered { get; internal set; }
@@ -41,7 +41,7 @@ public sealed class SimulationStats
 }
 
 /// <summary>Thrown when a simulated host waits forever: no frame in flight, no timer anywhere.</summary>
-public sealed class SimulationStalledException(string message) : Exception(message);
+internal sealed class SimulationStalledException(string message) : Exception(message);
 
 /// <summary>
 /// In-process hosts joined by simulated links, all on one <see cref="VirtualTimeProvider"/> and one seed: the same seed
@@ -57,7 +57,7 @@ public sealed class SimulationStalledException(string message) : Exception(messa
 /// event through <see cref="SimulatedPort.TryGetNextDeadline"/>, so the libOS never jumps the clock past a frame in
 /// flight. Frame bytes live in pooled arrays: a run allocates nothing per frame in steady state.
 /// </summary>
-public sealed class SimulatedNetwork
+internal sealed class SimulatedNetwork
 {
     private readonly List<SimulatedPort> _ports = [];
     private readonly Dictionary<(int, int), Channel> _channels = [];
@@ -293,7 +293,7 @@ public sealed class SimulatedNetwork
 }
 
 /// <summary>One host's network interface on a <see cref="SimulatedNetwork"/>.</summary>
-public sealed class SimulatedPort : IPhysicalLayer
+internal sealed class SimulatedPort : IPhysicalLayer
 {
     private readonly SimulatedNetwork _network;
     private readonly Queue<(byte[] Bytes, int Length)> _rx = new();

@@ -5,7 +5,7 @@ using Demikernel.Runtime;
 namespace Demikernel.InetStack.Phy;
 
 /// <summary>Writes a one-line summary of every frame sent and received (tcpdump-like) to a sink.</summary>
-public sealed class Tracer : PhysicalLayerDecorator
+internal sealed class Tracer : PhysicalLayerDecorator
 {
     private readonly Action<string> _sink;
     private readonly TimeProvider? _time;

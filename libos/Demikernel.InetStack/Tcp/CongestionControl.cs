@@ -1,6 +1,6 @@
 namespace Demikernel.InetStack.Tcp;
 
-/// <summary>Which congestion-control algorithm new connections use.</summary>
+/// <summary>Which congestion-control algorithm new connections use. Public only so test theories can take it as data.</summary>
 public enum CongestionControlKind
 {
     /// <summary>RFC 5681 slow start and congestion avoidance (AIMD, β = 0.5).</summary>
@@ -20,7 +20,7 @@ public enum CongestionControlKind
 /// </code>
 /// All sizes are bytes.
 /// </summary>
-public interface ICongestionControl
+internal interface ICongestionControl
 {
     long Cwnd { get; }
     long Ssthresh { get; }
@@ -36,7 +36,7 @@ public interface ICongestionControl
 }
 
 /// <summary>Creates the configured algorithm for a new connection.</summary>
-public static class CongestionControl
+internal static class CongestionControl
 {
     public static ICongestionControl Create(CongestionControlKind kind, int mss, int initialWindowSegments) => kind switch
     {
@@ -46,7 +46,7 @@ public static class CongestionControl
 }
 
 /// <summary>Slow start and the shared parts of the window arithmetic.</summary>
-public abstract class CongestionControlBase : ICongestionControl
+internal abstract class CongestionControlBase : ICongestionControl
 {
     protected CongestionControlBase(int mss, int initialWindowSegments)
     {
@@ -86,7 +86,7 @@ public abstract class CongestionControlBase : ICongestionControl
 }
 
 /// <summary>RFC 5681: one segment per window per round trip; halve on loss.</summary>
-public sealed class NewReno(int mss, int initialWindowSegments) : CongestionControlBase(mss, initialWindowSegments)
+internal sealed class NewReno(int mss, int initialWindowSegments) : CongestionControlBase(mss, initialWindowSegments)
 {
     private long _credit;
 
@@ -111,7 +111,7 @@ public sealed class NewReno(int mss, int initialWindowSegments) : CongestionCont
 /// window of the last loss and convex beyond it, and never below what Reno would have reached (the Reno-friendly
 /// estimate). Multiplicative decrease β = 0.7 with fast convergence.
 /// </summary>
-public sealed class Cubic(int mss, int initialWindowSegments) : CongestionControlBase(mss, initialWindowSegments)
+internal sealed class Cubic(int mss, int initialWindowSegments) : CongestionControlBase(mss, initialWindowSegments)
 {
     private const double C = 0.4;
     private const double Beta = 0.7;

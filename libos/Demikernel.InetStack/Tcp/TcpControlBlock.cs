@@ -3,7 +3,7 @@ using Demikernel.Runtime;
 
 namespace Demikernel.InetStack.Tcp;
 
-public enum TcpState : byte
+internal enum TcpState : byte
 {
     Closed,
     SynSent,

@@ -7,7 +7,7 @@ using Demikernel.Runtime;
 namespace Demikernel.InetStack.Tcp;
 
 /// <summary>Counters of the TCP layer.</summary>
-public sealed class TcpStats
+internal sealed class TcpStats
 {
     public long SegmentsReceived { get; internal set; }
     public long SegmentsSent { get; internal set; }
@@ -34,7 +34,7 @@ public sealed class TcpStats
 /// TCP for one interface: the connection table (4-tuple → control block), listeners by port, RSTs for segments that
 /// match nothing, RFC 6528 initial sequence numbers, and segment output.
 /// </summary>
-public sealed class TcpLayer
+internal sealed class TcpLayer
 {
     internal readonly record struct FourTuple(ushort LocalPort, Ipv4Address RemoteAddress, ushort RemotePort);
 

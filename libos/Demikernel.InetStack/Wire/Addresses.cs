@@ -5,7 +5,7 @@ using System.Globalization;
 namespace Demikernel.InetStack.Wire;
 
 /// <summary>A 48-bit Ethernet address, held in the low bits of a <see cref="ulong"/> in wire order (first byte highest).</summary>
-public readonly record struct MacAddress
+internal readonly record struct MacAddress
 {
     public const int Length = 6;
 
@@ -63,7 +63,7 @@ public readonly record struct MacAddress
 }
 
 /// <summary>An IPv4 address in host byte order (same convention as <see cref="Runtime.IPv4Endpoint.Address"/>).</summary>
-public readonly record struct Ipv4Address(uint Value)
+internal readonly record struct Ipv4Address(uint Value)
 {
     public const int Length = 4;
 
@@ -112,7 +112,7 @@ public readonly record struct Ipv4Address(uint Value)
 }
 
 /// <summary>IP protocol numbers this stack knows.</summary>
-public enum IpProtocol : byte
+internal enum IpProtocol : byte
 {
     Icmp = 1,
     Tcp = 6,
@@ -120,7 +120,7 @@ public enum IpProtocol : byte
 }
 
 /// <summary>EtherType values this stack knows.</summary>
-public enum EtherType : ushort
+internal enum EtherType : ushort
 {
     Ipv4 = 0x0800,
     Arp = 0x0806,

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace Demikernel.InetStack.Wire;
 
-public enum ArpOperation : ushort
+internal enum ArpOperation : ushort
 {
     Request = 1,
     Reply = 2,
@@ -16,7 +16,7 @@ public enum ArpOperation : ushort
 ///  |htype|ptype|hl|pl| op  | sha      | spa     | tha      | tpa     |
 /// </code>
 /// </summary>
-public readonly ref struct ArpPacket
+internal readonly ref struct ArpPacket
 {
     public const int FixedLength = 8;
     /// <summary>Length of an IPv4-over-Ethernet packet.</summary>
@@ -51,7 +51,7 @@ public readonly ref struct ArpPacket
 }
 
 /// <summary>An IPv4-over-Ethernet ARP request or reply.</summary>
-public readonly record struct ArpRepr(ArpOperation Operation, MacAddress SenderMac, Ipv4Address SenderIp, MacAddress TargetMac, Ipv4Address TargetIp)
+internal readonly record struct ArpRepr(ArpOperation Operation, MacAddress SenderMac, Ipv4Address SenderIp, MacAddress TargetMac, Ipv4Address TargetIp)
 {
     public const int HardwareEthernet = 1;
 

@@ -8,7 +8,7 @@ namespace Demikernel.InetStack.Wire;
 /// Sums are accumulated in a 64-bit register and folded at the end, so callers can chain a pseudo-header, a header
 /// and a payload with <see cref="Accumulate"/> before <see cref="Finish"/>.
 /// </summary>
-public static class Checksum
+internal static class Checksum
 {
     /// <summary>Adds <paramref name="data"/> to a running sum. Chained spans must all but the last have even length.</summary>
     public static ulong Accumulate(ulong sum, ReadOnlySpan<byte> data)

@@ -9,7 +9,7 @@ namespace Demikernel.InetStack.Wire;
 ///  | dst   | src   |type| payload ... (the FCS is not part of frames handed to software)
 /// </code>
 /// </summary>
-public readonly ref struct EthernetFrame
+internal readonly ref struct EthernetFrame
 {
     public const int HeaderLength = 14;
     /// <summary>Smallest frame on the wire without FCS; shorter frames are padded by the sender.</summary>
@@ -51,7 +51,7 @@ public readonly ref struct EthernetFrame
 }
 
 /// <summary>The parsed content of an Ethernet II header.</summary>
-public readonly record struct EthernetRepr(MacAddress Source, MacAddress Destination, EtherType EtherType)
+internal readonly record struct EthernetRepr(MacAddress Source, MacAddress Destination, EtherType EtherType)
 {
     public int BufferLength => EthernetFrame.HeaderLength;
 

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace Demikernel.InetStack.Wire;
 
-public enum Icmpv4Type : byte
+internal enum Icmpv4Type : byte
 {
     EchoReply = 0,
     DestinationUnreachable = 3,
@@ -17,7 +17,7 @@ public enum Icmpv4Type : byte
 ///  | type | code | checksum | identifier | sequence   | data ...
 /// </code>
 /// </summary>
-public readonly ref struct Icmpv4Packet
+internal readonly ref struct Icmpv4Packet
 {
     public const int HeaderLength = 8;
 
@@ -44,7 +44,7 @@ public readonly ref struct Icmpv4Packet
 }
 
 /// <summary>An ICMPv4 echo request or reply; the data travels separately (it stays in place in the buffer).</summary>
-public readonly record struct Icmpv4EchoRepr(Icmpv4Type Type, ushort Identifier, ushort SequenceNumber, int DataLength)
+internal readonly record struct Icmpv4EchoRepr(Icmpv4Type Type, ushort Identifier, ushort SequenceNumber, int DataLength)
 {
     public int BufferLength => Icmpv4Packet.HeaderLength + DataLength;
 

@@ -16,7 +16,7 @@ namespace Demikernel.InetStack.Wire;
 ///  |                 options (ihl*4 - 20 bytes)                |
 /// </code>
 /// </summary>
-public readonly ref struct Ipv4Packet
+internal readonly ref struct Ipv4Packet
 {
     public const int MinHeaderLength = 20;
     public const int MaxHeaderLength = 60;
@@ -68,7 +68,7 @@ public readonly ref struct Ipv4Packet
 /// <summary>
 /// The parsed content of an IPv4 header. Options are skipped on receive (their length is honoured) and never emitted.
 /// </summary>
-public readonly record struct Ipv4Repr(
+internal readonly record struct Ipv4Repr(
     Ipv4Address Source,
     Ipv4Address Destination,
     IpProtocol Protocol,

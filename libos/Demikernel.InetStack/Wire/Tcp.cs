@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace Demikernel.InetStack.Wire;
 
 [Flags]
-public enum TcpFlags : byte
+internal enum TcpFlags : byte
 {
     None = 0,
     Fin = 0x01,
@@ -17,7 +17,7 @@ public enum TcpFlags : byte
 }
 
 /// <summary>A TCP sequence number: arithmetic and comparison modulo 2^32 (RFC 793 §3.3).</summary>
-public readonly record struct SeqNumber(uint Value) : IComparable<SeqNumber>
+internal readonly record struct SeqNumber(uint Value) : IComparable<SeqNumber>
 {
     public static SeqNumber operator +(SeqNumber s, int n) => new(unchecked(s.Value + (uint)n));
     public static SeqNumber operator -(SeqNumber s, int n) => new(unchecked(s.Value - (uint)n));
@@ -39,7 +39,7 @@ public readonly record struct SeqNumber(uint Value) : IComparable<SeqNumber>
 ///  | src port | dst port | sequence       | acknowledgment | off/rsv| flags| window | checksum | urgent  | options | data
 /// </code>
 /// </summary>
-public readonly ref struct TcpSegment
+internal readonly ref struct TcpSegment
 {
     public const int MinHeaderLength = 20;
     public const int MaxHeaderLength = 60;
@@ -79,13 +79,13 @@ public readonly ref struct TcpSegment
 }
 
 /// <summary>The TCP timestamps option (RFC 7323).</summary>
-public readonly record struct TcpTimestamps(uint Value, uint EchoReply);
+internal readonly record struct TcpTimestamps(uint Value, uint EchoReply);
 
 /// <summary>One SACK block (RFC 2018): the received range [Left, Right).</summary>
-public readonly record struct TcpSackBlock(SeqNumber Left, SeqNumber Right);
+internal readonly record struct TcpSackBlock(SeqNumber Left, SeqNumber Right);
 
 /// <summary>Up to three SACK blocks, inline so a <see cref="TcpRepr"/> stays allocation-free (a fourth is skipped).</summary>
-public readonly record struct TcpSackBlocks(int Count, TcpSackBlock First = default, TcpSackBlock Second = default, TcpSackBlock Third = default)
+internal readonly record struct TcpSackBlocks(int Count, TcpSackBlock First = default, TcpSackBlock Second = default, TcpSackBlock Third = default)
 {
     public const int Max = 3;
 
@@ -113,7 +113,7 @@ public readonly record struct TcpSackBlocks(int Count, TcpSackBlock First = defa
 /// The parsed content of a TCP header with the options this stack uses: MSS, window scale, SACK-permitted and
 /// timestamps. SACK blocks and unknown options are skipped (their lengths are still checked).
 /// </summary>
-public readonly record struct TcpRepr(
+internal readonly record struct TcpRepr(
     ushort SourcePort,
     ushort DestinationPort,
     SeqNumber SequenceNumber,

@@ -10,7 +10,7 @@ namespace Demikernel.InetStack.Wire;
 ///  | src port | dst port | length | checksum | payload ...
 /// </code>
 /// </summary>
-public readonly ref struct UdpDatagram
+internal readonly ref struct UdpDatagram
 {
     public const int HeaderLength = 8;
 
@@ -40,7 +40,7 @@ public readonly ref struct UdpDatagram
         Checksum == 0 || Wire.Checksum.Finish(Wire.Checksum.Accumulate(Wire.Checksum.PseudoHeader(source, destination, IpProtocol.Udp, _buffer.Length), _buffer)) == 0;
 }
 
-public readonly record struct UdpRepr(ushort SourcePort, ushort DestinationPort, int PayloadLength)
+internal readonly record struct UdpRepr(ushort SourcePort, ushort DestinationPort, int PayloadLength)
 {
     public int BufferLength => UdpDatagram.HeaderLength + PayloadLength;
 

@@ -4,7 +4,7 @@ namespace Demikernel.InetStack.Wire;
 /// Why a packet was refused by a checked view or a <c>Repr</c> parser. <see cref="None"/> means it was accepted.
 /// Parsers return these values; they never throw on malformed input.
 /// </summary>
-public enum WireError : byte
+internal enum WireError : byte
 {
     None = 0,
     /// <summary>The buffer is shorter than the fixed header.</summary>
@@ -27,7 +27,7 @@ public enum WireError : byte
     BadAddress,
 }
 
-public static class WireErrors
+internal static class WireErrors
 {
     /// <summary>A sentence naming the problem, for logs and test messages.</summary>
     public static string Describe(this WireError error) => error switch

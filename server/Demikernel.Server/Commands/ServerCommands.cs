@@ -323,7 +323,7 @@ public static class ServerInfo
                 Line("gc_gen2_collections", GC.CollectionCount(2));
                 Line("gc_heap_size_bytes", GC.GetGCMemoryInfo().HeapSizeBytes);
                 Line("gc_pause_time_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
-                Line("libos_buffers_outstanding", server.LibOS.Pool.Outstanding);
+                Line("libos_buffers_outstanding", server.LibOS.Counters.BuffersOutstanding);
                 break;
             }
             case "persistence":
@@ -356,7 +356,7 @@ public static class ServerInfo
                 Line("tracking_total_items", server.Tracking.TotalItems);
                 Line("tracking_total_prefixes", server.Tracking.TotalPrefixes);
                 Line("total_error_replies", server.Diagnostics.Errors.Total);
-                Line("libos_scheduler_runs", server.LibOS.Scheduler.Runs);
+                Line("libos_scheduler_runs", server.LibOS.Counters.SchedulerRuns);
                 break;
             }
             case "replication":
