@@ -198,7 +198,7 @@ public sealed partial class ServerConfig
     {
         "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
-        "active-expire-effort", "replica-priority",
+        "active-expire-effort",
     };
 
     public static string Canonical(string name)
@@ -364,7 +364,7 @@ public sealed partial class ServerConfig
             case "latency-tracking-info-percentiles":
                 return Diagnostics.Percentiles.Validate(v, out var shown) is { } percentileError ? percentileError : SetShown(key, shown);
             case "hash-max-listpack-entries" or "hash-max-listpack-value" or "set-max-intset-entries"
-                or "zset-max-listpack-entries" or "zset-max-listpack-value" or "replica-priority" or "active-expire-effort"
+                or "zset-max-listpack-entries" or "zset-max-listpack-value" or "active-expire-effort"
                 or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":

@@ -48,6 +48,21 @@ public sealed class ServerProcess : IDisposable
         return Start("ours", "dotnet", OurArguments(port, dir, args), port);
     }
 
+    /// <summary>Our server on a given port (a restart where the old process listened).</summary>
+    public static ServerProcess StartOursOnPort(int port, string dir, params string[] args) =>
+        Start("ours", "dotnet", OurArguments(port, dir, args), port);
+
+    public const string RedisSentinel = "/usr/bin/redis-sentinel";
+
+    /// <summary>redis-sentinel 7.0 (Debian's redis-sentinel package) with its own configuration file, which it
+    /// rewrites as it learns; the file must say the port.</summary>
+    public static ServerProcess StartSentinel(string configFile, int port)
+    {
+        if (!File.Exists(RedisSentinel))
+            Assert.Fail($"{RedisSentinel} is missing: install redis-sentinel 7.0 (tests/run.sh does, with apt-get)");
+        return Start("redis-sentinel", RedisSentinel, [configFile], port);
+    }
+
     public static string[] OurArguments(int port, string dir, string[] args) =>
         [OurDll, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir, .. args];
 
