@@ -266,7 +266,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
             master = StartOursWithConf(dm, masterPort);
             var back = master;
             WaitFor(() => InfoOf(back, "master_port") == S(ours.Port) && InfoOf(back, "master_link_status") == "up",
-                "the old master to become a replica of the new one", () => sentinel.Output);
+                "the old master to become a replica of the new one", () => $"{sentinel.Output}\nthe old master:\n{back.Output}\nthe new master:\n{ours.Output}");
             WaitForOutput(sentinel, $"+convert-to-slave slave 127.0.0.1:{masterPort}");
             Assert.Contains($"replicaof 127.0.0.1 {ours.Port}", File.ReadAllText(dm["redis.conf"]), StringComparison.Ordinal);
             using (var o4 = ours.Connect()) o4.Ok("SET", "marker:2", "1");
