@@ -40,7 +40,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
     /// when Sentinel's timer runs more than 2 s late, which a loaded test machine can cause) is made unlikely with
     /// SENTINEL DEBUG tilt-trigger; publish-period 500 ms and info-period 1 s make the old master's conversion to a
     /// replica come about 2 s after it reports itself as a master instead of 10 to 20 s.</summary>
-    private static ServerProcess StartSentinel(TempDir dir, int masterPort)
+    private static ServerProcess StartSentinel(TempDir dir, int masterPort, string? authPass = null)
     {
         int port = ServerProcess.FreePort();
         string conf = dir["sentinel.conf"];
@@ -52,6 +52,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
             sentinel down-after-milliseconds {Service} 1000
             sentinel failover-timeout {Service} 3000
             sentinel parallel-syncs {Service} 1
+            {(authPass is null ? "" : $"sentinel auth-pass {Service} {authPass}")}
 
             """);
         var sentinel = ServerProcess.StartSentinel(conf, port);
@@ -116,19 +117,24 @@ public sealed class SentinelTests(ITestOutputHelper output)
     [Fact]
     public void SentinelSeesOurMasterAndItsReplicas()
     {
+        // Every node has a password: Sentinel sends AUTH (sentinel auth-pass) on both its connections, replicas
+        // authenticate to the master with masterauth.
+        const string Pw = "s3cret";
         using var dm = new TempDir("sen-m");
         using var d1 = new TempDir("sen-r1");
         using var d2 = new TempDir("sen-r2");
         using var d3 = new TempDir("sen-r3");
         using var ds = new TempDir("sen-s");
-        using var master = ServerProcess.StartOurs(dm.Path, "--save", "");
-        using var ours = StartOursWithConf(d1, $"replicaof 127.0.0.1 {master.Port}", "replica-priority 10");
-        using var redis = ServerProcess.StartRedis(d2.Path, "--replicaof", "127.0.0.1", S(master.Port), "--replica-priority", "20");
+        using var master = StartOursWithConf(dm, $"requirepass {Pw}");
+        using var ours = StartOursWithConf(d1, $"replicaof 127.0.0.1 {master.Port}", "replica-priority 10", $"requirepass {Pw}", $"masterauth {Pw}");
+        using var redis = ServerProcess.StartRedis(d2.Path, "--replicaof", "127.0.0.1", S(master.Port), "--replica-priority", "20",
+            "--requirepass", Pw, "--masterauth", Pw);
         // a replica that asks not to be announced: the master lists it, Sentinel knows it but leaves it out of REPLICAS
-        using var hidden = StartOursWithConf(d3, $"replicaof 127.0.0.1 {master.Port}", "replica-announced no");
+        using var hidden = StartOursWithConf(d3, $"replicaof 127.0.0.1 {master.Port}", "replica-announced no", $"requirepass {Pw}", $"masterauth {Pw}");
         using var m = master.Connect();
+        m.Ok("AUTH", Pw);
         WaitFor(() => m.Info("connected_slaves") == "3", "three replicas on our master");
-        using var sentinel = StartSentinel(ds, master.Port);
+        using var sentinel = StartSentinel(ds, master.Port, Pw);
         using var s = sentinel.Connect();
 
         WaitFor(() => Fields(s.Ok("SENTINEL", "MASTER", Service))["num-slaves"] == "3"
@@ -144,6 +150,8 @@ public sealed class SentinelTests(ITestOutputHelper output)
         Assert.Equal(new[] { ours.Port, redis.Port }.Order(), replicas.Keys.Order());
         using var o = ours.Connect();
         using var r2 = redis.Connect();
+        o.Ok("AUTH", Pw);
+        r2.Ok("AUTH", Pw);
         foreach (var (port, client, priority) in new[] { (ours.Port, o, "10"), (redis.Port, r2, "20") })
         {
             var r = replicas[port];
@@ -155,6 +163,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
             Assert.Equal(S(master.Port), r["master-port"]);
         }
         using var h = hidden.Connect();
+        h.Ok("AUTH", Pw);
         Assert.Equal("0", h.Info("replica_announced"));
 
         // Sentinel's two connections to our master: named by CLIENT SETNAME, one subscribed to the hello channel,
@@ -166,6 +175,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
         Assert.EndsWith("-pubsub", names[1], StringComparison.Ordinal);
         Assert.Equal(1, m.Ok("PUBSUB", "NUMSUB", "__sentinel__:hello").Items![1].Integer);
         using var hello = master.Connect(TimeSpan.FromSeconds(10));
+        hello.Ok("AUTH", Pw);
         hello.Ok("SUBSCRIBE", "__sentinel__:hello");
         var message = hello.Read();
         Assert.Equal("message", message.Items![0].Text);

@@ -163,14 +163,15 @@ public sealed class ServerProcess : IDisposable
         }
     }
 
-    /// <summary>Answers PING (redis-server answers -LOADING while it reads its files).</summary>
+    /// <summary>Answers PING (redis-server answers -LOADING while it reads its files). With a password the answer is
+    /// -NOAUTH, loaded or not: such a server counts as started once it answers.</summary>
     private bool Ready()
     {
         try
         {
             using var c = new RespClient(Port, TimeSpan.FromSeconds(30));
             var r = c.Call("PING");
-            return !r.IsError;
+            return !r.IsError || r.Text!.StartsWith("NOAUTH", StringComparison.Ordinal);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
