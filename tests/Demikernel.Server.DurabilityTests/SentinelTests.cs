@@ -359,6 +359,45 @@ public sealed class SentinelTests(ITestOutputHelper output)
         Assert.DoesNotContain("from-ours", aof, StringComparison.Ordinal);
     }
 
+    /// <summary>master_link_down_since_seconds, which Sentinel reads to leave out replicas that lost their master
+    /// long ago: -1 while the link has never been up, then the seconds since it went down, as redis-server's.</summary>
+    [Fact]
+    public void LinkDownSinceIsReportedAsRedisServerReportsIt()
+    {
+        using var d1 = new TempDir("down-m");
+        using var d2 = new TempDir("down-o");
+        using var d3 = new TempDir("down-r");
+        var master = ServerProcess.StartOurs(d1.Path, "--save", "");
+        try
+        {
+            using var ours = ServerProcess.StartOurs(d2.Path, "--save", "");
+            using var redis = ServerProcess.StartRedis(d3.Path);
+            using var o = ours.Connect();
+            using var r = redis.Connect();
+            int nobody = ServerProcess.FreePort(); // nothing listens there
+            o.Ok("REPLICAOF", "127.0.0.1", S(nobody));
+            r.Ok("REPLICAOF", "127.0.0.1", S(nobody));
+            Thread.Sleep(1500); // a failed connection attempt or two
+            Assert.Equal("-1", r.Info("master_link_down_since_seconds"));
+            Assert.Equal("-1", o.Info("master_link_down_since_seconds"));
+
+            o.Ok("REPLICAOF", "127.0.0.1", S(master.Port));
+            r.Ok("REPLICAOF", "127.0.0.1", S(master.Port));
+            WaitFor(() => o.Info("master_link_status") == "up" && r.Info("master_link_status") == "up", "both links up");
+            Assert.Null(o.Info("master_link_down_since_seconds"));
+            master.Kill9();
+            WaitFor(() => r.Info("master_link_down_since_seconds") is "2" or "3" && o.Info("master_link_down_since_seconds") is not null,
+                "two seconds of link down on redis-server");
+            long theirs = long.Parse(r.Info("master_link_down_since_seconds")!, CultureInfo.InvariantCulture);
+            long mine = long.Parse(o.Info("master_link_down_since_seconds")!, CultureInfo.InvariantCulture);
+            Assert.InRange(mine, theirs - 1, theirs + 1);
+        }
+        finally
+        {
+            master.Dispose();
+        }
+    }
+
     /// <summary>replica-announce-ip / -port: what a replica of ours tells its master to list (INFO's slaveN, ROLE),
     /// which is where Sentinel learns replicas from; redis-server's announcement shows the same on our master.</summary>
     [Fact]
