@@ -70,6 +70,17 @@ public sealed class ClusterBusTests : IDisposable
         }
     }
 
+    /// <summary>A file redis-server holds an exclusive flock on (nodes.conf, clusterLockConfig): .NET's own
+    /// advisory lock on open would fail, so cat reads it.</summary>
+    private static string ReadLocked(string path)
+    {
+        var info = new System.Diagnostics.ProcessStartInfo("/bin/cat") { RedirectStandardOutput = true, ArgumentList = { path } };
+        using var cat = System.Diagnostics.Process.Start(info)!;
+        string text = cat.StandardOutput.ReadToEnd();
+        Assert.True(cat.WaitForExit(10_000));
+        return text;
+    }
+
     private static byte[] ReadMessage(NetworkStream s)
     {
         var head = new byte[8];
@@ -159,10 +170,68 @@ public sealed class ClusterBusTests : IDisposable
             Assert.Equal("master", fields[2]);
             Assert.Equal("1", fields[6]);
             Assert.Equal("0-99", fields[8].Trim());
+
+            // Its nodes.conf, read by NodesConfig and written back byte for byte.
+            string file = Path.Combine(_dir, "nodes.conf");
+            deadline = DateTime.UtcNow.AddSeconds(15);
+            string text;
+            while (!(text = ReadLocked(file)).Contains(ourId + " ", StringComparison.Ordinal) || !text.Contains(" 0-99", StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"redis-server did not save our node:\n{text}");
+                Thread.Sleep(50);
+            }
+            var config = NodesConfig.Parse(text, out string? error);
+            Assert.True(config is not null, error);
+            Assert.Equal(text, config.Format());
+            Assert.Equal(redisId, config.Myself.Name);
+            var node = config.Nodes.Single(n => n.Name == ourId);
+            Assert.Equal(("127.0.0.1", (int)OurPort, (int)ourBusPort, "ours.example"), (node.Ip, node.Port, node.ClusterPort, node.Hostname));
+            Assert.Equal(ClusterNodeFlags.Master, node.Flags);
+            Assert.Equal([(0, 99)], node.Slots);
+            Assert.Equal(1UL, node.ConfigEpoch);
+            Assert.True(config.CurrentEpoch >= 1);
         }
         finally
         {
             ourBus.Stop();
+        }
+    }
+
+    [Fact]
+    public void NodesConfigReadsAndWritesWhatRedisWrites()
+    {
+        string a = new('a', 40), b = new('b', 40), c = new('c', 40);
+        string text =
+            $"{a} 10.0.0.1:7000@17000,host-a myself,master - 0 0 3 connected 0-5460 5462 [5461-<-{b}] [6000->-{c}]\n" +
+            $"{b} 10.0.0.2:7001@17001 slave,fail? {a} 1700000000000 1700000000500 3 disconnected\n" +
+            $"{c} :0@0 master,noaddr,nofailover - 0 0 0 disconnected 5461 6000-16383\n" +
+            "vars currentEpoch 7 lastVoteEpoch 5\n";
+        var config = NodesConfig.Parse(text, out string? error);
+        Assert.True(config is not null, error);
+        Assert.Equal(text, config.Format());
+        Assert.Equal((7UL, 5UL), (config.CurrentEpoch, config.LastVoteEpoch));
+        Assert.Equal([(5461, false, b), (6000, true, c)], config.Myself.Moving);
+        Assert.Equal(a, config.Nodes[1].Master);
+
+        // an old file without @cport: port + 10000; blank lines skipped; noflags
+        var old = NodesConfig.Parse($"\n{a} 127.0.0.1:7000 myself,master - 0 0 0 connected\n\n{b} 127.0.0.1:7001 noflags - 0 0 0 connected\n", out _)!;
+        Assert.Equal(17000, old.Myself.ClusterPort);
+        Assert.Equal(ClusterNodeFlags.None, old.Nodes[1].Flags);
+        Assert.EndsWith("noflags - 0 0 0 connected", NodesConfig.FormatNode(old.Nodes[1]), StringComparison.Ordinal);
+
+        foreach (var bad in new[]
+                 {
+                     $"{a} 127.0.0.1:7000 myself,master - 0 0 0\n",                      // 7 fields
+                     $"{a[..39]} 127.0.0.1:7000 myself,master - 0 0 0 connected\n",      // short name
+                     $"{a} 127.0.0.1 myself,master - 0 0 0 connected\n",                 // no port
+                     $"{a} 127.0.0.1:7000 myself,boss - 0 0 0 connected\n",              // unknown flag
+                     $"{a} 127.0.0.1:7000 myself,master - 0 0 0 connected 0-16384\n",    // slot out of range
+                     $"{a} 127.0.0.1:7000 master - 0 0 0 connected\n",                   // nobody is myself
+                     $"{a} 127.0.0.1:7000 myself,master - 0 0 0 connected\nvars currentEpoch\n",
+                 })
+        {
+            Assert.Null(NodesConfig.Parse(bad, out string? why));
+            Assert.StartsWith("Unrecoverable error: corrupted cluster config file", why, StringComparison.Ordinal);
         }
     }
 
