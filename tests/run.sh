@@ -8,6 +8,7 @@ root=$(pwd)
 need=()
 command -v redis-cli >/dev/null 2>&1 || need+=(redis-tools)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/bin/redis-sentinel ] || need+=(redis-sentinel)            # Sentinel failovers (DurabilityTests/SentinelTests)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v tcpdump >/dev/null 2>&1 || need+=(tcpdump)      # pcap files written by InetStack are read back with it

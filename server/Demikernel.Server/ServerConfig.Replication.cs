@@ -11,6 +11,8 @@ public sealed partial class ServerConfig
         ["repl-ping-slave-period"] = "repl-ping-replica-period",
         ["min-slaves-to-write"] = "min-replicas-to-write",
         ["min-slaves-max-lag"] = "min-replicas-max-lag",
+        ["slave-announce-ip"] = "replica-announce-ip",
+        ["slave-announce-port"] = "replica-announce-port",
     };
 
     private void AddReplicationDefaults()
@@ -26,6 +28,9 @@ public sealed partial class ServerConfig
         _values["repl-diskless-sync"] = "yes";
         _values["repl-diskless-sync-delay"] = "5";
         _values["repl-diskless-sync-max-replicas"] = "0";
+        _values["replica-announce-ip"] = "";
+        _values["replica-announce-port"] = "0";
+        _values["replica-announced"] = "yes";
     }
 
     /// <summary>replicaof "host port" at start (empty: a master); REPLICAOF changes it at runtime.</summary>
@@ -50,6 +55,20 @@ public sealed partial class ServerConfig
     public bool ReplDisklessSync { get; private set; }
     public int ReplDisklessSyncDelay { get; private set; }
     public int ReplDisklessSyncMaxReplicas { get; private set; }
+
+    /// <summary>replica-priority (alias slave-priority): reported as slave_priority in INFO replication, where
+    /// Sentinel reads it to pick the replica to promote (lower first, 0 never).</summary>
+    public int ReplicaPriority { get; private set; }
+
+    /// <summary>replica-announce-ip / -port (aliases slave-announce-*): what this server, as a replica, tells its
+    /// master to show (REPLCONF ip-address / listening-port at the next handshake); empty / 0: the connection's
+    /// address and our own port.</summary>
+    public string? ReplicaAnnounceIp { get; private set; }
+    public int ReplicaAnnouncePort { get; private set; }
+
+    /// <summary>replica-announced: INFO's replica_announced; Sentinel leaves a replica that says 0 out of SENTINEL
+    /// REPLICAS.</summary>
+    public bool ReplicaAnnounced { get; private set; }
 
     /// <summary>Validation of the replication parameters (null: not one of them, or fine).</summary>
     private string? ValidateReplication(string key, string v)
@@ -80,6 +99,17 @@ public sealed partial class ServerConfig
                 return Range(v, 0, int.MaxValue);
             case "repl-ping-replica-period" or "repl-timeout":
                 return Range(v, 1, int.MaxValue);
+            case "replica-priority":
+                return Range(v, 0, int.MaxValue);
+            case "replica-announce-port":
+                return Range(v, 0, 65535);
+            case "replica-announced":
+                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
+                {
+                    _values[key] = v.ToLowerInvariant();
+                    return null;
+                }
+                return "argument must be 'yes' or 'no'";
             default:
                 return null;
         }
@@ -101,5 +131,9 @@ public sealed partial class ServerConfig
         ReplDisklessSync = _values["repl-diskless-sync"] == "yes";
         ReplDisklessSyncDelay = int.Parse(_values["repl-diskless-sync-delay"], CultureInfo.InvariantCulture);
         ReplDisklessSyncMaxReplicas = int.Parse(_values["repl-diskless-sync-max-replicas"], CultureInfo.InvariantCulture);
+        ReplicaPriority = int.Parse(_values["replica-priority"], CultureInfo.InvariantCulture);
+        ReplicaAnnounceIp = _values["replica-announce-ip"] is { Length: > 0 } ip ? ip : null;
+        ReplicaAnnouncePort = int.Parse(_values["replica-announce-port"], CultureInfo.InvariantCulture);
+        ReplicaAnnounced = _values["replica-announced"] == "yes";
     }
 }

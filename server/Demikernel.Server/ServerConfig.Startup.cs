@@ -166,7 +166,11 @@ public sealed partial class ServerConfig
         NormalizeMemory(key);
         if ((NotAppliedYet.Contains(key) || OnlyValue.ContainsKey(key)) && _values[key] != Defaults[key])
         {
-            message = $"'{name} {value}' is not implemented by this server (only its default '{Defaults[key]}' is)";
+            message = key == "cluster-enabled"
+                // the parts that exist are listed in Cluster/README.md; a node that cannot take part in a cluster
+                // must not start as one
+                ? $"'{name} {value}' is not implemented by this server yet: Redis Cluster mode needs the cluster bus, slot ownership and redirections, which are not finished (only its default '{Defaults[key]}' is accepted)"
+                : $"'{name} {value}' is not implemented by this server (only its default '{Defaults[key]}' is)";
             _values[key] = old;
             return DirectiveResult.Unsupported;
         }

@@ -205,8 +205,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
     {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del",
-        "active-expire-effort", "replica-priority",
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "active-expire-effort",
     };
 
     public static string Canonical(string name)
@@ -381,7 +380,7 @@ public sealed partial class ServerConfig
                 return System.Text.RegularExpressions.Regex.IsMatch(v, "^-?[0-9]+$") && !long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
                     ? $"argument must be between 0 and {long.MaxValue} inclusive"
                     : Range(v, 0, long.MaxValue);
-            case "replica-priority" or "active-expire-effort" or "tcp-backlog":
+            case "active-expire-effort" or "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":
                 return Range(v, int.MinValue, int.MaxValue);

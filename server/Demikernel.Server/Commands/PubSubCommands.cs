@@ -77,7 +77,12 @@ public static class PubSubCommands
         }
     }
 
-    private static void Publish(ref CommandContext c) => c.Reply.Integer(c.Server.PubSub.Publish(c.Arg(1), c.Arg(2)));
+    private static void Publish(ref CommandContext c)
+    {
+        c.Reply.Integer(c.Server.PubSub.Publish(c.Arg(1), c.Arg(2)));
+        // Replicas' subscribers get it too (redis 7.0 without cluster: forceCommandPropagation(c, PROPAGATE_REPL)).
+        c.Server.Effects.ForceToReplicas();
+    }
 
     private static void Channels(ref CommandContext c)
     {

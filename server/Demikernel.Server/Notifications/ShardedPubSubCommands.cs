@@ -69,7 +69,11 @@ public static class ShardedPubSubCommands
         }
     }
 
-    private static void SPublish(ref CommandContext c) => c.Reply.Integer(c.Server.PubSub.PublishShard(c.Arg(1), c.Arg(2)));
+    private static void SPublish(ref CommandContext c)
+    {
+        c.Reply.Integer(c.Server.PubSub.PublishShard(c.Arg(1), c.Arg(2)));
+        c.Server.Effects.ForceToReplicas(); // as PUBLISH: replicas' subscribers get it too
+    }
 
     internal static void ShardChannels(ref CommandContext c)
     {

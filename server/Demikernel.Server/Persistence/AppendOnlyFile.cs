@@ -113,6 +113,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
     public void Append(in EffectsUnit unit)
     {
         if (_state == State.Off || (_state == State.WaitRewrite && _rewrite is null)) return;
+        if (!EffectsStream.HasAofPart(unit)) return;
         if (Config.AofTimestampEnabled)
         {
             long seconds = _server.CoarseNowMs / 1000;
@@ -122,7 +123,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
                 WriteAscii($"#TS:{seconds.ToString(CultureInfo.InvariantCulture)}\r\n");
             }
         }
-        EffectsStream.Write(_buffer, unit, ref _selectedDb);
+        EffectsStream.Write(_buffer, unit, ref _selectedDb, aof: true);
         Kick();
     }
 

@@ -107,15 +107,17 @@ public sealed class EffectsLog : IKeyspaceObserver
         if ((frame.Flags & FrameFlags.Prevent) == 0 && (dirty || (frame.Flags & FrameFlags.Force) != 0))
         {
             int db = context.Client.Database;
+            // Forced to replicas only and nothing changed: redis's call() gives it the PROPAGATE_REPL target alone.
+            bool replicasOnly = !dirty && (frame.Flags & FrameFlags.ReplicasOnly) != 0;
             if (frame.OwnLength >= 0)
             {
-                AddOp(db, _own.AsSpan(0, frame.OwnLength));
+                AddOp(db, _own.AsSpan(0, frame.OwnLength), replicasOnly);
             }
             else
             {
                 BeginWrite(Target.Unit, db);
                 for (int i = 0; i < context.Count; i++) WriteArg(context.Arg(i));
-                EndWrite();
+                EndWrite(replicasOnly);
             }
         }
         _depth--;
@@ -195,6 +197,13 @@ public sealed class EffectsLog : IKeyspaceObserver
         if (_depth > 0) _frames[_depth - 1].Flags |= FrameFlags.Force;
     }
 
+    /// <summary>Propagate the running command to replicas (not to the AOF) even if it changed nothing
+    /// (forceCommandPropagation(c, PROPAGATE_REPL), PUBLISH's).</summary>
+    internal void ForceToReplicas()
+    {
+        if (_depth > 0) _frames[_depth - 1].Flags |= FrameFlags.Force | FrameFlags.ReplicasOnly;
+    }
+
     // ------------------------------------------------------------------ encoding
 
     private void BeginWrite(Target target, int db)
@@ -252,7 +261,9 @@ public sealed class EffectsLog : IKeyspaceObserver
         WriteArg(digits[..n]);
     }
 
-    internal void EndWrite()
+    internal void EndWrite() => EndWrite(false);
+
+    private void EndWrite(bool replicasOnly)
     {
         var target = _writing;
         if (target == Target.None) return;
@@ -277,22 +288,22 @@ public sealed class EffectsLog : IKeyspaceObserver
         {
             int start = _writeStart - headerLength;
             header[..headerLength].CopyTo(_buffer.AsSpan(start));
-            AddOpAt(_writeDb, start, _length - start);
+            AddOpAt(_writeDb, start, _length - start, replicasOnly);
         }
     }
 
-    private void AddOp(int db, ReadOnlySpan<byte> command)
+    private void AddOp(int db, ReadOnlySpan<byte> command, bool replicasOnly)
     {
         EnsureBuffer(command.Length);
         command.CopyTo(_buffer.AsSpan(_length));
-        AddOpAt(db, _length, command.Length);
+        AddOpAt(db, _length, command.Length, replicasOnly);
         _length += command.Length;
     }
 
-    private void AddOpAt(int db, int start, int length)
+    private void AddOpAt(int db, int start, int length, bool replicasOnly = false)
     {
         if (_opCount == _ops.Length) Array.Resize(ref _ops, _ops.Length * 2);
-        _ops[_opCount++] = new EffectsOp(db, start, length);
+        _ops[_opCount++] = new EffectsOp(db, start, length, replicasOnly);
     }
 
     private void Flush()
@@ -322,7 +333,7 @@ public sealed class EffectsLog : IKeyspaceObserver
     private enum Target : byte { None, Unit, Own }
 
     [Flags]
-    private enum FrameFlags : byte { None = 0, Prevent = 1, Force = 2 }
+    private enum FrameFlags : byte { None = 0, Prevent = 1, Force = 2, ReplicasOnly = 4 }
 
     private struct Frame(long dirtyBefore, FrameFlags flags, int ownLength)
     {

@@ -12,7 +12,9 @@ public static class EffectsStream
     /// Appends the unit to an AOF/replication byte stream exactly as redis-server 7.0 writes it to its AOF:
     /// SELECT when the database differs from selectedDb (then updates it), MULTI/EXEC around a transaction.
     /// <paramref name="selectedDb"/> starts at -1 for a new stream (the first command then gets a SELECT).
-    public static void Write(IBufferWriter<byte> output, in EffectsUnit unit, ref int selectedDb)
+    /// <paramref name="aof"/>: the AOF's stream, which leaves out the commands meant for replicas only (MULTI/EXEC
+    /// still go to both, as propagatePendingCommands sends them).
+    public static void Write(IBufferWriter<byte> output, in EffectsUnit unit, ref int selectedDb, bool aof = false)
     {
         if (unit.Transaction)
         {
@@ -23,10 +25,20 @@ public static class EffectsStream
         }
         for (int i = 0; i < unit.Count; i++)
         {
+            if (aof && unit.ReplicasOnly(i)) continue;
             Select(output, unit.DbOf(i), ref selectedDb);
             output.Write(unit.CommandOf(i));
         }
         if (unit.Transaction) output.Write(Exec);
+    }
+
+    /// <summary>False when the AOF gets nothing of the unit (a lone PUBLISH).</summary>
+    public static bool HasAofPart(in EffectsUnit unit)
+    {
+        if (unit.Transaction) return true;
+        for (int i = 0; i < unit.Count; i++)
+            if (!unit.ReplicasOnly(i)) return true;
+        return false;
     }
 
     private static void Select(IBufferWriter<byte> output, int db, ref int selectedDb)

@@ -27,7 +27,11 @@ public readonly ref struct EffectsUnit
 
     /// <summary>The <paramref name="i"/>-th command as one RESP array of bulk strings.</summary>
     public ReadOnlySpan<byte> CommandOf(int i) => _buffer.Slice(_ops[i].Start, _ops[i].Length);
+
+    /// <summary>True: the <paramref name="i"/>-th command goes to replicas only, never to the AOF (PUBLISH, as
+    /// redis-server's PROPAGATE_REPL target).</summary>
+    public bool ReplicasOnly(int i) => _ops[i].ReplicasOnly;
 }
 
 /// <summary>Where one recorded command sits in the log's buffer.</summary>
-internal readonly record struct EffectsOp(int Db, int Start, int Length);
+internal readonly record struct EffectsOp(int Db, int Start, int Length, bool ReplicasOnly = false);

@@ -66,7 +66,9 @@ internal sealed class MasterLink
 
     public bool HasOffset { get; private set; }
     public long LastIoMs { get; private set; }
-    public long DownSinceMs { get; private set; }
+    /// <summary>When the link that was up went down (0: up, or never connected since this server was a master).
+    /// Carried over from the previous link when REPLICAOF names another master, as redis's repl_down_since.</summary>
+    public long DownSinceMs { get; internal set; }
     public long TransferSize { get; private set; }
     public long TransferRead { get; private set; }
 
@@ -150,7 +152,9 @@ internal sealed class MasterLink
                 _server.Log.MasterLinkFailed(e.Message);
             }
             CloseSocket();
-            if (State == MasterLinkState.Connected || DownSinceMs == 0) DownSinceMs = _server.NowMs;
+            // Down since the link that was up was lost (replicationHandleMasterDisconnection); failed attempts
+            // before it ever came up leave it as it was (-1 in INFO when never connected).
+            if (State == MasterLinkState.Connected) DownSinceMs = _server.NowMs;
             if (State == MasterLinkState.Connected) _server.Log.ConnectionWithMasterLost();
             State = MasterLinkState.Connect;
             // The cached master keeps its selected database: a +CONTINUE resumes the stream where it was.
@@ -201,12 +205,20 @@ internal sealed class MasterLink
                 return;
             }
         }
-        line = await CommandAsync(Request("REPLCONF", "listening-port", _server.ListenEndpoint.Port.ToString(CultureInfo.InvariantCulture)));
+        var config = _server.Config;
+        int announcePort = config.ReplicaAnnouncePort != 0 ? config.ReplicaAnnouncePort : _server.ListenEndpoint.Port;
+        line = await CommandAsync(Request("REPLCONF", "listening-port", announcePort.ToString(CultureInfo.InvariantCulture)));
         if (line is null) return;
-        if (line.StartsWith('-')) _server.Log.MasterRefusedReplconf(line);
+        if (line.StartsWith('-')) _server.Log.MasterRefusedReplconf("listening-port", line);
+        if (config.ReplicaAnnounceIp is { } announceIp)
+        {
+            line = await CommandAsync(Request("REPLCONF", "ip-address", announceIp));
+            if (line is null) return;
+            if (line.StartsWith('-')) _server.Log.MasterRefusedReplconf("ip-address", line);
+        }
         line = await CommandAsync(Request("REPLCONF", "capa", "eof", "capa", "psync2"));
         if (line is null) return;
-        if (line.StartsWith('-')) _server.Log.MasterRefusedReplconf(line);
+        if (line.StartsWith('-')) _server.Log.MasterRefusedReplconf("capa", line);
 
         string psyncReplid = HasOffset && _replid is not null ? _replid : "?";
         string psyncOffset = HasOffset && _replid is not null ? (ReplOffset + 1).ToString(CultureInfo.InvariantCulture) : "-1";

@@ -88,8 +88,8 @@ internal static partial class ReplicationLog
     [LoggerMessage(EventId = 442, Level = LogLevel.Information, Message = "Master replied to PING, replication can continue...")]
     public static partial void MasterRepliedToPing(this ILogger log);
 
-    [LoggerMessage(EventId = 443, Level = LogLevel.Warning, Message = "(Non critical) Master does not understand REPLCONF: {reply}")]
-    public static partial void MasterRefusedReplconf(this ILogger log, string reply);
+    [LoggerMessage(EventId = 443, Level = LogLevel.Information, Message = "(Non critical) Master does not understand REPLCONF {option}: {reply}")]
+    public static partial void MasterRefusedReplconf(this ILogger log, string option, string reply);
 
     [LoggerMessage(EventId = 444, Level = LogLevel.Information, Message = "Trying a partial resynchronization (request {replid}:{offset}).")]
     public static partial void TryingPartialResync(this ILogger log, string replid, string offset);

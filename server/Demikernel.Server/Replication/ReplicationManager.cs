@@ -635,13 +635,15 @@ public sealed class ReplicationManager : IEffectsConsumer
     internal void SetMaster(string host, int port)
     {
         bool wasMaster = _master is null;
-        _master?.Stop();
+        var old = _master;
+        old?.Stop();
+        long downSince = old is null ? 0 : old.State == MasterLinkState.Connected ? _server.NowMs : old.DownSinceMs;
         // Our history continues as a cached master (replicationCacheMasterUsingMyself): PSYNC from our own offset.
         long offset = MasterReplOffset;
         string replid = Replid;
         DisconnectReplicas();
         CancelWaiting();
-        _master = new MasterLink(this, host, port, wasMaster ? replid : _master!.CachedReplid ?? replid, offset);
+        _master = new MasterLink(this, host, port, wasMaster ? replid : _master!.CachedReplid ?? replid, offset) { DownSinceMs = downSince };
         RoleChanged?.Invoke('S');
         _server.Config.SetReplicaOf(host, port);
         _master.Start();
@@ -811,10 +813,11 @@ public sealed class ReplicationManager : IEffectsConsumer
                 Line("master_sync_perc", (total > 0 ? (double)read / total * 100 : 0).ToString("F2", CultureInfo.InvariantCulture));
                 Line("master_sync_last_io_seconds_ago", (now - m.LastIoMs) / 1000);
             }
-            if (m.State != MasterLinkState.Connected) Line("master_link_down_since_seconds", m.DownSinceMs > 0 ? (now - m.DownSinceMs) / 1000 : -1);
-            Line("slave_priority", _server.Config.All.First(p => p.Key == "replica-priority").Value);
+            // whole seconds on both sides, as redis's unixtime - repl_down_since
+            if (m.State != MasterLinkState.Connected) Line("master_link_down_since_seconds", m.DownSinceMs > 0 ? now / 1000 - m.DownSinceMs / 1000 : -1);
+            Line("slave_priority", _server.Config.ReplicaPriority);
             Line("slave_read_only", _server.Config.ReplicaReadOnly ? 1 : 0);
-            Line("replica_announced", 1);
+            Line("replica_announced", _server.Config.ReplicaAnnounced ? 1 : 0);
         }
         Line("connected_slaves", _replicas.Count);
         if (_server.Config.MinReplicasToWrite > 0 && _server.Config.MinReplicasMaxLag > 0) Line("min_slaves_good_slaves", GoodReplicas);

@@ -48,6 +48,21 @@ public sealed class ServerProcess : IDisposable
         return Start("ours", "dotnet", OurArguments(port, dir, args), port);
     }
 
+    /// <summary>Our server on a given port (a restart where the old process listened).</summary>
+    public static ServerProcess StartOursOnPort(int port, string dir, params string[] args) =>
+        Start("ours", "dotnet", OurArguments(port, dir, args), port);
+
+    public const string RedisSentinel = "/usr/bin/redis-sentinel";
+
+    /// <summary>redis-sentinel 7.0 (Debian's redis-sentinel package) with its own configuration file, which it
+    /// rewrites as it learns; the file must say the port.</summary>
+    public static ServerProcess StartSentinel(string configFile, int port)
+    {
+        if (!File.Exists(RedisSentinel))
+            Assert.Fail($"{RedisSentinel} is missing: install redis-sentinel 7.0 (tests/run.sh does, with apt-get)");
+        return Start("redis-sentinel", RedisSentinel, [configFile], port);
+    }
+
     public static string[] OurArguments(int port, string dir, string[] args) =>
         [OurDll, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir, .. args];
 
@@ -148,14 +163,15 @@ public sealed class ServerProcess : IDisposable
         }
     }
 
-    /// <summary>Answers PING (redis-server answers -LOADING while it reads its files).</summary>
+    /// <summary>Answers PING (redis-server answers -LOADING while it reads its files). With a password the answer is
+    /// -NOAUTH, loaded or not: such a server counts as started once it answers.</summary>
     private bool Ready()
     {
         try
         {
             using var c = new RespClient(Port, TimeSpan.FromSeconds(30));
             var r = c.Call("PING");
-            return !r.IsError;
+            return !r.IsError || r.Text!.StartsWith("NOAUTH", StringComparison.Ordinal);
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
