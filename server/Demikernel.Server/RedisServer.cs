@@ -8,6 +8,9 @@ using Demikernel.Server.Memory;
 using Demikernel.Server.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Demikernel.Server.Tls;
+using TlsChannel = Demikernel.Server.Tls.TlsChannel;
+using TlsListeners = Demikernel.Server.Tls.TlsListeners;
 
 namespace Demikernel.Server;
 
@@ -99,7 +102,8 @@ public sealed class RedisServer
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
-        Config.ApplyHook = Persistence.ApplyConfig;
+        Tls = new TlsListeners(this);
+        Config.ApplyHook = (name, old) => name.StartsWith("tls-", StringComparison.Ordinal) ? Tls.ApplyConfig(name, old) : Persistence.ApplyConfig(name, old);
         Replication = new Replication.ReplicationManager(this);
     }
 
@@ -234,25 +238,18 @@ public sealed class RedisServer
     /// </summary>
     public int Start()
     {
-        string[] addresses = Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        foreach (string word in addresses)
+        // tls-port with port 0: TLS only, as redis-server (port 0 alone means any free port here, for tests).
+        bool plain = Options.Port != 0 || Config.TlsPort == 0;
+        int rc = plain ? ListenAll(Options.Port, _listeners) : 0;
+        if (rc == 0 && Config.TlsPort != 0) rc = Tls.Start();
+        if (rc != 0)
         {
-            bool optional = word.StartsWith('-');
-            string address = optional ? word[1..] : word;
-            int rc = ListenOn(address, out var qd);
-            if (rc == 0)
-            {
-                _listeners.Add(qd);
-                continue;
-            }
-            Log.CouldNotListen(address, Options.Port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
-            if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
             CloseListeners();
             return rc;
         }
         if (Config.UnixSocket is { } socketPath)
         {
-            int rc = ListenOnUnix(socketPath);
+            rc = ListenOnUnix(socketPath);
             if (rc != 0)
             {
                 Log.FailedOpeningUnixSocket(socketPath, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
@@ -260,12 +257,13 @@ public sealed class RedisServer
                 return rc;
             }
         }
-        if (_listeners.Count == 0 && !_unixListener.IsValid)
+        if (_listeners.Count == 0 && !_unixListener.IsValid && !Tls.Listening)
         {
             Log.NotListeningAnywhere();
             return Errno.EADDRNOTAVAIL;
         }
         if (_listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var bound) == 0) ListenEndpoint = bound;
+        else if (Tls.Endpoint is { } tlsEndpoint) ListenEndpoint = tlsEndpoint; // redis: port ? port : tls_port
         foreach (var listener in _listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener, unix: false)));
         if (_unixListener.IsValid)
         {
@@ -276,16 +274,37 @@ public sealed class RedisServer
         return 0;
     }
 
-    private int ListenOn(string address, out QDesc qd)
+    /// <summary>Listens on <paramref name="port"/> at every bind address (redis's listenToPort), adding the sockets to
+    /// <paramref name="into"/>; 0 or the errno that stops the start (the caller closes what was opened).</summary>
+    internal int ListenAll(int port, List<QDesc> into)
+    {
+        string[] addresses = Options.Bind.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        foreach (string word in addresses)
+        {
+            bool optional = word.StartsWith('-');
+            string address = optional ? word[1..] : word;
+            int rc = ListenOn(address, port, into, out var qd);
+            if (rc == 0)
+            {
+                into.Add(qd);
+                continue;
+            }
+            Log.CouldNotListen(address, port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
+            if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
+            return rc;
+        }
+        return 0;
+    }
+
+    private int ListenOn(string address, int port, List<QDesc> others, out QDesc qd)
     {
         qd = QDesc.Invalid;
         if (address.Contains(':')) return Errno.EAFNOSUPPORT; // IPv6 (::1, ::*): the libOS API carries IPv4 endpoints only
-        if (!IPv4Endpoint.TryParse($"{address}:{Options.Port}", out var at)) return Errno.EINVAL;
+        if (!IPv4Endpoint.TryParse($"{address}:{port}", out var at)) return Errno.EINVAL;
         int rc = LibOS.Socket(SocketKind.Stream, out qd);
         if (rc != 0) return rc;
-        int port = Options.Port;
         // Port 0 (any free port): every further address takes the port the first one got, as one server has one port.
-        if (port == 0 && _listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var first) == 0) at = at.Value with { Port = first.Port };
+        if (port == 0 && others.Count > 0 && LibOS.GetSockName(others[0], out var first) == 0) at = at.Value with { Port = first.Port };
         if ((rc = LibOS.Bind(qd, at.Value)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
         {
             LibOS.Close(qd);
@@ -323,6 +342,7 @@ public sealed class RedisServer
     {
         foreach (var listener in _listeners) LibOS.Close(listener);
         _listeners.Clear();
+        Tls.Close();
         if (_unixListener.IsValid)
         {
             LibOS.Close(_unixListener);
@@ -429,14 +449,24 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd, ProtectedModeDenied));
                 continue;
             }
-            LibOS.GetSockName(qd, out var local);
-            if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
-            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs) { Authenticated = !RequiresAuth, User = Acl.Default };
-            var session = new ClientSession(this, client);
-            _clients.Add(client.Id, session);
-            LibOS.Spawn(session.RunAsync);
+            AddClient(qd, accepted.Address, tls: null);
         }
     }
+
+    /// <summary>A new client connection: its state and session, registered and started (for TLS, the session
+    /// begins with the handshake).</summary>
+    internal void AddClient(QDesc qd, IPv4Endpoint peer, TlsChannel? tls)
+    {
+        LibOS.GetSockName(qd, out var local);
+        if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
+        var client = new ClientState(++_nextClientId, qd, peer, local, NowMs) { Authenticated = !RequiresAuth, User = Acl.Default };
+        var session = new ClientSession(this, client) { Tls = tls };
+        _clients.Add(client.Id, session);
+        LibOS.Spawn(session.RunAsync);
+    }
+
+    /// <summary>tls-port: its listeners, the TLS context, CONFIG SET of the tls-* parameters (Tls/).</summary>
+    internal TlsListeners Tls { get; }
 
     private bool _keepAliveUnsupported;
 
@@ -464,7 +494,7 @@ public sealed class RedisServer
         "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"u8.ToArray();
 
     /// <summary>redis's islocalClient: exactly 127.0.0.1 (not the rest of 127/8).</summary>
-    private static bool IsLoopbackPeer(IPv4Endpoint peer) => peer.Address == 0x7F000001;
+    internal static bool IsLoopbackPeer(IPv4Endpoint peer) => peer.Address == 0x7F000001;
 
     private static readonly byte[] MaxClientsReached = "-ERR max number of clients reached\r\n"u8.ToArray();
 

@@ -100,6 +100,7 @@ public sealed partial class ServerConfig
         _values["acllog-max-len"] = "128";
         _values["acl-pubsub-default"] = "resetchannels";
         AddReplicationDefaults();
+        AddTlsDefaults();
         Apply();
     }
 
@@ -194,12 +195,12 @@ public sealed partial class ServerConfig
     public event Action<string, string>? Changed;
 
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
-    private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
-    {
+    private static readonly HashSet<string> NotAppliedYet = new(
+    [
         "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "hash-max-listpack-entries", "hash-max-listpack-value",
         "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries", "zset-max-listpack-value",
-        "active-expire-effort", "replica-priority",
-    };
+        "active-expire-effort", "replica-priority", .. TlsNotApplied,
+    ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
     {
@@ -442,7 +443,7 @@ public sealed partial class ServerConfig
                 }
                 return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
-                return ValidateReplication(key, v);
+                return ValidateReplication(key, v) ?? ValidateTls(key, v);
         }
     }
 
