@@ -67,6 +67,8 @@ var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name
     ("tls-auth-clients", "yes | no | optional: whether clients must present a certificate (default yes)"),
     ("tls-protocols", "\"TLSv1.2 TLSv1.3\" (default), any of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"),
     ("tls-session-caching", "yes: TLS session resumption (default yes)"),
+    // redis-server's, shown by CONFIG GET; only their defaults are accepted (see ServerConfig.TlsNotApplied)
+    .. ServerConfig.TlsNotApplied.Select(name => (name, "not implemented by this server: only redis's default is accepted")),
 ];
 var tlsOptions = tlsSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
