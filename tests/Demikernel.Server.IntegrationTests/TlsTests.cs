@@ -184,6 +184,52 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         Assert.Equal("PONG", Cli(moved, [], "PING").Single());
     }
 
+    /// <summary>redis-server 7.0.15 with tls-replication yes replicates ours through its TLS port: the full sync and
+    /// the stream of writes after it both go through the replica's TLS session.</summary>
+    [Fact]
+    public void ARedisServerReplicaFollowsOverTls()
+    {
+        var (server, port) = Start("--tls-auth-clients", "no");
+        using var _ = server;
+        Assert.Equal("OK", Cli(port, [], "SET", "before", "sync").Single());
+        int replicaPort = FreePort();
+        var dir = Directory.CreateTempSubdirectory("tls-replica-").FullName;
+        using var replica = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(RedisServerPath)
+        {
+            ArgumentList =
+            {
+                "--port", "0", "--tls-port", replicaPort.ToString(CultureInfo.InvariantCulture), "--save", "", "--dir", dir,
+                "--tls-cert-file", certs.ServerCert, "--tls-key-file", certs.ServerKey, "--tls-ca-cert-file", certs.CaCert,
+                "--tls-auth-clients", "no", "--tls-replication", "yes", "--replicaof", "127.0.0.1", port.ToString(CultureInfo.InvariantCulture),
+            },
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        }) ?? throw new InvalidOperationException("redis-server did not start");
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!Cli(replicaPort, [], "INFO", "replication").Stdout.Contains("master_link_status:up", StringComparison.Ordinal))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the replica's link did not come up");
+                Thread.Sleep(100);
+            }
+            Assert.Equal("sync", Cli(replicaPort, [], "GET", "before").Single());
+            Assert.Equal("OK", Cli(port, [], "SET", "after", "stream").Single());
+            while (Cli(replicaPort, [], "GET", "after").Single() != "stream")
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the write after the sync did not reach the replica");
+                Thread.Sleep(100);
+            }
+            Assert.Contains("connected_slaves:1", Cli(port, [], "INFO", "replication").Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            replica.Kill();
+            replica.WaitForExit(10_000);
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>What redis-server 7.0.15 and this server print and return when TLS cannot be configured at start.</summary>
     [Theory]
     [InlineData("cert", "Failed to load certificate: /nonexistent/server.crt: ")]
