@@ -146,6 +146,47 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         Assert.True(clients.Length == 2, string.Join('\n', clients)); // the one opened before and redis-cli's own
     }
 
+    /// <summary>Handshakes that never finish do not hold up anyone else; as in redis a connection counts as a client
+    /// from accept on, and past maxclients a TLS connection is closed before the handshake (nothing can be written).</summary>
+    [Fact]
+    public void PendingHandshakesDoNotDelayOthersAndMaxclientsDropsTheRest()
+    {
+        var (server, port) = Start("--tls-auth-clients", "no", "--maxclients", "4");
+        using var _ = server;
+        using var admin = TlsClient(port, SslProtocols.None);
+        var silent = Enumerable.Range(0, 3).Select(_ =>
+        {
+            var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 10_000 };
+            s.Connect(IPAddress.Loopback, port);
+            s.Send([0x16, 0x03, 0x01]); // the first bytes of a ClientHello, and then nothing
+            return s;
+        }).ToList();
+        try
+        {
+            for (int i = 0; i < 100; i++) Assert.Equal("+PONG\r\n", Call(admin, "PING\r\n"));
+            Assert.Contains("connected_clients:4\r\n", Call(admin, Resp("INFO", "clients")), StringComparison.Ordinal);
+            for (int i = 0; i < 10; i++)
+            {
+                var refused = Assert.ThrowsAny<Exception>(() => TlsClient(port, SslProtocols.None).Dispose());
+                output.WriteLine(refused.Message);
+            }
+            Assert.Contains("rejected_connections:10\r\n", Call(admin, Resp("INFO", "stats")), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var s in silent) s.Dispose();
+        }
+        // The silent ones left: room again, and nothing of theirs stays behind.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!Call(admin, Resp("INFO", "clients")).Contains("connected_clients:1\r\n", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the closed handshakes are still counted");
+            Thread.Sleep(50);
+        }
+        using var again = TlsClient(port, SslProtocols.None);
+        Assert.Equal("+PONG\r\n", Call(again, "PING\r\n"));
+    }
+
     [Fact]
     public void TlsProtocolsLimitWhatAClientMayNegotiate()
     {
@@ -377,7 +418,12 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         if (!reply.EndsWith("\r\n", StringComparison.Ordinal)) return false;
         if (reply[0] is '+' or '-' or ':') return true;
         int lines = reply.Split("\r\n").Length - 1;
-        if (reply[0] == '$') return lines >= 2;
+        if (reply[0] == '$')
+        {
+            int header = reply.IndexOf("\r\n", StringComparison.Ordinal);
+            int length = int.Parse(reply[1..header], CultureInfo.InvariantCulture);
+            return length < 0 || Encoding.UTF8.GetByteCount(reply) >= header + 2 + length + 2;
+        }
         if (reply[0] == '*') return lines >= 1 + 2 * int.Parse(reply[1..reply.IndexOf('\r', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
         return true;
     }
