@@ -196,8 +196,10 @@ root.SetAction(parse =>
         int rc = server.Start();
         if (rc != 0)
         {
-            log.FailedListening(options.Port); // each address's failure was logged by Start
-            Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
+            // each address's failure was logged by Start; a tls-port failure has its own "(TLS), aborting." line
+            int failedPort = server.Tls.StartFailed ? config.TlsPort : options.Port;
+            if (!server.Tls.StartFailed) log.FailedListening(options.Port);
+            Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{failedPort}: {Errno.Name(rc)}");
             return 1;
         }
         // SIGTERM and SIGINT shut down as redis-server does: save when save points are configured, then exit 0.

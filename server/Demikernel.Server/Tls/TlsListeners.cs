@@ -16,6 +16,9 @@ internal sealed class TlsListeners(RedisServer server)
 
     public bool Listening => _listeners.Count > 0;
 
+    /// <summary>Start failed on tls-port (logged as redis's "(TLS), aborting." line).</summary>
+    public bool StartFailed { get; private set; }
+
     /// <summary>The first TLS listener's address (INFO tcp_port and the start-up line when there is no plain port).</summary>
     public IPv4Endpoint? Endpoint => _listeners.Count > 0 && server.LibOS.GetSockName(_listeners[0], out var e) == 0 ? e : null;
 
@@ -41,12 +44,14 @@ internal sealed class TlsListeners(RedisServer server)
     {
         if (_context is null && !Configure())
         {
+            StartFailed = true;
             server.Log.FailedToConfigureTls();
             return Errno.EINVAL;
         }
         int rc = server.ListenAll(server.Config.TlsPort, _listeners);
         if (rc != 0)
         {
+            StartFailed = true;
             server.Log.FailedListeningTls(server.Config.TlsPort);
             Close();
             return rc;
