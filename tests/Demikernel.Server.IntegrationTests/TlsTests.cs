@@ -67,6 +67,42 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         Assert.Equal(big, lines[501]);
     }
 
+    /// <summary>The same settings from a redis.conf, with the CAs from tls-ca-cert-dir; CONFIG REWRITE keeps them.</summary>
+    [Fact]
+    public void TlsFromARedisConfWithACaDirectory()
+    {
+        string caDir = Path.Combine(certs.Dir, "ca-dir-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(caDir);
+        File.Copy(certs.CaCert, Path.Combine(caDir, "ca.pem"));
+        File.WriteAllText(Path.Combine(caDir, "README"), "not a certificate");
+        int port = FreePort();
+        string conf = Path.Combine(certs.Dir, $"tls-{port}.conf");
+        File.WriteAllText(conf, $"""
+            port 0
+            save ""
+            tls-port {port}
+            tls-cert-file "{certs.ServerCert}"
+            tls-key-file {certs.ServerKey}
+            tls-ca-cert-dir {caDir}
+            tls-auth-clients yes
+            tls-protocols "TLSv1.2 TLSv1.3"
+
+            """);
+        var server = ServerProcess.Start([conf]);
+        using var _ = server;
+        Assert.Equal(port, server.PortFromLog(server.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal))));
+        Assert.Equal("PONG", Cli(port, ClientCert, "PING").Single());
+        Assert.NotEqual("PONG", Cli(port, ["--cert", certs.StrangerCert, "--key", certs.StrangerKey], "PING").Stdout.Trim());
+        Assert.NotEqual("PONG", Cli(port, [], "PING").Stdout.Trim());
+        Assert.Equal(["tls-ca-cert-dir", caDir], Cli(port, ClientCert, "CONFIG", "GET", "tls-ca-cert-dir").Lines());
+        Assert.Equal("OK", Cli(port, ClientCert, "CONFIG", "SET", "tls-auth-clients", "optional").Single());
+        Assert.Equal("OK", Cli(port, ClientCert, "CONFIG", "REWRITE").Single());
+        string rewritten = File.ReadAllText(conf);
+        Assert.Contains($"tls-port {port}", rewritten, StringComparison.Ordinal);
+        Assert.Contains("tls-auth-clients optional", rewritten, StringComparison.Ordinal);
+        Assert.Contains($"tls-ca-cert-dir \"{caDir}\"", rewritten, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StackExchangeRedisWithSslTrueReadsWritesAndSubscribes()
     {
