@@ -3,6 +3,8 @@ using Demikernel.Resp;
 using Demikernel.Runtime;
 using Demikernel.Server.Commands;
 using Demikernel.Server.Logging;
+using Demikernel.Server.Tls;
+using TlsChannel = Demikernel.Server.Tls.TlsChannel;
 
 namespace Demikernel.Server;
 
@@ -67,6 +69,15 @@ public sealed class ClientSession
 
     public ClientState Client { get; }
 
+    /// <summary>The TLS session of a client that came in on tls-port (Tls/TlsChannel.cs), or null: every pop and push
+    /// of the session goes through <see cref="Pop"/> and <see cref="Push"/>.</summary>
+    internal TlsChannel? Tls { get; init; }
+
+    private ValueTask<QResult> Pop(QDesc qd) => Tls is null ? _libos.PopAsync(qd) : Tls.PopAsync();
+
+    /// <summary>Sends bytes to the client (through its TLS session, if any); the caller frees the SGA.</summary>
+    internal ValueTask<QResult> Push(in Sga sga) => Tls is null ? _libos.PushAsync(Client.Qd, sga) : Tls.PushAsync(sga);
+
     // ---- what CLIENT LIST reports (redis's qbuf-free, obl, oll, omem, tot-mem) ----
 
     /// <summary>Free room in the query buffer.</summary>
@@ -117,6 +128,7 @@ public sealed class ClientSession
         _libos.SetSockOpt(qd, SocketOption.TcpNoDelay, 1);
         try
         {
+            if (Tls is not null && !await StartTlsAsync()) return;
             while (!Client.CloseRequested)
             {
                 bool keepGoing;
@@ -166,7 +178,7 @@ public sealed class ClientSession
                     }
                     else
                     {
-                        popped = await _libos.PopAsync(qd);
+                        popped = await Pop(qd);
                     }
                     if (!popped.Succeeded || popped.Sga.IsEmpty) break; // error, kill, or the client closed
                     Client.LastInteractionMs = _server.CoarseNowMs;
@@ -207,8 +219,31 @@ public sealed class ClientSession
             // The signals' scheduler slots live as long as the session, not as long as the libOS.
             _unblock.Dispose();
             _durable?.Dispose();
+            Tls?.Dispose();
             _server.OnSessionEnded(this);
         }
+    }
+
+    /// <summary>
+    /// A TLS client's first step (redis's connAccept, then clientAcceptHandler): the handshake, then protected mode,
+    /// whose DENIED text goes out encrypted. False when the session must end.
+    /// </summary>
+    private async ValueTask<bool> StartTlsAsync()
+    {
+        if (_server.Tls.Options is not { } options) return false;
+        if (await Tls!.HandshakeAsync(options) is { } error)
+        {
+            _server.Log.ErrorAcceptingClient(error);
+            return false;
+        }
+        if (_server.Config.ProtectedMode && _server.Acl.Default.NoPass && !RedisServer.IsLoopbackPeer(Client.Peer))
+        {
+            _server.Stats.RejectedConnections++;
+            _reply.Raw(RedisServer.ProtectedModeDenied);
+            await FlushAsync();
+            return false;
+        }
+        return true;
     }
 
     private async ValueTask DropReadAheadAsync()
@@ -260,12 +295,12 @@ public sealed class ClientSession
             _server.Stats.NetOutputBytes += messagesLength;
             _inFlight += messagesLength;
             _inFlightPushes++;
-            messagesPush = _libos.PushAsync(Client.Qd, messages);
+            messagesPush = Push(messages);
         }
         var replies = _reply.Take();
         int length = replies.TotalLength;
         _server.Stats.NetOutputBytes += length;
-        var push = _libos.PushAsync(Client.Qd, replies);
+        var push = Push(replies);
         bool waited = !push.IsCompleted;
         if (waited)
         {
@@ -413,7 +448,7 @@ public sealed class ClientSession
         if (_hasReadAhead) return;
         _hasReadAhead = true;
 #pragma warning disable CA2012 // consumed once, by TakeReadAhead
-        _readAhead = _libos.PopAsync(qd);
+        _readAhead = Pop(qd);
 #pragma warning restore CA2012
         if (!_readAhead.IsCompleted) _readAhead.GetAwaiter().UnsafeOnCompleted(_wakeOnRead);
     }
@@ -603,7 +638,7 @@ public sealed class ClientSession
         _server.Stats.NetOutputBytes += length;
         _inFlight += length;
         _inFlightPushes++;
-        var pushed = await _libos.PushAsync(Client.Qd, messages);
+        var pushed = await Push(messages);
         _inFlight -= length;
         _inFlightPushes--;
         _libos.SgaFree(messages);

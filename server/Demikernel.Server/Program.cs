@@ -38,6 +38,8 @@ string[] yamlServerKeys =
     "appendonly", "appendfsync", "aof-load-truncated", "loglevel", "logfile",
     "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time",
     "lazyfree-lazy-eviction", "client-output-buffer-limit", "client-query-buffer-limit", "proto-max-bulk-len", "tcp-keepalive",
+    "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients",
+    "tls-protocols", "tls-session-caching",
 ];
 
 // The memory bound (redis.conf names and units: 50mb, 1gb), checked like CONFIG SET.
@@ -53,12 +55,30 @@ string[] yamlServerKeys =
 ];
 var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
+// TLS (redis.conf names; see server/Demikernel.Server/Tls/README.md).
+(string Name, string Description)[] tlsSettings =
+[
+    ("tls-port", "TCP port for TLS clients; 0 = none (default 0). With --port 0, only TLS is served"),
+    ("tls-cert-file", "server certificate (PEM; further certificates in the file are its chain)"),
+    ("tls-key-file", "private key of the certificate (PEM)"),
+    ("tls-key-file-pass", "password of an encrypted tls-key-file"),
+    ("tls-ca-cert-file", "CA certificates (PEM) client certificates must chain to"),
+    ("tls-ca-cert-dir", "directory of CA certificates (PEM files)"),
+    ("tls-auth-clients", "yes | no | optional: whether clients must present a certificate (default yes)"),
+    ("tls-protocols", "\"TLSv1.2 TLSv1.3\" (default), any of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3"),
+    ("tls-session-caching", "yes: TLS session resumption (default yes)"),
+    // redis-server's, shown by CONFIG GET; only their defaults are accepted (see ServerConfig.TlsNotApplied)
+    .. ServerConfig.TlsNotApplied.Select(name => (name, "not implemented by this server: only redis's default is accepted")),
+];
+var tlsOptions = tlsSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
+
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
 {
     port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
     aofLoadTruncated, loglevel, logfile, redisConf, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive, replicaOf,
 };
 foreach (var option in memoryOptions) root.Options.Add(option);
+foreach (var option in tlsOptions) root.Options.Add(option);
 root.SetAction(parse =>
 {
     try
@@ -126,6 +146,7 @@ root.SetAction(parse =>
             (tcpKeepAlive, "tcp-keepalive", parse.GetValue(tcpKeepAlive)),
             (replicaOf, "replicaof", Joined(parse.GetValue(replicaOf))),
         }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i]))))
+            .Concat(tlsSettings.Select((m, i) => ((Option)tlsOptions[i], m.Name, parse.GetValue(tlsOptions[i]))))
             .Concat((parse.GetValue(outputLimit) ?? []).Select(v => ((Option)outputLimit, "client-output-buffer-limit", (string?)v))))
         {
             if (value is null) continue;
@@ -166,11 +187,19 @@ root.SetAction(parse =>
             return 1;
         }
         server.Replication.RoleChanged += role => logging.Role = role; // redis's log letter: S on a replica
+        // As initServer: TLS is configured before anything listens; a bad certificate, key or CA stops the start.
+        if (config.TlsPort != 0 && !server.Tls.Configure())
+        {
+            Demikernel.Server.Tls.TlsLog.FailedToConfigureTls(log);
+            return 1;
+        }
         int rc = server.Start();
         if (rc != 0)
         {
-            log.FailedListening(options.Port); // each address's failure was logged by Start
-            Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{options.Port}: {Errno.Name(rc)}");
+            // each address's failure was logged by Start; a tls-port failure has its own "(TLS), aborting." line
+            int failedPort = server.Tls.StartFailed ? config.TlsPort : options.Port;
+            if (!server.Tls.StartFailed) log.FailedListening(options.Port);
+            Console.Error.WriteLine($"error: cannot listen on {options.Bind}:{failedPort}: {Errno.Name(rc)}");
             return 1;
         }
         // SIGTERM and SIGINT shut down as redis-server does: save when save points are configured, then exit 0.

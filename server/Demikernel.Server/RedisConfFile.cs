@@ -43,6 +43,20 @@ public static class RedisConfFile
         {
             throw new RedisConfException($"Fatal error, can't open config file '{path}': {Reason(e)}");
         }
+        ReadText(path, text, into, depth, followIncludes: true);
+    }
+
+    /// <summary>The directives of a redis.conf given as text, without following its includes (each is returned as an
+    /// `include` directive): the fuzz target's entry, which must not read whatever file an input names.</summary>
+    internal static List<ConfigDirective> Parse(string text, string name)
+    {
+        var into = new List<ConfigDirective>();
+        ReadText(name, text, into, 0, followIncludes: false);
+        return into;
+    }
+
+    private static void ReadText(string path, string text, List<ConfigDirective> into, int depth, bool followIncludes)
+    {
         string[] lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
         {
@@ -53,7 +67,7 @@ public static class RedisConfFile
             if (argv is null) throw new RedisConfException(FatalLine(at, "Unbalanced quotes in configuration line"));
             if (argv.Length == 0) continue;
             string name = argv[0].ToLowerInvariant();
-            if (name == "include" && argv.Length == 2)
+            if (name == "include" && argv.Length == 2 && followIncludes)
             {
                 foreach (string file in Expand(argv[1])) Read(file, into, depth + 1);
                 continue;

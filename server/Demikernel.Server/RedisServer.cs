@@ -8,6 +8,9 @@ using Demikernel.Server.Memory;
 using Demikernel.Server.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Demikernel.Server.Tls;
+using TlsChannel = Demikernel.Server.Tls.TlsChannel;
+using TlsListeners = Demikernel.Server.Tls.TlsListeners;
 
 namespace Demikernel.Server;
 
@@ -101,7 +104,9 @@ public sealed class RedisServer
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);
-        Config.ApplyHook = (key, old) => key is "port" or "bind" ? ApplyListenConfig(key) : Persistence.ApplyConfig(key, old);
+        Tls = new TlsListeners(this);
+        Config.ApplyHook = (key, old) => key.StartsWith("tls-", StringComparison.Ordinal) ? Tls.ApplyConfig(key, old)
+            : key is "port" or "bind" ? ApplyListenConfig(key, old) : Persistence.ApplyConfig(key, old);
         Replication = new Replication.ReplicationManager(this);
     }
 
@@ -236,15 +241,18 @@ public sealed class RedisServer
     /// </summary>
     public int Start()
     {
-        int tcp = OpenTcpListeners(Options.Bind, Options.Port, _listeners);
-        if (tcp != 0)
+        // tls-port with port 0: TLS only, as redis-server (port 0 alone means any free port here, for tests).
+        bool plain = Options.Port != 0 || Config.TlsPort == 0;
+        int rc = plain ? ListenAll(Options.Port, _listeners) : 0;
+        if (rc == 0 && Config.TlsPort != 0) rc = Tls.Start();
+        if (rc != 0)
         {
             CloseListeners();
-            return tcp;
+            return rc;
         }
         if (Config.UnixSocket is { } socketPath)
         {
-            int rc = ListenOnUnix(socketPath);
+            rc = ListenOnUnix(socketPath);
             if (rc != 0)
             {
                 Log.FailedOpeningUnixSocket(socketPath, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
@@ -252,7 +260,7 @@ public sealed class RedisServer
                 return rc;
             }
         }
-        if (_listeners.Count == 0 && !_unixListener.IsValid)
+        if (_listeners.Count == 0 && !_unixListener.IsValid && !Tls.Listening)
         {
             Log.NotListeningAnywhere();
             return Errno.EADDRNOTAVAIL;
@@ -305,13 +313,19 @@ public sealed class RedisServer
     /// <summary>The bind word and port each TCP listener was opened for.</summary>
     private readonly Dictionary<QDesc, (string Address, int Port)> _listenerAddresses = [];
 
+    /// <summary>Listens on <paramref name="port"/> at every current bind address (the plain port, tls-port); see
+    /// <see cref="OpenTcpListeners"/>.</summary>
+    internal int ListenAll(int port, List<QDesc> into, List<QDesc>? reusable = null) =>
+        OpenTcpListeners(Config.Match("bind").First().Value, port, into, reusable);
+
     private void StartAccepting(IEnumerable<QDesc> listeners)
     {
         foreach (var listener in listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener, unix: false)));
         if (_listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var bound) == 0) ListenEndpoint = bound;
+        else if (Tls.Endpoint is { } tlsEndpoint) ListenEndpoint = tlsEndpoint; // redis: port ? port : tls_port
     }
 
-    private void CloseTcpListener(QDesc qd)
+    internal void CloseTcpListener(QDesc qd)
     {
         LibOS.Close(qd);
         _listenerAddresses.Remove(qd);
@@ -323,18 +337,35 @@ public sealed class RedisServer
     /// it was and answers redis's error; port 0 stops listening on TCP, as in redis-server. Their accept loops end when
     /// their sockets close.
     /// </summary>
-    private string? ApplyListenConfig(string key)
+    private string? ApplyListenConfig(string key, string old)
     {
         int port = int.Parse(Config.Match("port").First().Value, System.Globalization.CultureInfo.InvariantCulture);
         string bind = Config.Match("bind").First().Value;
+        if (!MoveTcpListeners(port, bind))
+        {
+            if (key == "bind") Log.FailedToBind();
+            return key == "port" ? "Unable to listen on this port. Check server logs." : "Failed to bind to specified addresses.";
+        }
+        // changeBindAddr moves the TLS listeners too; if they cannot move, the plain ones go back
+        if (key == "bind" && Tls.Listening && Tls.Rebind() is { } tlsError)
+        {
+            MoveTcpListeners(port, old);
+            return tlsError;
+        }
+        return null;
+    }
+
+    /// <summary>Listens on <paramref name="port"/> at <paramref name="bind"/> instead of where the plain listeners are
+    /// (0: nowhere); false, with nothing changed, when a socket cannot be opened.</summary>
+    private bool MoveTcpListeners(int port, string bind)
+    {
         var listeners = new List<QDesc>();
         var old = new List<QDesc>(_listeners);
         if (port != 0 && OpenTcpListeners(bind, port, listeners, reusable: old) != 0)
         {
             foreach (var qd in listeners)
                 if (!_listeners.Contains(qd)) CloseTcpListener(qd);
-            if (key == "bind") Log.FailedToBind();
-            return key == "port" ? "Unable to listen on this port. Check server logs." : "Failed to bind to specified addresses.";
+            return false;
         }
         foreach (var qd in old) CloseTcpListener(qd); // the ones not taken over; their accept loops end
         var added = listeners.Where(l => !_listeners.Contains(l)).ToList();
@@ -342,7 +373,7 @@ public sealed class RedisServer
         _listeners.AddRange(listeners);
         if (port == 0) ListenEndpoint = default;
         StartAccepting(added);
-        return null;
+        return true;
     }
 
     private int ListenOn(string address, int port, List<QDesc> listeners, out QDesc qd)
@@ -391,6 +422,7 @@ public sealed class RedisServer
     {
         foreach (var listener in _listeners) CloseTcpListener(listener);
         _listeners.Clear();
+        Tls.Close();
         if (_unixListener.IsValid)
         {
             LibOS.Close(_unixListener);
@@ -497,17 +529,27 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd, ProtectedModeDenied));
                 continue;
             }
-            LibOS.GetSockName(qd, out var local);
-            if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
-            var client = new ClientState(++_nextClientId, qd, accepted.Address, local, NowMs)
-            {
-                Authenticated = !RequiresAuth, User = Acl.Default, UnixSocketPath = unix ? Config.UnixSocket : null,
-            };
-            var session = new ClientSession(this, client);
-            _clients.Add(client.Id, session);
-            LibOS.Spawn(session.RunAsync);
+            AddClient(qd, accepted.Address, tls: null, unixSocketPath: unix ? Config.UnixSocket : null);
         }
     }
+
+    /// <summary>A new client connection: its state and session, registered and started (for TLS, the session
+    /// begins with the handshake).</summary>
+    internal void AddClient(QDesc qd, IPv4Endpoint peer, TlsChannel? tls, string? unixSocketPath = null)
+    {
+        LibOS.GetSockName(qd, out var local);
+        if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
+        var client = new ClientState(++_nextClientId, qd, peer, local, NowMs)
+        {
+            Authenticated = !RequiresAuth, User = Acl.Default, UnixSocketPath = unixSocketPath,
+        };
+        var session = new ClientSession(this, client) { Tls = tls };
+        _clients.Add(client.Id, session);
+        LibOS.Spawn(session.RunAsync);
+    }
+
+    /// <summary>tls-port: its listeners, the TLS context, CONFIG SET of the tls-* parameters (Tls/).</summary>
+    internal TlsListeners Tls { get; }
 
     private bool _keepAliveUnsupported;
 
@@ -535,7 +577,7 @@ public sealed class RedisServer
         "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"u8.ToArray();
 
     /// <summary>redis's islocalClient: exactly 127.0.0.1 (not the rest of 127/8).</summary>
-    private static bool IsLoopbackPeer(IPv4Endpoint peer) => peer.Address == 0x7F000001;
+    internal static bool IsLoopbackPeer(IPv4Endpoint peer) => peer.Address == 0x7F000001;
 
     private static readonly byte[] MaxClientsReached = "-ERR max number of clients reached\r\n"u8.ToArray();
 

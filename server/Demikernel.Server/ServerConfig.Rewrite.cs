@@ -16,6 +16,8 @@ public sealed partial class ServerConfig
     private static readonly HashSet<string> QuotedParameters = new(StringComparer.Ordinal)
     {
         "requirepass", "aclfile", "logfile", "unixsocket", "dbfilename", "appendfilename", "appenddirname", "dir", "notify-keyspace-events",
+        "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-protocols", "tls-ciphers",
+        "tls-ciphersuites", "tls-dh-params-file", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
     };
 
     /// <summary>

@@ -102,6 +102,7 @@ public sealed partial class ServerConfig
         _values["acllog-max-len"] = "128";
         _values["acl-pubsub-default"] = "resetchannels";
         AddReplicationDefaults();
+        AddTlsDefaults();
         Apply();
     }
 
@@ -203,10 +204,10 @@ public sealed partial class ServerConfig
     internal Store.EncodingLimits EncodingLimits { get; } = new();
 
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
-    private static readonly HashSet<string> NotAppliedYet = new(StringComparer.Ordinal)
-    {
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "active-expire-effort",
-    };
+    private static readonly HashSet<string> NotAppliedYet = new(
+    [
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "active-expire-effort", .. TlsNotApplied,
+    ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
     {
@@ -457,7 +458,7 @@ public sealed partial class ServerConfig
                 }
                 return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
-                return ValidateReplication(key, v);
+                return ValidateReplication(key, v) ?? ValidateTls(key, v);
         }
     }
 

@@ -145,12 +145,22 @@ def hll_seeds():
         r.stop()
 
 
-def config_seeds():
+def config_seeds():  # YAML and redis.conf
     root = os.path.join(here, "..", "..", "configs")
     for name in sorted(os.listdir(root)):
         if name.endswith(".yaml"):
             put("config-yaml", name, open(os.path.join(root, name), "rb").read())
     put("config-yaml", "anchors.yaml", b"base: &b\n  port: 1\n  list: [a, b]\nserver:\n  <<: *b\n  hz: 10\n  bind: '127.0.0.1'\n")
+    # redis.conf: Debian's (every directive, mostly commented out) and one with quoting, multi-word, user and tls lines
+    if os.path.exists("/etc/redis/redis.conf"):
+        put("redis-conf", "debian-redis.conf", open("/etc/redis/redis.conf", "rb").read())
+    put("redis-conf", "quoting.conf",
+        b"# comment\nport 7000\nbind 127.0.0.1 -::1\nsave 900 1\nsave \"\"\nrequirepass \"p\\x41ss \\\"q\\\"\"\n"
+        b"user alice on '>secret' ~app:* +@read\nmaxmemory 50mb\nmaxmemory-policy allkeys-lru\n"
+        b"client-output-buffer-limit normal 0 0 0 pubsub 32mb 8mb 60\ninclude /nonexistent/*.conf\n"
+        b"tls-port 6380\ntls-cert-file /tmp/server.crt\ntls-auth-clients optional\ntls-protocols \"TLSv1.2 TLSv1.3\"\n"
+        b"notify-keyspace-events KEA\n")
+    put("redis-conf", "unbalanced.conf", b"port 7000\nrequirepass \"unbalanced\n")
 
 
 def checksum(data):

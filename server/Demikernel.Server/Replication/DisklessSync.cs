@@ -95,7 +95,7 @@ internal sealed class DisklessSync
                 var sga = libos.SgaAlloc(n);
                 bytes.AsSpan(at, n).CopyTo(sga.Span);
 #pragma warning disable CA2012 // each push is stored once and awaited exactly once below
-                pending.Add((t, sga, libos.PushAsync(t.Client.Qd, sga)));
+                pending.Add((t, sga, t.Session.Push(sga)));
 #pragma warning restore CA2012
             }
             _manager.Server.Stats.NetOutputBytes += bytes.Length;

@@ -46,6 +46,9 @@ internal sealed class ReplicaLink
     }
 
     public ClientState Client => _session.Client;
+
+    /// <summary>The replica's connection: pushes go through it (and its TLS session, on tls-port).</summary>
+    internal ClientSession Session => _session;
     public ReplicaState State { get; set; }
 
     /// <summary>Next stream position to send (the replica has everything before it, or will once pushed).</summary>
@@ -203,11 +206,11 @@ internal sealed class ReplicaLink
         }
     }
 
-    private static async ValueTask<bool> PushAsync(DemiLibOS libos, QDesc qd, byte[] bytes)
+    private async ValueTask<bool> PushAsync(DemiLibOS libos, QDesc qd, byte[] bytes)
     {
         var sga = libos.SgaAlloc(bytes.Length);
         bytes.CopyTo(sga.Span);
-        var pushed = await libos.PushAsync(qd, sga);
+        var pushed = await _session.Push(sga);
         libos.SgaFree(sga);
         return pushed.Succeeded;
     }
@@ -229,7 +232,7 @@ internal sealed class ReplicaLink
                 return false;
             }
             if (read < n) sga = Trim(libos, sga, read);
-            var pushed = await libos.PushAsync(qd, sga);
+            var pushed = await _session.Push(sga);
             libos.SgaFree(sga);
             if (!pushed.Succeeded) return false;
             sent += read;
@@ -263,7 +266,7 @@ internal sealed class ReplicaLink
             backlog.CopyTo(Position, sga.Span[..n]);
             Position += n;
             _manager.Server.Stats.NetOutputBytes += n;
-            var push = libos.PushAsync(qd, sga);
+            var push = _session.Push(sga);
             var pushed = push.IsCompleted ? push.Result : await push;
             libos.SgaFree(sga);
             if (!pushed.Succeeded) return false;

@@ -36,6 +36,7 @@ internal static class FuzzTargets
         new("hll", "HyperLogLog commands on a string value from the input (sparse and dense decoding)", AofTargets.Hll),
         new("aof-manifest", "AofManifest.Parse: the appendonly manifest", AofTargets.Manifest),
         new("config-yaml", "LibOSConfig: the YAML config file and its typed getters", ConfigTargets.Yaml),
+        new("redis-conf", "RedisConfFile + ServerConfig.LoadDirective: a redis.conf, every directive applied", RedisConfTargets.RedisConf),
         new("ethernet", "InetStack EthernetFrame / EthernetRepr", WireTargets.Ethernet),
         new("arp", "InetStack ArpPacket / ArpRepr", WireTargets.Arp),
         new("ipv4", "InetStack Ipv4Packet / Ipv4Repr", WireTargets.Ipv4),
