@@ -104,12 +104,7 @@ public sealed partial class ServerConfig
             case "replica-announce-port":
                 return Range(v, 0, 65535);
             case "replica-announced":
-                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
-                {
-                    _values[key] = v.ToLowerInvariant();
-                    return null;
-                }
-                return "argument must be 'yes' or 'no'";
+                return YesNo(key, v);
             default:
                 return null;
         }

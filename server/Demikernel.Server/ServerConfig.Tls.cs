@@ -68,12 +68,7 @@ public sealed partial class ServerConfig
                 _values[key] = v = v.ToLowerInvariant();
                 return v is "no" or "yes" or "optional" ? null : "argument(s) must be one of the following: no, yes, optional";
             case "tls-session-caching" or "tls-prefer-server-ciphers" or "tls-cluster" or "tls-replication":
-                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
-                {
-                    _values[key] = v.ToLowerInvariant();
-                    return null;
-                }
-                return "argument must be 'yes' or 'no'";
+                return YesNo(key, v);
             default:
                 return null;
         }

@@ -396,12 +396,7 @@ public sealed partial class ServerConfig
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del"
                 or "latency-tracking" or "dynamic-hz":
-                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
-                {
-                    _values[key] = v.ToLowerInvariant();
-                    return null;
-                }
-                return "argument must be 'yes' or 'no'";
+                return YesNo(key, v);
             case "maxmemory-policy":
                 _values[key] = v = v.ToLowerInvariant(); // an enum: case-insensitive, shown in lower case
                 return v is "volatile-lru" or "allkeys-lru" or "volatile-lfu" or "allkeys-lfu" or "volatile-random"
@@ -432,12 +427,7 @@ public sealed partial class ServerConfig
             case "io-threads":
                 return Range(v, 1, 128);
             case "daemonize" or "cluster-enabled":
-                if (v.Equals("yes", StringComparison.OrdinalIgnoreCase) || v.Equals("no", StringComparison.OrdinalIgnoreCase))
-                {
-                    _values[key] = v.ToLowerInvariant();
-                    return null;
-                }
-                return "argument must be 'yes' or 'no'";
+                return YesNo(key, v);
             case "dir":
                 // redis-server chdir()s at start: the directory must exist (strerror of ENOENT)
                 if (!Directory.Exists(v)) return "No such file or directory";
@@ -469,6 +459,15 @@ public sealed partial class ServerConfig
     }
 
     /// <summary>redis-server's check of a bounded integer parameter: parsed first, then its range.</summary>
+    /// <summary>A boolean parameter: yes or no in any case, kept in lower case.</summary>
+    private string? YesNo(string key, string v)
+    {
+        if (!v.Equals("yes", StringComparison.OrdinalIgnoreCase) && !v.Equals("no", StringComparison.OrdinalIgnoreCase))
+            return "argument must be 'yes' or 'no'";
+        _values[key] = v.ToLowerInvariant();
+        return null;
+    }
+
     private static string? Range(string v, long min, long max)
     {
         if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)) return "argument couldn't be parsed into an integer";

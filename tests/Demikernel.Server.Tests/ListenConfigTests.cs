@@ -82,4 +82,39 @@ public sealed class ListenConfigTests
         Assert.False(Accepts(moved));
         Assert.Equal("+PONG\r\n", second.Call("PING"));
     }
+
+    /// <summary>changeBindAddr moves tls-port's listeners too: an address kept stays served, a required one that
+    /// cannot be had fails the whole change and both kinds of listener stay where they were.</summary>
+    [Fact]
+    public void BindMovesTheTlsListenersToo()
+    {
+        string dir = Directory.CreateTempSubdirectory("listen-tls-").FullName;
+        try
+        {
+            var (certFile, keyFile, _) = SelfSignedCertificate.Write(dir);
+            int tlsPort = FreePort();
+            using var server = new ServerThread("listen tls", libos =>
+            {
+                var options = new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" };
+                var config = new ServerConfig(options);
+                foreach (var (name, value) in new[] { ("tls-port", tlsPort.ToString()), ("tls-cert-file", certFile), ("tls-key-file", keyFile), ("tls-auth-clients", "no") })
+                    Assert.Equal(DirectiveResult.Applied, config.LoadDirective(name, [value], out _));
+                // a plain port as well (port 0 with tls-port would mean TLS only)
+                Assert.Equal(DirectiveResult.Applied, config.LoadDirective("port", [FreePort().ToString()], out _));
+                return new RedisServer(libos, new ServerOptions { Port = int.Parse(config.Match("port").First().Value), Bind = "127.0.0.1", Save = "" }, config: config);
+            });
+            using var admin = server.Connect();
+            Assert.True(Accepts(tlsPort));
+            Assert.Equal("+OK\r\n", admin.Call("CONFIG", "SET", "bind", "127.0.0.1 -10.255.255.1"));
+            Assert.True(Accepts(tlsPort));
+            Assert.True(Accepts(server.Port));
+            Assert.StartsWith("-ERR CONFIG SET failed (possibly related to argument 'bind')", admin.Call("CONFIG", "SET", "bind", "10.255.255.1"));
+            Assert.True(Accepts(tlsPort));
+            Assert.True(Accepts(server.Port));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

@@ -2,8 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Xunit.Abstractions;
 
@@ -21,12 +19,7 @@ public sealed class TlsAllocationTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void GetAndSetOverTlsAllocateNothingPerRequest()
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        string certFile = Path.Combine(_dir, "server.crt"), keyFile = Path.Combine(_dir, "server.key");
-        File.WriteAllText(certFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        var (certFile, keyFile, expected) = SelfSignedCertificate.Write(_dir);
         int tlsPort = FreePort();
 
         using var server = new ServerThread("tls allocation", libos =>
@@ -40,7 +33,6 @@ public sealed class TlsAllocationTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(tlsPort, server.Port); // port 0 with tls-port: TLS only
 
         using var tcp = new TcpClient("127.0.0.1", tlsPort) { NoDelay = true };
-        byte[] expected = certificate.RawData;
         using var ssl = new SslStream(tcp.GetStream(), false, (_, presented, _, _) => presented is not null && presented.GetRawCertData().AsSpan().SequenceEqual(expected));
         ssl.AuthenticateAsClient("localhost");
         byte[] set = Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$16\r\nvalue-over-tls!!\r\n");

@@ -1,6 +1,4 @@
 using System.Net.Security;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Demikernel.Runtime;
 using Demikernel.Server.Tls;
@@ -19,12 +17,7 @@ public sealed class TlsOnCatloopTests : IDisposable
     [Fact]
     public void ATlsClientIsServedOverCatloop()
     {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
-        string certFile = Path.Combine(_dir, "server.crt"), keyFile = Path.Combine(_dir, "server.key");
-        File.WriteAllText(certFile, certificate.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        var (certFile, keyFile, expected) = SelfSignedCertificate.Write(_dir);
 
         using var libos = Demikernel.LibOS.Create("catloop");
         var options = new ServerOptions { Port = 7000, Bind = "127.0.0.1", Save = "" };
@@ -33,7 +26,6 @@ public sealed class TlsOnCatloopTests : IDisposable
             Assert.Equal(DirectiveResult.Applied, config.LoadDirective(name, [value], out _));
         var server = new RedisServer(libos, options, config: config);
         Assert.Equal(0, server.Start());
-        byte[] expected = certificate.RawData;
         string big = new('v', 70_000); // several TLS records each way
 
         var replies = libos.Run(async () =>

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Demikernel.Examples.Echo;
 using Demikernel.Runtime;
 using Demikernel;
 
@@ -17,32 +16,8 @@ public class CatmemTests
     [Fact]
     public void HundredMegabytesEachWayBetweenTwoProcessesArriveIntact()
     {
-        using var ready = new ManualResetEventSlim();
-        ushort port = 0;
-        bool stop = false;
-        Exception? serverFault = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                using var libos = LibOS.Create("catmem");
-                var echo = new EchoServer(libos);
-                Assert.Equal(0, echo.Listen(IPv4Endpoint.Loopback(0), out var listener));
-                libos.GetSockName(listener, out var at);
-                port = at.Port;
-                ready.Set();
-                libos.RunUntil(() => Volatile.Read(ref stop));
-                Assert.Empty(libos.Faults);
-            }
-            catch (Exception e)
-            {
-                serverFault = e;
-                ready.Set();
-            }
-        }) { IsBackground = true };
-        thread.Start();
-        Assert.True(ready.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Null(serverFault);
+        using var server = new EchoServerThread("catmem", assertNoFaults: true);
+        ushort port = server.Port;
         Assert.True(File.Exists($"/dev/shm/demikernel-catmem.{port}"));
 
         const long bytes = 100_000_000;
@@ -58,9 +33,7 @@ public class CatmemTests
         string output = client.StandardOutput.ReadToEnd();
         if (!client.WaitForExit(TimeSpan.FromSeconds(90))) client.Kill(entireProcessTree: true);
         output += stderr.Result;
-        Volatile.Write(ref stop, true);
-        Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
-        Assert.Null(serverFault);
+        server.Dispose();
         Assert.True(client.ExitCode == 0, output);
         Assert.Contains("integrity: ok", output);
         Assert.Contains($"verified {bytes} bytes", output);
@@ -159,30 +132,8 @@ public class CatmemTests
     {
         var config = new LibOSConfig(_ => null);
         config.Set("demikernel", "spin_budget_us", "0");
-        using var ready = new ManualResetEventSlim();
-        IPv4Endpoint at = default;
-        bool stop = false;
-        Exception? fault = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                using var server = LibOS.Create("catmem", config);
-                var echo = new EchoServer(server);
-                Assert.Equal(0, echo.Listen(IPv4Endpoint.Loopback(0), out var listener));
-                server.GetSockName(listener, out at);
-                ready.Set();
-                server.RunUntil(() => Volatile.Read(ref stop));
-            }
-            catch (Exception e)
-            {
-                fault = e;
-                ready.Set();
-            }
-        }) { IsBackground = true };
-        thread.Start();
-        Assert.True(ready.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Null(fault);
+        using var server = new EchoServerThread("catmem", config);
+        var at = server.Endpoint;
         using var libos = LibOS.Create("catmem", config);
         Assert.Equal(0, libos.Socket(SocketKind.Stream, out var qd));
         Assert.Equal(0, libos.Connect(qd, at, out var cqt));
@@ -207,9 +158,7 @@ public class CatmemTests
             }
         }
         clock.Stop();
-        Volatile.Write(ref stop, true);
-        Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
-        Assert.Null(fault);
+        server.Dispose();
         Assert.True(clock.Elapsed < TimeSpan.FromMilliseconds(400), $"20 round trips took {clock.Elapsed.TotalMilliseconds:F0} ms");
     }
 }

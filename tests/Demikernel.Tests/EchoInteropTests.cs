@@ -10,31 +10,8 @@ public class EchoInteropTests
     [Fact]
     public void EchoServesTwoHundredPythonConnectionsWithEveryByteIntact()
     {
-        using var ready = new ManualResetEventSlim();
-        ushort port = 0;
-        bool stop = false;
-        Exception? serverFault = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                using var libos = LibOS.Create("catnap");
-                var echo = new EchoServer(libos);
-                Assert.Equal(0, echo.Listen(IPv4Endpoint.Loopback(0), out var listener));
-                libos.GetSockName(listener, out var at);
-                port = at.Port;
-                ready.Set();
-                libos.RunUntil(() => Volatile.Read(ref stop));
-            }
-            catch (Exception e)
-            {
-                serverFault = e;
-                ready.Set();
-            }
-        }) { IsBackground = true };
-        thread.Start();
-        Assert.True(ready.Wait(TimeSpan.FromSeconds(10)));
-        Assert.Null(serverFault);
+        using var server = new EchoServerThread("catnap");
+        ushort port = server.Port;
 
         var psi = new ProcessStartInfo("python3", ["echo_client.py", "127.0.0.1", port.ToString(), "200", "50000", "60"])
         {
@@ -45,9 +22,7 @@ public class EchoInteropTests
         using var client = Process.Start(psi)!;
         string output = client.StandardOutput.ReadToEnd() + client.StandardError.ReadToEnd();
         if (!client.WaitForExit(TimeSpan.FromSeconds(90))) client.Kill(entireProcessTree: true);
-        Volatile.Write(ref stop, true);
-        thread.Join(TimeSpan.FromSeconds(10));
-        Assert.Null(serverFault);
+        server.Dispose();
         Assert.True(client.ExitCode == 0, output);
         Assert.Contains("done=200 corrupted_or_closed=0", output);
     }
