@@ -73,6 +73,18 @@ internal static class RdbFormat
         w.String(entry.StringValue);
     }
 
+    /// <summary><see cref="WriteObject(RdbWriter, RedisEntry)"/> of a key seen in place.</summary>
+    public static void WriteObject(RdbWriter w, in KeyView entry)
+    {
+        if (entry.Object is { } value)
+        {
+            WriteObject(w, value);
+            return;
+        }
+        w.Byte(RdbSerializer.TypeString);
+        w.String(entry.StringValue);
+    }
+
     /// <summary>[RDB type byte][value] of a collection.</summary>
     public static void WriteObject(RdbWriter w, RedisObject value)
     {
@@ -126,8 +138,19 @@ internal static class RdbFormat
         return w.FinishDump();
     }
 
+    /// <summary>The DUMP payload of a key seen in place.</summary>
+    public static byte[] Dump(in KeyView entry, bool compress = true)
+    {
+        var w = new RdbWriter { Compress = compress };
+        WriteObject(w, entry);
+        return w.FinishDump();
+    }
+
+    /// <summary>One key of an RDB file (see <see cref="WriteKeyValue(RdbWriter, in KeyView)"/>).</summary>
+    public static void WriteKeyValue(RdbWriter w, RedisEntry entry) => WriteKeyValue(w, entry.View);
+
     /// <summary>One key of an RDB file: [0xFC + 8-byte LE unix ms when the key has a TTL][type][key][value].</summary>
-    public static void WriteKeyValue(RdbWriter w, RedisEntry entry)
+    public static void WriteKeyValue(RdbWriter w, in KeyView entry)
     {
         long expireAt = entry.ExpireAtMs;
         if (expireAt >= 0)

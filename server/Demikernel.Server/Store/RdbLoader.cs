@@ -192,10 +192,10 @@ internal static class RdbLoader
             }
             else
             {
-                var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
-                if (e is null)
+                bool added = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
+                if (!added)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
-                db.SetAccess(e, idle, freq, nowMs);
+                if (idle >= 0 || freq >= 0) db.SetAccess(keyBytes, idle, freq, nowMs);
                 s.Keys++;
             }
             expireAt = -1;
