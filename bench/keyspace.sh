@@ -54,9 +54,9 @@ run() { # name, command that starts the server in the background
     "$(echo "$rss1 / $used1" | bc -l)"
   printf "%-14s SET p50/p99/p99.9/max %s ms   GET %s ms\n" "" "$(echo "$out" | percentiles SET)" "$(echo "$out" | percentiles GET)"
   if [ "$name" != redis-server ]; then
-    printf "%-14s GC: %s gen0, %s gen1, %s gen2 collections, %s ms paused in total, longest pause %s ms, %s pauses over 5 ms; RSS after load %.1f MB\n" "" \
+    printf "%-14s GC: %s gen0, %s gen1, %s gen2 collections, %s ms paused in total, longest pause %s ms (gen %s), %s pauses over 5 ms; RSS after load %.1f MB\n" "" \
       "$(field memory gc_gen0_collections)" "$(field memory gc_gen1_collections)" "$(field memory gc_gen2_collections)" \
-      "$(field memory gc_pause_time_total_ms)" "$(field memory gc_pause_max_ms)" "$(field memory gc_pauses_over_5ms)" \
+      "$(field memory gc_pause_time_total_ms)" "$(field memory gc_pause_max_ms)" "$(field memory gc_pause_max_generation)" "$(field memory gc_pauses_over_5ms)" \
       "$(echo "$(rss $pid) / 1048576" | bc -l)"
   fi
   redis-cli -p $port shutdown nosave >/dev/null 2>&1 || true

@@ -11,6 +11,7 @@ namespace Demikernel.Server.Diagnostics;
 /// </summary>
 internal sealed class GcPauses : EventListener
 {
+    private const int GCStart = 1;          // GCStart_V2: payload Count, Depth (the generation), Reason, Type
     private const int RestartEEEnd = 3;     // GCRestartEEEnd_V1
     private const int SuspendEEBegin = 9;   // GCSuspendEEBegin_V1
     private static readonly long LongPause = TimeSpan.FromMilliseconds(5).Ticks;
@@ -20,6 +21,8 @@ internal sealed class GcPauses : EventListener
     private long _maxTicks;
     private long _pauses;
     private long _longPauses;
+    private int _generation = -1;           // of the collection in progress
+    private int _maxGeneration = -1;
 
     /// <summary>The process's listener (created on first use).</summary>
     public static GcPauses Instance
@@ -40,6 +43,9 @@ internal sealed class GcPauses : EventListener
     /// <summary>The longest pause seen, in milliseconds.</summary>
     public double MaxPauseMs => Interlocked.Read(ref _maxTicks) / (double)TimeSpan.TicksPerMillisecond;
 
+    /// <summary>The generation the longest pause collected (-1 before the first, or when a pause had no collection).</summary>
+    public int MaxPauseGeneration => Volatile.Read(ref _maxGeneration);
+
     /// <summary>Pauses seen.</summary>
     public long Pauses => Interlocked.Read(ref _pauses);
 
@@ -56,6 +62,9 @@ internal sealed class GcPauses : EventListener
     {
         switch (e.EventId)
         {
+            case GCStart when e.Payload is [_, uint depth, ..]:
+                _generation = (int)depth;
+                break;
             case SuspendEEBegin:
                 _suspendedAt = e.TimeStamp.Ticks;
                 break;
@@ -64,7 +73,12 @@ internal sealed class GcPauses : EventListener
                 _suspendedAt = 0;
                 Interlocked.Increment(ref _pauses);
                 if (pause > LongPause) Interlocked.Increment(ref _longPauses);
-                if (pause > Interlocked.Read(ref _maxTicks)) Interlocked.Exchange(ref _maxTicks, pause);
+                if (pause > Interlocked.Read(ref _maxTicks))
+                {
+                    Volatile.Write(ref _maxGeneration, _generation);
+                    Interlocked.Exchange(ref _maxTicks, pause);
+                }
+                _generation = -1;
                 break;
         }
     }
