@@ -120,10 +120,8 @@ public sealed class RedisDatabase
     internal long SlabReservedBytes => _t.Slab.ReservedBytes;
     internal KeyTable Table => _t;
 
-    /// <summary>What one key costs by the same accounting (MEMORY USAGE).</summary>
-    internal static long KeyBytes(RedisEntry e) => KeyTable.SlotBytes + EntryBytes(e) + (e.Obj?.MemoryBytes ?? 0);
-
-    /// <summary>What a key costs by the accounting, recomputed from what it holds (tests recount with this).</summary>
+    /// <summary>What a key costs by the accounting, recomputed from what it holds (MEMORY USAGE; tests recount with
+    /// this). <paramref name="entry"/> is the object key's entry, null for a compact key.</summary>
     internal static long CostOf(in KeyView v, RedisEntry? entry) => v.IsCompact
         ? KeyTable.SlotBytes + Slab.BlockBytes(Slab.ClassOf(v.Key.Length + v.StringValue.Length))
         : KeyTable.SlotBytes + EntryBytes(entry!) + (entry!.Obj?.MemoryBytes ?? 0);
@@ -388,7 +386,6 @@ public sealed class RedisDatabase
         uint hash = HashOf(key);
         int s = FindLive(key, hash);
         var change = s < 0 ? KeyChange.Added : KeyChange.Modified;
-        RedisEntry e;
         if (s < 0)
         {
             s = AddSlot(key, hash, value.Length);
@@ -402,7 +399,7 @@ public sealed class RedisDatabase
                 length = 0;
                 return StoreStatus.WrongType;
             }
-            e = EntryOf(s); // appended strings grow like sds: an object key
+            var e = EntryOf(s); // appended strings grow like sds: an object key
             long total = (long)e.Length + value.Length;
             if (total > maxLength || total > Array.MaxLength)
             {
