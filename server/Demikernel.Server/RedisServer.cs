@@ -101,6 +101,7 @@ public sealed class RedisServer
             if (name == "requirepass") Acl.SetDefaultPassword(value.Length > 0 ? value : null);
         };
         Diagnostics = new Diagnostics.ServerDiagnostics(this);
+        _ = Demikernel.Server.Diagnostics.GcPauses.Instance; // the GC's pauses, from its events (INFO memory)
         StartedMs = CoarseNowMs = NowMs;
         RunId = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20));
         Persistence = new PersistenceManager(this);

@@ -15,7 +15,7 @@ public sealed class SnapshotTests
 {
     private static readonly string[] Types = ["string", "int", "list", "hash", "set", "zset"];
 
-    private static Dictionary<(int Db, string Key), (string Payload, long ExpireAt)> Capture(RedisDatabase[] dbs, long nowMs)
+    internal static Dictionary<(int Db, string Key), (string Payload, long ExpireAt)> Capture(RedisDatabase[] dbs, long nowMs)
     {
         var state = new Dictionary<(int, string), (string, long)>();
         foreach (var db in dbs)
@@ -27,7 +27,7 @@ public sealed class SnapshotTests
         return state;
     }
 
-    private static Dictionary<(int Db, string Key), (string Payload, long ExpireAt)> Load(byte[] image, int databases, TimeProvider clock, long nowMs)
+    internal static Dictionary<(int Db, string Key), (string Payload, long ExpireAt)> Load(byte[] image, int databases, TimeProvider clock, long nowMs)
     {
         var dbs = Enumerable.Range(0, databases).Select(i => new RedisDatabase(i, clock)).ToArray();
         var result = RdbLoader.Load(image, dbs, nowMs, verifyChecksum: true);
@@ -37,7 +37,7 @@ public sealed class SnapshotTests
     }
 
     /// <summary>Runs a snapshot to completion, <paramref name="between"/> called between slices; returns the image with its CRC.</summary>
-    private static byte[] Take(CommandHarness h, Random random, Action between)
+    internal static byte[] Take(CommandHarness h, Random random, Action between)
     {
         var snapshot = Snapshot.Begin(h.Server.Databases, h.Server.NowMs, 0, aofBase: false, compress: true);
         var image = new MemoryStream();

@@ -54,16 +54,30 @@ public class StoreTests
     [Fact]
     public void OverwriteWithSameLengthReusesTheBytes()
     {
-        var e = _db.SetString(B("k"), B("abc"));
-        var before = e.Bytes;
-        var again = _db.SetString(B("k"), B("xyz"));
-        Assert.Same(e, again);
-        Assert.Same(before, again.Bytes);
+        // a compact key: the same slab block
+        _db.SetString(B("k"), B("abc"));
+        int slot = SlotOf("k");
+        long block = _db.Table.At(slot).Addr;
+        _db.SetString(B("k"), B("xyz"));
+        Assert.Equal(block, _db.Table.At(slot).Addr);
         Assert.Equal("xyz", Get("k"));
+        // an object key (a command looked it up): the same array
+        var e = _db.Find(B("k"))!;
+        var before = e.Bytes;
+        _db.SetString(B("k"), B("uvw"));
+        Assert.Same(before, _db.Find(B("k"))!.Bytes);
+        Assert.Equal("uvw", Get("k"));
         // much shorter values get a right-sized array back
         _db.SetString(B("k"), new byte[1000]);
         _db.SetString(B("k"), B("a"));
         Assert.True(_db.Find(B("k"))!.Bytes.Length < 100);
+    }
+
+    private int SlotOf(string key)
+    {
+        foreach (var e in _db.Entries)
+            if (e.Key.SequenceEqual(B(key))) return e.Slot;
+        return -1;
     }
 
     [Fact]
@@ -161,14 +175,14 @@ public class StoreTests
             stable.Add($"stable:{i}");
         }
         var seen = new HashSet<string>();
-        var batch = new List<RedisEntry>();
+        var batch = new List<int>();
         ulong cursor = 0;
         int step = 0, churn = 0;
         do
         {
             batch.Clear();
             cursor = _db.Scan(cursor, 10, batch);
-            foreach (var e in batch) seen.Add(Encoding.UTF8.GetString(e.Key));
+            foreach (int slot in batch) seen.Add(Encoding.UTF8.GetString(_db.KeyAt(slot)));
             // Between calls: grow the table a lot, then shrink it a lot, repeatedly.
             if (step % 6 < 3)
             {
@@ -178,7 +192,7 @@ public class StoreTests
             {
                 var doomed = new List<byte[]>();
                 foreach (var e in _db.Entries)
-                    if (e.Key.AsSpan().StartsWith("churn:"u8)) doomed.Add(e.Key);
+                    if (e.Key.StartsWith("churn:"u8)) doomed.Add(e.Key.ToArray());
                 foreach (var k in doomed) _db.Delete(k);
             }
             step++;
@@ -193,13 +207,13 @@ public class StoreTests
     {
         for (int i = 0; i < 1000; i++) _db.SetString(B($"k{i}"), B("v"));
         var seen = new List<string>();
-        var batch = new List<RedisEntry>();
+        var batch = new List<int>();
         ulong cursor = 0;
         do
         {
             batch.Clear();
             cursor = _db.Scan(cursor, 7, batch);
-            seen.AddRange(batch.Select(e => Encoding.UTF8.GetString(e.Key)));
+            seen.AddRange(batch.Select(slot => Encoding.UTF8.GetString(_db.KeyAt(slot))));
         }
         while (cursor != 0);
         Assert.Equal(1000, seen.Count);
@@ -209,14 +223,14 @@ public class StoreTests
     [Fact]
     public void RandomEntrySkipsExpiredKeys()
     {
-        Assert.Null(_db.RandomEntry());
+        Assert.Equal(-1, _db.RandomSlot());
         for (int i = 0; i < 50; i++) _db.SetString(B($"gone:{i}"), B("v"), SetFlags.None, Now + 1);
         _db.SetString(B("stays"), B("v"));
         _clock.Advance(TimeSpan.FromMilliseconds(5));
-        for (int i = 0; i < 20; i++) Assert.Equal("stays", Encoding.UTF8.GetString(_db.RandomEntry()!.Key));
+        for (int i = 0; i < 20; i++) Assert.Equal("stays", Encoding.UTF8.GetString(_db.KeyAt(_db.RandomSlot())));
         var seen = new HashSet<string>();
         for (int i = 0; i < 10; i++) _db.SetString(B($"r{i}"), B("v"));
-        for (int i = 0; i < 2000; i++) seen.Add(Encoding.UTF8.GetString(_db.RandomEntry()!.Key));
+        for (int i = 0; i < 2000; i++) seen.Add(Encoding.UTF8.GetString(_db.KeyAt(_db.RandomSlot())));
         Assert.Equal(11, seen.Count);
     }
 

@@ -305,8 +305,7 @@ public static class BitmapCommands
                 case 2: Xor(result, s); break;
             }
         }
-        var dst = db.SetString(c.Arg(2), result);
-        dst.Form = StringForm.Raw; // createObject(OBJ_STRING, ...) is never int- or embstr-encoded
+        db.SetRawString(c.Arg(2), result); // createObject(OBJ_STRING, ...) is never int- or embstr-encoded
         c.Reply.Integer(maxLength);
     }
 

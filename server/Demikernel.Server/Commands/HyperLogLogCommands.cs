@@ -49,8 +49,8 @@ public static class HyperLogLogCommands
             created = true;
             var empty = HyperLogLog.CreateEmpty();
             HyperLogLog.InvalidateCache(empty); // created counts as an update, which invalidates the cache
-            e = db.SetString(c.Arg(1), empty, evt: KeyEvent.None); // "new" now, "pfadd" once below
-            e.Form = StringForm.Raw;
+            db.SetRawString(c.Arg(1), empty, evt: KeyEvent.None); // "new" now, "pfadd" once below
+            e = db.Find(c.Arg(1), LookupFlags.NoTouch)!;
             updated = true;
         }
         else if (!CheckHll(ref c, e))
@@ -104,8 +104,7 @@ public static class HyperLogLogCommands
                 var scratch = HyperLogLog.Scratch;
                 int n = HyperLogLog.Encode(registers, value, scratch, forceDense: false);
                 HyperLogLog.InvalidateCache(scratch);
-                e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd);
-                e.Form = StringForm.Raw;
+                db.SetRawString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd);
                 updated = true;
                 created = false;
             }
@@ -185,8 +184,7 @@ public static class HyperLogLogCommands
         var scratch = HyperLogLog.Scratch;
         int n = HyperLogLog.Encode(registers, header, scratch, forceDense: dense || (e is not null && HyperLogLog.IsDense(header)));
         HyperLogLog.InvalidateCache(scratch);
-        e = db.SetString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd); // PFMERGE notifies "pfadd", as redis
-        e.Form = StringForm.Raw;
+        db.SetRawString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd); // PFMERGE notifies "pfadd", as redis
         c.Reply.Ok();
     }
 }

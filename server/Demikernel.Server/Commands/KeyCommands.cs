@@ -24,7 +24,7 @@ public static class KeyCommands
     private const string G = "generic";
 
     /// <summary>Reused by KEYS and SCAN (everything runs on the libOS thread).</summary>
-    [ThreadStatic] private static List<RedisEntry>? s_scratch;
+    [ThreadStatic] private static List<int>? s_scratch; // slots
 
     public static void Register(CommandTable table)
     {
@@ -83,6 +83,20 @@ public static class KeyCommands
         return e;
     }
 
+    /// <summary><see cref="LookupRead"/> that leaves a compact key compact (<see cref="RedisDatabase.TryLookup"/>), for
+    /// commands that only read the key's type, string value or TTL.</summary>
+    internal static bool LookupView(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out KeyView view, LookupFlags flags = LookupFlags.None)
+    {
+        if (db.TryLookup(key, flags, out view))
+        {
+            c.Server.Stats.KeyspaceHits++;
+            return true;
+        }
+        c.Server.Stats.KeyspaceMisses++;
+        c.Server.Notifications.KeyMiss(db.Index, key);
+        return false;
+    }
+
     // ---------------------------------------------------------------- existence
 
     private static void Del(ref CommandContext c)
@@ -99,7 +113,7 @@ public static class KeyCommands
         var db = c.Db;
         long count = 0;
         for (int j = 1; j < c.Count; j++)
-            if (LookupRead(ref c, db, c.Arg(j), LookupFlags.NoTouch) is not null) count++;
+            if (LookupView(ref c, db, c.Arg(j), out _, LookupFlags.NoTouch)) count++;
         c.Reply.Integer(count);
     }
 
@@ -108,21 +122,21 @@ public static class KeyCommands
         var db = c.Db;
         long count = 0;
         for (int j = 1; j < c.Count; j++)
-            if (LookupRead(ref c, db, c.Arg(j)) is not null) count++;
+            if (LookupView(ref c, db, c.Arg(j), out _)) count++;
         c.Reply.Integer(count);
     }
 
     private static void Type(ref CommandContext c)
     {
-        var e = LookupRead(ref c, c.Db, c.Arg(1), LookupFlags.NoTouch);
-        c.Reply.SimpleString(e is null ? "none"u8 : e.Type.NameUtf8());
+        bool found = LookupView(ref c, c.Db, c.Arg(1), out var e, LookupFlags.NoTouch);
+        c.Reply.SimpleString(!found ? "none"u8 : e.Type.NameUtf8());
     }
 
     private static void RandomKey(ref CommandContext c)
     {
-        var e = c.Db.RandomEntry();
-        if (e is null) c.Reply.Null();
-        else c.Reply.Bulk(e.Key);
+        int slot = c.Db.RandomSlot();
+        if (slot < 0) c.Reply.Null();
+        else c.Reply.Bulk(c.Db.KeyAt(slot));
     }
 
     // ---------------------------------------------------------------- RENAME / COPY / MOVE
@@ -295,8 +309,7 @@ public static class KeyCommands
             when += now;
         }
         var db = c.Db;
-        var e = db.Find(c.Arg(1));
-        if (e is null)
+        if (!db.TryLookup(c.Arg(1), LookupFlags.None, out var e))
         {
             c.Reply.Integer(0);
             return;
@@ -316,12 +329,12 @@ public static class KeyCommands
         }
         if (when <= now)
         {
-            db.Delete(e);
+            db.Delete(e.Slot);
             c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
         }
         else
         {
-            db.SetExpire(e, when);
+            db.SetExpire(e.Slot, when);
             // PEXPIREAT key <deadline> [options]; PEXPIREAT itself propagates unchanged.
             if (relative || seconds)
             {
@@ -343,8 +356,7 @@ public static class KeyCommands
 
     private static void TtlGeneric(ref CommandContext c, bool milliseconds, bool absolute)
     {
-        var e = LookupRead(ref c, c.Db, c.Arg(1), LookupFlags.NoTouch);
-        if (e is null)
+        if (!LookupView(ref c, c.Db, c.Arg(1), out var e, LookupFlags.NoTouch))
         {
             c.Reply.Integer(-2);
             return;
@@ -364,8 +376,7 @@ public static class KeyCommands
     private static void Persist(ref CommandContext c)
     {
         var db = c.Db;
-        var e = db.Find(c.Arg(1));
-        c.Reply.Integer(e is not null && db.Persist(e) ? 1 : 0);
+        c.Reply.Integer(db.TryLookup(c.Arg(1), LookupFlags.None, out var e) && db.Persist(e.Slot) ? 1 : 0);
     }
 
     // ---------------------------------------------------------------- KEYS / SCAN
@@ -379,9 +390,9 @@ public static class KeyCommands
         try
         {
             foreach (var e in db.Entries)
-                if ((all || Glob.IsMatch(pattern, e.Key)) && !db.IsExpired(e)) found.Add(e);
+                if ((all || Glob.IsMatch(pattern, e.Key)) && !db.IsExpired(e.Slot)) found.Add(e.Slot);
             c.Reply.ArrayHeader(found.Count);
-            foreach (var e in found) c.Reply.Bulk(e.Key);
+            foreach (int slot in found) c.Reply.Bulk(db.KeyAt(slot));
         }
         finally
         {
@@ -441,24 +452,25 @@ public static class KeyCommands
             int kept = 0;
             for (int i = 0; i < found.Count; i++)
             {
-                var e = found[i];
-                if (patternArg != 0 && !Glob.IsMatch(c.Arg(patternArg), e.Key)) continue;
+                int slot = found[i];
+                // (the key is read again after each lookup: a lookup may move it out of the slab)
+                if (patternArg != 0 && !Glob.IsMatch(c.Arg(patternArg), db.KeyAt(slot))) continue;
                 if (typeArg != 0)
                 {
                     // Redis 7.0 looks the key up (counting a hit or a miss) and compares type names.
-                    var live = LookupRead(ref c, db, e.Key, LookupFlags.NoTouch);
-                    var name = live is null ? "none"u8 : live.Type.NameUtf8();
-                    if (!Ascii.EqualsIgnoreCase(c.Arg(typeArg), name)) continue;
+                    var live = LookupRead(ref c, db, db.KeyAt(slot), LookupFlags.NoTouch);
+                    if (live is null) continue; // expired: reclaimed now
+                    if (!Ascii.EqualsIgnoreCase(c.Arg(typeArg), live.Type.NameUtf8())) continue;
                 }
-                if (db.Find(e.Key, LookupFlags.NoTouch) is null) continue; // expired: reclaimed now
-                found[kept++] = e;
+                else if (!db.Exists(db.KeyAt(slot))) continue; // expired: reclaimed now
+                found[kept++] = slot;
             }
             Span<byte> digits = stackalloc byte[20];
             cursor.TryFormat(digits, out int written, default, System.Globalization.CultureInfo.InvariantCulture);
             c.Reply.ArrayHeader(2);
             c.Reply.Bulk(digits[..written]);
             c.Reply.ArrayHeader(kept);
-            for (int i = 0; i < kept; i++) c.Reply.Bulk(found[i].Key);
+            for (int i = 0; i < kept; i++) c.Reply.Bulk(db.KeyAt(found[i]));
         }
         finally
         {

@@ -323,6 +323,9 @@ public static class ServerInfo
                 Line("gc_gen2_collections", GC.CollectionCount(2));
                 Line("gc_heap_size_bytes", GC.GetGCMemoryInfo().HeapSizeBytes);
                 Line("gc_pause_time_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
+                Line("gc_pause_max_ms", Diagnostics.GcPauses.Instance.MaxPauseMs.ToString("F2", ci));
+                Line("gc_pause_max_generation", Diagnostics.GcPauses.Instance.MaxPauseGeneration);
+                Line("gc_pauses_over_5ms", Diagnostics.GcPauses.Instance.LongPauses);
                 Line("libos_buffers_outstanding", server.LibOS.Counters.BuffersOutstanding);
                 break;
             }

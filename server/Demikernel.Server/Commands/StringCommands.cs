@@ -60,9 +60,8 @@ public static class StringCommands
 
     private static void Get(ref CommandContext c)
     {
-        var e = c.Db.Find(c.Arg(1));
         var stats = c.Server.Stats;
-        if (e is null)
+        if (!c.Db.TryLookup(c.Arg(1), LookupFlags.None, out var e))
         {
             stats.KeyspaceMisses++;
             c.Server.Notifications.KeyMiss(c.Db.Index, c.Arg(1));
@@ -82,8 +81,7 @@ public static class StringCommands
     /// key holds another type.</summary>
     private static bool GetGeneric(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key)
     {
-        var e = KeyCommands.LookupRead(ref c, db, key);
-        if (e is null)
+        if (!KeyCommands.LookupView(ref c, db, key, out var e))
         {
             c.Reply.Null();
             return true;
@@ -311,8 +309,7 @@ public static class StringCommands
         c.Reply.ArrayHeader(c.Count - 1);
         for (int j = 1; j < c.Count; j++)
         {
-            var e = KeyCommands.LookupRead(ref c, db, c.Arg(j));
-            if (e is null || e.Type != RedisType.String) c.Reply.Null();
+            if (!KeyCommands.LookupView(ref c, db, c.Arg(j), out var e) || e.Type != RedisType.String) c.Reply.Null();
             else c.Reply.Bulk(e.StringValue);
         }
     }
@@ -363,10 +360,9 @@ public static class StringCommands
 
     private static void StrLen(ref CommandContext c)
     {
-        var e = KeyCommands.LookupRead(ref c, c.Db, c.Arg(1));
-        if (e is null) c.Reply.Integer(0);
+        if (!KeyCommands.LookupView(ref c, c.Db, c.Arg(1), out var e)) c.Reply.Integer(0);
         else if (e.Type != RedisType.String) c.Reply.Error(Errors.WrongType);
-        else c.Reply.Integer(e.Length);
+        else c.Reply.Integer(e.StringValue.Length);
     }
 
     private static void GetRange(ref CommandContext c)
@@ -376,8 +372,7 @@ public static class StringCommands
             c.Reply.Error(Errors.NotInteger);
             return;
         }
-        var e = KeyCommands.LookupRead(ref c, c.Db, c.Arg(1));
-        if (e is null)
+        if (!KeyCommands.LookupView(ref c, c.Db, c.Arg(1), out var e))
         {
             c.Reply.Bulk(ReadOnlySpan<byte>.Empty);
             return;

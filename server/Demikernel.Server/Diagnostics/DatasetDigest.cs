@@ -37,7 +37,7 @@ internal static class DatasetDigest
     }
 
     /// <summary>xorObjectDigest: the value's type, its contents, and whether it has a TTL.</summary>
-    public static void MixValue(Span<byte> digest, RedisEntry e)
+    public static void MixValue(Span<byte> digest, in KeyView e)
     {
         Span<byte> type = stackalloc byte[4];
         BinaryPrimitives.WriteInt32BigEndian(type, e.Type == RedisType.Stream ? 6 : (int)e.Type); // OBJ_STREAM is 6

@@ -41,7 +41,7 @@ internal static class DebugCommands
             {
                 // as redis: the entry as stored, even when logically expired
                 var digest = new byte[20];
-                if (c.Db.FindStored(c.Arg(j)) is { } e) DatasetDigest.MixValue(digest, e);
+                if (c.Db.FindStoredSlot(c.Arg(j)) is >= 0 and var slot) DatasetDigest.MixValue(digest, c.Db.ViewAt(slot));
                 c.Reply.SimpleString(Convert.ToHexStringLower(digest));
             }
         }

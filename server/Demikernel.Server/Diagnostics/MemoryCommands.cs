@@ -56,13 +56,13 @@ internal static class MemoryCommands
                 return;
             }
         }
-        var entry = c.Db.Find(c.Arg(2), LookupFlags.NoTouch);
-        if (entry is null)
+        // seen in place: a compact key is measured as it is stored, not as the object a Find would make of it
+        if (!c.Db.TryLookup(c.Arg(2), LookupFlags.NoTouch, out var key))
         {
             c.Reply.Null();
             return;
         }
-        c.Reply.Integer(RedisDatabase.KeyBytes(entry));
+        c.Reply.Integer(RedisDatabase.CostOf(key, c.Db.ObjectAt(key.Slot)));
     }
 
     /// <summary>MEMORY STATS: the fields of redis's that the accounting knows (allocator internals are left out).</summary>

@@ -48,13 +48,21 @@ internal sealed class MaxMemory
     private const int PoolSize = 16;
 
     private readonly RedisServer _server;
-    private readonly RedisEntry?[] _pool = new RedisEntry?[PoolSize];   // ascending score: the best candidate is last
+    private readonly int[] _pool = NewPool();                  // slots, -1 = empty; ascending score: the best is last
+    private readonly uint[] _poolHash = new uint[PoolSize];   // the key's hash: its slot may be reused by another key
     private readonly ulong[] _poolScore = new ulong[PoolSize];
     private readonly int[] _poolDb = new int[PoolSize];
-    private RedisEntry?[] _samples = new RedisEntry?[5];
+    private int[] _samples = new int[5];
     private int _nextDb;
 
     public MaxMemory(RedisServer server) => _server = server;
+
+    private static int[] NewPool()
+    {
+        var pool = new int[PoolSize];
+        pool.AsSpan().Fill(-1);
+        return pool;
+    }
 
     /// <summary>maxmemory in bytes (0 = no limit).</summary>
     public long Limit { get; set; }
@@ -159,7 +167,7 @@ internal sealed class MaxMemory
     /// <summary>Selects a policy: databases keep LFU counters in the access field while an LFU policy is on.</summary>
     public void SetPolicy(EvictionPolicy policy)
     {
-        if (policy != Policy) Array.Clear(_pool); // scores of another policy mean nothing now
+        if (policy != Policy) _pool.AsSpan().Fill(-1); // scores of another policy mean nothing now
         Policy = policy;
         var lfu = IsLfu ? Lfu : null;
         bool lru = Policy is EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru;
@@ -205,7 +213,7 @@ internal sealed class MaxMemory
         while (freed < toFree)
         {
             var (db, victim) = Pick();
-            if (victim is null)
+            if (victim < 0)
             {
                 Running = false;
                 return EvictionResult.Fail;
@@ -266,7 +274,7 @@ internal sealed class MaxMemory
         UpdatePeak(Used);
     }
 
-    private (RedisDatabase? Db, RedisEntry? Entry) Pick()
+    private (RedisDatabase? Db, int Slot) Pick()
     {
         var dbs = _server.Databases;
         bool volatileOnly = Policy is EvictionPolicy.VolatileLru or EvictionPolicy.VolatileLfu or EvictionPolicy.VolatileRandom or EvictionPolicy.VolatileTtl;
@@ -275,10 +283,10 @@ internal sealed class MaxMemory
             for (int i = 0; i < dbs.Length; i++)
             {
                 var db = dbs[_nextDb = (_nextDb + 1) % dbs.Length];
-                var e = volatileOnly ? db.RandomEntryWithTtl() : db.Count > 0 ? db.RandomEntry() : null;
-                if (e is not null) return (db, e);
+                int s = volatileOnly ? db.RandomSlotWithTtl() : db.Count > 0 ? db.RandomSlot() : -1;
+                if (s >= 0) return (db, s);
             }
-            return (null, null);
+            return (null, -1);
         }
         while (true)
         {
@@ -291,15 +299,15 @@ internal sealed class MaxMemory
                 keys += n;
                 Populate(i, db, volatileOnly);
             }
-            if (keys == 0) return (null, null);
+            if (keys == 0) return (null, -1);
             for (int k = PoolSize - 1; k >= 0; k--)
             {
-                var e = _pool[k];
-                if (e is null) continue;
+                int s = _pool[k];
+                if (s < 0) continue;
                 var db = dbs[_poolDb[k]];
-                _pool[k] = null;
+                _pool[k] = -1;
                 // a ghost (deleted, or no longer with a TTL under volatile-*) is skipped
-                if (db.Holds(e) && (!volatileOnly || e.HasExpire)) return (db, e);
+                if (db.Holds(s, _poolHash[k]) && (!volatileOnly || db.ExpireAtOf(s) >= 0)) return (db, s);
             }
         }
     }
@@ -307,32 +315,32 @@ internal sealed class MaxMemory
     /// <summary>evictionPoolPopulate: sampled keys enter the pool when better than its worst (or when it has room).</summary>
     private void Populate(int dbIndex, RedisDatabase db, bool withTtl)
     {
-        if (_samples.Length < Samples) _samples = new RedisEntry?[Math.Min(Samples, 1 << 20)];
+        if (_samples.Length < Samples) _samples = new int[Math.Min(Samples, 1 << 20)];
         var samples = _samples.AsSpan(0, Math.Min(Samples, _samples.Length));
         int count = db.Sample(samples, withTtl);
         long now = db.NowMs;
         long minutes = LfuSettings.Minutes(now);
         for (int j = 0; j < count; j++)
         {
-            var e = samples[j]!;
-            samples[j] = null;
+            int e = samples[j];
             ulong score = Policy switch
             {
-                EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => (ulong)Math.Max(0, now - e.AccessMs),
-                EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu => (ulong)(255 - Lfu.Decayed(e.AccessMs, minutes)),
-                _ => ulong.MaxValue - (ulong)Math.Max(0, e.ExpireAt),
+                EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => (ulong)Math.Max(0, now - db.AccessAt(e)),
+                EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu => (ulong)(255 - Lfu.Decayed(db.AccessAt(e), minutes)),
+                _ => ulong.MaxValue - (ulong)Math.Max(0, db.ExpireAtOf(e)),
             };
-            if (Array.IndexOf(_pool, e) >= 0) continue; // sampled again: it is in already
+            if (InPool(dbIndex, e)) continue; // sampled again: it is in already
             int k = 0;
-            while (k < PoolSize && _pool[k] is not null && _poolScore[k] < score) k++;
-            if (k == 0 && _pool[PoolSize - 1] is not null) continue; // worse than all, and no room
-            if (k < PoolSize && _pool[k] is null)
+            while (k < PoolSize && _pool[k] >= 0 && _poolScore[k] < score) k++;
+            if (k == 0 && _pool[PoolSize - 1] >= 0) continue; // worse than all, and no room
+            if (k < PoolSize && _pool[k] < 0)
             {
                 // an empty slot at k
             }
-            else if (_pool[PoolSize - 1] is null)
+            else if (_pool[PoolSize - 1] < 0)
             {
                 Array.Copy(_pool, k, _pool, k + 1, PoolSize - k - 1);
+                Array.Copy(_poolHash, k, _poolHash, k + 1, PoolSize - k - 1);
                 Array.Copy(_poolScore, k, _poolScore, k + 1, PoolSize - k - 1);
                 Array.Copy(_poolDb, k, _poolDb, k + 1, PoolSize - k - 1);
             }
@@ -341,12 +349,21 @@ internal sealed class MaxMemory
                 // full: drop the worst (leftmost) and insert before k
                 k--;
                 Array.Copy(_pool, 1, _pool, 0, k);
+                Array.Copy(_poolHash, 1, _poolHash, 0, k);
                 Array.Copy(_poolScore, 1, _poolScore, 0, k);
                 Array.Copy(_poolDb, 1, _poolDb, 0, k);
             }
             _pool[k] = e;
+            _poolHash[k] = db.HashAt(e);
             _poolScore[k] = score;
             _poolDb[k] = dbIndex;
         }
+    }
+
+    private bool InPool(int dbIndex, int slot)
+    {
+        for (int k = 0; k < PoolSize; k++)
+            if (_pool[k] == slot && _poolDb[k] == dbIndex) return true;
+        return false;
     }
 }

@@ -64,7 +64,7 @@ internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? funct
     {
     }
 
-    public void WriteKey(RdbWriter w, RedisEntry entry)
+    public void WriteKey(RdbWriter w, in KeyView entry)
     {
         switch (entry.Object)
         {
@@ -113,7 +113,7 @@ internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? funct
         Bulk(w, key);
     }
 
-    private static void WriteList(RdbWriter w, byte[] key, RedisList list)
+    private static void WriteList(RdbWriter w, ReadOnlySpan<byte> key, RedisList list)
     {
         int count = list.Count;
         for (int i = 0; i < count; i++)
@@ -123,7 +123,7 @@ internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? funct
         }
     }
 
-    private static void WriteSet(RdbWriter w, byte[] key, RedisSet set)
+    private static void WriteSet(RdbWriter w, ReadOnlySpan<byte> key, RedisSet set)
     {
         int count = set.Count;
         Span<byte> scratch = stackalloc byte[RedisSet.ScratchLength];
@@ -147,7 +147,7 @@ internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? funct
         }
     }
 
-    private static void WriteSortedSet(RdbWriter w, byte[] key, RedisSortedSet zset)
+    private static void WriteSortedSet(RdbWriter w, ReadOnlySpan<byte> key, RedisSortedSet zset)
     {
         int count = zset.Count, i = 0;
         Span<byte> text = stackalloc byte[RedisNumbers.MaxDoubleLength];
@@ -160,7 +160,7 @@ internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? funct
         }
     }
 
-    private static void WriteHash(RdbWriter w, byte[] key, RedisHash hash)
+    private static void WriteHash(RdbWriter w, ReadOnlySpan<byte> key, RedisHash hash)
     {
         int count = hash.Count;
         for (int i = 0; i < count; i++)
@@ -173,7 +173,7 @@ internal readonly struct AofCommandFormat(long timestampSeconds, byte[][]? funct
 
     // ------------------------------------------------------------------ streams
 
-    private static void WriteStream(RdbWriter w, byte[] key, RedisStream s)
+    private static void WriteStream(RdbWriter w, ReadOnlySpan<byte> key, RedisStream s)
     {
         if (s.Length > 0)
         {

@@ -83,9 +83,9 @@ internal abstract class Snapshot : ISnapshotObserver
     /// </summary>
     public abstract void Abandon();
 
-    public abstract void Preserve(RedisDatabase db, RedisEntry entry);
+    public abstract void Preserve(RedisDatabase db, int slot);
 
-    public abstract void Detach(RedisDatabase db, RedisEntry?[] table);
+    public abstract void Detach(RedisDatabase db, KeyTable table);
 }
 
 /// <summary>The walk of <see cref="Snapshot"/>, specialised by the JIT for one output format.</summary>
@@ -95,7 +95,7 @@ internal sealed class Snapshot<TFormat> : Snapshot where TFormat : struct, ISnap
     {
         public long Keys;
         public long Expires;
-        public RedisEntry?[]? Detached;
+        public KeyTable? Detached;
         public ulong Cursor;
         public bool Started;
         public bool Done;
@@ -169,11 +169,12 @@ internal sealed class Snapshot<TFormat> : Snapshot where TFormat : struct, ISnap
                 }
             }
             var table = section.Detached ?? db.Table;
-            ulong mask = (ulong)table.Length - 1;
-            for (var e = table[section.Cursor & mask]; e is not null; e = e.Next)
+            var buckets = table.Buckets;
+            ulong mask = (ulong)buckets.Length - 1;
+            for (int s = buckets[section.Cursor & mask]; s >= 0; s = table.At(s).Next)
             {
-                if (e.SnapshotMark == _epoch) continue;
-                Write(_out, e);
+                if (table.At(s).Mark == _epoch) continue;
+                Write(_out, table, s);
                 budget--;
             }
             budget--;
@@ -202,32 +203,33 @@ internal sealed class Snapshot<TFormat> : Snapshot where TFormat : struct, ISnap
         Complete = true;
     }
 
-    public override void Preserve(RedisDatabase db, RedisEntry entry)
+    public override void Preserve(RedisDatabase db, int slot)
     {
         var section = _sections[db.Index];
         if (section.Done)
         {
-            entry.SnapshotMark = _epoch; // cannot happen: a finished section has marked everything it held
+            db.Table.At(slot).Mark = _epoch; // cannot happen: a finished section has marked everything it held
             return;
         }
         var target = db.Index == _current && section.Started ? _out : section.Early ??= new RdbWriter { Compress = _out.Compress };
         int before = target.Size;
-        Write(target, entry);
+        Write(target, db.Table, slot);
         PreservedBytes += target.Size - before;
     }
 
-    public override void Detach(RedisDatabase db, RedisEntry?[] table)
+    public override void Detach(RedisDatabase db, KeyTable table)
     {
         var section = _sections[db.Index];
         // A second FLUSHDB drops only entries born after T (all marked): the first detached table is the one to finish.
         if (!section.Done && section.Detached is null) section.Detached = table;
     }
 
-    private void Write(RdbWriter output, RedisEntry e)
+    private void Write(RdbWriter output, KeyTable table, int slot)
     {
-        e.SnapshotMark = _epoch;
-        if (e.HasExpire && e.ExpireAtMs < AtMs) return; // already logically gone at T
-        _format.WriteKey(output, e);
+        table.At(slot).Mark = _epoch;
+        var key = table.View(slot);
+        if (key.HasExpire && key.ExpireAtMs < AtMs) return; // already logically gone at T
+        _format.WriteKey(output, key);
         KeysWritten++;
     }
 

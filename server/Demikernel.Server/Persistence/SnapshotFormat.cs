@@ -20,7 +20,7 @@ internal interface ISnapshotFormat
     void WriteSelectDb(RdbWriter w, int db, long keys, long expires);
 
     /// <summary>One key with its value and expiry.</summary>
-    void WriteKey(RdbWriter w, RedisEntry entry);
+    void WriteKey(RdbWriter w, in KeyView key);
 
     void WriteEnd(RdbWriter w);
 }
@@ -44,7 +44,7 @@ internal readonly struct RdbSnapshotFormat(long unixTimeSeconds, long usedMemory
 
     public void WriteSelectDb(RdbWriter w, int db, long keys, long expires) => RdbFormat.WriteSelectDb(w, db, keys, expires);
 
-    public void WriteKey(RdbWriter w, RedisEntry entry) => RdbFormat.WriteKeyValue(w, entry, access);
+    public void WriteKey(RdbWriter w, in KeyView key) => RdbFormat.WriteKeyValue(w, key, access);
 
     public void WriteEnd(RdbWriter w) => RdbFormat.WriteEnd(w);
 }

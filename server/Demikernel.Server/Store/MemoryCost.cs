@@ -15,9 +15,12 @@ internal static class MemoryCost
     /// <summary>An array's header (object header + length, padded).</summary>
     public const int ArrayHeader = 24;
 
-    /// <summary>A <see cref="RedisEntry"/> object (80 bytes: header, hash, chain link, expiry slot and time, value
-    /// array and length, form, object, access clock, snapshot mark, key, type).</summary>
-    public const int Entry = 80;
+    /// <summary>A <see cref="RedisEntry"/> object (64 bytes: header, table, slot, key, value array and length, form,
+    /// object, type).</summary>
+    public const int Entry = 64;
+
+    /// <summary>An element of a database's TTL array (<see cref="Store.TtlSlot"/>: slot and deadline).</summary>
+    public const int TtlSlot = 16;
 
     /// <summary>A reference-sized slot (bucket, array element).</summary>
     public const int Reference = 8;

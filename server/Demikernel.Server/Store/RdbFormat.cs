@@ -70,6 +70,18 @@ internal static class RdbFormat
         w.String(entry.StringValue);
     }
 
+    /// <summary><see cref="WriteObject(RdbWriter, RedisEntry)"/> of a key seen in place.</summary>
+    public static void WriteObject(RdbWriter w, in KeyView entry)
+    {
+        if (entry.Object is { } value)
+        {
+            WriteObject(w, value);
+            return;
+        }
+        w.Byte(RdbSerializer.TypeString);
+        w.String(entry.StringValue);
+    }
+
     /// <summary>[RDB type byte][value] of a collection.</summary>
     public static void WriteObject(RdbWriter w, RedisObject value)
     {
@@ -123,9 +135,20 @@ internal static class RdbFormat
         return w.FinishDump();
     }
 
+    /// <summary>The DUMP payload of a key seen in place.</summary>
+    public static byte[] Dump(in KeyView entry, bool compress = true)
+    {
+        var w = new RdbWriter { Compress = compress };
+        WriteObject(w, entry);
+        return w.FinishDump();
+    }
+
+    /// <summary>One key of an RDB file (see <see cref="WriteKeyValue(RdbWriter, in KeyView, in RdbKeyAccess)"/>).</summary>
+    public static void WriteKeyValue(RdbWriter w, RedisEntry entry, in RdbKeyAccess access = default) => WriteKeyValue(w, entry.View, access);
+
     /// <summary>One key of an RDB file: [0xFC + 8-byte LE unix ms when the key has a TTL][0xF8 idle seconds under an
     /// LRU policy | 0xF9 decayed counter under an LFU policy][type][key][value], as redis's rdbSaveKeyValuePair.</summary>
-    public static void WriteKeyValue(RdbWriter w, RedisEntry entry, in RdbKeyAccess access = default)
+    public static void WriteKeyValue(RdbWriter w, in KeyView entry, in RdbKeyAccess access = default)
     {
         long expireAt = entry.ExpireAtMs;
         if (expireAt >= 0)
@@ -138,12 +161,12 @@ internal static class RdbFormat
         if (access.Lru)
         {
             w.Byte(OpIdle);
-            w.Length((ulong)(Math.Max(0, access.NowMs - entry.AccessMs) / 1000));
+            w.Length((ulong)(Math.Max(0, access.NowMs - entry.LastAccessMs) / 1000));
         }
         else if (access.Lfu is { } lfu)
         {
             w.Byte(OpFreq);
-            w.Byte((byte)lfu.Decayed(entry.AccessMs, LfuSettings.Minutes(access.NowMs)));
+            w.Byte((byte)lfu.Decayed(entry.LastAccessMs, LfuSettings.Minutes(access.NowMs)));
         }
         if (entry.Object is { } value)
         {

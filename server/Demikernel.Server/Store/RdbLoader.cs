@@ -195,15 +195,15 @@ internal static class RdbLoader
             }
             else
             {
-                var e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
-                if (e is null && s.ReplaceDuplicates && db.Find(keyBytes, LookupFlags.NoTouch) is { } old)
+                bool added = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
+                if (!added && s.ReplaceDuplicates && db.FindStoredSlot(keyBytes) is >= 0 and var old)
                 {
                     db.Delete(old, KeyEvent.None); // replaced at once: no "del" notified
-                    e = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
+                    added = obj is null ? db.TryAddLoaded(keyBytes, v.String, expireAt) : db.TryAddLoaded(keyBytes, obj, default, expireAt);
                 }
-                if (e is null)
+                if (!added)
                     return Fail(s, $"Bad RDB: duplicate key '{Printable(keyBytes)}' at offset {at} in database {db.Index}");
-                db.SetAccess(e, idle, freq, nowMs);
+                if (idle >= 0 || freq >= 0) db.SetAccess(keyBytes, idle, freq, nowMs);
                 s.Keys++;
             }
             expireAt = -1;

@@ -15,14 +15,16 @@ internal enum StringForm : byte
 }
 
 /// <summary>
-/// One key of a <see cref="RedisDatabase"/> and its value. Strings are stored inline as bytes with spare capacity
-/// (like an sds), so overwriting a value of similar length copies into the same array and allocates nothing; other
-/// types hang a <see cref="RedisObject"/> off <see cref="Object"/>.
+/// A key of a <see cref="RedisDatabase"/> seen as an object: the form of collections, of strings longer than a slab
+/// block, and of strings a command looked up with <see cref="RedisDatabase.Find"/> (the database turns a compact key
+/// into an entry then, and back in its cron; see the Store README). Strings are bytes with spare capacity (like an
+/// sds), so overwriting a value of similar length copies into the same array; other types hang a
+/// <see cref="RedisObject"/> off <see cref="Object"/>. TTL, access clock and snapshot mark live in the key's slot.
 /// </summary>
 /// <remarks>
-/// An entry reference is valid until the key is deleted, renamed or overwritten by another command; handlers use it
-/// within one command only. Mutate through <see cref="RedisDatabase"/> so expiry bookkeeping and the WATCH hook stay
-/// right.
+/// An entry reference is valid within the command that looked it up (until the key is deleted, renamed or
+/// overwritten); the cron may turn a string key back into its compact form between commands. Mutate through
+/// <see cref="RedisDatabase"/> so expiry bookkeeping and the WATCH hook stay right.
 /// </remarks>
 public sealed class RedisEntry
 {
@@ -32,22 +34,14 @@ public sealed class RedisEntry
     /// <summary>Redis's OBJ_SHARED_INTEGERS: int values in [0, 10000) are shared objects (OBJECT REFCOUNT).</summary>
     internal const int SharedIntegers = 10000;
 
-    internal readonly uint Hash;
-    internal RedisEntry? Next;          // bucket chain
-    internal int ExpiresSlot = -1;      // index in the database's expires array, -1 = no TTL
-    internal long ExpireAt;             // unix ms, valid when ExpiresSlot >= 0
+    internal KeyTable? Table;           // the table whose slot holds this entry; null once the key is gone
+    internal int Slot;
     internal byte[] Bytes = [];         // string payload (capacity may exceed Length)
     internal int Length;
     internal StringForm Form;
     internal RedisObject? Obj;
-    internal long AccessMs;             // LRU clock (OBJECT IDLETIME)
-    internal byte SnapshotMark;         // = the database's SnapshotEpoch once the running snapshot holds this entry (fits in padding)
 
-    internal RedisEntry(byte[] key, uint hash)
-    {
-        Key = key;
-        Hash = hash;
-    }
+    internal RedisEntry(byte[] key) => Key = key;
 
     /// <summary>The key's bytes (never modified; safe to keep).</summary>
     public byte[] Key { get; }
@@ -55,10 +49,10 @@ public sealed class RedisEntry
     public RedisType Type { get; internal set; }
 
     /// <summary>True when the key has a TTL.</summary>
-    public bool HasExpire => ExpiresSlot >= 0;
+    public bool HasExpire => Table is { } t && t.At(Slot).ExpiresSlot >= 0;
 
     /// <summary>The absolute expiry time in unix milliseconds, or -1 when the key has no TTL.</summary>
-    public long ExpireAtMs => ExpiresSlot >= 0 ? ExpireAt : -1;
+    public long ExpireAtMs => Table is { } t && t.At(Slot).ExpiresSlot is >= 0 and int i ? t.Expires[i].ExpireAt : -1;
 
     /// <summary>The string value (only meaningful when <see cref="Type"/> is <see cref="RedisType.String"/>).</summary>
     public ReadOnlySpan<byte> StringValue => new(Bytes, 0, Length);
@@ -67,19 +61,21 @@ public sealed class RedisEntry
     public RedisObject? Object => Obj;
 
     /// <summary>Unix ms of the last access (LRU clock resolution, see <see cref="RedisDatabase.ActiveExpireCycle"/>).</summary>
-    public long LastAccessMs => AccessMs;
+    public long LastAccessMs => Table?.At(Slot).Access ?? 0;
 
     /// <summary>OBJECT ENCODING: "int", "embstr" or "raw" for strings, the object's own for other types.</summary>
-    public string Encoding
+    public string Encoding => EncodingOf(Type, Obj, Form, StringValue);
+
+    internal static string EncodingOf(RedisType type, RedisObject? obj, StringForm form, ReadOnlySpan<byte> value)
     {
-        get
-        {
-            if (Type != RedisType.String) return Obj?.Encoding ?? "unknown";
-            if (Form == StringForm.Raw) return "raw";
-            if (Form == StringForm.Auto && IsInteger(out _)) return "int";
-            return Length <= EmbstrLimit ? "embstr" : "raw";
-        }
+        if (type != RedisType.String) return obj?.Encoding ?? "unknown";
+        if (form == StringForm.Raw) return "raw";
+        if (form == StringForm.Auto && value.Length <= 20 && RedisNumbers.TryParseInt64(value, out _)) return "int";
+        return value.Length <= EmbstrLimit ? "embstr" : "raw";
     }
+
+    /// <summary>The key seen in place (as <see cref="RedisDatabase.Entries"/> shows it); the entry must be stored.</summary>
+    internal KeyView View => Table!.View(Slot);
 
     /// <summary>OBJECT REFCOUNT: shared small integers report INT_MAX as in Redis, everything else 1.</summary>
     public int RefCount =>
