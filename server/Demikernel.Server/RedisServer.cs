@@ -629,7 +629,12 @@ public sealed class RedisServer
             long expireStart = System.Diagnostics.Stopwatch.GetTimestamp();
             // A replica never expires keys itself: its master's DELs do (expired keys read as missing meanwhile).
             if (Diagnostics.ActiveExpire && !Replication.IsReplica)
-                foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(20);
+            {
+                // redis's slow cycle: (25 + 2 × (effort − 1)) percent of a cron tick at most, over all databases
+                int effort = Config.ActiveExpireEffort;
+                long deadline = expireStart + (System.Diagnostics.Stopwatch.Frequency * (25 + (2 * (effort - 1))) / 100 / EffectiveHz);
+                foreach (var db in Databases) Stats.ExpiredKeys += db.ActiveExpireCycle(int.MaxValue, effort, deadline);
+            }
             Diagnostics.ExpireCycleDone(expireStart); // LATENCY's expire-cycle event
             Memory.Cron();
             Persistence.Cron();

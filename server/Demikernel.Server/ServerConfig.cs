@@ -140,6 +140,9 @@ public sealed partial class ServerConfig
     /// <summary>Server cron frequency (1..500).</summary>
     public int Hz { get; private set; }
 
+    /// <summary>active-expire-effort, 1-10: how hard active expiry works per cron tick.</summary>
+    public int ActiveExpireEffort { get; private set; } = 1;
+
     /// <summary>dynamic-hz: the cron runs faster with many clients (see <see cref="RedisServer.EffectiveHz"/>).</summary>
     public bool DynamicHz { get; private set; }
 
@@ -206,7 +209,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(
     [
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", "active-expire-effort", .. TlsNotApplied,
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied,
     ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
@@ -381,7 +384,9 @@ public sealed partial class ServerConfig
                 return System.Text.RegularExpressions.Regex.IsMatch(v, "^-?[0-9]+$") && !long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _)
                     ? $"argument must be between 0 and {long.MaxValue} inclusive"
                     : Range(v, 0, long.MaxValue);
-            case "active-expire-effort" or "tcp-backlog":
+            case "active-expire-effort":
+                return Range(v, 1, 10);
+            case "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":
                 return Range(v, int.MinValue, int.MaxValue);
@@ -536,6 +541,7 @@ public sealed partial class ServerConfig
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
         Hz = int.Parse(_values["hz"], CultureInfo.InvariantCulture);
         DynamicHz = _values["dynamic-hz"] == "yes";
+        ActiveExpireEffort = int.Parse(_values["active-expire-effort"], CultureInfo.InvariantCulture);
         ProtoMaxBulkLen = ParseMemory(_values["proto-max-bulk-len"]) ?? 512L * 1024 * 1024;
         ClientQueryBufferLimit = ParseMemory(_values["client-query-buffer-limit"]) ?? 1024L * 1024 * 1024;
         TcpKeepAlive = int.Parse(_values["tcp-keepalive"], CultureInfo.InvariantCulture);

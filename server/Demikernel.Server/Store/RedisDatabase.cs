@@ -878,18 +878,28 @@ public sealed class RedisDatabase
     /// 200 object string keys back into compact ones (<see cref="DemoteSome"/>). Returns the number of keys deleted
     /// (not added to <see cref="Stats"/>; the caller counts them).
     /// </summary>
-    public int ActiveExpireCycle(int budget)
+    public int ActiveExpireCycle(int budget) => ActiveExpireCycle(budget, effort: 1, deadlineTicks: long.MaxValue);
+
+    /// <summary>
+    /// The same with active-expire-effort (1-10, redis's rescaling: 20 + 5 × (effort − 1) keys a round, a round
+    /// repeated while more than 10 − (effort − 1) percent of it had expired) and a time limit: rounds stop once
+    /// <paramref name="deadlineTicks"/> (a Stopwatch timestamp, checked every 16 rounds as redis does) has passed.
+    /// </summary>
+    public int ActiveExpireCycle(int budget, int effort, long deadlineTicks)
     {
         long now = NowMs;
         int total = 0;
+        int keysPerLoop = ExpireKeysPerLoop + (ExpireKeysPerLoop / 4 * (effort - 1));
+        int acceptableStale = AcceptableStalePercent - (effort - 1);
         for (int round = 0; round < budget && now >= ExpiryPausedUntilMs; round++)
         {
+            if ((round & 15) == 15 && System.Diagnostics.Stopwatch.GetTimestamp() > deadlineTicks) break;
             if (_t.ExpiresCount == 0)
             {
                 _avgTtl = 0;
                 break;
             }
-            int toSample = Math.Min(_t.ExpiresCount, ExpireKeysPerLoop);
+            int toSample = Math.Min(_t.ExpiresCount, keysPerLoop);
             int sampled = 0, expired = 0, ttlSamples = 0;
             long ttlSum = 0;
             while (sampled < toSample && _t.ExpiresCount > 0)
@@ -921,7 +931,7 @@ public sealed class RedisDatabase
                 if (_avgTtl == 0) _avgTtl = avg;
                 _avgTtl = (_avgTtl / 50 * 49) + (avg / 50);
             }
-            if (expired * 100 / sampled <= AcceptableStalePercent) break;
+            if (expired * 100 / sampled <= acceptableStale) break;
         }
         DemoteSome(DemotePerCycle);
         return total;
