@@ -123,15 +123,6 @@ public sealed class RedisConfTests : IDisposable
         Assert.Equal("rdbcompression\nyes", server.Cli(port, "CONFIG", "GET", "rdbcompression"));
     }
 
-    private static int FreePort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
-
     private static string Conf(int port, string dir) => $"""
         # my comment
         port {port}
@@ -166,7 +157,7 @@ public sealed class RedisConfTests : IDisposable
     {
         string oursDir = Directory.CreateDirectory(Path.Combine(_dir, "ours")).FullName;
         string redisDir = Directory.CreateDirectory(Path.Combine(_dir, "redis")).FullName;
-        int oursPort = FreePort(), redisPort = FreePort();
+        int oursPort = FreePorts.Next(), redisPort = FreePorts.Next();
         string oursConf = Write("ours/redis.conf", Conf(oursPort, oursDir));
         string redisConf = Write("redis/redis.conf", Conf(redisPort, redisDir));
         Assert.True(File.Exists("/usr/bin/redis-server"), "redis-server is missing: tests/run.sh installs it");

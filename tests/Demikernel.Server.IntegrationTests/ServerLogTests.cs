@@ -78,7 +78,7 @@ public sealed partial class ServerLogTests
         string dir = Directory.CreateTempSubdirectory("redis-log-test").FullName;
         string logfile = Path.Combine(dir, "server.log");
         string yaml = Path.Combine(dir, "server.yaml");
-        int port = FreePort();
+        int port = FreePorts.Next();
         File.WriteAllText(logfile, "a line from an earlier run\n");
         File.WriteAllText(yaml, $"server:\n  port: {port}\n  loglevel: warning\n  logfile: {logfile}\n");
         try
@@ -171,15 +171,6 @@ public sealed partial class ServerLogTests
         var line = File.ReadAllLines("/proc/self/limits").FirstOrDefault(l => l.StartsWith("Max open files", StringComparison.Ordinal));
         var fields = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         return fields is { Length: >= 5 } && ulong.TryParse(fields[4], CultureInfo.InvariantCulture, out ulong hard) ? hard : null;
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
 

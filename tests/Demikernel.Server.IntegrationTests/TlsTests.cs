@@ -23,7 +23,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
     /// <summary>A TLS-only server (port 0 with tls-port, as redis-server) on a free port; returns it and the port.</summary>
     private (ServerProcess Server, int Port) Start(params string[] extra)
     {
-        int port = FreePort();
+        int port = FreePorts.Next();
         string[] key = extra.Contains("--tls-key-file") ? [] : ["--tls-key-file", certs.ServerKey];
         var server = ServerProcess.Start(
         [
@@ -75,7 +75,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         Directory.CreateDirectory(caDir);
         File.Copy(certs.CaCert, Path.Combine(caDir, "ca.pem"));
         File.WriteAllText(Path.Combine(caDir, "README"), "not a certificate");
-        int port = FreePort();
+        int port = FreePorts.Next();
         string conf = Path.Combine(certs.Dir, $"tls-{port}.conf");
         File.WriteAllText(conf, $"""
             port 0
@@ -250,7 +250,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         var (server, port) = Start("--tls-auth-clients", "no", "--tls-key-file", certs.ServerEncryptedKey, "--tls-key-file-pass", TestCertificates.KeyPassword);
         using var _ = server;
         Assert.Equal("PONG", Cli(port, [], "PING").Single());
-        int moved = FreePort();
+        int moved = FreePorts.Next();
         Assert.Equal("OK", Cli(port, [], "CONFIG", "SET", "tls-port", moved.ToString(CultureInfo.InvariantCulture)).Single());
         Assert.Equal("PONG", Cli(moved, [], "PING").Single());
         Assert.NotEqual(0, Cli(port, [], "PING").ExitCode); // the old port is closed
@@ -269,7 +269,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         var (server, port) = Start("--tls-auth-clients", "no");
         using var _ = server;
         Assert.Equal("OK", Cli(port, [], "SET", "before", "sync").Single());
-        int replicaPort = FreePort();
+        int replicaPort = FreePorts.Next();
         var dir = Directory.CreateTempSubdirectory("tls-replica-").FullName;
         using var replica = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(RedisServerPath)
         {
@@ -322,7 +322,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
             "ca" => ["--tls-cert-file", certs.ServerCert, "--tls-key-file", certs.ServerKey],
             _ => ["--tls-cert-file", certs.ServerCert, "--tls-key-file", certs.ServerKey, "--tls-auth-clients", "no", "--tls-protocols", "TLSv1.2 SSLv3"],
         };
-        string tlsPort = FreePort().ToString(CultureInfo.InvariantCulture);
+        string tlsPort = FreePorts.Next().ToString(CultureInfo.InvariantCulture);
         string[] common = ["--port", "0", "--save", "", "--tls-port", tlsPort, .. args];
         var theirs = ExternalProcess.RunAsync(RedisServerPath, common, TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
         var ours = ServerProcess.RunToExit(common);
@@ -342,7 +342,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
     [Fact]
     public void TlsParametersAreRedisServers()
     {
-        int redisPort = FreePort();
+        int redisPort = FreePorts.Next();
         using var reference = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(RedisServerPath)
         {
             ArgumentList = { "--port", redisPort.ToString(CultureInfo.InvariantCulture), "--save", "", "--appendonly", "no" },
@@ -361,7 +361,7 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
             // Without a TLS port nothing is loaded, as redis: the files are checked when TLS is turned on.
             Assert.Equal("OK", ours.Cli(ourPort, "CONFIG", "SET", "tls-cert-file", "/nonexistent/server.crt"));
             Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'tls-port') - Unable to update TLS configuration. Check server logs.",
-                ours.Cli(ourPort, "CONFIG", "SET", "tls-port", FreePort().ToString(CultureInfo.InvariantCulture)));
+                ours.Cli(ourPort, "CONFIG", "SET", "tls-port", FreePorts.Next().ToString(CultureInfo.InvariantCulture)));
             // OpenSSL cipher strings have no SslStream equivalent: refused, never accepted and ignored.
             Assert.Equal("ERR CONFIG SET failed (possibly related to argument 'tls-ciphers') - can't set immutable config",
                 ours.Cli(ourPort, "CONFIG", "SET", "tls-ciphers", "HIGH:!aNULL"));
@@ -462,14 +462,5 @@ public sealed class TlsTests(TestCertificates certs, ITestOutputHelper output) :
         }
         if (reply[0] == '*') return lines >= 1 + 2 * int.Parse(reply[1..reply.IndexOf('\r', StringComparison.Ordinal)], CultureInfo.InvariantCulture);
         return true;
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

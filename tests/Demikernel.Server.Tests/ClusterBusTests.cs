@@ -27,19 +27,10 @@ public sealed class ClusterBusTests : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
     /// <summary>redis-server as a cluster node; its bus port is chosen free (port + 10000 may be past 65535).</summary>
     private ReferenceRedis StartClusterNode(out int busPort)
     {
-        busPort = FreePort();
+        busPort = FreePorts.Next();
         return ReferenceRedis.TryStart($"--cluster-enabled yes --cluster-port {busPort} --cluster-config-file {_dir}/nodes.conf --dir {_dir} --cluster-node-timeout 5000");
     }
 

@@ -8,14 +8,6 @@ namespace Demikernel.Server.Tests;
 /// listening where it was.</summary>
 public sealed class ListenConfigTests
 {
-    private static int FreePort()
-    {
-        var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        return port;
-    }
 
     private static bool Accepts(int port)
     {
@@ -38,7 +30,7 @@ public sealed class ListenConfigTests
         using var first = server.Connect();
         Assert.Equal($"*2\r\n$4\r\nport\r\n${server.Port.ToString().Length}\r\n{server.Port}\r\n", first.Call("CONFIG", "GET", "port"));
 
-        int moved = FreePort();
+        int moved = FreePorts.Next();
         Assert.Equal("+OK\r\n", first.Call("CONFIG", "SET", "port", moved.ToString()));
         Assert.False(Accepts(server.Port));
         using var second = ListHashConnection.Open(moved);
@@ -70,7 +62,7 @@ public sealed class ListenConfigTests
 
         // both at once, all or nothing: the port is applied first, on the new addresses, and fails (as redis's
         // updatePort does); both values roll back
-        int other = FreePort();
+        int other = FreePorts.Next();
         Assert.StartsWith("-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port.",
             second.Call("CONFIG", "SET", "port", other.ToString(), "bind", "10.255.255.1"));
         Assert.Contains($"\r\n{moved}\r\n", second.Call("CONFIG", "GET", "port"));
@@ -92,7 +84,7 @@ public sealed class ListenConfigTests
         try
         {
             var (certFile, keyFile, _) = SelfSignedCertificate.Write(dir);
-            int tlsPort = FreePort();
+            int tlsPort = FreePorts.Next();
             using var server = new ServerThread("listen tls", libos =>
             {
                 var options = new ServerOptions { Port = 0, Bind = "127.0.0.1", Save = "" };
@@ -100,7 +92,7 @@ public sealed class ListenConfigTests
                 foreach (var (name, value) in new[] { ("tls-port", tlsPort.ToString()), ("tls-cert-file", certFile), ("tls-key-file", keyFile), ("tls-auth-clients", "no") })
                     Assert.Equal(DirectiveResult.Applied, config.LoadDirective(name, [value], out _));
                 // a plain port as well (port 0 with tls-port would mean TLS only)
-                Assert.Equal(DirectiveResult.Applied, config.LoadDirective("port", [FreePort().ToString()], out _));
+                Assert.Equal(DirectiveResult.Applied, config.LoadDirective("port", [FreePorts.Next().ToString()], out _));
                 return new RedisServer(libos, new ServerOptions { Port = int.Parse(config.Match("port").First().Value), Bind = "127.0.0.1", Save = "" }, config: config);
             });
             using var admin = server.Connect();

@@ -20,7 +20,7 @@ public sealed class TlsAllocationTests(ITestOutputHelper output) : IDisposable
     public void GetAndSetOverTlsAllocateNothingPerRequest()
     {
         var (certFile, keyFile, expected) = SelfSignedCertificate.Write(_dir);
-        int tlsPort = FreePort();
+        int tlsPort = FreePorts.Next();
 
         using var server = new ServerThread("tls allocation", libos =>
         {
@@ -63,15 +63,6 @@ public sealed class TlsAllocationTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"server thread: {best} bytes over {2 * Calls} TLS requests (best of 5 runs)");
         // Reading the counter twice through a post costs the same few bytes in every run; one byte per request would be 10,000.
         Assert.InRange(best, 0, 512);
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     public void Dispose()
