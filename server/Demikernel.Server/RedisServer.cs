@@ -9,8 +9,6 @@ using Demikernel.Server.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Demikernel.Server.Tls;
-using TlsChannel = Demikernel.Server.Tls.TlsChannel;
-using TlsListeners = Demikernel.Server.Tls.TlsListeners;
 
 namespace Demikernel.Server;
 
@@ -290,18 +288,20 @@ public sealed class RedisServer
         {
             bool optional = word.StartsWith('-');
             string address = optional ? word[1..] : word;
-            int reuse = reusable?.FindIndex(l => _listenerAddresses.GetValueOrDefault(l) == (address, port)) ?? -1;
-            if (reuse >= 0)
+            if (reusable is not null && IPv4Endpoint.TryParse($"{address}:{port}", out var wanted))
             {
-                listeners.Add(reusable![reuse]);
-                reusable.RemoveAt(reuse);
-                continue;
+                int reuse = reusable.FindIndex(l => LibOS.GetSockName(l, out var at) == 0 && at == wanted.Value);
+                if (reuse >= 0)
+                {
+                    listeners.Add(reusable[reuse]);
+                    reusable.RemoveAt(reuse);
+                    continue;
+                }
             }
             int rc = ListenOn(address, port, listeners, out var qd);
             if (rc == 0)
             {
                 listeners.Add(qd);
-                _listenerAddresses[qd] = (address, port);
                 continue;
             }
             Log.CouldNotListen(address, port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
@@ -310,9 +310,6 @@ public sealed class RedisServer
         }
         return 0;
     }
-
-    /// <summary>The bind word and port each TCP listener was opened for.</summary>
-    private readonly Dictionary<QDesc, (string Address, int Port)> _listenerAddresses = [];
 
     /// <summary>Listens on <paramref name="port"/> at every current bind address (the plain port, tls-port); see
     /// <see cref="OpenTcpListeners"/>.</summary>
@@ -324,12 +321,6 @@ public sealed class RedisServer
         foreach (var listener in listeners) LibOS.Spawn(() => Supervise("accept loop", () => AcceptLoop(listener, unix: false)));
         if (_listeners.Count > 0 && LibOS.GetSockName(_listeners[0], out var bound) == 0) ListenEndpoint = bound;
         else if (Tls.Endpoint is { } tlsEndpoint) ListenEndpoint = tlsEndpoint; // redis: port ? port : tls_port
-    }
-
-    internal void CloseTcpListener(QDesc qd)
-    {
-        LibOS.Close(qd);
-        _listenerAddresses.Remove(qd);
     }
 
     /// <summary>
@@ -365,10 +356,10 @@ public sealed class RedisServer
         if (port != 0 && OpenTcpListeners(bind, port, listeners, reusable: old) != 0)
         {
             foreach (var qd in listeners)
-                if (!_listeners.Contains(qd)) CloseTcpListener(qd);
+                if (!_listeners.Contains(qd)) LibOS.Close(qd);
             return false;
         }
-        foreach (var qd in old) CloseTcpListener(qd); // the ones not taken over; their accept loops end
+        foreach (var qd in old) LibOS.Close(qd); // the ones not taken over; their accept loops end
         var added = listeners.Where(l => !_listeners.Contains(l)).ToList();
         _listeners.Clear();
         _listeners.AddRange(listeners);
@@ -421,7 +412,7 @@ public sealed class RedisServer
 
     private void CloseListeners()
     {
-        foreach (var listener in _listeners) CloseTcpListener(listener);
+        foreach (var listener in _listeners) LibOS.Close(listener);
         _listeners.Clear();
         Tls.Close();
         if (_unixListener.IsValid)

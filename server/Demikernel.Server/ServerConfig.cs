@@ -463,7 +463,6 @@ public sealed partial class ServerConfig
         return null;
     }
 
-    /// <summary>redis-server's check of a bounded integer parameter: parsed first, then its range.</summary>
     /// <summary>A boolean parameter: yes or no in any case, kept in lower case.</summary>
     private string? YesNo(string key, string v)
     {
@@ -473,6 +472,7 @@ public sealed partial class ServerConfig
         return null;
     }
 
+    /// <summary>redis-server's check of a bounded integer parameter: parsed first, then its range.</summary>
     private static string? Range(string v, long min, long max)
     {
         if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long n)) return "argument couldn't be parsed into an integer";

@@ -141,7 +141,7 @@ internal static class DebugCommands
     {
         if (!RedisNumbers.TryParseInt64(c.Arg(index), out value) || value < 0)
         {
-            c.Reply.Error("ERR value is out of range, must be positive");
+            c.Reply.Error(Errors.NotPositive);
             return false;
         }
         return true;

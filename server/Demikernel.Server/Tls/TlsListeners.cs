@@ -62,7 +62,7 @@ internal sealed class TlsListeners(RedisServer server)
 
     public void Close()
     {
-        foreach (var listener in _listeners) server.CloseTcpListener(listener);
+        foreach (var listener in _listeners) server.LibOS.Close(listener);
         _listeners.Clear();
     }
 
@@ -75,11 +75,11 @@ internal sealed class TlsListeners(RedisServer server)
         if (server.ListenAll(server.Config.TlsPort, next, reusable: previous) != 0)
         {
             foreach (var listener in next)
-                if (!_listeners.Contains(listener)) server.CloseTcpListener(listener);
+                if (!_listeners.Contains(listener)) server.LibOS.Close(listener);
             server.Log.FailedToBind();
             return "Failed to bind to specified addresses.";
         }
-        foreach (var listener in previous) server.CloseTcpListener(listener);
+        foreach (var listener in previous) server.LibOS.Close(listener);
         var added = next.Where(l => !_listeners.Contains(l)).ToList();
         _listeners.Clear();
         _listeners.AddRange(next);
@@ -111,7 +111,7 @@ internal sealed class TlsListeners(RedisServer server)
                 }
                 foreach (var listener in _listeners) server.LibOS.Spawn(() => server.Supervise("tls accept loop", () => AcceptLoop(listener)));
             }
-            foreach (var listener in previous) server.CloseTcpListener(listener);
+            foreach (var listener in previous) server.LibOS.Close(listener);
             return null;
         }
         if (server.Config.TlsPort != 0 && !Configure()) return "Unable to update TLS configuration. Check server logs.";
