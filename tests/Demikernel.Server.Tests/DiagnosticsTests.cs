@@ -23,6 +23,8 @@ public sealed class DiagnosticsTests
         ["LOLWUT", "VERSION"], ["LOLWUT", "VERSION", "5", "x"], ["LOLWUT", "VERSION", "6", "1", "x"],
         ["LOLWUT", "VERSION", "5", "1", "1", "1"], ["LOLWUT", "VERSION", "5", "10", "3", "2"], ["LOLWUT", "VERSION", "4", "1", "1", "1"],
         ["LOLWUT", "VERSION", "5", "-5", "0", "1", "extra"], ["LOLWUT", "VERSION", "6", "1", "1"],
+        ["READONLY"], ["READWRITE"], ["ASKING"], ["READONLY", "x"], ["PUBSUB", "HELP"], ["PUBSUB", "HELP", "x"],
+        ["COMMAND", "INFO", "ASKING", "READONLY", "READWRITE"],
         ["CLIENT", "REPLY", "BAD"], ["CLIENT", "REPLY"], ["CLIENT", "REPLY", "ON"],
         ["CLIENT", "UNBLOCK", "x"], ["CLIENT", "UNBLOCK", "99999"], ["CLIENT", "UNBLOCK", "1", "FOO"], ["CLIENT", "UNBLOCK", "x", "FOO"],
         ["CLIENT", "UNBLOCK", "1", "ERROR", "x"], ["CLIENT", "PAUSE", "x"], ["CLIENT", "PAUSE", "-1"], ["CLIENT", "PAUSE", "10", "FOO"],

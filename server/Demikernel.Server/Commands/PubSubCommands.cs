@@ -25,6 +25,7 @@ public static class PubSubCommands
                 new("NUMPAT", NumPat),
                 new("SHARDCHANNELS", Notifications.ShardedPubSubCommands.ShardChannels),
                 new("SHARDNUMSUB", Notifications.ShardedPubSubCommands.ShardNumSub),
+                new("HELP", Help),
             ],
         });
     }
@@ -83,6 +84,21 @@ public static class PubSubCommands
         // Replicas' subscribers get it too (redis 7.0 without cluster: forceCommandPropagation(c, PROPAGATE_REPL)).
         c.Server.Effects.ForceToReplicas();
     }
+
+    private static void Help(ref CommandContext c) => Diagnostics.DiagnosticsCommands.ReplyHelp(ref c, "PUBSUB",
+    [
+        "CHANNELS [<pattern>]",
+        "    Return the currently active channels matching a <pattern> (default: '*').",
+        "NUMPAT",
+        "    Return number of subscriptions to patterns.",
+        "NUMSUB [<channel> ...]",
+        "    Return the number of subscribers for the specified channels, excluding",
+        "    pattern subscriptions(default: no channels).",
+        "SHARDCHANNELS [<pattern>]",
+        "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+        "SHARDNUMSUB [<shardchannel> ...]",
+        "    Return the number of subscribers for the specified shard level channel(s)",
+    ]);
 
     private static void Channels(ref CommandContext c)
     {

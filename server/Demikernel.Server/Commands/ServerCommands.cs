@@ -52,6 +52,10 @@ public static class ServerCommands
             Subcommands = CommandMetadata.All.Values.Where(m => m.WireName.StartsWith("cluster|", StringComparison.Ordinal))
                 .Select(m => new CommandSpec(m.Name.ToUpperInvariant(), ClusterDisabled)).ToArray(),
         });
+        // The cluster client commands refuse the same way outside cluster mode (readonlyCommand, askingCommand).
+        table.Add(new("READONLY", ClusterDisabled));
+        table.Add(new("READWRITE", ClusterDisabled));
+        table.Add(new("ASKING", ClusterDisabled));
     }
 
     // ---------------------------------------------------------------- INFO

@@ -119,7 +119,7 @@ internal static class DebugCommands
         for (long j = 0; j < keys; j++)
         {
             byte[] key = System.Text.Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{prefix}:{j}"));
-            if (c.Db.Find(key) is not null) continue;
+            if (c.Db.Exists(key)) continue; // as lookupKeyWrite: an expired key is deleted and replaced
             "value:"u8.CopyTo(text);
             j.TryFormat(text[6..], out int digits, default, CultureInfo.InvariantCulture);
             var valueText = text[..(6 + digits)];
