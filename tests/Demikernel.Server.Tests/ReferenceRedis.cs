@@ -85,9 +85,19 @@ public sealed class ReferenceRedis : IDisposable
     /// <summary>Splits "--dir D --dbfilename x" on spaces (callers pass no quoted arguments).</summary>
     private static string[] SplitArguments(string arguments) => arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 
-    /// <summary>Runs one command and returns its exact reply bytes (an ECHO marker ends each exchange).</summary>
+    /// <summary>Runs one command and returns its exact reply bytes (an ECHO marker ends each exchange; inside MULTI,
+    /// where the marker would be queued, MULTI and each queued command answer one line).</summary>
     public byte[] Execute(params byte[][] command)
     {
+        string name = Encoding.ASCII.GetString(command[0]).ToUpperInvariant();
+        if (name == "MULTI" || (_inTransaction && name is not ("EXEC" or "DISCARD")))
+        {
+            _stream.Write(CommandHarness.EncodeRequest(command));
+            byte[] line = ReadLine();
+            if (name == "MULTI" && line.AsSpan().SequenceEqual("+OK\r\n"u8)) _inTransaction = true;
+            return line;
+        }
+        _inTransaction = false;
         _stream.Write([.. CommandHarness.EncodeRequest(command), .. MarkerRequest]);
         var received = new MemoryStream();
         var buffer = new byte[64 * 1024];
@@ -99,6 +109,20 @@ public sealed class ReferenceRedis : IDisposable
             var all = received.GetBuffer().AsSpan(0, (int)received.Length);
             if (all.EndsWith(MarkerReply)) return all[..^MarkerReply.Length].ToArray();
         }
+    }
+
+    private bool _inTransaction;
+
+    private byte[] ReadLine()
+    {
+        var line = new MemoryStream();
+        while (!line.GetBuffer().AsSpan(0, (int)line.Length).EndsWith("\r\n"u8))
+        {
+            int b = _stream.ReadByte(); // throws IOException after ReceiveTimeout
+            if (b < 0) throw new IOException("redis-server closed the connection");
+            line.WriteByte((byte)b);
+        }
+        return line.ToArray();
     }
 
     /// <summary>Runs one command given as UTF-8 strings; the reply as Latin-1 text (byte-exact).</summary>

@@ -101,6 +101,11 @@ public sealed class ScriptingDifferentialTests
         ["SCRIPT", "LOAD", "return 1 +"], ["SCRIPT", "LOAD"], ["SCRIPT", "EXISTS"], ["SCRIPT", "FLUSH", "bad"], ["SCRIPT", "KILL"],
         ["SCRIPT", "HELP"], ["SCRIPT", "DEBUG", "bad"], ["SCRIPT", "DEBUG", "no"], ["SCRIPT", "nosuch"], ["SCRIPT", "FLUSH", "async"],
         ["SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"], ["SCRIPT", "FLUSH"],
+        // scripts inside MULTI: queued, run at EXEC, their errors in EXEC's array
+        ["MULTI"], ["EVAL", "return redis.call('incr', 'n')", "0"], ["EVAL", "return redis.call('nosuch')", "0"],
+        ["EVALSHA", "ffffffffffffffffffffffffffffffffffffffff", "0"], ["EVAL", "return {1, 'two', {err='E x'}}", "0"],
+        ["SCRIPT", "LOAD", "return 5"], ["EVALSHA", "4ca238f611c9d0ae4e9a75a5dbac22aedc379801", "0"], ["EXEC"],
+        ["MULTI"], ["EVAL", "return 1", "x"], ["EXEC"],
         // SELECT inside a script stays inside it
         ["EVAL", "redis.call('select', 1) redis.call('set', 'indb1', 'v') return redis.call('get', 'indb1')", "0"], ["GET", "indb1"],
     ];
@@ -137,6 +142,11 @@ public sealed class ScriptingDifferentialTests
         ["FUNCTION", "DELETE", "lib1"], ["FUNCTION", "DELETE", "lib1"], ["FCALL", "f1", "0"], ["FUNCTION", "FLUSH", "bad"],
         ["FUNCTION", "FLUSH", "a", "b"], ["FUNCTION", "FLUSH"], ["FUNCTION", "LIST"], ["FUNCTION", "STATS"], ["FUNCTION", "KILL"],
         ["FUNCTION", "HELP"], ["FUNCTION", "nosuch"],
+        // FUNCTION LOAD's 500 ms limit, which a pcall in the library cannot swallow; the next load sees the usual API
+        ["FUNCTION", "LOAD", "#!lua name=slow\nwhile 1 do end"],
+        ["FUNCTION", "LOAD", "#!lua name=slow\nlocal ok = pcall(function() while 1 do end end)\nredis.register_function('slow', function() return 1 end)"],
+        ["FUNCTION", "LIST", "LIBRARYNAME", "slow"],
+        ["FUNCTION", "LOAD", "#!lua name=after\nredis.register_function('after', function() return redis.call('ping') end)"], ["FCALL", "after", "0"], ["FUNCTION", "DELETE", "after"],
         ["FUNCTION", "LOAD", "#!lua name=d\nredis.register_function('d', function() return 1 end)"], ["FUNCTION", "DUMP"],
         ["FUNCTION", "RESTORE", "bad"], ["FUNCTION", "RESTORE", "bad", "NOPE"], ["FUNCTION", "RESTORE", "a", "b", "c"],
     ];

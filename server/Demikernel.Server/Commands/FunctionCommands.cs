@@ -92,7 +92,8 @@ public static class FunctionCommands
             c.Reply.Error("ERR Function code is missing");
             return;
         }
-        string? name = c.Server.Functions.Load(c.Arg(at).ToArray(), replace, out string? error);
+        string? name = c.Server.Functions.Load(c.Arg(at).ToArray(), replace, out string? error,
+            c.Client.MustObey ? 0 : FunctionLibraries.LoadTimeoutMs);
         if (name is null)
         {
             c.Reply.Error(LuaEngine.SanitizeLine(error!));

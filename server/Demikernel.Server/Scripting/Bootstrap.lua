@@ -328,10 +328,26 @@ if mode == 'function' then
   lredis.REDIS_VERSION, lredis.REDIS_VERSION_NUM = redis.REDIS_VERSION, redis.REDIS_VERSION_NUM
   setmetatable(lredis, { __index = missing })
   local load_globals = setmetatable({ redis = protect(lredis) }, { __index = missing, __metatable = false })
-  load_library = function(chunk)
+  -- FUNCTION LOAD's time limit (redis's luaEngineLoadHook): a Lua hook, so the timeout error unwinds Lua frames
+  -- only; once past the limit it fires on every line, so a pcall in the library cannot swallow it.
+  local now_ms = native.now_ms
+  load_library = function(chunk, timeout_ms)
     loading = { names = {} }
     env_mt.__index = load_globals
+    if timeout_ms > 0 then
+      local started = now_ms()
+      local function expired()
+        local running = dbg.getinfo(2, 'S')
+        if running and running.source == '@__redis_internal' then return end -- never in this loader's own lines
+        if now_ms() - started > timeout_ms then
+          dbg.sethook(expired, 'l')
+          error(error_table('FUNCTION LOAD timeout'), 0)
+        end
+      end
+      dbg.sethook(expired, '', 100000)
+    end
     local ok, err = _pcall(chunk)
+    dbg.sethook()
     env_mt.__index = G
     refresh_call()
     local regs = loading

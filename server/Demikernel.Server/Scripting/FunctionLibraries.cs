@@ -28,6 +28,8 @@ internal sealed class FunctionLibraries(RedisServer server) : IDisposable
 {
     private static readonly System.Buffers.SearchValues<char> NameChars =
         System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+    /// <summary>How long FUNCTION LOAD may run a library's code (redis's LOAD_TIMEOUT_MS).</summary>
+    public const int LoadTimeoutMs = 500;
     private readonly Dictionary<string, FunctionLibrary> _libraries = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LuaFunction> _functions = new(StringComparer.Ordinal);
     private LuaEngine? _engine;
@@ -52,9 +54,10 @@ internal sealed class FunctionLibraries(RedisServer server) : IDisposable
 
     /// <summary>
     /// FUNCTION LOAD (functionsCreateWithLibraryCtx): the metadata line, the engine, collisions, then the code runs
-    /// and registers its functions. Returns the library's name, or null and redis's error text.
+    /// and registers its functions, within <paramref name="timeoutMs"/> (0: no limit; redis limits only the FUNCTION
+    /// LOAD command of a client it need not obey, to 500 ms). Returns the library's name, or null and redis's error text.
     /// </summary>
-    public string? Load(byte[] code, bool replace, out string? error)
+    public string? Load(byte[] code, bool replace, out string? error, int timeoutMs = 0)
     {
         if (!TryParseMetadata(code, out string? engine, out string? name, out int shebangLength, out error)) return null;
         if (name!.Length == 0 || name.AsSpan().ContainsAnyExcept(NameChars))
@@ -73,7 +76,7 @@ internal sealed class FunctionLibraries(RedisServer server) : IDisposable
             error = $"ERR Library '{name}' already exists";
             return null;
         }
-        var registrations = Engine.LoadLibrary(code.AsSpan(shebangLength), out string loadError);
+        var registrations = Engine.LoadLibrary(code.AsSpan(shebangLength), timeoutMs, out string loadError);
         if (registrations is null)
         {
             error = loadError;

@@ -92,6 +92,7 @@ internal sealed unsafe class LuaEngine : IDisposable
         SetNative(l, "srand48"u8, &NativeSrand48);
         SetNative(l, "command_exists"u8, &NativeCommandExists);
         SetNative(l, "acl_check"u8, &NativeAclCheck);
+        SetNative(l, "now_ms"u8, &NativeNowMs);
         LuaNative.PushLightUserData(l, 0); // cjson.null, as lua-cjson's NULL light userdata
         LuaNative.RawSetField(l, -2, "null"u8);
         LuaNative.PushString(l, ServerInfo.RedisVersion);
@@ -173,9 +174,10 @@ internal sealed unsafe class LuaEngine : IDisposable
 
     /// <summary>
     /// FUNCTION LOAD's engine part (luaEngineCreate): compiles the library's code as "@user_function" and runs it
-    /// with only the library API as globals; returns the functions it registered, or null and redis's error text.
+    /// with only the library API as globals, stopped with "FUNCTION LOAD timeout" after <paramref name="timeoutMs"/>
+    /// (0: no limit); returns the functions it registered, or null and redis's error text.
     /// </summary>
-    public List<Registration>? LoadLibrary(ReadOnlySpan<byte> code, out string error)
+    public List<Registration>? LoadLibrary(ReadOnlySpan<byte> code, int timeoutMs, out string error)
     {
         var l = _main;
         error = "";
@@ -187,9 +189,10 @@ internal sealed unsafe class LuaEngine : IDisposable
         }
         _ = LuaNative.RawGetI(l, LuaNative.RegistryIndex, _loadRef);
         LuaNative.Insert(l, -2);
+        LuaNative.PushInteger(l, timeoutMs);
         try
         {
-            if (LuaNative.PCall(l, 1, 2, 0) != LuaNative.Ok)
+            if (LuaNative.PCall(l, 2, 2, 0) != LuaNative.Ok)
             {
                 error = "ERR Error registering functions: " + LuaNative.ToManagedString(l, -1);
                 return null;
@@ -537,6 +540,14 @@ internal sealed unsafe class LuaEngine : IDisposable
             // cannot fail
         }
         return 0;
+    }
+
+    /// <summary>A monotonic clock in milliseconds, for FUNCTION LOAD's time limit.</summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int NativeNowMs(nint l)
+    {
+        LuaNative.PushInteger(l, Environment.TickCount64);
+        return 1;
     }
 
     /// <summary>redisLrand48: 48-bit linear congruential generator, the top 31 bits.</summary>
