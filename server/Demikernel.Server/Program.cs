@@ -203,6 +203,7 @@ root.SetAction(parse =>
             return 1;
         }
         // SIGTERM and SIGINT shut down as redis-server does: save when save points are configured, then exit 0.
+        Demikernel.Server.Interop.Posix.RestoreDefaultSigint();
         using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Shutdown);
         using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Shutdown);
         void Shutdown(System.Runtime.InteropServices.PosixSignalContext signal)

@@ -18,13 +18,15 @@ public sealed class EffectsAllocationTests : IDisposable
         private readonly ArrayBufferWriter<byte> _output = new(4096);
         private int _selectedDb = -1;
 
+        public PropagationTargets Accepts => PropagationTargets.Aof;
+
         public long Units { get; private set; }
         public long Bytes { get; private set; }
 
         public void Append(in EffectsUnit unit)
         {
             _output.ResetWrittenCount();
-            EffectsStream.Write(_output, unit, ref _selectedDb);
+            EffectsStream.Write(_output, unit, ref _selectedDb, aof: true);
             Units++;
             Bytes += _output.WrittenCount;
         }

@@ -197,10 +197,12 @@ internal sealed class StreamConsumer : IEffectsConsumer
 
     public bool RecordUnits { get; set; } = true;
 
+    public PropagationTargets Accepts => PropagationTargets.Aof;
+
     public void Append(in EffectsUnit unit)
     {
         if (RecordUnits) Units.Add((unit.Count, unit.Transaction));
-        EffectsStream.Write(Output, unit, ref _selectedDb);
+        EffectsStream.Write(Output, unit, ref _selectedDb, aof: true);
     }
 }
 

@@ -76,6 +76,22 @@ public sealed class ReplicationStreamTests : IDisposable
         Assert.True(replication.MasterReplOffset > before + 100_000, "every SET must reach the stream");
     }
 
+    /// <summary>redis.set_repl's one-sided targets: REPL_AOF keeps a script's command out of the replicas' stream,
+    /// REPL_REPLICA puts it there (ScriptEffectsTests checks the AOF's side against redis-server). With no AOF the
+    /// script's one command for replicas is not wrapped in MULTI/EXEC, as redis records only what some side takes.</summary>
+    [Fact]
+    public void SetReplChoosesTheReplicasSide()
+    {
+        var replication = _h.Server.Replication;
+        replication.StartHistory();
+        _h.Run("EVAL", "redis.set_repl(redis.REPL_AOF) redis.call('set', 'aof_only', 1) redis.set_repl(redis.REPL_REPLICA) " +
+            "redis.call('set', 'replica_only', 1) redis.set_repl(redis.REPL_NONE) redis.call('set', 'nowhere', 1)", "0");
+        var stream = new byte[replication.MasterReplOffset];
+        replication.Backlog!.CopyTo(0, stream);
+        Assert.Equal("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nset\r\n$12\r\nreplica_only\r\n$1\r\n1\r\n",
+            System.Text.Encoding.ASCII.GetString(stream));
+    }
+
     [Fact]
     public void ReplicaOnlyCommandsAndWaitAnswerAsRedis()
     {

@@ -25,6 +25,19 @@ internal static partial class Posix
     [LibraryImport(Lib, EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int Fdatasync(nint fd);
 
+    [LibraryImport(Lib, EntryPoint = "signal")]
+    private static partial nint Signal(int signal, nint handler);
+
+    private const int SigInt = 2;
+    private const nint SigDfl = 0;
+
+    /// <summary>
+    /// A process started in the background by a non-interactive shell inherits SIGINT ignored, and the .NET runtime
+    /// then installs no handler for it (it respects an inherited SIG_IGN, as nohup expects). redis-server handles
+    /// SIGINT whatever it inherited, so the default disposition is restored before the runtime's handler is asked for.
+    /// </summary>
+    public static void RestoreDefaultSigint() => _ = Signal(SigInt, SigDfl);
+
     /// <summary>fsync of a directory, so that files created or renamed in it are durable. Throws IOException on failure.</summary>
     public static void SyncDirectory(string path)
     {

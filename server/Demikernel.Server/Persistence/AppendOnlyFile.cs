@@ -37,6 +37,8 @@ public enum AofFsync
 /// </summary>
 internal sealed class AppendOnlyFile : IEffectsConsumer
 {
+    public PropagationTargets Accepts => PropagationTargets.Aof;
+
     private enum State
     {
         Off,
@@ -113,7 +115,7 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
     public void Append(in EffectsUnit unit)
     {
         if (_state == State.Off || (_state == State.WaitRewrite && _rewrite is null)) return;
-        if (!EffectsStream.HasAofPart(unit)) return;
+        if (!EffectsStream.HasPart(unit, aof: true)) return;
         if (Config.AofTimestampEnabled)
         {
             long seconds = _server.CoarseNowMs / 1000;

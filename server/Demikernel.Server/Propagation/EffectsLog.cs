@@ -93,7 +93,8 @@ public sealed class EffectsLog : IKeyspaceObserver
             // Commands that may touch arbitrary keys (their lazy-expiry DELs) are never wrapped, like redis-server.
             _noTransaction = spec.Name is "RANDOMKEY" or "SCAN";
         }
-        _frames[_depth++] = new Frame(_stats.Dirty, spec.Name == "EXEC" ? FrameFlags.Prevent : FrameFlags.None, -1);
+        _frames[_depth++] = new Frame(_stats.Dirty, spec.Name == "EXEC" ? FrameFlags.Prevent : FrameFlags.None, -1, NextCommandTargets);
+        NextCommandTargets = PropagationTargets.Both;
     }
 
     /// <summary>
@@ -108,16 +109,20 @@ public sealed class EffectsLog : IKeyspaceObserver
         {
             int db = context.Client.Database;
             // Forced to replicas only and nothing changed: redis's call() gives it the PROPAGATE_REPL target alone.
-            bool replicasOnly = !dirty && (frame.Flags & FrameFlags.ReplicasOnly) != 0;
-            if (frame.OwnLength >= 0)
+            var targets = frame.Targets & (!dirty && (frame.Flags & FrameFlags.ReplicasOnly) != 0 ? PropagationTargets.Replicas : PropagationTargets.Both);
+            if (targets == PropagationTargets.None)
             {
-                AddOp(db, _own.AsSpan(0, frame.OwnLength), replicasOnly);
+                // redis.set_repl(REPL_NONE), or a one-sided choice that excludes the only side it had
+            }
+            else if (frame.OwnLength >= 0)
+            {
+                AddOp(db, _own.AsSpan(0, frame.OwnLength), targets);
             }
             else
             {
                 BeginWrite(Target.Unit, db);
                 for (int i = 0; i < context.Count; i++) WriteArg(context.Arg(i));
-                EndWrite(replicasOnly);
+                EndWrite(targets);
             }
         }
         _depth--;
@@ -173,17 +178,12 @@ public sealed class EffectsLog : IKeyspaceObserver
         return new EffectsCommandWriter(this);
     }
 
-    /// <summary>Where the unit being built stands, to drop what a script's command adds after it (redis.set_repl).</summary>
-    internal (int Ops, int Length) Mark() => (_opCount, _length);
-
-    /// <summary>Drops the ops added since <paramref name="mark"/> (a script's command under redis.set_repl(REPL_NONE)
-    /// or REPL_REPLICA: nothing goes to the AOF).</summary>
-    internal void DropSince((int Ops, int Length) mark)
-    {
-        if (_depth == 0 || mark.Ops > _opCount) return;
-        _opCount = mark.Ops;
-        _length = mark.Length;
-    }
+    /// <summary>
+    /// Where the next command's own op may go (a script's call under redis.set_repl): as redis's call() masks
+    /// CMD_CALL_PROPAGATE_AOF/REPL, only the command itself is restricted, not what it also propagates (the DEL of a
+    /// key found expired, a rewrite into other commands).
+    /// </summary>
+    internal PropagationTargets NextCommandTargets { private get; set; } = PropagationTargets.Both;
 
     /// <summary>Propagate nothing for the running command itself (preventCommandPropagation).</summary>
     internal void Prevent()
@@ -261,9 +261,9 @@ public sealed class EffectsLog : IKeyspaceObserver
         WriteArg(digits[..n]);
     }
 
-    internal void EndWrite() => EndWrite(false);
+    internal void EndWrite() => EndWrite(PropagationTargets.Both);
 
-    private void EndWrite(bool replicasOnly)
+    private void EndWrite(PropagationTargets targets)
     {
         var target = _writing;
         if (target == Target.None) return;
@@ -286,24 +286,37 @@ public sealed class EffectsLog : IKeyspaceObserver
         }
         else
         {
+            if ((targets &= Accepted()) == PropagationTargets.None)
+            {
+                _length = _writeStart - HeaderRoom; // no consumer is on the side it is meant for
+                return;
+            }
             int start = _writeStart - headerLength;
             header[..headerLength].CopyTo(_buffer.AsSpan(start));
-            AddOpAt(_writeDb, start, _length - start, replicasOnly);
+            AddOpAt(_writeDb, start, _length - start, targets);
         }
     }
 
-    private void AddOp(int db, ReadOnlySpan<byte> command, bool replicasOnly)
+    private void AddOp(int db, ReadOnlySpan<byte> command, PropagationTargets targets)
     {
+        if ((targets &= Accepted()) == PropagationTargets.None) return; // no consumer is on the side it is meant for
         EnsureBuffer(command.Length);
         command.CopyTo(_buffer.AsSpan(_length));
-        AddOpAt(db, _length, command.Length, replicasOnly);
+        AddOpAt(db, _length, command.Length, targets);
         _length += command.Length;
     }
 
-    private void AddOpAt(int db, int start, int length, bool replicasOnly = false)
+    private PropagationTargets Accepted()
+    {
+        var accepted = PropagationTargets.None;
+        foreach (var consumer in _consumers) accepted |= consumer.Accepts;
+        return accepted;
+    }
+
+    private void AddOpAt(int db, int start, int length, PropagationTargets targets = PropagationTargets.Both)
     {
         if (_opCount == _ops.Length) Array.Resize(ref _ops, _ops.Length * 2);
-        _ops[_opCount++] = new EffectsOp(db, start, length, replicasOnly);
+        _ops[_opCount++] = new EffectsOp(db, start, length, targets);
     }
 
     private void Flush()
@@ -335,11 +348,12 @@ public sealed class EffectsLog : IKeyspaceObserver
     [Flags]
     private enum FrameFlags : byte { None = 0, Prevent = 1, Force = 2, ReplicasOnly = 4 }
 
-    private struct Frame(long dirtyBefore, FrameFlags flags, int ownLength)
+    private struct Frame(long dirtyBefore, FrameFlags flags, int ownLength, PropagationTargets targets)
     {
         public long DirtyBefore = dirtyBefore;
         public FrameFlags Flags = flags;
         public int OwnLength = ownLength;
+        public readonly PropagationTargets Targets = targets;
     }
 }
 

@@ -12,9 +12,9 @@ public static class EffectsStream
     /// Appends the unit to an AOF/replication byte stream exactly as redis-server 7.0 writes it to its AOF:
     /// SELECT when the database differs from selectedDb (then updates it), MULTI/EXEC around a transaction.
     /// <paramref name="selectedDb"/> starts at -1 for a new stream (the first command then gets a SELECT).
-    /// <paramref name="aof"/>: the AOF's stream, which leaves out the commands meant for replicas only (MULTI/EXEC
-    /// still go to both, as propagatePendingCommands sends them).
-    public static void Write(IBufferWriter<byte> output, in EffectsUnit unit, ref int selectedDb, bool aof = false)
+    /// <paramref name="aof"/>: the AOF's stream, else the replicas'; each leaves out the commands meant for the other
+    /// side only (MULTI/EXEC still go to both, as propagatePendingCommands sends them).
+    public static void Write(IBufferWriter<byte> output, in EffectsUnit unit, ref int selectedDb, bool aof)
     {
         if (unit.Transaction)
         {
@@ -25,19 +25,20 @@ public static class EffectsStream
         }
         for (int i = 0; i < unit.Count; i++)
         {
-            if (aof && unit.ReplicasOnly(i)) continue;
+            if (!unit.Reaches(i, aof)) continue;
             Select(output, unit.DbOf(i), ref selectedDb);
             output.Write(unit.CommandOf(i));
         }
         if (unit.Transaction) output.Write(Exec);
     }
 
-    /// <summary>False when the AOF gets nothing of the unit (a lone PUBLISH).</summary>
-    public static bool HasAofPart(in EffectsUnit unit)
+    /// <summary>False when the AOF (<paramref name="aof"/>) or the replicas get nothing of the unit (a lone PUBLISH
+    /// for the AOF).</summary>
+    public static bool HasPart(in EffectsUnit unit, bool aof)
     {
         if (unit.Transaction) return true;
         for (int i = 0; i < unit.Count; i++)
-            if (!unit.ReplicasOnly(i)) return true;
+            if (unit.Reaches(i, aof)) return true;
         return false;
     }
 

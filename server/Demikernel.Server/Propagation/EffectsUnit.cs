@@ -28,10 +28,17 @@ public readonly ref struct EffectsUnit
     /// <summary>The <paramref name="i"/>-th command as one RESP array of bulk strings.</summary>
     public ReadOnlySpan<byte> CommandOf(int i) => _buffer.Slice(_ops[i].Start, _ops[i].Length);
 
-    /// <summary>True: the <paramref name="i"/>-th command goes to replicas only, never to the AOF (PUBLISH, as
-    /// redis-server's PROPAGATE_REPL target).</summary>
-    public bool ReplicasOnly(int i) => _ops[i].ReplicasOnly;
+    /// <summary>Where the <paramref name="i"/>-th command goes: both sides, or replicas only (PUBLISH, redis's
+    /// PROPAGATE_REPL target), or one side a script chose with redis.set_repl.</summary>
+    public PropagationTargets TargetsOf(int i) => _ops[i].Targets;
+
+    /// <summary>True: the <paramref name="i"/>-th command goes to the AOF (<paramref name="aof"/>) or to replicas.</summary>
+    public bool Reaches(int i, bool aof) => (_ops[i].Targets & (aof ? PropagationTargets.Aof : PropagationTargets.Replicas)) != 0;
 }
 
+/// <summary>Where a propagated command goes (redis's PROPAGATE_AOF and PROPAGATE_REPL).</summary>
+[Flags]
+public enum PropagationTargets : byte { None = 0, Aof = 1, Replicas = 2, Both = Aof | Replicas }
+
 /// <summary>Where one recorded command sits in the log's buffer.</summary>
-internal readonly record struct EffectsOp(int Db, int Start, int Length, bool ReplicasOnly = false);
+internal readonly record struct EffectsOp(int Db, int Start, int Length, PropagationTargets Targets = PropagationTargets.Both);

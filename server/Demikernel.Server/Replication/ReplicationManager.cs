@@ -77,13 +77,16 @@ public sealed class ReplicationManager : IEffectsConsumer
 
     // ------------------------------------------------------------------ the stream
 
+    /// <summary>A replica feeds its master's stream on, never its own effects.</summary>
+    public PropagationTargets Accepts => _master is null ? PropagationTargets.Replicas : PropagationTargets.None;
+
     /// <summary>The effects of a write (IEffectsConsumer): on a master, into the stream. A replica proxies its
     /// master's stream instead (<see cref="FeedFromMaster"/>), so its own effects are not fed.</summary>
     public void Append(in EffectsUnit unit)
     {
-        if (_backlog is null || _master is not null) return;
+        if (_backlog is null || _master is not null || !EffectsStream.HasPart(unit, aof: false)) return;
         _unitBytes.ResetWrittenCount();
-        EffectsStream.Write(_unitBytes, unit, ref _selectedDb);
+        EffectsStream.Write(_unitBytes, unit, ref _selectedDb, aof: false);
         Feed(_unitBytes.WrittenSpan);
     }
 

@@ -82,10 +82,9 @@ internal sealed class ScriptCall
         Client.Protocol = run.Resp3 ? RespVersion.Resp3 : RespVersion.Resp2;
         _reply.Version = Client.Protocol;
         var effects = _server.Effects;
-        bool toAof = (run.ReplFlags & 1) != 0;
-        var mark = !toAof && effects.HasConsumers ? effects.Mark() : default;
+        if (effects.HasConsumers) effects.NextCommandTargets = (Propagation.PropagationTargets)(run.ReplFlags & 3); // redis.set_repl
         _server.Commands.Execute(ref context);
-        if (!toAof && effects.HasConsumers) effects.DropSince(mark); // redis.set_repl without REPL_AOF
+        effects.NextCommandTargets = Propagation.PropagationTargets.Both; // also when the call was refused before it ran
         run.Database = Client.Database; // SELECT inside a script stays for the script's later calls
 
         var sga = _reply.Take();
