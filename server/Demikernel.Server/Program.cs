@@ -5,6 +5,9 @@ using Demikernel.Server;
 using Demikernel.Server.Logging;
 using Microsoft.Extensions.Logging;
 
+// Before anything starts the runtime's signal handling, which decides once whether SIGINT can be handled.
+Demikernel.Server.Interop.Posix.RestoreDefaultSigint();
+
 // redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
 var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
 var bind = MultiWord("--bind", "addresses to listen on (default 127.0.0.1; * = all IPv4; -ADDR = optional)");
@@ -203,7 +206,6 @@ root.SetAction(parse =>
             return 1;
         }
         // SIGTERM and SIGINT shut down as redis-server does: save when save points are configured, then exit 0.
-        Demikernel.Server.Interop.Posix.RestoreDefaultSigint();
         using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, Shutdown);
         using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, Shutdown);
         void Shutdown(System.Runtime.InteropServices.PosixSignalContext signal)
