@@ -75,13 +75,16 @@ var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name
 ];
 var tlsOptions = tlsSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
-var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API")
+var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API; any other redis.conf parameter is taken as --name value ..., as redis-server takes it")
 {
     port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
     aofLoadTruncated, loglevel, logfile, redisConf, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive, replicaOf,
 };
 foreach (var option in memoryOptions) root.Options.Add(option);
 foreach (var option in tlsOptions) root.Options.Add(option);
+// As redis-server's command line, every parameter is `--name word...` up to the next `--`: taken out here and applied
+// after the redis.conf, like lines appended to it.
+var (declaredArgs, genericDirectives) = SplitGenericOptions(args);
 root.SetAction(parse =>
 {
     try
@@ -159,6 +162,14 @@ root.SetAction(parse =>
                 return 2;
             }
         }
+        foreach (var (name, words) in genericDirectives)
+        {
+            if (config.LoadDirective(name, words, out string? why) is DirectiveResult.Error or DirectiveResult.Unsupported)
+            {
+                Console.Error.WriteLine($"error: --{name} '{string.Join(' ', words)}': {why ?? "Bad directive or wrong number of arguments"}");
+                return 2;
+            }
+        }
         var options = config.ToOptions(new ServerOptions
         {
             LibOS = parse.GetValue(libosName) ?? yaml.GetString("server", "libos", LibOS.DefaultName),
@@ -217,6 +228,7 @@ root.SetAction(parse =>
         log.ServerInitialized();
         // As redis-server: listening first, then the data loaded (clients wait in the backlog), then ready.
         string? loadError = server.Persistence.LoadAtStartup();
+        if (server.Stopping) return 0; // SHUTDOWN or a signal while loading: stopped without saving, as redis-server
         if (loadError is not null)
         {
             // Never start empty in silence when a file that should be loaded is unreadable.
@@ -241,7 +253,30 @@ root.SetAction(parse =>
         return 2;
     }
 });
-return root.Parse(args).Invoke();
+return root.Parse(declaredArgs).Invoke();
+
+// Splits the command line into what System.CommandLine parses (--config, --libos, help, version, the redis.conf path)
+// and redis-server-style `--name word...` pairs for every parameter, each taking the words up to the next token
+// starting with "--" and applied as a redis.conf line would be (the parameters' options above document the common ones).
+static (string[] Declared, List<(string Name, string[] Words)> Generic) SplitGenericOptions(string[] args)
+{
+    var known = new HashSet<string>(StringComparer.Ordinal) { "--help", "-h", "-?", "--version", "--config", "--libos" };
+    var declared = new List<string>();
+    var generic = new List<(string, string[])>();
+    for (int i = 0; i < args.Length; i++)
+    {
+        string token = args[i];
+        if (!token.StartsWith("--", StringComparison.Ordinal) || token.Length == 2 || known.Contains(token))
+        {
+            declared.Add(token);
+            continue;
+        }
+        var words = new List<string>();
+        while (i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal)) words.Add(args[++i]);
+        generic.Add((token[2..].ToLowerInvariant(), words.ToArray()));
+    }
+    return (declared.ToArray(), generic);
+}
 
 
 // A multi-word parameter takes the words up to the next option, as redis-server's command line does

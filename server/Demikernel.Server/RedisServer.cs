@@ -172,6 +172,9 @@ public sealed class RedisServer
     /// <summary>The running script passed busy-reply-threshold: other clients are served, with BUSY for most commands.</summary>
     internal Scripting.LuaEngine? BusyScript { get; set; }
 
+    /// <summary>The dataset being loaded at start (redis's server.loading): other clients get -LOADING meanwhile.</summary>
+    internal Persistence.LoadingProgress? Loading { get; set; }
+
     /// <summary>SCRIPT KILL / FUNCTION KILL (redis's scriptKill).</summary>
     internal void ScriptKill(ref Commands.CommandContext c, bool functions)
     {
@@ -475,6 +478,7 @@ public sealed class RedisServer
     public bool Shutdown(bool? save, bool force)
     {
         Log.UserRequestedShutdown();
+        if (Loading is not null) save = false; // as redis: never overwrite the files with a half-loaded dataset
         if (!Persistence.PrepareForShutdown(save, force))
         {
             Log.ShutdownErrors();
@@ -616,7 +620,8 @@ public sealed class RedisServer
             EffectiveHz = AdaptHz(Config.Hz, Config.DynamicHz, _clients.Count);
             await LibOS.Delay(TimeSpan.FromMilliseconds(1000.0 / EffectiveHz));
             CoarseNowMs = NowMs;
-            if (RunningScript is not null) continue; // a busy script is atomic: no expiry, no timeouts meanwhile
+            // A busy script is atomic, a load at start incomplete: no expiry, saves or timeouts meanwhile.
+            if (RunningScript is not null || Loading is not null) continue;
             long expireStart = System.Diagnostics.Stopwatch.GetTimestamp();
             // A replica never expires keys itself: its master's DELs do (expired keys read as missing meanwhile).
             if (Diagnostics.ActiveExpire && !Replication.IsReplica)

@@ -98,6 +98,7 @@ public sealed partial class ServerConfig
         _values["io-threads"] = "1";
         _values["min-replicas-to-write"] = "0";
         _values["busy-reply-threshold"] = "5000";
+        _values["loading-process-events-interval-bytes"] = "2097152";
         _values["aclfile"] = "";
         _values["acllog-max-len"] = "128";
         _values["acl-pubsub-default"] = "resetchannels";
@@ -191,6 +192,9 @@ public sealed partial class ServerConfig
     /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
     public long BusyReplyThresholdMs { get; private set; }
 
+    /// <summary>loading-process-events-interval-bytes: while loading at start, clients are served every so many bytes.</summary>
+    public long LoadingProcessEventsIntervalBytes { get; private set; }
+
     /// <summary>notify-keyspace-events: the classes of keyspace notifications published (Notifications/).</summary>
     public Notifications.NotifyClass NotifyKeyspaceEvents { get; private set; }
 
@@ -218,13 +222,16 @@ public sealed partial class ServerConfig
         return Aliases.TryGetValue(name, out var target) ? target : ReplicationAliases.GetValueOrDefault(name, name);
     }
 
+    /// <summary>redis's HIDDEN_CONFIG parameters: CONFIG GET shows them only when asked for by name.</summary>
+    private static readonly HashSet<string> Hidden = new(["loading-process-events-interval-bytes"], StringComparer.Ordinal);
+
     /// <summary>Parameters matching a glob pattern (CONFIG GET), aliases included under the name asked for.</summary>
     public IEnumerable<KeyValuePair<string, string>> Match(string pattern)
     {
         pattern = pattern.ToLowerInvariant();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, value) in _values)
-            if (Glob.IsMatch(pattern, name) && seen.Add(name)) yield return new(name, value);
+            if ((Hidden.Contains(name) ? pattern == name : Glob.IsMatch(pattern, name)) && seen.Add(name)) yield return new(name, value);
         foreach (var (alias, target) in Aliases.Concat(ReplicationAliases))
             if (Glob.IsMatch(pattern, alias) && seen.Add(alias)) yield return new(alias, _values[target]);
     }
@@ -340,6 +347,8 @@ public sealed partial class ServerConfig
                 return null;
             case "busy-reply-threshold":
                 return Range(v, 0, long.MaxValue);
+            case "loading-process-events-interval-bytes":
+                return Range(v, 1024, int.MaxValue);
             case "acllog-max-len":
                 return Range(v, 0, long.MaxValue);
             case "acl-pubsub-default":
@@ -580,6 +589,7 @@ public sealed partial class ServerConfig
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
+        LoadingProcessEventsIntervalBytes = long.Parse(_values["loading-process-events-interval-bytes"], CultureInfo.InvariantCulture);
         ApplyReplication();
         TrackingTableMaxKeys = long.Parse(_values["tracking-table-max-keys"], CultureInfo.InvariantCulture);
         NotifyKeyspaceEvents = Notifications.NotifyFlags.Parse(_values["notify-keyspace-events"]) ?? Notifications.NotifyClass.None;

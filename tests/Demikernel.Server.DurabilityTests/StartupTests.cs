@@ -35,6 +35,75 @@ public sealed class StartupTests(ITestOutputHelper output)
         output.WriteLine($"{before.Count} keys back; {watch.Elapsed.TotalSeconds:F1} s");
     }
 
+    /// <summary>
+    /// While the RDB loads at start, clients get redis's -LOADING and INFO (flagged loading) shows the progress, then
+    /// the data is served; a SIGTERM while loading stops the server without saving even with save points, so the file
+    /// is never replaced by half a dataset (redis's SHUTDOWN_NOSAVE while loading).
+    /// </summary>
+    [Fact]
+    public void ClientsGetLoadingWhileTheRdbLoadsAndASignalThenSavesNothing()
+    {
+        const int Keys = 500_000;
+        using var dir = new TempDir("loading");
+        using (var server = ServerProcess.StartOurs(dir.Path, "--save", "", "--enable-debug-command", "yes"))
+        {
+            using var c = server.Connect(TimeSpan.FromSeconds(120));
+            Assert.Equal("OK", c.Call("DEBUG", "POPULATE", Keys.ToString(System.Globalization.CultureInfo.InvariantCulture)).Text);
+            Assert.Equal("OK", c.Call("SAVE").Text);
+        }
+        byte[] file = File.ReadAllBytes(dir["dump.rdb"]);
+        string[] slow = ["--loading-process-events-interval-bytes", "1024"];
+
+        using (var server = ServerProcess.StartOursListening(dir.Path, ["--save", "", .. slow]))
+        {
+            using var c = server.Connect(TimeSpan.FromSeconds(120));
+            var first = c.Call("PING");
+            Assert.True(first.IsError && first.Text == "LOADING Redis is loading the dataset in memory", $"first PING: {first}");
+            string info = c.Call("INFO", "persistence").Text!;
+            Assert.Contains("loading:1\r\n", info);
+            Assert.Contains($"loading_total_bytes:{file.Length}\r\n", info);
+            Assert.Matches(@"loading_loaded_perc:\d+\.\d\d\r\n", info);
+            Assert.True(c.Call("GET", "key:1").IsError, "GET while loading");
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
+            while (c.Call("PING").IsError) Assert.True(DateTime.UtcNow < deadline, "still loading after 120 s");
+            Assert.Equal(Keys, c.Call("DBSIZE").Integer);
+            Assert.Contains("loading:0\r\n", c.Call("INFO", "persistence").Text!);
+        }
+
+        using (var server = ServerProcess.StartOursListening(dir.Path, ["--save", "3600 1", .. slow]))
+        {
+            using var c = server.Connect(TimeSpan.FromSeconds(120));
+            Assert.True(c.Call("PING").IsError, "the signal must arrive while loading");
+            server.Signal("TERM");
+            int code = server.WaitForExit(TimeSpan.FromSeconds(60));
+            Assert.True(code == 0, $"exit code {code} after SIGTERM while loading:\n{server.Output}");
+        }
+        Assert.Equal(file, File.ReadAllBytes(dir["dump.rdb"]));
+        Assert.Equal(["dump.rdb"], TempDir.Names(dir.Path));
+    }
+
+    /// <summary>As redis-server's command line: any parameter as <c>--name word...</c>, up to the next <c>--</c> (an empty
+    /// save included); an unknown one or a bad value stops the start with the parameter named.</summary>
+    [Fact]
+    public void AnyParameterIsACommandLineOption()
+    {
+        using var dir = new TempDir("cmdline");
+        using (var server = ServerProcess.StartOurs(dir.Path, "--save", "", "--enable-debug-command", "yes", "--hash-max-listpack-entries", "7",
+                   "--notify-keyspace-events", "KEA", "--client-output-buffer-limit", "pubsub", "1mb", "512kb", "30"))
+        {
+            using var c = server.Connect();
+            Assert.Equal("OK", c.Call("DEBUG", "SLEEP", "0").Text);
+            Assert.Equal("7", c.Call("CONFIG", "GET", "hash-max-listpack-entries").Items![1].Text);
+            Assert.Equal("AKE", c.Call("CONFIG", "GET", "notify-keyspace-events").Items![1].Text);
+            Assert.Contains("pubsub 1048576 524288 30", c.Call("CONFIG", "GET", "client-output-buffer-limit").Items![1].Text);
+            Assert.Equal("", c.Call("CONFIG", "GET", "save").Items![1].Text);
+        }
+        var (code, output) = ServerProcess.RunExpectingRefusal(dir.Path, "--save", "", "--no-such-parameter", "1");
+        Assert.True(code != 0 && output.Contains("--no-such-parameter '1'", StringComparison.Ordinal), $"{code}: {output}");
+        (code, output) = ServerProcess.RunExpectingRefusal(dir.Path, "--hz", "10", "--maxmemory-samples", "0");
+        Assert.True(code != 0 && output.Contains("--maxmemory-samples '0'", StringComparison.Ordinal), $"{code}: {output}");
+    }
+
     [Fact]
     public void ShutdownNosaveWritesNoFileAndShutdownSaveDoes()
     {

@@ -147,6 +147,15 @@ public sealed class CommandTable
             Stats.Rejected(spec.Id);
             return;
         }
+        // While the dataset loads at start only commands flagged loading run (processCommand's LOADING check); the
+        // loader's own client is obeyed.
+        if (context.Server.Loading is not null && (spec.Flags & CommandFlags.Loading) == 0 && !client.MustObey)
+        {
+            if (client.InMulti) client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
+            context.Reply.Error(Errors.Loading);
+            return;
+        }
         // A script past busy-reply-threshold lets other clients in (Scripting/LuaEngine's hook): only allow_busy
         // commands run, the others get BUSY, as processCommand does while a script is timed out.
         if (context.Server.BusyScript is { } busy && (spec.Flags & CommandFlags.AllowBusy) == 0 && !ReferenceEquals(client, busy.Call.Client))

@@ -19,6 +19,7 @@ public static class Errors
     public const string StringTooLong = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
     public const string IncrFloatNaN = "ERR increment would produce NaN or Infinity";
     public const string SameObject = "ERR source and destination objects are the same";
+    public const string Loading = "LOADING Redis is loading the dataset in memory";
     public const string BusyScript = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
     public const string BusyFunction = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
 

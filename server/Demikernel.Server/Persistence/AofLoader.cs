@@ -38,13 +38,14 @@ internal sealed class AofLoader
     }
 
     /// <summary>Loads one file's bytes. <paramref name="allowRdb"/>: the base file may be (or start with) an RDB.</summary>
-    public AofFileLoad Load(ReadOnlySpan<byte> data, string name, bool allowRdb)
+    /// <param name="progress">Told the bytes consumed before each command; false stops the load (shutdown).</param>
+    public AofFileLoad Load(ReadOnlySpan<byte> data, string name, bool allowRdb, Func<long, bool>? progress = null)
     {
         long commands = 0;
         int pos = 0;
         if (allowRdb && data.StartsWith("REDIS"u8))
         {
-            var rdb = RdbLoader.Load(data, _server.Databases, _server.NowMs, verifyChecksum: true, _server.Functions.LoadFromRdb);
+            var rdb = RdbLoader.Load(data, _server.Databases, _server.NowMs, verifyChecksum: true, _server.Functions.LoadFromRdb, progress: progress);
             if (!rdb.Ok) return new(false, $"Bad RDB preamble in the AOF file {name}: {rdb.Error}", 0, 0, false);
             pos = (int)rdb.BytesUsed;
         }
@@ -53,6 +54,7 @@ internal sealed class AofLoader
         {
             while (pos < data.Length)
             {
+                if (progress is not null && !progress(pos)) return new(false, $"Loading {name} stopped: the server is shutting down", commands, pos, false);
                 byte first = data[pos];
                 if (first == '#')
                 {

@@ -302,6 +302,15 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
         if (_manifest.Base is { } b) files.Add(b);
         files.AddRange(_manifest.Incremental);
         long total = 0;
+        var progress = _server.Loading;
+        if (progress is not null)
+        {
+            foreach (var f in files)
+            {
+                var info = new FileInfo(Path.Combine(dir, f.Name));
+                if (info.Exists) progress.TotalBytes += info.Length;
+            }
+        }
         for (int i = 0; i < files.Count; i++)
         {
             var f = files[i];
@@ -313,7 +322,8 @@ internal sealed class AppendOnlyFile : IEffectsConsumer
             if (f.Kind == AofFileKind.Base) BaseSize = data.Length;
             if (data.Length == 0) continue;
             if (f.Kind == AofFileKind.Base && data.AsSpan().StartsWith("REDIS"u8)) Log.AofReadingRdbBase();
-            var result = loader.Load(data, f.Name, allowRdb: f.Kind == AofFileKind.Base);
+            var result = loader.Load(data, f.Name, allowRdb: f.Kind == AofFileKind.Base, progress is null ? null : progress.Advance);
+            progress?.FileDone(data.Length);
             if (result.Ok && result.ValidLength < data.Length)
             {
                 // a torn annotation line at the end: cut it off so that appended commands start on a line of their own

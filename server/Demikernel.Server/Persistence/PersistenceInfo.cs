@@ -14,7 +14,7 @@ internal static class PersistenceInfo
         var ci = CultureInfo.InvariantCulture;
         void Line(string name, object value) => sb.Append(name).Append(':').Append(Convert.ToString(value, ci)).Append("\r\n");
         sb.Append("# Persistence\r\n");
-        Line("loading", 0);
+        Line("loading", server.Loading is null ? 0 : 1);
         Line("async_loading", 0);
         // No fork: "copy-on-write" is what a running snapshot serialized ahead of its walk for keys changed meanwhile.
         Line("current_cow_peak", snapshot?.PreservedBytes ?? 0);
@@ -45,12 +45,15 @@ internal static class PersistenceInfo
         Line("aof_last_cow_size", 0);
         Line("module_fork_in_progress", 0);
         Line("module_fork_last_cow_size", 0);
-        if (!aof.Enabled) return;
-        Line("aof_current_size", aof.CurrentSize);
-        Line("aof_base_size", aof.BaseSize);
-        Line("aof_pending_rewrite", aof.RewriteScheduled ? 1 : 0);
-        Line("aof_buffer_length", aof.BufferLength);
-        Line("aof_pending_bio_fsync", aof.FsyncPending ? 1 : 0);
-        Line("aof_delayed_fsync", 0);
+        if (aof.Enabled)
+        {
+            Line("aof_current_size", aof.CurrentSize);
+            Line("aof_base_size", aof.BaseSize);
+            Line("aof_pending_rewrite", aof.RewriteScheduled ? 1 : 0);
+            Line("aof_buffer_length", aof.BufferLength);
+            Line("aof_pending_bio_fsync", aof.FsyncPending ? 1 : 0);
+            Line("aof_delayed_fsync", 0);
+        }
+        server.Loading?.AppendInfo(sb);
     }
 }

@@ -99,18 +99,26 @@ public sealed class PersistenceManager
     public string? LoadAtStartup()
     {
         var started = Stopwatch.GetTimestamp();
-        if (Config.AppendOnly) return Aof.LoadAndOpenAtStartup();
-        string path = RdbPath;
-        if (!File.Exists(path)) return null;
-        Log.LoadingRdb(path);
-        var result = LoadRdbFile(path, out string? problem);
-        if (problem is not null) return problem;
-        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        Log.RdbLoaded(seconds, result.KeysLoaded, result.ExpiredSkipped);
-        return null;
+        _server.Loading = new LoadingProgress(_server);
+        try
+        {
+            if (Config.AppendOnly) return Aof.LoadAndOpenAtStartup();
+            string path = RdbPath;
+            if (!File.Exists(path)) return null;
+            Log.LoadingRdb(path);
+            var result = LoadRdbFile(path, out string? problem, progress: _server.Loading);
+            if (problem is not null) return problem;
+            double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            Log.RdbLoaded(seconds, result.KeysLoaded, result.ExpiredSkipped);
+            return null;
+        }
+        finally
+        {
+            _server.Loading = null;
+        }
     }
 
-    internal RdbLoadResult LoadRdbFile(string path, out string? problem, bool replaceDuplicates = false)
+    internal RdbLoadResult LoadRdbFile(string path, out string? problem, bool replaceDuplicates = false, LoadingProgress? progress = null)
     {
         problem = null;
         byte[] image;
@@ -129,7 +137,8 @@ public sealed class PersistenceManager
             problem = $"Can't read the RDB file '{path}': {e.Message}";
             return default;
         }
-        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: true, replaceDuplicates ? _server.Functions.LoadFromRdbReplacing : _server.Functions.LoadFromRdb, replaceDuplicates);
+        if (progress is not null) progress.TotalBytes = image.Length;
+        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: true, replaceDuplicates ? _server.Functions.LoadFromRdbReplacing : _server.Functions.LoadFromRdb, replaceDuplicates, progress is null ? null : progress.Advance);
         if (!result.Ok)
         {
             problem = $"Failed loading the RDB file '{path}': {result.Error}"; // the loader left the databases empty

@@ -40,10 +40,12 @@ internal static class RdbLoader
     /// error text, which fails the load; without it such a file is refused.</param>
     /// <param name="replaceDuplicates">A key already in the database is replaced by the file's (DEBUG RELOAD MERGE,
     /// redis's RDBFLAGS_ALLOW_DUP) instead of failing the load.</param>
+    /// <param name="progress">Told the bytes consumed before each item; false stops the load (the server is shutting
+    /// down while loading at start).</param>
     public static RdbLoadResult Load(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum,
-        Func<byte[], string?>? loadFunction = null, bool replaceDuplicates = false)
+        Func<byte[], string?>? loadFunction = null, bool replaceDuplicates = false, Func<long, bool>? progress = null)
     {
-        var state = new LoadState { LoadFunction = loadFunction, ReplaceDuplicates = replaceDuplicates };
+        var state = new LoadState { LoadFunction = loadFunction, ReplaceDuplicates = replaceDuplicates, Progress = progress };
         RdbLoadResult result;
         try
         {
@@ -71,6 +73,7 @@ internal static class RdbLoader
         public int ReplStreamDb = -1;
         public Func<byte[], string?>? LoadFunction;
         public bool ReplaceDuplicates;
+        public Func<long, bool>? Progress;
     }
 
     private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase, s.Empty);
@@ -96,6 +99,7 @@ internal static class RdbLoader
         while (true)
         {
             int at = s.At = r.Position;
+            if (s.Progress is { } progress && !progress(at)) return Fail(s, "loading stopped: the server is shutting down");
             if (!r.TryByte(out byte op)) return Truncated(s, image, at, "an opcode");
             switch (op)
             {

@@ -48,6 +48,13 @@ public sealed class ServerProcess : IDisposable
         return Start("ours", "dotnet", OurArguments(port, dir, args), port);
     }
 
+    /// <summary>Our server, returned as soon as its port accepts connections (it may still be loading its data).</summary>
+    public static ServerProcess StartOursListening(string dir, params string[] args)
+    {
+        int port = FreePort();
+        return Start("ours", "dotnet", OurArguments(port, dir, args), port, untilLoaded: false);
+    }
+
     /// <summary>Our server on a given port (a restart where the old process listened).</summary>
     public static ServerProcess StartOursOnPort(int port, string dir, params string[] args) =>
         Start("ours", "dotnet", OurArguments(port, dir, args), port);
@@ -63,8 +70,13 @@ public sealed class ServerProcess : IDisposable
         return Start("redis-sentinel", RedisSentinel, [configFile], port);
     }
 
-    public static string[] OurArguments(int port, string dir, string[] args) =>
-        [OurDll, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir, .. args];
+    /// <summary>A redis.conf path in <paramref name="args"/> goes first, as redis-server's command line wants it: an
+    /// option takes every word up to the next <c>--</c>.</summary>
+    public static string[] OurArguments(int port, string dir, string[] args)
+    {
+        string[] conf = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? [args[0]] : [];
+        return [OurDll, .. conf, "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", dir, .. args[conf.Length..]];
+    }
 
     /// <summary>redis-server 7.0 (never daemonized, no save points unless <paramref name="args"/> set them).</summary>
     public static ServerProcess StartRedis(string dir, params string[] args)
@@ -133,7 +145,7 @@ public sealed class ServerProcess : IDisposable
         return info;
     }
 
-    private static ServerProcess Start(string name, string file, string[] args, int port)
+    private static ServerProcess Start(string name, string file, string[] args, int port, bool untilLoaded = true)
     {
         var process = Process.Start(Info(file, args)) ?? throw new InvalidOperationException($"could not start {file}");
         var server = new ServerProcess(name, port, process);
@@ -152,7 +164,7 @@ public sealed class ServerProcess : IDisposable
                     throw new InvalidOperationException($"{name} exited with code {process.ExitCode} before listening on {port}:\n{server.Output}");
                 }
                 if (DateTime.UtcNow > deadline) throw new TimeoutException($"{name} did not listen on {port} within {StartTimeout.TotalSeconds:F0} s:\n{server.Output}");
-                if (CanConnect(port) && server.Ready()) return server;
+                if (CanConnect(port) && (!untilLoaded || server.Ready())) return server;
                 Thread.Sleep(30);
             }
         }
