@@ -50,6 +50,70 @@ public sealed class ReplicationTests(ITestOutputHelper output)
         WaitFor(() => long.Parse(master.Info("expired_keys")!, CultureInfo.InvariantCulture) >= 2, "the master to expire the short-lived keys");
     }
 
+    /// <summary>
+    /// FAILOVER both ways between ours and redis-server 7.0: the master pauses writes, waits for the replica to ack its
+    /// whole stream, becomes its replica with PSYNC ... FAILOVER, and the replica promotes itself and continues the
+    /// history (a partial resync); no data lost, the state back to no-failover. Error paths as redis's.
+    /// </summary>
+    [Fact]
+    public void FailoverHandsTheMasterRoleOverBothWays()
+    {
+        using var d1 = new TempDir("failover-ours");
+        using var d2 = new TempDir("failover-redis");
+        using var ours = ServerProcess.StartOurs(d1.Path, "--save", "", "--repl-diskless-sync-delay", "0");
+        using var redis = ServerProcess.StartRedis(d2.Path, "--repl-diskless-sync-delay", "0");
+        using var o = ours.Connect();
+        using var r = redis.Connect();
+        foreach (var c in new[] { o, r })
+        {
+            Assert.Equal("ERR No failover in progress.", c.Call("FAILOVER", "ABORT").Text);
+            Assert.Equal("ERR FAILOVER requires connected replicas.", c.Call("FAILOVER").Text);
+            Assert.Equal("ERR FAILOVER timeout must be greater than 0", c.Call("FAILOVER", "TIMEOUT", "0").Text);
+            Assert.Equal("ERR syntax error", c.Call("FAILOVER", "NOW").Text);
+        }
+        Dataset.BuildPartOne(o);
+        r.Ok("REPLICAOF", "127.0.0.1", S(ours.Port));
+        WaitInSync(o, r);
+        Assert.Equal("ERR FAILOVER with force option requires both a timeout and target HOST and IP.", o.Call("FAILOVER", "TO", "127.0.0.1", S(redis.Port), "FORCE").Text);
+        Assert.Equal("ERR FAILOVER target HOST and PORT is not a replica.", o.Call("FAILOVER", "TO", "127.0.0.1", "1").Text);
+        Assert.Equal("ERR FAILOVER is not valid when server is a replica.", r.Call("FAILOVER").Text);
+
+        // ours hands over to redis-server
+        o.Ok("FAILOVER", "TO", "127.0.0.1", S(redis.Port), "TIMEOUT", "20000");
+        WaitFor(() => r.Info("role") == "master" && o.Info("role") == "slave" && o.Info("master_link_status") == "up", "redis-server to take over from ours");
+        WaitFor(() => o.Info("master_failover_state") == "no-failover", "our failover state to clear");
+        Assert.Equal("1", r.Info("sync_partial_ok"));
+        r.Ok("SET", "written:on:redis", "1");
+        WaitInSync(r, o);
+        Dataset.AssertSame(Dataset.Read(r), Dataset.Read(o), "after ours failed over to redis-server", Compare.AofReplayVersusLive);
+
+        // and redis-server hands back to ours
+        r.Ok("FAILOVER");
+        WaitFor(() => o.Info("role") == "master" && r.Info("role") == "slave" && r.Info("master_link_status") == "up", "ours to take over from redis-server");
+        WaitFor(() => r.Info("master_failover_state") == "no-failover", "redis-server's failover state to clear");
+        o.Ok("SET", "written:on:ours", "1");
+        WaitInSync(o, r);
+        Dataset.AssertSame(Dataset.Read(o), Dataset.Read(r), "after redis-server failed over to ours", Compare.AofReplayVersusLive);
+
+        // a failover that cannot complete (the replica is stopped, it never acks): aborted at its timeout
+        redis.Signal("STOP");
+        try
+        {
+            o.Ok("SET", "moves:the:offset", "1");
+            o.Ok("FAILOVER", "TIMEOUT", "500");
+            Assert.Equal("waiting-for-sync", o.Info("master_failover_state"));
+            Assert.Equal("ERR REPLICAOF not allowed while failing over.", o.Call("REPLICAOF", "NO", "ONE").Text);
+            WaitFor(() => o.Info("master_failover_state") == "no-failover", "the failover to time out");
+            Assert.Equal("OK", o.Call("SET", "after:abort", "1").Text); // writes were held, not refused, and flow again
+            Assert.Equal("master", o.Info("role"));
+        }
+        finally
+        {
+            redis.Signal("CONT");
+        }
+        WaitInSync(o, r);
+    }
+
     [Fact]
     public void RedisServerReplicatesFromOursWithPartialResyncAfterALinkCut()
     {

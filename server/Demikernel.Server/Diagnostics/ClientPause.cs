@@ -4,6 +4,9 @@ namespace Demikernel.Server.Diagnostics;
 
 internal enum PauseMode : byte { None, Write, All }
 
+/// <summary>Why clients are paused (redis's pause_purpose).</summary>
+internal enum PausePurpose : byte { ClientCommand, Failover }
+
 /// <summary>
 /// CLIENT PAUSE / UNPAUSE as redis-server 7.0: until the end time, clients asking for a command the mode covers are
 /// held (their request waits in the query buffer, nothing is answered) rather than refused: ALL holds every command
@@ -15,38 +18,54 @@ internal sealed class ClientPause
 {
     private readonly RedisServer _server;
     private readonly List<ClientSession> _held = [];
+    // One pause per purpose, as redis's client_pause_per_purpose: CLIENT PAUSE's, and FAILOVER's until it ends.
+    private readonly (PauseMode Mode, long EndMs)[] _purposes = new (PauseMode, long)[2];
 
     public ClientPause(RedisServer server) => _server = server;
 
+    /// <summary>The strictest mode of the purposes pausing now, until the latest of their ends.</summary>
     public PauseMode Mode { get; private set; }
     public long EndMs { get; private set; }
 
     /// <summary>A pause is in force now (ends by itself at <see cref="EndMs"/>).</summary>
     public bool Active => Mode != PauseMode.None && _server.NowMs < EndMs;
 
-    public void Pause(long endMs, PauseMode mode)
+    public void Pause(long endMs, PauseMode mode, PausePurpose purpose = PausePurpose.ClientCommand)
     {
-        if (!Active)
+        ref var p = ref _purposes[(int)purpose];
+        if (p.Mode == PauseMode.None || _server.NowMs >= p.EndMs)
         {
-            Mode = mode;
-            EndMs = endMs;
+            p = (mode, endMs);
         }
         else
         {
+            if (mode > p.Mode) p.Mode = mode;
+            if (endMs > p.EndMs) p.EndMs = endMs;
+        }
+        Recompute();
+    }
+
+    /// <summary>Ends one purpose's pause (CLIENT UNPAUSE ends only CLIENT PAUSE's); held clients try again.</summary>
+    public void Unpause(PausePurpose purpose = PausePurpose.ClientCommand)
+    {
+        _purposes[(int)purpose] = default;
+        Recompute();
+        var held = _held.ToArray();
+        _held.Clear();
+        foreach (var session in held) session.ResumeFromPause();
+    }
+
+    private void Recompute()
+    {
+        Mode = PauseMode.None;
+        EndMs = 0;
+        foreach (var (mode, endMs) in _purposes)
+        {
+            if (mode == PauseMode.None || _server.NowMs >= endMs) continue;
             if (mode > Mode) Mode = mode;
             if (endMs > EndMs) EndMs = endMs;
         }
         Apply();
-    }
-
-    public void Unpause()
-    {
-        Mode = PauseMode.None;
-        EndMs = 0;
-        Apply();
-        var held = _held.ToArray();
-        _held.Clear();
-        foreach (var session in held) session.ResumeFromPause();
     }
 
     /// <summary>Expiry and eviction stop while clients are paused (redis's checkClientPauseTimeoutAndReturnIfPaused).</summary>

@@ -224,10 +224,17 @@ internal sealed class MasterLink
         string psyncOffset = HasOffset && _replid is not null ? (ReplOffset + 1).ToString(CultureInfo.InvariantCulture) : "-1";
         if (psyncReplid != "?") _server.Log.TryingPartialResync(psyncReplid, psyncOffset);
         else _server.Log.FullResyncNeeded();
-        if (!SendRaw(Request("PSYNC", psyncReplid, psyncOffset))) return;
+        // A master handing over (FAILOVER) asks its target to become the master in the same PSYNC.
+        bool failover = _manager.FailoverInProgress;
+        if (!SendRaw(failover ? Request("PSYNC", psyncReplid, psyncOffset, "FAILOVER") : Request("PSYNC", psyncReplid, psyncOffset)))
+        {
+            if (failover) _manager.AbortFailover("Write error to failover target");
+            return;
+        }
         do line = await ReadLineAsync();
         while (line is { Length: 0 }); // newlines: the master keeps the link alive before answering
         if (line is null) return;
+        if (failover) _manager.FailoverPsyncAnswered(line.StartsWith("+FULLRESYNC", StringComparison.Ordinal) || line.StartsWith("+CONTINUE", StringComparison.Ordinal));
         if (line.StartsWith("+FULLRESYNC", StringComparison.Ordinal))
         {
             var words = line.Split(' ');

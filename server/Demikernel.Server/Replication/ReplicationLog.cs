@@ -130,6 +130,30 @@ internal static partial class ReplicationLog
     [LoggerMessage(EventId = 456, Level = LogLevel.Warning, Message = "{reason}")]
     public static partial void MasterLinkFailed(this ILogger log, string reason);
 
+    [LoggerMessage(EventId = 460, Level = LogLevel.Information, Message = "FAILOVER requested to {host}:{port}.")]
+    public static partial void FailoverRequested(this ILogger log, string host, long port);
+
+    [LoggerMessage(EventId = 466, Level = LogLevel.Information, Message = "FAILOVER requested to any replica.")]
+    public static partial void FailoverRequestedToAny(this ILogger log);
+
+    [LoggerMessage(EventId = 461, Level = LogLevel.Information, Message = "FAILOVER to {host}:{port} time out exceeded, failing over.")]
+    public static partial void FailoverForced(this ILogger log, string? host, int port);
+
+    [LoggerMessage(EventId = 462, Level = LogLevel.Information, Message = "Failover target {host}:{port} is synced, failing over.")]
+    public static partial void FailoverTargetSynced(this ILogger log, string? host, int port);
+
+    [LoggerMessage(EventId = 463, Level = LogLevel.Information, Message = "FAILOVER to {host}:{port} aborted: {why}")]
+    public static partial void FailoverAborted(this ILogger log, string host, int port, string why);
+
+    [LoggerMessage(EventId = 467, Level = LogLevel.Information, Message = "FAILOVER to any replica aborted: {why}")]
+    public static partial void FailoverToAnyAborted(this ILogger log, string why);
+
+    [LoggerMessage(EventId = 464, Level = LogLevel.Warning, Message = "Failover request received for replid {replid}.")]
+    public static partial void FailoverRequestReceived(this ILogger log, string replid);
+
+    [LoggerMessage(EventId = 465, Level = LogLevel.Information, Message = "MASTER MODE enabled (failover request from '{client}')")]
+    public static partial void MasterModeOnFailover(this ILogger log, string client);
+
     [LoggerMessage(EventId = 457, Level = LogLevel.Information, Message = "Connection with master dropped: {why}")]
     public static partial void MasterLinkDropped(this ILogger log, string why);
 }

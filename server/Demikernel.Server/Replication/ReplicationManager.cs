@@ -23,7 +23,7 @@ namespace Demikernel.Server.Replication;
 /// </code>
 /// Everything runs on the libOS thread.
 /// </summary>
-public sealed class ReplicationManager : IEffectsConsumer
+public sealed partial class ReplicationManager : IEffectsConsumer
 {
     internal const string NullReplid = "0000000000000000000000000000000000000000";
 
@@ -155,6 +155,16 @@ public sealed class ReplicationManager : IEffectsConsumer
     {
         var client = c.Client;
         if (client.IsReplica) return; // ignored, as redis does for a client already a replica
+        if (psync && c.Count > 3 && c.ArgIs(3, "FAILOVER"u8) && TakeOverFromFailingMaster(ref c) is { } failoverError)
+        {
+            c.Reply.Error(failoverError);
+            return;
+        }
+        if (_failover != FailoverState.None)
+        {
+            c.Reply.Error("NOMASTERLINK Can't SYNC while failing over");
+            return;
+        }
         if (_master is not null && _master.State != MasterLinkState.Connected)
         {
             c.Reply.Error("NOMASTERLINK Can't SYNC while not connected with my master");
@@ -602,6 +612,11 @@ public sealed class ReplicationManager : IEffectsConsumer
 
     internal void ReplicaOf(ref CommandContext c)
     {
+        if (_failover != FailoverState.None)
+        {
+            c.Reply.Error("ERR REPLICAOF not allowed while failing over.");
+            return;
+        }
         if (c.ArgIs(1, "NO"u8) && c.ArgIs(2, "ONE"u8))
         {
             if (_master is not null)
@@ -721,13 +736,16 @@ public sealed class ReplicationManager : IEffectsConsumer
         long now = _server.NowMs;
         if (_bgsaveForSync is not null && !ReferenceEquals(_server.Persistence.Bgsave, _bgsaveForSync)) BgsaveForSyncDone();
         if (_bgsaveForSync is null && _diskless is null) StartBgsaveForReplication();
+        UpdateFailover();
         long second = now / 1000;
         if (second == _lastCronSecond) return;
         _lastCronSecond = second;
         _cronSeconds++;
         _master?.Cron(now);
         // PING replicas every repl-ping-replica-period seconds, in the stream (replicationCron).
-        if (_master is null && _replicas.Count > 0 && _backlog is not null && _cronSeconds % _server.Config.ReplPingReplicaPeriod == 0) Feed(Ping);
+        // Not while a failover waits for replicas to catch up (redis's manual_failover_in_progress): the PING would move
+        // the offset they must reach.
+        if (_master is null && _replicas.Count > 0 && _backlog is not null && _failover == FailoverState.None && _cronSeconds % _server.Config.ReplPingReplicaPeriod == 0) Feed(Ping);
         long timeoutMs = _server.Config.ReplTimeout * 1000L;
         for (int i = 0; i < _replicas.Count; i++) // Close only kills the session: the list changes when it has ended
         {
@@ -830,7 +848,7 @@ public sealed class ReplicationManager : IEffectsConsumer
             long lag = r.State == ReplicaState.Online ? now / 1000 - r.AckTimeMs / 1000 : 0;
             sb.Append(CultureInfo.InvariantCulture, $"slave{id++}:ip={r.Ip},port={r.ListeningPort},state={r.StateName},offset={r.AckOffset},lag={lag}\r\n");
         }
-        Line("master_failover_state", "no-failover");
+        Line("master_failover_state", FailoverStateName);
         Line("master_replid", Replid);
         Line("master_replid2", Replid2);
         Line("master_repl_offset", MasterReplOffset);
