@@ -20,7 +20,7 @@ internal sealed class TlsListeners(RedisServer server)
     public bool StartFailed { get; private set; }
 
     /// <summary>The first TLS listener's address (INFO tcp_port and the start-up line when there is no plain port).</summary>
-    public IPv4Endpoint? Endpoint => _listeners.Count > 0 && server.LibOS.GetSockName(_listeners[0], out var e) == 0 ? e : null;
+    public InetEndpoint? Endpoint => _listeners.Count > 0 && server.LibOS.GetSockName(_listeners[0], out var e) == 0 ? e : null;
 
     /// <summary>The handshake options for a new connection under the current tls-auth-clients.</summary>
     public System.Net.Security.SslServerAuthenticationOptions? Options =>
