@@ -20,6 +20,15 @@ internal static class BindAddress
         return true;
     }
 
+    /// <summary>What anet logs when getaddrinfo cannot read the address (gai_strerror(EAI_NONAME)).</summary>
+    public const string NotAnAddress = "Name or service not known";
+
+    /// <summary>When no socket of the family can be made (no IPv6 here): anet's "unable to bind socket, errno: 97".</summary>
+    public static string SocketFailed(int errno) => $"unable to bind socket, errno: {errno}";
+
+    /// <summary>When bind or listen fails: anet's "bind: Cannot assign requested address".</summary>
+    public static string StepFailed(string step, int errno) => $"{step}: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)}";
+
     /// <summary>Protected mode lets in 127.0.0.1 and ::1 exactly, as redis-server 7.0 compares the peer's text.</summary>
     public static bool IsLoopbackPeer(InetEndpoint peer) => peer.IsLoopbackAddress;
 }

@@ -299,13 +299,13 @@ public sealed class RedisServer
                     continue;
                 }
             }
-            int rc = ListenOn(address, port, listeners, out var qd);
+            int rc = ListenOn(address, port, listeners, out var qd, out string error);
             if (rc == 0)
             {
                 listeners.Add(qd);
                 continue;
             }
-            Log.CouldNotListen(address, port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
+            Log.CouldNotListen(address, port, error);
             if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
             return rc;
         }
@@ -369,15 +369,27 @@ public sealed class RedisServer
         return true;
     }
 
-    private int ListenOn(string address, int port, List<QDesc> listeners, out QDesc qd)
+    /// <summary>One listener; on failure <paramref name="error"/> is the text redis's anet gives for the step that failed.</summary>
+    private int ListenOn(string address, int port, List<QDesc> listeners, out QDesc qd, out string error)
     {
         qd = QDesc.Invalid;
-        if (!BindAddress.TryParse(address, port, out var at)) return Errno.EINVAL;
+        if (!BindAddress.TryParse(address, port, out var at))
+        {
+            error = BindAddress.NotAnAddress;
+            return Errno.EINVAL;
+        }
         int rc = LibOS.Socket(at.Family, SocketKind.Stream, out qd); // IPv6 where the libOS has none: EAFNOSUPPORT, skipped
-        if (rc != 0) return rc;
+        if (rc != 0)
+        {
+            error = BindAddress.SocketFailed(rc);
+            return rc;
+        }
         // Port 0 (any free port): every further address takes the port the first one got, as one server has one port.
         if (port == 0 && listeners.Count > 0 && LibOS.GetSockName(listeners[0], out var first) == 0) at = at with { Port = first.Port };
-        if ((rc = LibOS.Bind(qd, at)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
+        error = "";
+        if ((rc = LibOS.Bind(qd, at)) != 0) error = BindAddress.StepFailed("bind", rc);
+        else if ((rc = LibOS.Listen(qd, 511)) != 0) error = BindAddress.StepFailed("listen", rc);
+        if (rc != 0)
         {
             LibOS.Close(qd);
             qd = QDesc.Invalid;

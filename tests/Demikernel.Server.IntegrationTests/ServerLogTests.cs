@@ -156,7 +156,7 @@ public sealed partial class ServerLogTests
             Assert.Equal(1, run.ExitCode);
             var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.All(lines, l => Assert.Matches(RedisLine(), l));
-            Assert.EndsWith($" # Warning: Could not create server TCP listening socket 127.0.0.1:{port}: Address already in use", lines[^2]);
+            Assert.EndsWith($" # Warning: Could not create server TCP listening socket 127.0.0.1:{port}: bind: Address already in use", lines[^2]);
             Assert.EndsWith($" # Failed listening on port {port} (TCP), aborting.", lines[^1]);
         }
         finally
