@@ -286,7 +286,7 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"listening on [0-9.]+:(?<port>\d+),")]
+    [GeneratedRegex(@"listening on (\[[0-9a-f:]+\]|[0-9.]+):(?<port>\d+),")]
     private static partial Regex ListeningOn();
 
     public int PortFromLog(IEnumerable<string> lines) =>
