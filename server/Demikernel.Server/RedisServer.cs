@@ -358,7 +358,7 @@ public sealed class RedisServer
         {
             foreach (var qd in listeners)
                 if (!_listeners.Contains(qd)) LibOS.Close(qd);
-            if (!ReopenAfterClosing(port, bind, old, listeners)) return false;
+            if (!ReopenAfterClosing(port, bind, _listeners, old, listeners, StartAccepting)) return false;
         }
         foreach (var qd in old) LibOS.Close(qd); // the ones not taken over; their accept loops end
         var added = listeners.Where(l => !_listeners.Contains(l)).ToList();
@@ -374,11 +374,12 @@ public sealed class RedisServer
     /// A new address can clash with an old listener (<c>::*</c> while <c>::1</c> listens at the port): as redis's
     /// changeBindAddr, the old listeners not taken over are closed first and the new ones opened; when that fails too,
     /// the old ones are opened again where they were. True when <paramref name="listeners"/> holds the new set (and
-    /// <paramref name="old"/> is then empty).
+    /// <paramref name="old"/> is then empty). For the plain listeners and the tls-port ones (<paramref name="current"/>,
+    /// whose closed members are removed and reopened ones added, started by <paramref name="startAccepting"/>).
     /// </summary>
-    private bool ReopenAfterClosing(int port, string bind, List<QDesc> old, List<QDesc> listeners)
+    internal bool ReopenAfterClosing(int port, string bind, List<QDesc> current, List<QDesc> old, List<QDesc> listeners, Action<List<QDesc>> startAccepting)
     {
-        var kept = _listeners.Where(l => !old.Contains(l)).ToList();
+        var kept = current.Where(l => !old.Contains(l)).ToList();
         var wereAt = old.Select(l => LibOS.GetSockName(l, out var at) == 0 ? at : default).ToList();
         foreach (var qd in old) LibOS.Close(qd);
         var reused = new List<QDesc>(kept);
@@ -386,18 +387,18 @@ public sealed class RedisServer
         if (OpenTcpListeners(bind, port, listeners, reusable: reused) == 0)
         {
             foreach (var qd in reused) LibOS.Close(qd); // none, as the same words matched them before
-            _listeners.RemoveAll(old.Contains);
+            current.RemoveAll(old.Contains);
             old.Clear();
             return true;
         }
         foreach (var qd in listeners)
             if (!kept.Contains(qd)) LibOS.Close(qd);
-        _listeners.RemoveAll(old.Contains);
+        current.RemoveAll(old.Contains);
         var back = new List<QDesc>();
         foreach (var at in wereAt)
             if (ListenOn(at.AddressText, at.Port, back, out var qd, out _) == 0) back.Add(qd);
-        _listeners.AddRange(back);
-        StartAccepting(back);
+        current.AddRange(back);
+        startAccepting(back);
         old.Clear();
         return false;
     }

@@ -175,7 +175,10 @@ public sealed partial class Ipv6Tests(TestCertificates certs) : IClassFixture<Te
         Assert.Equal("PONG", Tls("::1", "PING").Stdout.Trim());
         Assert.Matches(@"^id=\d+ addr=\[::1\]:\d+ laddr=\[::1\]:" + port + " ", Tls("::1", "CLIENT", "INFO").Stdout.Trim());
         Assert.False(Accepts(IPAddress.Loopback, port));
-        // CONFIG SET bind moves the TLS listeners too (redis's changeBindAddr)
+        // CONFIG SET bind moves the TLS listeners too (redis's changeBindAddr), also when ::* replaces ::1 at the port
+        Assert.Equal("OK", Tls("::1", "CONFIG", "SET", "bind", "-::* 127.0.0.1").Stdout.Trim());
+        Assert.Equal("PONG", Tls("::1", "PING").Stdout.Trim());
+        Assert.Equal("PONG", Tls("127.0.0.1", "PING").Stdout.Trim());
         Assert.Equal("OK", Tls("::1", "CONFIG", "SET", "bind", "127.0.0.1").Stdout.Trim());
         Assert.False(Accepts(IPAddress.IPv6Loopback, port));
         Assert.Equal("PONG", Tls("127.0.0.1", "PING").Stdout.Trim());
