@@ -152,6 +152,29 @@ public sealed partial class Ipv6Tests(TestCertificates certs) : IClassFixture<Te
         }
     }
 
+    /// <summary>bind with IPv6 in a redis.conf, kept by CONFIG REWRITE.</summary>
+    [Fact]
+    public void Ipv6BindFromARedisConfIsKeptByConfigRewrite()
+    {
+        int port = FreePorts.Next();
+        string dir = Directory.CreateTempSubdirectory("ipv6-conf-").FullName;
+        try
+        {
+            string conf = System.IO.Path.Combine(dir, "redis.conf");
+            File.WriteAllText(conf, $"port {port}\nbind -::1 127.0.0.1\nsave \"\"\ndir {dir}\n");
+            using var ours = ServerProcess.Start([conf]);
+            ours.StdoutUntil(l => l.EndsWith("Ready to accept connections", StringComparison.Ordinal));
+            Assert.Equal("PONG", One("::1", port, "PING"));
+            Assert.Equal("bind\n-::1 127.0.0.1", One("::1", port, "CONFIG", "GET", "bind"));
+            Assert.Equal("OK", One("::1", port, "CONFIG", "REWRITE"));
+            Assert.Contains("bind -::1 127.0.0.1", File.ReadAllLines(conf));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>With no bind at all, ours binds what redis-server 7.0 binds: "* -::*" (every IPv4 and IPv6 address).</summary>
     [Fact]
     public void TheDefaultBindIsRedisServers()
