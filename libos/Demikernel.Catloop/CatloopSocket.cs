@@ -19,11 +19,12 @@ internal sealed class CatloopSocket : IoQueue
     public bool IsListening { get; private set; }
     private IPv4Endpoint Local => new(_localAddress == 0 ? 0x7F000001 : _localAddress, LocalPort);
 
-    public override int Bind(IPv4Endpoint local)
+    public override int Bind(InetEndpoint local)
     {
+        if (!local.TryGetIPv4(out var v4)) return Errno.EAFNOSUPPORT; // catloop's sockets are IPv4 (no AF_INET6)
         if (_bound) return Errno.EINVAL;
         if (!_transport.TryBind(local.Port, this)) return Errno.EADDRINUSE;
-        _localAddress = local.Address;
+        _localAddress = v4.Address;
         _bound = true;
         return 0;
     }
@@ -48,6 +49,7 @@ internal sealed class CatloopSocket : IoQueue
     {
         if (IsListening) return Errno.EINVAL;
         if (_peer is not null) return Errno.EISCONN;
+        if (op.Address.IsIPv6) return Errno.EAFNOSUPPORT;
         var listener = _transport.FindListener(op.Address.Port);
         if (listener is null)
         {
@@ -84,13 +86,13 @@ internal sealed class CatloopSocket : IoQueue
 
     public override int StartPop(Operation op) => _peer is null && !_inbound.WriterClosed ? Errno.ENOTCONN : _inbound.StartPop(op);
 
-    public override int GetSockName(out IPv4Endpoint local)
+    public override int GetSockName(out InetEndpoint local)
     {
         local = Local;
         return 0;
     }
 
-    public override int GetPeerName(out IPv4Endpoint remote)
+    public override int GetPeerName(out InetEndpoint remote)
     {
         remote = _peer?.Local ?? default;
         return _peer is null ? Errno.ENOTCONN : 0;

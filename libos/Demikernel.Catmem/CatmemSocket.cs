@@ -36,10 +36,11 @@ internal sealed unsafe class CatmemSocket : IoQueue
 
     private bool IsListenerOwner => _state is State.Bound or State.Listening;
 
-    public override int Bind(IPv4Endpoint local)
+    public override int Bind(InetEndpoint local)
     {
+        if (!local.TryGetIPv4(out var v4)) return Errno.EAFNOSUPPORT; // catmem names IPv4 endpoints only
         if (_state != State.Fresh) return Errno.EINVAL;
-        if (local.Address != 0 && local.Address != 0x7F000001) return Errno.EADDRNOTAVAIL; // one host: loopback or any
+        if (v4.Address != 0 && v4.Address != 0x7F000001) return Errno.EADDRNOTAVAIL; // one host: loopback or any
         var segment = _transport.ClaimListenerName(local.Port, out ushort port);
         if (segment is null) return Errno.EADDRINUSE;
         _segment = segment;
@@ -71,6 +72,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
     {
         if (_state is State.Connecting or State.Connected) return Errno.EISCONN;
         if (_state != State.Fresh) return Errno.EINVAL;
+        if (op.Address.IsIPv6) return Errno.EAFNOSUPPORT;
         var listener = SharedSegment.TryOpen(Layout.ListenerPath(_transport.Directory, op.Address.Port), Layout.ListenerBytes);
         if (listener is null)
         {
@@ -361,13 +363,13 @@ internal sealed unsafe class CatmemSocket : IoQueue
         }
     }
 
-    public override int GetSockName(out IPv4Endpoint local)
+    public override int GetSockName(out InetEndpoint local)
     {
         local = _state is State.Fresh ? default : IPv4Endpoint.Loopback(_isClient ? (ushort)(uint)_connectionId : _port);
         return 0;
     }
 
-    public override int GetPeerName(out IPv4Endpoint remote)
+    public override int GetPeerName(out InetEndpoint remote)
     {
         remote = _state == State.Connected ? _peer : default;
         return _state == State.Connected ? 0 : Errno.ENOTCONN;

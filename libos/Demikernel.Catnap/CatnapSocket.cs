@@ -25,12 +25,14 @@ internal sealed unsafe class CatnapSocket : IoQueue
     private OperationQueue _pops;
     private OperationQueue _pushes;
 
-    /// <summary>AF_UNIX: peers and local ends have no IPv4 endpoint (reported as 0.0.0.0:0).</summary>
-    private readonly bool _unix;
+    /// <summary>AF_INET, AF_INET6 or AF_UNIX. Unix peers and local ends have no IP endpoint (reported as 0.0.0.0:0); an
+    /// endpoint of the other IP family is refused with EAFNOSUPPORT, as Linux refuses it.</summary>
+    private readonly int _family;
+    private bool IsUnix => _family == LibC.AF_UNIX;
 
-    public CatnapSocket(CatnapTransport transport, int fd, int id, SocketKind kind, bool connected, bool unix = false)
+    public CatnapSocket(CatnapTransport transport, int fd, int id, SocketKind kind, bool connected, int family)
     {
-        _unix = unix;
+        _family = family;
         _transport = transport;
         _fd = fd;
         Id = id;
@@ -42,7 +44,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
 
     public override int BindUnix(string path)
     {
-        if (!_unix) return Errno.EAFNOSUPPORT;
+        if (!IsUnix) return Errno.EAFNOSUPPORT;
         int length = System.Text.Encoding.UTF8.GetByteCount(path);
         if (length is 0 or > 107) return 36; // ENAMETOOLONG (or an empty path)
         var addr = new LibC.SockAddrUn { Family = LibC.AF_UNIX };
@@ -50,14 +52,17 @@ internal sealed unsafe class CatnapSocket : IoQueue
         return LibC.bind_unix(_fd, &addr, sizeof(ushort) + length + 1) == 0 ? 0 : LibC.LastErrno;
     }
 
-    public override int Bind(IPv4Endpoint local)
+    /// <summary>The endpoint's family is this socket's.</summary>
+    private bool Fits(in InetEndpoint endpoint) => _family == (endpoint.IsIPv6 ? LibC.AF_INET6 : LibC.AF_INET);
+
+    public override int Bind(InetEndpoint local)
     {
-        if (_unix) return Errno.EAFNOSUPPORT;
+        if (!Fits(local)) return Errno.EAFNOSUPPORT;
         int one = 1;
         // Like redis-server: a restarted server can bind its port while old connections sit in TIME-WAIT.
         if (_kind == SocketKind.Stream) LibC.setsockopt(_fd, LibC.SOL_SOCKET, LibC.SO_REUSEADDR, &one, sizeof(int));
-        var addr = LibC.ToSockAddr(local);
-        return LibC.bind(_fd, &addr, sizeof(LibC.SockAddrIn)) == 0 ? 0 : LibC.LastErrno;
+        int length = LibC.ToSockAddr(local, out var addr);
+        return LibC.bind(_fd, &addr, length) == 0 ? 0 : LibC.LastErrno;
     }
 
     public override int Listen(int backlog)
@@ -79,8 +84,9 @@ internal sealed unsafe class CatnapSocket : IoQueue
     public override int StartConnect(Operation op)
     {
         if (_listening || _connect is not null) return Errno.EALREADY;
-        var addr = LibC.ToSockAddr(op.Address);
-        if (LibC.connect(_fd, &addr, sizeof(LibC.SockAddrIn)) == 0)
+        if (!Fits(op.Address)) return Errno.EAFNOSUPPORT;
+        int length = LibC.ToSockAddr(op.Address, out var addr);
+        if (LibC.connect(_fd, &addr, length) == 0)
         {
             _writable = true;
             op.Complete(0);
@@ -114,16 +120,17 @@ internal sealed unsafe class CatnapSocket : IoQueue
         if (_kind != SocketKind.Datagram) return StartPush(op);
         // Datagrams go out whole or not at all: gather into one send.
         var head = op.Sga.First;
-        var to = LibC.ToSockAddr(op.Address);
+        if (!Fits(op.Address)) return Errno.EAFNOSUPPORT;
+        int toLength = LibC.ToSockAddr(op.Address, out var to);
         nint sent;
         if (head.Next is null)
         {
-            fixed (byte* p = head.Span) sent = LibC.sendto(_fd, p, (nuint)head.Length, LibC.MSG_NOSIGNAL, &to, sizeof(LibC.SockAddrIn));
+            fixed (byte* p = head.Span) sent = LibC.sendto(_fd, p, (nuint)head.Length, LibC.MSG_NOSIGNAL, &to, toLength);
         }
         else
         {
             byte[] flat = op.Sga.ToArray();
-            fixed (byte* p = flat) sent = LibC.sendto(_fd, p, (nuint)flat.Length, LibC.MSG_NOSIGNAL, &to, sizeof(LibC.SockAddrIn));
+            fixed (byte* p = flat) sent = LibC.sendto(_fd, p, (nuint)flat.Length, LibC.MSG_NOSIGNAL, &to, toLength);
         }
         op.Complete(sent >= 0 ? 0 : LibC.LastErrno);
         return 0;
@@ -157,8 +164,8 @@ internal sealed unsafe class CatnapSocket : IoQueue
     {
         while (_readable && !_accepts.IsEmpty)
         {
-            LibC.SockAddrIn addr;
-            int len = sizeof(LibC.SockAddrIn);
+            LibC.SockAddrIn6 addr;
+            int len = sizeof(LibC.SockAddrIn6);
             int fd = LibC.accept4(_fd, &addr, &len, LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC);
             if (fd < 0)
             {
@@ -168,9 +175,9 @@ internal sealed unsafe class CatnapSocket : IoQueue
                 _accepts.Dequeue()!.Complete(errno);
                 continue;
             }
-            var socket = _transport.Adopt(fd, SocketKind.Stream, connected: true, _unix);
-            // a Unix peer's sockaddr_un does not fit (and means nothing) in an IPv4 endpoint
-            _accepts.Dequeue()!.CompleteAccept(socket, _unix ? default : LibC.FromSockAddr(addr));
+            var socket = _transport.Adopt(fd, SocketKind.Stream, connected: true, _family);
+            // a Unix peer's sockaddr_un does not fit (and means nothing) in an IP endpoint
+            _accepts.Dequeue()!.CompleteAccept(socket, IsUnix ? default : LibC.FromSockAddr(addr));
         }
     }
 
@@ -187,12 +194,12 @@ internal sealed unsafe class CatnapSocket : IoQueue
             var op = _pops.Peek!;
             var buffer = _transport.LibOS.Pool.Rent(op.Size);
             nint n;
-            LibC.SockAddrIn from = default;
+            LibC.SockAddrIn6 from = default;
             fixed (byte* p = buffer.Span)
             {
                 if (_kind == SocketKind.Datagram)
                 {
-                    int len = sizeof(LibC.SockAddrIn);
+                    int len = sizeof(LibC.SockAddrIn6);
                     n = LibC.recvfrom(_fd, p, (nuint)buffer.Length, 0, &from, &len);
                 }
                 else
@@ -261,23 +268,23 @@ internal sealed unsafe class CatnapSocket : IoQueue
         }
     }
 
-    public override int GetSockName(out IPv4Endpoint local)
+    public override int GetSockName(out InetEndpoint local)
     {
-        LibC.SockAddrIn addr;
-        int len = sizeof(LibC.SockAddrIn);
+        LibC.SockAddrIn6 addr;
+        int len = sizeof(LibC.SockAddrIn6);
         local = default;
-        if (_unix) return 0;
+        if (IsUnix) return 0;
         if (LibC.getsockname(_fd, &addr, &len) != 0) return LibC.LastErrno;
         local = LibC.FromSockAddr(addr);
         return 0;
     }
 
-    public override int GetPeerName(out IPv4Endpoint remote)
+    public override int GetPeerName(out InetEndpoint remote)
     {
-        LibC.SockAddrIn addr;
-        int len = sizeof(LibC.SockAddrIn);
+        LibC.SockAddrIn6 addr;
+        int len = sizeof(LibC.SockAddrIn6);
         remote = default;
-        if (_unix) return 0;
+        if (IsUnix) return 0;
         if (LibC.getpeername(_fd, &addr, &len) != 0) return LibC.LastErrno;
         remote = LibC.FromSockAddr(addr);
         return 0;

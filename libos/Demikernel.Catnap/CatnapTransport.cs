@@ -62,21 +62,43 @@ internal sealed unsafe class CatnapTransport : INetworkTransport
         return 0;
     }
 
+    /// <summary>An IPv6 socket (AF_INET6). IPV6_V6ONLY is set, as redis-server sets it on its IPv6 listeners, so "*" and
+    /// "::*" can both be bound at one port; IPv4 peers never show up as IPv4-mapped IPv6 addresses.</summary>
+    public int SocketInet6(SocketKind kind, out IoQueue? queue)
+    {
+        queue = null;
+        int type = (kind == SocketKind.Stream ? LibC.SOCK_STREAM : LibC.SOCK_DGRAM) | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC;
+        int fd = LibC.socket(LibC.AF_INET6, type, 0);
+        if (fd < 0) return LibC.LastErrno;
+        int one = 1;
+        unsafe
+        {
+            if (LibC.setsockopt(fd, LibC.IPPROTO_IPV6, LibC.IPV6_V6ONLY, &one, sizeof(int)) != 0)
+            {
+                int errno = LibC.LastErrno;
+                LibC.close(fd);
+                return errno;
+            }
+        }
+        queue = Adopt(fd, kind, connected: false, LibC.AF_INET6);
+        return 0;
+    }
+
     /// <summary>A Unix-domain stream socket (AF_UNIX): bound to a path, listened on and accepted like TCP.</summary>
     public int SocketUnix(out IoQueue? queue)
     {
         queue = null;
         int fd = LibC.socket(LibC.AF_UNIX, LibC.SOCK_STREAM | LibC.SOCK_NONBLOCK | LibC.SOCK_CLOEXEC, 0);
         if (fd < 0) return LibC.LastErrno;
-        queue = Adopt(fd, SocketKind.Stream, connected: false, unix: true);
+        queue = Adopt(fd, SocketKind.Stream, connected: false, LibC.AF_UNIX);
         return 0;
     }
 
-    internal CatnapSocket Adopt(int fd, SocketKind kind, bool connected, bool unix = false)
+    internal CatnapSocket Adopt(int fd, SocketKind kind, bool connected, int family = LibC.AF_INET)
     {
         int id = _freeIds.Count > 0 ? _freeIds.Pop() : _nextId++;
         if (id >= _byId.Length) Array.Resize(ref _byId, _byId.Length * 2);
-        var socket = new CatnapSocket(this, fd, id, kind, connected, unix);
+        var socket = new CatnapSocket(this, fd, id, kind, connected, family);
         _byId[id] = socket;
         var ev = new LibC.EpollEvent
         {

@@ -9,6 +9,9 @@ internal static unsafe partial class LibC
 
     public const int AF_UNIX = 1;
     public const int AF_INET = 2;
+    public const int AF_INET6 = 10;
+    public const int IPPROTO_IPV6 = 41;
+    public const int IPV6_V6ONLY = 26;
     public const int SOCK_STREAM = 1;
     public const int SOCK_DGRAM = 2;
     public const int SOCK_NONBLOCK = 0x800;
@@ -63,6 +66,18 @@ internal static unsafe partial class LibC
         public ulong Zero;
     }
 
+    /// <summary>struct sockaddr_in6: family, port (big-endian), flow info, 16 address bytes, scope id (28 bytes). Also
+    /// the buffer accept, recvfrom, getsockname and getpeername fill, as it holds a sockaddr_in too.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 28)]
+    public struct SockAddrIn6
+    {
+        public ushort Family;
+        public ushort PortBE;
+        public uint FlowInfo;
+        public fixed byte Address[16];
+        public uint ScopeId;
+    }
+
     /// <summary>struct sockaddr_un: family, then a NUL-terminated path of at most 107 bytes.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct SockAddrUn
@@ -79,20 +94,20 @@ internal static unsafe partial class LibC
     }
 
     [LibraryImport(Lib, SetLastError = true)] public static partial int socket(int domain, int type, int protocol);
-    [LibraryImport(Lib, SetLastError = true)] public static partial int bind(int fd, SockAddrIn* addr, int len);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int bind(int fd, void* addr, int len);
     [LibraryImport(Lib, EntryPoint = "bind", SetLastError = true)] public static partial int bind_unix(int fd, SockAddrUn* addr, int len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int listen(int fd, int backlog);
-    [LibraryImport(Lib, SetLastError = true)] public static partial int accept4(int fd, SockAddrIn* addr, int* len, int flags);
-    [LibraryImport(Lib, SetLastError = true)] public static partial int connect(int fd, SockAddrIn* addr, int len);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int accept4(int fd, void* addr, int* len, int flags);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int connect(int fd, void* addr, int len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint recv(int fd, byte* buf, nuint len, int flags);
-    [LibraryImport(Lib, SetLastError = true)] public static partial nint recvfrom(int fd, byte* buf, nuint len, int flags, SockAddrIn* addr, int* addrLen);
-    [LibraryImport(Lib, SetLastError = true)] public static partial nint sendto(int fd, byte* buf, nuint len, int flags, SockAddrIn* addr, int addrLen);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint recvfrom(int fd, byte* buf, nuint len, int flags, void* addr, int* addrLen);
+    [LibraryImport(Lib, SetLastError = true)] public static partial nint sendto(int fd, byte* buf, nuint len, int flags, void* addr, int addrLen);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint writev(int fd, IoVec* iov, int count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int setsockopt(int fd, int level, int name, void* value, int len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int getsockopt(int fd, int level, int name, void* value, int* len);
-    [LibraryImport(Lib, SetLastError = true)] public static partial int getsockname(int fd, SockAddrIn* addr, int* len);
-    [LibraryImport(Lib, SetLastError = true)] public static partial int getpeername(int fd, SockAddrIn* addr, int* len);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getsockname(int fd, void* addr, int* len);
+    [LibraryImport(Lib, SetLastError = true)] public static partial int getpeername(int fd, void* addr, int* len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_create1(int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_wait(int epfd, EpollEvent* events, int max, int timeoutMs);
@@ -102,14 +117,33 @@ internal static unsafe partial class LibC
 
     public static int LastErrno => Marshal.GetLastPInvokeError();
 
-    public static SockAddrIn ToSockAddr(Runtime.IPv4Endpoint endpoint) => new()
+    /// <summary>Fills <paramref name="addr"/> with <paramref name="endpoint"/> (sockaddr_in or sockaddr_in6) and returns
+    /// its length.</summary>
+    public static int ToSockAddr(Runtime.InetEndpoint endpoint, out SockAddrIn6 addr)
     {
-        Family = AF_INET,
-        PortBE = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(endpoint.Port),
-        AddressBE = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(endpoint.Address),
-    };
+        addr = default;
+        addr.PortBE = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(endpoint.Port);
+        if (!endpoint.IsIPv6)
+        {
+            addr.Family = AF_INET;
+            fixed (SockAddrIn6* a = &addr) endpoint.WriteAddress(new Span<byte>((byte*)a + 4, 4)); // sin_addr follows sin_port
+            return sizeof(SockAddrIn);
+        }
+        addr.Family = AF_INET6;
+        addr.ScopeId = endpoint.ScopeId;
+        fixed (byte* p = addr.Address) endpoint.WriteAddress(new Span<byte>(p, 16));
+        return sizeof(SockAddrIn6);
+    }
 
-    public static Runtime.IPv4Endpoint FromSockAddr(in SockAddrIn addr) => new(
-        System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(addr.AddressBE),
-        System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(addr.PortBE));
+    /// <summary>The endpoint in a sockaddr_in or sockaddr_in6 the kernel filled (anything else: 0.0.0.0:0).</summary>
+    public static Runtime.InetEndpoint FromSockAddr(in SockAddrIn6 addr)
+    {
+        ushort port = System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(addr.PortBE);
+        fixed (SockAddrIn6* a = &addr)
+        {
+            if (addr.Family == AF_INET6) return Runtime.InetEndpoint.IPv6(new ReadOnlySpan<byte>(a->Address, 16), port, addr.ScopeId);
+            if (addr.Family != AF_INET) return default;
+            return new Runtime.IPv4Endpoint(System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(new ReadOnlySpan<byte>((byte*)a + 4, 4)), port);
+        }
+    }
 }

@@ -69,8 +69,35 @@ public sealed partial class DemiLibOS : IDisposable
     }
 
     /// <summary>
+    /// Creates a socket of an address family: <see cref="System.Net.Sockets.AddressFamily.InterNetwork"/> (as
+    /// <see cref="Socket(SocketKind, out QDesc)"/>), <see cref="System.Net.Sockets.AddressFamily.InterNetworkV6"/>
+    /// (catnap only; its sockets are IPv6-only, IPV6_V6ONLY, as redis-server's listeners) or
+    /// <see cref="System.Net.Sockets.AddressFamily.Unix"/> (stream only, as <see cref="SocketUnix"/>). EAFNOSUPPORT
+    /// where the libOS has no such family.
+    /// </summary>
+    public int Socket(System.Net.Sockets.AddressFamily family, SocketKind kind, out QDesc qd)
+    {
+        qd = QDesc.Invalid;
+        switch (family)
+        {
+            case System.Net.Sockets.AddressFamily.InterNetwork:
+                return Socket(kind, out qd);
+            case System.Net.Sockets.AddressFamily.Unix:
+                return kind == SocketKind.Stream ? SocketUnix(out qd) : Errno.EPROTONOSUPPORT;
+            case System.Net.Sockets.AddressFamily.InterNetworkV6:
+                if (kind is not (SocketKind.Stream or SocketKind.Datagram)) return Errno.EPROTONOSUPPORT;
+                int rc = _transport.SocketInet6(kind, out var queue);
+                if (rc != 0) return rc;
+                qd = Register(queue!);
+                return 0;
+            default:
+                return Errno.EAFNOSUPPORT;
+        }
+    }
+
+    /// <summary>
     /// Creates a Unix-domain stream socket (bind it with <see cref="BindUnix"/>, then Listen/Accept/Pop/Push as any
-    /// stream; accepted peers have no IPv4 address: <see cref="QResult"/>'s address is 0.0.0.0:0). EAFNOSUPPORT on a
+    /// stream; accepted peers have no IP address: <see cref="QResult"/>'s address is 0.0.0.0:0). EAFNOSUPPORT on a
     /// libOS without AF_UNIX.
     /// </summary>
     public int SocketUnix(out QDesc qd)
@@ -92,18 +119,18 @@ public sealed partial class DemiLibOS : IDisposable
         return 0;
     }
 
-    public int Bind(QDesc qd, IPv4Endpoint local) => TryGet(qd, out var q) ? q.Bind(local) : Errno.EBADF;
+    public int Bind(QDesc qd, InetEndpoint local) => TryGet(qd, out var q) ? q.Bind(local) : Errno.EBADF;
 
     public int Listen(QDesc qd, int backlog) =>
         !TryGet(qd, out var q) ? Errno.EBADF : backlog <= 0 ? Errno.EINVAL : q.Listen(backlog);
 
-    public int GetSockName(QDesc qd, out IPv4Endpoint local)
+    public int GetSockName(QDesc qd, out InetEndpoint local)
     {
         local = default;
         return TryGet(qd, out var q) ? q.GetSockName(out local) : Errno.EBADF;
     }
 
-    public int GetPeerName(QDesc qd, out IPv4Endpoint remote)
+    public int GetPeerName(QDesc qd, out InetEndpoint remote)
     {
         remote = default;
         return TryGet(qd, out var q) ? q.GetPeerName(out remote) : Errno.EBADF;
@@ -132,12 +159,12 @@ public sealed partial class DemiLibOS : IDisposable
 
     public int Accept(QDesc qd, out QToken qt) => StartOp(qd, OpCode.Accept, default, default, 0, out qt);
 
-    public int Connect(QDesc qd, IPv4Endpoint remote, out QToken qt) => StartOp(qd, OpCode.Connect, default, remote, 0, out qt);
+    public int Connect(QDesc qd, InetEndpoint remote, out QToken qt) => StartOp(qd, OpCode.Connect, default, remote, 0, out qt);
 
     /// <summary>Pushes an SGA. The libOS holds the buffers until the qtoken completes, so the caller may free it at once.</summary>
     public int Push(QDesc qd, in Sga sga, out QToken qt) => StartOp(qd, OpCode.Push, sga, default, 0, out qt);
 
-    public int PushTo(QDesc qd, in Sga sga, IPv4Endpoint to, out QToken qt) => StartOp(qd, OpCode.Push, sga, to, 1, out qt);
+    public int PushTo(QDesc qd, in Sga sga, InetEndpoint to, out QToken qt) => StartOp(qd, OpCode.Push, sga, to, 1, out qt);
 
     /// <summary>Pops data; <paramref name="size"/> bounds the result (0 = default). An empty result means end of stream.</summary>
     public int Pop(QDesc qd, out QToken qt, int size = 0) => StartOp(qd, OpCode.Pop, default, default, size, out qt);
@@ -154,7 +181,7 @@ public sealed partial class DemiLibOS : IDisposable
         return 0;
     }
 
-    private int StartOp(QDesc qd, OpCode kind, in Sga sga, IPv4Endpoint address, int size, out QToken qt)
+    private int StartOp(QDesc qd, OpCode kind, in Sga sga, InetEndpoint address, int size, out QToken qt)
     {
         qt = QToken.Invalid;
         if (!TryGet(qd, out var q)) return Errno.EBADF;
@@ -171,7 +198,7 @@ public sealed partial class DemiLibOS : IDisposable
     }
 
     /// <summary>Starts <paramref name="op"/> on <paramref name="q"/>; on refusal the op is left unstarted for the caller to free.</summary>
-    private int Begin(Operation op, IoQueue q, QDesc qd, OpCode kind, in Sga sga, IPv4Endpoint address, int size)
+    private int Begin(Operation op, IoQueue q, QDesc qd, OpCode kind, in Sga sga, InetEndpoint address, int size)
     {
         if (kind == OpCode.Push)
         {
@@ -395,15 +422,15 @@ public sealed partial class DemiLibOS : IDisposable
 
     public ValueTask<QResult> AcceptAsync(QDesc qd) => StartAsync(qd, OpCode.Accept, default, default, 0);
 
-    public ValueTask<QResult> ConnectAsync(QDesc qd, IPv4Endpoint remote) => StartAsync(qd, OpCode.Connect, default, remote, 0);
+    public ValueTask<QResult> ConnectAsync(QDesc qd, InetEndpoint remote) => StartAsync(qd, OpCode.Connect, default, remote, 0);
 
     public ValueTask<QResult> PushAsync(QDesc qd, in Sga sga) => StartAsync(qd, OpCode.Push, sga, default, 0);
 
-    public ValueTask<QResult> PushToAsync(QDesc qd, in Sga sga, IPv4Endpoint to) => StartAsync(qd, OpCode.Push, sga, to, 1);
+    public ValueTask<QResult> PushToAsync(QDesc qd, in Sga sga, InetEndpoint to) => StartAsync(qd, OpCode.Push, sga, to, 1);
 
     public ValueTask<QResult> PopAsync(QDesc qd, int size = 0) => StartAsync(qd, OpCode.Pop, default, default, size);
 
-    private ValueTask<QResult> StartAsync(QDesc qd, OpCode kind, in Sga sga, IPv4Endpoint address, int size)
+    private ValueTask<QResult> StartAsync(QDesc qd, OpCode kind, in Sga sga, InetEndpoint address, int size)
     {
         if (!TryGet(qd, out var q)) return new ValueTask<QResult>(new QResult(kind, qd, default, Errno.EBADF));
         var op = RentOp();

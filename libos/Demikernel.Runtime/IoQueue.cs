@@ -12,7 +12,7 @@ internal abstract class IoQueue
     /// <summary>Set once <see cref="Close"/> ran; the descriptor is gone from the table by then.</summary>
     public bool IsClosed { get; internal set; }
 
-    public virtual int Bind(IPv4Endpoint local) => Errno.EOPNOTSUPP;
+    public virtual int Bind(InetEndpoint local) => Errno.EOPNOTSUPP;
 
     /// <summary>Binds a Unix-domain stream socket to a path (only transports with AF_UNIX have such sockets).</summary>
     public virtual int BindUnix(string path) => Errno.EAFNOSUPPORT;
@@ -22,8 +22,8 @@ internal abstract class IoQueue
     public virtual int StartPush(Operation op) => Errno.EOPNOTSUPP;
     public virtual int StartPushTo(Operation op) => Errno.EOPNOTSUPP;
     public virtual int StartPop(Operation op) => Errno.EOPNOTSUPP;
-    public virtual int GetSockName(out IPv4Endpoint local) { local = default; return Errno.EOPNOTSUPP; }
-    public virtual int GetPeerName(out IPv4Endpoint remote) { remote = default; return Errno.EOPNOTSUPP; }
+    public virtual int GetSockName(out InetEndpoint local) { local = default; return Errno.EOPNOTSUPP; }
+    public virtual int GetPeerName(out InetEndpoint remote) { remote = default; return Errno.EOPNOTSUPP; }
     public virtual int SetSockOpt(SocketOption option, int value) => Errno.ENOPROTOOPT;
     public virtual int GetSockOpt(SocketOption option, out int value) { value = 0; return Errno.ENOPROTOOPT; }
 
@@ -82,6 +82,15 @@ internal interface INetworkTransport : IDisposable
     /// <summary>Creates a Unix-domain stream socket (AF_UNIX), or returns an errno: EAFNOSUPPORT where the transport
     /// has none (only catnap, over the kernel's sockets, has them).</summary>
     int SocketUnix(out IoQueue? queue)
+    {
+        queue = null;
+        return Errno.EAFNOSUPPORT;
+    }
+
+    /// <summary>Creates an IPv6 socket (AF_INET6, IPv6-only), or returns an errno: EAFNOSUPPORT where the transport has
+    /// no IPv6 (catpowder's InetStack and catmem). Sockets of <see cref="Socket"/> are IPv4: their Bind, Connect and
+    /// PushTo answer EAFNOSUPPORT for an IPv6 endpoint.</summary>
+    int SocketInet6(SocketKind kind, out IoQueue? queue)
     {
         queue = null;
         return Errno.EAFNOSUPPORT;

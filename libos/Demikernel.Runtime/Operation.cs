@@ -41,7 +41,7 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
     /// <summary>Bytes of <see cref="Sga"/> already written, for transports that push in several steps.</summary>
     public int Progress { get; set; }
     /// <summary>Remote address for CONNECT and PUSHTO.</summary>
-    public IPv4Endpoint Address { get; internal set; }
+    public InetEndpoint Address { get; internal set; }
     /// <summary>Largest number of bytes a POP may return (0 = transport default).</summary>
     public int Size { get; internal set; }
 
@@ -75,14 +75,14 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
     public void Complete(int ret) => Finish(new QResult(Kind, Qd, Token, ret));
 
     /// <summary>Completes a POP with data (or an empty SGA for end of stream) and, for datagrams, the sender.</summary>
-    public void CompletePop(DemiBuffer? data, IPv4Endpoint from = default)
+    public void CompletePop(DemiBuffer? data, InetEndpoint from = default)
     {
         data?.AddAppRef();
         Finish(new QResult(OpCode.Pop, Qd, Token, 0, new Sga(data), default, from));
     }
 
     /// <summary>Completes an ACCEPT with the new connection's queue, which the libOS registers under a new descriptor.</summary>
-    public void CompleteAccept(IoQueue accepted, IPv4Endpoint peer)
+    public void CompleteAccept(IoQueue accepted, InetEndpoint peer)
     {
         var qd = _libos.Register(accepted);
         Finish(new QResult(OpCode.Accept, Qd, Token, 0, default, qd, peer));

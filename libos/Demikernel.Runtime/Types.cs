@@ -63,7 +63,7 @@ public enum SocketOption : byte
 /// </summary>
 public readonly struct QResult
 {
-    public QResult(OpCode opcode, QDesc qd, QToken qt, int ret, Sga sga = default, QDesc acceptedQd = default, IPv4Endpoint address = default)
+    public QResult(OpCode opcode, QDesc qd, QToken qt, int ret, Sga sga = default, QDesc acceptedQd = default, InetEndpoint address = default)
     {
         Opcode = ret == 0 ? opcode : OpCode.Failed;
         Qd = qd;
@@ -84,7 +84,7 @@ public readonly struct QResult
     /// <summary>For ACCEPT: the new connection's descriptor.</summary>
     public QDesc AcceptedQd { get; }
     /// <summary>For ACCEPT: the peer; for POP on a datagram socket: the sender.</summary>
-    public IPv4Endpoint Address { get; }
+    public InetEndpoint Address { get; }
 
     [MemberNotNullWhen(false, nameof(ErrorName))]
     public bool Succeeded => Ret == 0;

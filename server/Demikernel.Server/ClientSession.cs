@@ -113,6 +113,9 @@ public sealed class ClientSession
     /// <summary>The client's output class for client-output-buffer-limit.</summary>
     public ClientClass OutputClass => Client.SubscriptionCount > 0 ? ClientClass.PubSub : ClientClass.Normal;
 
+    /// <summary>Killed and on its way out (the session leaves the client list when its loop ends); redis has freed it.</summary>
+    internal bool IsKilled => _killed;
+
     /// <summary>Ends the session: pending operations are cancelled and the loop exits.</summary>
     public void Kill()
     {

@@ -6,7 +6,7 @@ namespace Demikernel.Server;
 /// <summary>Per-connection state that commands read and change (CLIENT, SELECT, AUTH, HELLO, ...).</summary>
 public sealed class ClientState
 {
-    public ClientState(long id, QDesc qd, IPv4Endpoint peer, IPv4Endpoint local, long nowMs)
+    public ClientState(long id, QDesc qd, InetEndpoint peer, InetEndpoint local, long nowMs)
     {
         Id = id;
         Qd = qd;
@@ -18,8 +18,8 @@ public sealed class ClientState
 
     public long Id { get; }
     public QDesc Qd { get; }
-    public IPv4Endpoint Peer { get; }
-    public IPv4Endpoint Local { get; }
+    public InetEndpoint Peer { get; }
+    public InetEndpoint Local { get; }
 
     /// <summary>The unixsocket path for a client connected through it (redis's CLIENT_UNIX_SOCKET), else null.</summary>
     public string? UnixSocketPath { get; init; }

@@ -10,7 +10,7 @@ Demikernel.Server.Interop.Posix.RestoreDefaultSigint();
 
 // redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
 var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
-var bind = MultiWord("--bind", "addresses to listen on (default 127.0.0.1; * = all IPv4; -ADDR = optional)");
+var bind = MultiWord("--bind", "addresses to listen on (default \"* -::*\" as redis-server 7.0: * = all IPv4, ::* = all IPv6; -ADDR = optional)");
 var protectedMode = new Option<string?>("--protected-mode") { Description = "yes: without a password, only clients from 127.0.0.1 are served (default yes)" };
 var databases = new Option<int?>("--databases") { Description = "number of databases (default 16)" };
 var requirepass = new Option<string?>("--requirepass") { Description = "password clients must AUTH with (default: none)" };
@@ -95,7 +95,7 @@ root.SetAction(parse =>
         // One parameter table for every source, applied in order (a later source wins, as redis-server appends its
         // command-line options after the file): the YAML's server: keys (and their DEMIKERNEL_ environment
         // overrides), then the redis.conf, then the command-line options.
-        var config = new ServerConfig(new ServerOptions());
+        var config = new ServerConfig(new ServerOptions { Bind = ServerOptions.RedisDefaultBind }); // as redis-server 7.0
         foreach (string key in yamlServerKeys)
         {
             if (yaml.Get("server", key) is not { } value) continue;

@@ -205,7 +205,7 @@ public sealed class RedisServer
     }
     public long StartedMs { get; }
     public string RunId { get; }
-    public IPv4Endpoint ListenEndpoint { get; private set; }
+    public InetEndpoint ListenEndpoint { get; private set; }
     public bool Stopping { get; private set; }
 
     /// <summary>authRequired: the default user has a password (requirepass) or is off.</summary>
@@ -236,9 +236,10 @@ public sealed class RedisServer
 
     /// <summary>
     /// Opens a listening socket on every bind address (redis.conf's <c>bind</c>: several addresses, <c>*</c> = all
-    /// IPv4 interfaces, a <c>-</c> prefix = optional: skipped when the address is not available), starts one accept loop
-    /// per socket and the cron. As redis-server 7.0's listenToPort: each failure is logged; an address family the
-    /// libOS does not have (IPv6: its API is IPv4) is skipped as redis skips EAFNOSUPPORT; any other failure closes
+    /// IPv4 interfaces, <c>::*</c> all IPv6 ones, a <c>-</c> prefix = optional: skipped when the address is not available;
+    /// see <see cref="BindAddress"/>), starts one accept loop per socket and the cron. As redis-server 7.0's
+    /// listenToPort: each failure is logged; an address family the libOS does not have (IPv6 on catpowder, catmem,
+    /// catloop) is skipped as redis skips EAFNOSUPPORT; any other failure closes
     /// what was opened and is returned. Returns 0 or an errno.
     /// </summary>
     public int Start()
@@ -291,9 +292,9 @@ public sealed class RedisServer
         {
             bool optional = word.StartsWith('-');
             string address = optional ? word[1..] : word;
-            if (reusable is not null && IPv4Endpoint.TryParse($"{address}:{port}", out var wanted))
+            if (reusable is not null && BindAddress.TryParse(address, port, out var wanted))
             {
-                int reuse = reusable.FindIndex(l => LibOS.GetSockName(l, out var at) == 0 && at == wanted.Value);
+                int reuse = reusable.FindIndex(l => LibOS.GetSockName(l, out var at) == 0 && at == wanted);
                 if (reuse >= 0)
                 {
                     listeners.Add(reusable[reuse]);
@@ -301,13 +302,13 @@ public sealed class RedisServer
                     continue;
                 }
             }
-            int rc = ListenOn(address, port, listeners, out var qd);
+            int rc = ListenOn(address, port, listeners, out var qd, out string error);
             if (rc == 0)
             {
                 listeners.Add(qd);
                 continue;
             }
-            Log.CouldNotListen(address, port, System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(rc));
+            Log.CouldNotListen(address, port, error);
             if ((rc == Errno.EADDRNOTAVAIL && optional) || rc is Errno.EAFNOSUPPORT or Errno.EPROTONOSUPPORT or Errno.ENOPROTOOPT) continue;
             return rc;
         }
@@ -360,7 +361,7 @@ public sealed class RedisServer
         {
             foreach (var qd in listeners)
                 if (!_listeners.Contains(qd)) LibOS.Close(qd);
-            return false;
+            if (!ReopenAfterClosing(port, bind, _listeners, old, listeners, StartAccepting)) return false;
         }
         foreach (var qd in old) LibOS.Close(qd); // the ones not taken over; their accept loops end
         var added = listeners.Where(l => !_listeners.Contains(l)).ToList();
@@ -371,16 +372,60 @@ public sealed class RedisServer
         return true;
     }
 
-    private int ListenOn(string address, int port, List<QDesc> listeners, out QDesc qd)
+    /// <summary>One listener; on failure <paramref name="error"/> is the text redis's anet gives for the step that failed.</summary>
+    /// <summary>
+    /// A new address can clash with an old listener (<c>::*</c> while <c>::1</c> listens at the port): as redis's
+    /// changeBindAddr, the old listeners not taken over are closed first and the new ones opened; when that fails too,
+    /// the old ones are opened again where they were. True when <paramref name="listeners"/> holds the new set (and
+    /// <paramref name="old"/> is then empty). For the plain listeners and the tls-port ones (<paramref name="current"/>,
+    /// whose closed members are removed and reopened ones added, started by <paramref name="startAccepting"/>).
+    /// </summary>
+    internal bool ReopenAfterClosing(int port, string bind, List<QDesc> current, List<QDesc> old, List<QDesc> listeners, Action<List<QDesc>> startAccepting)
+    {
+        var kept = current.Where(l => !old.Contains(l)).ToList();
+        var wereAt = old.Select(l => LibOS.GetSockName(l, out var at) == 0 ? at : default).ToList();
+        foreach (var qd in old) LibOS.Close(qd);
+        var reused = new List<QDesc>(kept);
+        listeners.Clear();
+        if (OpenTcpListeners(bind, port, listeners, reusable: reused) == 0)
+        {
+            foreach (var qd in reused) LibOS.Close(qd); // none, as the same words matched them before
+            current.RemoveAll(old.Contains);
+            old.Clear();
+            return true;
+        }
+        foreach (var qd in listeners)
+            if (!kept.Contains(qd)) LibOS.Close(qd);
+        current.RemoveAll(old.Contains);
+        var back = new List<QDesc>();
+        foreach (var at in wereAt)
+            if (ListenOn(at.AddressText, at.Port, back, out var qd, out _) == 0) back.Add(qd);
+        current.AddRange(back);
+        startAccepting(back);
+        old.Clear();
+        return false;
+    }
+
+    private int ListenOn(string address, int port, List<QDesc> listeners, out QDesc qd, out string error)
     {
         qd = QDesc.Invalid;
-        if (address.Contains(':')) return Errno.EAFNOSUPPORT; // IPv6 (::1, ::*): the libOS API carries IPv4 endpoints only
-        if (!IPv4Endpoint.TryParse($"{address}:{port}", out var at)) return Errno.EINVAL;
-        int rc = LibOS.Socket(SocketKind.Stream, out qd);
-        if (rc != 0) return rc;
+        if (!BindAddress.TryParse(address, port, out var at))
+        {
+            error = BindAddress.NotAnAddress;
+            return Errno.EINVAL;
+        }
+        int rc = LibOS.Socket(at.Family, SocketKind.Stream, out qd); // IPv6 where the libOS has none: EAFNOSUPPORT, skipped
+        if (rc != 0)
+        {
+            error = BindAddress.SocketFailed(rc);
+            return rc;
+        }
         // Port 0 (any free port): every further address takes the port the first one got, as one server has one port.
-        if (port == 0 && listeners.Count > 0 && LibOS.GetSockName(listeners[0], out var first) == 0) at = at.Value with { Port = first.Port };
-        if ((rc = LibOS.Bind(qd, at.Value)) != 0 || (rc = LibOS.Listen(qd, 511)) != 0)
+        if (port == 0 && listeners.Count > 0 && LibOS.GetSockName(listeners[0], out var first) == 0) at = at with { Port = first.Port };
+        error = "";
+        if ((rc = LibOS.Bind(qd, at)) != 0) error = BindAddress.StepFailed("bind", rc);
+        else if ((rc = LibOS.Listen(qd, 511)) != 0) error = BindAddress.StepFailed("listen", rc);
+        if (rc != 0)
         {
             LibOS.Close(qd);
             qd = QDesc.Invalid;
@@ -433,7 +478,7 @@ public sealed class RedisServer
     }
 
     /// <summary>Where the server listens (one endpoint per bind address that could be used).</summary>
-    public IReadOnlyList<IPv4Endpoint> ListenEndpoints => _listeners.Select(l => LibOS.GetSockName(l, out var e) == 0 ? e : default).ToArray();
+    public IReadOnlyList<InetEndpoint> ListenEndpoints => _listeners.Select(l => LibOS.GetSockName(l, out var e) == 0 ? e : default).ToArray();
 
     private volatile bool _stopRequested;
 
@@ -531,7 +576,7 @@ public sealed class RedisServer
 
     /// <summary>A new client connection: its state and session, registered and started (for TLS, the session
     /// begins with the handshake).</summary>
-    internal void AddClient(QDesc qd, IPv4Endpoint peer, TlsChannel? tls, string? unixSocketPath = null)
+    internal void AddClient(QDesc qd, InetEndpoint peer, TlsChannel? tls, string? unixSocketPath = null)
     {
         LibOS.GetSockName(qd, out var local);
         if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
@@ -573,7 +618,7 @@ public sealed class RedisServer
         "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n"u8.ToArray();
 
     /// <summary>redis's islocalClient: exactly 127.0.0.1 (not the rest of 127/8).</summary>
-    internal static bool IsLoopbackPeer(IPv4Endpoint peer) => peer.Address == 0x7F000001;
+    internal static bool IsLoopbackPeer(InetEndpoint peer) => BindAddress.IsLoopbackPeer(peer);
 
     private static readonly byte[] MaxClientsReached = "-ERR max number of clients reached\r\n"u8.ToArray();
 

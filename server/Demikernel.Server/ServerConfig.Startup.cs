@@ -77,12 +77,12 @@ public sealed partial class ServerConfig
         ["daemonize"] = "no", ["io-threads"] = "1", ["cluster-enabled"] = "no",
     };
 
-    /// <summary>A fresh server's values (ServerOptions' defaults): what CONFIG REWRITE leaves out and what a
+    /// <summary>A fresh server's values (ServerOptions' defaults, bind as redis-server's): what CONFIG REWRITE leaves out and what a
     /// not-yet-applied parameter may be set to at start.</summary>
     internal static IReadOnlyDictionary<string, string> Defaults => LazyDefaults.Value;
 
     private static readonly Lazy<Dictionary<string, string>> LazyDefaults =
-        new(() => new ServerConfig(new ServerOptions())._values.ToDictionary(StringComparer.Ordinal));
+        new(() => new ServerConfig(new ServerOptions { Bind = ServerOptions.RedisDefaultBind })._values.ToDictionary(StringComparer.Ordinal));
 
     /// <summary>The save points collected from `save` lines so far: redis's first `save` line at start replaces the
     /// built-in ones, later ones add to it, and `save ""` clears them.</summary>

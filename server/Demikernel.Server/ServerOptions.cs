@@ -4,9 +4,15 @@ namespace Demikernel.Server;
 public sealed record ServerOptions
 {
     public int Port { get; init; } = 6379;
-    /// <summary>Addresses to listen on, separated by spaces (redis.conf's bind: <c>*</c> = all IPv4 interfaces, a
-    /// <c>-</c> prefix = skip when not available; IPv6 addresses are skipped as unsupported by the libOS API).</summary>
+    /// <summary>Addresses to listen on, separated by spaces (redis.conf's bind: <c>*</c> = all IPv4 interfaces,
+    /// <c>::*</c> all IPv6 ones, a <c>-</c> prefix = skip when not available; IPv6 is skipped on a libOS without it).
+    /// An embedded server listens on 127.0.0.1 unless told otherwise; the program's default is redis-server 7.0's
+    /// <see cref="RedisDefaultBind"/>.</summary>
     public string Bind { get; init; } = "127.0.0.1";
+
+    /// <summary>What redis-server 7.0 binds with no bind in its configuration (config.c): every IPv4 address, and every
+    /// IPv6 address where the host has IPv6. Protected mode guards it.</summary>
+    public const string RedisDefaultBind = "* -::*";
 
     /// <summary>redis.conf's protected-mode: with no password, only clients from 127.0.0.1 are served.</summary>
     public bool ProtectedMode { get; init; } = true;

@@ -22,6 +22,24 @@ public class LibOSApiOverInetStackTests
     }
 
     [Fact]
+    public void Ipv6IsRefusedWithEafnosupport()
+    {
+        using var p = new TcpPair();
+        var libos = p.A.LibOS;
+        Assert.Equal(Errno.EAFNOSUPPORT, libos.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, SocketKind.Stream, out var none));
+        Assert.False(none.IsValid);
+        Assert.Equal(Errno.EAFNOSUPPORT, libos.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, SocketKind.Datagram, out _));
+        Assert.Equal(0, libos.Socket(SocketKind.Stream, out var tcp));
+        Assert.Equal(Errno.EAFNOSUPPORT, libos.Bind(tcp, InetEndpoint.IPv6Any(6379)));
+        Assert.Equal(Errno.EAFNOSUPPORT, libos.Connect(tcp, InetEndpoint.IPv6Loopback(6379), out _));
+        Assert.Equal(0, libos.Socket(SocketKind.Datagram, out var udp));
+        Assert.Equal(Errno.EAFNOSUPPORT, libos.Bind(udp, InetEndpoint.IPv6Any(53)));
+        Assert.Equal(Errno.EAFNOSUPPORT, libos.PushTo(udp, libos.Text("x"), InetEndpoint.IPv6Loopback(53), out _));
+        libos.Close(tcp);
+        libos.Close(udp);
+    }
+
+    [Fact]
     public void MultiSegmentPushArrivesInOrder()
     {
         using var p = new TcpPair();

@@ -45,7 +45,7 @@ public sealed partial class ServerLogTests
             ('C', '#', "Configuration loaded"),
             ('M', '*', $"Running mode=standalone, port={port}."),
             ('M', '#', "Server initialized"),
-            ('M', '*', $"Demikernel.Server 7.0.15-compatible on catnap, listening on 127.0.0.1:{port}, 16 databases"),
+            ('M', '*', $"Demikernel.Server 7.0.15-compatible on catnap, listening on 0.0.0.0:{port}, 16 databases"), // the first of "* -::*"
             ('M', '*', "Ready to accept connections"),
         ], parsed);
         // notice: a client's "Accepted" (verbose) is not written
@@ -156,7 +156,7 @@ public sealed partial class ServerLogTests
             Assert.Equal(1, run.ExitCode);
             var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.All(lines, l => Assert.Matches(RedisLine(), l));
-            Assert.EndsWith($" # Warning: Could not create server TCP listening socket 127.0.0.1:{port}: Address already in use", lines[^2]);
+            Assert.EndsWith($" # Warning: Could not create server TCP listening socket *:{port}: bind: Address already in use", lines[^2]);
             Assert.EndsWith($" # Failed listening on port {port} (TCP), aborting.", lines[^1]);
         }
         finally
@@ -286,7 +286,7 @@ internal sealed partial class ServerProcess : IDisposable
         }
     }
 
-    [GeneratedRegex(@"listening on [0-9.]+:(?<port>\d+),")]
+    [GeneratedRegex(@"listening on (\[[0-9a-f:]+\]|[0-9.]+):(?<port>\d+),")]
     private static partial Regex ListeningOn();
 
     public int PortFromLog(IEnumerable<string> lines) =>

@@ -26,7 +26,7 @@ internal sealed class EchoServerThread : IDisposable
                 var echo = new EchoServer(libos);
                 Assert.Equal(0, echo.Listen(IPv4Endpoint.Loopback(0), out var listener));
                 libos.GetSockName(listener, out var at);
-                Endpoint = at;
+                Endpoint = (IPv4Endpoint)at;
                 ready.Set();
                 libos.RunUntil(() => Volatile.Read(ref _stop));
                 if (assertNoFaults) Assert.Empty(libos.Faults);

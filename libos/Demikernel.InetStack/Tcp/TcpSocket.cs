@@ -31,10 +31,11 @@ internal sealed class TcpSocket : IoQueue
 
     private Ipv4Address LocalAddress => _tcp.Interface.Options.LocalAddress;
 
-    public override int Bind(IPv4Endpoint local)
+    public override int Bind(InetEndpoint local)
     {
+        if (!local.TryGetIPv4(out var v4)) return Errno.EAFNOSUPPORT; // the stack has IPv4 only
         if (_bound || _tcb is not null) return Errno.EINVAL;
-        if (local.Address != 0 && local.Address != LocalAddress.Value) return Errno.EADDRNOTAVAIL;
+        if (v4.Address != 0 && v4.Address != LocalAddress.Value) return Errno.EADDRNOTAVAIL;
         int rc = _tcp.BindPort(local.Port, out _port);
         if (rc != 0) return rc;
         _bound = true;
@@ -57,10 +58,11 @@ internal sealed class TcpSocket : IoQueue
     {
         if (_listener is not null) return Errno.EINVAL;
         if (_tcb is not null) return _tcb.State == TcpState.SynSent ? Errno.EALREADY : Errno.EISCONN;
-        if (op.Address.Port == 0 || op.Address.Address == 0) return Errno.EINVAL;
+        if (!op.Address.TryGetIPv4(out var remote)) return Errno.EAFNOSUPPORT;
+        if (remote.Port == 0 || remote.Address == 0) return Errno.EINVAL;
         if (!_bound && Bind(IPv4Endpoint.Any) is var rc && rc != 0) return rc;
         _bound = false; // the port now belongs to the connection, which releases it when it ends
-        var tuple = new TcpLayer.FourTuple(_port, new Ipv4Address(op.Address.Address), op.Address.Port);
+        var tuple = new TcpLayer.FourTuple(_port, new Ipv4Address(remote.Address), remote.Port);
         _tcb = TcpControlBlock.Active(_tcp, tuple, op);
         return 0;
     }
@@ -69,13 +71,13 @@ internal sealed class TcpSocket : IoQueue
 
     public override int StartPop(Operation op) => _tcb is null ? Errno.ENOTCONN : _tcb.StartPop(op);
 
-    public override int GetSockName(out IPv4Endpoint local)
+    public override int GetSockName(out InetEndpoint local)
     {
         local = new IPv4Endpoint(LocalAddress.Value, _port);
         return 0;
     }
 
-    public override int GetPeerName(out IPv4Endpoint remote)
+    public override int GetPeerName(out InetEndpoint remote)
     {
         remote = _tcb?.Remote ?? default;
         return _tcb is null ? Errno.ENOTCONN : 0;

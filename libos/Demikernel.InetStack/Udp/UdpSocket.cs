@@ -20,17 +20,18 @@ internal sealed class UdpSocket : IoQueue
 
     public long Dropped { get; private set; }
 
-    public override int Bind(IPv4Endpoint local)
+    public override int Bind(InetEndpoint local)
     {
+        if (!local.TryGetIPv4(out var v4)) return Errno.EAFNOSUPPORT; // the stack has IPv4 only
         if (_bound) return Errno.EINVAL;
-        if (local.Address != 0 && local.Address != _iface.Options.LocalAddress.Value) return Errno.EADDRNOTAVAIL;
+        if (v4.Address != 0 && v4.Address != _iface.Options.LocalAddress.Value) return Errno.EADDRNOTAVAIL;
         int rc = _iface.BindUdp(this, local.Port, out _port);
         if (rc != 0) return rc;
         _bound = true;
         return 0;
     }
 
-    public override int GetSockName(out IPv4Endpoint local)
+    public override int GetSockName(out InetEndpoint local)
     {
         local = new IPv4Endpoint(_iface.Options.LocalAddress.Value, _port);
         return 0;
@@ -40,11 +41,12 @@ internal sealed class UdpSocket : IoQueue
 
     public override int StartPushTo(Operation op)
     {
+        if (!op.Address.TryGetIPv4(out var to)) return Errno.EAFNOSUPPORT;
         if (!_bound && Bind(IPv4Endpoint.Any) is var rc && rc != 0) return rc;
         var sga = op.Sga;
         int length = sga.TotalLength;
         if (length > _iface.MaxUdpPayload) return Errno.EMSGSIZE;
-        if (op.Address.Port == 0 || op.Address.Address == 0) return Errno.EINVAL;
+        if (to.Port == 0 || to.Address == 0) return Errno.EINVAL;
         const int headers = NetworkInterface.UdpHeadersLength;
         var first = sga.First;
         if (first.Next is null && first.TryPrepend(headers))
@@ -52,7 +54,7 @@ internal sealed class UdpSocket : IoQueue
             // Zero copy: the headers go into the SGA's headroom, then the window is put back as the application left it.
             try
             {
-                _iface.SendUdp(first.Span, _port, op.Address);
+                _iface.SendUdp(first.Span, _port, to);
             }
             finally
             {
@@ -63,7 +65,7 @@ internal sealed class UdpSocket : IoQueue
         {
             var frame = _iface.Pool.Rent(headers + length);
             sga.CopyTo(frame.Span[headers..]);
-            _iface.SendUdp(frame.Span, _port, op.Address);
+            _iface.SendUdp(frame.Span, _port, to);
             _iface.Pool.Discard(frame);
         }
         op.Complete(0);

@@ -343,7 +343,7 @@ public static class ConnectionCommands
             }
         }
         var me = c.Client;
-        var victims = c.Server.Clients.Where(s =>
+        var victims = c.Server.Clients.Where(s => !s.IsKilled && // killed earlier, not yet gone: redis freed it at once
             (id is null || s.Client.Id == id) &&
             (type is null || TypeOf(s.Client) == type) &&
             (addrFilter is null || s.Client.Address == addrFilter) &&

@@ -72,7 +72,7 @@ internal static class DebugCommands
         if (mode == "yes") return true;
         if (mode != "local" || c.Client.IsScript) return false;
         // redis: a loopback address or a unix socket is local
-        return c.Client.UnixSocketPath is not null || c.Client.Peer.ToString().StartsWith("127.", StringComparison.Ordinal);
+        return c.Client.UnixSocketPath is not null || c.Client.Peer.IsLoopbackAddress;
     }
 
     /// <summary>DEBUG SLEEP seconds (a double, strtod's leniency): the whole server sleeps, as redis-server's does.</summary>

@@ -50,7 +50,7 @@ public static partial class ServerLog
 
     /// <summary>Ours: which libOS carries the server, and where it listens.</summary>
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Demikernel.Server {Version}-compatible on {LibOS}, listening on {Endpoint}, {Databases} databases")]
-    public static partial void RunningOnLibOS(this ILogger log, string version, string libOS, IPv4Endpoint endpoint, int databases);
+    public static partial void RunningOnLibOS(this ILogger log, string version, string libOS, InetEndpoint endpoint, int databases);
 
     [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Ready to accept connections")]
     public static partial void ReadyToAcceptConnections(this ILogger log);
@@ -76,7 +76,7 @@ public static partial class ServerLog
     // ---- connections (networking.c) ----
 
     [LoggerMessage(EventId = 20, Level = LogLevel.Debug, Message = "Accepted {Peer}")]
-    public static partial void Accepted(this ILogger log, IPv4Endpoint peer);
+    public static partial void Accepted(this ILogger log, InetEndpoint peer);
 
     // ---- shutdown (server.c: sigShutdownHandler, prepareForShutdown, finishShutdown) ----
 
@@ -122,20 +122,20 @@ public static partial class ServerLog
 
     /// <summary>A command handler threw. Names the command, never its arguments' values.</summary>
     [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "Internal error while running '{Command}' for client id={ClientId} addr={Peer}; the client got an error reply")]
-    public static partial void CommandFailed(this ILogger log, Exception exception, string command, long clientId, IPv4Endpoint peer);
+    public static partial void CommandFailed(this ILogger log, Exception exception, string command, long clientId, InetEndpoint peer);
 
     /// <summary>A command handler threw and the connection's reply could not be repaired: the client is disconnected.</summary>
     [LoggerMessage(EventId = 46, Level = LogLevel.Warning, Message = "Environment variable {Name} is not a setting of this server; it is ignored")]
     public static partial void UnknownEnvironmentOverride(this ILogger log, string name);
 
     [LoggerMessage(EventId = 45, Level = LogLevel.Warning, Message = "Internal error while running '{Command}' for client id={ClientId} addr={Peer}; the client was disconnected")]
-    public static partial void CommandFailedClientClosed(this ILogger log, Exception exception, string command, long clientId, IPv4Endpoint peer);
+    public static partial void CommandFailedClientClosed(this ILogger log, Exception exception, string command, long clientId, InetEndpoint peer);
 
     [LoggerMessage(EventId = 41, Level = LogLevel.Warning, Message = "Internal error while serving blocked client id={ClientId} addr={Peer}; the client was disconnected")]
-    public static partial void BlockedRetryFailed(this ILogger log, Exception exception, long clientId, IPv4Endpoint peer);
+    public static partial void BlockedRetryFailed(this ILogger log, Exception exception, long clientId, InetEndpoint peer);
 
     [LoggerMessage(EventId = 42, Level = LogLevel.Warning, Message = "Internal error in the connection of client id={ClientId} addr={Peer}; the client was disconnected")]
-    public static partial void ClientSessionFailed(this ILogger log, Exception exception, long clientId, IPv4Endpoint peer);
+    public static partial void ClientSessionFailed(this ILogger log, Exception exception, long clientId, InetEndpoint peer);
 
     [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Internal error in the {Loop}; it goes on in {BackoffMs} ms")]
     public static partial void LoopFailed(this ILogger log, Exception exception, string loop, long backoffMs);

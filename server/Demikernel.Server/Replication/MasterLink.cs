@@ -173,7 +173,11 @@ internal sealed class MasterLink
             _server.Log.MasterLinkFailed($"cannot resolve {Host}");
             return;
         }
-        if (_server.LibOS.Socket(SocketKind.Stream, out var qd) != 0) return;
+        if (_server.LibOS.Socket(endpoint.Family, SocketKind.Stream, out var qd) is var rc && rc != 0)
+        {
+            _server.Log.MasterLinkFailed($"Unable to connect to MASTER: {Errno.Name(rc)}");
+            return;
+        }
         _qd = qd;
         var connected = await _server.LibOS.ConnectAsync(qd, endpoint);
         if (!connected.Succeeded)
@@ -268,14 +272,17 @@ internal sealed class MasterLink
         await StreamAsync();
     }
 
-    private bool TryResolve(out IPv4Endpoint endpoint)
+    private bool TryResolve(out InetEndpoint endpoint)
     {
         endpoint = default;
         if (!IPAddress.TryParse(Host, out var address))
         {
             try
             {
-                address = Dns.GetHostAddresses(Host).FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+                // as getaddrinfo's first answer would be, IPv4 before IPv6
+                var addresses = Dns.GetHostAddresses(Host);
+                address = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork)
+                    ?? addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6);
             }
             catch (System.Net.Sockets.SocketException)
             {
@@ -283,8 +290,8 @@ internal sealed class MasterLink
             }
             if (address is null) return false;
         }
-        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork) return false;
-        endpoint = IPv4Endpoint.FromIPAddress(address, Port);
+        if (address.AddressFamily is not (System.Net.Sockets.AddressFamily.InterNetwork or System.Net.Sockets.AddressFamily.InterNetworkV6)) return false;
+        endpoint = InetEndpoint.FromIPAddress(address, Port);
         return true;
     }
 

@@ -67,10 +67,13 @@ internal sealed class ReplicaLink
 
     public string Ip => AnnouncedIp ?? IpOf(Client.Peer);
 
-    private static string IpOf(IPv4Endpoint e) => $"{e.Address >> 24}.{(e.Address >> 16) & 0xFF}.{(e.Address >> 8) & 0xFF}.{e.Address & 0xFF}";
+    private static string IpOf(InetEndpoint e) => e.AddressText;
 
-    /// <summary>redis's replicationGetSlaveName: "ip:listening-port", or the address.</summary>
-    public string Describe() => ListeningPort != 0 ? string.Create(CultureInfo.InvariantCulture, $"{Ip}:{ListeningPort}") : Client.Peer.ToString();
+    /// <summary>redis's replicationGetSlaveName: "ip:listening-port" ("[ipv6]:listening-port", anetFormatAddr), or the
+    /// address.</summary>
+    public string Describe() => ListeningPort != 0
+        ? (Ip.Contains(':') ? "[" + Ip + "]:" : Ip + ":") + ListeningPort.ToString(CultureInfo.InvariantCulture)
+        : Client.Peer.ToString();
 
     public string StateName => State switch
     {

@@ -20,7 +20,7 @@ internal sealed class TlsListeners(RedisServer server)
     public bool StartFailed { get; private set; }
 
     /// <summary>The first TLS listener's address (INFO tcp_port and the start-up line when there is no plain port).</summary>
-    public IPv4Endpoint? Endpoint => _listeners.Count > 0 && server.LibOS.GetSockName(_listeners[0], out var e) == 0 ? e : null;
+    public InetEndpoint? Endpoint => _listeners.Count > 0 && server.LibOS.GetSockName(_listeners[0], out var e) == 0 ? e : null;
 
     /// <summary>The handshake options for a new connection under the current tls-auth-clients.</summary>
     public System.Net.Security.SslServerAuthenticationOptions? Options =>
@@ -76,8 +76,13 @@ internal sealed class TlsListeners(RedisServer server)
         {
             foreach (var listener in next)
                 if (!_listeners.Contains(listener)) server.LibOS.Close(listener);
-            server.Log.FailedToBind();
-            return "Failed to bind to specified addresses.";
+            // a clash with an old listener (::* over ::1): close the old ones first, as redis, or have them back
+            if (!server.ReopenAfterClosing(server.Config.TlsPort, server.Config.Match("bind").First().Value, _listeners, previous, next,
+                    back => { foreach (var listener in back) server.LibOS.Spawn(() => server.Supervise("tls accept loop", () => AcceptLoop(listener))); }))
+            {
+                server.Log.FailedToBind();
+                return "Failed to bind to specified addresses.";
+            }
         }
         foreach (var listener in previous) server.LibOS.Close(listener);
         var added = next.Where(l => !_listeners.Contains(l)).ToList();

@@ -29,13 +29,22 @@ public sealed class RawConnection : IDisposable
     private readonly byte[] _buffer = new byte[64 * 1024];
     private int _start, _end;
 
-    public RawConnection(ServerFixture server)
+    public RawConnection(ServerFixture server) : this(server.Host, server.Port)
     {
-        _client = new TcpClient { NoDelay = true };
-        _client.Connect(server.Host, server.Port);
+    }
+
+    /// <summary>A connection to any host (an IPv6 literal such as "::1" connects over IPv6).</summary>
+    public RawConnection(string host, int port)
+    {
+        var address = System.Net.IPAddress.Parse(host);
+        _client = new TcpClient(address.AddressFamily) { NoDelay = true };
+        _client.Connect(address, port);
         _stream = _client.GetStream();
         _stream.ReadTimeout = (int)DefaultTimeout.TotalMilliseconds;
     }
+
+    /// <summary>This end's port (the peer's view of the client: CLIENT LIST addr=).</summary>
+    public int LocalPort => ((System.Net.IPEndPoint)_client.Client.LocalEndPoint!).Port;
 
     public void Send(string text) => Send(Encoding.UTF8.GetBytes(text));
 
