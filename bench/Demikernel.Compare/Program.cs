@@ -6,7 +6,16 @@ using Demikernel.Compare;
 //   demi-compare --ours PATH.dll --garnet PATH [--full] [--rounds N] [--requests N] [--out DIR] [--servers a,b,c]
 //                [--commands GET,SET,...] [--values 16,1024] [--keys 100000,10000000] [--pipelines 1,16,64]
 //                [--connections 1,50,1000] [--memory-keys N] [--no-memory] [--no-matrix]
+//   demi-compare --report DIR/results.json [--out DIR] [--png]     redraws the report of an earlier run
 var o = Options.Parse(args);
+if (o.ReportFrom is { } saved)
+{
+    // Only redraw: the markdown and charts of an earlier run from its results.json.
+    var old = JsonSerializer.Deserialize<Results>(File.ReadAllText(saved), new JsonSerializerOptions { IncludeFields = true })!;
+    Report.Write(old, o.Out);
+    Console.WriteLine($"wrote {o.Out}/compare.md and charts from {saved}");
+    return 0;
+}
 Tools.Paths = new Paths(o.OursDll, "redis-server", o.Garnet, "redis-benchmark", "redis-cli");
 Directory.CreateDirectory(o.Out);
 var started = DateTime.UtcNow;
@@ -129,9 +138,9 @@ internal sealed class Results
     public string LoadBefore { get; set; } = "";
     public string LoadAfter { get; set; } = "";
     public Options Options { get; set; } = null!;
-    public List<CellRun> Runs { get; } = [];
-    public List<GroupMemory> Groups { get; } = [];
-    public List<TypeMemory> Types { get; } = [];
+    public List<CellRun> Runs { get; set; } = [];
+    public List<GroupMemory> Groups { get; set; } = [];
+    public List<TypeMemory> Types { get; set; } = [];
 }
 
 internal sealed class Options
@@ -153,6 +162,7 @@ internal sealed class Options
     public bool Matrix { get; set; } = true;
     public string ServerCore { get; set; } = "0";
     public string ClientCore { get; set; } = "1";
+    public string? ReportFrom { get; set; }
 
     public static Options Parse(string[] args)
     {
@@ -180,6 +190,8 @@ internal sealed class Options
                 case "--memory-keys": o.MemoryKeys = L(Next()); break;
                 case "--no-memory": o.Memory = false; break;
                 case "--no-matrix": o.Matrix = false; break;
+                case "--report": o.ReportFrom = Next(); break;
+                case "--png": Report.AlsoPng = true; break;
                 case "--server-core": o.ServerCore = Next(); break;
                 case "--client-core": o.ClientCore = Next(); break;
                 case "--full":
@@ -191,7 +203,7 @@ internal sealed class Options
                 default: throw new ArgumentException($"unknown option {args[i]}");
             }
         }
-        if (o.Servers.Contains("ours") && !File.Exists(o.OursDll)) throw new ArgumentException("--ours must name Demikernel.Server.dll");
+        if (o.ReportFrom is null && o.Servers.Contains("ours") && !File.Exists(o.OursDll)) throw new ArgumentException("--ours must name Demikernel.Server.dll");
         return o;
     }
 }

@@ -14,6 +14,15 @@ internal static class Report
         ["garnet"] = new Color(44, 160, 44),
     };
 
+    /// <summary>Also writes a PNG beside each SVG (to look at the charts where no SVG viewer is at hand).</summary>
+    public static bool AlsoPng { get; set; }
+
+    private static void Save(Plot plot, string path, int width, int height)
+    {
+        plot.SaveSvg(path, width, height);
+        if (AlsoPng) plot.SavePng(Path.ChangeExtension(path, ".png"), width, height);
+    }
+
     private static string F(double v, string format = "F2") => v.ToString(format, CultureInfo.InvariantCulture);
 
     private static (double Min, double Median, double Max) Spread(IEnumerable<double> values)
@@ -134,29 +143,33 @@ internal static class Report
             {
                 var (min, median, max) = Ratios(results, cells[i], others[k], metric);
                 if (double.IsNaN(median)) continue;
-                bars.Add(new Bar { Position = x0 + k, Value = median, FillColor = Palette[others[k]], Error = 0 });
+                // log2 scale: a bar rises for "more than redis-server" and falls for "less", symmetric for 2x and 1/2x
+                bars.Add(new Bar { Position = x0 + k, Value = Math.Log2(median), FillColor = Palette[others[k]], Label = F(median) });
                 // min and max over the rounds as a thin line through the bar
-                var line = plot.Add.Line(x0 + k, min, x0 + k, max);
+                var line = plot.Add.Line(x0 + k, Math.Log2(min), x0 + k, Math.Log2(max));
                 line.LineColor = Colors.Black;
                 line.LineWidth = 1.5f;
             }
             ticks.Add(new Tick(x0 + (others.Length - 1) / 2.0, cells[i].Label, true));
         }
-        plot.Add.Bars(bars);
-        var one = plot.Add.HorizontalLine(1);
+        var barPlot = plot.Add.Bars(bars);
+        barPlot.ValueLabelStyle.FontSize = 9;
+        var one = plot.Add.HorizontalLine(0);
         one.LineColor = Palette["redis"];
         one.LinePattern = LinePattern.Dashed;
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
         plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
         plot.Axes.Bottom.MinimumSize = 90;
-        plot.Axes.Left.Label.Text = "ratio to redis-server (median of rounds; line: min-max)";
-        plot.Axes.Margins(bottom: 0);
-        plot.Title(title);
+        double[] steps = [-3, -2, -1, 0, 1, 2, 3, 4, 5];
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(steps,
+            [.. steps.Select(e => e < 0 ? $"1/{Math.Pow(2, -e)}" : $"{Math.Pow(2, e)}")]);
+        plot.Axes.Left.Label.Text = "ratio to redis-server (log scale)";
+        plot.Title(title + "; median of rounds, line: min to max");
         foreach (var s in others) plot.Legend.ManualItems.Add(new LegendItem { LabelText = s, FillColor = Palette[s] });
         plot.Legend.ManualItems.Add(new LegendItem { LabelText = "redis-server = 1", LineColor = Palette["redis"], LinePattern = LinePattern.Dashed, LineWidth = 1 });
         plot.ShowLegend(Alignment.UpperRight);
-        plot.SaveSvg(path, Math.Max(700, cells.Count * 60), 480);
+        Save(plot, path, Math.Max(700, cells.Count * 60), 480);
     }
 
     private static void CdfChart(Results results, Cell cell, string[] servers, string path)
@@ -180,9 +193,9 @@ internal static class Report
             [0, 0.30103, 1, 2, 3, 4], ["0%", "50%", "90%", "99%", "99.9%", "99.99%"]);
         plot.Axes.Bottom.Label.Text = "percentile";
         plot.Axes.Left.Label.Text = "latency (ms)";
-        plot.Title($"{cell.Label}, {cell.Keys:N0} keys, {cell.Value} B: latency by percentile (redis-benchmark)");
+        plot.Title($"{cell.Label}, {cell.Keys:N0} keys, {cell.Value} B: latency by percentile");
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.SaveSvg(path, 700, 420);
+        Save(plot, path, 700, 420);
     }
 
     private static void MemoryChart(Results results, Func<TypeMemory, double?> metric, string title, string path)
@@ -209,8 +222,10 @@ internal static class Report
         plot.Axes.Left.Label.Text = "bytes per key";
         plot.Axes.Margins(bottom: 0);
         plot.Title(title + " (strings: 16 B / 1 KB values; collections: 100 elements)");
-        foreach (var s in servers) plot.Legend.ManualItems.Add(new LegendItem { LabelText = s, FillColor = Palette[s] });
+        // Garnet reports no used_memory: a server without a figure gets no legend entry.
+        foreach (var s in servers.Where(s => results.Types.Any(t => t.Server == s && metric(t) is not null)))
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = s, FillColor = Palette[s] });
         plot.ShowLegend(Alignment.UpperLeft);
-        plot.SaveSvg(path, 800, 440);
+        Save(plot, path, 800, 440);
     }
 }
