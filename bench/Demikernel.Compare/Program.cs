@@ -6,6 +6,7 @@ using Demikernel.Compare;
 //   demi-compare --ours PATH.dll --garnet PATH [--full] [--rounds N] [--requests N] [--out DIR] [--servers a,b,c]
 //                [--commands GET,SET,...] [--values 16,1024] [--keys 100000,10000000] [--pipelines 1,16,64]
 //                [--connections 1,50,1000] [--memory-keys N] [--no-memory] [--no-matrix]
+//                [--ours-env NAME=VALUE ...] (environment of our server, e.g. DEMIKERNEL_SPIN_BUDGET_US=0)
 //   demi-compare --report DIR/results.json [--out DIR] [--png]     redraws the report of an earlier run
 var o = Options.Parse(args);
 if (o.ReportFrom is { } saved)
@@ -25,7 +26,7 @@ int[] ports = [6531, 6532, 6533];
 string logs = Path.Combine(Path.GetTempPath(), "demi-compare");
 Directory.CreateDirectory(logs);
 
-ServerProcess[] StartAll() => [.. o.Servers.Select((s, i) => ServerProcess.Start(s, ports[i], o.ServerCore, Tools.Paths, Path.Combine(logs, s + ".log")))];
+ServerProcess[] StartAll() => [.. o.Servers.Select((s, i) => ServerProcess.Start(s, ports[i], o.ServerCore, Tools.Paths, Path.Combine(logs, s + ".log"), s == "ours" ? o.OursEnv : []))];
 
 static void Stop(ServerProcess[] servers)
 {
@@ -62,7 +63,9 @@ if (o.Matrix)
                         foreach (int conns in o.Connections)
                             foreach (var cmd in o.Commands)
                             {
-                                long n = o.Requests * (pipeline == 1 ? 1 : 5);
+                                // At least 20 requests in flight per connection and pipeline slot, so that
+                                // connection setup and ramp-up do not make the run.
+                                long n = Math.Max(o.Requests * (pipeline == 1 ? 1 : 5), 20L * conns * pipeline);
                                 // Interleaved: every server runs this cell before the next one starts, in an order
                                 // that rotates each round, so the machine's mood falls on all of them alike.
                                 for (int k = 0; k < servers.Length; k++)
@@ -163,6 +166,7 @@ internal sealed class Options
     public string ServerCore { get; set; } = "0";
     public string ClientCore { get; set; } = "1";
     public string? ReportFrom { get; set; }
+    public string[] OursEnv { get; set; } = [];
 
     public static Options Parse(string[] args)
     {
@@ -191,6 +195,7 @@ internal sealed class Options
                 case "--no-memory": o.Memory = false; break;
                 case "--no-matrix": o.Matrix = false; break;
                 case "--report": o.ReportFrom = Next(); break;
+                case "--ours-env": o.OursEnv = [.. o.OursEnv, Next()]; break;
                 case "--png": Report.AlsoPng = true; break;
                 case "--server-core": o.ServerCore = Next(); break;
                 case "--client-core": o.ClientCore = Next(); break;

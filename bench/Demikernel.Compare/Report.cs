@@ -51,6 +51,7 @@ internal static class Report
         md.AppendLine(CultureInfo.InvariantCulture, $"Run {results.Started} – {results.Finished}; load average before `{results.LoadBefore}`, after `{results.LoadAfter}`; {Environment.ProcessorCount} CPUs.");
         md.AppendLine(CultureInfo.InvariantCulture, $"Servers pinned to core {o.ServerCore}, redis-benchmark (the client for every cell) to core {o.ClientCore}; {o.Rounds} rounds, servers interleaved cell by cell in an order that rotates each round.");
         md.AppendLine("Each figure is min / **median** / max over the rounds; ratios are taken per round (same cell, same round) before the median.");
+        if (o.OursEnv.Length > 0) md.AppendLine(CultureInfo.InvariantCulture, $"Our server ran with `{string.Join(' ', o.OursEnv)}`.");
         md.AppendLine();
 
         var cells = results.Runs.Select(r => new Cell(r.Command, r.Value, r.Keys, r.Pipeline, r.Connections)).Distinct().ToList();

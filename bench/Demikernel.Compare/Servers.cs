@@ -21,7 +21,7 @@ internal sealed class ServerProcess : IDisposable
 
     /// <summary>Starts <paramref name="name"/> (ours, redis, garnet) on <paramref name="port"/>, pinned to <paramref name="core"/>,
     /// output in <paramref name="log"/>, and waits until it answers PING.</summary>
-    public static ServerProcess Start(string name, int port, string core, Paths paths, string log)
+    public static ServerProcess Start(string name, int port, string core, Paths paths, string log, string[] env)
     {
         string command = name switch
         {
@@ -34,6 +34,12 @@ internal sealed class ServerProcess : IDisposable
         // exec keeps one pid through bash and taskset: the pid we hold is the server's.
         var psi = new ProcessStartInfo("bash", ["-c", $"cd {Q(Path.GetTempPath())} && exec taskset -c {core} {command} >{Q(log)} 2>&1"])
         { UseShellExecute = false };
+        foreach (var e in env)
+        {
+            int eq = e.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0) throw new ArgumentException($"--ours-env wants NAME=VALUE, not {e}");
+            psi.Environment[e[..eq]] = e[(eq + 1)..];
+        }
         var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {name}");
         var server = new ServerProcess(name, port, process);
         for (int i = 0; i < 300; i++)
