@@ -1,32 +1,22 @@
 #!/usr/bin/env bash
-# End-to-end comparison: redis-benchmark against our server and against redis-server, side by side in one run.
-# Each server is pinned to core 0 (taskset), the client to core 1. Besides client-seen requests/s, it reports the
-# server's CPU time per request (utime+stime from /proc/PID/stat over the run), which is what a one-core server
-# costs regardless of how fast the client can go (PLATFORM.md: the client saturates first at pipeline 16).
+# Our server, redis-server 7.0.15 and Garnet (the garnet-server .NET tool) side by side: bench/Demikernel.Compare
+# (demi-compare) starts the three servers pinned to core 0, drives each cell of the matrix with redis-benchmark on
+# core 1, interleaving the servers cell by cell over several rounds, and writes bench/results/compare.md,
+# results.json and SVG charts. Options go to demi-compare (bench/Demikernel.Compare/README.md), e.g.
 #
-#   bench/compare.sh [requests] [clients]      e.g. bench/compare.sh 200000 50
+#   bench/compare.sh                              # the default matrix (a few minutes)
+#   bench/compare.sh --full                       # 16 B and 1 KB, 100k and 10M keys, P1/16/64, 1/50/1000 connections
+#   bench/compare.sh --servers ours,redis --commands GET,SET --pipelines 1,16 --rounds 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-200000}
-c=${2:-50}
-ours_port=6411
-redis_port=6412
-bench_name=compare
-source bench/pair.sh
-# Warm up our JIT (tiered compilation) before measuring.
-taskset -c 1 redis-benchmark -p $ours_port -t set,get -n 100000 -c $c -P 16 -q >/dev/null
-
-
-printf "%-10s %-4s %-5s %14s %18s\n" server test P "requests/s" "server CPU us/req"
-for pipeline in 1 16; do
-  for test in set get; do
-    for who in ours redis; do
-      if [ $who = ours ]; then pid=$ours; port=$ours_port; else pid=$redis; port=$redis_port; fi
-      before=$(cpu_ticks $pid)
-      rps=$(taskset -c 1 redis-benchmark -p $port -t $test -n $n -c $c -P $pipeline -q --csv | tail -1 | cut -d, -f2 | tr -d '"')
-      after=$(cpu_ticks $pid)
-      us=$(awk -v t=$((after - before)) -v hz=$hz -v n=$n 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
-      printf "%-10s %-4s %-5s %14s %18s\n" $who $test $pipeline "$rps" "$us"
-    done
-  done
-done
+command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
+command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)"; exit 1; }
+redis-server --version | grep -q 'v=7\.0\.' || echo "warning: not redis-server 7.0: $(redis-server --version)"
+tools=bench/.tools
+[ -x $tools/garnet-server ] || dotnet tool install garnet-server --version 2.2.12 --tool-path $tools
+dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
+dotnet build -c Release bench/Demikernel.Compare -nologo -v q -clp:ErrorsOnly >/dev/null
+ulimit -n 65536 2>/dev/null || true # 1,000 connections per server
+exec dotnet bench/Demikernel.Compare/bin/Release/net10.0/demi-compare.dll \
+  --ours server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll --garnet $tools/garnet-server \
+  --out bench/results "$@"

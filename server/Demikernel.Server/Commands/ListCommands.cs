@@ -158,12 +158,12 @@ public static class ListCommands
                 return;
             }
             list = new RedisList();
-            for (int j = 2; j < c.Count; j++) list.Push(c.Arg(j).ToArray(), left);
+            for (int j = 2; j < c.Count; j++) list.Push(ElementPool.Copy(c.Arg(j)), left);
             db.SetObject(key, list, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         else
         {
-            for (int j = 2; j < c.Count; j++) list.Push(c.Arg(j).ToArray(), left);
+            for (int j = 2; j < c.Count; j++) list.Push(ElementPool.Copy(c.Arg(j)), left);
             db.NotifyModified(entry!, left ? KeyEvent.LPush : KeyEvent.RPush);
         }
         c.Reply.Integer(list.Count);
@@ -213,15 +213,23 @@ public static class ListCommands
             else c.Reply.Null();
             return;
         }
+        // A popped element, once written to the reply, is referenced by nothing: its array goes back to the pool.
         if (!hasCount)
         {
-            c.Reply.Bulk(list.Pop(left));
+            var item = list.Pop(left);
+            c.Reply.Bulk(item);
+            ElementPool.Return(item);
         }
         else
         {
             int n = (int)Math.Min(count, list.Count);
             c.Reply.ArrayHeader(n);
-            for (int i = 0; i < n; i++) c.Reply.Bulk(list.Pop(left));
+            for (int i = 0; i < n; i++)
+            {
+                var item = list.Pop(left);
+                c.Reply.Bulk(item);
+                ElementPool.Return(item);
+            }
             if (n == 0) return; // LPOP key 0: nothing changed
         }
         AfterRemove(db, entry!, list, left ? KeyEvent.LPop : KeyEvent.RPop);
