@@ -107,7 +107,11 @@ public sealed class RedisServer
         Config.ApplyHook = (key, old) => key.StartsWith("tls-", StringComparison.Ordinal) ? Tls.ApplyConfig(key, old)
             : key is "port" or "bind" ? ApplyListenConfig(key, old) : Persistence.ApplyConfig(key, old);
         Replication = new Replication.ReplicationManager(this);
+        if (Config.ClusterEnabled) Cluster = new Cluster.ClusterManager(this);
     }
+
+    /// <summary>Redis Cluster mode (cluster-enabled yes), or null.</summary>
+    internal Cluster.ClusterManager? Cluster { get; }
 
     /// <summary>Replicas, the master link, replication IDs and offsets (Replication/).</summary>
     public Replication.ReplicationManager Replication { get; }
@@ -270,6 +274,12 @@ public sealed class RedisServer
         {
             var unixListener = _unixListener;
             LibOS.Spawn(() => Supervise("unix socket accept loop", () => AcceptLoop(unixListener, unix: true)));
+        }
+        if (Cluster?.Start() is { } clusterError)
+        {
+            Demikernel.Server.Cluster.ClusterLog.ConfigError(Log, clusterError);
+            CloseListeners();
+            return Errno.EINVAL;
         }
         LibOS.Spawn(() => Supervise("cron", Cron));
         return 0;
@@ -490,6 +500,7 @@ public sealed class RedisServer
     {
         Stopping = true;
         Replication.Stop();
+        Cluster?.Stop();
         CloseListeners();
         foreach (var client in _clients.Values.ToArray()) client.Kill();
     }

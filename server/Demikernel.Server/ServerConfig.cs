@@ -103,6 +103,7 @@ public sealed partial class ServerConfig
         _values["acl-pubsub-default"] = "resetchannels";
         AddReplicationDefaults();
         AddTlsDefaults();
+        AddClusterDefaults();
         Apply();
     }
 
@@ -209,7 +210,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(
     [
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied,
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied, .. ClusterNotApplied,
     ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
@@ -242,6 +243,7 @@ public sealed partial class ServerConfig
         if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
+        if (IsClusterImmutable(key)) return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
         // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
         if (NotAppliedYet.Contains(key)) return "can't set immutable config";
@@ -453,7 +455,7 @@ public sealed partial class ServerConfig
                 }
                 return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
-                return ValidateReplication(key, v) ?? ValidateTls(key, v);
+                return ValidateReplication(key, v) ?? ValidateTls(key, v) ?? ValidateCluster(key, v);
         }
     }
 
@@ -581,6 +583,7 @@ public sealed partial class ServerConfig
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
         ApplyReplication();
+        ApplyCluster();
         TrackingTableMaxKeys = long.Parse(_values["tracking-table-max-keys"], CultureInfo.InvariantCulture);
         NotifyKeyspaceEvents = Notifications.NotifyFlags.Parse(_values["notify-keyspace-events"]) ?? Notifications.NotifyClass.None;
     }

@@ -45,17 +45,16 @@ public static class ServerCommands
                 new("HELP", Help),
             ],
         });
-        // Every CLUSTER subcommand of redis-server 7.0, each refusing as a server without cluster support does (after
-        // the dispatcher's arity check, so errors come in redis-server's order).
+        // Every CLUSTER subcommand of redis-server 7.0 (Cluster/ClusterCommands.cs); without cluster-enabled each
+        // refuses as a server without cluster support does (after the dispatcher's arity check, as redis-server).
         table.Add(new("CLUSTER", ClusterDisabled)
         {
             Subcommands = CommandMetadata.All.Values.Where(m => m.WireName.StartsWith("cluster|", StringComparison.Ordinal))
-                .Select(m => new CommandSpec(m.Name.ToUpperInvariant(), ClusterDisabled)).ToArray(),
+                .Select(m => new CommandSpec(m.Name.ToUpperInvariant(), Cluster.ClusterCommands.For(m.Name))).ToArray(),
         });
-        // The cluster client commands refuse the same way outside cluster mode (readonlyCommand, askingCommand).
-        table.Add(new("READONLY", ClusterDisabled));
-        table.Add(new("READWRITE", ClusterDisabled));
-        table.Add(new("ASKING", ClusterDisabled));
+        table.Add(new("READONLY", Cluster.ClusterCommands.ReadOnly));
+        table.Add(new("READWRITE", Cluster.ClusterCommands.ReadWrite));
+        table.Add(new("ASKING", Cluster.ClusterCommands.Asking));
     }
 
     // ---------------------------------------------------------------- INFO
@@ -232,7 +231,7 @@ public static class ServerInfo
     public const string RedisVersion = "7.0.15";
 
     // redis-server 7.0's order; commandstats and latencystats are not in "default", only in "all"/"everything"
-    private static readonly string[] Sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace"];
+    private static readonly string[] Sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
 
     public static string Render(RedisServer server, IReadOnlySet<string> requested)
     {
@@ -385,6 +384,10 @@ public static class ServerInfo
                 break;
             case "latencystats":
                 Diagnostics.DiagnosticsInfo.LatencyStats(sb, server);
+                break;
+            case "cluster":
+                sb.Append("# Cluster\r\n");
+                Line("cluster_enabled", server.Cluster is null ? 0 : 1);
                 break;
             case "keyspace":
                 sb.Append("# Keyspace\r\n");
