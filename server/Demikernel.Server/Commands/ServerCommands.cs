@@ -261,7 +261,7 @@ public static class ServerInfo
                 Line("redis_git_sha1", "00000000");
                 Line("redis_git_dirty", 0);
                 Line("redis_build_id", "demikernel-dotnet");
-                Line("redis_mode", "standalone");
+                Line("redis_mode", server.Cluster is null ? "standalone" : "cluster");
                 Line("os", $"{Environment.OSVersion.Platform} {Environment.OSVersion.Version} {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}");
                 Line("arch_bits", IntPtr.Size * 8);
                 Line("multiplexing_api", server.LibOS.Name);
