@@ -108,7 +108,11 @@ public sealed class RedisServer
             : key is "port" or "bind" ? ApplyListenConfig(key, old) : Persistence.ApplyConfig(key, old);
         Replication = new Replication.ReplicationManager(this);
         if (Config.ClusterEnabled) Cluster = new Cluster.ClusterManager(this);
+        MigrateSockets = new Cluster.MigrateSockets(this);
     }
+
+    /// <summary>MIGRATE's cached connections.</summary>
+    internal Cluster.MigrateSockets MigrateSockets { get; }
 
     /// <summary>Redis Cluster mode (cluster-enabled yes), or null.</summary>
     internal Cluster.ClusterManager? Cluster { get; }

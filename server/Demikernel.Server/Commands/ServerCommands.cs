@@ -55,6 +55,8 @@ public static class ServerCommands
         table.Add(new("READONLY", Cluster.ClusterCommands.ReadOnly));
         table.Add(new("READWRITE", Cluster.ClusterCommands.ReadWrite));
         table.Add(new("ASKING", Cluster.ClusterCommands.Asking));
+        table.Add(new("MIGRATE", Cluster.MigrateSockets.Migrate));
+        table.Add(new("RESTORE-ASKING", GenericCommands.Restore));
     }
 
     // ---------------------------------------------------------------- INFO
