@@ -145,6 +145,20 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 Assert.Equal(6, mux.GetEndPoints().Length);
             }
 
+            // PUBLISH reaches the subscribers of every node over the bus, published on either kind
+            using (var subOurs = nodes[3].Connect(TimeSpan.FromSeconds(10)))
+            using (var subRedis = nodes[1].Connect(TimeSpan.FromSeconds(10)))
+            {
+                subOurs.Call("SUBSCRIBE", "news");
+                subRedis.Call("SUBSCRIBE", "news");
+                using (var p = nodes[0].Connect()) p.Call("PUBLISH", "news", "from-ours");
+                Assert.Equal("from-ours", subRedis.Read().Items![2].Text);
+                Assert.Equal("from-ours", subOurs.Read().Items![2].Text);
+                using (var p = nodes[2].Connect()) p.Call("PUBLISH", "news", "from-redis");
+                Assert.Equal("from-redis", subOurs.Read().Items![2].Text);
+                Assert.Equal("from-redis", subRedis.Read().Items![2].Text);
+            }
+
             // Failover both ways: kill a master whose replica is ours, then one whose replica is redis-server.
             foreach (bool oursReplica in new[] { true, false })
             {

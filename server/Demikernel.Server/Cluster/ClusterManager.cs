@@ -572,6 +572,20 @@ internal sealed partial class ClusterManager
         }
     }
 
+    /// <summary>clusterPropagatePublish: PUBLISH reaches the subscribers of every node.</summary>
+    public void PropagatePublish(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message) =>
+        Broadcast(Header(ClusterMessageType.Publish) with { Channel = channel.ToArray(), Payload = message.ToArray() });
+
+    /// <summary>clusterPropagatePublishShard: to the nodes of our shard (our master, or us, and its replicas).</summary>
+    public void PropagatePublishShard(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> message)
+    {
+        var master = Myself.IsReplica && Myself.Master is not null ? Myself.Master : Myself;
+        var msg = Header(ClusterMessageType.PublishShard) with { Channel = channel.ToArray(), Payload = message.ToArray() };
+        if (master != Myself) Send(master.Link, msg);
+        foreach (var r in master.Replicas)
+            if (r != Myself) Send(r.Link, msg);
+    }
+
     private void SendFail(string nodeName) => Broadcast(Header(ClusterMessageType.Fail) with { AboutNode = nodeName });
 
     private void SendUpdate(ClusterLink? link, ClusterNode node)
@@ -750,6 +764,15 @@ internal sealed partial class ClusterManager
                 if (n.IsReplica) SetNodeAsMaster(n);
                 n.ConfigEpoch = msg.AboutConfigEpoch;
                 UpdateSlotsConfigWith(n, msg.AboutConfigEpoch, msg.AboutSlots!);
+            }
+        }
+        else if (type is ClusterMessageType.Publish or ClusterMessageType.PublishShard)
+        {
+            // delivered to our subscribers only (the sender broadcast it; nothing goes further)
+            if (sender is not null && msg.Channel is { } channel)
+            {
+                if (type == ClusterMessageType.Publish) _server.PubSub.Publish(channel, msg.Payload);
+                else _server.PubSub.PublishShard(channel, msg.Payload);
             }
         }
         else if (type == ClusterMessageType.FailoverAuthRequest)
