@@ -232,7 +232,7 @@ root.SetAction(parse =>
             signal.Cancel = true;
             server.RequestShutdown(signal.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? "SIGINT" : "SIGTERM");
         }
-        log.RunningMode(server.ListenEndpoint.Port);
+        log.RunningMode(server.Cluster is null ? "standalone" : "cluster", server.ListenEndpoint.Port);
         log.ServerInitialized();
         // As redis-server: listening first, then the data loaded (clients wait in the backlog), then ready.
         string? loadError = server.Persistence.LoadAtStartup();

@@ -49,7 +49,15 @@ public sealed class ClusterTests(ITestOutputHelper output)
     private static string[] NodeArgs(string dir, int busPort) =>
         ["--cluster-enabled", "yes", "--cluster-port", S(busPort), "--cluster-node-timeout", "2000", "--cluster-config-file", "nodes.conf"];
 
-    private static ServerProcess StartOurNode(TempDir dir) => ServerProcess.StartOurs(dir.Path, [.. NodeArgs(dir.Path, ServerProcess.FreePort()), "--save", ""]);
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ServerProcess, string[]> BusArgs = new();
+
+    private static ServerProcess StartOurNode(TempDir dir)
+    {
+        string[] args = [.. NodeArgs(dir.Path, ServerProcess.FreePort()), "--save", ""];
+        var p = ServerProcess.StartOurs(dir.Path, args);
+        BusArgs.Add(p, args);
+        return p;
+    }
 
     private static ServerProcess StartRedisNode(TempDir dir) => ServerProcess.StartRedis(dir.Path, NodeArgs(dir.Path, ServerProcess.FreePort()));
 
@@ -178,6 +186,25 @@ public sealed class ClusterTests(ITestOutputHelper output)
                     Assert.Equal($"v{i}", Cli("-c", "-p", S(other.Port), "GET", $"cli:{i}").Output.Trim());
             }
             Assert.Equal(2, nodes.Count(n => n.HasExited));
+
+            // Our killed master comes back from its nodes.conf (same id, same ports): it learns its slots have a
+            // newer owner and becomes that owner's replica, as a returning redis-server master does.
+            var dead = nodes.FirstOrDefault(n => n.HasExited && n.Name == "ours");
+            if (dead is not null)
+            {
+                int index = nodes.IndexOf(dead);
+                string id = File.ReadAllText(dirs[index]["nodes.conf"]).Split('\n').Single(l => l.Contains("myself", StringComparison.Ordinal)).Split(' ')[0];
+                Assert.True(BusArgs.TryGetValue(dead, out var args));
+                var back = ServerProcess.StartOursOnPort(dead.Port, dirs[index].Path, args);
+                nodes[index] = back;
+                dead.Dispose();
+                WaitFor(() => Role(back) == "slave", "our returning master to become a replica", () => back.Output);
+                using (var c = back.Connect()) Assert.Equal(id, c.Ok("CLUSTER", "MYID").Text);
+                var other = nodes.First(n => !n.HasExited && n.Name == "redis-server");
+                WaitFor(() => Nodes(other).Any(v => v.Id == id && v.Flags == "slave"), "the others to see it as a replica", () => back.Output);
+                WaitFor(() => { using var c = back.Connect(); return c.Info("master_link_status") == "up"; }, "its replication");
+                Assert.Equal("v7", Cli("-c", "-p", S(back.Port), "GET", "cli:7").Output.Trim());
+            }
         }
         finally
         {

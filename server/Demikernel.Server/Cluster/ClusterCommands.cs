@@ -220,11 +220,14 @@ internal static class ClusterCommands
     private static void ShardNode(ref CommandContext c, ClusterManager cluster, ClusterNode n)
     {
         bool hostname = n.Hostname is { Length: > 0 };
-        c.Reply.MapHeader(hostname ? 8 : 7);
+        c.Reply.MapHeader(6 + (hostname ? 1 : 0) + (n.Port != 0 ? 1 : 0));
         c.Reply.Bulk("id");
         c.Reply.Bulk(n.Name);
-        c.Reply.Bulk("port");
-        c.Reply.Integer(n.Port);
+        if (n.Port != 0)
+        {
+            c.Reply.Bulk("port");
+            c.Reply.Integer(n.Port);
+        }
         c.Reply.Bulk("ip");
         c.Reply.Bulk(n.Ip);
         c.Reply.Bulk("endpoint");
@@ -240,9 +243,7 @@ internal static class ClusterCommands
         c.Reply.Bulk("replication-offset");
         c.Reply.Integer(offset);
         c.Reply.Bulk("health");
-        var master = n.IsReplica ? n.Master : n;
-        string health = n.Failed ? "fail"
-            : n.IsReplica && master is not null && offset == 0 && master.ReplOffset != 0 ? "loading" : "online";
+        string health = n.Failed ? "fail" : n.IsReplica && offset == 0 ? "loading" : "online";
         c.Reply.Bulk(health);
     }
 
