@@ -283,7 +283,7 @@ public static class ServerInfo
             case "clients":
                 sb.Append("# Clients\r\n");
                 Line("connected_clients", server.Clients.Count);
-                Line("cluster_connections", 0);
+                Line("cluster_connections", server.Cluster is { } cluster ? (cluster.Nodes.Count - 1) * 2 : 0); // redis's getClusterConnectionsCount
                 Line("maxclients", server.Config.MaxClients);
                 Line("client_recent_max_input_buffer", 0);
                 Line("client_recent_max_output_buffer", 0);
