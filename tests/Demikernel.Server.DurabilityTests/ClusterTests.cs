@@ -108,6 +108,24 @@ public sealed class ClusterTests(ITestOutputHelper output)
             // every node sees the three replicas redis-cli made (CLUSTER REPLICATE, announced in the next PINGs)
             foreach (var n in nodes)
                 WaitFor(() => Nodes(n).Count(v => v.Flags.Contains("slave", StringComparison.Ordinal)) == 3, $"three replicas seen by {n.Name} {n.Port}");
+            // whatever redis-cli chose, make the pairs cross kinds both ways (CLUSTER REPLICATE moves a replica):
+            // redis-server's master 1 gets our 3, our master 0 redis-server's 4, redis-server's master 2 our 5
+            string MyId(ServerProcess n)
+            {
+                using var c = n.Connect();
+                return c.Ok("CLUSTER", "MYID").Text!;
+            }
+            foreach (var (replica, master) in new[] { (3, 1), (4, 0), (5, 2) })
+            {
+                using var c = nodes[replica].Connect();
+                Assert.Equal("OK", c.Ok("CLUSTER", "REPLICATE", MyId(nodes[master])).Text);
+            }
+            foreach (var n in nodes)
+                foreach (var (replica, master) in new[] { (3, 1), (4, 0), (5, 2) })
+                {
+                    string rid = MyId(nodes[replica]), mid = MyId(nodes[master]);
+                    WaitFor(() => Nodes(n).Any(v => v.Id == rid && v.Master == mid), $"{n.Name} {n.Port} to see the replica pairs");
+                }
             var view = Nodes(nodes[0]);
             var replicas = view.Where(v => v.Flags.Contains("slave", StringComparison.Ordinal)).ToList();
             foreach (var r in replicas)
@@ -174,8 +192,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 var current = Nodes(live);
                 var pair = current.Where(v => v.Flags.Contains("slave", StringComparison.Ordinal) && !v.Flags.Contains("fail", StringComparison.Ordinal))
                     .Select(v => (Replica: nodes.Single(n => n.Port == v.Port), Master: nodes.Single(n => n.Port == current.Single(m => m.Id == v.Master).Port)))
-                    .FirstOrDefault(p => (p.Replica.Name == "ours") == oursReplica && !p.Master.HasExited);
-                if (pair.Replica is null) continue; // redis-cli paired them otherwise: the other case covers this kind
+                    .First(p => (p.Replica.Name == "ours") == oursReplica && (p.Master.Name == "ours") != oursReplica && !p.Master.HasExited);
                 output.WriteLine($"killing {pair.Master.Name} {pair.Master.Port}, expecting {pair.Replica.Name} {pair.Replica.Port} to be elected");
                 pair.Master.Kill9();
                 WaitFor(() => Role(pair.Replica) == "master", $"{pair.Replica.Name} {pair.Replica.Port} to be elected", () => pair.Replica.Output);
@@ -204,6 +221,15 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 WaitFor(() => Nodes(other).Any(v => v.Id == id && v.Flags == "slave"), "the others to see it as a replica", () => back.Output);
                 WaitFor(() => { using var c = back.Connect(); return c.Info("master_link_status") == "up"; }, "its replication");
                 Assert.Equal("v7", Cli("-c", "-p", S(back.Port), "GET", "cli:7").Output.Trim());
+
+                // CLUSTER FAILOVER (the default, coordinated one) on it: its redis-server master pauses writes and sends
+                // its offset (MFSTART), ours catches up, is elected with the masters' votes, and the two swap roles.
+                var master = nodes.Single(n => !n.HasExited && Nodes(back).Single(v => v.Id == id).Master == Nodes(n).Single(v => v.Flags.StartsWith("myself", StringComparison.Ordinal)).Id);
+                using (var c = back.Connect()) Assert.Equal("OK", c.Ok("CLUSTER", "FAILOVER").Text);
+                WaitFor(() => Role(back) == "master", "our replica to take over by CLUSTER FAILOVER", () => back.Output);
+                WaitFor(() => Role(master) == "slave", $"{master.Name} {master.Port} to become its replica", () => master.Output);
+                Assert.Equal("OK", Cli("-c", "-p", S(master.Port), "SET", "cli:7", "after").Output.Trim());
+                Assert.Equal("after", Cli("-c", "-p", S(back.Port), "GET", "cli:7").Output.Trim());
             }
         }
         finally
