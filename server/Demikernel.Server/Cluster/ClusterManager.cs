@@ -99,7 +99,7 @@ internal sealed partial class ClusterManager
         Myself.ClusterPort = AnnouncedBusPort;
         Myself.Hostname = _server.Config.ClusterAnnounceHostname;
         _server.AddCronStep("cluster", CronStep);
-        // A replica in nodes.conf replicates at once (the cron would do it too, clusterCron's "replication still off")
+        // (a replica in nodes.conf starts replicating from the first cron: clusterCron's "replication still off")
         UpdateState();
         return null;
     }
@@ -972,7 +972,8 @@ internal sealed partial class ClusterManager
     private void CronStep()
     {
         long now = Now;
-        if (now - _lastCronMs < 100) return;
+        // redis's run_with_period(100); a server cron tick a little early (timer jitter at hz 10) still counts
+        if (now - _lastCronMs < 90) return;
         _lastCronMs = now;
         Cron();
         Flush();
