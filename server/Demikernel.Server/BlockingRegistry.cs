@@ -27,6 +27,8 @@ public enum BlockedOn : byte
     StreamGroup,
     /// <summary>WAIT: no key; woken by replicas' acknowledgements.</summary>
     ReplicaAcks,
+    /// <summary>MIGRATE: no key; woken when the target answered (Cluster/Migration.cs).</summary>
+    Migration,
 }
 
 /// <summary>

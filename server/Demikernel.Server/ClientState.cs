@@ -116,6 +116,11 @@ public sealed class ClientState
     /// <summary>This server's master, whose stream the replica applies (flag M, type master).</summary>
     public bool IsMaster { get; set; }
 
+    /// <summary>Cluster mode: ASKING was sent (the next command may touch an importing slot) / READONLY (a replica
+    /// serves reads of its master's slots).</summary>
+    public bool Asking { get; set; }
+    public bool ClusterReadOnly { get; set; }
+
     /// <summary>The replication offset right after this client's last command (redis's woff): what WAIT waits for.
     /// Kept while effects are recorded (a replication stream exists whenever replicas could acknowledge).</summary>
     public long ReplOffset { get; set; }

@@ -75,6 +75,26 @@ var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name
 ];
 var tlsOptions = tlsSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
+// Redis Cluster (redis.conf names; see server/Demikernel.Server/Cluster/README.md).
+(string Name, string Description)[] clusterSettings =
+[
+    ("cluster-enabled", "yes: a Redis Cluster node (the bus on cluster-port, slots, redirections) (default no)"),
+    ("cluster-config-file", "the node's cluster state, written by the server (default nodes.conf, in --dir)"),
+    ("cluster-port", "the cluster bus port; 0 = port + 10000 (default 0)"),
+    ("cluster-node-timeout", "milliseconds without an answer before a node is suspected failing (default 15000)"),
+    ("cluster-announce-ip", "IP announced to the other nodes (default: the one they reach us at)"),
+    ("cluster-announce-port", "client port announced to the other nodes (default: port)"),
+    ("cluster-announce-bus-port", "bus port announced to the other nodes (default: the cluster port)"),
+    ("cluster-announce-hostname", "hostname announced to the other nodes (default none)"),
+    ("cluster-require-full-coverage", "yes: the cluster refuses queries while a slot is not served (default yes)"),
+    ("cluster-allow-reads-when-down", "yes: reads are served while the cluster is down (default no)"),
+    ("cluster-replica-validity-factor", "a replica whose data is older than factor x node timeout does not fail over; 0 = always (default 10)"),
+    ("cluster-migration-barrier", "replicas a master keeps before one migrates to an orphaned master (default 1)"),
+    ("cluster-allow-replica-migration", "yes: replicas may migrate to orphaned masters (default yes)"),
+    ("cluster-replica-no-failover", "yes: this replica never starts a failover of its master (default no)"),
+];
+var clusterOptions = clusterSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
+
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API; any other redis.conf parameter is taken as --name value ..., as redis-server takes it")
 {
     port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
@@ -82,6 +102,7 @@ var root = new RootCommand("Redis-compatible key-value server on the Demikernel 
 };
 foreach (var option in memoryOptions) root.Options.Add(option);
 foreach (var option in tlsOptions) root.Options.Add(option);
+foreach (var option in clusterOptions) root.Options.Add(option);
 // As redis-server's command line, every parameter is `--name word...` up to the next `--`: taken out here and applied
 // after the redis.conf, like lines appended to it.
 var (declaredArgs, genericDirectives) = SplitGenericOptions(args);
@@ -153,6 +174,7 @@ root.SetAction(parse =>
             (replicaOf, "replicaof", Joined(parse.GetValue(replicaOf))),
         }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i]))))
             .Concat(tlsSettings.Select((m, i) => ((Option)tlsOptions[i], m.Name, parse.GetValue(tlsOptions[i]))))
+            .Concat(clusterSettings.Select((m, i) => ((Option)clusterOptions[i], m.Name, parse.GetValue(clusterOptions[i]))))
             .Concat((parse.GetValue(outputLimit) ?? []).Select(v => ((Option)outputLimit, "client-output-buffer-limit", (string?)v))))
         {
             if (value is null) continue;
@@ -224,7 +246,7 @@ root.SetAction(parse =>
             signal.Cancel = true;
             server.RequestShutdown(signal.Signal == System.Runtime.InteropServices.PosixSignal.SIGINT ? "SIGINT" : "SIGTERM");
         }
-        log.RunningMode(server.ListenEndpoint.Port);
+        log.RunningMode(server.Cluster is null ? "standalone" : "cluster", server.ListenEndpoint.Port);
         log.ServerInitialized();
         // As redis-server: listening first, then the data loaded (clients wait in the backlog), then ready.
         string? loadError = server.Persistence.LoadAtStartup();

@@ -107,7 +107,15 @@ public sealed class RedisServer
         Config.ApplyHook = (key, old) => key.StartsWith("tls-", StringComparison.Ordinal) ? Tls.ApplyConfig(key, old)
             : key is "port" or "bind" ? ApplyListenConfig(key, old) : Persistence.ApplyConfig(key, old);
         Replication = new Replication.ReplicationManager(this);
+        if (Config.ClusterEnabled) Cluster = new Cluster.ClusterManager(this);
+        MigrateSockets = new Cluster.MigrateSockets(this);
     }
+
+    /// <summary>MIGRATE's cached connections.</summary>
+    internal Cluster.MigrateSockets MigrateSockets { get; }
+
+    /// <summary>Redis Cluster mode (cluster-enabled yes), or null.</summary>
+    internal Cluster.ClusterManager? Cluster { get; }
 
     /// <summary>Replicas, the master link, replication IDs and offsets (Replication/).</summary>
     public Replication.ReplicationManager Replication { get; }
@@ -274,6 +282,12 @@ public sealed class RedisServer
         {
             var unixListener = _unixListener;
             LibOS.Spawn(() => Supervise("unix socket accept loop", () => AcceptLoop(unixListener, unix: true)));
+        }
+        if (Cluster?.Start() is { } clusterError)
+        {
+            Demikernel.Server.Cluster.ClusterLog.ConfigError(Log, clusterError);
+            CloseListeners();
+            return Errno.EINVAL;
         }
         LibOS.Spawn(() => Supervise("cron", Cron));
         return 0;
@@ -539,6 +553,7 @@ public sealed class RedisServer
     {
         Stopping = true;
         Replication.Stop();
+        Cluster?.Stop();
         CloseListeners();
         foreach (var client in _clients.Values.ToArray()) client.Kill();
     }

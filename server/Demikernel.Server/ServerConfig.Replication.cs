@@ -13,6 +13,8 @@ public sealed partial class ServerConfig
         ["min-slaves-max-lag"] = "min-replicas-max-lag",
         ["slave-announce-ip"] = "replica-announce-ip",
         ["slave-announce-port"] = "replica-announce-port",
+        ["cluster-slave-validity-factor"] = "cluster-replica-validity-factor",
+        ["cluster-slave-no-failover"] = "cluster-replica-no-failover",
     };
 
     private void AddReplicationDefaults()

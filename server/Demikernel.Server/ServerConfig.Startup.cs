@@ -74,7 +74,7 @@ public sealed partial class ServerConfig
     /// <summary>Shown in CONFIG GET with the one value this server implements; another value at start is refused.</summary>
     private static readonly Dictionary<string, string> OnlyValue = new(StringComparer.Ordinal)
     {
-        ["daemonize"] = "no", ["io-threads"] = "1", ["cluster-enabled"] = "no",
+        ["daemonize"] = "no", ["io-threads"] = "1",
     };
 
     /// <summary>A fresh server's values (ServerOptions' defaults, bind as redis-server's): what CONFIG REWRITE leaves out and what a
@@ -166,11 +166,7 @@ public sealed partial class ServerConfig
         NormalizeMemory(key);
         if ((NotAppliedYet.Contains(key) || OnlyValue.ContainsKey(key)) && _values[key] != Defaults[key])
         {
-            message = key == "cluster-enabled"
-                // the parts that exist are listed in Cluster/README.md; a node that cannot take part in a cluster
-                // must not start as one
-                ? $"'{name} {value}' is not implemented by this server yet: Redis Cluster mode needs the cluster bus, slot ownership and redirections, which are not finished (only its default '{Defaults[key]}' is accepted)"
-                : $"'{name} {value}' is not implemented by this server (only its default '{Defaults[key]}' is)";
+            message = $"'{name} {value}' is not implemented by this server (only its default '{Defaults[key]}' is)";
             _values[key] = old;
             return DirectiveResult.Unsupported;
         }

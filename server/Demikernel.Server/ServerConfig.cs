@@ -104,6 +104,7 @@ public sealed partial class ServerConfig
         _values["acl-pubsub-default"] = "resetchannels";
         AddReplicationDefaults();
         AddTlsDefaults();
+        AddClusterDefaults();
         Apply();
     }
 
@@ -213,7 +214,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(
     [
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied,
+        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied, .. ClusterNotApplied,
     ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
@@ -249,6 +250,7 @@ public sealed partial class ServerConfig
         if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
+        if (IsClusterImmutable(key)) return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
         // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
         if (NotAppliedYet.Contains(key)) return "can't set immutable config";
@@ -462,7 +464,7 @@ public sealed partial class ServerConfig
                 }
                 return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
-                return ValidateReplication(key, v) ?? ValidateTls(key, v);
+                return ValidateReplication(key, v) ?? ValidateTls(key, v) ?? ValidateCluster(key, v);
         }
     }
 
@@ -591,6 +593,7 @@ public sealed partial class ServerConfig
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
         LoadingProcessEventsIntervalBytes = long.Parse(_values["loading-process-events-interval-bytes"], CultureInfo.InvariantCulture);
         ApplyReplication();
+        ApplyCluster();
         TrackingTableMaxKeys = long.Parse(_values["tracking-table-max-keys"], CultureInfo.InvariantCulture);
         NotifyKeyspaceEvents = Notifications.NotifyFlags.Parse(_values["notify-keyspace-events"]) ?? Notifications.NotifyClass.None;
     }

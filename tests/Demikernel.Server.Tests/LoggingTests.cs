@@ -63,7 +63,7 @@ public sealed partial class LoggingTests
         log.Logger.VersionLine("7.0.15", 64, "00000000", 0, 4949);
         log.Logger.ConfigurationLoaded();
         log.Provider.Role = 'M';
-        log.Logger.RunningMode(6379);
+        log.Logger.RunningMode("standalone", 6379);
         log.Logger.ServerInitialized();
         log.Logger.ReadyToAcceptConnections();
         log.Logger.Accepted(new IPv4Endpoint(0x7F000001, 34314));

@@ -104,6 +104,10 @@ internal sealed record ClusterMessage
     public ulong AboutConfigEpoch { get; init; }
     public byte[]? AboutSlots { get; init; }
 
+    /// <summary>PUBLISH: the channel and the message (clusterMsgDataPublish: lengths, then both back to back).</summary>
+    public byte[]? Channel { get; init; }
+    public byte[]? Payload { get; init; }
+
     public bool HasSlot(int slot) => (Slots[slot >> 3] & (1 << (slot & 7))) != 0;
 
     public static void SetSlot(byte[] slots, int slot) => slots[slot >> 3] |= (byte)(1 << (slot & 7));
@@ -114,6 +118,7 @@ internal sealed record ClusterMessage
         ClusterMessageType.Ping or ClusterMessageType.Pong or ClusterMessageType.Meet => GossipLength * Gossip.Count + HostnameExtensionLength,
         ClusterMessageType.Fail => FailLength,
         ClusterMessageType.Update => UpdateLength,
+        ClusterMessageType.Publish or ClusterMessageType.PublishShard => 8 + (Channel?.Length ?? 0) + (Payload?.Length ?? 0),
         _ => 0,
     };
 
@@ -127,7 +132,7 @@ internal sealed record ClusterMessage
     public int Write(Span<byte> to)
     {
         if (Type is not (ClusterMessageType.Ping or ClusterMessageType.Pong or ClusterMessageType.Meet or ClusterMessageType.Fail
-            or ClusterMessageType.Update or ClusterMessageType.FailoverAuthRequest or ClusterMessageType.FailoverAuthAck or ClusterMessageType.MfStart))
+            or ClusterMessageType.Update or ClusterMessageType.Publish or ClusterMessageType.PublishShard or ClusterMessageType.FailoverAuthRequest or ClusterMessageType.FailoverAuthAck or ClusterMessageType.MfStart))
             throw new NotSupportedException($"writing {Type} messages");
         int length = Length;
         to = to[..length];
@@ -169,6 +174,16 @@ internal sealed record ClusterMessage
             case ClusterMessageType.Fail:
                 WriteName(data[..NameLength], AboutNode ?? throw new InvalidOperationException("FAIL needs the failed node"));
                 break;
+            case ClusterMessageType.Publish or ClusterMessageType.PublishShard:
+            {
+                var channel = Channel ?? [];
+                var payload = Payload ?? [];
+                BinaryPrimitives.WriteUInt32BigEndian(data, (uint)channel.Length);
+                BinaryPrimitives.WriteUInt32BigEndian(data[4..], (uint)payload.Length);
+                channel.CopyTo(data[8..]);
+                payload.CopyTo(data[(8 + channel.Length)..]);
+                break;
+            }
             case ClusterMessageType.Update:
                 BinaryPrimitives.WriteUInt64BigEndian(data, AboutConfigEpoch);
                 WriteName(data.Slice(8, NameLength), AboutNode ?? throw new InvalidOperationException("UPDATE needs the node"));
@@ -233,7 +248,7 @@ internal sealed record ClusterMessage
         var gossip = new List<ClusterGossip>();
         string? hostname = null, about = null;
         ulong aboutEpoch = 0;
-        byte[]? aboutSlots = null;
+        byte[]? aboutSlots = null, channelBytes = null, payloadBytes = null;
         switch (type)
         {
             case ClusterMessageType.Ping or ClusterMessageType.Pong or ClusterMessageType.Meet:
@@ -270,7 +285,17 @@ internal sealed record ClusterMessage
             case ClusterMessageType.FailoverAuthRequest or ClusterMessageType.FailoverAuthAck or ClusterMessageType.MfStart:
                 if (data.Length != 0) return null;
                 break;
-            // PUBLISH, MODULE and unknown types: read as a header only (their data is not decoded here)
+            case ClusterMessageType.Publish or ClusterMessageType.PublishShard:
+            {
+                if (data.Length < 8) return null;
+                long channelLength = BinaryPrimitives.ReadUInt32BigEndian(data), payloadLength = BinaryPrimitives.ReadUInt32BigEndian(data[4..]);
+                // explen: sizeof(clusterMsgDataPublish) (16) - 8 + the two lengths
+                if (data.Length != 8 + channelLength + payloadLength) return null;
+                channelBytes = data.Slice(8, (int)channelLength).ToArray();
+                payloadBytes = data.Slice(8 + (int)channelLength, (int)payloadLength).ToArray();
+                break;
+            }
+            // MODULE and unknown types: read as a header only (their data is not decoded here)
         }
         string slaveOf = ReadText(m.Slice(2128, NameLength));
         return new ClusterMessage
@@ -294,6 +319,8 @@ internal sealed record ClusterMessage
             AboutNode = about,
             AboutConfigEpoch = aboutEpoch,
             AboutSlots = aboutSlots,
+            Channel = channelBytes,
+            Payload = payloadBytes,
         };
     }
 

@@ -131,6 +131,13 @@ public sealed class CommandTable
             Stats.Rejected(spec.Id);
             return;
         }
+        // Cluster mode: keys of a slot served elsewhere are redirected (MOVED, ASK, CROSSSLOT, ...; Cluster/).
+        if (context.Server.Cluster is { } cluster && Cluster.ClusterCommands.Redirects(ref context, spec, cluster))
+        {
+            if (client.InMulti) client.MultiAborted = true;
+            Stats.Rejected(spec.Id);
+            return;
+        }
         // A client in MONITOR mode is a replica for redis-server: it may not touch the keyspace.
         if (client.Monitoring && (spec.Flags & (CommandFlags.Write | CommandFlags.ReadOnly | CommandFlags.MayReplicate)) != 0)
         {

@@ -71,6 +71,11 @@ public static class ConnectionCommands
             c.Reply.Error(Errors.NotInteger);
             return;
         }
+        if (c.Server.Cluster is not null && db != 0)
+        {
+            c.Reply.Error("ERR SELECT is not allowed in cluster mode");
+            return;
+        }
         if (db < 0 || db >= c.Server.Databases.Length)
         {
             c.Reply.Error(Errors.DbIndexOutOfRange);

@@ -360,7 +360,7 @@ public static class GenericCommands
         c.Reply.Bulk(RdbFormat.Dump(e, c.Server.Config.RdbCompression));
     }
 
-    private static void Restore(ref CommandContext c)
+    internal static void Restore(ref CommandContext c)
     {
         bool replace = false, absTtl = false;
         long idle = -1, freq = -1;

@@ -81,8 +81,10 @@ public static class PubSubCommands
     private static void Publish(ref CommandContext c)
     {
         c.Reply.Integer(c.Server.PubSub.Publish(c.Arg(1), c.Arg(2)));
-        // Replicas' subscribers get it too (redis 7.0 without cluster: forceCommandPropagation(c, PROPAGATE_REPL)).
-        c.Server.Effects.ForceToReplicas();
+        // In cluster mode every node's subscribers get it over the bus (clusterPropagatePublish); otherwise replicas'
+        // subscribers get it through replication (redis 7.0: forceCommandPropagation(c, PROPAGATE_REPL)).
+        if (c.Server.Cluster is { } cluster) cluster.PropagatePublish(c.Arg(1), c.Arg(2));
+        else c.Server.Effects.ForceToReplicas();
     }
 
     private static void Help(ref CommandContext c) => Diagnostics.DiagnosticsCommands.ReplyHelp(ref c, "PUBSUB",

@@ -45,17 +45,18 @@ public static class ServerCommands
                 new("HELP", Help),
             ],
         });
-        // Every CLUSTER subcommand of redis-server 7.0, each refusing as a server without cluster support does (after
-        // the dispatcher's arity check, so errors come in redis-server's order).
+        // Every CLUSTER subcommand of redis-server 7.0 (Cluster/ClusterCommands.cs); without cluster-enabled each
+        // refuses as a server without cluster support does (after the dispatcher's arity check, as redis-server).
         table.Add(new("CLUSTER", ClusterDisabled)
         {
             Subcommands = CommandMetadata.All.Values.Where(m => m.WireName.StartsWith("cluster|", StringComparison.Ordinal))
-                .Select(m => new CommandSpec(m.Name.ToUpperInvariant(), ClusterDisabled)).ToArray(),
+                .Select(m => new CommandSpec(m.Name.ToUpperInvariant(), Cluster.ClusterCommands.For(m.Name))).ToArray(),
         });
-        // The cluster client commands refuse the same way outside cluster mode (readonlyCommand, askingCommand).
-        table.Add(new("READONLY", ClusterDisabled));
-        table.Add(new("READWRITE", ClusterDisabled));
-        table.Add(new("ASKING", ClusterDisabled));
+        table.Add(new("READONLY", Cluster.ClusterCommands.ReadOnly));
+        table.Add(new("READWRITE", Cluster.ClusterCommands.ReadWrite));
+        table.Add(new("ASKING", Cluster.ClusterCommands.Asking));
+        table.Add(new("MIGRATE", Cluster.MigrateSockets.Migrate));
+        table.Add(new("RESTORE-ASKING", GenericCommands.Restore));
     }
 
     // ---------------------------------------------------------------- INFO
@@ -232,7 +233,7 @@ public static class ServerInfo
     public const string RedisVersion = "7.0.15";
 
     // redis-server 7.0's order; commandstats and latencystats are not in "default", only in "all"/"everything"
-    private static readonly string[] Sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "keyspace"];
+    private static readonly string[] Sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
 
     public static string Render(RedisServer server, IReadOnlySet<string> requested)
     {
@@ -262,7 +263,7 @@ public static class ServerInfo
                 Line("redis_git_sha1", "00000000");
                 Line("redis_git_dirty", 0);
                 Line("redis_build_id", "demikernel-dotnet");
-                Line("redis_mode", "standalone");
+                Line("redis_mode", server.Cluster is null ? "standalone" : "cluster");
                 Line("os", $"{Environment.OSVersion.Platform} {Environment.OSVersion.Version} {System.Runtime.InteropServices.RuntimeInformation.OSArchitecture}");
                 Line("arch_bits", IntPtr.Size * 8);
                 Line("multiplexing_api", server.LibOS.Name);
@@ -282,7 +283,7 @@ public static class ServerInfo
             case "clients":
                 sb.Append("# Clients\r\n");
                 Line("connected_clients", server.Clients.Count);
-                Line("cluster_connections", 0);
+                Line("cluster_connections", server.Cluster is { } cluster ? (cluster.Nodes.Count - 1) * 2 : 0); // redis's getClusterConnectionsCount
                 Line("maxclients", server.Config.MaxClients);
                 Line("client_recent_max_input_buffer", 0);
                 Line("client_recent_max_output_buffer", 0);
@@ -385,6 +386,10 @@ public static class ServerInfo
                 break;
             case "latencystats":
                 Diagnostics.DiagnosticsInfo.LatencyStats(sb, server);
+                break;
+            case "cluster":
+                sb.Append("# Cluster\r\n");
+                Line("cluster_enabled", server.Cluster is null ? 0 : 1);
                 break;
             case "keyspace":
                 sb.Append("# Keyspace\r\n");

@@ -42,8 +42,8 @@ public static partial class ServerLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "Your current 'ulimit -n' of {OldLimit} is not enough for the server to start. Please increase your open file limit to at least {MaxFiles}. Exiting.")]
     public static partial void OpenFilesTooFew(this ILogger log, ulong oldLimit, ulong maxFiles);
 
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Running mode=standalone, port={Port}.")]
-    public static partial void RunningMode(this ILogger log, int port);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Running mode={Mode}, port={Port}.")]
+    public static partial void RunningMode(this ILogger log, string mode, int port);
 
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "Server initialized")]
     public static partial void ServerInitialized(this ILogger log);

@@ -72,7 +72,9 @@ public static class ShardedPubSubCommands
     private static void SPublish(ref CommandContext c)
     {
         c.Reply.Integer(c.Server.PubSub.PublishShard(c.Arg(1), c.Arg(2)));
-        c.Server.Effects.ForceToReplicas(); // as PUBLISH: replicas' subscribers get it too
+        // in cluster mode the shard's other nodes get it over the bus (clusterPropagatePublishShard)
+        if (c.Server.Cluster is { } cluster) cluster.PropagatePublishShard(c.Arg(1), c.Arg(2));
+        else c.Server.Effects.ForceToReplicas(); // as PUBLISH: replicas' subscribers get it too
     }
 
     internal static void ShardChannels(ref CommandContext c)

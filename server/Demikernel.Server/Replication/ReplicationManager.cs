@@ -667,6 +667,12 @@ public sealed partial class ReplicationManager : IEffectsConsumer
         _master.Start();
     }
 
+    /// <summary>A cluster replica elected (or reset) becomes a master as REPLICAOF NO ONE makes it one.</summary>
+    internal void PromoteForCluster()
+    {
+        if (_master is not null) Promote();
+    }
+
     /// <summary>REPLICAOF NO ONE: the master's replid becomes replid2, valid up to our offset, and a new history starts,
     /// so replicas of either can PSYNC to us (shiftReplicationId).</summary>
     private void Promote()
