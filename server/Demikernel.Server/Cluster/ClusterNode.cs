@@ -94,7 +94,7 @@ internal sealed class ClusterLink(QDesc qd, ClusterNode? node, bool inbound, lon
     public long CreatedMs { get; } = nowMs;
 
     /// <summary>The peer's address (an inbound link's accepted address, an outbound link's node address).</summary>
-    public IPv4Endpoint Peer { get; set; }
+    public InetEndpoint Peer { get; set; }
     public bool Closed { get; set; }
     public bool Connected { get; set; }
 }
