@@ -15,7 +15,7 @@ internal static class CatnipBackend
 
     /// <summary>EAL arguments when the config gives none: no PCI scan, no hugepages (256 MB of ordinary memory), no
     /// shared runtime files, so any number of catnip processes run side by side without setup.</summary>
-    public static readonly string[] DefaultEalArguments = ["--no-pci", "--no-huge", "-m", "256", "--no-shconf"];
+    public static readonly string[] DefaultEalArguments = ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"];
 
     private static CatnipTransport Create(IBackendConfig config, TimeProvider time)
     {
