@@ -10,7 +10,7 @@
 # 2. Server CPU per request over one veth pair (server pinned to core 0 in namespace A, redis-benchmark pinned to
 #    core 1 in namespace B, 50 clients): our server on catnip (net_af_packet on vethA) vs on catnap (kernel TCP, the
 #    address on vethA); utime+stime of the server process over each redis-benchmark run, ROUNDS alternating rounds.
-# Usage: bench/catnip.sh [ROUNDS] [SECONDS] [REQUESTS]
+# Usage: bench/catnip.sh [ROUNDS] [SECONDS] [REQUESTS]   (CATNIP_BENCH=rtt or veth runs one part only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -46,36 +46,43 @@ wait_for() { # file text
 }
 
 # ---------------------------------------------------------------- 1. round trips
-ours_tcp=56491 ours_mem=56492 redis_port=56493
+# One server at a time, pinned to core 0, the load generator pinned to core 1: every libOS here spins while it waits,
+# so servers left running side by side would take the cores from the one being measured.
+ours_port=56491 redis_port=56493
 catnip_config "$work/memif-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_memif0,role=server,socket=$work/memif.sock"
 catnip_config "$work/memif-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock"
-(cd "$work" && exec dotnet "$srv" --libos catnip --config memif-server.yaml --bind 10.88.0.1 --port 6379 --protected-mode no --save "" >catnip.log 2>&1) &
-pids+=($!)
-(cd "$work" && exec dotnet "$srv" --libos catnap --port $ours_tcp --save "" >catnap.log 2>&1) &
-pids+=($!)
-(cd "$work" && exec dotnet "$srv" --libos catmem --port $ours_mem --save "" >catmem.log 2>&1) &
-pids+=($!)
-redis-server --port $redis_port --save "" --appendonly no --daemonize no --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_for "$work/catnip.log" "Ready to accept"
-for p in $ours_tcp $redis_port; do
-  for _ in $(seq 50); do redis-cli -p $p ping >/dev/null 2>&1 && break; sleep 0.2; done
-done
-for _ in $(seq 50); do [ -e /dev/shm/demikernel-catmem.$ours_mem ] && break; sleep 0.2; done
-
-run() { # label libos target [config]
-  dotnet "$lg" --label "$1" --libos "$2" --target "$3" ${4:+--config "$4"} --connections 1 --pipeline 1 --ratio 0:1 \
-    --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" | tail -1
+rtt_round() { # label
+  local target libos config=""
+  case $1 in
+    catnip-memif)
+      (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catnip --config memif-server.yaml --bind 10.88.0.1 --port 6379 --protected-mode no --save "" >server.log 2>&1) &
+      target=10.88.0.1:6379 libos=catnip config=$work/memif-client.yaml ;;
+    catmem)
+      rm -f /dev/shm/demikernel-catmem.$ours_port
+      (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catmem --port $ours_port --save "" >server.log 2>&1) &
+      target=127.0.0.1:$ours_port libos=catmem ;;
+    catnap)
+      (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catnap --port $ours_port --save "" >server.log 2>&1) &
+      target=127.0.0.1:$ours_port libos=catnap ;;
+    redis-catnap)
+      taskset -c 0 redis-server --port $redis_port --save "" --appendonly no --daemonize no --dir "$work" >"$work/server.log" 2>&1 &
+      target=127.0.0.1:$redis_port libos=catnap ;;
+  esac
+  pids=($!)
+  case $1 in
+    catnip-memif) wait_for "$work/server.log" "Ready to accept" ;;
+    catmem) for _ in $(seq 100); do [ -e /dev/shm/demikernel-catmem.$ours_port ] && break; sleep 0.1; done ;;
+    *) for _ in $(seq 100); do redis-cli -p "${target#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done ;;
+  esac
+  taskset -c 1 dotnet "$lg" --label "$1" --libos $libos --target $target ${config:+--config "$config"} --connections 1 --pipeline 1 \
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" | tail -1
+  kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
 }
-for r in $(seq "$rounds"); do
-  run catnip-memif catnip 10.88.0.1:6379 "$work/memif-client.yaml"
-  run catmem catmem 127.0.0.1:$ours_mem
-  run catnap catnap 127.0.0.1:$ours_tcp
-  run redis-catnap catnap 127.0.0.1:$redis_port
-done | tee "$work/rtt"
-for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-wait 2>/dev/null || true
-pids=()
+if [ "${CATNIP_BENCH:-all}" != veth ]; then
+  for r in $(seq "$rounds"); do
+    for l in catnip-memif catmem catnap redis-catnap; do rtt_round $l; done
+  done | tee "$work/rtt"
+fi
 
 # ---------------------------------------------------------------- 2. CPU per request on a veth pair
 ip netns add $A; ip netns add $B
@@ -117,21 +124,23 @@ veth_round() { # libos pipeline
   [ "$libos" = catnap ] && ip -n $A addr del 10.77.0.2/24 dev $A
   sleep 0.5
 }
-for r in $(seq "$rounds"); do
+[ "${CATNIP_BENCH:-all}" != rtt ] && for r in $(seq "$rounds"); do
   for p in 1 16; do
     veth_round catnip $p
     veth_round catnap $p
   done
 done | tee "$work/veth"
+touch "$work/rtt" "$work/veth"
 
 echo
-echo "GET round trip, median of $rounds rounds (1 connection, pipeline 1, loadgen on the libOS named):"
-for l in catnip-memif catmem catnap redis-catnap; do
+[ -s "$work/rtt" ] && echo "GET round trip, median of $rounds rounds (1 connection, pipeline 1, loadgen on the libOS named):"
+[ -s "$work/rtt" ] && for l in catnip-memif catmem catnap redis-catnap; do
   grep "^$l " "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
     awk -v l=$l '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); printf "  %-13s p50 %6s us   p99 %8s us   %7s GET/s\n", l, p50[m], p99[m], t[m]}'
 done
-echo "server CPU per request over the veth pair, median of $rounds rounds (redis-benchmark -c 50 -n $requests):"
-for l in catnip catnap; do for t in SET GET; do for p in 1 16; do
+[ -s "$work/veth" ] && echo "server CPU per request over the veth pair, median of $rounds rounds (redis-benchmark -c 50 -n $requests):"
+[ -s "$work/veth" ] && for l in catnip catnap; do for t in SET GET; do for p in 1 16; do
   grep -E "^veth $l +$t P$p " "$work/veth" | sed -E 's/.* ([0-9.]+) req\/s +server CPU +([0-9.]+) us.*/\2 \1/' | sort -n |
     awk -v l=$l -v t=$t -v p=$p '{c[NR]=$1; r[NR]=$2} END {m=int((NR+1)/2); printf "  %-7s %s P%-2s %7.2f us/request  %9s req/s\n", l, t, p, c[m], r[m]}'
 done; done; done
+true
