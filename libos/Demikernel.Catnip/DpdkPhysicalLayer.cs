@@ -54,9 +54,10 @@ internal sealed class DpdkException(string message) : Exception(message);
 /// </code>
 /// Transmits are batched: a frame waits in the queue until the burst is full or the libOS polls or blocks again, which
 /// it does right after the coroutines that produced it have run, so one tx_burst carries everything a scheduler pass
-/// sent. Receive is one rx_burst per poll. Each direction copies a frame once, because the stack's buffers are pinned
-/// managed arrays and <see cref="IPhysicalLayer.Transmit"/> takes a span (see the README). Single-threaded, like every
-/// device: the libOS thread is the only caller, except of <see cref="Wake"/>.
+/// sent. TCP builds its segments directly in a spare mbuf (<see cref="TryReserveTransmit"/>); other frames (ARP, ICMP,
+/// UDP) are copied in by <see cref="Transmit"/>. Receive is one rx_burst per poll and one copy per frame into a pool
+/// buffer, because the stack's buffers are pinned managed arrays (see the README). Single-threaded, like every device:
+/// the libOS thread is the only caller, except of <see cref="Wake"/>.
 /// </summary>
 internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
 {
@@ -184,26 +185,41 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
 
     public bool Transmit(ReadOnlySpan<byte> frame)
     {
+        var room = TryReserveTransmit(frame.Length);
+        if (room.IsEmpty) return Drop();
+        frame.CopyTo(room);
+        return CommitTransmit(frame.Length);
+    }
+
+    /// <summary>
+    /// The next spare mbuf's data room, for the stack to build a frame in (TCP segments are built here: their payload
+    /// goes from the send queue straight into the mbuf). Empty if the frame is too large or the pool is dry.
+    /// </summary>
+    public Span<byte> TryReserveTransmit(int length)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (frame.Length > MaxFrame) return Drop();
+        if (length > MaxFrame) return default;
         if (_spareCount == 0)
         {
             if (Dpdk.AllocBulk(_pool, _spareMbufs, _spareData, _spareRoom, (uint)_burst) != 0)
             {
                 Flush(); // what is queued may be holding the last mbufs; the next transmit tries again
-                return Drop();
+                return default;
             }
             _spareCount = _burst;
         }
+        int s = _spareCount - 1;
+        return length > _spareRoom[s] ? default : new Span<byte>(_spareData[s], length);
+    }
+
+    /// <summary>Queues the spare mbuf <see cref="TryReserveTransmit"/> handed out, <paramref name="length"/> bytes long.</summary>
+    public bool CommitTransmit(int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_spareCount == 0 || length > _spareRoom[_spareCount - 1]) return Drop();
         int s = --_spareCount;
-        if (frame.Length > _spareRoom[s])
-        {
-            _spareCount++;
-            return Drop();
-        }
-        frame.CopyTo(new Span<byte>(_spareData[s], frame.Length));
         _txMbufs[_txCount] = _spareMbufs[s];
-        _txLength[_txCount] = (uint)frame.Length;
+        _txLength[_txCount] = (uint)length;
         if (++_txCount == _burst) Flush();
         return true;
     }
