@@ -10,7 +10,9 @@ namespace Demikernel.Catnip.Tests;
 /// <list type="bullet">
 /// <item><c>resp</c>: SET/GET/DEL round trips of values from 0 bytes to 300 kB, and 200 pipelined SETs and GETs in one
 /// push each, every reply compared byte for byte with what redis-server answers;</item>
-/// <item><c>refused</c>: a connect to a port nobody listens on fails with ECONNREFUSED within 5 s.</item>
+/// <item><c>refused</c>: a connect to a port nobody listens on fails with ECONNREFUSED within 5 s;</item>
+/// <item><c>queue</c>: the queue API against an echo server: a multi-segment SGA comes back intact, WaitAny over two
+/// connections reports each one's pop with its index, and a closed descriptor answers EBADF.</item>
 /// </list>
 /// Prints one line and exits 0 only if every check passed.
 /// </summary>
@@ -39,6 +41,7 @@ public static class Host
             {
                 "resp" => Resp(libos, to.Value),
                 "refused" => Refused(libos, to.Value),
+                "queue" => Queue(libos, to.Value),
                 _ => throw new ArgumentException($"unknown mode {args[0]}"),
             };
             Console.WriteLine($"ok: {result}");
@@ -104,6 +107,67 @@ public static class Host
         Check(result.Ret == Errno.ECONNREFUSED, $"connect to {to} ended with {result.ErrorName ?? "success"}, expected ECONNREFUSED");
         libos.Close(qd);
         return $"ECONNREFUSED after {elapsed.TotalMilliseconds:F0} ms";
+    }
+
+    private static string Queue(DemiLibOS libos, IPv4Endpoint to)
+    {
+        var a = Connect(libos, to);
+        var b = Connect(libos, to);
+        // A three-segment SGA (100 B, 2000 B, 70000 B) pushed at once comes back byte for byte.
+        var sga = libos.SgaAlloc([100, 2000, 70_000]);
+        Check(sga.SegmentCount == 3, $"SgaAlloc gave {sga.SegmentCount} segments");
+        var sent = new byte[sga.TotalLength];
+        for (int i = 0; i < sent.Length; i++) sent[i] = (byte)(i * 7 + 3);
+        int offset = 0;
+        for (int s = 0; s < 3; s++)
+        {
+            var span = sga.Segment(s).Span;
+            sent.AsSpan(offset, span.Length).CopyTo(span);
+            offset += span.Length;
+        }
+        Check(libos.Push(a, sga, out var pushed) == 0, "push");
+        libos.SgaFree(sga); // the libOS holds its own reference until the push completes
+        Check(libos.Wait(pushed, out var pr, Limit) == 0 && pr.Succeeded, $"push: {pr.ErrorName}");
+        var back = new byte[sent.Length];
+        int got = 0;
+        while (got < back.Length)
+        {
+            Check(libos.Pop(a, out var qt) == 0, "pop");
+            Check(libos.Wait(qt, out var r, Limit) == 0 && r.Succeeded && !r.Sga.IsEmpty, $"pop after {got} bytes: {r.ErrorName}");
+            Check(got + r.Sga.TotalLength <= back.Length, "more bytes came back than were sent");
+            got += r.Sga.CopyTo(back.AsSpan(got));
+            libos.SgaFree(r.Sga);
+        }
+        Check(back.AsSpan().SequenceEqual(sent), "the echoed multi-segment SGA differs");
+
+        // WaitAny: a pop on each connection, only b's peer gets data first; then a's.
+        Check(libos.Pop(a, out var popA) == 0, "pop a");
+        Check(libos.Pop(b, out var popB) == 0, "pop b");
+        QToken[] tokens = [popA, popB];
+        PushText(libos, b, "to-b");
+        Check(libos.WaitAny(tokens, out var first, out int index, Limit) == 0, "WaitAny (b) timed out");
+        Check(index == 1 && first.Qd == b && first.Sga.TotalLength > 0, $"WaitAny reported index {index}, expected b's pop (1)");
+        libos.SgaFree(first.Sga);
+        PushText(libos, a, "to-a");
+        Check(libos.WaitAny(tokens.AsSpan(0, 1), out var second, out index, Limit) == 0, "WaitAny (a) timed out");
+        Check(index == 0 && second.Qd == a && second.Sga.TotalLength > 0, $"WaitAny reported index {index}, expected a's pop (0)");
+        libos.SgaFree(second.Sga);
+
+        // A closed descriptor is gone.
+        Check(libos.Close(b) == 0, "close");
+        Check(libos.Pop(b, out _) == Errno.EBADF, "pop on a closed descriptor did not fail with EBADF");
+        Check(libos.Close(b) == Errno.EBADF, "a second close did not fail with EBADF");
+        libos.Close(a);
+        return "multi-segment SGA intact, WaitAny indices right, EBADF after close";
+    }
+
+    private static void PushText(DemiLibOS libos, QDesc qd, string text)
+    {
+        var sga = libos.SgaAlloc(text.Length);
+        Encoding.ASCII.GetBytes(text, sga.First.Span);
+        Check(libos.Push(qd, sga, out var qt) == 0, "push");
+        Check(libos.Wait(qt, out var r, Limit) == 0 && r.Succeeded, $"push: {r.ErrorName}");
+        libos.SgaFree(sga);
     }
 
     private static QDesc Connect(DemiLibOS libos, IPv4Endpoint to)

@@ -49,7 +49,7 @@ public sealed class MemifTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void TheEchoExampleMovesDataIntactOverMemif()
+    public void TheEchoExampleAndTheQueueApiWorkOverMemif()
     {
         CatnipSetup.RequireShim();
         using var files = new TempFiles();
@@ -61,5 +61,7 @@ public sealed class MemifTests(ITestOutputHelper output)
         string report = client.Succeed(Run);
         output.WriteLine(report);
         Assert.Contains("integrity: ok", report);
+        using var queue = Child.Dotnet(null, "Demikernel.Catnip.Tests.dll", "queue", "--libos", "catnip", "--config", clientConfig, "--target", $"{ServerAddress}:7000");
+        output.WriteLine(queue.Succeed(Run));
     }
 }
