@@ -220,6 +220,21 @@ internal sealed class NetworkInterface
         return false;
     }
 
+    /// <summary>Device memory to build a frame in (empty if the device has none): see <see cref="IPhysicalLayer.TryReserveTransmit"/>.</summary>
+    internal Span<byte> ReserveFrame(int length) => _phy.TryReserveTransmit(length);
+
+    /// <summary>Sends a frame built in <see cref="ReserveFrame"/>'s span.</summary>
+    internal bool CommitReserved(int length)
+    {
+        if (_phy.CommitTransmit(length))
+        {
+            Stats.FramesTransmitted++;
+            return true;
+        }
+        Stats.TransmitFailures++;
+        return false;
+    }
+
     internal ushort NextIdentification() => unchecked(_ipIdentification++);
 
     /// <summary>The address whose MAC a packet to <paramref name="destination"/> is sent to.</summary>

@@ -1,5 +1,6 @@
 using Demikernel.Catloop;
 using Demikernel.Catmem;
+using Demikernel.Catnip;
 using Demikernel.Catnap;
 using Demikernel.Catpowder;
 using Demikernel.Runtime;
@@ -22,6 +23,7 @@ public static class LibOS
         CatnapBackend.Registration,
         CatloopBackend.Registration,
         CatpowderBackend.Registration,
+        CatnipBackend.Registration,
         CatmemBackend.Registration,
     ];
 

@@ -6,7 +6,7 @@ namespace Demikernel.Tests;
 public class ArchitectureTests
 {
     private static readonly string[] Ours =
-        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem", "Demikernel", "Demikernel.Resp", "Demikernel.Server", "demi-loadgen"];
+        ["Demikernel.Runtime", "Demikernel.InetStack", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catnip", "Demikernel.Catmem", "Demikernel", "Demikernel.Resp", "Demikernel.Server", "demi-loadgen"];
 
     private static HashSet<string> References(string assembly) =>
         Assembly.Load(assembly).GetReferencedAssemblies().Select(a => a.Name!).Where(Ours.Contains).ToHashSet();
@@ -26,14 +26,16 @@ public class ArchitectureTests
     [Fact]
     public void InetStackReferencesOnlyTheRuntime() => Assert.Equal(["Demikernel.Runtime"], References("Demikernel.InetStack"));
 
-    [Fact]
-    public void CatpowderReferencesOnlyTheRuntimeAndInetStack() =>
-        Assert.Equal(new HashSet<string> { "Demikernel.Runtime", "Demikernel.InetStack" }, References("Demikernel.Catpowder"));
+    [Theory]
+    [InlineData("Demikernel.Catpowder")]
+    [InlineData("Demikernel.Catnip")]
+    public void StackBackendsReferenceOnlyTheRuntimeAndInetStack(string backend) =>
+        Assert.Equal(new HashSet<string> { "Demikernel.Runtime", "Demikernel.InetStack" }, References(backend));
 
     [Fact]
     public void FacadeReferencesTheRuntimeAndBackends() =>
         Assert.Equal(
-            new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catmem" },
+            new HashSet<string> { "Demikernel.Runtime", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catpowder", "Demikernel.Catnip", "Demikernel.Catmem" },
             References("Demikernel"));
 
     /// <summary>The load generator is an application of the libOS like the server: facade and queue API only.</summary>
@@ -48,6 +50,7 @@ public class ArchitectureTests
         Assert.DoesNotContain("Demikernel.Catnap", refs);
         Assert.DoesNotContain("Demikernel.Catloop", refs);
         Assert.DoesNotContain("Demikernel.Catpowder", refs);
+        Assert.DoesNotContain("Demikernel.Catnip", refs);
         Assert.DoesNotContain("Demikernel.Catmem", refs);
         Assert.DoesNotContain("Demikernel.InetStack", refs);
         Assert.Contains("Demikernel.Resp", refs);
@@ -87,7 +90,7 @@ public class ArchitectureTests
         string[] allowed =
         [
             "Demikernel", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catmem", "Demikernel.InetStack", "Demikernel.Catpowder",
-            "Demikernel.Tests", "Demikernel.InetStack.Tests", "Demikernel.Catpowder.Tests", "Demikernel.Bench", "NetSim",
+            "Demikernel.Catnip", "Demikernel.Tests", "Demikernel.InetStack.Tests", "Demikernel.Catpowder.Tests", "Demikernel.Catnip.Tests", "Demikernel.Bench", "NetSim",
         ];
         Assert.Subset(allowed.ToHashSet(), friends);
     }
@@ -97,6 +100,7 @@ public class ArchitectureTests
     [InlineData("Demikernel.Catnap")]
     [InlineData("Demikernel.Catloop")]
     [InlineData("Demikernel.Catpowder")]
+    [InlineData("Demikernel.Catnip")]
     [InlineData("Demikernel.Catmem")]
     public void BackendsExportNoTypes(string backend) => Assert.Empty(Assembly.Load(backend).GetExportedTypes());
 

@@ -380,7 +380,7 @@ public class QueueApiTests
     [Fact]
     public void ReservedLibOSesFailWithAClearError()
     {
-        var e = Assert.Throws<ConfigException>(() => LibOS.Create("catnip"));
+        var e = Assert.Throws<ConfigException>(() => LibOS.Create("rdma"));
         Assert.Contains("not available", e.Message);
         e = Assert.Throws<ConfigException>(() => LibOS.Create("nope"));
         Assert.Contains("unknown libOS 'nope'", e.Message);

@@ -74,26 +74,29 @@ internal sealed class ArpResolver : IRunnable
 
     /// <summary>
     /// Sends a complete frame (Ethernet header in place, destination MAC to be filled) to <paramref name="nextHop"/>:
-    /// at once if the address is resolved, else after resolution (the frame is copied).
+    /// at once if the address is resolved, else after resolution (the frame is copied). <paramref name="reserved"/>: the
+    /// frame lives in the device's memory (<see cref="NetworkInterface.ReserveFrame"/>) and is sent by committing it.
     /// </summary>
-    internal bool Send(Ipv4Address nextHop, Span<byte> frame)
+    internal bool Send(Ipv4Address nextHop, Span<byte> frame, bool reserved = false)
     {
         long now = _iface.Now;
         if (nextHop.IsBroadcast)
         {
             MacAddress.Broadcast.Write(frame);
-            return _iface.TransmitRaw(frame);
+            return reserved ? _iface.CommitReserved(frame.Length) : _iface.TransmitRaw(frame);
         }
         if (Cache.TryLookup(nextHop, now, out var mac))
         {
             mac.Write(frame);
-            return _iface.TransmitRaw(frame);
+            return reserved ? _iface.CommitReserved(frame.Length) : _iface.TransmitRaw(frame);
         }
+        // Copy the frame before the ARP request goes out: a reserved frame's memory is the device's next transmit.
+        bool ask = false;
         if (!_pending.TryGetValue(nextHop, out var pending))
         {
             pending = new Pending();
             _pending.Add(nextHop, pending);
-            SendRequest(nextHop, pending, now);
+            ask = true;
         }
         if (pending.Frames.Count >= _options.ArpPendingFrames)
         {
@@ -101,6 +104,7 @@ internal sealed class ArpResolver : IRunnable
             FramesDropped++;
         }
         pending.Frames.Enqueue(frame.ToArray());
+        if (ask) SendRequest(nextHop, pending, now);
         return true;
     }
 

@@ -54,6 +54,17 @@ internal interface IPhysicalLayer : IDisposable
     bool Transmit(ReadOnlySpan<byte> frame);
 
     /// <summary>
+    /// Device memory for one frame of <paramref name="length"/> bytes, for the stack to build the frame in place (no copy
+    /// on <see cref="CommitTransmit"/>), or an empty span if the device offers none (then build it elsewhere and call
+    /// <see cref="Transmit"/>). The span is valid until the next call on the device; a reservation that is not committed
+    /// is simply reused.
+    /// </summary>
+    Span<byte> TryReserveTransmit(int length) => default;
+
+    /// <summary>Sends the first <paramref name="length"/> bytes of the last <see cref="TryReserveTransmit"/> span; false if dropped.</summary>
+    bool CommitTransmit(int length) => false;
+
+    /// <summary>
     /// Receives up to <c>frames.Length</c> frames, each into a buffer rented from <paramref name="pool"/> (so it has the
     /// pool's headroom in front). The caller owns the returned buffers. Never blocks; returns the number received.
     /// </summary>

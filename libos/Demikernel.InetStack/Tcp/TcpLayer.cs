@@ -156,18 +156,22 @@ internal sealed class TcpLayer
     /// <summary>Builds and sends one segment whose payload is <c>repr.PayloadLength</c> bytes of <paramref name="data"/> from <paramref name="dataOffset"/>.</summary>
     internal void Send(Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
     {
-        int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
-        var buffer = _iface.Pool.Rent(headers + repr.BufferLength);
+        int length = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + repr.BufferLength;
+        // Built in the device's own memory when it offers it (catnip: an mbuf), so the payload is copied once, from
+        // the send queue straight into the frame the device sends.
+        var reserved = _iface.ReserveFrame(length);
+        if (!reserved.IsEmpty)
+        {
+            Build(reserved[..length], remote, repr, data, dataOffset);
+            _iface.Arp.Send(_iface.NextHop(remote), reserved[..length], reserved: true);
+            Stats.SegmentsSent++;
+            return;
+        }
+        var buffer = _iface.Pool.Rent(length);
         try
         {
             var frame = buffer.Span;
-            var tcp = frame[headers..];
-            if (repr.PayloadLength > 0) data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
-            var local = _iface.Options.LocalAddress;
-            repr.Emit(tcp, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
-            new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
-                .Emit(frame[EthernetFrame.HeaderLength..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
-            new EthernetRepr(_iface.Options.LinkAddress, MacAddress.Zero, EtherType.Ipv4).Emit(frame);
+            Build(frame, remote, repr, data, dataOffset);
             _iface.Arp.Send(_iface.NextHop(remote), frame);
             Stats.SegmentsSent++;
         }
@@ -175,5 +179,17 @@ internal sealed class TcpLayer
         {
             _iface.Pool.Discard(buffer);
         }
+    }
+
+    private void Build(Span<byte> frame, Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
+    {
+        int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
+        var tcp = frame[headers..];
+        if (repr.PayloadLength > 0) data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
+        var local = _iface.Options.LocalAddress;
+        repr.Emit(tcp, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
+        new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
+            .Emit(frame[EthernetFrame.HeaderLength..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
+        new EthernetRepr(_iface.Options.LinkAddress, MacAddress.Zero, EtherType.Ipv4).Emit(frame);
     }
 }

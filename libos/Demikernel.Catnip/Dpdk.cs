@@ -1,0 +1,91 @@
+using System.Runtime.InteropServices;
+
+namespace Demikernel.Catnip;
+
+/// <summary>
+/// The P/Invoke surface of catnip's native shim (<c>native/catnip_shim.c</c>, built into <c>libcatnip_shim.so</c>
+/// against DPDK 22.11). Every call is blittable (pointers, integers), so <see cref="LibraryImportAttribute"/> emits no
+/// marshalling; the hot ones (<see cref="Rx"/>, <see cref="Tx"/>, <see cref="AllocBulk"/>, <see cref="FreeBulk"/>) move a
+/// whole burst per call. All the unsafe code of catnip's control path is here.
+/// </summary>
+internal static unsafe partial class Dpdk
+{
+    private const string Shim = "catnip_shim";
+
+    [LibraryImport(Shim, EntryPoint = "catnip_eal_init")]
+    public static partial int EalInit(int argc, byte** argv);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_strerror")]
+    public static partial byte* StrError(int errnum);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_count")]
+    public static partial ushort PortCount();
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_driver")]
+    public static partial byte* PortDriver(ushort port);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_pool_create")]
+    public static partial nint PoolCreate(byte* name, uint count, uint cache, ushort dataRoom, int* error);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_pool_free")]
+    public static partial void PoolFree(nint pool);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_pool_in_use")]
+    public static partial uint PoolInUse(nint pool);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_start")]
+    public static partial int PortStart(ushort port, nint pool, ushort rxDescriptors, ushort txDescriptors, ushort mtu);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_stop")]
+    public static partial int PortStop(ushort port);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_mac")]
+    public static partial int PortMac(ushort port, byte* mac);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_mtu")]
+    public static partial int PortMtu(ushort port, ushort* mtu);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_link_up")]
+    public static partial int PortLinkUp(ushort port);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_rx")]
+    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort count);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_read")]
+    public static partial uint Read(nint mbuf, byte* destination, uint capacity);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_free_bulk")]
+    public static partial void FreeBulk(nint* mbufs, uint count);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_alloc_bulk")]
+    public static partial int AllocBulk(nint pool, nint* mbufs, byte** data, uint* room, uint count);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_tx")]
+    public static partial ushort Tx(ushort port, nint* mbufs, uint* length, ushort count);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_sleep_us")]
+    public static partial void SleepMicroseconds(uint microseconds);
+
+    /// <summary>DPDK's text for an errno-style code (its own codes included).</summary>
+    public static string ErrorText(int errnum)
+    {
+        errnum = Math.Abs(errnum);
+        return Marshal.PtrToStringUTF8((nint)StrError(errnum)) ?? $"error {errnum}";
+    }
+
+    /// <summary>
+    /// rte_eal_init with <paramref name="args"/> (argv[0] is added). Returns 0 or a negative errno. DPDK allows this
+    /// once per process.
+    /// </summary>
+    public static int InitEal(IReadOnlyList<string> args)
+    {
+        var all = new List<string>(args.Count + 1) { "demikernel-catnip" };
+        all.AddRange(args);
+        // EAL keeps pointers into argv (and may permute it), so the strings live for the process: a one-time cost.
+        var argv = (byte**)NativeMemory.Alloc((nuint)(all.Count + 1), (nuint)sizeof(nint));
+        for (int i = 0; i < all.Count; i++) argv[i] = (byte*)Marshal.StringToCoTaskMemUTF8(all[i]);
+        argv[all.Count] = null;
+        int rc = EalInit(all.Count, argv);
+        return rc < 0 ? rc : 0;
+    }
+}

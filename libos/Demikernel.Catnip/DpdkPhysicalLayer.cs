@@ -1,0 +1,342 @@
+using System.Runtime.InteropServices;
+using Demikernel.InetStack.Phy;
+using Demikernel.InetStack.Wire;
+using Demikernel.Runtime;
+
+namespace Demikernel.Catnip;
+
+/// <summary>What a catnip device is asked for.</summary>
+internal sealed record DpdkOptions
+{
+    /// <summary>EAL arguments (without argv[0]); the devices come from <c>--vdev=...</c> among them.</summary>
+    public required IReadOnlyList<string> EalArguments { get; init; }
+
+    /// <summary>The DPDK port to run on (0 = the first device EAL probed).</summary>
+    public ushort Port { get; init; }
+
+    /// <summary>Largest IP packet to send; null = the port's MTU.</summary>
+    public int? Mtu { get; init; }
+
+    /// <summary>Frames per rx_burst / tx_burst (and the stack's receive burst).</summary>
+    public int Burst { get; init; } = 32;
+
+    /// <summary>mbufs in the port's pool (receive ring, transmit ring, the transmit spares and bursts in flight).</summary>
+    public int PoolSize { get; init; } = 8191;
+
+    public int RxDescriptors { get; init; } = 1024;
+
+    public int TxDescriptors { get; init; } = 1024;
+}
+
+/// <summary>Counters of one catnip device (the stack counts protocol-level drops itself).</summary>
+internal sealed class DpdkStats
+{
+    public long FramesReceived { get; internal set; }
+    public long FramesTransmitted { get; internal set; }
+    public long RxBursts { get; internal set; }
+    public long TxBursts { get; internal set; }
+    /// <summary>Frames tx_burst did not take (ring full), freed: TCP retransmits.</summary>
+    public long TransmitDropped { get; internal set; }
+    /// <summary>Frames larger than the MTU (or an mbuf), on either side, and transmits when the pool was empty.</summary>
+    public long Dropped { get; internal set; }
+}
+
+/// <summary>A DPDK setup failure, with DPDK's text.</summary>
+internal sealed class DpdkException(string message) : Exception(message);
+
+/// <summary>
+/// catnip's device: an <see cref="IPhysicalLayer"/> over one DPDK ethdev port (any PMD: <c>net_af_packet</c>,
+/// <c>net_af_xdp</c>, <c>net_tap</c>, <c>net_memif</c>, a NIC), polled from the libOS thread.
+/// <code>
+///   InetStack ── Transmit(frame) ─▶ copy into a spare mbuf, queue ──(burst full, next poll, block)─▶ tx_burst
+///             ◀─ Receive(pool, burst) ◀─ rx_burst, copy each mbuf into a pool buffer (headroom in front), free_bulk
+///   Block(timeout) ── flush, then poll rx_burst with short sleeps (a poll-mode driver has no descriptor to wait on)
+/// </code>
+/// Transmits are batched: a frame waits in the queue until the burst is full or the libOS polls or blocks again, which
+/// it does right after the coroutines that produced it have run, so one tx_burst carries everything a scheduler pass
+/// sent. TCP builds its segments directly in a spare mbuf (<see cref="TryReserveTransmit"/>); other frames (ARP, ICMP,
+/// UDP) are copied in by <see cref="Transmit"/>. Receive is one rx_burst per poll and one copy per frame into a pool
+/// buffer, because the stack's buffers are pinned managed arrays (see the README). Single-threaded, like every device:
+/// the libOS thread is the only caller, except of <see cref="Wake"/>.
+/// </summary>
+internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
+{
+    private static readonly Lock s_ealGate = new();
+    private static int s_ealResult = 1; // 1: not yet; 0: done; negative: the errno it failed with
+    private static string s_ealArguments = "";
+    private static readonly HashSet<ushort> s_portsInUse = [];
+
+    private readonly ushort _port;
+    private readonly nint _pool;
+    private readonly int _burst;
+    // Per-burst arrays in native memory: the shim reads and writes them, and they never move.
+    private readonly nint* _rxMbufs;
+    private readonly byte** _rxData;
+    private readonly uint* _rxLength;
+    private readonly nint* _txMbufs;
+    private readonly uint* _txLength;
+    private readonly nint* _spareMbufs;
+    private readonly byte** _spareData;
+    private readonly uint* _spareRoom;
+    private int _rxHeld, _rxNext, _txCount, _spareCount;
+    private int _wake;
+    private bool _disposed;
+
+    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver)
+    {
+        _port = port;
+        _pool = pool;
+        _burst = burst;
+        HardwareAddress = mac;
+        Driver = driver;
+        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None };
+        _rxMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
+        _rxData = (byte**)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
+        _rxLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
+        _txMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
+        _txLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
+        _spareMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
+        _spareData = (byte**)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
+        _spareRoom = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
+    }
+
+    public PhyCapabilities Capabilities { get; }
+
+    /// <summary>The port's MAC address (what the stack uses unless the configuration names another).</summary>
+    public MacAddress HardwareAddress { get; }
+
+    /// <summary>The port's driver (<c>net_af_packet</c>, <c>net_memif</c>, ...).</summary>
+    public string Driver { get; }
+
+    public ushort Port => _port;
+
+    public DpdkStats Stats { get; } = new();
+
+    /// <summary>mbufs of the pool not in it (rings, spares, queued transmits): for leak checks.</summary>
+    public int MbufsInUse => (int)Dpdk.PoolInUse(_pool);
+
+    /// <summary>Whether the port reports its link up.</summary>
+    public bool LinkUp => Dpdk.PortLinkUp(_port) == 1;
+
+    private int MaxFrame => Capabilities.Mtu + EthernetFrame.HeaderLength;
+
+    /// <summary>
+    /// Initialises DPDK's EAL (the first time in this process) and starts port <see cref="DpdkOptions.Port"/>. EAL cannot
+    /// be initialised twice in one process: a later call must pass the same arguments, and a port runs one device.
+    /// Throws <see cref="DpdkException"/> with DPDK's reason, or <see cref="DllNotFoundException"/> without the shim.
+    /// </summary>
+    public static DpdkPhysicalLayer Open(DpdkOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Burst, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Burst, 512);
+        lock (s_ealGate)
+        {
+            string args = string.Join(' ', options.EalArguments);
+            if (s_ealResult == 1)
+            {
+                s_ealArguments = args;
+                s_ealResult = Dpdk.InitEal(options.EalArguments);
+            }
+            else if (s_ealArguments != args)
+            {
+                throw new DpdkException($"DPDK's EAL was initialised in this process with other arguments ({s_ealArguments}); it initialises once per process");
+            }
+            if (s_ealResult < 0) throw new DpdkException($"rte_eal_init({args}) failed: {Dpdk.ErrorText(s_ealResult)}");
+            int ports = Dpdk.PortCount();
+            if (options.Port >= ports)
+                throw new DpdkException($"no DPDK port {options.Port}: EAL found {ports} (give a device with --vdev=..., e.g. net_af_packet0,iface=veth0)");
+            if (!s_portsInUse.Add(options.Port)) throw new DpdkException($"DPDK port {options.Port} is already in use in this process");
+        }
+        ushort port = options.Port;
+        nint pool = 0;
+        try
+        {
+            ushort portMtu;
+            int rc = Dpdk.PortMtu(port, &portMtu);
+            if (rc != 0) portMtu = 1500;
+            int mtu = options.Mtu ?? portMtu;
+            if (mtu is < 68 or > 9000) throw new ArgumentException($"MTU {mtu} is outside 68..9000", nameof(options));
+            // One frame per mbuf: data room = DPDK's headroom (128) + the largest frame.
+            int dataRoom = Math.Max(2048, mtu + EthernetFrame.HeaderLength + 4) + 128;
+            int error;
+            var name = System.Text.Encoding.ASCII.GetBytes($"catnip_pool_{port}\0");
+            fixed (byte* n = name) pool = Dpdk.PoolCreate(n, (uint)options.PoolSize, 256, (ushort)dataRoom, &error);
+            if (pool == 0) throw new DpdkException($"rte_pktmbuf_pool_create({options.PoolSize} mbufs of {dataRoom} bytes) failed: {Dpdk.ErrorText(error)} (more memory: -m, or hugepages)");
+            rc = Dpdk.PortStart(port, pool, (ushort)options.RxDescriptors, (ushort)options.TxDescriptors, options.Mtu is null ? (ushort)0 : (ushort)mtu);
+            if (rc != 0) throw new DpdkException($"starting DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
+            byte* mac = stackalloc byte[8];
+            rc = Dpdk.PortMac(port, mac);
+            if (rc != 0) throw new DpdkException($"reading the MAC of DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
+            string driver = Marshal.PtrToStringUTF8((nint)Dpdk.PortDriver(port)) ?? "?";
+            return new DpdkPhysicalLayer(port, pool, mtu, options.Burst, MacAddress.Read(new ReadOnlySpan<byte>(mac, 6)), driver);
+        }
+        catch
+        {
+            if (pool != 0)
+            {
+                _ = Dpdk.PortStop(port);
+                Dpdk.PoolFree(pool);
+            }
+            lock (s_ealGate) s_portsInUse.Remove(port);
+            throw;
+        }
+    }
+
+    public bool Transmit(ReadOnlySpan<byte> frame)
+    {
+        var room = TryReserveTransmit(frame.Length);
+        if (room.IsEmpty) return Drop();
+        frame.CopyTo(room);
+        return CommitTransmit(frame.Length);
+    }
+
+    /// <summary>
+    /// The next spare mbuf's data room, for the stack to build a frame in (TCP segments are built here: their payload
+    /// goes from the send queue straight into the mbuf). Empty if the frame is too large or the pool is dry.
+    /// </summary>
+    public Span<byte> TryReserveTransmit(int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (length > MaxFrame) return default;
+        if (_spareCount == 0)
+        {
+            if (Dpdk.AllocBulk(_pool, _spareMbufs, _spareData, _spareRoom, (uint)_burst) != 0)
+            {
+                Flush(); // what is queued may be holding the last mbufs; the next transmit tries again
+                return default;
+            }
+            _spareCount = _burst;
+        }
+        int s = _spareCount - 1;
+        return length > _spareRoom[s] ? default : new Span<byte>(_spareData[s], length);
+    }
+
+    /// <summary>Queues the spare mbuf <see cref="TryReserveTransmit"/> handed out, <paramref name="length"/> bytes long.</summary>
+    public bool CommitTransmit(int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_spareCount == 0 || length > _spareRoom[_spareCount - 1]) return Drop();
+        int s = --_spareCount;
+        _txMbufs[_txCount] = _spareMbufs[s];
+        _txLength[_txCount] = (uint)length;
+        if (++_txCount == _burst) Flush();
+        return true;
+    }
+
+    private bool Drop()
+    {
+        Stats.Dropped++;
+        return false;
+    }
+
+    /// <summary>Hands the queued frames to the device in one tx_burst; what it does not take is freed (and counted).</summary>
+    public void Flush()
+    {
+        if (_txCount == 0) return;
+        int sent = Dpdk.Tx(_port, _txMbufs, _txLength, (ushort)_txCount);
+        Stats.TxBursts++;
+        Stats.FramesTransmitted += sent;
+        Stats.TransmitDropped += _txCount - sent;
+        _txCount = 0;
+    }
+
+    public int Receive(BufferPool pool, Span<DemiBuffer?> frames)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // Frames the scheduler pass before this one sent go out first: their replies may be what arrives next.
+        Flush();
+        if (_rxHeld == 0) Poll(Math.Min(frames.Length, _burst));
+        int produced = 0;
+        while (_rxNext < _rxHeld && produced < frames.Length)
+        {
+            int i = _rxNext++;
+            int length = (int)_rxLength[i];
+            if (length > MaxFrame || length < EthernetFrame.HeaderLength)
+            {
+                Stats.Dropped++;
+                continue;
+            }
+            var buffer = pool.Rent(length);
+            if (_rxData[i] is not null)
+            {
+                new ReadOnlySpan<byte>(_rxData[i], length).CopyTo(buffer.AvailableSpan);
+            }
+            else
+            {
+                // A chained mbuf (a frame larger than one mbuf's data room): the shim gathers it.
+                uint copied;
+                fixed (byte* destination = buffer.AvailableSpan) copied = Dpdk.Read(_rxMbufs[i], destination, (uint)length);
+                if (copied != (uint)length)
+                {
+                    pool.Discard(buffer);
+                    Stats.Dropped++;
+                    continue;
+                }
+            }
+            buffer.SetLength(length);
+            frames[produced++] = buffer;
+        }
+        if (_rxNext == _rxHeld && _rxHeld > 0)
+        {
+            Stats.FramesReceived += _rxHeld;
+            Dpdk.FreeBulk(_rxMbufs, (uint)_rxHeld);
+            _rxHeld = _rxNext = 0;
+        }
+        return produced;
+    }
+
+    private void Poll(int count)
+    {
+        _rxHeld = Dpdk.Rx(_port, _rxMbufs, _rxData, _rxLength, (ushort)count);
+        _rxNext = 0;
+        if (_rxHeld > 0) Stats.RxBursts++;
+    }
+
+    /// <summary>
+    /// A poll-mode driver has no descriptor to sleep on: poll, and between polls sleep 20 µs for the first 2 ms of
+    /// idleness, then 500 µs, so an idle libOS uses little CPU yet wakes within about half a millisecond. A busy one
+    /// never gets here: the libOS spins (its spin budget) before it blocks.
+    /// </summary>
+    public void Block(TimeSpan? timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Flush();
+        if (_rxHeld > 0) return;
+        long start = Environment.TickCount64;
+        long limit = timeout is { } t ? (long)Math.Ceiling(t.TotalMilliseconds) : long.MaxValue;
+        while (true)
+        {
+            if (Interlocked.Exchange(ref _wake, 0) != 0) return;
+            Poll(_burst);
+            if (_rxHeld > 0) return;
+            long idle = Environment.TickCount64 - start;
+            if (idle >= limit) return;
+            Dpdk.SleepMicroseconds(idle < 2 ? 20u : 500u);
+        }
+    }
+
+    /// <summary>Ends a <see cref="Block"/> in progress, or the next one. The one member any thread may call.</summary>
+    public void Wake() => Volatile.Write(ref _wake, 1);
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Flush();
+        if (_rxHeld > 0) Dpdk.FreeBulk(_rxMbufs, (uint)_rxHeld);
+        if (_spareCount > 0) Dpdk.FreeBulk(_spareMbufs, (uint)_spareCount);
+        _rxHeld = _spareCount = 0;
+        _ = Dpdk.PortStop(_port); // closing: nothing to do about a driver that fails to stop
+        Dpdk.PoolFree(_pool);
+        lock (s_ealGate) s_portsInUse.Remove(_port);
+        NativeMemory.Free(_rxMbufs);
+        NativeMemory.Free(_rxData);
+        NativeMemory.Free(_rxLength);
+        NativeMemory.Free(_txMbufs);
+        NativeMemory.Free(_txLength);
+        NativeMemory.Free(_spareMbufs);
+        NativeMemory.Free(_spareData);
+        NativeMemory.Free(_spareRoom);
+    }
+}

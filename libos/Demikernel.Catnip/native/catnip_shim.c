@@ -1,0 +1,151 @@
+/*
+ * catnip's shim over DPDK 22.11: what C# cannot P/Invoke directly (DPDK's hot path is static inline in its headers:
+ * rte_eth_rx_burst, rte_eth_tx_burst, rte_pktmbuf_alloc/free, rte_pktmbuf_mtod, ...) plus the port setup, so that
+ * the managed side sees a handful of blittable calls. One burst is one call in each direction.
+ * Built by build.sh (gcc -O2 -fPIC -shared $(pkg-config --cflags --libs libdpdk)) into libcatnip_shim.so.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_lcore.h>
+
+/* rte_eal_init; returns the number of arguments it consumed, or -rte_errno. */
+int catnip_eal_init(int argc, char **argv)
+{
+    int rc = rte_eal_init(argc, argv);
+    return rc < 0 ? -rte_errno : rc;
+}
+
+int catnip_eal_cleanup(void) { return rte_eal_cleanup(); }
+
+const char *catnip_strerror(int errnum) { return rte_strerror(errnum); }
+
+uint16_t catnip_port_count(void) { return rte_eth_dev_count_avail(); }
+
+/* The port's driver name ("net_memif", ...), or NULL. */
+const char *catnip_port_driver(uint16_t port)
+{
+    struct rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(port, &info) != 0) return NULL;
+    return info.driver_name;
+}
+
+/* A packet mempool in the caller's NUMA socket; NULL and -rte_errno in *err on failure. */
+struct rte_mempool *catnip_pool_create(const char *name, unsigned n, unsigned cache, uint16_t data_room, int *err)
+{
+    struct rte_mempool *mp = rte_pktmbuf_pool_create(name, n, cache, 0, data_room, rte_socket_id());
+    *err = mp == NULL ? -rte_errno : 0;
+    return mp;
+}
+
+void catnip_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
+
+unsigned catnip_pool_in_use(struct rte_mempool *mp) { return rte_mempool_in_use_count(mp); }
+
+/*
+ * One receive and one transmit queue, started, promiscuous where the driver allows it (the stack filters by MAC
+ * itself). mtu 0 keeps the driver's. Returns 0 or a negative errno.
+ */
+int catnip_port_start(uint16_t port, struct rte_mempool *mp, uint16_t rx_desc, uint16_t tx_desc, uint16_t mtu)
+{
+    struct rte_eth_conf conf;
+    struct rte_eth_dev_info info;
+    int rc;
+    memset(&conf, 0, sizeof conf);
+    if ((rc = rte_eth_dev_info_get(port, &info)) != 0) return rc;
+    if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) != 0) return rc;
+    if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc)) != 0) return rc;
+    if ((rc = rte_eth_rx_queue_setup(port, 0, rx_desc, rte_eth_dev_socket_id(port), NULL, mp)) != 0) return rc;
+    if ((rc = rte_eth_tx_queue_setup(port, 0, tx_desc, rte_eth_dev_socket_id(port), NULL)) != 0) return rc;
+    if (mtu != 0 && (rc = rte_eth_dev_set_mtu(port, mtu)) != 0 && rc != -ENOTSUP) return rc;
+    if ((rc = rte_eth_dev_start(port)) != 0) return rc;
+    rte_eth_promiscuous_enable(port); /* not every virtual device has it; ours filters anyway */
+    return 0;
+}
+
+int catnip_port_stop(uint16_t port)
+{
+    int rc = rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    return rc;
+}
+
+int catnip_port_mac(uint16_t port, uint8_t *mac)
+{
+    struct rte_ether_addr a;
+    int rc = rte_eth_macaddr_get(port, &a);
+    if (rc == 0) memcpy(mac, a.addr_bytes, 6);
+    return rc;
+}
+
+int catnip_port_mtu(uint16_t port, uint16_t *mtu) { return rte_eth_dev_get_mtu(port, mtu); }
+
+/* 1 up, 0 down, negative errno. */
+int catnip_port_link_up(uint16_t port)
+{
+    struct rte_eth_link link;
+    int rc = rte_eth_link_get_nowait(port, &link);
+    return rc < 0 ? rc : link.link_status == RTE_ETH_LINK_UP;
+}
+
+/*
+ * One receive burst: up to n mbufs into mbufs[], with each one's first data byte in data[] and its packet length in
+ * len[]. A chained (multi-segment) mbuf gets data[i] = NULL: read it with catnip_read.
+ */
+uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *len, uint16_t n)
+{
+    uint16_t got = rte_eth_rx_burst(port, 0, mbufs, n);
+    for (uint16_t i = 0; i < got; i++) {
+        struct rte_mbuf *m = mbufs[i];
+        data[i] = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, uint8_t *) : NULL;
+        len[i] = m->pkt_len;
+    }
+    return got;
+}
+
+/* Copies a (chained) packet out; returns the bytes copied. */
+uint32_t catnip_read(struct rte_mbuf *m, uint8_t *dst, uint32_t cap)
+{
+    uint32_t n = m->pkt_len < cap ? m->pkt_len : cap;
+    const void *p = rte_pktmbuf_read(m, 0, n, dst);
+    if (p != NULL && p != dst) memcpy(dst, p, n);
+    return p == NULL ? 0 : n;
+}
+
+void catnip_free_bulk(struct rte_mbuf **mbufs, unsigned n) { rte_pktmbuf_free_bulk(mbufs, n); }
+
+/*
+ * n fresh mbufs, each's data pointer in data[] and room (tailroom) in room[]. Returns 0, or -ENOBUFS when the pool
+ * cannot give n.
+ */
+int catnip_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *room, unsigned n)
+{
+    if (rte_pktmbuf_alloc_bulk(mp, mbufs, n) != 0) return -ENOBUFS;
+    for (unsigned i = 0; i < n; i++) {
+        data[i] = rte_pktmbuf_mtod(mbufs[i], uint8_t *);
+        room[i] = rte_pktmbuf_tailroom(mbufs[i]);
+    }
+    return 0;
+}
+
+/*
+ * Sends n filled mbufs (len[i] bytes each, written at the data pointer catnip_alloc_bulk gave): sets their lengths,
+ * one tx burst, and frees what the device would not take. Returns the number sent.
+ */
+uint16_t catnip_tx(uint16_t port, struct rte_mbuf **mbufs, const uint32_t *len, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        mbufs[i]->data_len = (uint16_t)len[i];
+        mbufs[i]->pkt_len = len[i];
+    }
+    uint16_t sent = rte_eth_tx_burst(port, 0, mbufs, n);
+    if (sent < n) rte_pktmbuf_free_bulk(mbufs + sent, n - sent);
+    return sent;
+}
+
+void catnip_sleep_us(unsigned us) { usleep(us); }
