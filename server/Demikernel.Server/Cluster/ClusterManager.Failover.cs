@@ -25,7 +25,7 @@ internal sealed partial class ClusterManager
 
     public void ResetManualFailover()
     {
-        if (_mfEnd != 0 && _mfReplica is not null) _server.Diagnostics.Pause.Unpause();
+        if (_mfEnd != 0 && _mfReplica is not null) _server.Diagnostics.Pause.Unpause(Diagnostics.PausePurpose.Failover);
         _mfEnd = 0;
         _mfCanStart = false;
         _mfReplica = null;
@@ -58,7 +58,7 @@ internal sealed partial class ClusterManager
         ResetManualFailover();
         _mfEnd = Now + ManualFailoverTimeoutMs;
         _mfReplica = replica;
-        _server.Diagnostics.Pause.Pause(Now + ManualFailoverTimeoutMs * ManualFailoverPauseMult, Diagnostics.PauseMode.Write);
+        _server.Diagnostics.Pause.Pause(Now + ManualFailoverTimeoutMs * ManualFailoverPauseMult, Diagnostics.PauseMode.Write, Diagnostics.PausePurpose.Failover);
         if (replica.Link is { } link) SendPing(link, ClusterMessageType.Ping);
     }
 

@@ -145,7 +145,7 @@ internal sealed class MigrateSockets(RedisServer server)
         if (!c.Client.Blocked) return;
         var session = c.Client.Session;
         // writes wait until the keys are either still here or gone (redis blocks everything meanwhile)
-        server.Diagnostics.Pause.Pause(now + timeout * 4 + 1000, Diagnostics.PauseMode.Write);
+        server.Diagnostics.Pause.Pause(now + timeout * 4 + 1000, Diagnostics.PauseMode.Write, Diagnostics.PausePurpose.Migrate);
         server.LibOS.Spawn(() => server.MigrateSockets.RunAsync(host, port, dbid, password is not null, commands, timeout, state, session));
     }
 
@@ -173,7 +173,7 @@ internal sealed class MigrateSockets(RedisServer server)
             state.Error = "IOERR error or timeout reading to target instance";
         }
         state.Done = true;
-        server.Diagnostics.Pause.Unpause();
+        server.Diagnostics.Pause.Unpause(Diagnostics.PausePurpose.Migrate);
         session.RetryBlocked();
     }
 

@@ -4,8 +4,9 @@ namespace Demikernel.Server.Diagnostics;
 
 internal enum PauseMode : byte { None, Write, All }
 
-/// <summary>Why clients are paused (redis's pause_purpose).</summary>
-internal enum PausePurpose : byte { ClientCommand, Failover }
+/// <summary>Why clients are paused (redis's pause_purpose; MIGRATE's is ours: redis blocks its whole event loop for
+/// the round trip, here only writes wait).</summary>
+internal enum PausePurpose : byte { ClientCommand, Failover, Migrate }
 
 /// <summary>
 /// CLIENT PAUSE / UNPAUSE as redis-server 7.0: until the end time, clients asking for a command the mode covers are
@@ -18,8 +19,9 @@ internal sealed class ClientPause
 {
     private readonly RedisServer _server;
     private readonly List<ClientSession> _held = [];
-    // One pause per purpose, as redis's client_pause_per_purpose: CLIENT PAUSE's, and FAILOVER's until it ends.
-    private readonly (PauseMode Mode, long EndMs)[] _purposes = new (PauseMode, long)[2];
+    // One pause per purpose, as redis's client_pause_per_purpose: CLIENT PAUSE's, a failover's (FAILOVER, CLUSTER
+    // FAILOVER) until it ends, MIGRATE's for its round trip.
+    private readonly (PauseMode Mode, long EndMs)[] _purposes = new (PauseMode, long)[3];
 
     public ClientPause(RedisServer server) => _server = server;
 
