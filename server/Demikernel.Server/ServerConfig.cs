@@ -95,6 +95,8 @@ public sealed partial class ServerConfig
         _values["zset-max-listpack-entries"] = "128";
         _values["zset-max-listpack-value"] = "64";
         _values["active-expire-effort"] = "1";
+        _values["stream-node-max-bytes"] = "4096";
+        _values["stream-node-max-entries"] = "100";
         _values["io-threads"] = "1";
         _values["min-replicas-to-write"] = "0";
         _values["busy-reply-threshold"] = "5000";
@@ -311,6 +313,7 @@ public sealed partial class ServerConfig
     private static readonly HashSet<string> MemoryParameters = new(StringComparer.Ordinal)
     {
         "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size", "repl-backlog-size",
+        "stream-node-max-bytes",
     };
 
     private void NormalizeMemory(string key)
@@ -386,6 +389,10 @@ public sealed partial class ServerConfig
                     : Range(v, 0, long.MaxValue);
             case "active-expire-effort":
                 return Range(v, 1, 10);
+            case "stream-node-max-bytes":
+                return ParseMemory(v) is null ? "argument must be a memory value" : null; // shown in bytes (NormalizeMemory)
+            case "stream-node-max-entries":
+                return Range(v, 0, long.MaxValue);
             case "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":
@@ -536,6 +543,8 @@ public sealed partial class ServerConfig
         EncodingLimits.ZSetMaxListpackValue = long.Parse(_values["zset-max-listpack-value"], CultureInfo.InvariantCulture);
         EncodingLimits.SetMaxIntsetEntries = long.Parse(_values["set-max-intset-entries"], CultureInfo.InvariantCulture);
         EncodingLimits.ListMaxListpackSize = int.Parse(_values["list-max-listpack-size"], CultureInfo.InvariantCulture);
+        EncodingLimits.StreamNodeMaxBytes = ParseMemory(_values["stream-node-max-bytes"]) ?? 4096;
+        EncodingLimits.StreamNodeMaxEntries = long.Parse(_values["stream-node-max-entries"], CultureInfo.InvariantCulture);
         ProtectedMode = _values["protected-mode"] == "yes";
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
