@@ -13,11 +13,13 @@ public sealed partial class ServerConfig
         ["min-slaves-max-lag"] = "min-replicas-max-lag",
         ["slave-announce-ip"] = "replica-announce-ip",
         ["slave-announce-port"] = "replica-announce-port",
+        ["slave-lazy-flush"] = "replica-lazy-flush",
     };
 
     private void AddReplicationDefaults()
     {
         _values["replicaof"] = "";
+        _values["replica-lazy-flush"] = "no";
         _values["masterauth"] = "";
         _values["masteruser"] = "";
         _values["repl-backlog-size"] = "1048576";

@@ -80,6 +80,7 @@ public sealed partial class ServerConfig
         _values["lazyfree-lazy-expire"] = "no";
         _values["lazyfree-lazy-server-del"] = "no";
         _values["lazyfree-lazy-user-del"] = "no";
+        _values["lazyfree-lazy-user-flush"] = "no";
         _values["notify-keyspace-events"] = "";
         _values["tracking-table-max-keys"] = "1000000";
         _values["slowlog-log-slower-than"] = "10000";
@@ -176,8 +177,8 @@ public sealed partial class ServerConfig
     public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
 
-    /// <summary>lazyfree-lazy-eviction: an evicted key is propagated as UNLINK instead of DEL (nothing is freed in the
-    /// background here; the value is left to the GC either way).</summary>
+    /// <summary>lazyfree-lazy-eviction: an evicted key is propagated as UNLINK instead of DEL and counted as freed
+    /// lazily (Store/LazyFree.cs says what that means here).</summary>
     public bool LazyFreeLazyEviction { get; private set; }
 
     // memory bound (see Memory/MaxMemory.cs)
@@ -188,6 +189,15 @@ public sealed partial class ServerConfig
     public int LfuLogFactor { get; private set; }
     public int LfuDecayTime { get; private set; }
     public bool LazyFreeLazyUserDel { get; private set; }
+
+    /// <summary>lazyfree-lazy-user-flush: FLUSHALL/FLUSHDB (and SCRIPT/FUNCTION FLUSH) without SYNC/ASYNC are ASYNC.</summary>
+    public bool LazyFreeLazyUserFlush { get; private set; }
+
+    /// <summary>replica-lazy-flush: a replica empties its data asynchronously before loading a full sync.</summary>
+    public bool ReplicaLazyFlush { get; private set; }
+
+    /// <summary>Lazy freeing's parameters and lazyfreed_objects, shared by the databases (Store/LazyFree.cs).</summary>
+    internal Store.LazyFree LazyFree { get; } = new();
 
     /// <summary>busy-reply-threshold (alias lua-time-limit), ms: past it a running script lets other clients in to
     /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
@@ -211,7 +221,7 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(
     [
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied,
+        "maxmemory-clients", "tcp-backlog", .. TlsNotApplied,
     ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
@@ -407,6 +417,7 @@ public sealed partial class ServerConfig
                 or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del"
+                or "lazyfree-lazy-user-flush" or "replica-lazy-flush"
                 or "latency-tracking" or "dynamic-hz":
                 return YesNo(key, v);
             case "maxmemory-policy":
@@ -588,6 +599,11 @@ public sealed partial class ServerConfig
         AofRewriteIncrementalFsync = _values["aof-rewrite-incremental-fsync"] == "yes";
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
+        LazyFreeLazyUserFlush = _values["lazyfree-lazy-user-flush"] == "yes";
+        ReplicaLazyFlush = _values["replica-lazy-flush"] == "yes";
+        LazyFree.LazyServerDel = _values["lazyfree-lazy-server-del"] == "yes";
+        LazyFree.LazyExpire = LazyFreeLazyExpire;
+        LazyFree.LazyEviction = LazyFreeLazyEviction;
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
         ApplyReplication();
         TrackingTableMaxKeys = long.Parse(_values["tracking-table-max-keys"], CultureInfo.InvariantCulture);

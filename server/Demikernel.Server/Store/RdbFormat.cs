@@ -265,7 +265,7 @@ internal static class RdbFormat
         ReturnListpack(lp);
     }
 
-    private const int EmptyListpack = 7;
+    internal const int EmptyListpack = 7;
 
     private static void WritePackedNode(RdbWriter w, ListpackWriter lp)
     {
