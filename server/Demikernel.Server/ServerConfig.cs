@@ -88,10 +88,12 @@ public sealed partial class ServerConfig
         _values["latency-monitor-threshold"] = "0";
         _values["latency-tracking"] = "yes";
         _values["enable-debug-command"] = "no";
+        _values["enable-module-command"] = "no";
         _values["latency-tracking-info-percentiles"] = "50 99 99.9";
         _values["hash-max-listpack-entries"] = "512";
         _values["hash-max-listpack-value"] = "64";
         _values["list-max-listpack-size"] = "-2";
+        _values["list-compress-depth"] = "0";
         _values["set-max-intset-entries"] = "512";
         _values["zset-max-listpack-entries"] = "128";
         _values["zset-max-listpack-value"] = "64";
@@ -222,6 +224,9 @@ public sealed partial class ServerConfig
     private static readonly HashSet<string> NotAppliedYet = new(
     [
         "maxmemory-clients", "tcp-backlog", .. TlsNotApplied,
+        // lists here are rings of elements, not quicklists of listpack nodes: there is no interior node to LZF-compress
+        // (server README, "What is missing from Redis 7.0")
+        "list-compress-depth",
     ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
@@ -251,7 +256,7 @@ public sealed partial class ServerConfig
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
+        if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command" or "enable-module-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
@@ -386,7 +391,7 @@ public sealed partial class ServerConfig
                 return Range(v, -1, long.MaxValue);
             case "slowlog-max-len" or "latency-monitor-threshold":
                 return Range(v, 0, long.MaxValue);
-            case "enable-debug-command":
+            case "enable-debug-command" or "enable-module-command":
                 _values[key] = v = v.ToLowerInvariant();
                 return v is "no" or "yes" or "local" ? null : "argument(s) must be one of the following: no, yes, local";
             case "latency-tracking-info-percentiles":
@@ -407,6 +412,8 @@ public sealed partial class ServerConfig
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":
                 return Range(v, int.MinValue, int.MaxValue);
+            case "list-compress-depth":
+                return Range(v, 0, int.MaxValue);
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
             case "auto-aof-rewrite-percentage":
