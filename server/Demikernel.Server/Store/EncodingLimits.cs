@@ -34,6 +34,10 @@ internal sealed class EncodingLimits
     public long StreamNodeMaxBytes { get; set; } = 4096;
     public long StreamNodeMaxEntries { get; set; } = 100;
 
+    /// <summary>quicklist.c's packed_threshold (DEBUG QUICKLIST-PACKED-THRESHOLD): a list element of this size or more
+    /// is a plain node of its own. 1 GB by default.</summary>
+    public long ListPackedThreshold { get; set; } = 1L << 30;
+
     /// <summary>list-max-listpack-size: negative = a node's byte limit (-1 4 kB ... -5 64 kB), positive = its entry count
     /// (with redis's 8 kB safety limit for a node of several entries).</summary>
     public int ListMaxListpackSize { get; set; } = -2;

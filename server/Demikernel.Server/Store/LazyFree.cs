@@ -65,12 +65,19 @@ public sealed class LazyFree
         if (list.Count == 0) return 0;
         if (list.Count < atMost) return list.Count; // never more nodes than elements: the exact count is not needed
         var limits = EncodingLimits.Current;
-        long nodes = 1;
+        long nodes = 0; // closed nodes, as RdbFormat.WriteList cuts them
         int count = 0;
         long size = RdbFormat.EmptyListpack;
         for (int i = 0; i < list.Count && nodes < atMost; i++)
         {
             var item = list[i];
+            if (item.Length >= limits.ListPackedThreshold)
+            {
+                nodes += count > 0 ? 2 : 1; // the open node, then the element's own plain node
+                size = RdbFormat.EmptyListpack;
+                count = 0;
+                continue;
+            }
             if (!limits.ListNodeAllows(count, size, item.Length))
             {
                 nodes++;
@@ -80,6 +87,7 @@ public sealed class LazyFree
             size += ListpackWriter.EntrySize(item);
             count++;
         }
+        if (count > 0) nodes++;
         return nodes;
     }
 }
