@@ -134,6 +134,46 @@ public sealed partial class DebugEncodingTests
         return Encoding.Latin1.GetString(buffer, 0, n);
     }
 
+    /// <summary>SET-SKIP-CHECKSUM-VALIDATION lets RESTORE take a payload with a wrong CRC64 (its version still
+    /// checked); SET-DISABLE-DENY-SCRIPTS lets a script call a noscript command; both as redis-server.</summary>
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void TestSwitchesAsRedisServer(int protocol)
+    {
+        using var redis = ReferenceRedis.TryStart("--enable-debug-command yes");
+        using var h = new CommandHarness();
+        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        redis.Run("HELLO", protocol.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
+        redis.Run("SET", "k", "value");
+        byte[] dump = redis.Execute(Encoding.UTF8.GetBytes("DUMP"), Encoding.UTF8.GetBytes("k"));
+        byte[] payload = dump[(Array.IndexOf(dump, (byte)'\n') + 1)..^2];
+        byte[] badCrc = [.. payload];
+        badCrc[^1] ^= 0x55;
+        byte[] badVersion = [.. payload];
+        badVersion[^10] = 0xFF;
+        byte[][][] script =
+        [
+            [B("RESTORE"), B("a"), B("0"), badCrc], [B("DEBUG"), B("SET-SKIP-CHECKSUM-VALIDATION"), B("1")],
+            [B("RESTORE"), B("a"), B("0"), badCrc], [B("GET"), B("a")], [B("RESTORE"), B("b"), B("0"), badVersion],
+            [B("DEBUG"), B("SET-SKIP-CHECKSUM-VALIDATION"), B("0x")], [B("RESTORE"), B("c"), B("0"), badCrc],
+            [B("EVAL"), B("return redis.call('multi')"), B("0")], [B("DEBUG"), B("SET-DISABLE-DENY-SCRIPTS"), B("1")],
+            [B("EVAL"), B("return redis.pcall('shutdown', 'nosave', 'abort')"), B("0")], [B("EVAL"), B("return redis.call('role')[1]"), B("0")],
+            [B("DEBUG"), B("SET-DISABLE-DENY-SCRIPTS"), B("0")], [B("EVAL"), B("return redis.call('role')[1]"), B("0")],
+            [B("DEBUG"), B("SET-SKIP-CHECKSUM-VALIDATION")],
+        ];
+        var mismatches = new List<string>();
+        foreach (var command in script)
+        {
+            string expected = ReferenceRedis.Latin1(redis.Execute(command)), actual = ReferenceRedis.Latin1(h.Execute(command));
+            if (expected != actual) mismatches.Add($"{Encoding.Latin1.GetString(command[0])} {Encoding.Latin1.GetString(command[1])}\n  redis: {ReferenceRedis.Escape(expected)}\n  ours:  {ReferenceRedis.Escape(actual)}");
+        }
+        Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+    }
+
+    private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
+
     /// <summary>redis's fuzz of its glob matcher, on ours: it runs (about 2 s of random patterns) and passes.</summary>
     [Fact]
     public void StringMatchTestRuns()

@@ -302,13 +302,15 @@ internal static class DebugCommands
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
         "    default.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+        "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
         "STRINGMATCH-TEST",
         "    Run a fuzz tester against the stringmatchlen() function.",
     ]);
 
-    private static long Atoi(ReadOnlySpan<byte> s)
+    internal static long Atoi(ReadOnlySpan<byte> s)
     {
         int i = 0;
         while (i < s.Length && s[i] is (byte)' ' or (byte)'\t') i++;

@@ -10,7 +10,9 @@ namespace Demikernel.Server.Diagnostics;
 /// DEBUG subcommands about redis's encodings that mean something here (redis-server 7.0's debug.c):
 /// QUICKLIST-PACKED-THRESHOLD (the size from which a list element is a plain quicklist node of its own: how the RDB
 /// and DUMP cut a list, and the list's free effort), LISTPACK key (lpRepr of a listpack-encoded hash or sorted set,
-/// printed on stdout), STRINGMATCH-TEST (redis's fuzz of its glob matcher, run on ours).
+/// printed on stdout), STRINGMATCH-TEST (redis's fuzz of its glob matcher, run on ours), and two test switches:
+/// SET-SKIP-CHECKSUM-VALIDATION (RESTORE, FUNCTION RESTORE and RDB loading skip the CRC64) and SET-DISABLE-DENY-SCRIPTS
+/// (scripts may call noscript commands).
 /// </summary>
 internal static class DebugEncodingCommands
 {
@@ -20,6 +22,16 @@ internal static class DebugEncodingCommands
         if (c.Count == 3 && c.ArgIs(1, "QUICKLIST-PACKED-THRESHOLD"u8)) PackedThreshold(ref c);
         else if (c.Count == 3 && c.ArgIs(1, "LISTPACK"u8)) Listpack(ref c);
         else if (c.Count == 2 && c.ArgIs(1, "STRINGMATCH-TEST"u8)) StringMatchTest(ref c);
+        else if (c.Count == 3 && c.ArgIs(1, "SET-SKIP-CHECKSUM-VALIDATION"u8))
+        {
+            c.Server.Diagnostics.SkipChecksumValidation = DebugCommands.Atoi(c.Arg(2)) != 0;
+            c.Reply.Ok();
+        }
+        else if (c.Count == 3 && c.ArgIs(1, "SET-DISABLE-DENY-SCRIPTS"u8))
+        {
+            c.Server.Diagnostics.DisableDenyScripts = DebugCommands.Atoi(c.Arg(2)) != 0;
+            c.Reply.Ok();
+        }
         else return false;
         return true;
     }

@@ -129,7 +129,7 @@ public sealed class PersistenceManager
             problem = $"Can't read the RDB file '{path}': {e.Message}";
             return default;
         }
-        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: true, replaceDuplicates ? _server.Functions.LoadFromRdbReplacing : _server.Functions.LoadFromRdb, replaceDuplicates);
+        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, replaceDuplicates ? _server.Functions.LoadFromRdbReplacing : _server.Functions.LoadFromRdb, replaceDuplicates);
         if (!result.Ok)
         {
             problem = $"Failed loading the RDB file '{path}': {result.Error}"; // the loader left the databases empty

@@ -410,7 +410,7 @@ internal sealed class MasterLink
         }
         _server.Functions.Flush();
         _server.Log.LoadingDbInMemory();
-        var result = Store.RdbLoader.Load(payload, _server.Databases, _server.NowMs, verifyChecksum: true, _server.Functions.LoadFromRdb);
+        var result = Store.RdbLoader.Load(payload, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, _server.Functions.LoadFromRdb);
         if (!result.Ok)
         {
             _server.Log.MasterLinkFailed($"Failed trying to load the MASTER synchronization DB from socket: {result.Error}");
