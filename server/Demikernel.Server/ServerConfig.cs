@@ -99,6 +99,7 @@ public sealed partial class ServerConfig
         _values["zset-max-listpack-value"] = "64";
         _values["active-expire-effort"] = "1";
         _values["stream-node-max-bytes"] = "4096";
+        _values["hll-sparse-max-bytes"] = "3000";
         _values["stream-node-max-entries"] = "100";
         _values["io-threads"] = "1";
         _values["min-replicas-to-write"] = "0";
@@ -328,7 +329,7 @@ public sealed partial class ServerConfig
     private static readonly HashSet<string> MemoryParameters = new(StringComparer.Ordinal)
     {
         "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size", "repl-backlog-size",
-        "stream-node-max-bytes",
+        "stream-node-max-bytes", "hll-sparse-max-bytes",
     };
 
     private void NormalizeMemory(string key)
@@ -404,7 +405,7 @@ public sealed partial class ServerConfig
                     : Range(v, 0, long.MaxValue);
             case "active-expire-effort":
                 return Range(v, 1, 10);
-            case "stream-node-max-bytes":
+            case "stream-node-max-bytes" or "hll-sparse-max-bytes":
                 return ParseMemory(v) is null ? "argument must be a memory value" : null; // shown in bytes (NormalizeMemory)
             case "stream-node-max-entries":
                 return Range(v, 0, long.MaxValue);
@@ -563,6 +564,7 @@ public sealed partial class ServerConfig
         EncodingLimits.ListMaxListpackSize = int.Parse(_values["list-max-listpack-size"], CultureInfo.InvariantCulture);
         EncodingLimits.StreamNodeMaxBytes = ParseMemory(_values["stream-node-max-bytes"]) ?? 4096;
         EncodingLimits.StreamNodeMaxEntries = long.Parse(_values["stream-node-max-entries"], CultureInfo.InvariantCulture);
+        EncodingLimits.HllSparseMaxBytes = ParseMemory(_values["hll-sparse-max-bytes"]) ?? HyperLogLog.SparseMaxBytes;
         ProtectedMode = _values["protected-mode"] == "yes";
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);

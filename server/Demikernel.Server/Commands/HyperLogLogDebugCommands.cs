@@ -156,7 +156,7 @@ internal static class HyperLogLogDebugCommands
 
         body.Clear();
         // the second HLL: a new (sparse) value, re-encoded on each change while sparse, then set in place when dense
-        var obj = new byte[HyperLogLog.DenseSize];
+        var obj = new byte[HyperLogLog.MaxEncodedSize];
         var created = HyperLogLog.CreateEmpty();
         created.CopyTo(obj, 0);
         int objLength = created.Length;
@@ -185,7 +185,7 @@ internal static class HyperLogLogDebugCommands
                 HyperLogLog.SetDense(obj.AsSpan(HyperLogLog.HeaderSize), index, count);
             }
             if (j != checkpoint) continue;
-            if (j < HyperLogLog.SparseMaxBytes / 2 && HyperLogLog.IsDense(obj))
+            if (j < EncodingLimits.Current.HllSparseMaxBytes / 2 && HyperLogLog.IsDense(obj))
             {
                 c.Reply.Error("ERR TESTFAILED sparse encoding not used");
                 return;

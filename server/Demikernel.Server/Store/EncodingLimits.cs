@@ -34,6 +34,9 @@ internal sealed class EncodingLimits
     public long StreamNodeMaxBytes { get; set; } = 4096;
     public long StreamNodeMaxEntries { get; set; } = 100;
 
+    /// <summary>hll-sparse-max-bytes: a HyperLogLog whose sparse form would be longer turns dense.</summary>
+    public long HllSparseMaxBytes { get; set; } = HyperLogLog.SparseMaxBytes;
+
     /// <summary>quicklist.c's packed_threshold (DEBUG QUICKLIST-PACKED-THRESHOLD): a list element of this size or more
     /// is a plain node of its own. 1 GB by default.</summary>
     public long ListPackedThreshold { get; set; } = 1L << 30;
