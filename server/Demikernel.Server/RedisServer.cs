@@ -59,6 +59,7 @@ public sealed class RedisServer
         {
             // The change hook's subscribers (see Store/KeyspaceEvents.cs).
             db.Stats = Stats;
+            db.LazyFree = Config.LazyFree;
             db.Subscribe(Watches);
             db.Subscribe(Blocking);
             db.Subscribe(Effects);

@@ -15,11 +15,13 @@ public sealed partial class ServerConfig
         ["slave-announce-port"] = "replica-announce-port",
         ["cluster-slave-validity-factor"] = "cluster-replica-validity-factor",
         ["cluster-slave-no-failover"] = "cluster-replica-no-failover",
+        ["slave-lazy-flush"] = "replica-lazy-flush",
     };
 
     private void AddReplicationDefaults()
     {
         _values["replicaof"] = "";
+        _values["replica-lazy-flush"] = "no";
         _values["masterauth"] = "";
         _values["masteruser"] = "";
         _values["repl-backlog-size"] = "1048576";

@@ -80,6 +80,7 @@ public sealed partial class ServerConfig
         _values["lazyfree-lazy-expire"] = "no";
         _values["lazyfree-lazy-server-del"] = "no";
         _values["lazyfree-lazy-user-del"] = "no";
+        _values["lazyfree-lazy-user-flush"] = "no";
         _values["notify-keyspace-events"] = "";
         _values["tracking-table-max-keys"] = "1000000";
         _values["slowlog-log-slower-than"] = "10000";
@@ -87,14 +88,19 @@ public sealed partial class ServerConfig
         _values["latency-monitor-threshold"] = "0";
         _values["latency-tracking"] = "yes";
         _values["enable-debug-command"] = "no";
+        _values["enable-module-command"] = "no";
         _values["latency-tracking-info-percentiles"] = "50 99 99.9";
         _values["hash-max-listpack-entries"] = "512";
         _values["hash-max-listpack-value"] = "64";
         _values["list-max-listpack-size"] = "-2";
+        _values["list-compress-depth"] = "0";
         _values["set-max-intset-entries"] = "512";
         _values["zset-max-listpack-entries"] = "128";
         _values["zset-max-listpack-value"] = "64";
         _values["active-expire-effort"] = "1";
+        _values["stream-node-max-bytes"] = "4096";
+        _values["hll-sparse-max-bytes"] = "3000";
+        _values["stream-node-max-entries"] = "100";
         _values["io-threads"] = "1";
         _values["min-replicas-to-write"] = "0";
         _values["busy-reply-threshold"] = "5000";
@@ -176,8 +182,8 @@ public sealed partial class ServerConfig
     public Func<string, string, string?>? ApplyHook { get; set; }
     public bool LazyFreeLazyExpire { get; private set; }
 
-    /// <summary>lazyfree-lazy-eviction: an evicted key is propagated as UNLINK instead of DEL (nothing is freed in the
-    /// background here; the value is left to the GC either way).</summary>
+    /// <summary>lazyfree-lazy-eviction: an evicted key is propagated as UNLINK instead of DEL and counted as freed
+    /// lazily (Store/LazyFree.cs says what that means here).</summary>
     public bool LazyFreeLazyEviction { get; private set; }
 
     // memory bound (see Memory/MaxMemory.cs)
@@ -188,6 +194,15 @@ public sealed partial class ServerConfig
     public int LfuLogFactor { get; private set; }
     public int LfuDecayTime { get; private set; }
     public bool LazyFreeLazyUserDel { get; private set; }
+
+    /// <summary>lazyfree-lazy-user-flush: FLUSHALL/FLUSHDB (and SCRIPT/FUNCTION FLUSH) without SYNC/ASYNC are ASYNC.</summary>
+    public bool LazyFreeLazyUserFlush { get; private set; }
+
+    /// <summary>replica-lazy-flush: a replica empties its data asynchronously before loading a full sync.</summary>
+    public bool ReplicaLazyFlush { get; private set; }
+
+    /// <summary>Lazy freeing's parameters and lazyfreed_objects, shared by the databases (Store/LazyFree.cs).</summary>
+    internal Store.LazyFree LazyFree { get; } = new();
 
     /// <summary>busy-reply-threshold (alias lua-time-limit), ms: past it a running script lets other clients in to
     /// get BUSY replies and to SCRIPT KILL / FUNCTION KILL it; 0 = never.</summary>
@@ -214,7 +229,10 @@ public sealed partial class ServerConfig
     /// <summary>Parameters CONFIG GET shows with redis-server's defaults that the server does not act on yet.</summary>
     private static readonly HashSet<string> NotAppliedYet = new(
     [
-        "maxmemory-clients", "tcp-backlog", "lazyfree-lazy-server-del", .. TlsNotApplied, .. ClusterNotApplied,
+        "maxmemory-clients", "tcp-backlog", .. TlsNotApplied, .. ClusterNotApplied,
+        // lists here are rings of elements, not quicklists of listpack nodes: there is no interior node to LZF-compress
+        // (server README, "What is missing from Redis 7.0")
+        "list-compress-depth",
     ], StringComparer.Ordinal);
 
     public static string Canonical(string name)
@@ -247,7 +265,7 @@ public sealed partial class ServerConfig
     /// <summary>Why CONFIG SET refuses to change a known parameter at runtime (Redis's text), or null if it may.</summary>
     private static string? RuntimeRefusal(string key)
     {
-        if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command"
+        if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command" or "enable-module-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
         if (IsClusterImmutable(key)) return "can't set immutable config";
@@ -320,6 +338,7 @@ public sealed partial class ServerConfig
     private static readonly HashSet<string> MemoryParameters = new(StringComparer.Ordinal)
     {
         "maxmemory", "proto-max-bulk-len", "client-query-buffer-limit", "auto-aof-rewrite-min-size", "repl-backlog-size",
+        "stream-node-max-bytes", "hll-sparse-max-bytes",
     };
 
     private void NormalizeMemory(string key)
@@ -384,7 +403,7 @@ public sealed partial class ServerConfig
                 return Range(v, -1, long.MaxValue);
             case "slowlog-max-len" or "latency-monitor-threshold":
                 return Range(v, 0, long.MaxValue);
-            case "enable-debug-command":
+            case "enable-debug-command" or "enable-module-command":
                 _values[key] = v = v.ToLowerInvariant();
                 return v is "no" or "yes" or "local" ? null : "argument(s) must be one of the following: no, yes, local";
             case "latency-tracking-info-percentiles":
@@ -397,10 +416,16 @@ public sealed partial class ServerConfig
                     : Range(v, 0, long.MaxValue);
             case "active-expire-effort":
                 return Range(v, 1, 10);
+            case "stream-node-max-bytes" or "hll-sparse-max-bytes":
+                return ParseMemory(v) is null ? "argument must be a memory value" : null; // shown in bytes (NormalizeMemory)
+            case "stream-node-max-entries":
+                return Range(v, 0, long.MaxValue);
             case "tcp-backlog":
                 return long.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out _) ? null : "argument couldn't be parsed into an integer";
             case "list-max-listpack-size":
                 return Range(v, int.MinValue, int.MaxValue);
+            case "list-compress-depth":
+                return Range(v, 0, int.MaxValue);
             case "save":
                 return Persistence.RdbImage.ParseSaveParams(v) is null ? "Invalid save parameters" : null;
             case "auto-aof-rewrite-percentage":
@@ -411,6 +436,7 @@ public sealed partial class ServerConfig
                 or "no-appendfsync-on-rewrite" or "aof-rewrite-incremental-fsync" or "rdb-save-incremental-fsync" or "rdbcompression" or "rdbchecksum" or "stop-writes-on-bgsave-error"
                 or "replica-read-only" or "replica-serve-stale-data" or "protected-mode" or "repl-diskless-sync"
                 or "lazyfree-lazy-eviction" or "lazyfree-lazy-expire" or "lazyfree-lazy-server-del" or "lazyfree-lazy-user-del"
+                or "lazyfree-lazy-user-flush" or "replica-lazy-flush"
                 or "latency-tracking" or "dynamic-hz":
                 return YesNo(key, v);
             case "maxmemory-policy":
@@ -547,6 +573,9 @@ public sealed partial class ServerConfig
         EncodingLimits.ZSetMaxListpackValue = long.Parse(_values["zset-max-listpack-value"], CultureInfo.InvariantCulture);
         EncodingLimits.SetMaxIntsetEntries = long.Parse(_values["set-max-intset-entries"], CultureInfo.InvariantCulture);
         EncodingLimits.ListMaxListpackSize = int.Parse(_values["list-max-listpack-size"], CultureInfo.InvariantCulture);
+        EncodingLimits.StreamNodeMaxBytes = ParseMemory(_values["stream-node-max-bytes"]) ?? 4096;
+        EncodingLimits.StreamNodeMaxEntries = long.Parse(_values["stream-node-max-entries"], CultureInfo.InvariantCulture);
+        EncodingLimits.HllSparseMaxBytes = ParseMemory(_values["hll-sparse-max-bytes"]) ?? HyperLogLog.SparseMaxBytes;
         ProtectedMode = _values["protected-mode"] == "yes";
         MaxClients = (int)Math.Min(long.Parse(_values["maxclients"], CultureInfo.InvariantCulture), int.MaxValue); // up to UINT_MAX, as redis
         Timeout = int.Parse(_values["timeout"], CultureInfo.InvariantCulture);
@@ -590,6 +619,11 @@ public sealed partial class ServerConfig
         AofRewriteIncrementalFsync = _values["aof-rewrite-incremental-fsync"] == "yes";
         RdbSaveIncrementalFsync = _values["rdb-save-incremental-fsync"] == "yes";
         LazyFreeLazyUserDel = _values["lazyfree-lazy-user-del"] == "yes";
+        LazyFreeLazyUserFlush = _values["lazyfree-lazy-user-flush"] == "yes";
+        ReplicaLazyFlush = _values["replica-lazy-flush"] == "yes";
+        LazyFree.LazyServerDel = _values["lazyfree-lazy-server-del"] == "yes";
+        LazyFree.LazyExpire = LazyFreeLazyExpire;
+        LazyFree.LazyEviction = LazyFreeLazyEviction;
         BusyReplyThresholdMs = long.Parse(_values["busy-reply-threshold"], CultureInfo.InvariantCulture);
         LoadingProcessEventsIntervalBytes = long.Parse(_values["loading-process-events-interval-bytes"], CultureInfo.InvariantCulture);
         ApplyReplication();

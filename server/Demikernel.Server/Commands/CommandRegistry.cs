@@ -27,5 +27,7 @@ public static class CommandRegistry
         Acl.AclCommandHandlers.Register(table);
         Replication.ReplicationCommands.Register(table);
         Diagnostics.DiagnosticsCommands.Register(table);
+        Modules.ModuleCommands.Register(table);
+        HyperLogLogDebugCommands.Register(table);
     }
 }

@@ -156,6 +156,8 @@ public static class FunctionCommands
             c.Reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
             return;
         }
+        bool async = c.Count == 3 ? c.ArgIs(2, "ASYNC"u8) : c.Server.Config.LazyFreeLazyUserFlush;
+        if (async && c.Server.Functions.FunctionCount > Store.LazyFree.Threshold) c.Server.Config.LazyFree.FlushedAsync(c.Server.Functions.FunctionCount);
         c.Server.Functions.Flush();
         c.Server.Stats.Dirty++;
         c.Reply.Ok();

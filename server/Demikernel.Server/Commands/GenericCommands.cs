@@ -428,7 +428,7 @@ public static class GenericCommands
             return;
         }
         var payload = c.Arg(3);
-        if (!RdbSerializer.Verify(payload))
+        if (!RdbSerializer.Verify(payload, c.Server.Diagnostics.SkipChecksumValidation))
         {
             c.Reply.Error(RdbSerializer.VersionOrChecksumError);
             return;

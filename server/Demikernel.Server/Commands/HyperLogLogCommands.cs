@@ -24,7 +24,7 @@ public static class HyperLogLogCommands
 
     /// <summary>Redis's isHLLObjectOrReply: true when the entry is a string holding a valid HLL; otherwise replies
     /// WRONGTYPE (the generic text for other types, the HLL text for other strings).</summary>
-    private static bool CheckHll(ref CommandContext c, RedisEntry e)
+    internal static bool CheckHll(ref CommandContext c, RedisEntry e)
     {
         if (e.Type != RedisType.String)
         {

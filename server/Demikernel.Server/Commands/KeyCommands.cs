@@ -30,7 +30,7 @@ public static class KeyCommands
     {
         table.Add(new("DEL", Del)
         );
-        table.Add(new("UNLINK", Del)
+        table.Add(new("UNLINK", Unlink)
         );
         table.Add(new("EXISTS", Exists)
         );
@@ -99,12 +99,16 @@ public static class KeyCommands
 
     // ---------------------------------------------------------------- existence
 
-    private static void Del(ref CommandContext c)
+    private static void Del(ref CommandContext c) => DeleteKeys(ref c, c.Server.Config.LazyFreeLazyUserDel);
+
+    private static void Unlink(ref CommandContext c) => DeleteKeys(ref c, lazy: true);
+
+    private static void DeleteKeys(ref CommandContext c, bool lazy)
     {
         var db = c.Db;
         long deleted = 0;
         for (int j = 1; j < c.Count; j++)
-            if (db.Delete(c.Arg(j))) deleted++;
+            if (db.Delete(c.Arg(j), KeyEvent.Del, lazy)) deleted++;
         c.Reply.Integer(deleted);
     }
 
@@ -329,7 +333,7 @@ public static class KeyCommands
         }
         if (when <= now)
         {
-            db.Delete(e.Slot);
+            db.Delete(e.Slot, lazy: c.Server.Config.LazyFreeLazyExpire);
             c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
         }
         else

@@ -173,7 +173,10 @@ public static class ScriptingCommands
             c.Reply.Error("ERR SCRIPT FLUSH only support SYNC|ASYNC option");
             return;
         }
-        // ASYNC frees the old state in the background in redis; a Lua state is freed at once here (no visible difference).
+        // ASYNC (or no flag with lazyfree-lazy-user-flush) hands more than 64 scripts to redis's lazy-free thread:
+        // counted in lazyfreed_objects as there (Store/LazyFree.cs); the Lua state is released here either way.
+        bool async = c.Count == 3 ? c.ArgIs(2, "ASYNC"u8) : c.Server.Config.LazyFreeLazyUserFlush;
+        if (async && c.Server.Scripts.Count > Store.LazyFree.Threshold) c.Server.Config.LazyFree.FlushedAsync(c.Server.Scripts.Count);
         c.Server.Scripts.Flush();
         c.Reply.Ok();
     }

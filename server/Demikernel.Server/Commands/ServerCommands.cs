@@ -71,17 +71,25 @@ public static class ServerCommands
 
     private static void DbSize(ref CommandContext c) => c.Reply.Integer(c.Db.Count);
 
-    private static bool FlushMode(ref CommandContext c)
+    /// <summary>FLUSHALL/FLUSHDB [ASYNC|SYNC]: false after an error reply; <paramref name="async"/> defaults to
+    /// lazyfree-lazy-user-flush (an asynchronous flush counts its keys in lazyfreed_objects, Store/LazyFree.cs).</summary>
+    private static bool FlushMode(ref CommandContext c, out bool async)
     {
+        async = c.Server.Config.LazyFreeLazyUserFlush;
         if (c.Count == 1) return true;
-        if (c.Count == 2 && (c.ArgIs(1, "ASYNC"u8) || c.ArgIs(1, "SYNC"u8))) return true;
+        if (c.Count == 2 && (c.ArgIs(1, "ASYNC"u8) || c.ArgIs(1, "SYNC"u8)))
+        {
+            async = c.ArgIs(1, "ASYNC"u8);
+            return true;
+        }
         c.Reply.Error(Errors.Syntax);
         return false;
     }
 
     private static void FlushDb(ref CommandContext c)
     {
-        if (!FlushMode(ref c)) return;
+        if (!FlushMode(ref c, out bool async)) return;
+        if (async) c.Server.Config.LazyFree.FlushedAsync(c.Db.Count);
         c.Db.Clear();
         c.Server.Tracking.Flushed();
         c.ForcePropagation(); // propagated even when the database was already empty, as redis-server does
@@ -90,8 +98,12 @@ public static class ServerCommands
 
     private static void FlushAll(ref CommandContext c)
     {
-        if (!FlushMode(ref c)) return;
-        foreach (var db in c.Server.Databases) db.Clear();
+        if (!FlushMode(ref c, out bool async)) return;
+        foreach (var db in c.Server.Databases)
+        {
+            if (async) c.Server.Config.LazyFree.FlushedAsync(db.Count);
+            db.Clear();
+        }
         c.Server.Tracking.Flushed();
         c.Server.Persistence.OnFlushAll();
         c.ForcePropagation();
@@ -321,6 +333,8 @@ public static class ServerInfo
                 Line("mem_clients_slaves", memory.ClientsReplicas);
                 Line("mem_clients_normal", memory.ClientsNormal);
                 Line("mem_allocator", "dotnet-gc");
+                Line("lazyfree_pending_objects", 0); // nothing waits to be freed here (Store/LazyFree.cs)
+                Line("lazyfreed_objects", server.Config.LazyFree.FreedObjects);
                 // Allocation accounting from outside: sample total_allocated_bytes before and after a load run.
                 Line("total_allocated_bytes", GC.GetTotalAllocatedBytes(precise: false));
                 Line("gc_gen0_collections", GC.CollectionCount(0));

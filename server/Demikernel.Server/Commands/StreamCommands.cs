@@ -297,7 +297,8 @@ public static class StreamCommands
             c.Reply.Error(XTrimWithoutStrategy);
             return -1;
         }
-        if (limitGiven)
+        if (c.Client.MustObey) a.Limit = 0; // replayed (AOF, master): the trim was rewritten to be exact
+        else if (limitGiven)
         {
             if (!a.Approx)
             {
@@ -305,7 +306,7 @@ public static class StreamCommands
                 return -1;
             }
         }
-        else if (a.Approx) a.Limit = 100L * RedisStream.NodeMaxEntries;
+        else if (a.Approx) a.Limit = RedisStream.DefaultApproxTrimLimit();
         else a.Limit = 0;
         return i;
     }
@@ -1464,7 +1465,7 @@ public static class StreamCommands
         reply.Bulk("radix-tree-keys"u8);
         reply.Integer(s.ChunkCount);
         reply.Bulk("radix-tree-nodes"u8);
-        reply.Integer(s.ChunkCount + 1);
+        reply.Integer(s.RadixTreeNodes());
         reply.Bulk("last-generated-id"u8);
         WriteId(reply, s.LastId);
         reply.Bulk("max-deleted-entry-id"u8);

@@ -162,7 +162,7 @@ public static class StringCommands
     {
         var db = c.Db;
         if (!GetGeneric(ref c, db, c.Arg(1))) return;
-        if (db.Delete(c.Arg(1)))
+        if (db.Delete(c.Arg(1), lazy: c.Server.Config.LazyFreeLazyUserDel))
             c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyUserDel ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
     }
 
@@ -187,7 +187,7 @@ public static class StringCommands
         // Never propagated as is: DEL/UNLINK, PEXPIREAT <deadline> or PERSIST.
         if ((options & (Options.Exat | Options.Pxat)) != 0 && when <= c.Server.NowMs)
         {
-            db.Delete(e);
+            db.Delete(e, lazy: c.Server.Config.LazyFreeLazyExpire);
             c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
         }
         else if (expireArg > 0)

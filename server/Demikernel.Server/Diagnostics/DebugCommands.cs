@@ -8,7 +8,8 @@ namespace Demikernel.Server.Diagnostics;
 
 /// <summary>
 /// DEBUG behind enable-debug-command (no, yes, local; set at start only), as redis-server 7.0: SLEEP, SET-ACTIVE-EXPIRE,
-/// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, PROTOCOL, LOG, ERROR, CHANGE-REPL-ID, RELOAD and HELP. The other
+/// OBJECT, POPULATE, DIGEST, DIGEST-VALUE, PROTOCOL, LOG, ERROR, CHANGE-REPL-ID, RELOAD, HELP, and
+/// QUICKLIST-PACKED-THRESHOLD, LISTPACK, STRINGMATCH-TEST (DebugEncodingCommands.cs). The other
 /// subcommands of redis's DEBUG (internals of redis's encodings, allocator and crash tools) are answered with its
 /// unknown-subcommand error.
 /// </summary>
@@ -58,6 +59,7 @@ internal static class DebugCommands
             c.Reply.Ok();
         }
         else if (c.Count >= 2 && c.ArgIs(1, "RELOAD"u8)) Reload(ref c);
+        else if (DebugEncodingCommands.TryRun(ref c)) { }
         else
         {
             string sub = c.ArgString(1);
@@ -267,6 +269,8 @@ internal static class DebugCommands
         "    unit tests to simulate Redis errors.",
         "LOG <message>",
         "    Write <message> to the server log.",
+        "LISTPACK <key>",
+        "    Show low level info about the listpack encoding of <key>.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "POPULATE <count> [<prefix>] [<size>]",
@@ -291,15 +295,22 @@ internal static class DebugCommands
         "      existing RDB file.",
         "    * DEBUG RELOAD NOSAVE NOFLUSH MERGE: add the contents of an existing RDB",
         "      file to the database.",
+        "QUICKLIST-PACKED-THRESHOLD <size>",
+        "    Sets the threshold for elements to be inserted as plain vs packed nodes",
+        "    Default value is 1GB, allows values up to 4GB. Setting to 0 restores to default.",
         "SET-ACTIVE-EXPIRE <0|1>",
         "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
         "    default.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>",
+        "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
+        "STRINGMATCH-TEST",
+        "    Run a fuzz tester against the stringmatchlen() function.",
     ]);
 
-    private static long Atoi(ReadOnlySpan<byte> s)
+    internal static long Atoi(ReadOnlySpan<byte> s)
     {
         int i = 0;
         while (i < s.Length && s[i] is (byte)' ' or (byte)'\t') i++;

@@ -47,5 +47,7 @@ internal static class DiagnosticsInfo
     {
         server.Commands.Stats.Reset();
         server.Diagnostics.ResetStats();
+        server.Config.LazyFree.ResetStats(); // lazyfreed_objects, as redis's resetServerStats
+
     }
 }

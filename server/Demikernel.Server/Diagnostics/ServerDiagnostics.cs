@@ -52,6 +52,12 @@ public sealed class ServerDiagnostics
     /// <summary>DEBUG SET-ACTIVE-EXPIRE: false stops the cron's active expiry (redis's active_expire_enabled).</summary>
     internal bool ActiveExpire { get; set; } = true;
 
+    /// <summary>DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE, FUNCTION RESTORE and RDB loading skip the CRC64 check.</summary>
+    internal bool SkipChecksumValidation { get; set; }
+
+    /// <summary>DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call commands flagged noscript.</summary>
+    internal bool DisableDenyScripts { get; set; }
+
     /// <summary>Sessions in MONITOR mode, in the order they asked.</summary>
     internal List<ClientSession> Monitors { get; } = [];
 

@@ -417,10 +417,14 @@ internal sealed class MasterLink
         }
         _server.Log.FlushingOldData();
         _server.Persistence.KillBackgroundSave(); // its image is of the data about to go
-        foreach (var db in _server.Databases) db.Clear();
+        foreach (var db in _server.Databases)
+        {
+            if (_server.Config.ReplicaLazyFlush) _server.Config.LazyFree.FlushedAsync(db.Count); // emptyData(EMPTYDB_ASYNC)
+            db.Clear();
+        }
         _server.Functions.Flush();
         _server.Log.LoadingDbInMemory();
-        var result = Store.RdbLoader.Load(payload, _server.Databases, _server.NowMs, verifyChecksum: true, _server.Functions.LoadFromRdb);
+        var result = Store.RdbLoader.Load(payload, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, _server.Functions.LoadFromRdb);
         if (!result.Ok)
         {
             _server.Log.MasterLinkFailed($"Failed trying to load the MASTER synchronization DB from socket: {result.Error}");

@@ -136,7 +136,7 @@ internal sealed class FunctionLibraries(RedisServer server) : IDisposable
     /// </summary>
     public string? Restore(ReadOnlySpan<byte> payload, string policy)
     {
-        if (!Store.RdbSerializer.Verify(payload)) return "ERR DUMP payload version or checksum are wrong";
+        if (!Store.RdbSerializer.Verify(payload, server.Diagnostics.SkipChecksumValidation)) return "ERR DUMP payload version or checksum are wrong";
         var codes = new List<byte[]>();
         var r = new Store.RdbReader(payload[..^10]);
         while (r.Remaining > 0)

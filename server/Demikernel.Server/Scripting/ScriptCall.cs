@@ -62,7 +62,7 @@ internal sealed class ScriptCall
             spec = sub;
         }
         if (!spec.ArityOk(argc)) return Fail(l, "Wrong number of args calling Redis command from script");
-        if ((spec.Flags & CommandFlags.NoScript) != 0) return Fail(l, "This Redis command is not allowed from script");
+        if ((spec.Flags & CommandFlags.NoScript) != 0 && !_server.Diagnostics.DisableDenyScripts) return Fail(l, "This Redis command is not allowed from script");
         var context = new CommandContext(frame, _args, Client, _server, _reply) { FrameLength = frameLength };
         // scriptVerifyACL: the call is checked against the caller's user (the script client itself may run anything)
         if (run.Caller is { User.Unrestricted: false } caller && _server.Acl.CheckScriptCall(caller, spec, ref context) is { } aclDenied)

@@ -3,7 +3,8 @@ namespace Demikernel.Server.Store;
 /// <summary>
 /// The size limits under which collections keep redis's compact encodings (OBJECT ENCODING, the RDB type written):
 /// hash-max-listpack-entries/-value, zset-max-listpack-entries/-value, set-max-intset-entries, and
-/// list-max-listpack-size (how an RDB cuts a list into quicklist nodes). CONFIG SET changes them for the conversions
+/// list-max-listpack-size (how an RDB cuts a list into quicklist nodes), and stream-node-max-bytes/-entries (where a
+/// stream's nodes end). CONFIG SET changes them for the conversions
 /// that follow, never converting back, as in redis-server 7.0.
 /// </summary>
 /// <remarks>
@@ -27,6 +28,18 @@ internal sealed class EncodingLimits
     public long ZSetMaxListpackEntries { get; set; } = 128;
     public long ZSetMaxListpackValue { get; set; } = 64;
     public long SetMaxIntsetEntries { get; set; } = 512;
+
+    /// <summary>stream-node-max-bytes (0 = redis's 1 GB listpack limit) and stream-node-max-entries (0 = no limit):
+    /// where XADD starts a stream's next node (RedisStream's StreamNodeLayout.cs).</summary>
+    public long StreamNodeMaxBytes { get; set; } = 4096;
+    public long StreamNodeMaxEntries { get; set; } = 100;
+
+    /// <summary>hll-sparse-max-bytes: a HyperLogLog whose sparse form would be longer turns dense.</summary>
+    public long HllSparseMaxBytes { get; set; } = HyperLogLog.SparseMaxBytes;
+
+    /// <summary>quicklist.c's packed_threshold (DEBUG QUICKLIST-PACKED-THRESHOLD): a list element of this size or more
+    /// is a plain node of its own. 1 GB by default.</summary>
+    public long ListPackedThreshold { get; set; } = 1L << 30;
 
     /// <summary>list-max-listpack-size: negative = a node's byte limit (-1 4 kB ... -5 64 kB), positive = its entry count
     /// (with redis's 8 kB safety limit for a node of several entries).</summary>

@@ -50,7 +50,11 @@ internal static class HyperLogLog
     public static byte[] RegisterBuffer => t_registers ??= new byte[Registers];
 
     /// <summary>A per-thread buffer large enough for any encoded value (dense size).</summary>
-    public static byte[] Scratch => t_scratch ??= new byte[DenseSize];
+    public static byte[] Scratch => t_scratch ??= new byte[MaxEncodedSize];
+
+    /// <summary>The largest value an HLL can take: dense, or sparse at one opcode byte per register (possible when
+    /// hll-sparse-max-bytes is raised past the dense size).</summary>
+    public const int MaxEncodedSize = HeaderSize + Registers + 2;
 
     /// <summary>The value of a new, empty HLL: sparse, one XZERO covering every register, cached cardinality 0.</summary>
     public static byte[] CreateEmpty()
@@ -206,7 +210,9 @@ internal static class HyperLogLog
         header[..HeaderSize].CopyTo(dest);
         if (!forceDense)
         {
-            int n = TryEncodeSparse(registers, dest[HeaderSize..SparseMaxBytes]);
+            // hll-sparse-max-bytes bounds the whole value (header included), as redis's promotion check
+            int limit = (int)Math.Clamp(EncodingLimits.Current.HllSparseMaxBytes, HeaderSize, dest.Length);
+            int n = TryEncodeSparse(registers, dest[HeaderSize..limit]);
             if (n >= 0)
             {
                 dest[4] = EncodingSparse;

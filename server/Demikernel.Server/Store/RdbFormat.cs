@@ -230,15 +230,24 @@ internal static class RdbFormat
 
     // ------------------------------------------------------------------ values
 
-    /// <summary>A list: QUICKLIST_2 with packed listpack nodes of at most 8 kB (list-max-listpack-size -2).</summary>
+    /// <summary>A list: QUICKLIST_2 with packed listpack nodes of at most 8 kB (list-max-listpack-size -2), and a
+    /// plain node of its own for each element of the packed threshold or more (DEBUG QUICKLIST-PACKED-THRESHOLD,
+    /// 1 GB by default), as redis-server's quicklist holds them.</summary>
     public static void WriteList(RdbWriter w, RedisList list)
     {
         // first pass: where the nodes break (the count comes before them)
-        var limits = EncodingLimits.Current; // list-max-listpack-size
+        var limits = EncodingLimits.Current; // list-max-listpack-size, the packed threshold
         int nodes = 0, size = EmptyListpack, count = 0;
         for (int i = 0; i < list.Count; i++)
         {
             var item = list[i];
+            if (item.Length >= limits.ListPackedThreshold)
+            {
+                nodes += count > 0 ? 2 : 1;
+                size = EmptyListpack;
+                count = 0;
+                continue;
+            }
             if (!limits.ListNodeAllows(count, size, item.Length))
             {
                 nodes++;
@@ -254,6 +263,14 @@ internal static class RdbFormat
         for (int i = 0; i < list.Count; i++)
         {
             var item = list[i];
+            if (item.Length >= limits.ListPackedThreshold)
+            {
+                if (lp.Count > 0) WritePackedNode(w, lp);
+                lp.Reset();
+                w.Length(1); // QUICKLIST_NODE_CONTAINER_PLAIN: the element itself
+                w.String(item);
+                continue;
+            }
             if (!limits.ListNodeAllows(lp.Count, lp.Size, item.Length))
             {
                 WritePackedNode(w, lp);
@@ -265,7 +282,7 @@ internal static class RdbFormat
         ReturnListpack(lp);
     }
 
-    private const int EmptyListpack = 7;
+    internal const int EmptyListpack = 7;
 
     private static void WritePackedNode(RdbWriter w, ListpackWriter lp)
     {

@@ -131,12 +131,13 @@ internal static class RdbSerializer
     }
 
     /// <summary>verifyDumpPayload: at least the 10-byte footer, an RDB version Redis 7.0 reads, a matching CRC.</summary>
-    public static bool Verify(ReadOnlySpan<byte> payload)
+    public static bool Verify(ReadOnlySpan<byte> payload, bool skipChecksum = false)
     {
         if (payload.Length < 10) return false;
         var footer = payload[^10..];
         int version = footer[0] | (footer[1] << 8);
         if (version > RdbVersion) return false;
+        if (skipChecksum) return true; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1
         ulong crc = RdbCrc64.Compute(0, payload[..^8]);
         return crc == BinaryPrimitives.ReadUInt64LittleEndian(footer[2..]);
     }

@@ -51,9 +51,9 @@ internal static class RdbStream
         var lp = RdbFormat.RentListpack();
         for (int i = 0; i < s.NodeCount; i++)
         {
-            s.GetNode(i, out var ids, out var data);
+            s.GetNode(i, out var ids, out var data, out var masterEntry);
             lp.Reset();
-            if (!EncodeNode(lp, ids, data)) continue;
+            if (!EncodeNode(lp, ids, data, masterEntry)) continue;
             WriteRawId(key, ids[0]);
             w.String(key);
             w.String(lp.Complete());
@@ -94,8 +94,9 @@ internal static class RdbStream
     }
 
     /// <summary>One node's listpack into <paramref name="lp"/>, or false when the node has no live entry. The master
-    /// fields are those of the first live entry; entries with exactly those fields are written with SAME_FIELDS.</summary>
-    private static bool EncodeNode(ListpackWriter lp, ReadOnlySpan<StreamId> ids, ReadOnlySpan<byte[]?> data)
+    /// fields are those of the node's first entry (<paramref name="masterEntry"/>, deleted or not, as redis's);
+    /// entries with exactly those fields are written with SAME_FIELDS.</summary>
+    private static bool EncodeNode(ListpackWriter lp, ReadOnlySpan<StreamId> ids, ReadOnlySpan<byte[]?> data, byte[] masterEntry)
     {
         int first = -1, live = 0;
         for (int i = 0; i < data.Length; i++)
@@ -106,7 +107,7 @@ internal static class RdbStream
         }
         if (first < 0) return false;
         var master = ids[0];
-        var masterData = data[first]!;
+        var masterData = masterEntry.Length > 0 ? masterEntry : data[first]!;
         int masterFields = StreamEntry.Pairs(masterData);
         AddInteger(lp, live);
         AddInteger(lp, 0);
@@ -141,7 +142,7 @@ internal static class RdbStream
     }
 
     /// <summary>True when both entries have the same field names in the same order.</summary>
-    private static bool SameFields(byte[] a, byte[] b)
+    internal static bool SameFields(byte[] a, byte[] b)
     {
         int pairs = StreamEntry.Pairs(a);
         if (pairs != StreamEntry.Pairs(b)) return false;
@@ -204,7 +205,7 @@ internal static class RdbStream
             var master = ReadRawId(key);
             items.Clear();
             if (!RdbSerializer.Listpack(lp, items) || items.Count == 0) return null;
-            if (!DecodeNode(items, master, s, ref previous, ref any)) return null;
+            if (!DecodeNode(items, master, lp.Length, s, ref previous, ref any)) return null;
         }
         if (!r.TryLength(out ulong length, out enc) || enc || length > long.MaxValue) return null;
         if (!TryReadId(ref r, out var lastId)) return null;
@@ -272,7 +273,7 @@ internal static class RdbStream
     }
 
     /// <summary>Decodes one node's listpack into a chunk (skipped when it holds no live entry).</summary>
-    private static bool DecodeNode(List<byte[]> items, StreamId master, RedisStream s, ref StreamId previous, ref bool any)
+    private static bool DecodeNode(List<byte[]> items, StreamId master, int lpBytes, RedisStream s, ref StreamId previous, ref bool any)
     {
         int pos = 0;
         if (!Int(items, ref pos, out long count) || !Int(items, ref pos, out long deleted) || !Int(items, ref pos, out long masterFields)) return false;
@@ -334,7 +335,16 @@ internal static class RdbStream
             data = [null, .. data];
             slots++;
         }
-        s.AppendRestoredNode(ids, data, (int)slots);
+        long fieldBytes = 0;
+        for (int f = 0; f < masterFields; f++) fieldBytes += items[fieldsAt + f].Length;
+        var masterEntry = new byte[StreamEntry.SizeFor((int)masterFields, fieldBytes)];
+        int at = StreamEntry.Begin(masterEntry, (int)masterFields);
+        for (int f = 0; f < masterFields; f++)
+        {
+            at = StreamEntry.Put(masterEntry, at, items[fieldsAt + f]);
+            at = StreamEntry.Put(masterEntry, at, []);
+        }
+        s.AppendRestoredNode(ids, data, (int)slots, masterEntry, lpBytes, count, deleted);
         return true;
     }
 

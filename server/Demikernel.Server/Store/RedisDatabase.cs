@@ -147,6 +147,22 @@ public sealed class RedisDatabase
     /// keys expired by <see cref="ActiveExpireCycle"/> are returned to its caller instead.</summary>
     public ServerStats? Stats { get; set; }
 
+    /// <summary>Lazy freeing's parameters and counter (see LazyFree.cs); null counts nothing.</summary>
+    public LazyFree? LazyFree { get; set; }
+
+    /// <summary>A value removed by the server itself (overwrite, a destination replaced, a key deleted by a command
+    /// other than DEL/UNLINK): lazily when lazyfree-lazy-server-del.</summary>
+    private void ServerReleased(RedisObject? value)
+    {
+        if (LazyFree is { } lf) lf.Released(value, lf.LazyServerDel);
+    }
+
+    private RedisObject? ObjectOfSlot(int s)
+    {
+        ref var k = ref _t.At(s);
+        return k.IsObject ? _t.Objects[(int)k.Addr]!.Obj : null;
+    }
+
     private IKeyspaceObserver[] _observers = [];
 
     /// <summary>Adds a subscriber of the change hook (see the class remarks); they are called in the order added.</summary>
@@ -540,6 +556,7 @@ public sealed class RedisDatabase
             if (!keepTtl && k.ExpiresSlot >= 0) RemoveExpireSlot(s);
             Touch(s);
             e = EntryOf(s);
+            if (!ReferenceEquals(e.Obj, value)) ServerReleased(e.Obj);
         }
         SetType(e, value.Type);
         ReplaceObject(e, value);
@@ -619,21 +636,23 @@ public sealed class RedisDatabase
 
     /// <summary>Deletes <paramref name="key"/>; false when it did not exist (an expired key is reclaimed and reported
     /// as not existing, like DEL in Redis).</summary>
-    public bool Delete(ReadOnlySpan<byte> key, KeyEvent evt = KeyEvent.Del)
+    /// <paramref name="lazy"/>: whether redis frees the value lazily (UNLINK; DEL, GETDEL with lazyfree-lazy-user-del;
+    /// an EXPIRE in the past with lazyfree-lazy-expire); null for lazyfree-lazy-server-del (see LazyFree.cs).
+    public bool Delete(ReadOnlySpan<byte> key, KeyEvent evt = KeyEvent.Del, bool? lazy = null)
     {
         int s = FindLive(key, HashOf(key));
         if (s < 0) return false;
-        Remove(s, KeyChange.Deleted, evt);
+        Remove(s, KeyChange.Deleted, evt, lazy);
         return true;
     }
 
     /// <summary>Deletes an entry obtained from this database during the current command; <paramref name="evt"/> names
     /// the command's change (a pop that emptied a collection passes its own event, "del" follows from the kind).</summary>
-    public void Delete(RedisEntry entry, KeyEvent evt = KeyEvent.Del)
+    public void Delete(RedisEntry entry, KeyEvent evt = KeyEvent.Del, bool? lazy = null)
     {
         Debug.Assert(entry.Table == _t, "entry not in this database");
         if (entry.Table != _t) return;
-        Remove(entry.Slot, KeyChange.Deleted, evt);
+        Remove(entry.Slot, KeyChange.Deleted, evt, lazy);
     }
 
     /// <summary>
@@ -665,7 +684,7 @@ public sealed class RedisDatabase
     }
 
     /// <summary><see cref="Delete(RedisEntry, KeyEvent)"/> of a key found with <see cref="TryLookup"/> in this command.</summary>
-    public void Delete(int slot, KeyEvent evt = KeyEvent.Del) => Remove(slot, KeyChange.Deleted, evt);
+    public void Delete(int slot, KeyEvent evt = KeyEvent.Del, bool? lazy = null) => Remove(slot, KeyChange.Deleted, evt, lazy);
 
     /// <summary><see cref="Persist(RedisEntry)"/> of a key found with <see cref="TryLookup"/>.</summary>
     public bool Persist(int slot)
@@ -703,6 +722,7 @@ public sealed class RedisDatabase
         {
             if (onlyIfAbsent) return StoreStatus.NotDone;
             change = _t.At(old).Type == type ? KeyChange.Modified : KeyChange.TypeChanged;
+            ServerReleased(ObjectOfSlot(old));
             Unlink(old);
             Release(old);
         }
@@ -731,6 +751,7 @@ public sealed class RedisDatabase
         {
             if (!replace) return StoreStatus.NotDone;
             change = target._t.At(old).Type == type ? KeyChange.Modified : KeyChange.TypeChanged;
+            target.ServerReleased(target.ObjectOfSlot(old));
             target.Unlink(old);
             target.Release(old);
         }
@@ -1057,13 +1078,15 @@ public sealed class RedisDatabase
         Changes++;
         var key = KeyAt(s);
         foreach (var observer in _observers) observer.KeyChanged(this, key, KeyChange.Expired, KeyEvent.Expired, type);
+        if (LazyFree is { } lf) lf.Released(ObjectOfSlot(s), lf.LazyExpire);
         Release(s);
     }
 
     /// <summary>Unlinks slot <paramref name="s"/>, announces the change with its key, then frees it.</summary>
-    private void Remove(int s, KeyChange change, KeyEvent evt)
+    private void Remove(int s, KeyChange change, KeyEvent evt, bool? lazy = null)
     {
         var type = _t.At(s).Type;
+        if (LazyFree is { } lf) lf.Released(ObjectOfSlot(s), lazy ?? (change == KeyChange.Evicted ? lf.LazyEviction : lf.LazyServerDel));
         Unlink(s);
         Announce(KeyAt(s), type, change, evt);
         Release(s);
@@ -1317,6 +1340,7 @@ public sealed class RedisDatabase
     {
         if (e.Type != RedisType.String)
         {
+            ServerReleased(e.Obj);
             SetType(e, RedisType.String);
             ReplaceObject(e, null);
             ReplaceBytes(e, []);

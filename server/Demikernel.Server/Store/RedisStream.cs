@@ -13,18 +13,16 @@ public enum StreamTrimStrategy : byte
 /// consumer groups.
 /// <code>
 ///   _chunks (ordered by first ID; binary search finds a chunk, then a slot)
-///   [0] Ids: 1-0 1-1 2-0 ... (≤ 100 slots)   Data: [e] [null] [e] ...   null = deleted (tombstone), ID kept for search
-///   [1] Ids: 9-0 ...                         appends go to the last chunk: O(1) amortised
+///   [0] Ids: 1-0 1-1 2-0 ...   Data: [e] [null] [e] ...   null = deleted (tombstone), ID kept for search
+///   [1] Ids: 9-0 ...           appends go to the last chunk: O(1) amortised
 /// </code>
-/// A chunk is removed when its last live entry goes (XDEL) or as a whole by trimming; approximate trimming ("~")
-/// removes whole chunks only, like Redis removes whole nodes, so its results match Redis's for the same inserts.
+/// A chunk is one of redis-server's nodes (a listpack in its radix tree): a new one starts exactly where redis's
+/// starts one, by stream-node-max-entries and by the listpack's byte size against stream-node-max-bytes
+/// (StreamNodeLayout.cs). A chunk is removed when its last live entry goes (XDEL) or as a whole by trimming;
+/// approximate trimming ("~") removes whole chunks only, as redis removes whole nodes, so its results are redis's.
 /// </summary>
 public sealed partial class RedisStream : RedisObject
 {
-    /// <summary>Redis's stream-node-max-entries and stream-node-max-bytes defaults.</summary>
-    public const int NodeMaxEntries = 100;
-    public const int NodeMaxBytes = 4096;
-
     private readonly List<Chunk> _chunks = [];
     private List<StreamGroup>? _groups;
     private long _chunkBytes; // Σ Chunk.MemoryBytes (memory accounting)
@@ -67,19 +65,21 @@ public sealed partial class RedisStream : RedisObject
         return LastId.TryIncrement(out id);
     }
 
-    /// <summary>Appends an entry whose ID is greater than <see cref="LastId"/> (the caller checks).</summary>
+    /// <summary>Appends an entry whose ID is greater than <see cref="LastId"/> (the caller checks). A new node starts
+    /// where redis-server's streamAppendItem starts one (see StreamNodeLayout.cs).</summary>
     public void Append(StreamId id, byte[] data)
     {
         int bytes = data.Length;
         Chunk? last = _chunks.Count > 0 ? _chunks[^1] : null;
-        if (last is null || last.Count >= NodeMaxEntries || (last.Bytes + bytes >= NodeMaxBytes && last.Count > 0))
+        if (last is null || NodeIsFull(last, data))
         {
-            // The first node grows from small (most streams are short); later ones start at their final size.
-            last = new Chunk(_chunks.Count == 0 ? 4 : NodeMaxEntries);
+            // The first node grows from small (most streams are short); later ones start at a node's usual size.
+            last = new Chunk(_chunks.Count == 0 ? 4 : InitialNodeCapacity()) { Master = data, LpFixed = MasterLpBytes(data) };
             _chunks.Add(last);
             _chunkBytes += last.MemoryBytes;
         }
         _chunkBytes -= last.MemoryBytes;
+        last.LpFixed += EntryLpBytes(last, id, data);
         last.Add(id, data, bytes);
         _chunkBytes += last.MemoryBytes;
         Length++;
@@ -420,7 +420,7 @@ public sealed partial class RedisStream : RedisObject
         return copy;
     }
 
-    /// <summary>One node: up to <see cref="NodeMaxEntries"/> slots in ID order; a null data slot is a tombstone.</summary>
+    /// <summary>One node (redis's listpack): slots in ID order; a null data slot is a tombstone.</summary>
     private sealed class Chunk
     {
         public StreamId[] Ids;
@@ -429,6 +429,18 @@ public sealed partial class RedisStream : RedisObject
         public int Live;
         public int Bytes;
         public int DeadBytes; // of the entries deleted since (their arrays are gone)
+
+        /// <summary>The entry whose field names are the node's master fields (redis's master entry): the node's
+        /// first entry, kept even when deleted. Only its field names are read.</summary>
+        public byte[] Master = [];
+
+        /// <summary>The node's listpack size in bytes as redis-server would have it, except its two counters (live
+        /// and deleted entries), whose sizes change with their values: see <see cref="LpBytes"/>.</summary>
+        public long LpFixed;
+
+        /// <summary>lpBytes of the node in redis-server: a deletion only flips a flag of the same size, so the
+        /// counters are all that changes.</summary>
+        public long LpBytes => LpFixed + ListpackSize.Integer(Live) + ListpackSize.Integer(Count - Live);
 
         /// <summary>The chunk, its arrays and its live entries' data.</summary>
         public long MemoryBytes =>
@@ -445,7 +457,7 @@ public sealed partial class RedisStream : RedisObject
         {
             if (Count == Ids.Length)
             {
-                int size = Math.Min(NodeMaxEntries, Ids.Length * 2);
+                int size = Math.Max(4, Ids.Length * 2);
                 Array.Resize(ref Ids, size);
                 Array.Resize(ref Data, size);
             }
@@ -490,6 +502,8 @@ public sealed partial class RedisStream : RedisObject
             Live = Live,
             Bytes = Bytes,
             DeadBytes = DeadBytes,
+            Master = Master,
+            LpFixed = LpFixed,
         };
     }
 }
