@@ -100,13 +100,28 @@ internal sealed class ReplicaLink
         PendingReply = null;
     }
 
-    /// <summary>The diskless payload is out: the stream follows.</summary>
+    /// <summary>The diskless payload is out: the replica is online, and the stream follows its first REPLCONF ACK.</summary>
     public void DisklessSent()
     {
         Diskless = false;
         State = ReplicaState.Online;
+        StreamOnAck = true;
         AckTimeMs = _manager.Server.NowMs;
         _manager.ReplicaOnline(this);
+    }
+
+    /// <summary>
+    /// After a diskless transfer nothing more is sent until the replica's first ACK (redis's
+    /// repl_start_cmd_stream_on_ack): a replica reading an EOF-marked payload looks for the mark at the end of what it
+    /// has read, so stream bytes arriving in the same read would hide the mark.
+    /// </summary>
+    public bool StreamOnAck { get; private set; }
+
+    /// <summary>REPLCONF ACK arrived: a stream held for it starts.</summary>
+    public void Acknowledged()
+    {
+        if (!StreamOnAck) return;
+        StreamOnAck = false;
         Wake();
     }
 
@@ -191,7 +206,7 @@ internal sealed class ReplicaLink
                     _manager.ReplicaOnline(this);
                     continue;
                 }
-                if (State == ReplicaState.Online && _manager.Backlog is { } backlog && Position < backlog.End)
+                if (State == ReplicaState.Online && !StreamOnAck && _manager.Backlog is { } backlog && Position < backlog.End)
                 {
                     if (!await SendStreamAsync(libos, qd, backlog)) break;
                     continue;

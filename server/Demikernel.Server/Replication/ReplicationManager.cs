@@ -422,6 +422,7 @@ public sealed partial class ReplicationManager : IEffectsConsumer
                 if (link is null) return;
                 if (offset > link.AckOffset) link.AckOffset = offset;
                 link.AckTimeMs = _server.NowMs;
+                link.Acknowledged();
                 CheckWaiting();
                 return;
             }
