@@ -268,6 +268,22 @@ internal static class ClusterCommands
         c.Reply.Ok();
     }
 
+    /// <summary>CLUSTER SETSLOT's node argument: a known master, or null after redis's error reply.</summary>
+    private static ClusterNode? MasterNamedOrReply(ref CommandContext c, ClusterManager cluster, int index)
+    {
+        if (cluster.Lookup(c.Arg(index)) is not { } n)
+        {
+            c.Reply.Error($"ERR I don't know about node {c.ArgString(index)}");
+            return null;
+        }
+        if (n.IsReplica)
+        {
+            c.Reply.Error("ERR Target node is not a master");
+            return null;
+        }
+        return n;
+    }
+
     private static int SlotOrReply(ref CommandContext c, int index)
     {
         if (!RedisNumbers.TryParseInt64(c.Arg(index), out long slot) || slot is < 0 or >= HashSlot.Count)
@@ -373,16 +389,7 @@ internal static class ClusterCommands
                 c.Reply.Error($"ERR I'm not the owner of hash slot {slot}");
                 return;
             }
-            if (cluster.Lookup(c.Arg(4)) is not { } n)
-            {
-                c.Reply.Error($"ERR I don't know about node {c.ArgString(4)}");
-                return;
-            }
-            if (n.IsReplica)
-            {
-                c.Reply.Error("ERR Target node is not a master");
-                return;
-            }
+            if (MasterNamedOrReply(ref c, cluster, 4) is not { } n) return;
             cluster.MigratingTo[slot] = n;
         }
         else if (c.ArgIs(3, "IMPORTING"u8) && c.Count == 5)
@@ -392,16 +399,7 @@ internal static class ClusterCommands
                 c.Reply.Error($"ERR I'm already the owner of hash slot {slot}");
                 return;
             }
-            if (cluster.Lookup(c.Arg(4)) is not { } n)
-            {
-                c.Reply.Error($"ERR I don't know about node {c.ArgString(4)}");
-                return;
-            }
-            if (n.IsReplica)
-            {
-                c.Reply.Error("ERR Target node is not a master");
-                return;
-            }
+            if (MasterNamedOrReply(ref c, cluster, 4) is not { } n) return;
             cluster.ImportingFrom[slot] = n;
         }
         else if (c.ArgIs(3, "STABLE"u8) && c.Count == 4)
