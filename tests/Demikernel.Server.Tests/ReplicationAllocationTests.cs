@@ -45,6 +45,8 @@ public sealed class ReplicationAllocationTests(ITestOutputHelper output)
             Assert.True(DateTime.UtcNow < deadline, "the replica did not come online");
             Thread.Sleep(10);
         }
+        // As a real replica once the payload is loaded: after a diskless transfer the stream waits for this first ACK.
+        stream.Write(CommandHarness.EncodeRequest("REPLCONF", "ACK", "0"));
 
         using var writer = new TcpClient();
         writer.Connect(IPAddress.Loopback, server.Port);
