@@ -8,29 +8,33 @@ using Microsoft.Extensions.Logging;
 // Before anything starts the runtime's signal handling, which decides once whether SIGINT can be handled.
 Demikernel.Server.Interop.Posix.RestoreDefaultSigint();
 
-// redis-server-style options; a YAML config (Demikernel's sections plus `server:`) sits under them.
-var port = new Option<int?>("--port") { Description = "TCP port to listen on (default 6379; 0 = any free port)" };
-var bind = MultiWord("--bind", "addresses to listen on (default \"* -::*\" as redis-server 7.0: * = all IPv4, ::* = all IPv6; -ADDR = optional)");
-var protectedMode = new Option<string?>("--protected-mode") { Description = "yes: without a password, only clients from 127.0.0.1 are served (default yes)" };
-var databases = new Option<int?>("--databases") { Description = "number of databases (default 16)" };
-var requirepass = new Option<string?>("--requirepass") { Description = "password clients must AUTH with (default: none)" };
-var maxclients = new Option<int?>("--maxclients") { Description = "most simultaneous clients (default 10000)" };
-var timeout = new Option<int?>("--timeout") { Description = "close idle clients after this many seconds (default 0 = never)" };
-var hz = new Option<int?>("--hz") { Description = "background task frequency: active expiry, timeouts (default 10)" };
+// Every redis.conf parameter is a command-line option (`--name word...`, see SplitGenericOptions below); these tables
+// only document the common ones for --help. A YAML config (Demikernel's sections plus `server:`) sits under them.
+(string Name, string Description)[] commonSettings =
+[
+    ("port", "TCP port to listen on (default 6379; 0 = any free port)"),
+    ("bind", "addresses to listen on (default \"* -::*\" as redis-server 7.0: * = all IPv4, ::* = all IPv6; -ADDR = optional)"),
+    ("protected-mode", "yes: without a password, only clients from 127.0.0.1 are served (default yes)"),
+    ("databases", "number of databases (default 16)"),
+    ("requirepass", "password clients must AUTH with (default: none)"),
+    ("maxclients", "most simultaneous clients (default 10000)"),
+    ("timeout", "close idle clients after this many seconds (default 0 = never)"),
+    ("hz", "background task frequency: active expiry, timeouts (default 10)"),
+    ("dir", "working directory for dump.rdb and the AOF directory (default: the current directory)"),
+    ("dbfilename", "RDB file name inside --dir (default dump.rdb)"),
+    ("save", "save points SECONDS CHANGES ..., \"\" for none (default 3600 1 300 100 60 10000)"),
+    ("appendonly", "yes: keep an append-only file and load it at start instead of the RDB (default no)"),
+    ("appendfsync", "always | everysec | no: when the AOF is fsynced (default everysec)"),
+    ("aof-load-truncated", "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)"),
+    ("loglevel", "log verbosity: debug, verbose, notice, warning (default notice)"),
+    ("logfile", "append the log to this file (default: empty = standard output)"),
+    ("client-output-buffer-limit", "CLASS HARD SOFT SECONDS for normal, replica or pubsub clients (default \"normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60\")"),
+    ("client-query-buffer-limit", "close a client whose unparsed input exceeds this (default 1gb)"),
+    ("proto-max-bulk-len", "largest bulk string a request may carry (default 512mb)"),
+    ("tcp-keepalive", "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)"),
+    ("replicaof", "HOST PORT: start as a replica of that master (default: a master)"),
+];
 var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
-var dir = new Option<string?>("--dir") { Description = "working directory for dump.rdb and the AOF directory (default: the current directory)" };
-var dbfilename = new Option<string?>("--dbfilename") { Description = "RDB file name inside --dir (default dump.rdb)" };
-var save = MultiWord("--save", "save points SECONDS CHANGES ..., \"\" for none (default 3600 1 300 100 60 10000)");
-var appendonly = new Option<string?>("--appendonly") { Description = "yes: keep an append-only file and load it at start instead of the RDB (default no)" };
-var appendfsync = new Option<string?>("--appendfsync") { Description = "always | everysec | no: when the AOF is fsynced (default everysec)" };
-var aofLoadTruncated = new Option<string?>("--aof-load-truncated") { Description = "yes: an AOF whose last command is torn loads without it; no: the server refuses to start (default yes)" };
-var loglevel = new Option<string?>("--loglevel") { Description = "log verbosity: debug, verbose, notice, warning (default notice)" };
-var logfile = new Option<string?>("--logfile") { Description = "append the log to this file (default: empty = standard output)" };
-var outputLimit = new Option<string[]>("--client-output-buffer-limit") { Description = "\"CLASS HARD SOFT SECONDS\" for normal, replica or pubsub clients (repeatable; default \"normal 0 0 0 slave 256mb 64mb 60 pubsub 32mb 8mb 60\")" };
-var queryLimit = new Option<string?>("--client-query-buffer-limit") { Description = "close a client whose unparsed input exceeds this (default 1gb)" };
-var protoMaxBulkLen = new Option<string?>("--proto-max-bulk-len") { Description = "largest bulk string a request may carry (default 512mb)" };
-var tcpKeepAlive = new Option<string?>("--tcp-keepalive") { Description = "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)" };
-var replicaOf = MultiWord("--replicaof", "HOST PORT: start as a replica of that master (default: a master)");
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); a redis.conf and command-line options override its server: keys" };
 var redisConf = new Argument<string?>("redis.conf") { Arity = ArgumentArity.ZeroOrOne, Description = "a redis.conf to start from, as redis-server /path/redis.conf (include, multi-word directives); command-line options override it" };
 
@@ -56,7 +60,6 @@ string[] yamlServerKeys =
     ("lfu-decay-time", "minutes per LFU counter decrement, 0 = never (default 1)"),
     ("lazyfree-lazy-eviction", "yes: evicted keys are propagated as UNLINK (default no)"),
 ];
-var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
 // TLS (redis.conf names; see server/Demikernel.Server/Tls/README.md).
 (string Name, string Description)[] tlsSettings =
@@ -73,7 +76,6 @@ var memoryOptions = memorySettings.Select(m => new Option<string?>("--" + m.Name
     // redis-server's, shown by CONFIG GET; only their defaults are accepted (see ServerConfig.TlsNotApplied)
     .. ServerConfig.TlsNotApplied.Select(name => (name, "not implemented by this server: only redis's default is accepted")),
 ];
-var tlsOptions = tlsSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
 // Redis Cluster (redis.conf names; see server/Demikernel.Server/Cluster/README.md).
 (string Name, string Description)[] clusterSettings =
@@ -93,16 +95,13 @@ var tlsOptions = tlsSettings.Select(m => new Option<string?>("--" + m.Name) { De
     ("cluster-allow-replica-migration", "yes: replicas may migrate to orphaned masters (default yes)"),
     ("cluster-replica-no-failover", "yes: this replica never starts a failover of its master (default no)"),
 ];
-var clusterOptions = clusterSettings.Select(m => new Option<string?>("--" + m.Name) { Description = m.Description }).ToArray();
 
 var root = new RootCommand("Redis-compatible key-value server on the Demikernel queue API; any other redis.conf parameter is taken as --name value ..., as redis-server takes it")
 {
-    port, bind, protectedMode, databases, requirepass, maxclients, timeout, hz, libosName, configFile, dir, dbfilename, save, appendonly, appendfsync,
-    aofLoadTruncated, loglevel, logfile, redisConf, outputLimit, queryLimit, protoMaxBulkLen, tcpKeepAlive, replicaOf,
+    libosName, configFile, redisConf,
 };
-foreach (var option in memoryOptions) root.Options.Add(option);
-foreach (var option in tlsOptions) root.Options.Add(option);
-foreach (var option in clusterOptions) root.Options.Add(option);
+foreach (var (name, description) in commonSettings.Concat(memorySettings).Concat(tlsSettings).Concat(clusterSettings))
+    root.Options.Add(new Option<string?>("--" + name) { Description = description });
 // As redis-server's command line, every parameter is `--name word...` up to the next `--`: taken out here and applied
 // after the redis.conf, like lines appended to it.
 var (declaredArgs, genericDirectives) = SplitGenericOptions(args);
@@ -148,40 +147,6 @@ root.SetAction(parse =>
                 Console.Error.WriteLine($"\n{RedisConfFile.FatalHeader}\nThe configuration uses what redis-server 7.0 has and this server does not implement:");
                 foreach (string line in unsupported) Console.Error.WriteLine("  " + line);
                 return 1;
-            }
-        }
-        foreach (var (option, name, value) in new (Option, string, string?)[]
-        {
-            (port, "port", parse.GetValue(port)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            (bind, "bind", Joined(parse.GetValue(bind))),
-            (protectedMode, "protected-mode", parse.GetValue(protectedMode)),
-            (databases, "databases", parse.GetValue(databases)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            (requirepass, "requirepass", parse.GetValue(requirepass)),
-            (maxclients, "maxclients", parse.GetValue(maxclients)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            (timeout, "timeout", parse.GetValue(timeout)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            (hz, "hz", parse.GetValue(hz)?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-            (dir, "dir", parse.GetValue(dir)),
-            (dbfilename, "dbfilename", parse.GetValue(dbfilename)),
-            (save, "save", Joined(parse.GetValue(save))),
-            (appendonly, "appendonly", parse.GetValue(appendonly)),
-            (appendfsync, "appendfsync", parse.GetValue(appendfsync)),
-            (aofLoadTruncated, "aof-load-truncated", parse.GetValue(aofLoadTruncated)),
-            (loglevel, "loglevel", parse.GetValue(loglevel)),
-            (logfile, "logfile", parse.GetValue(logfile)),
-            (queryLimit, "client-query-buffer-limit", parse.GetValue(queryLimit)),
-            (protoMaxBulkLen, "proto-max-bulk-len", parse.GetValue(protoMaxBulkLen)),
-            (tcpKeepAlive, "tcp-keepalive", parse.GetValue(tcpKeepAlive)),
-            (replicaOf, "replicaof", Joined(parse.GetValue(replicaOf))),
-        }.Concat(memorySettings.Select((m, i) => ((Option)memoryOptions[i], m.Name, parse.GetValue(memoryOptions[i]))))
-            .Concat(tlsSettings.Select((m, i) => ((Option)tlsOptions[i], m.Name, parse.GetValue(tlsOptions[i]))))
-            .Concat(clusterSettings.Select((m, i) => ((Option)clusterOptions[i], m.Name, parse.GetValue(clusterOptions[i]))))
-            .Concat((parse.GetValue(outputLimit) ?? []).Select(v => ((Option)outputLimit, "client-output-buffer-limit", (string?)v))))
-        {
-            if (value is null) continue;
-            if (config.LoadDirective(name, [value], out string? why) is DirectiveResult.Error or DirectiveResult.Unsupported)
-            {
-                Console.Error.WriteLine($"error: {option.Name} '{value}': {why}");
-                return 2;
             }
         }
         foreach (var (name, words) in genericDirectives)
@@ -299,11 +264,3 @@ static (string[] Declared, List<(string Name, string[] Words)> Generic) SplitGen
     }
     return (declared.ToArray(), generic);
 }
-
-
-// A multi-word parameter takes the words up to the next option, as redis-server's command line does
-// (`--replicaof 127.0.0.1 6380`, `--save 900 1 300 10`); one quoted word ("900 1") is split again by the parameter.
-static Option<string[]> MultiWord(string name, string description) =>
-    new(name) { Description = description, Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = true };
-
-static string? Joined(string[]? words) => words is null or [] ? null : string.Join(' ', words); // an option not given reads as []
