@@ -17,7 +17,7 @@ internal static class CatnipBackend
     /// shared runtime files, so any number of catnip processes run side by side without setup.</summary>
     public static readonly string[] DefaultEalArguments = ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"];
 
-    private static CatnipTransport Create(IBackendConfig config, TimeProvider time)
+    private static DeviceTransport<DpdkPhysicalLayer> Create(IBackendConfig config, TimeProvider time)
     {
         var settings = InetStackConfig.Read(config, "catnip");
         var eal = EalArguments(config);
@@ -46,7 +46,7 @@ internal static class CatnipBackend
         {
             if (settings.Mss > phy.Capabilities.Mtu - 40)
                 throw InetStackConfig.Bad(config, "inetstack_config", "mss", settings.Mss.ToString(), $"at most the MTU minus 40 ({phy.Capabilities.Mtu - 40})");
-            return new CatnipTransport(phy, settings.ToOptions(phy.HardwareAddress), time);
+            return new DeviceTransport<DpdkPhysicalLayer>("catnip", phy, settings.ToOptions(phy.HardwareAddress), time);
         }
         catch
         {

@@ -13,7 +13,7 @@ internal static class CatpowderBackend
     public static LibOSBackend Registration { get; } =
         new("catpowder", Create, "our TCP/IP (InetStack) over an AF_PACKET raw socket (raw_socket.linux_interface_name)");
 
-    private static CatpowderTransport Create(IBackendConfig config, TimeProvider time)
+    private static DeviceTransport<AfPacketPhysicalLayer> Create(IBackendConfig config, TimeProvider time)
     {
         string interfaceName = InetStackConfig.Required(config, "catpowder", "raw_socket", "linux_interface_name");
         var settings = InetStackConfig.Read(config, "catpowder");
@@ -40,7 +40,7 @@ internal static class CatpowderBackend
                     $"connections to it: ip addr del {settings.LocalAddress}/{settings.PrefixLength} dev {interfaceName}");
             if (settings.Mss > phy.Capabilities.Mtu - 40)
                 throw InetStackConfig.Bad(config, "inetstack_config", "mss", settings.Mss.ToString(), $"at most the MTU minus 40 ({phy.Capabilities.Mtu - 40})");
-            return new CatpowderTransport(phy, settings.ToOptions(phy.HardwareAddress), time);
+            return new DeviceTransport<AfPacketPhysicalLayer>("catpowder", phy, settings.ToOptions(phy.HardwareAddress), time);
         }
         catch
         {

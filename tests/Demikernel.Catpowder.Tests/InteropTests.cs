@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Demikernel.Examples.Echo;
+using Demikernel.InetStack;
 using Demikernel.InetStack.Wire;
 using Demikernel.Runtime;
 using Xunit.Abstractions;
@@ -23,7 +24,7 @@ public sealed partial class InteropTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(15);
 
-    private static CatpowderTransport Catpowder(DemiLibOS libos) => (CatpowderTransport)libos.Transport;
+    private static DeviceTransport<AfPacketPhysicalLayer> Catpowder(DemiLibOS libos) => (DeviceTransport<AfPacketPhysicalLayer>)libos.Transport;
 
     [Fact]
     public void ArpResolvesBothWays()

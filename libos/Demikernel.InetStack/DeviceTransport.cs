@@ -1,26 +1,28 @@
-using Demikernel.InetStack;
+using Demikernel.InetStack.Phy;
 using Demikernel.Runtime;
 
-namespace Demikernel.Catpowder;
+namespace Demikernel.InetStack;
 
 /// <summary>
-/// The catpowder libOS transport: InetStack (our TCP/IP) over an <see cref="AfPacketPhysicalLayer"/>.
+/// A libOS transport that is our TCP/IP stack over one device: catpowder's AF_PACKET socket, catnip's DPDK port.
 /// <code>
-///   DemiLibOS ──▶ CatpowderTransport ──▶ InetStackTransport ──▶ AfPacketPhysicalLayer ──▶ AF_PACKET socket on IF
+///   DemiLibOS ──▶ DeviceTransport (the backend's name) ──▶ InetStackTransport ──▶ TDevice ──▶ the wire
 /// </code>
 /// It only names the pair and keeps both at hand (for counters and tests); all the work is the stack's and the device's.
 /// </summary>
-internal sealed class CatpowderTransport : INetworkTransport
+internal sealed class DeviceTransport<TDevice> : INetworkTransport where TDevice : IPhysicalLayer
 {
-    public CatpowderTransport(AfPacketPhysicalLayer device, InetStackOptions options, TimeProvider time)
+    public DeviceTransport(string name, TDevice device, InetStackOptions options, TimeProvider time)
     {
-        Device = device ?? throw new ArgumentNullException(nameof(device));
+        ArgumentNullException.ThrowIfNull(device);
+        Name = name;
+        Device = device;
         Stack = new InetStackTransport(device, options, time);
     }
 
-    public string Name => "catpowder";
+    public string Name { get; }
 
-    public AfPacketPhysicalLayer Device { get; }
+    public TDevice Device { get; }
 
     public InetStackTransport Stack { get; }
 
@@ -32,7 +34,7 @@ internal sealed class CatpowderTransport : INetworkTransport
 
     public void Block(TimeSpan? timeout) => Stack.Block(timeout);
 
-    /// <summary>Wakes the AF_PACKET device's ppoll through its eventfd.</summary>
+    /// <summary>Wakes the device's wait (catpowder's ppoll through its eventfd, catnip's polling sleep).</summary>
     public void Wake() => Stack.Wake();
 
     public bool TryGetNextDeadline(out long due) => ((INetworkTransport)Stack).TryGetNextDeadline(out due);
