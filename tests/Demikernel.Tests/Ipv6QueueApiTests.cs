@@ -44,10 +44,10 @@ public class Ipv6QueueApiTests
         Assert.Equal(0, libos.GetSockName(s, out var serverLocal));
         Assert.Equal(at, serverLocal);
 
-        Send(libos, c, "ping");
-        Assert.Equal("ping", Receive(libos, s, 4));
-        Send(libos, s, "pong!");
-        Assert.Equal("pong!", Receive(libos, c, 5));
+        QueueApiTests.Send(libos, c, "ping");
+        Assert.Equal("ping", QueueApiTests.Receive(libos, s, 4));
+        QueueApiTests.Send(libos, s, "pong!");
+        Assert.Equal("pong!", QueueApiTests.Receive(libos, c, 5));
         Assert.Equal(0, libos.Close(c));
         Assert.Equal(0, libos.Pop(s, out var eof));
         Assert.Equal(0, libos.Wait(eof, out var end, Long));
@@ -146,29 +146,5 @@ public class Ipv6QueueApiTests
         Assert.Equal(InetEndpoint.IPv6Loopback(7), InetEndpoint.FromIPAddress(System.Net.IPAddress.IPv6Loopback, 7));
         Assert.Equal(default(InetEndpoint), (InetEndpoint)IPv4Endpoint.Any);
         Assert.True(System.Runtime.CompilerServices.Unsafe.SizeOf<InetEndpoint>() <= 24);
-    }
-
-    private static void Send(DemiLibOS libos, QDesc qd, string text)
-    {
-        var sga = libos.SgaAlloc(Encoding.ASCII.GetByteCount(text));
-        Encoding.ASCII.GetBytes(text, sga.Span);
-        Assert.Equal(0, libos.Push(qd, sga, out var qt));
-        Assert.Equal(0, libos.SgaFree(sga));
-        Assert.Equal(0, libos.Wait(qt, out var r, Long));
-        Assert.Equal(OpCode.Push, r.Opcode);
-    }
-
-    private static string Receive(DemiLibOS libos, QDesc qd, int count)
-    {
-        var sb = new StringBuilder();
-        while (sb.Length < count)
-        {
-            Assert.Equal(0, libos.Pop(qd, out var qt));
-            Assert.Equal(0, libos.Wait(qt, out var r, Long));
-            Assert.False(r.Sga.IsEmpty, "unexpected end of stream");
-            sb.Append(Encoding.ASCII.GetString(r.Sga.ToArray()));
-            libos.SgaFree(r.Sga);
-        }
-        return sb.ToString();
     }
 }

@@ -37,7 +37,7 @@ public class QueueApiTests
         return (cqd, accepted.AcceptedQd);
     }
 
-    private static void Send(DemiLibOS libos, QDesc qd, string text)
+    internal static void Send(DemiLibOS libos, QDesc qd, string text)
     {
         var sga = libos.SgaAlloc(Encoding.ASCII.GetByteCount(text));
         Encoding.ASCII.GetBytes(text, sga.Span);
@@ -47,7 +47,7 @@ public class QueueApiTests
         Assert.Equal(OpCode.Push, r.Opcode);
     }
 
-    private static string Receive(DemiLibOS libos, QDesc qd, int count)
+    internal static string Receive(DemiLibOS libos, QDesc qd, int count)
     {
         var sb = new StringBuilder();
         while (sb.Length < count)
