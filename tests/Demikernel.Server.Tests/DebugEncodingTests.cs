@@ -31,27 +31,7 @@ public sealed partial class DebugEncodingTests
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
-    public void RepliesAsRedisServer(int protocol)
-    {
-        string redisDir = Directory.CreateTempSubdirectory("debugenc-redis-").FullName;
-        string ourDir = Directory.CreateTempSubdirectory("debugenc-ours-").FullName;
-        try
-        {
-            using var redis = ReferenceRedis.TryStart($"--enable-debug-command yes --dir {redisDir}");
-            using var h = new CommandHarness();
-            h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
-            h.Server.Config.LoadDirective("dir", [ourDir], out _);
-            redis.Run("HELLO", protocol.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
-            var mismatches = redis.Compare(h, Script);
-            Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
-        }
-        finally
-        {
-            Directory.Delete(redisDir, recursive: true);
-            Directory.Delete(ourDir, recursive: true);
-        }
-    }
+    public void RepliesAsRedisServer(int protocol) => ReferenceRedis.AssertSameRepliesWithDebug(Script, protocol);
 
     /// <summary>lpRepr's text for hashes and sorted sets of every element encoding, against redis-server's stdout
     /// (addresses aside: ours are offsets).</summary>

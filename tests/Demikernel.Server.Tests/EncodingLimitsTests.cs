@@ -42,25 +42,7 @@ public sealed class EncodingLimitsTests
     ];
 
     [Fact]
-    public void EncodingsFollowTheLimitsAsRedisServer()
-    {
-        string redisDir = Directory.CreateTempSubdirectory("encoding-redis-").FullName;
-        string ourDir = Directory.CreateTempSubdirectory("encoding-ours-").FullName;
-        try
-        {
-            using var redis = ReferenceRedis.TryStart($"--enable-debug-command yes --dir {redisDir}");
-            using var h = new CommandHarness();
-            h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
-            h.Server.Config.LoadDirective("dir", [ourDir], out _);
-            var mismatches = redis.Compare(h, Script);
-            Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
-        }
-        finally
-        {
-            Directory.Delete(redisDir, recursive: true);
-            Directory.Delete(ourDir, recursive: true);
-        }
-    }
+    public void EncodingsFollowTheLimitsAsRedisServer() => ReferenceRedis.AssertSameRepliesWithDebug(Script);
 
     /// <summary>Set at start (redis.conf), under the old ziplist name too.</summary>
     [Fact]

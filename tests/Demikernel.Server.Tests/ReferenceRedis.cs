@@ -145,6 +145,32 @@ public sealed class ReferenceRedis : IDisposable
         Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
     }
 
+    /// <summary>
+    /// As <see cref="AssertSameReplies"/> with DEBUG enabled on both servers, each saving (DEBUG RELOAD) into a temporary
+    /// directory of its own, set at start since CONFIG SET dir is protected; the directories are removed after.
+    /// </summary>
+    public static void AssertSameRepliesWithDebug(IEnumerable<string[]> script, int protocol = 2)
+    {
+        string redisDir = Directory.CreateTempSubdirectory("debug-redis-").FullName;
+        string ourDir = Directory.CreateTempSubdirectory("debug-ours-").FullName;
+        try
+        {
+            using var redis = TryStart($"--enable-debug-command yes --dir {redisDir}");
+            using var h = new CommandHarness();
+            h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+            h.Server.Config.LoadDirective("dir", [ourDir], out _);
+            redis.Run("HELLO", protocol.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            h.Protocol = protocol == 3 ? Demikernel.Resp.RespVersion.Resp3 : Demikernel.Resp.RespVersion.Resp2;
+            var mismatches = redis.Compare(h, script);
+            Assert.True(mismatches.Count == 0, string.Join("\n", mismatches));
+        }
+        finally
+        {
+            Directory.Delete(redisDir, recursive: true);
+            Directory.Delete(ourDir, recursive: true);
+        }
+    }
+
     /// <summary>Runs <paramref name="script"/> on redis-server and through <paramref name="h"/>; one description per
     /// differing reply.</summary>
     public List<string> Compare(CommandHarness h, IEnumerable<string[]> script)
