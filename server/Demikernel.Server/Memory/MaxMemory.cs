@@ -34,7 +34,7 @@ internal enum EvictionResult
 ///   used &gt; maxmemory ─▶ policy
 ///     *-lru / *-lfu / volatile-ttl: sample maxmemory-samples keys of every database (all keys, or keys with a TTL)
 ///        into a 16-slot pool ordered by score (idle ms; 255 - LFU counter; ∞ - expiry time), evict the best one still
-///        present, repeat
+///        present whose score has not dropped since it was sampled (one read since goes back in at its new score), repeat
 ///     *-random: a random key of the next database in turn
 ///     noeviction (or nothing left): EvictionResult.Fail ─▶ denyoom commands answer -OOM
 ///   every 16 evictions the time limit of maxmemory-eviction-tenacity is checked; past it the cron continues
@@ -304,13 +304,29 @@ internal sealed class MaxMemory
             {
                 int s = _pool[k];
                 if (s < 0) continue;
-                var db = dbs[_poolDb[k]];
+                int dbIndex = _poolDb[k];
+                var db = dbs[dbIndex];
                 _pool[k] = -1;
                 // a ghost (deleted, or no longer with a TTL under volatile-*) is skipped
-                if (db.Holds(s, _poolHash[k]) && (!volatileOnly || db.ExpireAtOf(s) >= 0)) return (db, s);
+                if (!db.Holds(s, _poolHash[k]) || (volatileOnly && db.ExpireAtOf(s) < 0)) continue;
+                // A score is taken when the key is sampled and the pool outlives a cycle, so a key read (or given a
+                // later TTL) since then would be evicted on its old merit: redis-server does so. Here it goes back
+                // in at its current score instead, and the next best is tried. Every entry right of k is empty now,
+                // so the reinsertion lands at or left of k and the scan restarts.
+                ulong score = Score(db, s, db.NowMs);
+                if (score >= _poolScore[k]) return (db, s);
+                Insert(dbIndex, s, _poolHash[k], score);
+                k = PoolSize;
             }
         }
     }
+
+    private ulong Score(RedisDatabase db, int slot, long now) => Policy switch
+    {
+        EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => (ulong)Math.Max(0, now - db.AccessAt(slot)),
+        EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu => (ulong)(255 - Lfu.Decayed(db.AccessAt(slot), LfuSettings.Minutes(now))),
+        _ => ulong.MaxValue - (ulong)Math.Max(0, db.ExpireAtOf(slot)),
+    };
 
     /// <summary>evictionPoolPopulate: sampled keys enter the pool when better than its worst (or when it has room).</summary>
     private void Populate(int dbIndex, RedisDatabase db, bool withTtl)
@@ -319,45 +335,45 @@ internal sealed class MaxMemory
         var samples = _samples.AsSpan(0, Math.Min(Samples, _samples.Length));
         int count = db.Sample(samples, withTtl);
         long now = db.NowMs;
-        long minutes = LfuSettings.Minutes(now);
         for (int j = 0; j < count; j++)
         {
             int e = samples[j];
-            ulong score = Policy switch
-            {
-                EvictionPolicy.AllKeysLru or EvictionPolicy.VolatileLru => (ulong)Math.Max(0, now - db.AccessAt(e)),
-                EvictionPolicy.AllKeysLfu or EvictionPolicy.VolatileLfu => (ulong)(255 - Lfu.Decayed(db.AccessAt(e), minutes)),
-                _ => ulong.MaxValue - (ulong)Math.Max(0, db.ExpireAtOf(e)),
-            };
-            if (InPool(dbIndex, e)) continue; // sampled again: it is in already
-            int k = 0;
-            while (k < PoolSize && _pool[k] >= 0 && _poolScore[k] < score) k++;
-            if (k == 0 && _pool[PoolSize - 1] >= 0) continue; // worse than all, and no room
-            if (k < PoolSize && _pool[k] < 0)
-            {
-                // an empty slot at k
-            }
-            else if (_pool[PoolSize - 1] < 0)
-            {
-                Array.Copy(_pool, k, _pool, k + 1, PoolSize - k - 1);
-                Array.Copy(_poolHash, k, _poolHash, k + 1, PoolSize - k - 1);
-                Array.Copy(_poolScore, k, _poolScore, k + 1, PoolSize - k - 1);
-                Array.Copy(_poolDb, k, _poolDb, k + 1, PoolSize - k - 1);
-            }
-            else
-            {
-                // full: drop the worst (leftmost) and insert before k
-                k--;
-                Array.Copy(_pool, 1, _pool, 0, k);
-                Array.Copy(_poolHash, 1, _poolHash, 0, k);
-                Array.Copy(_poolScore, 1, _poolScore, 0, k);
-                Array.Copy(_poolDb, 1, _poolDb, 0, k);
-            }
-            _pool[k] = e;
-            _poolHash[k] = db.HashAt(e);
-            _poolScore[k] = score;
-            _poolDb[k] = dbIndex;
+            if (InPool(dbIndex, e)) continue; // sampled again: it is in already (Pick rescoring it before eviction)
+            Insert(dbIndex, e, db.HashAt(e), Score(db, e, now));
         }
+    }
+
+    /// <summary>Puts a key in the pool by score, when better than its worst or when it has room (the pool is filled
+    /// from the left; the best is last).</summary>
+    private void Insert(int dbIndex, int slot, uint hash, ulong score)
+    {
+        int k = 0;
+        while (k < PoolSize && _pool[k] >= 0 && _poolScore[k] < score) k++;
+        if (k == 0 && _pool[PoolSize - 1] >= 0) return; // worse than all, and no room
+        if (k < PoolSize && _pool[k] < 0)
+        {
+            // an empty slot at k
+        }
+        else if (_pool[PoolSize - 1] < 0)
+        {
+            Array.Copy(_pool, k, _pool, k + 1, PoolSize - k - 1);
+            Array.Copy(_poolHash, k, _poolHash, k + 1, PoolSize - k - 1);
+            Array.Copy(_poolScore, k, _poolScore, k + 1, PoolSize - k - 1);
+            Array.Copy(_poolDb, k, _poolDb, k + 1, PoolSize - k - 1);
+        }
+        else
+        {
+            // full: drop the worst (leftmost) and insert before k
+            k--;
+            Array.Copy(_pool, 1, _pool, 0, k);
+            Array.Copy(_poolHash, 1, _poolHash, 0, k);
+            Array.Copy(_poolScore, 1, _poolScore, 0, k);
+            Array.Copy(_poolDb, 1, _poolDb, 0, k);
+        }
+        _pool[k] = slot;
+        _poolHash[k] = hash;
+        _poolScore[k] = score;
+        _poolDb[k] = dbIndex;
     }
 
     private bool InPool(int dbIndex, int slot)
