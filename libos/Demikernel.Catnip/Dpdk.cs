@@ -49,7 +49,12 @@ internal static unsafe partial class Dpdk
     public static partial int PortLinkUp(ushort port);
 
     [LibraryImport(Shim, EntryPoint = "catnip_rx")]
-    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort count);
+    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort* headroom, ushort* room, ushort count);
+
+    /// <summary>rte_pktmbuf_free of one received mbuf the stack or the application held (short, never blocks).</summary>
+    [LibraryImport(Shim, EntryPoint = "catnip_free")]
+    [SuppressGCTransition]
+    public static partial void Free(nint mbuf);
 
     [LibraryImport(Shim, EntryPoint = "catnip_read")]
     public static partial uint Read(nint mbuf, byte* destination, uint capacity);

@@ -94,19 +94,27 @@ int catnip_port_link_up(uint16_t port)
 }
 
 /*
- * One receive burst: up to n mbufs into mbufs[], with each one's first data byte in data[] and its packet length in
- * len[]. A chained (multi-segment) mbuf gets data[i] = NULL: read it with catnip_read.
+ * One receive burst: up to n mbufs into mbufs[], with each one's first data byte in data[], its packet length in
+ * len[], the headroom in front of the data in headroom[] and the whole data buffer's size in room[] (so the managed
+ * side can lend the mbuf's memory, headroom included, as a buffer). A chained (multi-segment) mbuf gets data[i] = NULL:
+ * read it with catnip_read.
  */
-uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *len, uint16_t n)
+uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *len, uint16_t *headroom,
+                   uint16_t *room, uint16_t n)
 {
     uint16_t got = rte_eth_rx_burst(port, 0, mbufs, n);
     for (uint16_t i = 0; i < got; i++) {
         struct rte_mbuf *m = mbufs[i];
         data[i] = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, uint8_t *) : NULL;
         len[i] = m->pkt_len;
+        headroom[i] = m->data_off;
+        room[i] = m->buf_len;
     }
     return got;
 }
+
+/* Gives one mbuf (a received frame the application or the stack held) back to its pool. */
+void catnip_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
 
 /* Copies a (chained) packet out; returns the bytes copied. */
 uint32_t catnip_read(struct rte_mbuf *m, uint8_t *dst, uint32_t cap)

@@ -185,7 +185,11 @@ internal sealed class TcpLayer
     {
         int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
         var tcp = frame[headers..];
-        if (repr.PayloadLength > 0) data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
+        if (repr.PayloadLength > 0)
+        {
+            data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
+            _iface.Stats.TxPayloadBytesCopied += repr.PayloadLength;
+        }
         var local = _iface.Options.LocalAddress;
         repr.Emit(tcp, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
         new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
