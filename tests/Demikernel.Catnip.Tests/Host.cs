@@ -1,5 +1,6 @@
 using System.Text;
 using Demikernel;
+using Demikernel.InetStack;
 using Demikernel.Runtime;
 
 namespace Demikernel.Catnip.Tests;
@@ -94,7 +95,24 @@ public static class Host
         Exchange(libos, qd, Command("GET", "catnip:5000"u8.ToArray()), "$-1\r\n"u8.ToArray(), "GET after DEL");
         checks += 404;
         libos.Close(qd);
-        return $"{checks} replies as expected";
+        return $"{checks} replies as expected{ZeroCopyReceive(libos)}";
+    }
+
+    /// <summary>
+    /// On catnip: every received frame reached pop in its own mbuf (no byte copied by the device or the stack) and every
+    /// lent mbuf went back to DPDK once the SGAs were freed and the connection closed.
+    /// </summary>
+    private static string ZeroCopyReceive(DemiLibOS libos)
+    {
+        if (libos.Transport is not DeviceTransport<DpdkPhysicalLayer> catnip) return "";
+        var device = catnip.Device.Stats;
+        long stackCopied = catnip.Stack.Interface.Stats.RxPayloadBytesCopied;
+        Check(device.RxFramesLent > 0, "no received frame was lent to the stack in its mbuf");
+        Check(device.RxBytesCopied == 0 && device.RxFramesCopied == 0,
+            $"the device copied {device.RxFramesCopied} received frames ({device.RxBytesCopied} bytes)");
+        Check(stackCopied == 0, $"the stack copied {stackCopied} received payload bytes on the way to pop");
+        Check(catnip.Device.MbufsLent == 0, $"{catnip.Device.MbufsLent} received mbufs still lent after every SGA was freed and the connection closed");
+        return $"; {device.RxFramesLent} frames received without a copy (0 bytes copied), every mbuf back";
     }
 
     private static string Refused(DemiLibOS libos, IPv4Endpoint to)
