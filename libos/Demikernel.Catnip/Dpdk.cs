@@ -65,6 +65,17 @@ internal static unsafe partial class Dpdk
     [LibraryImport(Shim, EntryPoint = "catnip_alloc_bulk")]
     public static partial int AllocBulk(nint pool, nint* mbufs, byte** data, uint* room, uint count);
 
+    [LibraryImport(Shim, EntryPoint = "catnip_port_multiseg")]
+    public static partial int PortMultiSegment(ushort port);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_alloc_one")]
+    [SuppressGCTransition]
+    public static partial nint AllocOne(nint pool, byte** buffer, uint* bufferLength, uint* headroom);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_chain")]
+    [SuppressGCTransition]
+    public static partial nint Chain(nint headerPool, nint payload, byte* data, uint length, byte* headers, uint headerLength);
+
     [LibraryImport(Shim, EntryPoint = "catnip_tx")]
     public static partial ushort Tx(ushort port, nint* mbufs, uint* length, ushort count);
 

@@ -41,6 +41,20 @@ internal sealed record DpdkOptions
     /// </summary>
     public int? LoanLimit { get; init; }
 
+    /// <summary>
+    /// <c>SgaAlloc</c> hands out mbufs of a second pool (<see cref="ApplicationPoolSize"/> of
+    /// <see cref="ApplicationBufferSize"/> bytes), and TCP sends a segment whose payload lies in one of them (or in a
+    /// received mbuf pushed back) as a header mbuf chained to it, without copying the payload. Needs a driver that sends
+    /// chained mbufs (<c>RTE_ETH_TX_OFFLOAD_MULTI_SEGS</c>). Config key <c>dpdk.tx_zero_copy</c>; off only to compare.
+    /// </summary>
+    public bool ZeroCopyTransmit { get; init; } = true;
+
+    /// <summary>mbufs for the application's buffers; when they run out, SgaAlloc falls back to the managed pool (counted).</summary>
+    public int ApplicationPoolSize { get; init; } = 2047;
+
+    /// <summary>Data bytes of an application mbuf (after DPDK's 128-byte headroom): the server's 16 kB reply buffers fit.</summary>
+    public int ApplicationBufferSize { get; init; } = 16 * 1024;
+
     internal int EffectiveLoanLimit => LoanLimit ?? Math.Max(0, PoolSize - RxDescriptors - TxDescriptors - PoolCache - 4 * Burst);
 
     /// <summary>The mempool's per-core cache (mbufs that may sit there rather than in the pool).</summary>
@@ -68,6 +82,12 @@ internal sealed class DpdkStats
     public long RxLoanLimitHits { get; internal set; }
     /// <summary>Bytes copied into an mbuf by <see cref="DpdkPhysicalLayer.Transmit"/> (ARP, ICMP, UDP, frames that waited for ARP).</summary>
     public long TxBytesCopied { get; internal set; }
+    /// <summary>Frames sent as a header mbuf chained to the payload's own mbuf (no payload copy).</summary>
+    public long TxFramesChained { get; internal set; }
+    /// <summary>SgaAlloc segments handed out as mbufs.</summary>
+    public long ApplicationMbufs { get; internal set; }
+    /// <summary>SgaAlloc segments that got a managed buffer instead: larger than an application mbuf, or none left.</summary>
+    public long ApplicationFallbacks { get; internal set; }
 }
 
 /// <summary>A DPDK setup failure, with DPDK's text.</summary>
@@ -90,7 +110,7 @@ internal sealed class DpdkException(string message) : Exception(message);
 /// <c>pop</c> without a copy and the mbuf returns to the pool when the application frees the SGA or the stack drops
 /// the frame. Single-threaded, like every device: the libOS thread is the only caller, except of <see cref="Wake"/>.
 /// </summary>
-internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
+internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, IApplicationBufferSource
 {
     private static readonly Lock s_ealGate = new();
     private static int s_ealResult = 1; // 1: not yet; 0: done; negative: the errno it failed with
@@ -112,6 +132,9 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
     private readonly Stack<DemiBuffer> _idleLoans = new();
     private int _loaned;
     private int _rxToFree;
+    // Application buffers (SgaAlloc) in mbufs of their own pool; 0 when transmit zero copy is off.
+    private readonly nint _appPool;
+    private readonly ApplicationBuffers? _appBuffers;
     private readonly nint* _txMbufs;
     private readonly uint* _txLength;
     private readonly nint* _spareMbufs;
@@ -121,16 +144,18 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
     private int _wake;
     private bool _disposed;
 
-    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver, bool zeroCopy, int loanLimit)
+    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver, bool zeroCopy, int loanLimit, nint appPool)
     {
         _zeroCopy = zeroCopy;
         _loanLimit = loanLimit;
+        _appPool = appPool;
+        if (appPool != 0) _appBuffers = new ApplicationBuffers(this);
         _port = port;
         _pool = pool;
         _burst = burst;
         HardwareAddress = mac;
         Driver = driver;
-        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None };
+        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None, ChainedTransmit = appPool != 0 };
         _rxMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _rxData = (byte**)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _rxLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
@@ -166,6 +191,12 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
 
     public bool ZeroCopyReceive => _zeroCopy;
 
+    /// <summary>True when SgaAlloc hands out mbufs and TCP sends their payload chained (the driver sends chains).</summary>
+    public bool ZeroCopyTransmit => _appPool != 0;
+
+    /// <summary>Application mbufs handed out and not yet freed by everyone (the application, TCP, the device).</summary>
+    public int ApplicationMbufsInUse => _appBuffers?.InUse ?? 0;
+
     /// <summary>Whether the port reports its link up.</summary>
     public bool LinkUp => Dpdk.PortLinkUp(_port) == 1;
 
@@ -200,7 +231,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
             if (!s_portsInUse.Add(options.Port)) throw new DpdkException($"DPDK port {options.Port} is already in use in this process");
         }
         ushort port = options.Port;
-        nint pool = 0;
+        nint pool = 0, appPool = 0;
         try
         {
             ushort portMtu;
@@ -216,12 +247,19 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
             if (pool == 0) throw new DpdkException($"rte_pktmbuf_pool_create({options.PoolSize} mbufs of {dataRoom} bytes) failed: {Dpdk.ErrorText(error)} (more memory: -m, or hugepages)");
             rc = Dpdk.PortStart(port, pool, (ushort)options.RxDescriptors, (ushort)options.TxDescriptors, options.Mtu is null ? (ushort)0 : (ushort)mtu);
             if (rc != 0) throw new DpdkException($"starting DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
+            if (options.ZeroCopyTransmit && Dpdk.PortMultiSegment(port) == 1)
+            {
+                var appName = System.Text.Encoding.ASCII.GetBytes($"catnip_app_{port}\0");
+                fixed (byte* n = appName)
+                    appPool = Dpdk.PoolCreate(n, (uint)options.ApplicationPoolSize, DpdkOptions.PoolCache, (ushort)(options.ApplicationBufferSize + 128), &error);
+                if (appPool == 0) throw new DpdkException($"rte_pktmbuf_pool_create({options.ApplicationPoolSize} application mbufs of {options.ApplicationBufferSize + 128} bytes) failed: {Dpdk.ErrorText(error)} (more memory: -m, or dpdk.tx_zero_copy: false)");
+            }
             byte* mac = stackalloc byte[8];
             rc = Dpdk.PortMac(port, mac);
             if (rc != 0) throw new DpdkException($"reading the MAC of DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
             string driver = Marshal.PtrToStringUTF8((nint)Dpdk.PortDriver(port)) ?? "?";
             return new DpdkPhysicalLayer(port, pool, mtu, options.Burst, MacAddress.Read(new ReadOnlySpan<byte>(mac, 6)), driver,
-                options.ZeroCopyReceive, options.EffectiveLoanLimit);
+                options.ZeroCopyReceive, options.EffectiveLoanLimit, appPool);
         }
         catch
         {
@@ -230,6 +268,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
                 _ = Dpdk.PortStop(port);
                 Dpdk.PoolFree(pool);
             }
+            if (appPool != 0) Dpdk.PoolFree(appPool);
             lock (s_ealGate) s_portsInUse.Remove(port);
             throw;
         }
@@ -275,6 +314,72 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
         _txLength[_txCount] = (uint)length;
         if (++_txCount == _burst) Flush();
         return true;
+    }
+
+    /// <summary>The application's buffers come from this device's application mbufs (transmit zero copy).</summary>
+    public void Attach(DemiLibOS libos)
+    {
+        if (_appBuffers is not null) libos.Pool.ApplicationSource = this;
+    }
+
+    DemiBuffer? IApplicationBufferSource.TryRent(int length, int headroom) => _appBuffers?.TryRent(length, headroom);
+
+    /// <summary>
+    /// Headers into a fresh mbuf, chained to an indirect mbuf over the payload's own mbuf (an application mbuf, or a
+    /// received one pushed back): the payload is not copied, and its mbuf lives until the device has sent it.
+    /// </summary>
+    public bool TryTransmitChained(ReadOnlySpan<byte> headers, DemiBuffer payload, int offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_appPool == 0 || !payload.IsForeign || headers.Length + length > MaxFrame) return false;
+        if (!ReferenceEquals(payload.Owner, this) && !ReferenceEquals(payload.Owner, _appBuffers)) return false;
+        nint chain;
+        fixed (byte* h = headers)
+            chain = Dpdk.Chain(_pool, payload.Handle, (byte*)payload.DataAddress + offset, (uint)length, h, (uint)headers.Length);
+        if (chain == 0) return false;
+        _txMbufs[_txCount] = chain;
+        _txLength[_txCount] = 0; // the shim set the chain's lengths
+        Stats.TxFramesChained++;
+        if (++_txCount == _burst) Flush();
+        return true;
+    }
+
+    /// <summary>
+    /// The application's mbufs (<c>SgaAlloc</c> on catnip): wrapped as foreign buffers like received ones, freed with
+    /// <c>rte_pktmbuf_free</c> when the application, TCP (until acknowledged) and the device (until sent) are all done.
+    /// </summary>
+    private sealed class ApplicationBuffers(DpdkPhysicalLayer device) : IBufferOwner
+    {
+        private readonly Stack<DemiBuffer> _idle = new();
+
+        public int InUse { get; private set; }
+
+        public DemiBuffer? TryRent(int length, int headroom)
+        {
+            if (device._disposed) return null;
+            uint bufferLength = 0, dataOffset = 0;
+            byte* start = null;
+            nint mbuf = Dpdk.AllocOne(device._appPool, &start, &bufferLength, &dataOffset);
+            if (mbuf == 0 || headroom > dataOffset || dataOffset + length > bufferLength)
+            {
+                if (mbuf != 0) Dpdk.Free(mbuf);
+                device.Stats.ApplicationFallbacks++;
+                return null;
+            }
+            var buffer = _idle.TryPop(out var b) ? b : new DemiBuffer(this);
+            buffer.AttachForeign((nint)start, (int)bufferLength, (int)dataOffset, length, mbuf);
+            InUse++;
+            device.Stats.ApplicationMbufs++;
+            return buffer;
+        }
+
+        public void Return(DemiBuffer buffer)
+        {
+            Dpdk.Free(buffer.Handle);
+            InUse--;
+            _idle.Push(buffer);
+            if (device._disposed && InUse == 0) Dpdk.PoolFree(device._appPool);
+        }
     }
 
     private bool Drop()
@@ -426,6 +531,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner
         _rxHeld = _rxNext = _rxToFree = _spareCount = 0;
         _ = Dpdk.PortStop(_port); // closing: nothing to do about a driver that fails to stop
         if (_loaned == 0) Dpdk.PoolFree(_pool); // else when the last lent mbuf comes back (IBufferOwner.Return)
+        if (_appPool != 0 && _appBuffers!.InUse == 0) Dpdk.PoolFree(_appPool); // likewise
         lock (s_ealGate) s_portsInUse.Remove(_port);
         NativeMemory.Free(_rxMbufs);
         NativeMemory.Free(_rxData);

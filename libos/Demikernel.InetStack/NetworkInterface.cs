@@ -231,6 +231,14 @@ internal sealed class NetworkInterface
         return false;
     }
 
+    /// <summary>Headers plus a payload left in its own buffer: see <see cref="IPhysicalLayer.TryTransmitChained"/>. False: not sent.</summary>
+    internal bool TransmitChained(ReadOnlySpan<byte> headers, DemiBuffer payload, int offset, int length)
+    {
+        if (!_phy.TryTransmitChained(headers, payload, offset, length)) return false;
+        Stats.FramesTransmitted++;
+        return true;
+    }
+
     /// <summary>Device memory to build a frame in (empty if the device has none): see <see cref="IPhysicalLayer.TryReserveTransmit"/>.</summary>
     internal Span<byte> ReserveFrame(int length) => _phy.TryReserveTransmit(length);
 

@@ -13,6 +13,16 @@ internal interface IBufferOwner
 }
 
 /// <summary>
+/// Buffers for the application from device memory (catnip: mbufs), so that what the application pushes can reach the
+/// device without a copy. <see cref="BufferPool.RentForApplication"/> asks it first.
+/// </summary>
+internal interface IApplicationBufferSource
+{
+    /// <summary>A foreign buffer with <paramref name="length"/> bytes of data and at least <paramref name="headroom"/> in front, or null (too large, none left).</summary>
+    DemiBuffer? TryRent(int length, int headroom);
+}
+
+/// <summary>
 /// One segment of pooled, pinned memory with headroom for protocol headers.
 /// <para>
 /// Layout inside the backing array: <c>[ headroom | data (Offset..Offset+Length) | tailroom ]</c>. Network layers
@@ -81,6 +91,9 @@ public sealed unsafe class DemiBuffer
 
     /// <summary>True when the bytes live in foreign (device) memory rather than a pooled managed array.</summary>
     internal bool IsForeign => _array is null;
+
+    /// <summary>Who takes a foreign buffer back (null for pooled buffers).</summary>
+    internal IBufferOwner? Owner => _owner;
 
     /// <summary>Start of the data relative to the segment start (the headroom still free in front of it).</summary>
     public int Offset { get; private set; }

@@ -67,6 +67,8 @@ public static class Host
     {
         var qd = Connect(libos, to);
         int checks = 0;
+        var catnip = libos.Transport as DeviceTransport<DpdkPhysicalLayer>;
+        long txCopied = catnip?.Stack.Interface.Stats.TxPayloadBytesCopied ?? 0;
         foreach (int size in (int[])[0, 1, 10, 1000, 1460, 1461, 5000, 100_000, 300_000])
         {
             string key = $"catnip:{size}";
@@ -74,6 +76,10 @@ public static class Host
             Exchange(libos, qd, Command("SET", Encoding.ASCII.GetBytes(key), value), "+OK\r\n"u8.ToArray(), $"SET {key}");
             Exchange(libos, qd, Command("GET", Encoding.ASCII.GetBytes(key)), Bulk(value), $"GET {key}");
             checks += 2;
+            // Requests up to an application mbuf (16 kB) are SgaAlloc'd in one and sent chained: no payload byte copied.
+            if (catnip is { Device.ZeroCopyTransmit: true } && size <= 5000)
+                Check(catnip.Stack.Interface.Stats.TxPayloadBytesCopied == txCopied,
+                    $"the stack copied {catnip.Stack.Interface.Stats.TxPayloadBytesCopied - txCopied} pushed payload bytes (SET of {size} bytes)");
         }
         // Pipelined: 200 SETs in one push, one reply stream; then 200 GETs the same way.
         var sets = new List<byte>();
@@ -112,7 +118,13 @@ public static class Host
             $"the device copied {device.RxFramesCopied} received frames ({device.RxBytesCopied} bytes)");
         Check(stackCopied == 0, $"the stack copied {stackCopied} received payload bytes on the way to pop");
         Check(catnip.Device.MbufsLent == 0, $"{catnip.Device.MbufsLent} received mbufs still lent after every SGA was freed and the connection closed");
-        return $"; {device.RxFramesLent} frames received without a copy (0 bytes copied), every mbuf back";
+        string transmit = "";
+        if (catnip.Device.ZeroCopyTransmit)
+        {
+            Check(device.TxFramesChained > 0, "no segment was sent chained to its application mbuf");
+            transmit = $"; {device.TxFramesChained} segments sent from the application's mbufs without a copy";
+        }
+        return $"; {device.RxFramesLent} frames received without a copy (0 bytes copied), every mbuf back{transmit}";
     }
 
     private static string Refused(DemiLibOS libos, IPv4Endpoint to)
