@@ -4,8 +4,8 @@
 # 1. GET round trip through our load generator (bench/Demikernel.LoadGen), one connection, pipeline 1, preloaded keys,
 #    ROUNDS alternating rounds of SECONDS each after a 1 s warm-up:
 #      catnip-memif   our server on catnip over net_memif  <- loadgen on catnip over net_memif (no kernel on the path)
-#      catnip-memif-copy  the same with dpdk.rx_zero_copy: false on both ends (each received frame copied out of its
-#                     mbuf, as before zero-copy receive), for the side-by-side comparison
+#      catnip-memif-copy  the same with dpdk.rx_zero_copy and tx_zero_copy false on both ends (each frame copied out of
+#                     its mbuf, each payload into one: as before zero copy), for the side-by-side comparison
 #      catmem         our server on catmem                 <- loadgen on catmem (shared-memory queues)
 #      catnap         our server on catnap (kernel TCP)    <- loadgen on catnap, loopback
 #      redis-catnap   redis-server 7.0 (kernel TCP)        <- loadgen on catnap, loopback
@@ -54,8 +54,8 @@ wait_for() { # file text
 ours_port=56491 redis_port=56493
 catnip_config "$work/memif-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_memif0,role=server,socket=$work/memif.sock"
 catnip_config "$work/memif-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock"
-catnip_config "$work/memif-copy-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_memif0,role=server,socket=$work/memif.sock" "rx_zero_copy: false"
-catnip_config "$work/memif-copy-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock" "rx_zero_copy: false"
+catnip_config "$work/memif-copy-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_memif0,role=server,socket=$work/memif.sock" "rx_zero_copy: false\n  tx_zero_copy: false"
+catnip_config "$work/memif-copy-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock" "rx_zero_copy: false\n  tx_zero_copy: false"
 rtt_round() { # label
   local target libos config=""
   case $1 in
