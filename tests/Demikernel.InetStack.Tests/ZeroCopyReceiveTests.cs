@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Demikernel.InetStack.Phy;
 using Demikernel.Runtime;
@@ -6,77 +5,19 @@ using Demikernel.Runtime;
 namespace Demikernel.InetStack.Tests;
 
 /// <summary>
-/// A device that lends the stack its own receive memory, as catnip lends an mbuf: each received frame is a foreign
-/// <see cref="DemiBuffer"/> over a slot of the device's pinned memory, returned to the device when its last reference
-/// goes. The stack must carry it to <c>pop</c> without copying a payload byte, give every slot back, and keep stale SGA
+/// A device that lends the stack its own receive memory (<see cref="DeviceMemory"/>), as catnip lends an mbuf: each
+/// received frame is a foreign <see cref="DemiBuffer"/> over a slot of the device's pinned memory, returned to the
+/// device when its last reference goes. The stack must carry it to <c>pop</c> without copying a payload byte, give every slot back, and keep stale SGA
 /// handles detectable.
 /// </summary>
 public class ZeroCopyReceiveTests
 {
-    /// <summary>
-    /// Frames from the simulated wire land in the device's memory (its own write, as a NIC's DMA), then go up the stack
-    /// in that memory. Without a free slot a frame is handed up in the pool buffer instead (counted).
-    /// </summary>
-    private sealed class LendingReceiveDevice : PhysicalLayerDecorator, IPhysicalLayer, IBufferOwner
+    private static (SimHarness Sim, SimHarness.Host A, SimHarness.Host B, DeviceMemory Device, QDesc Client, QDesc Server) Connected(int slots)
     {
-        private const int SlotSize = 2048;
-        private readonly byte[] _memory;
-        private readonly nint _base;
-        private readonly Stack<int> _freeSlots = new();
-        private readonly Stack<DemiBuffer> _idle = new();
-        private readonly DemiBuffer?[] _burst = new DemiBuffer?[64];
-
-        public LendingReceiveDevice(IPhysicalLayer inner, int slots) : base(inner)
-        {
-            _memory = GC.AllocateArray<byte>(slots * SlotSize, pinned: true);
-            _base = Marshal.UnsafeAddrOfPinnedArrayElement(_memory, 0);
-            for (int i = slots - 1; i >= 0; i--) _freeSlots.Push(i);
-        }
-
-        public int Lent { get; private set; }
-        public int Returned { get; private set; }
-        public int NotLent { get; private set; }
-        public int Outstanding => Lent - Returned;
-
-        public bool Owns(DemiBuffer buffer) => buffer.DataAddress >= _base && buffer.DataAddress < _base + _memory.Length;
-
-        public override int Receive(BufferPool pool, Span<DemiBuffer?> frames)
-        {
-            int n = Inner.Receive(pool, _burst.AsSpan(0, Math.Min(frames.Length, _burst.Length)));
-            for (int i = 0; i < n; i++)
-            {
-                var wire = _burst[i]!;
-                _burst[i] = null;
-                if (!_freeSlots.TryPop(out int slot) || wire.Length > SlotSize - pool.Headroom)
-                {
-                    NotLent++;
-                    frames[i] = wire;
-                    continue;
-                }
-                wire.Span.CopyTo(_memory.AsSpan(slot * SlotSize + pool.Headroom));
-                var lent = _idle.TryPop(out var b) ? b : new DemiBuffer(this);
-                lent.AttachForeign(_base + slot * SlotSize, SlotSize, pool.Headroom, wire.Length, slot);
-                pool.Discard(wire);
-                Lent++;
-                frames[i] = lent;
-            }
-            return n;
-        }
-
-        void IBufferOwner.Return(DemiBuffer buffer)
-        {
-            Returned++;
-            _freeSlots.Push((int)buffer.Handle);
-            _idle.Push(buffer);
-        }
-    }
-
-    private static (SimHarness Sim, SimHarness.Host A, SimHarness.Host B, LendingReceiveDevice Device, QDesc Client, QDesc Server) Connected(int slots)
-    {
-        LendingReceiveDevice? device = null;
+        DeviceMemory? device = null;
         var sim = new SimHarness();
         var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01");
-        var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02", wrap: phy => device = new LendingReceiveDevice(phy, slots));
+        var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02", wrap: phy => device = new DeviceMemory(phy, receiveSlots: slots, applicationSlots: 0));
         Assert.Equal(0, b.LibOS.Socket(SocketKind.Stream, out var listener));
         Assert.Equal(0, b.LibOS.Bind(listener, new IPv4Endpoint(0, 7000)));
         Assert.Equal(0, b.LibOS.Listen(listener, 4));
@@ -112,14 +53,14 @@ public class ZeroCopyReceiveTests
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received.ToArray()));
         Assert.True(pops > 100, $"{pops} pops");
         Assert.Equal(0, b.Interface.Stats.RxPayloadBytesCopied);
-        Assert.Equal(0, device.NotLent);
-        Assert.True(device.Lent > pops, $"{device.Lent} frames lent for {pops} pops");
+        Assert.Equal(0, device.ReceiveFallbacks);
+        Assert.True(device.FramesLent > pops, $"{device.FramesLent} frames lent for {pops} pops");
 
         // Closing both ends: frames still in flight (ACKs, FIN) come back to the device too.
         Assert.Equal(0, a.LibOS.Close(client));
         Assert.Equal(0, b.LibOS.Close(server));
-        sim.RunUntil(() => device.Outstanding == 0, TimeSpan.FromSeconds(5));
-        Assert.Equal(0, device.Outstanding);
+        sim.RunUntil(() => device.ReceiveSlotsInUse == 0, TimeSpan.FromSeconds(5));
+        Assert.Equal(0, device.ReceiveSlotsInUse);
     }
 
     [Fact]
@@ -133,13 +74,13 @@ public class ZeroCopyReceiveTests
         var sga = b.LibOS.WaitOk(pop).Sga;
         Assert.True(device.Owns(sga.First));
         Assert.Equal("lent", sga.AsText());
-        int returned = device.Returned;
+        int inUse = device.ReceiveSlotsInUse;
         Assert.Equal(0, b.LibOS.SgaFree(sga));
-        Assert.Equal(returned + 1, device.Returned);
+        Assert.Equal(inUse - 1, device.ReceiveSlotsInUse);
         Assert.False(sga.IsValid);
         Assert.Throws<ObjectDisposedException>(() => sga.First);
         Assert.Equal(Errno.EINVAL, b.LibOS.SgaFree(sga)); // double free refused, the slot is not given back twice
-        Assert.Equal(returned + 1, device.Returned);
+        Assert.Equal(inUse - 1, device.ReceiveSlotsInUse);
 
         // The same buffer object carries the next frame under a new generation; the old handle stays stale.
         Assert.Equal(0, a.LibOS.Push(client, a.LibOS.Text("next"), out push));
@@ -167,7 +108,7 @@ public class ZeroCopyReceiveTests
             Assert.Equal(0, b.LibOS.SgaFree(sga));
         }
         Assert.Equal(900, b.Interface.Stats.RxPayloadBytesCopied); // three 300-byte pops copied, the last 100 bytes popped in place
-        Assert.Equal(0, device.NotLent);
+        Assert.Equal(0, device.ReceiveFallbacks);
     }
 
     [Fact]
@@ -191,8 +132,8 @@ public class ZeroCopyReceiveTests
         }
         var received = held.SelectMany(s => s.ToArray()).ToArray();
         Assert.Equal(SHA256.HashData(data), SHA256.HashData(received));
-        Assert.True(device.NotLent > 0, "the device never ran out of slots");
+        Assert.True(device.ReceiveFallbacks > 0, "the device never ran out of slots");
         foreach (var sga in held) Assert.Equal(0, b.LibOS.SgaFree(sga));
-        Assert.Equal(0, device.Outstanding); // the lent ones came back with the SGAs (pure ACKs were dropped at once)
+        Assert.Equal(0, device.ReceiveSlotsInUse); // the lent ones came back with the SGAs (pure ACKs were dropped at once)
     }
 }
