@@ -13,8 +13,8 @@ namespace Demikernel.Bench;
 /// <c>DpdkPhysicalLayer.Lend</c>), strip the headers, hand it over; the free gives the memory back to its owner
 /// (catnip: <c>rte_pktmbuf_free</c>, here nothing, so the figure is the managed side alone).</item>
 /// </list>
-/// Both read the payload once (a checksum-like sum), as the application would. Frame sizes: a GET request and a full
-/// 1448-byte TCP segment.
+/// Both touch the payload's first and last byte; the application's own reading of it costs the same either way and is
+/// left out, so the figure is the receive path's. Frame sizes: a GET request and a full 1448-byte TCP segment.
 /// </summary>
 [MemoryDiagnoser]
 public class ReceivePathBenchmarks : IBufferOwner
@@ -64,14 +64,14 @@ public class ReceivePathBenchmarks : IBufferOwner
         return Deliver(buffer);
     }
 
-    /// <summary>What the stack and the application do with either: strip headers, pop (one reference), read, free.</summary>
+    /// <summary>What the stack and the application do with either: strip headers, pop (one reference), touch, free.</summary>
     private static int Deliver(DemiBuffer buffer)
     {
         buffer.Adjust(Headers);
         buffer.AddAppRef();
-        int sum = 0;
-        foreach (byte b in buffer.Span) sum += b;
+        var data = buffer.Span;
+        int touched = data[0] + data[^1];
         buffer.ReleaseAppRef();
-        return sum;
+        return touched;
     }
 }
