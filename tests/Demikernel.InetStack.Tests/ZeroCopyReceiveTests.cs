@@ -74,6 +74,11 @@ public class ZeroCopyReceiveTests
         var sga = b.LibOS.WaitOk(pop).Sga;
         Assert.True(device.Owns(sga.First));
         Assert.Equal("lent", sga.AsText());
+        // Memory<byte> over device memory works as over an array (SslStream reads through it), with no array behind it.
+        var memory = sga.First.Memory;
+        Assert.True(memory.Span.SequenceEqual(sga.First.Span));
+        Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out _));
+        Assert.Equal((byte)'e', memory.Slice(1, 1).Span[0]);
         int inUse = device.ReceiveSlotsInUse;
         Assert.Equal(0, b.LibOS.SgaFree(sga));
         Assert.Equal(inUse - 1, device.ReceiveSlotsInUse);
