@@ -4,13 +4,16 @@
 # 1. GET round trip through our load generator (bench/Demikernel.LoadGen), one connection, pipeline 1, preloaded keys,
 #    ROUNDS alternating rounds of SECONDS each after a 1 s warm-up:
 #      catnip-memif   our server on catnip over net_memif  <- loadgen on catnip over net_memif (no kernel on the path)
+#      catnip-memif-copy  the same with dpdk.rx_zero_copy and tx_zero_copy false on both ends (each frame copied out of
+#                     its mbuf, each payload into one: as before zero copy), for the side-by-side comparison
 #      catmem         our server on catmem                 <- loadgen on catmem (shared-memory queues)
 #      catnap         our server on catnap (kernel TCP)    <- loadgen on catnap, loopback
 #      redis-catnap   redis-server 7.0 (kernel TCP)        <- loadgen on catnap, loopback
 # 2. Server CPU per request over one veth pair (server pinned to core 0 in namespace A, redis-benchmark pinned to
 #    core 1 in namespace B, 50 clients): our server on catnip (net_af_packet on vethA) vs on catnap (kernel TCP, the
 #    address on vethA); utime+stime of the server process over each redis-benchmark run, ROUNDS alternating rounds.
-# Usage: bench/catnip.sh [ROUNDS] [SECONDS] [REQUESTS]   (CATNIP_BENCH=rtt or veth runs one part only)
+# Usage: bench/catnip.sh [ROUNDS] [SECONDS] [REQUESTS]   (CATNIP_BENCH=rtt or veth runs one part only;
+#        CATNIP_RTT="catnip-memif catnip-memif-copy" picks the round-trip rows)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -37,8 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT
 eal='["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]'
-catnip_config() { # file address mac vdev
-  printf 'demikernel:\n  local_ipv4_addr: %s\n  local_link_addr: "%s"\ndpdk:\n  eal_init: %s\n  vdev: %s\n' "$2" "$3" "$eal" "$4" >"$1"
+catnip_config() { # file address mac vdev [extra dpdk line]
+  printf 'demikernel:\n  local_ipv4_addr: %s\n  local_link_addr: "%s"\ndpdk:\n  eal_init: %s\n  vdev: %s\n%b' "$2" "$3" "$eal" "$4" "${5:+  $5\n}" >"$1"
 }
 wait_for() { # file text
   for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.2; done
@@ -51,12 +54,17 @@ wait_for() { # file text
 ours_port=56491 redis_port=56493
 catnip_config "$work/memif-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_memif0,role=server,socket=$work/memif.sock"
 catnip_config "$work/memif-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock"
+catnip_config "$work/memif-copy-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_memif0,role=server,socket=$work/memif.sock" "rx_zero_copy: false\n  tx_zero_copy: false"
+catnip_config "$work/memif-copy-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock" "rx_zero_copy: false\n  tx_zero_copy: false"
 rtt_round() { # label
   local target libos config=""
   case $1 in
     catnip-memif)
       (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catnip --config memif-server.yaml --bind 10.88.0.1 --port 6379 --protected-mode no --save "" >server.log 2>&1) &
       target=10.88.0.1:6379 libos=catnip config=$work/memif-client.yaml ;;
+    catnip-memif-copy)
+      (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catnip --config memif-copy-server.yaml --bind 10.88.0.1 --port 6379 --protected-mode no --save "" >server.log 2>&1) &
+      target=10.88.0.1:6379 libos=catnip config=$work/memif-copy-client.yaml ;;
     catmem)
       rm -f /dev/shm/demikernel-catmem.$ours_port
       (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catmem --port $ours_port --save "" >server.log 2>&1) &
@@ -70,7 +78,7 @@ rtt_round() { # label
   esac
   pids=($!)
   case $1 in
-    catnip-memif) wait_for "$work/server.log" "Ready to accept" ;;
+    catnip-memif*) wait_for "$work/server.log" "Ready to accept" ;;
     catmem) for _ in $(seq 100); do [ -e /dev/shm/demikernel-catmem.$ours_port ] && break; sleep 0.1; done ;;
     *) for _ in $(seq 100); do redis-cli -p "${target#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done ;;
   esac
@@ -80,7 +88,7 @@ rtt_round() { # label
 }
 if [ "${CATNIP_BENCH:-all}" != veth ]; then
   for r in $(seq "$rounds"); do
-    for l in catnip-memif catmem catnap redis-catnap; do rtt_round $l; done
+    for l in ${CATNIP_RTT:-catnip-memif catnip-memif-copy catmem catnap redis-catnap}; do rtt_round $l; done
   done | tee "$work/rtt"
 fi
 
@@ -134,9 +142,9 @@ touch "$work/rtt" "$work/veth"
 
 echo
 [ -s "$work/rtt" ] && echo "GET round trip, median of $rounds rounds (1 connection, pipeline 1, loadgen on the libOS named):"
-[ -s "$work/rtt" ] && for l in catnip-memif catmem catnap redis-catnap; do
+[ -s "$work/rtt" ] && for l in catnip-memif catnip-memif-copy catmem catnap redis-catnap; do
   grep "^$l " "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
-    awk -v l=$l '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); printf "  %-13s p50 %6s us   p99 %8s us   %7s GET/s\n", l, p50[m], p99[m], t[m]}'
+    awk -v l=$l 'NR > 0 {p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {if (NR == 0) exit; m=int((NR+1)/2); printf "  %-17s p50 %6s us   p99 %8s us   %7s GET/s\n", l, p50[m], p99[m], t[m]}'
 done
 [ -s "$work/veth" ] && echo "server CPU per request over the veth pair, median of $rounds rounds (redis-benchmark -c 50 -n $requests):"
 [ -s "$work/veth" ] && for l in catnip catnap; do for t in SET GET; do for p in 1 16; do

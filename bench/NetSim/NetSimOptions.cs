@@ -29,15 +29,21 @@ internal sealed record NetSimOptions
     public TimeSpan TimeLimit { get; init; } = TimeSpan.FromHours(1);
     /// <summary>Print a progress line per 100 ms of simulated time to stderr.</summary>
     public bool Progress { get; init; }
+
+    /// <summary>Both hosts' devices lend their memory (<c>DeviceMemory</c>): received frames go to pop in it, SgaAlloc
+    /// buffers come from it and TCP sends them chained, as catnip does with mbufs.</summary>
+    public bool DeviceMemory { get; init; }
     public bool Help { get; init; }
 
     public const string Usage = """
         usage: netsim [--connections N] [--bytes B] [--loss P] [--reorder P] [--duplicate P] [--corrupt P]
                       [--bandwidth 1gbit|100mbit|10gbit|BITS] [--latency 50us|1ms] [--queue FRAMES] [--seed N]
                       [--cc cubic|newreno] [--sack on|off] [--delayed-ack 0|200us] [--min-rto 200ms] [--push-size BYTES]
-                      [--time-limit 3600s] [--progress]
+                      [--time-limit 3600s] [--progress] [--device-memory]
         Moves B bytes over each of N TCP connections between two InetStack hosts on a simulated link (every
         probability applies per frame, in both directions) and checks them with SHA-256 on both sides.
+        --device-memory: both devices lend their own memory (receive slots, SgaAlloc buffers, chained transmit), as
+        catnip lends mbufs; the report counts the payload bytes each stack copied either way.
         """;
 
     public static NetSimOptions Parse(string[] args)
@@ -50,6 +56,11 @@ internal sealed record NetSimOptions
             if (name == "--progress")
             {
                 o = o with { Progress = true };
+                continue;
+            }
+            if (name == "--device-memory")
+            {
+                o = o with { DeviceMemory = true };
                 continue;
             }
             if (i + 1 >= args.Length) throw new FormatException($"{name} needs a value");

@@ -30,6 +30,10 @@ internal sealed class NetSimResult
     /// <summary>Managed bytes allocated on this thread while the simulation ran (both stacks, the network, hashing).</summary>
     public long AllocatedBytes { get; internal set; }
     public long Frames { get; internal set; }
+    /// <summary>Payload bytes the client's stack copied between push and its device, and the server's between its device and pop.</summary>
+    public long TxPayloadBytesCopied { get; internal set; }
+    public long RxPayloadBytesCopied { get; internal set; }
+    public string DeviceMemory { get; internal set; } = "";
 
     public string Report(NetSimOptions o)
     {
@@ -40,6 +44,7 @@ internal sealed class NetSimResult
         s.AppendLine(c, $"goodput: {GoodputBitsPerSecond / 1e6:0.0} Mbit/s ({GoodputBitsPerSecond / o.Bandwidth:P1} of the link)");
         s.AppendLine(c, $"retransmissions: {Retransmissions} (fast retransmits {FastRetransmits}, lost retransmissions resent {LostRetransmissions}, tail loss probes {TailLossProbes}, timeouts {Timeouts}); out-of-order segments kept {OutOfOrderQueued}; checksum errors caught {ChecksumErrors}");
         s.AppendLine(c, $"network: {Network}");
+        s.AppendLine(c, $"payload bytes copied by the stacks: push to device {TxPayloadBytesCopied:N0}, device to pop {RxPayloadBytesCopied:N0}{(DeviceMemory.Length > 0 ? "; " + DeviceMemory : " (devices without memory of their own: --device-memory)")}");
         s.AppendLine(c, $"wall time: {WallTime.TotalSeconds:0.00} s; allocated {AllocatedBytes / 1e6:0.0} MB ({(Frames > 0 ? AllocatedBytes / (double)Frames : 0):0.0} bytes per frame)");
         if (Ok) s.Append("integrity: ok");
         else
@@ -218,6 +223,11 @@ internal static class NetSimRunner
             result.OutOfOrderQueued += stats.OutOfOrderQueued;
             result.ChecksumErrors += stats.ChecksumErrors;
         }
+        result.TxPayloadBytesCopied = client.Transport.Interface.Stats.TxPayloadBytesCopied;
+        result.RxPayloadBytesCopied = server.Transport.Interface.Stats.RxPayloadBytesCopied;
+        if (client.Memory is { } cm && server.Memory is { } sm)
+            result.DeviceMemory = FormattableString.Invariant(
+                $"client device: {cm.BuffersRented:N0} SgaAlloc buffers lent ({cm.RentFallbacks:N0} managed), {cm.FramesChained:N0} frames chained ({cm.ChainedPayloadBytes:N0} payload bytes); server device: {sm.FramesLent:N0} frames lent to pop ({sm.ReceiveFallbacks:N0} copied for want of a slot)");
         result.AllocatedBytes = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         result.Frames = network.Stats.Transmitted;
         result.Network = network.Stats.ToString();
@@ -227,7 +237,7 @@ internal static class NetSimRunner
         return result;
     }
 
-    private sealed record Host(DemiLibOS LibOS, InetStackTransport Transport, Ipv4Address Ip);
+    private sealed record Host(DemiLibOS LibOS, InetStackTransport Transport, Ipv4Address Ip, DeviceMemory? Memory);
 
     private static Host AddHost(SimulatedNetwork network, VirtualTimeProvider clock, NetSimOptions o, string ip, string mac)
     {
@@ -244,9 +254,18 @@ internal static class NetSimRunner
                 IsnSecret = secret, CongestionControl = o.CongestionControl, DelayedAck = o.DelayedAck, MinRto = o.MinRto, Sack = o.Sack,
             },
         };
-        var transport = new InetStackTransport(port, options, clock);
+        // Device memory sized for the windows in flight: every connection's receive window in frames, and its send
+        // buffer in push-sized buffers (plus the one being filled).
+        var tcp = options.Tcp;
+        var memory = o.DeviceMemory
+            ? new DeviceMemory(port,
+                receiveSlots: o.Connections * (tcp.ReceiveBufferSize / 536 + 64),
+                applicationSlots: o.Connections * (tcp.SendBufferSize / o.PushSize + 4),
+                applicationSlotSize: o.PushSize)
+            : null;
+        var transport = new InetStackTransport(memory ?? (IPhysicalLayer)port, options, clock);
         var libos = new DemiLibOS(transport, new LibOSOptions { Time = clock });
-        return new Host(libos, transport, options.LocalAddress);
+        return new Host(libos, transport, options.LocalAddress, memory);
     }
 
     private static void Check(int rc, string what)

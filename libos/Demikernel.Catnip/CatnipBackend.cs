@@ -5,7 +5,9 @@ namespace Demikernel.Catnip;
 
 /// <summary>
 /// catnip's registration: InetStack over a DPDK port. Reads <c>dpdk.eal_init</c> (EAL arguments, Demikernel's key),
-/// <c>dpdk.vdev</c> (a virtual device, added as <c>--vdev=</c>), <c>dpdk.port_id</c> and the stack's keys
+/// <c>dpdk.vdev</c> (a virtual device, added as <c>--vdev=</c>), <c>dpdk.port_id</c>, <c>dpdk.rx_zero_copy</c> (received
+/// frames reach pop in their mbufs; default true, false copies each one, for comparison), <c>dpdk.tx_zero_copy</c>
+/// (SgaAlloc hands out mbufs whose pushed payload TCP sends chained, without a copy; default true) and the stack's keys
 /// (<see cref="InetStackConfig"/>, shared with catpowder). Every key is checked before EAL starts.
 /// </summary>
 internal static class CatnipBackend
@@ -23,10 +25,19 @@ internal static class CatnipBackend
         var eal = EalArguments(config);
         int port = config.GetInt("dpdk", "port_id", 0);
         if (port is < 0 or > 1023) throw InetStackConfig.Bad(config, "dpdk", "port_id", port.ToString(), "0..1023");
+        bool zeroCopy = config.GetBool("dpdk", "rx_zero_copy", true);
+        bool zeroCopyTransmit = config.GetBool("dpdk", "tx_zero_copy", true);
         DpdkPhysicalLayer phy;
         try
         {
-            phy = DpdkPhysicalLayer.Open(new DpdkOptions { EalArguments = eal, Port = (ushort)port, Mtu = settings.Mtu });
+            phy = DpdkPhysicalLayer.Open(new DpdkOptions
+            {
+                EalArguments = eal,
+                Port = (ushort)port,
+                Mtu = settings.Mtu,
+                ZeroCopyReceive = zeroCopy,
+                ZeroCopyTransmit = zeroCopyTransmit,
+            });
         }
         catch (DllNotFoundException)
         {

@@ -49,7 +49,12 @@ internal static unsafe partial class Dpdk
     public static partial int PortLinkUp(ushort port);
 
     [LibraryImport(Shim, EntryPoint = "catnip_rx")]
-    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort count);
+    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort* headroom, ushort* room, ushort count);
+
+    /// <summary>rte_pktmbuf_free of one received mbuf the stack or the application held (short, never blocks).</summary>
+    [LibraryImport(Shim, EntryPoint = "catnip_free")]
+    [SuppressGCTransition]
+    public static partial void Free(nint mbuf);
 
     [LibraryImport(Shim, EntryPoint = "catnip_read")]
     public static partial uint Read(nint mbuf, byte* destination, uint capacity);
@@ -59,6 +64,17 @@ internal static unsafe partial class Dpdk
 
     [LibraryImport(Shim, EntryPoint = "catnip_alloc_bulk")]
     public static partial int AllocBulk(nint pool, nint* mbufs, byte** data, uint* room, uint count);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_port_multiseg")]
+    public static partial int PortMultiSegment(ushort port);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_alloc_one")]
+    [SuppressGCTransition]
+    public static partial nint AllocOne(nint pool, byte** buffer, uint* bufferLength, uint* headroom);
+
+    [LibraryImport(Shim, EntryPoint = "catnip_chain")]
+    [SuppressGCTransition]
+    public static partial nint Chain(nint headerPool, nint payload, byte* data, uint length, byte* headers, uint headerLength);
 
     [LibraryImport(Shim, EntryPoint = "catnip_tx")]
     public static partial ushort Tx(ushort port, nint* mbufs, uint* length, ushort count);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Demikernel.InetStack.Phy;
 using Demikernel.InetStack.Wire;
@@ -26,6 +27,38 @@ internal sealed record DpdkOptions
     public int RxDescriptors { get; init; } = 1024;
 
     public int TxDescriptors { get; init; } = 1024;
+
+    /// <summary>
+    /// Received frames reach <c>pop</c> in their own mbufs (lent to the stack and the application until they free
+    /// them) instead of being copied into a pool buffer. Config key <c>dpdk.rx_zero_copy</c>; off only to compare.
+    /// </summary>
+    public bool ZeroCopyReceive { get; init; } = true;
+
+    /// <summary>
+    /// Most received mbufs lent out at once; beyond it frames are copied (and counted) so that mbufs the application
+    /// or TCP's queues hold can never starve the receive ring. Null: the pool minus everything else that draws on it
+    /// (receive and transmit rings, the mempool's per-core cache, spares and bursts in flight); see the README.
+    /// </summary>
+    public int? LoanLimit { get; init; }
+
+    /// <summary>
+    /// <c>SgaAlloc</c> hands out mbufs of a second pool (<see cref="ApplicationPoolSize"/> of
+    /// <see cref="ApplicationBufferSize"/> bytes), and TCP sends a segment whose payload lies in one of them (or in a
+    /// received mbuf pushed back) as a header mbuf chained to it, without copying the payload. Needs a driver that sends
+    /// chained mbufs (<c>RTE_ETH_TX_OFFLOAD_MULTI_SEGS</c>). Config key <c>dpdk.tx_zero_copy</c>; off only to compare.
+    /// </summary>
+    public bool ZeroCopyTransmit { get; init; } = true;
+
+    /// <summary>mbufs for the application's buffers; when they run out, SgaAlloc falls back to the managed pool (counted).</summary>
+    public int ApplicationPoolSize { get; init; } = 2047;
+
+    /// <summary>Data bytes of an application mbuf (after DPDK's 128-byte headroom): the server's 16 kB reply buffers fit.</summary>
+    public int ApplicationBufferSize { get; init; } = 16 * 1024;
+
+    internal int EffectiveLoanLimit => LoanLimit ?? Math.Max(0, PoolSize - RxDescriptors - TxDescriptors - PoolCache - 4 * Burst);
+
+    /// <summary>The mempool's per-core cache (mbufs that may sit there rather than in the pool).</summary>
+    internal const int PoolCache = 256;
 }
 
 /// <summary>Counters of one catnip device (the stack counts protocol-level drops itself).</summary>
@@ -39,6 +72,22 @@ internal sealed class DpdkStats
     public long TransmitDropped { get; internal set; }
     /// <summary>Frames larger than the MTU (or an mbuf), on either side, and transmits when the pool was empty.</summary>
     public long Dropped { get; internal set; }
+    /// <summary>Received frames handed to the stack in their own mbuf (no copy).</summary>
+    public long RxFramesLent { get; internal set; }
+    /// <summary>Received frames copied into a pool buffer: zero copy off, a chained mbuf, or the loan limit reached.</summary>
+    public long RxFramesCopied { get; internal set; }
+    /// <summary>Bytes of those copied frames (headers and payload).</summary>
+    public long RxBytesCopied { get; internal set; }
+    /// <summary>Frames copied because <see cref="DpdkOptions.LoanLimit"/> mbufs were already lent out.</summary>
+    public long RxLoanLimitHits { get; internal set; }
+    /// <summary>Bytes copied into an mbuf by <see cref="DpdkPhysicalLayer.Transmit"/> (ARP, ICMP, UDP, frames that waited for ARP).</summary>
+    public long TxBytesCopied { get; internal set; }
+    /// <summary>Frames sent as a header mbuf chained to the payload's own mbuf (no payload copy).</summary>
+    public long TxFramesChained { get; internal set; }
+    /// <summary>SgaAlloc segments handed out as mbufs.</summary>
+    public long ApplicationMbufs { get; internal set; }
+    /// <summary>SgaAlloc segments that got a managed buffer instead: larger than an application mbuf, or none left.</summary>
+    public long ApplicationFallbacks { get; internal set; }
 }
 
 /// <summary>A DPDK setup failure, with DPDK's text.</summary>
@@ -49,17 +98,19 @@ internal sealed class DpdkException(string message) : Exception(message);
 /// <c>net_af_xdp</c>, <c>net_tap</c>, <c>net_memif</c>, a NIC), polled from the libOS thread.
 /// <code>
 ///   InetStack ── Transmit(frame) ─▶ copy into a spare mbuf, queue ──(burst full, next poll, block)─▶ tx_burst
-///             ◀─ Receive(pool, burst) ◀─ rx_burst, copy each mbuf into a pool buffer (headroom in front), free_bulk
+///             ◀─ Receive(pool, burst) ◀─ rx_burst, each mbuf lent as a DemiBuffer over its own memory (zero copy;
+///                                        rte_pktmbuf_free when the last reference goes), or copied past the loan limit
 ///   Block(timeout) ── flush, then poll rx_burst with short sleeps (a poll-mode driver has no descriptor to wait on)
 /// </code>
 /// Transmits are batched: a frame waits in the queue until the burst is full or the libOS polls or blocks again, which
 /// it does right after the coroutines that produced it have run, so one tx_burst carries everything a scheduler pass
 /// sent. TCP builds its segments directly in a spare mbuf (<see cref="TryReserveTransmit"/>); other frames (ARP, ICMP,
-/// UDP) are copied in by <see cref="Transmit"/>. Receive is one rx_burst per poll and one copy per frame into a pool
-/// buffer, because the stack's buffers are pinned managed arrays (see the README). Single-threaded, like every device:
-/// the libOS thread is the only caller, except of <see cref="Wake"/>.
+/// UDP) are copied in by <see cref="Transmit"/>. Receive is one rx_burst per poll; each frame goes up the stack in its
+/// own mbuf (a foreign <see cref="DemiBuffer"/>, this device its <see cref="IBufferOwner"/>), so a payload reaches
+/// <c>pop</c> without a copy and the mbuf returns to the pool when the application frees the SGA or the stack drops
+/// the frame. Single-threaded, like every device: the libOS thread is the only caller, except of <see cref="Wake"/>.
 /// </summary>
-internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
+internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, IApplicationBufferSource
 {
     private static readonly Lock s_ealGate = new();
     private static int s_ealResult = 1; // 1: not yet; 0: done; negative: the errno it failed with
@@ -73,6 +124,17 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
     private readonly nint* _rxMbufs;
     private readonly byte** _rxData;
     private readonly uint* _rxLength;
+    private readonly ushort* _rxHeadroom;
+    private readonly ushort* _rxRoom;
+    private readonly bool _zeroCopy;
+    private readonly int _loanLimit;
+    // Buffer objects for lent mbufs, reused loan after loan (their generations keep counting).
+    private readonly Stack<DemiBuffer> _idleLoans = new();
+    private int _loaned;
+    private int _rxToFree;
+    // Application buffers (SgaAlloc) in mbufs of their own pool; 0 when transmit zero copy is off.
+    private readonly nint _appPool;
+    private readonly ApplicationBuffers? _appBuffers;
     private readonly nint* _txMbufs;
     private readonly uint* _txLength;
     private readonly nint* _spareMbufs;
@@ -82,17 +144,23 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
     private int _wake;
     private bool _disposed;
 
-    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver)
+    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver, bool zeroCopy, int loanLimit, nint appPool)
     {
+        _zeroCopy = zeroCopy;
+        _loanLimit = loanLimit;
+        _appPool = appPool;
+        if (appPool != 0) _appBuffers = new ApplicationBuffers(this);
         _port = port;
         _pool = pool;
         _burst = burst;
         HardwareAddress = mac;
         Driver = driver;
-        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None };
+        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None, ChainedTransmit = appPool != 0 };
         _rxMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _rxData = (byte**)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _rxLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
+        _rxHeadroom = (ushort*)NativeMemory.AllocZeroed((nuint)burst, sizeof(ushort));
+        _rxRoom = (ushort*)NativeMemory.AllocZeroed((nuint)burst, sizeof(ushort));
         _txMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _txLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
         _spareMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
@@ -114,6 +182,20 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
 
     /// <summary>mbufs of the pool not in it (rings, spares, queued transmits): for leak checks.</summary>
     public int MbufsInUse => (int)Dpdk.PoolInUse(_pool);
+
+    /// <summary>Received mbufs lent to the stack or the application right now.</summary>
+    public int MbufsLent => _loaned;
+
+    /// <summary>Most mbufs lent at once before receive falls back to copying (<see cref="DpdkOptions.LoanLimit"/>).</summary>
+    public int LoanLimit => _loanLimit;
+
+    public bool ZeroCopyReceive => _zeroCopy;
+
+    /// <summary>True when SgaAlloc hands out mbufs and TCP sends their payload chained (the driver sends chains).</summary>
+    public bool ZeroCopyTransmit => _appPool != 0;
+
+    /// <summary>Application mbufs handed out and not yet freed by everyone (the application, TCP, the device).</summary>
+    public int ApplicationMbufsInUse => _appBuffers?.InUse ?? 0;
 
     /// <summary>Whether the port reports its link up.</summary>
     public bool LinkUp => Dpdk.PortLinkUp(_port) == 1;
@@ -149,7 +231,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
             if (!s_portsInUse.Add(options.Port)) throw new DpdkException($"DPDK port {options.Port} is already in use in this process");
         }
         ushort port = options.Port;
-        nint pool = 0;
+        nint pool = 0, appPool = 0;
         try
         {
             ushort portMtu;
@@ -161,15 +243,23 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
             int dataRoom = Math.Max(2048, mtu + EthernetFrame.HeaderLength + 4) + 128;
             int error;
             var name = System.Text.Encoding.ASCII.GetBytes($"catnip_pool_{port}\0");
-            fixed (byte* n = name) pool = Dpdk.PoolCreate(n, (uint)options.PoolSize, 256, (ushort)dataRoom, &error);
+            fixed (byte* n = name) pool = Dpdk.PoolCreate(n, (uint)options.PoolSize, DpdkOptions.PoolCache, (ushort)dataRoom, &error);
             if (pool == 0) throw new DpdkException($"rte_pktmbuf_pool_create({options.PoolSize} mbufs of {dataRoom} bytes) failed: {Dpdk.ErrorText(error)} (more memory: -m, or hugepages)");
             rc = Dpdk.PortStart(port, pool, (ushort)options.RxDescriptors, (ushort)options.TxDescriptors, options.Mtu is null ? (ushort)0 : (ushort)mtu);
             if (rc != 0) throw new DpdkException($"starting DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
+            if (options.ZeroCopyTransmit && Dpdk.PortMultiSegment(port) == 1)
+            {
+                var appName = System.Text.Encoding.ASCII.GetBytes($"catnip_app_{port}\0");
+                fixed (byte* n = appName)
+                    appPool = Dpdk.PoolCreate(n, (uint)options.ApplicationPoolSize, DpdkOptions.PoolCache, (ushort)(options.ApplicationBufferSize + 128), &error);
+                if (appPool == 0) throw new DpdkException($"rte_pktmbuf_pool_create({options.ApplicationPoolSize} application mbufs of {options.ApplicationBufferSize + 128} bytes) failed: {Dpdk.ErrorText(error)} (more memory: -m, or dpdk.tx_zero_copy: false)");
+            }
             byte* mac = stackalloc byte[8];
             rc = Dpdk.PortMac(port, mac);
             if (rc != 0) throw new DpdkException($"reading the MAC of DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
             string driver = Marshal.PtrToStringUTF8((nint)Dpdk.PortDriver(port)) ?? "?";
-            return new DpdkPhysicalLayer(port, pool, mtu, options.Burst, MacAddress.Read(new ReadOnlySpan<byte>(mac, 6)), driver);
+            return new DpdkPhysicalLayer(port, pool, mtu, options.Burst, MacAddress.Read(new ReadOnlySpan<byte>(mac, 6)), driver,
+                options.ZeroCopyReceive, options.EffectiveLoanLimit, appPool);
         }
         catch
         {
@@ -178,6 +268,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
                 _ = Dpdk.PortStop(port);
                 Dpdk.PoolFree(pool);
             }
+            if (appPool != 0) Dpdk.PoolFree(appPool);
             lock (s_ealGate) s_portsInUse.Remove(port);
             throw;
         }
@@ -188,6 +279,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
         var room = TryReserveTransmit(frame.Length);
         if (room.IsEmpty) return Drop();
         frame.CopyTo(room);
+        Stats.TxBytesCopied += frame.Length;
         return CommitTransmit(frame.Length);
     }
 
@@ -224,6 +316,72 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
         return true;
     }
 
+    /// <summary>The application's buffers come from this device's application mbufs (transmit zero copy).</summary>
+    public void Attach(DemiLibOS libos)
+    {
+        if (_appBuffers is not null) libos.Pool.ApplicationSource = this;
+    }
+
+    DemiBuffer? IApplicationBufferSource.TryRent(int length, int headroom) => _appBuffers?.TryRent(length, headroom);
+
+    /// <summary>
+    /// Headers into a fresh mbuf, chained to an indirect mbuf over the payload's own mbuf (an application mbuf, or a
+    /// received one pushed back): the payload is not copied, and its mbuf lives until the device has sent it.
+    /// </summary>
+    public bool TryTransmitChained(ReadOnlySpan<byte> headers, DemiBuffer payload, int offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_appPool == 0 || !payload.IsForeign || headers.Length + length > MaxFrame) return false;
+        if (!ReferenceEquals(payload.Owner, this) && !ReferenceEquals(payload.Owner, _appBuffers)) return false;
+        nint chain;
+        fixed (byte* h = headers)
+            chain = Dpdk.Chain(_pool, payload.Handle, (byte*)payload.DataAddress + offset, (uint)length, h, (uint)headers.Length);
+        if (chain == 0) return false;
+        _txMbufs[_txCount] = chain;
+        _txLength[_txCount] = 0; // the shim set the chain's lengths
+        Stats.TxFramesChained++;
+        if (++_txCount == _burst) Flush();
+        return true;
+    }
+
+    /// <summary>
+    /// The application's mbufs (<c>SgaAlloc</c> on catnip): wrapped as foreign buffers like received ones, freed with
+    /// <c>rte_pktmbuf_free</c> when the application, TCP (until acknowledged) and the device (until sent) are all done.
+    /// </summary>
+    private sealed class ApplicationBuffers(DpdkPhysicalLayer device) : IBufferOwner
+    {
+        private readonly Stack<DemiBuffer> _idle = new();
+
+        public int InUse { get; private set; }
+
+        public DemiBuffer? TryRent(int length, int headroom)
+        {
+            if (device._disposed) return null;
+            uint bufferLength = 0, dataOffset = 0;
+            byte* start = null;
+            nint mbuf = Dpdk.AllocOne(device._appPool, &start, &bufferLength, &dataOffset);
+            if (mbuf == 0 || headroom > dataOffset || dataOffset + length > bufferLength)
+            {
+                if (mbuf != 0) Dpdk.Free(mbuf);
+                device.Stats.ApplicationFallbacks++;
+                return null;
+            }
+            var buffer = _idle.TryPop(out var b) ? b : new DemiBuffer(this);
+            buffer.AttachForeign((nint)start, (int)bufferLength, (int)dataOffset, length, mbuf);
+            InUse++;
+            device.Stats.ApplicationMbufs++;
+            return buffer;
+        }
+
+        public void Return(DemiBuffer buffer)
+        {
+            Dpdk.Free(buffer.Handle);
+            InUse--;
+            _idle.Push(buffer);
+            if (device._disposed && InUse == 0) Dpdk.PoolFree(device._appPool);
+        }
+    }
+
     private bool Drop()
     {
         Stats.Dropped++;
@@ -255,40 +413,82 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
             if (length > MaxFrame || length < EthernetFrame.HeaderLength)
             {
                 Stats.Dropped++;
+                _rxMbufs[_rxToFree++] = _rxMbufs[i];
                 continue;
             }
-            var buffer = pool.Rent(length);
-            if (_rxData[i] is not null)
+            if (_zeroCopy && _rxData[i] is not null && _loaned < _loanLimit)
             {
-                new ReadOnlySpan<byte>(_rxData[i], length).CopyTo(buffer.AvailableSpan);
+                frames[produced++] = Lend(i, length);
+                continue;
             }
-            else
-            {
-                // A chained mbuf (a frame larger than one mbuf's data room): the shim gathers it.
-                uint copied;
-                fixed (byte* destination = buffer.AvailableSpan) copied = Dpdk.Read(_rxMbufs[i], destination, (uint)length);
-                if (copied != (uint)length)
-                {
-                    pool.Discard(buffer);
-                    Stats.Dropped++;
-                    continue;
-                }
-            }
-            buffer.SetLength(length);
-            frames[produced++] = buffer;
+            var copy = Copy(pool, i, length);
+            _rxMbufs[_rxToFree++] = _rxMbufs[i]; // copied or dropped: goes back with the burst (_rxToFree <= i)
+            if (copy is not null) frames[produced++] = copy;
         }
         if (_rxNext == _rxHeld && _rxHeld > 0)
         {
             Stats.FramesReceived += _rxHeld;
-            Dpdk.FreeBulk(_rxMbufs, (uint)_rxHeld);
-            _rxHeld = _rxNext = 0;
+            if (_rxToFree > 0) Dpdk.FreeBulk(_rxMbufs, (uint)_rxToFree);
+            _rxHeld = _rxNext = _rxToFree = 0;
         }
         return produced;
     }
 
+    /// <summary>The mbuf of frame <paramref name="i"/> as a buffer over its own memory (headroom included), lent until its last reference goes.</summary>
+    private DemiBuffer Lend(int i, int length)
+    {
+        if (!_idleLoans.TryPop(out var buffer)) buffer = new DemiBuffer(this); // grows to the peak in flight, then reused
+        int headroom = _rxHeadroom[i];
+        buffer.AttachForeign((nint)(_rxData[i] - headroom), _rxRoom[i], headroom, length, _rxMbufs[i]);
+        _loaned++;
+        Stats.RxFramesLent++;
+        return buffer;
+    }
+
+    /// <summary>The copying path: zero copy off, a chained mbuf, or too many mbufs lent out. Null if the frame was dropped.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private DemiBuffer? Copy(BufferPool pool, int i, int length)
+    {
+        if (_zeroCopy && _rxData[i] is not null) Stats.RxLoanLimitHits++;
+        var buffer = pool.Rent(length);
+        if (_rxData[i] is not null)
+        {
+            new ReadOnlySpan<byte>(_rxData[i], length).CopyTo(buffer.AvailableSpan);
+        }
+        else
+        {
+            // A chained mbuf (a frame larger than one mbuf's data room): the shim gathers it.
+            uint copied;
+            fixed (byte* destination = buffer.AvailableSpan) copied = Dpdk.Read(_rxMbufs[i], destination, (uint)length);
+            if (copied != (uint)length)
+            {
+                pool.Discard(buffer);
+                Stats.Dropped++;
+                return null;
+            }
+        }
+        buffer.SetLength(length);
+        Stats.RxFramesCopied++;
+        Stats.RxBytesCopied += length;
+        return buffer;
+    }
+
+    /// <summary>
+    /// A lent mbuf's last reference went (the application freed its SGA, TCP consumed or dropped it): the mbuf goes back
+    /// to DPDK, the buffer object waits for the next loan. After <see cref="Dispose"/> the pool lives on until the last
+    /// loan is back, so an SGA the application still holds never points into freed memory.
+    /// </summary>
+    void IBufferOwner.Return(DemiBuffer buffer)
+    {
+        Dpdk.Free(buffer.Handle);
+        _loaned--;
+        _idleLoans.Push(buffer);
+        if (_disposed && _loaned == 0) Dpdk.PoolFree(_pool);
+    }
+
     private void Poll(int count)
     {
-        _rxHeld = Dpdk.Rx(_port, _rxMbufs, _rxData, _rxLength, (ushort)count);
+        _rxHeld = Dpdk.Rx(_port, _rxMbufs, _rxData, _rxLength, _rxHeadroom, _rxRoom, (ushort)count);
         _rxNext = 0;
         if (_rxHeld > 0) Stats.RxBursts++;
     }
@@ -324,15 +524,20 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer
         if (_disposed) return;
         _disposed = true;
         Flush();
-        if (_rxHeld > 0) Dpdk.FreeBulk(_rxMbufs, (uint)_rxHeld);
+        // The rest of the burst: the stack has not seen these (the ones before _rxNext were lent or are in _rxToFree).
+        for (int i = _rxNext; i < _rxHeld; i++) _rxMbufs[_rxToFree++] = _rxMbufs[i];
+        if (_rxToFree > 0) Dpdk.FreeBulk(_rxMbufs, (uint)_rxToFree);
         if (_spareCount > 0) Dpdk.FreeBulk(_spareMbufs, (uint)_spareCount);
-        _rxHeld = _spareCount = 0;
+        _rxHeld = _rxNext = _rxToFree = _spareCount = 0;
         _ = Dpdk.PortStop(_port); // closing: nothing to do about a driver that fails to stop
-        Dpdk.PoolFree(_pool);
+        if (_loaned == 0) Dpdk.PoolFree(_pool); // else when the last lent mbuf comes back (IBufferOwner.Return)
+        if (_appPool != 0 && _appBuffers!.InUse == 0) Dpdk.PoolFree(_appPool); // likewise
         lock (s_ealGate) s_portsInUse.Remove(_port);
         NativeMemory.Free(_rxMbufs);
         NativeMemory.Free(_rxData);
         NativeMemory.Free(_rxLength);
+        NativeMemory.Free(_rxHeadroom);
+        NativeMemory.Free(_rxRoom);
         NativeMemory.Free(_txMbufs);
         NativeMemory.Free(_txLength);
         NativeMemory.Free(_spareMbufs);

@@ -19,6 +19,17 @@ internal sealed class InterfaceStats
     /// <summary>UDP datagrams to a port no socket is bound to.</summary>
     public long NoSocket { get; internal set; }
     public long EchoRequestsAnswered { get; internal set; }
+    /// <summary>
+    /// Payload bytes the stack copied between a received frame and <c>pop</c>: only a pop asking for fewer bytes than a
+    /// received segment holds copies (the rest of the time the frame's own buffer is the popped SGA). What the device
+    /// copied before the stack saw the frame is the device's count (catnip: <c>DpdkStats.RxBytesCopied</c>).
+    /// </summary>
+    public long RxPayloadBytesCopied { get; internal set; }
+    /// <summary>
+    /// Payload bytes the stack copied between <c>push</c> and the device: TCP copies each segment's payload from the
+    /// send queue into the frame it builds (a device's own memory where it lends it), UDP gathers multi-segment SGAs.
+    /// </summary>
+    public long TxPayloadBytesCopied { get; internal set; }
     public long Drops(WireError error) => DropsByError[(int)error];
 }
 
@@ -218,6 +229,14 @@ internal sealed class NetworkInterface
         }
         Stats.TransmitFailures++;
         return false;
+    }
+
+    /// <summary>Headers plus a payload left in its own buffer: see <see cref="IPhysicalLayer.TryTransmitChained"/>. False: not sent.</summary>
+    internal bool TransmitChained(ReadOnlySpan<byte> headers, DemiBuffer payload, int offset, int length)
+    {
+        if (!_phy.TryTransmitChained(headers, payload, offset, length)) return false;
+        Stats.FramesTransmitted++;
+        return true;
     }
 
     /// <summary>Device memory to build a frame in (empty if the device has none): see <see cref="IPhysicalLayer.TryReserveTransmit"/>.</summary>

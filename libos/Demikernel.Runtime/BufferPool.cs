@@ -32,6 +32,19 @@ internal sealed class BufferPool
     /// <summary>Segments ever created (pooled ones are counted once).</summary>
     public long Created { get; private set; }
 
+    /// <summary>
+    /// Device memory for the application's buffers, when the transport's device lends it (catnip's mbufs): set by the
+    /// device when it attaches. Null: every buffer is a pooled managed segment.
+    /// </summary>
+    internal IApplicationBufferSource? ApplicationSource { get; set; }
+
+    /// <summary>
+    /// A segment for the application (<c>SgaAlloc</c>, <c>SgaAppend</c>): from <see cref="ApplicationSource"/> when it
+    /// has one that fits, so a push can reach the device without a copy; else a pooled segment as <see cref="Rent(int)"/>.
+    /// </summary>
+    public DemiBuffer RentForApplication(int length) =>
+        ApplicationSource?.TryRent(length, Headroom) ?? Rent(length);
+
     /// <summary>Rents a segment whose data is <paramref name="length"/> bytes after the pool's headroom.</summary>
     public DemiBuffer Rent(int length) => Rent(length, Headroom);
 

@@ -1,6 +1,26 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace Demikernel.Runtime;
+
+/// <summary>
+/// Where a buffer backed by foreign memory goes when its last reference is dropped (a device's receive buffer: catnip
+/// gives an mbuf back to DPDK). Called on the libOS thread, after the buffer's generation moved on.
+/// </summary>
+internal interface IBufferOwner
+{
+    void Return(DemiBuffer buffer);
+}
+
+/// <summary>
+/// Buffers for the application from device memory (catnip: mbufs), so that what the application pushes can reach the
+/// device without a copy. <see cref="BufferPool.RentForApplication"/> asks it first.
+/// </summary>
+internal interface IApplicationBufferSource
+{
+    /// <summary>A foreign buffer with <paramref name="length"/> bytes of data and at least <paramref name="headroom"/> in front, or null (too large, none left).</summary>
+    DemiBuffer? TryRent(int length, int headroom);
+}
 
 /// <summary>
 /// One segment of pooled, pinned memory with headroom for protocol headers.
@@ -15,13 +35,22 @@ namespace Demikernel.Runtime;
 /// SGA at once cannot corrupt the bytes being sent (use-after-free protection). Each recycle bumps
 /// <see cref="Generation"/>, which makes stale <see cref="Sga"/> handles detectable.
 /// </para>
+/// <para>
+/// A segment is either a slice of a pinned managed array from a <see cref="BufferPool"/>, or foreign memory lent by a
+/// device (<see cref="AttachForeign"/>: catnip's received mbufs), which goes back to its <see cref="IBufferOwner"/>
+/// under the same rules, so a received frame reaches <c>pop</c> in the device's own memory. A foreign segment's
+/// object is reused for the next loan: its generation keeps counting, so a stale handle stays detectable.
+/// </para>
 /// </summary>
-public sealed class DemiBuffer
+public sealed unsafe class DemiBuffer
 {
-    private readonly byte[] _array;
-    private readonly int _start;
-    private readonly int _capacity;
+    private byte[]? _array;   // null: foreign memory at _native
+    private byte* _native;    // the segment start of a foreign buffer
+    private int _start;
+    private int _capacity;
     private readonly BufferPool? _pool;
+    private readonly IBufferOwner? _owner;
+    private ForeignMemory? _memory;
     internal readonly int SizeClass;
     private int _appRefs;
     private int _libRefs;
@@ -34,6 +63,37 @@ public sealed class DemiBuffer
         _pool = pool;
         SizeClass = sizeClass;
     }
+
+    /// <summary>A reusable holder for foreign memory lent by <paramref name="owner"/>; empty until <see cref="AttachForeign"/>.</summary>
+    internal DemiBuffer(IBufferOwner owner)
+    {
+        _owner = owner;
+        SizeClass = -1;
+    }
+
+    /// <summary>
+    /// Points this (free, foreign) buffer at <paramref name="capacity"/> bytes of native memory from
+    /// <paramref name="segment"/>, with the data at <paramref name="headroom"/>, <paramref name="length"/> bytes long.
+    /// <paramref name="handle"/> is the owner's name for the memory (an mbuf). The memory must stay valid until the
+    /// owner's <see cref="IBufferOwner.Return"/>.
+    /// </summary>
+    internal void AttachForeign(nint segment, int capacity, int headroom, int length, nint handle)
+    {
+        if (_owner is null || !IsFree) throw new InvalidOperationException("only a free foreign buffer can be attached");
+        _native = (byte*)segment;
+        _capacity = capacity;
+        Handle = handle;
+        Reset(headroom, length);
+    }
+
+    /// <summary>The owner's name for a foreign buffer's memory (an mbuf pointer); 0 for pooled buffers.</summary>
+    internal nint Handle { get; private set; }
+
+    /// <summary>True when the bytes live in foreign (device) memory rather than a pooled managed array.</summary>
+    internal bool IsForeign => _array is null;
+
+    /// <summary>Who takes a foreign buffer back (null for pooled buffers).</summary>
+    internal IBufferOwner? Owner => _owner;
 
     /// <summary>Start of the data relative to the segment start (the headroom still free in front of it).</summary>
     public int Offset { get; private set; }
@@ -55,17 +115,18 @@ public sealed class DemiBuffer
     public Span<byte> Span
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => new(_array, _start + Offset, Length);
+        get => _array is not null ? new(_array, _start + Offset, Length) : new(_native + Offset, Length);
     }
 
-    public Memory<byte> Memory => new(_array, _start + Offset, Length);
+    /// <summary>The data as <see cref="Memory{T}"/> (over the pinned array, or over the foreign memory through a reused manager).</summary>
+    public Memory<byte> Memory => _array is not null
+        ? new(_array, _start + Offset, Length)
+        : (_memory ??= new ForeignMemory(this)).Memory.Slice(Offset, Length);
 
-    /// <summary>The array and absolute offset of the data, for interop (the array is pinned).</summary>
-    internal byte[] Array => _array;
-    internal int DataStart => _start + Offset;
-
-    /// <summary>Address of the first data byte: stable, because the backing array lives on the pinned object heap.</summary>
-    public nint DataAddress => System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_array, _start + Offset);
+    /// <summary>Address of the first data byte: stable, because the backing array lives on the pinned object heap (or is native memory).</summary>
+    public nint DataAddress => _array is not null
+        ? System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(_array, _start + Offset)
+        : (nint)(_native + Offset);
 
     /// <summary>Tailroom after the data: space that <see cref="Grow"/> can expose.</summary>
     public int Tailroom => _capacity - Offset - Length;
@@ -113,7 +174,9 @@ public sealed class DemiBuffer
     public void Grow(int count) => SetLength(Length + count);
 
     /// <summary>The whole space from the data start to the end of the segment (data plus tailroom).</summary>
-    public Span<byte> AvailableSpan => new(_array, _start + Offset, _capacity - Offset);
+    public Span<byte> AvailableSpan => _array is not null
+        ? new(_array, _start + Offset, _capacity - Offset)
+        : new(_native + Offset, _capacity - Offset);
 
     internal void AddAppRef() => _appRefs++;
     internal void AddLibRef() => _libRefs++;
@@ -152,8 +215,22 @@ public sealed class DemiBuffer
             unchecked { b.Generation++; }
             if (b.Generation == 0) b.Generation = 1;
             b.Next = null;
-            b._pool?.Return(b);
+            if (b._pool is not null) b._pool.Return(b);
+            else b._owner?.Return(b);
             b = next;
         }
+    }
+
+    /// <summary>The whole segment of a foreign buffer as a <see cref="MemoryManager{T}"/> (one per buffer object, reused across loans).</summary>
+    private sealed class ForeignMemory(DemiBuffer buffer) : MemoryManager<byte>
+    {
+        public override Span<byte> GetSpan() => new(buffer._native, buffer._capacity);
+
+        // Native memory does not move: pinning is a no-op.
+        public override MemoryHandle Pin(int elementIndex = 0) => new(buffer._native + elementIndex);
+
+        public override void Unpin() { }
+
+        protected override void Dispose(bool disposing) { }
     }
 }

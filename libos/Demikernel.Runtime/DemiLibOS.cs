@@ -469,7 +469,7 @@ public sealed partial class DemiLibOS : IDisposable
     /// <summary>Allocates an SGA of one segment of <paramref name="size"/> bytes from the pinned pool.</summary>
     public Sga SgaAlloc(int size)
     {
-        var buffer = Pool.Rent(size);
+        var buffer = Pool.RentForApplication(size);
         buffer.AddAppRef();
         return new Sga(buffer);
     }
@@ -478,11 +478,11 @@ public sealed partial class DemiLibOS : IDisposable
     public Sga SgaAlloc(ReadOnlySpan<int> segmentLengths)
     {
         if (segmentLengths.IsEmpty) throw new ArgumentException("an SGA needs at least one segment", nameof(segmentLengths));
-        var head = Pool.Rent(segmentLengths[0]);
+        var head = Pool.RentForApplication(segmentLengths[0]);
         var tail = head;
         for (int i = 1; i < segmentLengths.Length; i++)
         {
-            var next = Pool.Rent(segmentLengths[i]);
+            var next = Pool.RentForApplication(segmentLengths[i]);
             tail.Next = next;
             tail = next;
         }
@@ -498,7 +498,7 @@ public sealed partial class DemiLibOS : IDisposable
     {
         var last = sga.First;
         while (last.Next is not null) last = last.Next;
-        var segment = Pool.Rent(size);
+        var segment = Pool.RentForApplication(size);
         last.Next = segment;
         return segment;
     }

@@ -1,5 +1,6 @@
 using System.Text;
 using Demikernel;
+using Demikernel.InetStack;
 using Demikernel.Runtime;
 
 namespace Demikernel.Catnip.Tests;
@@ -66,6 +67,8 @@ public static class Host
     {
         var qd = Connect(libos, to);
         int checks = 0;
+        var catnip = libos.Transport as DeviceTransport<DpdkPhysicalLayer>;
+        long txCopied = catnip?.Stack.Interface.Stats.TxPayloadBytesCopied ?? 0;
         foreach (int size in (int[])[0, 1, 10, 1000, 1460, 1461, 5000, 100_000, 300_000])
         {
             string key = $"catnip:{size}";
@@ -73,6 +76,10 @@ public static class Host
             Exchange(libos, qd, Command("SET", Encoding.ASCII.GetBytes(key), value), "+OK\r\n"u8.ToArray(), $"SET {key}");
             Exchange(libos, qd, Command("GET", Encoding.ASCII.GetBytes(key)), Bulk(value), $"GET {key}");
             checks += 2;
+            // Requests up to an application mbuf (16 kB) are SgaAlloc'd in one and sent chained: no payload byte copied.
+            if (catnip is { Device.ZeroCopyTransmit: true } && size <= 5000)
+                Check(catnip.Stack.Interface.Stats.TxPayloadBytesCopied == txCopied,
+                    $"the stack copied {catnip.Stack.Interface.Stats.TxPayloadBytesCopied - txCopied} pushed payload bytes (SET of {size} bytes)");
         }
         // Pipelined: 200 SETs in one push, one reply stream; then 200 GETs the same way.
         var sets = new List<byte>();
@@ -94,7 +101,30 @@ public static class Host
         Exchange(libos, qd, Command("GET", "catnip:5000"u8.ToArray()), "$-1\r\n"u8.ToArray(), "GET after DEL");
         checks += 404;
         libos.Close(qd);
-        return $"{checks} replies as expected";
+        return $"{checks} replies as expected{ZeroCopyReceive(libos)}";
+    }
+
+    /// <summary>
+    /// On catnip: every received frame reached pop in its own mbuf (no byte copied by the device or the stack) and every
+    /// lent mbuf went back to DPDK once the SGAs were freed and the connection closed.
+    /// </summary>
+    private static string ZeroCopyReceive(DemiLibOS libos)
+    {
+        if (libos.Transport is not DeviceTransport<DpdkPhysicalLayer> catnip) return "";
+        var device = catnip.Device.Stats;
+        long stackCopied = catnip.Stack.Interface.Stats.RxPayloadBytesCopied;
+        Check(device.RxFramesLent > 0, "no received frame was lent to the stack in its mbuf");
+        Check(device.RxBytesCopied == 0 && device.RxFramesCopied == 0,
+            $"the device copied {device.RxFramesCopied} received frames ({device.RxBytesCopied} bytes)");
+        Check(stackCopied == 0, $"the stack copied {stackCopied} received payload bytes on the way to pop");
+        Check(catnip.Device.MbufsLent == 0, $"{catnip.Device.MbufsLent} received mbufs still lent after every SGA was freed and the connection closed");
+        string transmit = "";
+        if (catnip.Device.ZeroCopyTransmit)
+        {
+            Check(device.TxFramesChained > 0, "no segment was sent chained to its application mbuf");
+            transmit = $"; {device.TxFramesChained} segments sent from the application's mbufs without a copy";
+        }
+        return $"; {device.RxFramesLent} frames received without a copy (0 bytes copied), every mbuf back{transmit}";
     }
 
     private static string Refused(DemiLibOS libos, IPv4Endpoint to)

@@ -135,13 +135,16 @@ public static class CatnipSetup
             "libcatnip_shim.so is missing next to the tests: DPDK (apt-get install -y libdpdk-dev) was not there when catnip was built");
 
     /// <summary>A catnip config: our address and MAC, and one DPDK device.</summary>
-    public static string Config(string address, string mac, string vdev) => $"""
+    /// <param name="copying">Turn zero copy off both ways (<c>dpdk.rx_zero_copy</c>, <c>dpdk.tx_zero_copy</c>): the copying paths.</param>
+    public static string Config(string address, string mac, string vdev, bool copying = false) => $"""
         demikernel:
           local_ipv4_addr: {address}
           local_link_addr: "{mac}"
         dpdk:
           eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]
           vdev: {vdev}
+          rx_zero_copy: {(copying ? "false" : "true")}
+          tx_zero_copy: {(copying ? "false" : "true")}
         inetstack_config:
           mtu: 1500
         """;

@@ -58,6 +58,8 @@ int catnip_port_start(uint16_t port, struct rte_mempool *mp, uint16_t rx_desc, u
     int rc;
     memset(&conf, 0, sizeof conf);
     if ((rc = rte_eth_dev_info_get(port, &info)) != 0) return rc;
+    /* Chained frames (a header mbuf in front of the payload's mbuf) where the driver sends them. */
+    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) != 0) return rc;
     if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc)) != 0) return rc;
     if ((rc = rte_eth_rx_queue_setup(port, 0, rx_desc, rte_eth_dev_socket_id(port), NULL, mp)) != 0) return rc;
@@ -66,6 +68,14 @@ int catnip_port_start(uint16_t port, struct rte_mempool *mp, uint16_t rx_desc, u
     if ((rc = rte_eth_dev_start(port)) != 0) return rc;
     rte_eth_promiscuous_enable(port); /* not every virtual device has it; ours filters anyway */
     return 0;
+}
+
+/* 1 if the port sends multi-segment (chained) mbufs, else 0. */
+int catnip_port_multiseg(uint16_t port)
+{
+    struct rte_eth_dev_info info;
+    if (rte_eth_dev_info_get(port, &info) != 0) return 0;
+    return (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
 }
 
 int catnip_port_stop(uint16_t port)
@@ -94,19 +104,27 @@ int catnip_port_link_up(uint16_t port)
 }
 
 /*
- * One receive burst: up to n mbufs into mbufs[], with each one's first data byte in data[] and its packet length in
- * len[]. A chained (multi-segment) mbuf gets data[i] = NULL: read it with catnip_read.
+ * One receive burst: up to n mbufs into mbufs[], with each one's first data byte in data[], its packet length in
+ * len[], the headroom in front of the data in headroom[] and the whole data buffer's size in room[] (so the managed
+ * side can lend the mbuf's memory, headroom included, as a buffer). A chained (multi-segment) mbuf gets data[i] = NULL:
+ * read it with catnip_read.
  */
-uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *len, uint16_t n)
+uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *len, uint16_t *headroom,
+                   uint16_t *room, uint16_t n)
 {
     uint16_t got = rte_eth_rx_burst(port, 0, mbufs, n);
     for (uint16_t i = 0; i < got; i++) {
         struct rte_mbuf *m = mbufs[i];
         data[i] = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, uint8_t *) : NULL;
         len[i] = m->pkt_len;
+        headroom[i] = m->data_off;
+        room[i] = m->buf_len;
     }
     return got;
 }
+
+/* Gives one mbuf (a received frame the application or the stack held) back to its pool. */
+void catnip_free(struct rte_mbuf *m) { rte_pktmbuf_free(m); }
 
 /* Copies a (chained) packet out; returns the bytes copied. */
 uint32_t catnip_read(struct rte_mbuf *m, uint8_t *dst, uint32_t cap)
@@ -134,12 +152,58 @@ int catnip_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, uint8_t *
 }
 
 /*
+ * One mbuf for the application to fill (an SGA segment): its buffer's start, size and headroom, or NULL when the pool
+ * is empty.
+ */
+struct rte_mbuf *catnip_alloc_one(struct rte_mempool *mp, uint8_t **buf, uint32_t *buf_len, uint32_t *headroom)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(mp);
+    if (m == NULL) return NULL;
+    *buf = (uint8_t *)m->buf_addr;
+    *buf_len = m->buf_len;
+    *headroom = m->data_off;
+    return m;
+}
+
+/*
+ * A frame of hlen header bytes (copied into a fresh mbuf from hp) followed by len payload bytes at data, which lie in
+ * payload's buffer, sent from there: an indirect mbuf attached to payload (its reference count goes up, so the
+ * payload lives until the device is done, whoever frees it first). Returns the chain's head, or NULL when hp is empty
+ * or the payload is not inside payload's buffer.
+ */
+struct rte_mbuf *catnip_chain(struct rte_mempool *hp, struct rte_mbuf *payload, const uint8_t *data, uint32_t len,
+                              const uint8_t *hdr, uint32_t hlen)
+{
+    uint8_t *base = (uint8_t *)payload->buf_addr;
+    if (data < base || data + len > base + payload->buf_len) return NULL;
+    struct rte_mbuf *h = rte_pktmbuf_alloc(hp);
+    if (h == NULL) return NULL;
+    struct rte_mbuf *i = rte_pktmbuf_alloc(hp);
+    if (i == NULL || hlen > rte_pktmbuf_tailroom(h)) {
+        rte_pktmbuf_free(h);
+        if (i != NULL) rte_pktmbuf_free(i);
+        return NULL;
+    }
+    rte_pktmbuf_attach(i, payload);
+    i->data_off = (uint16_t)(data - base);
+    i->data_len = (uint16_t)len;
+    i->pkt_len = len;
+    memcpy(rte_pktmbuf_mtod(h, uint8_t *), hdr, hlen);
+    h->data_len = (uint16_t)hlen;
+    h->pkt_len = hlen + len;
+    h->next = i;
+    h->nb_segs = 2;
+    return h;
+}
+
+/*
  * Sends n filled mbufs (len[i] bytes each, written at the data pointer catnip_alloc_bulk gave): sets their lengths,
  * one tx burst, and frees what the device would not take. Returns the number sent.
  */
 uint16_t catnip_tx(uint16_t port, struct rte_mbuf **mbufs, const uint32_t *len, uint16_t n)
 {
     for (uint16_t i = 0; i < n; i++) {
+        if (len[i] == 0) continue; /* a chain from catnip_chain: its lengths are set */
         mbufs[i]->data_len = (uint16_t)len[i];
         mbufs[i]->pkt_len = len[i];
     }

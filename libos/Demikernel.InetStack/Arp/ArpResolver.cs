@@ -72,6 +72,17 @@ internal sealed class ArpResolver : IRunnable
         }
     }
 
+    /// <summary>The link address of a resolved (or broadcast) next hop; false if it needs ARP first.</summary>
+    internal bool TryResolved(Ipv4Address nextHop, out MacAddress mac)
+    {
+        if (nextHop.IsBroadcast)
+        {
+            mac = MacAddress.Broadcast;
+            return true;
+        }
+        return Cache.TryLookup(nextHop, _iface.Now, out mac);
+    }
+
     /// <summary>
     /// Sends a complete frame (Ethernet header in place, destination MAC to be filled) to <paramref name="nextHop"/>:
     /// at once if the address is resolved, else after resolution (the frame is copied). <paramref name="reserved"/>: the

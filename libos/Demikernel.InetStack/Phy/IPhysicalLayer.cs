@@ -31,6 +31,12 @@ internal sealed record PhyCapabilities
     /// <summary>Frames the stack asks for per receive call.</summary>
     public int MaxBurst { get; init; } = 32;
 
+    /// <summary>
+    /// The device sends a frame as headers plus a payload left in a buffer of its own (<see cref="IPhysicalLayer.TryTransmitChained"/>):
+    /// catnip chains a header mbuf to the payload's mbuf. False: every payload is copied into a frame.
+    /// </summary>
+    public bool ChainedTransmit { get; init; }
+
     public bool Offloaded(ChecksumOffload flag) => (Offloads & flag) == flag;
 }
 
@@ -63,6 +69,15 @@ internal interface IPhysicalLayer : IDisposable
 
     /// <summary>Sends the first <paramref name="length"/> bytes of the last <see cref="TryReserveTransmit"/> span; false if dropped.</summary>
     bool CommitTransmit(int length) => false;
+
+    /// <summary>
+    /// Sends one frame made of <paramref name="headers"/> (copied: Ethernet, IPv4, TCP, complete with checksums) followed
+    /// by <paramref name="length"/> bytes of <paramref name="payload"/>'s data from <paramref name="offset"/>, left where
+    /// they are: the device keeps its own reference on the payload's memory until it has sent it, so the caller may
+    /// release the buffer at any time. False if the payload is not memory the device can send from (not its own
+    /// buffer, or it has no room left): then build and send a whole frame instead.
+    /// </summary>
+    bool TryTransmitChained(ReadOnlySpan<byte> headers, DemiBuffer payload, int offset, int length) => false;
 
     /// <summary>
     /// Receives up to <c>frames.Length</c> frames, each into a buffer rented from <paramref name="pool"/> (so it has the

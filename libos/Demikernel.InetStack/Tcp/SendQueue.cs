@@ -82,6 +82,36 @@ internal sealed class SendQueue
         }
     }
 
+    /// <summary>
+    /// The buffer holding all <paramref name="length"/> bytes starting <paramref name="offset"/> bytes from the front, and
+    /// where they start in its data; false if they span buffers (then <see cref="Peek"/> gathers them).
+    /// </summary>
+    public bool TryGetContiguous(int offset, int length, out DemiBuffer segment, out int start)
+    {
+        segment = null!;
+        start = 0;
+        if (offset < 0 || length <= 0 || offset + length > Count) return false;
+        if (offset < _cursorBase || _cursor >= _count)
+        {
+            _cursor = 0;
+            _cursorBase = 0;
+        }
+        int mask = _entries.Length - 1;
+        while (true)
+        {
+            ref var e = ref _entries[(_head + _cursor) & mask];
+            if (offset < _cursorBase + e.Length) break;
+            _cursorBase += e.Length;
+            _cursor++;
+        }
+        ref var entry = ref _entries[(_head + _cursor) & mask];
+        int within = offset - _cursorBase;
+        if (within + length > entry.Length) return false;
+        segment = entry.Segment;
+        start = entry.Start + within;
+        return true;
+    }
+
     /// <summary>Drops <paramref name="count"/> acknowledged bytes from the front, releasing buffers they finish.</summary>
     public void Discard(int count)
     {

@@ -749,6 +749,7 @@ internal sealed partial class TcpControlBlock : IRunnable
                 {
                     result = _tcp.Interface.Pool.Rent(op.Size);
                     data.Span[..op.Size].CopyTo(result.Span);
+                    _tcp.Interface.Stats.RxPayloadBytesCopied += op.Size;
                     data.Adjust(op.Size);
                 }
                 _receivedBytes -= result.Length;

@@ -11,6 +11,8 @@ internal sealed class TcpStats
 {
     public long SegmentsReceived { get; internal set; }
     public long SegmentsSent { get; internal set; }
+    /// <summary>Segments whose payload went to the device in the application's own buffer, chained behind the headers (no copy).</summary>
+    public long SegmentsSentChained { get; internal set; }
     public long Retransmissions { get; internal set; }
     public long ResetsSent { get; internal set; }
     /// <summary>Segments kept in the reassembly queue because they arrived ahead of a gap.</summary>
@@ -157,6 +159,9 @@ internal sealed class TcpLayer
     internal void Send(Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
     {
         int length = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + repr.BufferLength;
+        // Zero copy: the payload stays in the application's buffer (device memory: catnip's mbuf) and goes out chained
+        // behind the headers, when the device can do that, the bytes are in one buffer and the next hop is resolved.
+        if (repr.PayloadLength > 0 && _iface.Capabilities.ChainedTransmit && TrySendChained(remote, repr, data!, dataOffset)) return;
         // Built in the device's own memory when it offers it (catnip: an mbuf), so the payload is copied once, from
         // the send queue straight into the frame the device sends.
         var reserved = _iface.ReserveFrame(length);
@@ -181,11 +186,35 @@ internal sealed class TcpLayer
         }
     }
 
+    private bool TrySendChained(Ipv4Address remote, in TcpRepr repr, SendQueue data, int dataOffset)
+    {
+        if (!data.TryGetContiguous(dataOffset, repr.PayloadLength, out var segment, out int start) || !segment.IsForeign) return false;
+        if (!_iface.Arp.TryResolved(_iface.NextHop(remote), out var mac)) return false;
+        int headerLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + repr.HeaderLength;
+        Span<byte> headers = stackalloc byte[EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + TcpSegment.MaxHeaderLength];
+        headers = headers[..headerLength];
+        int ip = EthernetFrame.HeaderLength;
+        var local = _iface.Options.LocalAddress;
+        var payload = segment.Span.Slice(start, repr.PayloadLength);
+        repr.EmitHeader(headers[(ip + Ipv4Repr.HeaderLength)..], local, remote, payload, !_iface.Offloaded(ChecksumOffload.TcpTx));
+        new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
+            .Emit(headers[ip..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
+        new EthernetRepr(_iface.Options.LinkAddress, mac, EtherType.Ipv4).Emit(headers);
+        if (!_iface.TransmitChained(headers, segment, start, repr.PayloadLength)) return false;
+        Stats.SegmentsSent++;
+        Stats.SegmentsSentChained++;
+        return true;
+    }
+
     private void Build(Span<byte> frame, Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
     {
         int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
         var tcp = frame[headers..];
-        if (repr.PayloadLength > 0) data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
+        if (repr.PayloadLength > 0)
+        {
+            data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
+            _iface.Stats.TxPayloadBytesCopied += repr.PayloadLength;
+        }
         var local = _iface.Options.LocalAddress;
         repr.Emit(tcp, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
         new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())

@@ -65,6 +65,7 @@ internal sealed class UdpSocket : IoQueue
         {
             var frame = _iface.Pool.Rent(headers + length);
             sga.CopyTo(frame.Span[headers..]);
+            _iface.Stats.TxPayloadBytesCopied += length;
             _iface.SendUdp(frame.Span, _port, to);
             _iface.Pool.Discard(frame);
         }

@@ -211,6 +211,33 @@ internal readonly record struct TcpRepr(
     {
         if (buffer.Length < BufferLength) throw new ArgumentException("buffer shorter than the TCP segment", nameof(buffer));
         buffer = buffer[..BufferLength];
+        WriteHeader(buffer);
+        if (computeChecksum)
+            BinaryPrimitives.WriteUInt16BigEndian(buffer[16..],
+                Checksum.Finish(Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, buffer.Length), buffer)));
+    }
+
+    /// <summary>
+    /// Writes the header and options into <paramref name="header"/> for a payload that lives elsewhere (a chained frame:
+    /// the payload goes to the device in its own buffer); the checksum covers both.
+    /// </summary>
+    public void EmitHeader(Span<byte> header, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum = true)
+    {
+        if (header.Length < HeaderLength) throw new ArgumentException("buffer shorter than the TCP header", nameof(header));
+        if (payload.Length != PayloadLength) throw new ArgumentException("payload length differs from the segment's", nameof(payload));
+        header = header[..HeaderLength];
+        WriteHeader(header);
+        if (computeChecksum)
+        {
+            // The header's length is a multiple of 4, so the running sum chains over the two spans.
+            ulong sum = Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, BufferLength), header);
+            BinaryPrimitives.WriteUInt16BigEndian(header[16..], Checksum.Finish(Checksum.Accumulate(sum, payload)));
+        }
+    }
+
+    /// <summary>The header and options (checksum field zero) into the first <see cref="HeaderLength"/> bytes of <paramref name="buffer"/>.</summary>
+    private void WriteHeader(Span<byte> buffer)
+    {
         int headerLength = HeaderLength;
         BinaryPrimitives.WriteUInt16BigEndian(buffer, SourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], DestinationPort);
@@ -272,8 +299,5 @@ internal readonly record struct TcpRepr(
                 BinaryPrimitives.WriteUInt32BigEndian(o[(8 + 8 * i)..], sack[i].Right.Value);
             }
         }
-        if (computeChecksum)
-            BinaryPrimitives.WriteUInt16BigEndian(buffer[16..],
-                Checksum.Finish(Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, buffer.Length), buffer)));
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Net.Security;
 using System.Runtime.CompilerServices;
 using System.Security.Authentication;
@@ -121,8 +122,9 @@ internal sealed class TlsChannel : IDisposable
             for (var segment = plaintext.First; segment is not null; segment = segment.Next)
             {
                 if (segment.Length == 0) continue;
-                var array = QueueStream.ArrayOf(segment);
-                _ssl.Write(array.Array!, array.Offset, array.Count);
+                // Device memory (catnip's mbufs) has no array behind it: Stream.Write(span) goes through a pooled one.
+                if (MemoryMarshal.TryGetArray<byte>(segment.Memory, out var array)) _ssl.Write(array.Array!, array.Offset, array.Count);
+                else _ssl.Write(segment.Span);
             }
         }
         catch (Exception e) when (e is IOException or AuthenticationException or InvalidOperationException or ObjectDisposedException or NotSupportedException)
