@@ -128,6 +128,49 @@ public class CatmemListenerTests
         server.AssertRunning();
     }
 
+    /// <summary>The facade combines transports under one libOS; a socket goes to the one it names.</summary>
+    [Fact]
+    public void ACombinedLibOSRoutesSocketsByTransportName()
+    {
+        using var both = LibOS.Create("catnap", null, null, ["catmem", "CATNAP"]);
+        Assert.Equal("catnap", both.Name);
+        Assert.Equal(["catnap", "catmem"], both.TransportNames);
+        Assert.Equal(Errno.EAFNOSUPPORT, both.Socket("rdma", SocketKind.Stream, out _));
+        Assert.Equal(Errno.EPROTONOSUPPORT, both.Socket("catmem", SocketKind.Datagram, out _));
+        // A catmem listener and a catnap (kernel) one in the same libOS: each reached by its own kind of client.
+        Assert.Equal(0, both.Socket("catmem", SocketKind.Stream, out var memListener));
+        Assert.Equal(0, both.Bind(memListener, IPv4Endpoint.Loopback(0)));
+        Assert.Equal(0, both.Listen(memListener, 8));
+        Assert.Equal(0, both.GetSockName(memListener, out var memAt));
+        Assert.True(File.Exists($"/dev/shm/demikernel-catmem.{memAt.Port}"));
+        Assert.Equal(0, both.Socket(SocketKind.Stream, out var tcpListener));
+        Assert.Equal(0, both.Bind(tcpListener, IPv4Endpoint.Loopback(0)));
+        Assert.Equal(0, both.Listen(tcpListener, 8));
+        Assert.Equal(0, both.GetSockName(tcpListener, out var tcpAt));
+        Assert.Equal(0, both.Accept(memListener, out var memAccept));
+        Assert.Equal(0, both.Accept(tcpListener, out var tcpAccept));
+        using var tcpClient = new System.Net.Sockets.TcpClient();
+        tcpClient.Connect(System.Net.IPAddress.Loopback, tcpAt.Port);
+        Assert.Equal(0, both.Wait(tcpAccept, out var tcpAccepted, TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, tcpAccepted.Ret);
+        var memClient = new Thread(() =>
+        {
+            using var client = LibOS.Create("catmem");
+            client.Socket(SocketKind.Stream, out var qd);
+            client.Connect(qd, IPv4Endpoint.Loopback(memAt.Port), out var qt);
+            client.Wait(qt, out _, TimeSpan.FromSeconds(10));
+        });
+        memClient.Start();
+        Assert.Equal(0, both.Wait(memAccept, out var memAccepted, TimeSpan.FromSeconds(10)));
+        Assert.Equal(0, memAccepted.Ret);
+        memClient.Join();
+        // Only the transports it runs: a catmem libOS has no catnap.
+        using var memOnly = LibOS.Create("catmem");
+        Assert.Equal(["catmem"], memOnly.TransportNames);
+        Assert.Equal(Errno.EAFNOSUPPORT, memOnly.Socket("catnap", SocketKind.Stream, out _));
+        Assert.Throws<ConfigException>(() => LibOS.Create("catnap", null, null, ["nope"]));
+    }
+
     [Fact]
     public void ABadOrTakenCatmemNameStopsTheStartWithAClearError()
     {
