@@ -37,6 +37,11 @@ public class CatmemListenerTests
         Assert.Contains("libos:catnap", RedisCli(server.TcpPort, "INFO", "server"));
         Assert.Equal("+PONG\r\n", catmem.Call(qd, "PING"));
         server.AssertRunning();
+        // SIGTERM is posted to the libOS thread (asleep in its ppoll by now): it shuts down cleanly and its catmem
+        // listener's name goes with it.
+        Thread.Sleep(300);
+        server.Terminate();
+        Assert.False(File.Exists($"/dev/shm/demikernel-catmem.{server.CatmemPort}"));
     }
 
     [Fact]
@@ -300,6 +305,14 @@ public class CatmemListenerTests
             {
                 lock (_output) return _output.ToString();
             }
+        }
+
+        public void Terminate()
+        {
+            using (var kill = Process.Start("kill", ["-TERM", _process.Id.ToString()])) kill.WaitForExit();
+            Assert.True(_process.WaitForExit(TimeSpan.FromSeconds(10)), $"no exit after SIGTERM: {Output}");
+            _process.WaitForExit();
+            Assert.True(_process.ExitCode == 0, Output);
         }
 
         public void AssertRunning() => Assert.False(_process.HasExited, $"the server exited: {Output}");
