@@ -35,6 +35,24 @@ public class CatmemListenerTests
         Assert.Matches(@"addr=catmem:\d+ laddr=catmem:", list);
         Assert.Contains($"laddr=127.0.0.1:{server.TcpPort} ", RedisCli(server.TcpPort, "CLIENT", "LIST"));
         Assert.Contains("libos:catnap", RedisCli(server.TcpPort, "INFO", "server"));
+        // MONITOR names a catmem client as CLIENT LIST does.
+        var monitor = new System.Diagnostics.Process
+        {
+            StartInfo = new ProcessStartInfo("redis-cli", ["-p", server.TcpPort.ToString(), "MONITOR"]) { RedirectStandardOutput = true },
+        };
+        monitor.Start();
+        try
+        {
+            Assert.Equal("OK", monitor.StandardOutput.ReadLine());
+            Assert.Equal("$4\r\nseen\r\n", catmem.Call(qd, "PING", "seen"));
+            Assert.Matches(@"^\d+\.\d+ \[0 catmem:\d+\] ""PING"" ""seen""$", monitor.StandardOutput.ReadLine());
+        }
+        finally
+        {
+            monitor.Kill();
+            monitor.WaitForExit();
+            monitor.Dispose();
+        }
         Assert.Equal("+PONG\r\n", catmem.Call(qd, "PING"));
         server.AssertRunning();
         // SIGTERM is posted to the libOS thread (asleep in its ppoll by now): it shuts down cleanly and its catmem
