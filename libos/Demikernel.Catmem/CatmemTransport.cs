@@ -18,7 +18,7 @@ namespace Demikernel.Catmem;
 /// <see cref="Doorbell"/> (a futex in shared memory) until a peer rings it, a timer is due or <see cref="MaxBlock"/>
 /// passes (to look for dead peers).
 /// </summary>
-internal sealed class CatmemTransport : INetworkTransport
+internal sealed partial class CatmemTransport : INetworkTransport
 {
     /// <summary>The longest an idle libOS sleeps before it looks whether its peers still live (a doorbell ends it sooner).</summary>
     public static readonly TimeSpan MaxBlock = TimeSpan.FromMilliseconds(50);
@@ -54,7 +54,7 @@ internal sealed class CatmemTransport : INetworkTransport
         {
             string[] parts = System.IO.Path.GetFileName(path).Split('.');
             int pid = 0;
-            if (parts is ["demikernel-catmem-bell", var bellPid, _]) pid = int.TryParse(bellPid, out int p) ? p : 0;
+            if (parts is ["demikernel-catmem-bell", var bellPid, ..] && parts.Length is 3 or 4) pid = int.TryParse(bellPid, out int p) ? p : 0;
             else if (parts is ["demikernel-catmem", _, var clientPid, _]) pid = int.TryParse(clientPid, out int p) ? p : 0;
             else if (parts is ["demikernel-catmem", _])
             {
@@ -182,12 +182,7 @@ internal sealed class CatmemTransport : INetworkTransport
     /// </summary>
     public void Block(TimeSpan? timeout)
     {
-        long now = Stopwatch.GetTimestamp();
-        if (now - _lastPeerCheck > PeerCheckTicks)
-        {
-            _lastPeerCheck = now;
-            foreach (var socket in _watched) socket.CheckPeer();
-        }
+        CheckPeersIfDue();
         var wait = timeout is { } t && t < MaxBlock ? t : MaxBlock;
         if (wait <= TimeSpan.Zero) return;
         _bell.Sleep(wait, _poll);

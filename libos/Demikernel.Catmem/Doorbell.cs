@@ -12,7 +12,7 @@ namespace Demikernel.Catmem;
 /// (Dekker), so either the sleeper sees the data or the writer sees the flag: no lost wake-up, and no system call on
 /// the data path while the peer is awake.
 /// <code>
-///   +0 sequence (futex word, i32)   +4 sleeping (i32)
+///   +0 sequence (futex word, i32)   +4 sleeping (i32: 0 awake, 1 on the futex, 2 on the FIFO: Doorbell.Fifo.cs)
 /// </code>
 /// </summary>
 internal sealed unsafe partial class Doorbell : IDisposable
@@ -59,7 +59,13 @@ internal sealed unsafe partial class Doorbell : IDisposable
     public void Ring()
     {
         Interlocked.MemoryBarrier(); // our ring store before the flag load (store-load needs a full fence)
-        if (Volatile.Read(ref Sleeping) == 0) return;
+        int sleeping = Volatile.Read(ref Sleeping);
+        if (sleeping == 0) return;
+        if (sleeping == SleepingOnFifo)
+        {
+            RingFifo(); // the owner sleeps in a ppoll with other transports (Doorbell.Fifo.cs)
+            return;
+        }
         Interlocked.Increment(ref Sequence);
         Futex(ref Sequence, FutexWake, int.MaxValue, null);
     }
@@ -69,6 +75,7 @@ internal sealed unsafe partial class Doorbell : IDisposable
     {
         Interlocked.Increment(ref Sequence);
         Futex(ref Sequence, FutexWake, int.MaxValue, null);
+        RingOwnFifo();
     }
 
     /// <summary>
@@ -108,7 +115,15 @@ internal sealed unsafe partial class Doorbell : IDisposable
     [LibraryImport("libc", SetLastError = true)]
     private static partial long syscall(long number, nint a1, long a2, long a3, nint a4, long a5, long a6);
 
-    public void Unlink() => _segment.Unlink();
+    public void Unlink()
+    {
+        _segment.Unlink();
+        UnlinkFifo();
+    }
 
-    public void Dispose() => _segment.Dispose();
+    public void Dispose()
+    {
+        CloseFifo();
+        _segment.Dispose();
+    }
 }

@@ -8,7 +8,7 @@ namespace Demikernel.Catnap;
 /// hands readiness to the sockets, which then make progress on their pending operations. An eventfd in the same epoll
 /// set lets another thread end a <see cref="Block"/> (<see cref="Wake"/>).
 /// </summary>
-internal sealed unsafe class CatnapTransport : INetworkTransport
+internal sealed unsafe class CatnapTransport : IWaitableTransport
 {
     private const int MaxEvents = 256;
     /// <summary>The epoll data of the wake eventfd; socket ids are small indices, so it never names a socket.</summary>
@@ -123,6 +123,16 @@ internal sealed unsafe class CatnapTransport : INetworkTransport
         int ms = timeout is not { } t ? -1 : (int)Math.Min(int.MaxValue, Math.Ceiling(t.TotalMilliseconds));
         Dispatch(ms);
     }
+
+    // Sleeping beside other transports (CombinedTransport): the epoll instance itself is readable while any socket
+    // (or the wake eventfd) has an event, so it sits in the combination's ppoll and the next Poll dispatches the events.
+    public int WaitFd => _epoll;
+
+    public bool PollIsSystemCall => true;
+
+    public bool BeginWait(ref TimeSpan? timeout) => true;
+
+    public void EndWait() { }
 
     /// <summary>
     /// Ends a <see cref="Block"/> in progress, or the next one: adds 1 to the eventfd (one write; the counter coalesces

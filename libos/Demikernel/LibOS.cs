@@ -38,32 +38,42 @@ public static class LibOS
 
     /// <summary>Creates a libOS; throws <see cref="ConfigException"/> with a clear message for an unknown or unavailable
     /// name, or a bad key of the backend's config.</summary>
-    public static DemiLibOS Create(string? name = null, LibOSConfig? config = null, TimeProvider? time = null)
+    public static DemiLibOS Create(string? name = null, LibOSConfig? config = null, TimeProvider? time = null) =>
+        Create(name, config, time, []);
+
+    /// <summary>
+    /// Creates a libOS that runs <paramref name="name"/> and, beside it on the same thread, the transports named in
+    /// <paramref name="also"/> (the server's catmem listener beside catnap): sockets go to the first by default and to
+    /// another through <see cref="DemiLibOS.Socket(string, SocketKind, out QDesc)"/>; see Runtime's CombinedTransport.
+    /// A name in <paramref name="also"/> equal to <paramref name="name"/> adds nothing.
+    /// </summary>
+    public static DemiLibOS Create(string? name, LibOSConfig? config, TimeProvider? time, IReadOnlyList<string> also)
     {
         name = string.IsNullOrEmpty(name) ? DefaultName : name.ToLowerInvariant();
         config ??= new LibOSConfig();
-        var backend = Array.Find(Backends, b => b.Name == name);
-        if (backend is null)
-        {
-            throw new ConfigException(Reserved.Contains(name)
-                ? $"libOS '{name}' is not available in this build (available: {string.Join(", ", Available)})"
-                : $"unknown libOS '{name}' (available: {string.Join(", ", Available)}; reserved: {string.Join(", ", Reserved)})");
-        }
+        var backend = Find(name);
+        var others = also.Select(n => n.ToLowerInvariant()).Where(n => n != name).Distinct().Select(Find).ToList();
         var options = new LibOSOptions
         {
             Time = time ?? TimeProvider.System,
             SpinBudget = TimeSpan.FromMicroseconds(config.GetInt("demikernel", "spin_budget_us", 200)),
             DefaultPopSize = config.GetInt("demikernel", "pop_size", 16 * 1024),
         };
-        INetworkTransport transport;
+        var transports = new List<INetworkTransport>();
         try
         {
-            transport = backend.CreateTransport(config, options.Time);
+            transports.Add(backend.CreateTransport(config, options.Time));
+            foreach (var other in others) transports.Add(other.CreateTransport(config, options.Time));
         }
         catch (BackendConfigException e)
         {
+            foreach (var made in transports) made.Dispose();
             throw new ConfigException(e.Message);
         }
-        return new DemiLibOS(transport, options);
+        return new DemiLibOS(transports.Count == 1 ? transports[0] : new CombinedTransport(transports), options);
     }
+
+    private static LibOSBackend Find(string name) => Array.Find(Backends, b => b.Name == name) ?? throw new ConfigException(Reserved.Contains(name)
+        ? $"libOS '{name}' is not available in this build (available: {string.Join(", ", Available)})"
+        : $"unknown libOS '{name}' (available: {string.Join(", ", Available)}; reserved: {string.Join(", ", Reserved)})");
 }

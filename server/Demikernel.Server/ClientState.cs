@@ -24,12 +24,15 @@ public sealed class ClientState
     /// <summary>The unixsocket path for a client connected through it (redis's CLIENT_UNIX_SOCKET), else null.</summary>
     public string? UnixSocketPath { get; init; }
 
-    /// <summary>The peer as redis names it (CLIENT LIST addr, CLIENT KILL, SLOWLOG): "ip:port", or "path:0" for a
-    /// unix socket client.</summary>
-    public string Address => UnixSocketPath is { } path ? path + ":0" : Peer.ToString();
+    /// <summary>A client of the catmem listener (catmem-listen: shared memory, RedisServer.Catmem.cs).</summary>
+    public bool Catmem { get; init; }
 
-    /// <summary>The local end likewise (CLIENT LIST laddr).</summary>
-    public string LocalAddress => UnixSocketPath is { } path ? path + ":0" : Local.ToString();
+    /// <summary>The peer as redis names it (CLIENT LIST addr, CLIENT KILL, SLOWLOG): "ip:port", "path:0" for a
+    /// unix socket client, "catmem:port" for a catmem one (the client's catmem port).</summary>
+    public string Address => UnixSocketPath is { } path ? path + ":0" : Catmem ? "catmem:" + Peer.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : Peer.ToString();
+
+    /// <summary>The local end likewise (CLIENT LIST laddr; "catmem:NAME" for a catmem client).</summary>
+    public string LocalAddress => UnixSocketPath is { } path ? path + ":0" : Catmem ? "catmem:" + Local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) : Local.ToString();
 
     public long CreatedMs { get; }
     public long LastInteractionMs { get; set; }

@@ -33,6 +33,7 @@ Demikernel.Server.Interop.Posix.RestoreDefaultSigint();
     ("proto-max-bulk-len", "largest bulk string a request may carry (default 512mb)"),
     ("tcp-keepalive", "seconds of idle before TCP keepalive probes on client connections; 0 = off (default 300)"),
     ("replicaof", "HOST PORT: start as a replica of that master (default: a master)"),
+    ("catmem-listen", "NAME: also accept catmem (shared-memory) clients on this catmem name, a port 1-65535, beside the network listener (default: none)"),
 ];
 var libosName = new Option<string?>("--libos") { Description = $"libOS to run on: {string.Join(", ", LibOS.Available)} (default catnap)" };
 var configFile = new Option<string?>("--config") { Description = "YAML config file (see configs/); a redis.conf and command-line options override its server: keys" };
@@ -46,7 +47,7 @@ string[] yamlServerKeys =
     "maxmemory", "maxmemory-policy", "maxmemory-samples", "maxmemory-eviction-tenacity", "lfu-log-factor", "lfu-decay-time",
     "lazyfree-lazy-eviction", "client-output-buffer-limit", "client-query-buffer-limit", "proto-max-bulk-len", "tcp-keepalive",
     "tls-port", "tls-cert-file", "tls-key-file", "tls-key-file-pass", "tls-ca-cert-file", "tls-ca-cert-dir", "tls-auth-clients",
-    "tls-protocols", "tls-session-caching",
+    "tls-protocols", "tls-session-caching", "catmem-listen",
 ];
 
 // The memory bound (redis.conf names and units: 50mb, 1gb), checked like CONFIG SET.
@@ -177,7 +178,8 @@ root.SetAction(parse =>
         if (maxClients == 0) return 1;
         options = options with { MaxClients = maxClients };
         config.LoadDirective("maxclients", [maxClients.ToString(System.Globalization.CultureInfo.InvariantCulture)], out _);
-        using var libos = LibOS.Create(options.LibOS, yaml);
+        // catmem-listen: catmem runs beside the chosen libOS on the same thread (RedisServer.Catmem.cs)
+        using var libos = LibOS.Create(options.LibOS, yaml, null, config.CatmemListen != 0 ? ["catmem"] : []);
         // After the server's and the libOS's keys were read: what is left is a typo or a setting we do not have.
         foreach (string name in yaml.UnusedEnvironmentOverrides()) log.UnknownEnvironmentOverride(name);
         var server = new RedisServer(libos, options, log, logging.Level, config);

@@ -20,7 +20,7 @@ namespace Demikernel.Server;
 /// </code>
 /// Everything runs on the libOS thread; the server uses only the queue API.
 /// </summary>
-public sealed class RedisServer
+public sealed partial class RedisServer
 {
     private readonly Dictionary<long, ClientSession> _clients = [];
     private long _nextClientId;
@@ -272,7 +272,13 @@ public sealed class RedisServer
                 return rc;
             }
         }
-        if (_listeners.Count == 0 && !_unixListener.IsValid && !Tls.Listening)
+        rc = StartCatmem(); // catmem-listen: shared-memory clients beside the network listener (RedisServer.Catmem.cs)
+        if (rc != 0)
+        {
+            CloseListeners();
+            return rc;
+        }
+        if (_listeners.Count == 0 && !_unixListener.IsValid && !Tls.Listening && !_catmemListener.IsValid)
         {
             Log.NotListeningAnywhere();
             return Errno.EADDRNOTAVAIL;
@@ -478,6 +484,7 @@ public sealed class RedisServer
         foreach (var listener in _listeners) LibOS.Close(listener);
         _listeners.Clear();
         Tls.Close();
+        CloseCatmemListener();
         if (_unixListener.IsValid)
         {
             LibOS.Close(_unixListener);
@@ -559,7 +566,7 @@ public sealed class RedisServer
         foreach (var client in _clients.Values.ToArray()) client.Kill();
     }
 
-    private async ValueTask AcceptLoop(QDesc listener, bool unix)
+    private async ValueTask AcceptLoop(QDesc listener, bool unix, bool catmem = false)
     {
         while (!Stopping)
         {
@@ -578,7 +585,7 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd));
                 continue;
             }
-            if (!unix && Config.ProtectedMode && Acl.Default.NoPass && !IsLoopbackPeer(accepted.Address))
+            if (!unix && !catmem && Config.ProtectedMode && Acl.Default.NoPass && !IsLoopbackPeer(accepted.Address))
             {
                 // redis-server 7.0 (networking.c clientAcceptHandler): protected mode, no password for the default
                 // user and a peer that is not 127.0.0.1 (or ::1): the explanation, then the connection closes.
@@ -586,19 +593,19 @@ public sealed class RedisServer
                 LibOS.Spawn(() => RejectAsync(qd, ProtectedModeDenied));
                 continue;
             }
-            AddClient(qd, accepted.Address, tls: null, unixSocketPath: unix ? Config.UnixSocket : null);
+            AddClient(qd, accepted.Address, tls: null, unixSocketPath: unix ? Config.UnixSocket : null, catmem: catmem);
         }
     }
 
     /// <summary>A new client connection: its state and session, registered and started (for TLS, the session
     /// begins with the handshake).</summary>
-    internal void AddClient(QDesc qd, InetEndpoint peer, TlsChannel? tls, string? unixSocketPath = null)
+    internal void AddClient(QDesc qd, InetEndpoint peer, TlsChannel? tls, string? unixSocketPath = null, bool catmem = false)
     {
         LibOS.GetSockName(qd, out var local);
         if (Config.TcpKeepAlive > 0) SetKeepAlive(qd, Config.TcpKeepAlive);
         var client = new ClientState(++_nextClientId, qd, peer, local, NowMs)
         {
-            Authenticated = !RequiresAuth, User = Acl.Default, UnixSocketPath = unixSocketPath,
+            Authenticated = !RequiresAuth, User = Acl.Default, UnixSocketPath = unixSocketPath, Catmem = catmem,
         };
         var session = new ClientSession(this, client) { Tls = tls };
         _clients.Add(client.Id, session);

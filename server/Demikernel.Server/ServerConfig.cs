@@ -111,6 +111,7 @@ public sealed partial class ServerConfig
         AddReplicationDefaults();
         AddTlsDefaults();
         AddClusterDefaults();
+        AddCatmemDefaults();
         Apply();
     }
 
@@ -268,7 +269,7 @@ public sealed partial class ServerConfig
         if (key is "databases" or "unixsocket" or "replicaof" or "unixsocketperm" or "daemonize" or "io-threads" or "cluster-enabled" or "rdbchecksum" or "enable-debug-command" or "enable-module-command"
             or "appendfilename" or "appenddirname" or "logfile" or "aclfile")
             return "can't set immutable config";
-        if (IsClusterImmutable(key)) return "can't set immutable config";
+        if (IsClusterImmutable(key) || IsCatmemImmutable(key)) return "can't set immutable config";
         // Kept for CONFIG GET (clients read them) but not acted on yet: refused with redis-server's text for a parameter
         // that cannot change at runtime, rather than accepted and ignored. Each leaves this list when it is applied.
         if (NotAppliedYet.Contains(key)) return "can't set immutable config";
@@ -490,7 +491,7 @@ public sealed partial class ServerConfig
                 }
                 return "argument(s) must be one of the following: debug, verbose, notice, warning";
             default:
-                return ValidateReplication(key, v) ?? ValidateTls(key, v) ?? ValidateCluster(key, v);
+                return ValidateReplication(key, v) ?? ValidateTls(key, v) ?? ValidateCluster(key, v) ?? ValidateCatmem(key, v);
         }
     }
 

@@ -109,7 +109,7 @@ public sealed class ServerDiagnostics
         long micros = (_server.LibOS.Time.GetUtcNow().UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
         var line = new StringBuilder("+");
         line.Append(CultureInfo.InvariantCulture, $"{micros / 1_000_000}.{micros % 1_000_000:D6} ");
-        line.Append(CultureInfo.InvariantCulture, $"[{client.Database} {(client.IsScript ? "lua" : client.UnixSocketPath is { } path ? "unix:" + path : client.Peer.ToString())}] ");
+        line.Append(CultureInfo.InvariantCulture, $"[{client.Database} {(client.IsScript ? "lua" : client.UnixSocketPath is { } path ? "unix:" + path : client.Catmem ? client.Address : client.Peer.ToString())}] ");
         var args = RedactedArgs(ref c);
         for (int j = 0; j < args.Count; j++)
         {
