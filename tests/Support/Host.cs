@@ -2,17 +2,20 @@ using System.Text;
 using Demikernel;
 using Demikernel.Runtime;
 
-namespace Demikernel.Catnip.Tests;
+namespace Demikernel.Tests.Support;
 
 /// <summary>
-/// This test assembly run as a program, so a test can put a DPDK client in a process of its own (EAL initialises once
-/// per process): <c>dotnet Demikernel.Catnip.Tests.dll MODE --libos NAME --config FILE --target IP:PORT</c>.
+/// A test assembly that links this file run as a program (Demikernel.Catnip.Tests, Demikernel.Conformance.Tests), so a
+/// test can put a client in a process of its own (DPDK's EAL initialises once per process; a catmem or catnap client
+/// beside a server in another process): <c>dotnet ASSEMBLY.dll MODE --libos NAME --config FILE --target IP:PORT</c>.
+/// The checks are also called in-process (<see cref="Queue"/> on catloop, whose streams never leave one libOS).
 /// <list type="bullet">
 /// <item><c>resp</c>: SET/GET/DEL round trips of values from 0 bytes to 300 kB, and 200 pipelined SETs and GETs in one
 /// push each, every reply compared byte for byte with what redis-server answers;</item>
 /// <item><c>refused</c>: a connect to a port nobody listens on fails with ECONNREFUSED within 5 s;</item>
 /// <item><c>queue</c>: the queue API against an echo server: a multi-segment SGA comes back intact, WaitAny over two
-/// connections reports each one's pop with its index, and a closed descriptor answers EBADF.</item>
+/// connections reports each one's pop with its index, a wait that times out leaves its pop pending (and the pop then
+/// completes), and a closed descriptor answers EBADF.</item>
 /// </list>
 /// Prints one line and exits 0 only if every check passed.
 /// </summary>
@@ -56,13 +59,13 @@ public static class Host
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: Demikernel.Catnip.Tests resp|refused --libos NAME --config FILE --target IP:PORT");
+        Console.Error.WriteLine($"usage: {typeof(Host).Assembly.GetName().Name} resp|refused|queue --libos NAME --config FILE --target IP:PORT");
         return 2;
     }
 
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    private static string Resp(DemiLibOS libos, IPv4Endpoint to)
+    internal static string Resp(DemiLibOS libos, IPv4Endpoint to)
     {
         var qd = Connect(libos, to);
         int checks = 0;
@@ -97,7 +100,7 @@ public static class Host
         return $"{checks} replies as expected";
     }
 
-    private static string Refused(DemiLibOS libos, IPv4Endpoint to)
+    internal static string Refused(DemiLibOS libos, IPv4Endpoint to)
     {
         Check(libos.Socket(SocketKind.Stream, out var qd) == 0, "socket");
         Check(libos.Connect(qd, to, out var qt) == 0, "connect");
@@ -109,7 +112,7 @@ public static class Host
         return $"ECONNREFUSED after {elapsed.TotalMilliseconds:F0} ms";
     }
 
-    private static string Queue(DemiLibOS libos, IPv4Endpoint to)
+    internal static string Queue(DemiLibOS libos, IPv4Endpoint to)
     {
         var a = Connect(libos, to);
         var b = Connect(libos, to);
@@ -153,12 +156,19 @@ public static class Host
         Check(index == 0 && second.Qd == a && second.Sga.TotalLength > 0, $"WaitAny reported index {index}, expected a's pop (0)");
         libos.SgaFree(second.Sga);
 
+        // A wait that times out leaves the operation pending; the data that comes later completes the same qtoken.
+        Check(libos.Pop(a, out var late) == 0, "pop (late)");
+        Check(libos.Wait(late, out _, TimeSpan.FromMilliseconds(20)) == Errno.ETIMEDOUT, "a wait on a pop with nothing to read did not time out");
+        PushText(libos, a, "late");
+        Check(libos.Wait(late, out var third, Limit) == 0 && third.Succeeded && third.Sga.TotalLength > 0, $"the timed-out pop did not complete later: {third.ErrorName}");
+        libos.SgaFree(third.Sga);
+
         // A closed descriptor is gone.
         Check(libos.Close(b) == 0, "close");
         Check(libos.Pop(b, out _) == Errno.EBADF, "pop on a closed descriptor did not fail with EBADF");
         Check(libos.Close(b) == Errno.EBADF, "a second close did not fail with EBADF");
         libos.Close(a);
-        return "multi-segment SGA intact, WaitAny indices right, EBADF after close";
+        return "multi-segment SGA intact, WaitAny indices right, a timed-out pop completes later, EBADF after close";
     }
 
     private static void PushText(DemiLibOS libos, QDesc qd, string text)

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Demikernel.Runtime;
 
-namespace Demikernel.Catpowder.Tests;
+namespace Demikernel.Tests.Support;
 
 /// <summary>What an external program did.</summary>
 public sealed record ToolResult(string CommandLine, int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
@@ -153,7 +153,10 @@ public sealed partial class VethPair : IDisposable
     /// process's environment: only <paramref name="environment"/> overrides keys.
     /// </summary>
     public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null) =>
-        LibOSConfig.Parse(new StringReader($"""
+        LibOSConfig.Parse(new StringReader(ConfigYaml(extraYaml)), environment ?? (_ => null));
+
+    /// <summary>The YAML text of <see cref="Config"/>, for a program started in our namespace with <c>--config</c>.</summary>
+    public string ConfigYaml(string extraYaml = "") => $"""
             demikernel:
               local_ipv4_addr: {OurAddress}
               spin_budget_us: 200
@@ -164,7 +167,7 @@ public sealed partial class VethPair : IDisposable
               mss: 1460
               arp_table: {"{}"}
             {extraYaml}
-            """), environment ?? (_ => null));
+            """;
 
     /// <summary>Runs a program on Linux's side.</summary>
     public ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.InNamespace(Theirs, timeout, file, args);
