@@ -46,9 +46,9 @@ internal static partial class Checks
         using var ourServer = site.LinuxAddress is null ? EchoServer(site, port) : null;
         if (site.LinuxAddress is not null) StartLinuxEchoServer(site, port);
         string peer = site.LinuxAddress ?? site.ServerAddress;
-        using (var queue = site.Start(Self, ["queue", .. site.Args(client: true), "--target", $"{peer}:{port}"]))
+        using (var queue = site.StartClient(Self, ["queue", .. site.Args(client: true), "--target", $"{peer}:{port}"]))
             output.WriteLine(queue.Succeed(Run));
-        using var refused = site.Start(Self, ["refused", .. site.Args(client: true), "--target", $"{peer}:{closed}"]);
+        using var refused = site.StartClient(Self, ["refused", .. site.Args(client: true), "--target", $"{peer}:{closed}"]);
         output.WriteLine(refused.Succeed(Run));
     }
 
@@ -72,7 +72,7 @@ internal static partial class Checks
         }
         else
         {
-            using var client = site.Start("demi-echo.dll", ["client", .. site.Args(client: true), "--connect", $"{site.ServerAddress}:{port}",
+            using var client = site.StartClient("demi-echo.dll", ["client", .. site.Args(client: true), "--connect", $"{site.ServerAddress}:{port}",
                 "--connections", "4", "--bytes", (EchoBytes / 4).ToString(CultureInfo.InvariantCulture), "--message-size", "65536", "--timeout", "120"]);
             string report = client.Succeed(TimeSpan.FromSeconds(150));
             output.WriteLine(report);
@@ -110,8 +110,8 @@ internal static partial class Checks
     }
 
     /// <summary>
-    /// The server on the target and our clients: on the same target where a second process of it can connect, else on
-    /// catnap from Linux's side. First Host.Resp (SET/GET/DEL of values up to 300 kB and 200 pipelined SETs and GETs,
+    /// The server on the target and our clients: on the same target where a second process of it can connect (on a
+    /// veth: our stack at Linux's end too), else on catnap from Linux's side (tap). First Host.Resp (SET/GET/DEL of values up to 300 kB and 200 pipelined SETs and GETs,
     /// every reply compared byte for byte with redis-server's), then the load generator: 4 connections × pipeline 8,
     /// SET:GET 1:1, 20,000 measured requests, no error reply.
     /// </summary>
@@ -126,9 +126,9 @@ internal static partial class Checks
         string libos;
         if (site.SecondInstance)
         {
-            using (var resp = site.Start(Self, ["resp", .. site.Args(client: true), "--target", target]))
+            using (var resp = site.StartClient(Self, ["resp", .. site.Args(client: true), "--target", target]))
                 output.WriteLine(resp.Succeed(Run));
-            using var client = site.Start("demi-loadgen.dll", [.. site.Args(client: true), .. load]);
+            using var client = site.StartClient("demi-loadgen.dll", [.. site.Args(client: true), .. load]);
             report = client.Succeed(Run);
             libos = site.LibOS;
         }
@@ -159,7 +159,7 @@ internal static partial class Checks
     {
         ushort port = site.Port();
         StartLinuxEchoServer(site, port);
-        using var client = site.Start("demi-echo.dll", ["client", .. site.Args(client: true), "--connect", $"{site.LinuxAddress}:{port}",
+        using var client = site.StartClient("demi-echo.dll", ["client", .. site.Args(client: true), "--connect", $"{site.LinuxAddress}:{port}",
             "--connections", "4", "--bytes", "2000000", "--message-size", "4096", "--timeout", "60"]);
         string report = client.Succeed(Run);
         output.WriteLine(report);

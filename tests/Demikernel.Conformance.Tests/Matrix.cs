@@ -39,15 +39,18 @@ internal static class Matrix
     public static IEnumerable<(string Target, string Check)> Runnable() =>
         from t in Targets from c in Checks where !NotApplicable.ContainsKey((t, c)) select (t, c);
 
-    /// <summary>The site a cell's target runs on (catloop has none: it runs inside the test process).</summary>
-    public static Site Open(string target) => target switch
+    /// <summary>
+    /// The site a cell's target runs on (catloop has none: it runs inside the test process). On a veth, the load
+    /// generator's cell puts our stack on both ends, so that client and server both bypass the kernel.
+    /// </summary>
+    public static Site Open(string target, string check) => target switch
     {
         "catnap" => new CatnapSite(),
         "catmem" => new CatmemSite(),
-        "catpowder" => new CatpowderSite(),
+        "catpowder" => new CatpowderSite(bothEndsOurs: check == LoadGen),
         "catnip-memif" => new CatnipMemifSite(),
-        "catnip-af_packet" => new CatnipVethSite("net_af_packet"),
-        "catnip-af_xdp" => new CatnipVethSite("net_af_xdp"),
+        "catnip-af_packet" => new CatnipVethSite("net_af_packet", bothEndsOurs: check == LoadGen),
+        "catnip-af_xdp" => new CatnipVethSite("net_af_xdp", bothEndsOurs: check == LoadGen),
         "catnip-tap" => new CatnipTapSite(),
         _ => throw new ArgumentException($"no site for {target}"),
     };

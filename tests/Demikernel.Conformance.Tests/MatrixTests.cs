@@ -27,7 +27,7 @@ public sealed class MatrixTests(ITestOutputHelper output)
         }
         else
         {
-            using var site = Matrix.Open(target);
+            using var site = Matrix.Open(target, check);
             Checks.For(site, check, output);
         }
         output.WriteLine($"cell {target} × {check}: {watch.Elapsed.TotalSeconds:F1} s");

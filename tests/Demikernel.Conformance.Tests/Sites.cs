@@ -51,15 +51,30 @@ internal abstract class Site : IDisposable
         return (ushort)((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    /// <summary>Starts one of our programs (from the test's output directory) where the target runs.</summary>
-    public virtual Child Start(string dll, params string[] args)
+    /// <summary>The network namespace of our client side, where it is not the server's.</summary>
+    public virtual string? ClientNamespace => Namespace;
+
+    /// <summary>Starts one of our programs (from the test's output directory) on the target's server side.</summary>
+    public Child Start(string dll, params string[] args) => Started(Child.Dotnet(Namespace, dll, args));
+
+    /// <summary>Starts one of our programs on the target's client side (with <see cref="Args"/>(client: true)).</summary>
+    public Child StartClient(string dll, params string[] args) => Started(Child.Dotnet(ClientNamespace, dll, args));
+
+    private Child Started(Child child)
     {
-        var child = Child.Dotnet(Namespace, dll, args);
-        Started(child);
-        return child;
+        try
+        {
+            OnStarted(child);
+            return child;
+        }
+        catch
+        {
+            child.Dispose();
+            throw;
+        }
     }
 
-    protected virtual void Started(Child child) { }
+    protected virtual void OnStarted(Child child) { }
 
     /// <summary>Runs a program on Linux's side (only where <see cref="LinuxAddress"/> is set).</summary>
     public virtual ToolResult Linux(TimeSpan timeout, string file, params string[] args) => throw new InvalidOperationException($"Linux does not reach {LibOS}");
@@ -114,7 +129,7 @@ internal sealed class CatmemSite : Site
         return port;
     }
 
-    protected override void Started(Child child) => _pids.Add(child.Id);
+    protected override void OnStarted(Child child) => _pids.Add(child.Id);
 
     /// <summary>A killed catmem program cannot remove its doorbell, nor a killed server its listener's name.</summary>
     public override void Dispose()
@@ -126,18 +141,25 @@ internal sealed class CatmemSite : Site
     }
 }
 
-/// <summary>Our end of a veth pair in a namespace (no address; our stack is 10.77.0.2), Linux's TCP/IP at the other end.</summary>
+/// <summary>
+/// Our end of a veth pair in a namespace (no address; our stack is 10.77.0.2), and at the other end Linux's TCP/IP
+/// (10.77.0.1) or, with <paramref name="bothEndsOurs"/>, a second stack of ours on the same libOS and device there
+/// (the kernel's address removed), so that client and server both bypass the kernel.
+/// </summary>
 internal abstract class VethSite : Site
 {
     protected readonly VethPair Pair;
+    protected readonly bool BothEndsOurs;
     private readonly List<Process> _linux = [];
 
-    protected VethSite()
+    protected VethSite(bool bothEndsOurs)
     {
+        BothEndsOurs = bothEndsOurs;
         Pair = new VethPair();
         try
         {
             Prepare();
+            if (bothEndsOurs) Pair.TakeOverLinuxSide();
         }
         catch
         {
@@ -149,9 +171,10 @@ internal abstract class VethSite : Site
     protected virtual void Prepare() { }
 
     public override string? Namespace => Pair.Ours;
+    public override string? ClientNamespace => BothEndsOurs ? Pair.Theirs : Pair.Ours;
     public override string ServerAddress => VethPair.OurAddress;
-    public override string? LinuxAddress => VethPair.TheirAddress;
-    public override bool SecondInstance => false;
+    public override string? LinuxAddress => BothEndsOurs ? null : VethPair.TheirAddress;
+    public override bool SecondInstance => BothEndsOurs;
     public override ushort Port() => _nextPort++; // a namespace of our own: every port is free
     private ushort _nextPort = 7000;
 
@@ -173,18 +196,24 @@ internal abstract class VethSite : Site
 }
 
 /// <summary>catpowder: our InetStack on an AF_PACKET socket on our end of the veth.</summary>
-internal sealed class CatpowderSite : VethSite
+internal sealed class CatpowderSite(bool bothEndsOurs = false) : VethSite(bothEndsOurs)
 {
-    private string? _config;
+    private string? _config, _clientConfig;
     public override string LibOS => "catpowder";
     protected override string? ServerConfig => _config ??= Files.Write(".yaml", Pair.ConfigYaml());
+
+    protected override string? ClientConfig => !BothEndsOurs ? ServerConfig
+        : _clientConfig ??= Files.Write(".yaml", VethPair.CatpowderYaml(VethPair.TheirAddress, Pair.Theirs));
 }
 
 /// <summary>catnip with DPDK's net_af_packet or net_af_xdp on our end of the veth.</summary>
-internal sealed class CatnipVethSite(string driver) : VethSite
+internal sealed class CatnipVethSite(string driver, bool bothEndsOurs = false) : VethSite(bothEndsOurs)
 {
-    private string? _config;
+    private string? _config, _clientConfig;
     public override string LibOS => "catnip";
+
+    protected override string? ClientConfig => !BothEndsOurs ? ServerConfig
+        : _clientConfig ??= Files.Write(".yaml", CatnipSetup.Config(VethPair.TheirAddress, Pair.TheirMac, $"{driver}0,iface={Pair.Theirs}"));
 
     /// <summary>These drivers do not read the kernel's virtio-net header, so Linux sends with transmit checksum offload off: every frame carries a full checksum.</summary>
     protected override void Prepare()
@@ -229,7 +258,7 @@ internal sealed class CatnipTapSite : Site
     private ushort _nextPort = 7000;
     protected override string? ServerConfig => _config ??= Files.Write(".yaml", CatnipSetup.Config("10.78.0.2", "02:00:00:00:78:02", $"net_tap0,iface={Interface}"));
 
-    protected override void Started(Child child)
+    protected override void OnStarted(Child child)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (Tool.Run(Short, "ip", "-n", _ns, "link", "show", "dev", Interface).ExitCode != 0)

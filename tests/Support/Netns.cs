@@ -156,12 +156,25 @@ public sealed partial class VethPair : IDisposable
         LibOSConfig.Parse(new StringReader(ConfigYaml(extraYaml)), environment ?? (_ => null));
 
     /// <summary>The YAML text of <see cref="Config"/>, for a program started in our namespace with <c>--config</c>.</summary>
-    public string ConfigYaml(string extraYaml = "") => $"""
+    public string ConfigYaml(string extraYaml = "") => CatpowderYaml(OurAddress, Ours, extraYaml);
+
+    /// <summary>
+    /// Makes Linux's side ours too: its address is removed (and IPv6 turned off), so a second stack of ours can be
+    /// <see cref="TheirAddress"/> on <see cref="Theirs"/> without the kernel answering beside it.
+    /// </summary>
+    public void TakeOverLinuxSide()
+    {
+        Ip("-n", Theirs, "addr", "flush", "dev", Theirs);
+        Tool.InNamespace(Theirs, IpTimeout, "sh", "-c", $"echo 1 > /proc/sys/net/ipv6/conf/{Theirs}/disable_ipv6 2>/dev/null; true");
+    }
+
+    /// <summary>A catpowder configuration: our stack is <paramref name="address"/> on interface <paramref name="iface"/>.</summary>
+    public static string CatpowderYaml(string address, string iface, string extraYaml = "") => $"""
             demikernel:
-              local_ipv4_addr: {OurAddress}
+              local_ipv4_addr: {address}
               spin_budget_us: 200
             raw_socket:
-              linux_interface_name: {Ours}
+              linux_interface_name: {iface}
             inetstack_config:
               mtu: 1500
               mss: 1460
