@@ -13,7 +13,8 @@ namespace Demikernel.Tests.Support;
 /// <item><c>resp</c>: SET/GET/DEL round trips of values from 0 bytes to 300 kB, and 200 pipelined SETs and GETs in one
 /// push each, every reply compared byte for byte with what redis-server answers;</item>
 /// <item><c>refused</c>: a connect to a port nobody listens on fails with ECONNREFUSED within 5 s;</item>
-/// <item><c>queue</c>: the queue API against an echo server: a multi-segment SGA comes back intact, WaitAny over two
+/// <item><c>queue</c>: the queue API against an echo server: getpeername and getsockname of two connections, a
+/// multi-segment SGA comes back intact, WaitAny over two
 /// connections reports each one's pop with its index, a wait that times out leaves its pop pending (and the pop then
 /// completes), and a closed descriptor answers EBADF.</item>
 /// </list>
@@ -116,6 +117,11 @@ public static class Host
     {
         var a = Connect(libos, to);
         var b = Connect(libos, to);
+        // Each end knows its peer (the target) and its own distinct local port.
+        Check(libos.GetPeerName(a, out var peer) == 0 && (IPv4Endpoint)peer == to, $"getpeername gave {peer}, expected {to}");
+        Check(libos.GetSockName(a, out var localA) == 0, "getsockname");
+        Check(libos.GetSockName(b, out var localB) == 0, "getsockname");
+        Check(localA.Port != 0 && localA.Port != localB.Port, $"local ports {localA.Port} and {localB.Port}: expected two distinct ports");
         // A three-segment SGA (100 B, 2000 B, 70000 B) pushed at once comes back byte for byte.
         var sga = libos.SgaAlloc([100, 2000, 70_000]);
         Check(sga.SegmentCount == 3, $"SgaAlloc gave {sga.SegmentCount} segments");
@@ -168,7 +174,7 @@ public static class Host
         Check(libos.Pop(b, out _) == Errno.EBADF, "pop on a closed descriptor did not fail with EBADF");
         Check(libos.Close(b) == Errno.EBADF, "a second close did not fail with EBADF");
         libos.Close(a);
-        return "multi-segment SGA intact, WaitAny indices right, a timed-out pop completes later, EBADF after close";
+        return "peer and local names right, multi-segment SGA intact, WaitAny indices right, a timed-out pop completes later, EBADF after close";
     }
 
     private static void PushText(DemiLibOS libos, QDesc qd, string text)
