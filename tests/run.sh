@@ -17,7 +17,7 @@ command -v ping >/dev/null 2>&1 || need+=(iputils-ping)
 command -v clang-14 >/dev/null 2>&1 || need+=(clang-14)                    # builds the libFuzzer driver (tests/Demikernel.Fuzz)
 [ -f /usr/lib/llvm-14/lib/libFuzzer.a ] || need+=(libfuzzer-14-dev)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)                              # builds catnip's DPDK shim
-dpkg -s libdpdk-dev >/dev/null 2>&1 || need+=(libdpdk-dev)                 # DPDK 22.11 for catnip (Demikernel.Catnip.Tests)
+dpkg -s libdpdk-dev >/dev/null 2>&1 || need+=(libdpdk-dev)                 # DPDK 22.11 for catnip (Demikernel.Catnip.Tests, Demikernel.Conformance.Tests)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "== installing: ${need[*]}"

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Demikernel.Runtime;
 
-namespace Demikernel.Catpowder.Tests;
+namespace Demikernel.Tests.Support;
 
 /// <summary>What an external program did.</summary>
 public sealed record ToolResult(string CommandLine, int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed)
@@ -153,18 +153,34 @@ public sealed partial class VethPair : IDisposable
     /// process's environment: only <paramref name="environment"/> overrides keys.
     /// </summary>
     public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null) =>
-        LibOSConfig.Parse(new StringReader($"""
+        LibOSConfig.Parse(new StringReader(ConfigYaml(extraYaml)), environment ?? (_ => null));
+
+    /// <summary>The YAML text of <see cref="Config"/>, for a program started in our namespace with <c>--config</c>.</summary>
+    public string ConfigYaml(string extraYaml = "") => CatpowderYaml(OurAddress, Ours, extraYaml);
+
+    /// <summary>
+    /// Makes Linux's side ours too: its address is removed (and IPv6 turned off), so a second stack of ours can be
+    /// <see cref="TheirAddress"/> on <see cref="Theirs"/> without the kernel answering beside it.
+    /// </summary>
+    public void TakeOverLinuxSide()
+    {
+        Ip("-n", Theirs, "addr", "flush", "dev", Theirs);
+        Tool.InNamespace(Theirs, IpTimeout, "sh", "-c", $"echo 1 > /proc/sys/net/ipv6/conf/{Theirs}/disable_ipv6 2>/dev/null; true");
+    }
+
+    /// <summary>A catpowder configuration: our stack is <paramref name="address"/> on interface <paramref name="iface"/>.</summary>
+    public static string CatpowderYaml(string address, string iface, string extraYaml = "") => $"""
             demikernel:
-              local_ipv4_addr: {OurAddress}
+              local_ipv4_addr: {address}
               spin_budget_us: 200
             raw_socket:
-              linux_interface_name: {Ours}
+              linux_interface_name: {iface}
             inetstack_config:
               mtu: 1500
               mss: 1460
               arp_table: {"{}"}
             {extraYaml}
-            """), environment ?? (_ => null));
+            """;
 
     /// <summary>Runs a program on Linux's side.</summary>
     public ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.InNamespace(Theirs, timeout, file, args);

@@ -3,17 +3,21 @@ using Demikernel;
 using Demikernel.InetStack;
 using Demikernel.Runtime;
 
-namespace Demikernel.Catnip.Tests;
+namespace Demikernel.Tests.Support;
 
 /// <summary>
-/// This test assembly run as a program, so a test can put a DPDK client in a process of its own (EAL initialises once
-/// per process): <c>dotnet Demikernel.Catnip.Tests.dll MODE --libos NAME --config FILE --target IP:PORT</c>.
+/// A test assembly that links this file run as a program (Demikernel.Catnip.Tests, Demikernel.Conformance.Tests), so a
+/// test can put a client in a process of its own (DPDK's EAL initialises once per process; a catmem or catnap client
+/// beside a server in another process): <c>dotnet ASSEMBLY.dll MODE --libos NAME --config FILE --target IP:PORT</c>.
+/// The checks are also called in-process (<see cref="Queue"/> on catloop, whose streams never leave one libOS).
 /// <list type="bullet">
 /// <item><c>resp</c>: SET/GET/DEL round trips of values from 0 bytes to 300 kB, and 200 pipelined SETs and GETs in one
 /// push each, every reply compared byte for byte with what redis-server answers;</item>
 /// <item><c>refused</c>: a connect to a port nobody listens on fails with ECONNREFUSED within 5 s;</item>
-/// <item><c>queue</c>: the queue API against an echo server: a multi-segment SGA comes back intact, WaitAny over two
-/// connections reports each one's pop with its index, and a closed descriptor answers EBADF.</item>
+/// <item><c>queue</c>: the queue API against an echo server: getpeername and getsockname of two connections, a
+/// multi-segment SGA comes back intact, WaitAny over two
+/// connections reports each one's pop with its index, a wait that times out leaves its pop pending (and the pop then
+/// completes), and a closed descriptor answers EBADF.</item>
 /// </list>
 /// Prints one line and exits 0 only if every check passed.
 /// </summary>
@@ -57,13 +61,13 @@ public static class Host
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: Demikernel.Catnip.Tests resp|refused --libos NAME --config FILE --target IP:PORT");
+        Console.Error.WriteLine($"usage: {typeof(Host).Assembly.GetName().Name} resp|refused|queue --libos NAME --config FILE --target IP:PORT");
         return 2;
     }
 
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(30);
 
-    private static string Resp(DemiLibOS libos, IPv4Endpoint to)
+    internal static string Resp(DemiLibOS libos, IPv4Endpoint to)
     {
         var qd = Connect(libos, to);
         int checks = 0;
@@ -106,12 +110,18 @@ public static class Host
 
     /// <summary>
     /// On catnip: every received frame reached pop in its own mbuf (no byte copied by the device or the stack) and every
-    /// lent mbuf went back to DPDK once the SGAs were freed and the connection closed.
+    /// lent mbuf went back to DPDK once the SGAs were freed and the connection closed; with rx_zero_copy off, that frames
+    /// were copied and none lent.
     /// </summary>
     private static string ZeroCopyReceive(DemiLibOS libos)
     {
         if (libos.Transport is not DeviceTransport<DpdkPhysicalLayer> catnip) return "";
         var device = catnip.Device.Stats;
+        if (!catnip.Device.ZeroCopyReceive)
+        {
+            Check(device.RxFramesLent == 0 && device.RxFramesCopied > 0, "rx_zero_copy is off, yet received frames were lent or none copied");
+            return $"; {device.RxFramesCopied} frames received by copy (rx_zero_copy off)";
+        }
         long stackCopied = catnip.Stack.Interface.Stats.RxPayloadBytesCopied;
         Check(device.RxFramesLent > 0, "no received frame was lent to the stack in its mbuf");
         Check(device.RxBytesCopied == 0 && device.RxFramesCopied == 0,
@@ -127,7 +137,7 @@ public static class Host
         return $"; {device.RxFramesLent} frames received without a copy (0 bytes copied), every mbuf back{transmit}";
     }
 
-    private static string Refused(DemiLibOS libos, IPv4Endpoint to)
+    internal static string Refused(DemiLibOS libos, IPv4Endpoint to)
     {
         Check(libos.Socket(SocketKind.Stream, out var qd) == 0, "socket");
         Check(libos.Connect(qd, to, out var qt) == 0, "connect");
@@ -139,10 +149,15 @@ public static class Host
         return $"ECONNREFUSED after {elapsed.TotalMilliseconds:F0} ms";
     }
 
-    private static string Queue(DemiLibOS libos, IPv4Endpoint to)
+    internal static string Queue(DemiLibOS libos, IPv4Endpoint to)
     {
         var a = Connect(libos, to);
         var b = Connect(libos, to);
+        // Each end knows its peer (the target) and its own distinct local port.
+        Check(libos.GetPeerName(a, out var peer) == 0 && (IPv4Endpoint)peer == to, $"getpeername gave {peer}, expected {to}");
+        Check(libos.GetSockName(a, out var localA) == 0, "getsockname");
+        Check(libos.GetSockName(b, out var localB) == 0, "getsockname");
+        Check(localA.Port != 0 && localA.Port != localB.Port, $"local ports {localA.Port} and {localB.Port}: expected two distinct ports");
         // A three-segment SGA (100 B, 2000 B, 70000 B) pushed at once comes back byte for byte.
         var sga = libos.SgaAlloc([100, 2000, 70_000]);
         Check(sga.SegmentCount == 3, $"SgaAlloc gave {sga.SegmentCount} segments");
@@ -183,12 +198,19 @@ public static class Host
         Check(index == 0 && second.Qd == a && second.Sga.TotalLength > 0, $"WaitAny reported index {index}, expected a's pop (0)");
         libos.SgaFree(second.Sga);
 
+        // A wait that times out leaves the operation pending; the data that comes later completes the same qtoken.
+        Check(libos.Pop(a, out var late) == 0, "pop (late)");
+        Check(libos.Wait(late, out _, TimeSpan.FromMilliseconds(20)) == Errno.ETIMEDOUT, "a wait on a pop with nothing to read did not time out");
+        PushText(libos, a, "late");
+        Check(libos.Wait(late, out var third, Limit) == 0 && third.Succeeded && third.Sga.TotalLength > 0, $"the timed-out pop did not complete later: {third.ErrorName}");
+        libos.SgaFree(third.Sga);
+
         // A closed descriptor is gone.
         Check(libos.Close(b) == 0, "close");
         Check(libos.Pop(b, out _) == Errno.EBADF, "pop on a closed descriptor did not fail with EBADF");
         Check(libos.Close(b) == Errno.EBADF, "a second close did not fail with EBADF");
         libos.Close(a);
-        return "multi-segment SGA intact, WaitAny indices right, EBADF after close";
+        return "peer and local names right, multi-segment SGA intact, WaitAny indices right, a timed-out pop completes later, EBADF after close";
     }
 
     private static void PushText(DemiLibOS libos, QDesc qd, string text)
