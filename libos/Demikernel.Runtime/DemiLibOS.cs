@@ -374,7 +374,7 @@ public sealed partial class DemiLibOS : IDisposable
     /// </summary>
     private bool Step(long deadline)
     {
-        long now = StepClock();
+        long now = StepClock(out bool reused);
         if (Poll(now))
         {
             _idleSince = 0;
@@ -389,6 +389,13 @@ public sealed partial class DemiLibOS : IDisposable
             long t = _systemClock ? now : Stopwatch.GetTimestamp();
             if (_idleSince == 0) _idleSince = t;
             if (t - _idleSince < _spinTicks) return true;
+        }
+        if (reused)
+        {
+            // About to block: a reused reading would make the block too long by its age.
+            now = Scheduler.Now;
+            _stepNow = now;
+            if (now >= deadline) return false;
         }
         if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime)
         {
@@ -419,17 +426,19 @@ public sealed partial class DemiLibOS : IDisposable
     /// clock_gettime (about 40 ns through the vDSO on this kind of VM, with the P/Invoke around it), and every nanosecond
     /// of a pass is wake-up latency: a request that arrives mid-pass waits for the pass to end. So under the system
     /// clock, idle steps in a row reuse one reading <see cref="IdleStepsPerClockRead"/> times; a step after one that did
-    /// work, or after blocking, reads it again. Any other clock (a virtual one in tests) is read every step, so runs
-    /// under it stay exact.
+    /// work, or after blocking, reads it again, and so does an idle step about to block (a stale reading would make the
+    /// block longer by its age). Any other clock (a virtual one in tests) is read every step, so runs under it stay exact.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private long StepClock()
+    private long StepClock(out bool reused)
     {
         if (_clockReuses > 0)
         {
             _clockReuses--;
+            reused = true;
             return _stepNow;
         }
+        reused = false;
         long now = Scheduler.Now;
         _stepNow = now;
         if (_systemClock) _clockReuses = IdleStepsPerClockRead - 1;
