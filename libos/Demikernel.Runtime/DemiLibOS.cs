@@ -26,6 +26,8 @@ public sealed partial class DemiLibOS : IDisposable
     private Operation? _doneHead;
     private Operation? _doneTail;
     private readonly long _spinTicks;
+    private readonly bool _systemClock; // TimeProvider.System: its timestamps are Stopwatch's
+    private readonly bool _virtualClock;
     private readonly List<Exception> _faults = [];
 
     /// <summary>Made by a backend's factory (through the facade's registry), never by an application.</summary>
@@ -36,6 +38,8 @@ public sealed partial class DemiLibOS : IDisposable
         Scheduler = new Scheduler(Options.Time);
         Pool = new BufferPool(Options.Headroom);
         _spinTicks = (long)(Options.SpinBudget.TotalSeconds * Stopwatch.Frequency);
+        _systemClock = ReferenceEquals(Scheduler.Time, TimeProvider.System);
+        _virtualClock = Scheduler.Time is VirtualTimeProvider;
         transport.Attach(this);
     }
 
@@ -355,27 +359,43 @@ public sealed partial class DemiLibOS : IDisposable
     private long _idleSince;
 
     /// <summary>
+    /// Idle steps in a row that may reuse the last clock reading under the system clock (see <see cref="StepClock"/>):
+    /// at most this many spins (well under a microsecond each) between readings, so a timer fires, a deadline passes
+    /// and the spin budget ends at most that many spins late.
+    /// </summary>
+    private const int IdleStepsPerClockRead = 16;
+
+    private long _stepNow;
+    private int _clockReuses;
+
+    /// <summary>
     /// One step of the run loop: poll; if nothing happened, spin for the budget, then block in the transport until the
     /// next timer or <paramref name="deadline"/>. Returns false once the deadline has passed.
     /// </summary>
     private bool Step(long deadline)
     {
-        // One clock reading per step: on a VM, clock_gettime is a visible share of a busy server's CPU.
-        long now = Scheduler.Now;
+        long now = StepClock(out bool reused);
         if (Poll(now))
         {
             _idleSince = 0;
+            _clockReuses = 0; // the work may have taken a while: the next step reads the clock again
             return true;
         }
         if (now >= deadline) return false;
-        bool virtualClock = Time is VirtualTimeProvider;
         // Spinning is about real wake-up latency; under a virtual clock it would only burn time.
-        if (!virtualClock)
+        if (!_virtualClock)
         {
             // The system TimeProvider's timestamps are Stopwatch's, so the reading above serves the spin budget too.
-            long t = ReferenceEquals(Time, TimeProvider.System) ? now : Stopwatch.GetTimestamp();
+            long t = _systemClock ? now : Stopwatch.GetTimestamp();
             if (_idleSince == 0) _idleSince = t;
             if (t - _idleSince < _spinTicks) return true;
+        }
+        if (reused)
+        {
+            // About to block: a reused reading would make the block too long by its age.
+            now = Scheduler.Now;
+            _stepNow = now;
+            if (now >= deadline) return false;
         }
         if (Time is VirtualTimeProvider { AutoAdvance: true } virtualTime)
         {
@@ -397,7 +417,32 @@ public sealed partial class DemiLibOS : IDisposable
             BlockInTransport(wake == long.MaxValue ? null : Scheduler.SpanFromTicks(Math.Max(0, wake - now)));
         }
         _idleSince = 0;
+        _clockReuses = 0;
         return true;
+    }
+
+    /// <summary>
+    /// The step's clock reading. A spinning loop that reads the clock every pass spends a third or more of each pass in
+    /// clock_gettime (about 40 ns through the vDSO on this kind of VM, with the P/Invoke around it), and every nanosecond
+    /// of a pass is wake-up latency: a request that arrives mid-pass waits for the pass to end. So under the system
+    /// clock, idle steps in a row reuse one reading <see cref="IdleStepsPerClockRead"/> times; a step after one that did
+    /// work, or after blocking, reads it again, and so does an idle step about to block (a stale reading would make the
+    /// block longer by its age). Any other clock (a virtual one in tests) is read every step, so runs under it stay exact.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private long StepClock(out bool reused)
+    {
+        if (_clockReuses > 0)
+        {
+            _clockReuses--;
+            reused = true;
+            return _stepNow;
+        }
+        reused = false;
+        long now = Scheduler.Now;
+        _stepNow = now;
+        if (_systemClock) _clockReuses = IdleStepsPerClockRead - 1;
+        return now;
     }
 
     /// <summary>The earliest of the caller's deadline, the next timer and the transport's own next event.</summary>

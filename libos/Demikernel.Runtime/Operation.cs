@@ -55,9 +55,11 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
 
     internal void Start(OpCode kind, QDesc qd)
     {
-        // The scheduler slot is held only while the operation is in use, so that the scheduler's task count is what
-        // runs now, not the largest number of operations ever pending at once (the pool keeps that many objects).
-        _handle = _libos.Scheduler.Insert(this);
+        // The scheduler slot is taken only once a coroutine awaits the operation (AsValueTask), the one case where
+        // completion must wake something, and held until it is freed: so the scheduler's task count is what waits
+        // now, and an operation that completes at once (a push the ring or socket takes whole, a qtoken claimed by
+        // Wait) costs no slot at all.
+        _handle = default;
         InUse = true;
         Kind = kind;
         Qd = qd;
@@ -102,7 +104,7 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
 
     internal void Free()
     {
-        _libos.Scheduler.Remove(_handle);
+        if (_handle.IsValid) _libos.Scheduler.Remove(_handle);
         _handle = default;
         InUse = false;
         IsAwaited = false;
@@ -140,6 +142,7 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
     internal ValueTask<QResult> AsValueTask()
     {
         IsAwaited = true;
+        _handle = _libos.Scheduler.Insert(this);
         return new ValueTask<QResult>(this, _core.Version);
     }
 }

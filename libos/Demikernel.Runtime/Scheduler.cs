@@ -116,6 +116,8 @@ internal sealed class Scheduler
     /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
     public int RunReady()
     {
+        // The common case of a spinning loop: nothing woken and no outer pass to hand back. No bookkeeping then.
+        if (_heldSummary < 0 && _summary.Length == 1 && _summary[0] == 0) return 0;
         // A task may run a pass of its own (a long script serving other clients through DemiLibOS.Poll, as
         // redis-server's processEventsWhileBlocked): what the pass below snapshotted and has not run yet is handed back
         // as ready first, or those tasks would wait for the long task to end.
