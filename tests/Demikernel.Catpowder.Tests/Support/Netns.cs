@@ -152,19 +152,30 @@ public sealed partial class VethPair : IDisposable
     /// A catpowder configuration for our side; <paramref name="extraYaml"/> adds top-level sections. Immune to the
     /// process's environment: only <paramref name="environment"/> overrides keys.
     /// </summary>
-    public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null) =>
+    public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null, string mode = "af_packet", string rawSocketYaml = "") =>
         LibOSConfig.Parse(new StringReader($"""
             demikernel:
               local_ipv4_addr: {OurAddress}
               spin_budget_us: 200
             raw_socket:
               linux_interface_name: {Ours}
+              mode: {mode}
+              {rawSocketYaml}
             inetstack_config:
               mtu: 1500
               mss: 1460
               arp_table: {"{}"}
             {extraYaml}
             """), environment ?? (_ => null));
+
+    /// <summary>
+    /// Prepares Linux's side for catpowder's <paramref name="mode"/>: AF_XDP frames carry no offload metadata, so
+    /// Linux must send complete checksums (tx off, which also turns TSO off); AF_PACKET repairs them itself.
+    /// </summary>
+    public void PrepareFor(string mode)
+    {
+        if (mode == "af_xdp") Tool.Check(IpTimeout, "ip", "netns", "exec", Theirs, Tool.Find("ethtool"), "-K", Theirs, "tx", "off");
+    }
 
     /// <summary>Runs a program on Linux's side.</summary>
     public ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.InNamespace(Theirs, timeout, file, args);
