@@ -53,6 +53,7 @@ printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  sp
   "$mac" $A >"$work/catnip-xdp.yaml"
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+sys_ticks() { awk '{print $15}' /proc/$1/stat; }
 server_pid() { # the dotnet process under ip netns exec / taskset
   for _ in $(seq 100); do p=$(pgrep -f "Demikernel.Server.dll --libos $1 .*--port 6379" | head -1) && [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done
 }
@@ -68,13 +69,13 @@ round() { # label pipeline
   for _ in $(seq 150); do ip netns exec $B redis-cli -h 10.77.0.2 ping >/dev/null 2>&1 && break; sleep 0.2; done
   local pid; pid=$(server_pid "$libos")
   for t in set get; do
-    local before after out rps
-    before=$(cpu_ticks "$pid")
+    local before after sysb sysa out rps
+    before=$(cpu_ticks "$pid"); sysb=$(sys_ticks "$pid")
     out=$(ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t $t -n "$requests" -c 50 -P "$pipeline" -q 2>/dev/null | tr '\r' '\n' | grep -E "requests per second" | tail -1)
-    after=$(cpu_ticks "$pid")
+    after=$(cpu_ticks "$pid"); sysa=$(sys_ticks "$pid")
     rps=$(echo "$out" | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/')
-    awk -v l="$label" -v t=$t -v p="$pipeline" -v c=$((after - before)) -v hz="$hz" -v n="$requests" -v rps="$rps" \
-      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request\n", l, toupper(t), p, rps, c / hz * 1e6 / n }'
+    awk -v l="$label" -v t=$t -v p="$pipeline" -v c=$((after - before)) -v k=$((sysa - sysb)) -v hz="$hz" -v n="$requests" -v rps="$rps" \
+      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request (system %6.2f)\n", l, toupper(t), p, rps, c / hz * 1e6 / n, k / hz * 1e6 / n }'
   done
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
   [ "$label" = catnap ] && ip -n $A addr del 10.77.0.2/24 dev $A
