@@ -12,7 +12,8 @@
 #   catnip-xdp  our server on catnip over DPDK net_af_xdp (skipped without DPDK)
 # Linux's side sends complete checksums (ethtool -K vethB tx off, so no TSO either) for every libOS: AF_XDP frames carry
 # no offload metadata, and the load must be the same for all. Ratios are to catnap's median in the same run.
-# Usage: bench/catpowder.sh [ROUNDS] [REQUESTS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset)
+# Usage: bench/catpowder.sh [ROUNDS] [REQUESTS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
+# depth; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -21,6 +22,8 @@ requests=${2:-200000}
 command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
 command -v ethtool >/dev/null || { echo "needs ethtool (apt-get install ethtool)"; exit 1; }
 libs=${CATPOWDER_BENCH:-catnap af_packet af_xdp af_xdp-generic catnip-xdp}
+pipelines=${PIPELINES:-1 16}
+spin=${SPIN_US:-200}
 pkg-config --exists libdpdk || libs=${libs/catnip-xdp/}
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
 srv=$(pwd)/server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll
@@ -46,11 +49,12 @@ ip -n $B addr add 10.77.0.1/24 dev $B; ip -n $B link set $B up
 ip netns exec $B ethtool -K $B tx off >/dev/null
 mac=$(ip -n $A -o link show $A | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
 for m in af_packet af_xdp; do
-  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: 200\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $A $m >"$work/$m.yaml"
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $A $m >"$work/$m.yaml"
 done
 cp "$work/af_xdp.yaml" "$work/af_xdp-generic.yaml"; echo "  xdp_attach: generic" >>"$work/af_xdp-generic.yaml"
-printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: 200\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
-  "$mac" $A >"$work/catnip-xdp.yaml"
+printf 'demikernel:\n  spin_budget_us: %s\n' $spin >"$work/catnap.yaml"
+printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
+  "$mac" $spin $A >"$work/catnip-xdp.yaml"
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
 sys_ticks() { awk '{print $15}' /proc/$1/stat; }
@@ -60,7 +64,7 @@ server_pid() { # the dotnet process under ip netns exec / taskset
 round() { # label pipeline
   local label=$1 pipeline=$2 args libos
   case $label in
-    catnap) ip -n $A addr add 10.77.0.2/24 dev $A; libos=catnap; args=(--libos catnap --bind 10.77.0.2) ;;
+    catnap) ip -n $A addr add 10.77.0.2/24 dev $A; libos=catnap; args=(--libos catnap --config "$work/catnap.yaml" --bind 10.77.0.2) ;;
     af_packet|af_xdp|af_xdp-generic) libos=catpowder; args=(--libos catpowder --config "$work/$label.yaml" --bind 10.77.0.2) ;;
     catnip-xdp) libos=catnip; args=(--libos catnip --config "$work/catnip-xdp.yaml" --bind 10.77.0.2) ;;
   esac
@@ -83,14 +87,14 @@ round() { # label pipeline
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
-  for p in 1 16; do
+  for p in $pipelines; do
     for l in $libs; do round $l $p; done
   done
 done | tee "$work/veth"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "server CPU per request over the veth pair, median of $rounds rounds (redis-benchmark -c 50 -n $requests), ratio to catnap:"
-for t in SET GET; do for p in 1 16; do
+echo "server CPU per request over the veth pair (spin_budget_us $spin), median of $rounds rounds (redis-benchmark -c 50 -n $requests), ratio to catnap:"
+for t in SET GET; do for p in $pipelines; do
   base=$(grep -E "^veth catnap +$t P$p " "$work/veth" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | sort -n | awk '{c[NR]=$1} END {print c[int((NR+1)/2)]}')
   for l in $libs; do
     grep -E "^veth $l +$t P$p " "$work/veth" | sed -E 's/.* ([0-9.]+) req\/s +server CPU +([0-9.]+) us.*/\2 \1/' | sort -n |
