@@ -238,8 +238,9 @@ uint32_t cp_xsk_tx_pending(struct cp_xsk *x) { return x->tx_pending; }
 // 1 if a received frame is waiting (the caller polls without a system call).
 int cp_xsk_rx_ready(struct cp_xsk *x)
 {
-    uint32_t idx;
-    return xsk_ring_cons__peek(&x->rx, 1, &idx) > 0 ? 1 : 0; // peek without release: the next cp_xsk_rx sees it again
+    // Not xsk_ring_cons__peek: that advances the cached consumer, so the next cp_xsk_rx would skip the entry (its UMEM
+    // frame lost to the fill ring) and the kernel, seeing the consumer lag, would report POLLIN forever.
+    return xsk_cons_nb_avail(&x->rx, 1) > 0 ? 1 : 0;
 }
 
 // Sleeps until a frame arrives, the eventfd is written or timeout_ns passes (< 0: no limit).
