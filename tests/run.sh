@@ -18,6 +18,7 @@ command -v clang-14 >/dev/null 2>&1 || need+=(clang-14)                    # bui
 [ -f /usr/lib/llvm-14/lib/libFuzzer.a ] || need+=(libfuzzer-14-dev)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)                              # builds catnip's DPDK shim
 dpkg -s libdpdk-dev >/dev/null 2>&1 || need+=(libdpdk-dev)                 # DPDK 22.11 for catnip (Demikernel.Catnip.Tests, Demikernel.Conformance.Tests)
+dpkg -s libxdp-dev >/dev/null 2>&1 || need+=(libxdp-dev libbpf-dev)        # catpowder's AF_XDP shim (raw_socket.mode af_xdp)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     echo "== installing: ${need[*]}"

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Demikernel.InetStack.Phy;
 using Demikernel.InetStack.Wire;
 using Demikernel.Runtime;
@@ -18,6 +19,13 @@ internal sealed record AfPacketOptions
 
     /// <summary>SO_RCVBUF/SO_SNDBUF asked for (forced past the sysctl limits when running as root).</summary>
     public int SocketBufferBytes { get; init; } = 4 << 20;
+
+    /// <summary>Frames in the PACKET_MMAP receive ring and in the transmit ring.</summary>
+    public int RxRingFrames { get; init; } = 1024;
+    public int TxRingFrames { get; init; } = 512;
+
+    /// <summary>Frames requested on the transmit ring before one <c>sendto</c> sends them all (also sent at every receive poll and before blocking).</summary>
+    public int TransmitBatch { get; init; } = 32;
 }
 
 /// <summary>Counters of one catpowder device (the stack counts protocol-level drops itself).</summary>
@@ -34,6 +42,10 @@ internal sealed class AfPacketStats
     public long SuperFrameSegments { get; internal set; }
     /// <summary>Frames dropped here: truncated, larger than the MTU without GSO, a GSO type other than TCPv4, malformed offsets.</summary>
     public long Dropped { get; internal set; }
+    /// <summary><c>sendto</c> kicks of the transmit ring (each sends every frame requested since the previous one).</summary>
+    public long TransmitKicks { get; internal set; }
+    /// <summary>Receive-ring frames larger than a slot, read whole from the socket queue (TP_STATUS_COPY).</summary>
+    public long CopiedFrames { get; internal set; }
     /// <summary>Frames this host sent on the interface, seen and skipped (only on kernels without PACKET_IGNORE_OUTGOING).</summary>
     public long OutgoingSkipped { get; internal set; }
     /// <summary>Errors the socket reported (ENETDOWN when the interface went down, ...), and the last errno; frames resume when the link does.</summary>
@@ -60,14 +72,21 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
     private readonly DemiBuffer?[] _slots;
     private readonly Queue<DemiBuffer> _pending = new();
     private readonly Action<DemiBuffer> _emitSegment;
+    private readonly int _transmitBatch;
     private BufferPool? _pool;
     private byte[]? _scratch;
     private bool _disposed;
+    private int _rxHead;
+    private int _txHead;
+    private int _txRequested;    // frames marked SEND_REQUEST since the last kick
+    private int _txReserved = -1; // the slot TryReserveTransmit handed out
 
-    private AfPacketPhysicalLayer(PacketSocket socket, int mtu, int burst)
+    private AfPacketPhysicalLayer(PacketSocket socket, int mtu, int burst, int transmitBatch)
     {
         _socket = socket;
-        _slots = new DemiBuffer?[burst];
+        _transmitBatch = transmitBatch;
+        // One recvmmsg slot: only frames larger than a ring slot (TP_STATUS_COPY) are read with a system call.
+        _slots = new DemiBuffer?[1];
         HardwareAddress = new MacAddress(socket.HardwareAddress);
         Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None };
         _emitSegment = _pending.Enqueue;
@@ -83,13 +102,16 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Burst, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Burst, 1024);
-        var socket = PacketSocket.Open(options.InterfaceName, options.Burst, options.SocketBufferBytes);
+        var socket = PacketSocket.Open(options.InterfaceName, 1, options.SocketBufferBytes);
         try
         {
             int mtu = options.Mtu ?? socket.InterfaceMtu;
             if (mtu < 68 || mtu > socket.InterfaceMtu)
                 throw new ArgumentException($"MTU {mtu} is outside 68..{socket.InterfaceMtu} (the MTU of '{options.InterfaceName}')", nameof(options));
-            return new AfPacketPhysicalLayer(socket, mtu, options.Burst);
+            // A slot holds the tpacket2 header, sockaddr_ll, the virtio-net header and a whole frame of the
+            // interface's MTU (+ a VLAN tag): 76 + 18 + MTU bytes on receive, the most of both directions.
+            socket.MapRings(96 + socket.InterfaceMtu + EthernetFrame.HeaderLength, options.RxRingFrames, options.TxRingFrames);
+            return new AfPacketPhysicalLayer(socket, mtu, options.Burst, Math.Max(1, options.TransmitBatch));
         }
         catch
         {
@@ -123,57 +145,176 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
 
     public bool Transmit(ReadOnlySpan<byte> frame)
     {
+        var slot = TryReserveTransmit(frame.Length);
+        if (slot.IsEmpty) return false;
+        frame.CopyTo(slot);
+        return CommitTransmit(frame.Length);
+    }
+
+    /// <summary>The next free transmit-ring slot, for the stack to build a frame in (no copy on commit).</summary>
+    public Span<byte> TryReserveTransmit(int length)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (frame.Length > MaxFrame)
+        if (length > MaxFrame)
         {
             Stats.TransmitFailures++;
             Stats.LastError = Errno.EMSGSIZE;
-            return false;
+            return default;
         }
-        int rc = _socket.Send(frame);
-        // The transmit path is full (socket buffer, driver queue): give it a moment rather than drop at once.
-        for (int attempt = 0; rc != 0 && PacketSocket.IsTransientSendError(rc) && attempt < 3; attempt++)
-        {
-            _socket.Wait(TimeSpan.FromMilliseconds(1), writable: true);
-            rc = _socket.Send(frame);
-        }
-        if (rc != 0)
+        if (!_socket.TxAvailable(_txHead) && !WaitForTransmitSlot())
         {
             Stats.TransmitFailures++;
-            Stats.LastError = rc;
-            return false;
+            return default;
         }
+        _txReserved = _txHead;
+        return _socket.TxFrameSpan(_txHead)[..length];
+    }
+
+    public bool CommitTransmit(int length)
+    {
+        if (_txReserved != _txHead) return false;
+        _txReserved = -1;
+        _socket.TxRequest(_txHead, length);
+        _txHead = _txHead + 1 == _socket.TxFrames ? 0 : _txHead + 1;
         Stats.FramesTransmitted++;
+        if (++_txRequested >= _transmitBatch) Flush();
         return true;
+    }
+
+    /// <summary>
+    /// The ring is full: send what is requested, then give the device a moment (3 × 1 ms for POLLOUT) rather than drop
+    /// at once. Cold: only under a transmit backlog.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool WaitForTransmitSlot()
+    {
+        Flush();
+        for (int attempt = 0; attempt < 3 && !_socket.TxAvailable(_txHead); attempt++)
+        {
+            _socket.Wait(TimeSpan.FromMilliseconds(1), writable: true);
+            Flush();
+        }
+        return _socket.TxAvailable(_txHead);
+    }
+
+    /// <summary>Sends every frame requested on the transmit ring: one system call for the whole batch.</summary>
+    private void Flush()
+    {
+        if (_txRequested == 0) return;
+        int rc = _socket.Kick();
+        Stats.TransmitKicks++;
+        if (rc == 0 || PacketSocket.IsTransientSendError(rc))
+        {
+            // Transient: the frames stay requested and go with the next kick.
+            if (rc == 0) _txRequested = 0;
+            return;
+        }
+        // ENETDOWN and the like: the kernel leaves the frames requested; they go when the link comes back.
+        Stats.LastError = rc;
+        _txRequested = 0;
     }
 
     public int Receive(BufferPool pool, Span<DemiBuffer?> frames)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!ReferenceEquals(pool, _pool)) SwitchPool(pool);
+        // What the previous poll's tasks transmitted goes out now, before new requests come in.
+        Flush();
         // Frames go through _pending (a ring: no allocation in steady state), so that the segments of a super-frame
         // that do not fit this burst come first in the next one.
-        int count = Math.Min(_slots.Length, frames.Length - _pending.Count);
-        if (count > 0)
+        int budget = Math.Min(Capabilities.MaxBurst, frames.Length);
+        for (int taken = 0; taken < budget && _pending.Count < frames.Length; taken++)
         {
-            for (int i = 0; i < count; i++)
-            {
-                if (_slots[i] is not null) continue;
-                var buffer = pool.Rent(MaxFrame);
-                _slots[i] = buffer;
-                _socket.SetTarget(i, buffer.DataAddress, buffer.AvailableSpan.Length);
-            }
-            int n = _socket.ReceiveBatch(count);
-            if (n < 0)
-            {
-                Stats.ReceiveErrors++;
-                Stats.LastError = -n;
-            }
-            for (int i = 0; i < n; i++) Take(i);
+            uint status = _socket.RxStatus(_rxHead);
+            if ((status & PacketSocket.TP_STATUS_USER) == 0) break;
+            if ((status & PacketSocket.TP_STATUS_COPY) != 0) TakeCopied();
+            else TakeRing(_rxHead);
+            _socket.RxRelease(_rxHead);
+            _rxHead = _rxHead + 1 == _socket.RxFrames ? 0 : _rxHead + 1;
         }
         int produced = 0;
         while (produced < frames.Length && _pending.TryDequeue(out var frame)) frames[produced++] = frame;
         return produced;
+    }
+
+    /// <summary>Copies the frame in receive-ring slot <paramref name="index"/> into a pool buffer, repairing what the kernel's offloads left undone.</summary>
+    private void TakeRing(int index)
+    {
+        if (_socket.RxIsOutgoing(index))
+        {
+            Stats.OutgoingSkipped++;
+            return;
+        }
+        var frame = _socket.RxFrameBytes(index);
+        if (frame.IsEmpty || frame.Length < _socket.RxLength(index))
+        {
+            // Truncated without a whole copy on the socket queue (the socket buffer was full).
+            Stats.Dropped++;
+            return;
+        }
+        Stats.FramesReceived++;
+        var header = _socket.RxHeader(index);
+        if (header.Gso == VnetHeader.GsoNone)
+        {
+            if (frame.Length > MaxFrame)
+            {
+                Stats.Dropped++;
+                return;
+            }
+            var buffer = _pool!.Rent(frame.Length);
+            frame.CopyTo(buffer.Span);
+            if (header.NeedsChecksum)
+            {
+                if (!KernelOffloads.CompleteChecksum(buffer.Span, header.ChecksumStart, header.ChecksumOffset))
+                {
+                    _pool.Discard(buffer);
+                    Stats.Dropped++;
+                    return;
+                }
+                Stats.ChecksumsCompleted++;
+            }
+            _pending.Enqueue(buffer);
+            return;
+        }
+        Segment(header, frame);
+    }
+
+    /// <summary>A frame larger than a ring slot: the kernel queued it whole on the socket as well; read it from there.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TakeCopied()
+    {
+        Stats.CopiedFrames++;
+        if (_slots[0] is null)
+        {
+            var buffer = _pool!.Rent(MaxFrame);
+            _slots[0] = buffer;
+            _socket.SetTarget(0, buffer.DataAddress, buffer.AvailableSpan.Length);
+        }
+        int n = _socket.ReceiveBatch(1);
+        if (n < 0)
+        {
+            Stats.ReceiveErrors++;
+            Stats.LastError = -n;
+        }
+        if (n == 1) Take(0);
+        else Stats.Dropped++;
+    }
+
+    private void Segment(in VnetHeader header, ReadOnlySpan<byte> frame)
+    {
+        if (header.Gso != VnetHeader.GsoTcpV4 || header.GsoSize == 0)
+        {
+            Stats.Dropped++;
+            return;
+        }
+        int segments = KernelOffloads.SegmentTcp(frame, header.GsoSize, _pool!, _emitSegment);
+        if (segments < 0)
+        {
+            Stats.Dropped++;
+            return;
+        }
+        Stats.SuperFrames++;
+        Stats.SuperFrameSegments += segments;
     }
 
     /// <summary>Hands up the frame in slot <paramref name="slot"/>, repairing what the kernel's offloads left undone.</summary>
@@ -211,11 +352,6 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
             return;
         }
         // A super-frame (or a frame larger than the slot): cut it into MSS-sized segments in fresh buffers.
-        if (header.Gso != VnetHeader.GsoTcpV4 || header.GsoSize == 0)
-        {
-            Stats.Dropped++;
-            return;
-        }
         ReadOnlySpan<byte> frame;
         if (length <= room)
         {
@@ -229,21 +365,20 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
             _socket.Overflow(slot, length - room).CopyTo(_scratch.AsSpan(room));
             frame = _scratch.AsSpan(0, length);
         }
-        int segments = KernelOffloads.SegmentTcp(frame, header.GsoSize, _pool!, _emitSegment);
-        if (segments < 0)
-        {
-            Stats.Dropped++;
-            return;
-        }
-        Stats.SuperFrames++;
-        Stats.SuperFrameSegments += segments;
+        Segment(header, frame);
     }
 
     public void Block(TimeSpan? timeout)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_pending.Count > 0) return;
-        _socket.Wait(timeout);
+        Flush();
+        if (_pending.Count > 0 || (_socket.RxStatus(_rxHead) & PacketSocket.TP_STATUS_USER) != 0) return;
+        int error = _socket.Wait(timeout);
+        if (error != 0)
+        {
+            Stats.ReceiveErrors++;
+            Stats.LastError = error;
+        }
     }
 
     /// <summary>Ends a <see cref="Block"/> in progress, or the next one. The one member any thread may call.</summary>
@@ -271,6 +406,7 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
     public void Dispose()
     {
         if (_disposed) return;
+        Flush();
         _disposed = true;
         _socket.Dispose();
         if (_pool is not null) ReleaseBuffers();

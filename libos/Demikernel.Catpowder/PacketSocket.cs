@@ -23,6 +23,9 @@ internal readonly record struct VnetHeader(byte Flags, byte GsoType, ushort Head
     public byte Gso => (byte)(GsoType & ~GsoEcn);
 }
 
+/// <summary>What the kernel says about an interface (addresses in host order).</summary>
+internal readonly record struct InterfaceInfo(int Index, ulong HardwareAddress, int Mtu, bool Up, uint KernelIpv4Address);
+
 /// <summary>An AF_PACKET call that failed: the errno and what was being done.</summary>
 internal sealed class PacketSocketException(int errno, string message) : IOException(message)
 {
@@ -37,8 +40,9 @@ internal sealed class PacketSocketException(int errno, string message) : IOExcep
 ///   setsockopt PACKET_VNET_HDR, PACKET_IGNORE_OUTGOING, SO_RCVBUF(FORCE), SO_SNDBUF(FORCE)
 ///   ioctl SIOCGIFINDEX / SIOCGIFHWADDR / SIOCGIFMTU / SIOCGIFFLAGS   (in the calling thread's network namespace)
 ///   bind(sockaddr_ll{ETH_P_ALL, ifindex})
-///   recvmmsg(slots, MSG_DONTWAIT)   slot i: iov = [vnet header | pool buffer | overflow for GSO/GRO frames]
-///   sendmsg(iov = [zero vnet header | frame], MSG_DONTWAIT)
+///   setsockopt PACKET_VERSION(V2), PACKET_COPY_THRESH, PACKET_LOSS, PACKET_RX_RING, PACKET_TX_RING; mmap  (PacketSocket.Rings.cs)
+///   recvmmsg(slot, MSG_DONTWAIT)    only for frames larger than a ring slot: [vnet header | pool buffer | overflow]
+///   sendto(NULL, 0, MSG_DONTWAIT)   sends every frame requested on the transmit ring
 ///   ppoll(POLLIN / POLLOUT, + eventfd) Block(timeout); Wake() writes the eventfd from any thread
 /// </code>
 /// The receive slots' native descriptors are allocated once; the pool buffers they point at are pinned (pinned object
@@ -72,6 +76,8 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     private const short IFF_UP = 0x1;
     private const short POLLIN = 0x1;
     private const short POLLOUT = 0x4;
+    private const short POLLERR = 0x8;
+    private const int SO_ERROR = 4;
 
     private const int EFD_NONBLOCK = 0x800;
     private const int EFD_CLOEXEC = 0x80000;
@@ -145,6 +151,7 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     [LibraryImport(Lib, SetLastError = true)] private static partial int bind(int fd, SockAddrLl* addr, int len);
     [LibraryImport(Lib, SetLastError = true)] private static partial int close(int fd);
     [LibraryImport(Lib, SetLastError = true)] private static partial int setsockopt(int fd, int level, int name, void* value, int len);
+    [LibraryImport(Lib, SetLastError = true)] private static partial int getsockopt(int fd, int level, int name, void* value, int* len);
     [LibraryImport(Lib, SetLastError = true)] private static partial int ioctl(int fd, ulong request, void* arg);
     [LibraryImport(Lib, SetLastError = true)] private static partial int recvmmsg(int fd, MMsgHdr* msgs, uint count, int flags, TimeSpec* timeout);
     [LibraryImport(Lib, SetLastError = true)] private static partial nint sendmsg(int fd, MsgHdr* msg, int flags);
@@ -162,7 +169,6 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     private readonly SockAddrLl* _names;  // 1 per slot
     private readonly byte* _vnet;         // VnetHeader.Size per slot (rounded to 16)
     private readonly byte* _overflow;     // OverflowBytes per slot
-    private readonly byte* _txVnet;       // a zero header for every send
     private int _fd;
     private readonly int _wakeFd;
 
@@ -176,7 +182,6 @@ internal sealed unsafe partial class PacketSocket : IDisposable
         _names = (SockAddrLl*)NativeMemory.AllocZeroed((nuint)(slots * sizeof(SockAddrLl)));
         _vnet = (byte*)NativeMemory.AllocZeroed((nuint)(slots * 16));
         _overflow = (byte*)NativeMemory.Alloc((nuint)slots * OverflowBytes);
-        _txVnet = (byte*)NativeMemory.AllocZeroed(16);
         for (int i = 0; i < slots; i++)
         {
             var iov = _iov + (i * 3);
@@ -217,28 +222,8 @@ internal sealed unsafe partial class PacketSocket : IDisposable
         }
         try
         {
-            IfReq req = default;
-            var nameBytes = System.Text.Encoding.UTF8.GetBytes(interfaceName);
-            for (int i = 0; i < nameBytes.Length; i++) req.Name[i] = nameBytes[i];
-            if (ioctl(fd, SIOCGIFINDEX, &req) < 0)
-            {
-                int e = Marshal.GetLastPInvokeError();
-                throw new PacketSocketException(e, e == 19
-                    ? $"no network interface '{interfaceName}' in this network namespace"
-                    : $"ioctl(SIOCGIFINDEX, '{interfaceName}') failed: {Name(e)}");
-            }
-            int ifindex = *(int*)req.Data;
-            Check(ioctl(fd, SIOCGIFHWADDR, &req), $"ioctl(SIOCGIFHWADDR, '{interfaceName}')");
-            ulong mac = 0;
-            for (int i = 0; i < 6; i++) mac = (mac << 8) | req.Data[2 + i]; // struct sockaddr: family, then sa_data
-            Check(ioctl(fd, SIOCGIFMTU, &req), $"ioctl(SIOCGIFMTU, '{interfaceName}')");
-            int mtu = *(int*)req.Data;
-            Check(ioctl(fd, SIOCGIFFLAGS, &req), $"ioctl(SIOCGIFFLAGS, '{interfaceName}')");
-            bool up = (*(short*)req.Data & IFF_UP) != 0;
-            // The interface's (first) IPv4 address, if the kernel has one there: struct sockaddr_in, address at [4..8].
-            uint kernelAddress = 0;
-            if (ioctl(fd, SIOCGIFADDR, &req) == 0)
-                kernelAddress = ((uint)req.Data[4] << 24) | ((uint)req.Data[5] << 16) | ((uint)req.Data[6] << 8) | req.Data[7];
+            var info = Query(fd, interfaceName);
+            int ifindex = info.Index;
 
             int one = 1;
             Check(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(int)), "setsockopt(PACKET_VNET_HDR)");
@@ -255,10 +240,10 @@ internal sealed unsafe partial class PacketSocket : IDisposable
             {
                 InterfaceName = interfaceName,
                 InterfaceIndex = ifindex,
-                HardwareAddress = mac,
-                InterfaceMtu = mtu,
-                InterfaceUp = up,
-                KernelIpv4Address = kernelAddress,
+                HardwareAddress = info.HardwareAddress,
+                InterfaceMtu = info.Mtu,
+                InterfaceUp = info.Up,
+                KernelIpv4Address = info.KernelIpv4Address,
                 IgnoresOutgoing = ignoresOutgoing,
             };
         }
@@ -267,6 +252,60 @@ internal sealed unsafe partial class PacketSocket : IDisposable
             close(fd);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The interface's index, MAC, MTU, up flag and kernel IPv4 address, asked with ioctls on an unbound packet socket
+    /// (which receives nothing), in the calling thread's network namespace. For devices that do not use a packet
+    /// socket for their frames (AF_XDP).
+    /// </summary>
+    public static InterfaceInfo Describe(string interfaceName)
+    {
+        if (string.IsNullOrEmpty(interfaceName) || System.Text.Encoding.UTF8.GetByteCount(interfaceName) > 15)
+            throw new PacketSocketException(22, $"'{interfaceName}' is not a valid interface name (1-15 bytes)");
+        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+        {
+            int e = Marshal.GetLastPInvokeError();
+            throw new PacketSocketException(e, e is 1 or 13
+                ? $"cannot open an AF_PACKET socket: {Name(e)} (needs root or CAP_NET_RAW)"
+                : $"cannot open an AF_PACKET socket: {Name(e)}");
+        }
+        try
+        {
+            return Query(fd, interfaceName);
+        }
+        finally
+        {
+            close(fd);
+        }
+    }
+
+    private static InterfaceInfo Query(int fd, string interfaceName)
+    {
+        IfReq req = default;
+        var nameBytes = System.Text.Encoding.UTF8.GetBytes(interfaceName);
+        for (int i = 0; i < nameBytes.Length; i++) req.Name[i] = nameBytes[i];
+        if (ioctl(fd, SIOCGIFINDEX, &req) < 0)
+        {
+            int e = Marshal.GetLastPInvokeError();
+            throw new PacketSocketException(e, e == 19
+                ? $"no network interface '{interfaceName}' in this network namespace"
+                : $"ioctl(SIOCGIFINDEX, '{interfaceName}') failed: {Name(e)}");
+        }
+        int ifindex = *(int*)req.Data;
+        Check(ioctl(fd, SIOCGIFHWADDR, &req), $"ioctl(SIOCGIFHWADDR, '{interfaceName}')");
+        ulong mac = 0;
+        for (int i = 0; i < 6; i++) mac = (mac << 8) | req.Data[2 + i]; // struct sockaddr: family, then sa_data
+        Check(ioctl(fd, SIOCGIFMTU, &req), $"ioctl(SIOCGIFMTU, '{interfaceName}')");
+        int mtu = *(int*)req.Data;
+        Check(ioctl(fd, SIOCGIFFLAGS, &req), $"ioctl(SIOCGIFFLAGS, '{interfaceName}')");
+        bool up = (*(short*)req.Data & IFF_UP) != 0;
+        // The interface's (first) IPv4 address, if the kernel has one there: struct sockaddr_in, address at [4..8].
+        uint kernelAddress = 0;
+        if (ioctl(fd, SIOCGIFADDR, &req) == 0)
+            kernelAddress = ((uint)req.Data[4] << 24) | ((uint)req.Data[5] << 16) | ((uint)req.Data[6] << 8) | req.Data[7];
+        return new InterfaceInfo(ifindex, mac, mtu, up, kernelAddress);
     }
 
     private static void Check(int rc, string what)
@@ -335,25 +374,12 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     public ReadOnlySpan<byte> Overflow(int slot, int length) =>
         new(_overflow + ((long)slot * OverflowBytes), Math.Min(length, OverflowBytes));
 
-    /// <summary>Sends one frame. Returns 0, or the errno (EAGAIN/ENOBUFS when the transmit path is full).</summary>
-    public int Send(ReadOnlySpan<byte> frame)
-    {
-        fixed (byte* p = frame)
-        {
-            var iov = stackalloc IoVec[2];
-            iov[0] = new IoVec { Base = _txVnet, Length = VnetHeader.Size };
-            iov[1] = new IoVec { Base = p, Length = (nuint)frame.Length };
-            var msg = new MsgHdr { Iov = iov, IovLength = 2 };
-            if (sendmsg(_fd, &msg, MSG_DONTWAIT) >= 0) return 0;
-            return Marshal.GetLastPInvokeError();
-        }
-    }
-
     /// <summary>
     /// Waits until the socket is readable (or writable), <see cref="Wake"/> is called or the timeout passes; null waits
     /// without limit.
+    /// Returns the socket's pending error (read and cleared with SO_ERROR: ENETDOWN when the interface went down), or 0.
     /// </summary>
-    public void Wait(TimeSpan? timeout, bool writable = false)
+    public int Wait(TimeSpan? timeout, bool writable = false)
     {
         var pfds = stackalloc PollFd[2];
         pfds[0] = new PollFd { Fd = _fd, Events = writable ? POLLOUT : POLLIN };
@@ -374,6 +400,15 @@ internal sealed unsafe partial class PacketSocket : IDisposable
             ulong count;
             read(_wakeFd, &count, sizeof(ulong)); // drain: the wake has done its work by ending this wait
         }
+        if (n > 0 && (pfds[0].Revents & POLLERR) != 0)
+        {
+            // With rings no recv clears the socket's error, and ppoll would keep returning at once: take it here.
+            int error = 0;
+            int length = sizeof(int);
+            getsockopt(_fd, SOL_SOCKET, SO_ERROR, &error, &length);
+            return error;
+        }
+        return 0;
     }
 
     /// <summary>Ends a <see cref="Wait"/> in progress, or the next one: adds 1 to the eventfd. Thread-safe.</summary>
@@ -397,6 +432,7 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     public void Dispose()
     {
         if (_fd < 0) return;
+        UnmapRings();
         close(_fd);
         close(_wakeFd);
         _fd = -1;
@@ -405,6 +441,5 @@ internal sealed unsafe partial class PacketSocket : IDisposable
         NativeMemory.Free(_names);
         NativeMemory.Free(_vnet);
         NativeMemory.Free(_overflow);
-        NativeMemory.Free(_txVnet);
     }
 }

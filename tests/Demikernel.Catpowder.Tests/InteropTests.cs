@@ -196,14 +196,16 @@ public sealed partial class InteropTests(ITestOutputHelper output)
         Assert.True(device!.ReceiveErrors > 0, "the socket reports ENETDOWN once when the link goes down");
     }
 
-    [Fact]
-    public void AnIdleLibOSSleepsInsteadOfSpinning()
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void AnIdleLibOSSleepsInsteadOfSpinning(string mode)
     {
         using var pair = new VethPair();
         TimeSpan busy = default;
         using var ours = new NamespaceThread(pair.Ours, t =>
         {
-            using var libos = LibOS.Create("catpowder", pair.Config());
+            using var libos = LibOS.Create("catpowder", pair.Config(mode: mode));
             var before = ThreadCpuTime();
             libos.RunUntil(() => false, TimeSpan.FromSeconds(1));
             busy = ThreadCpuTime() - before;

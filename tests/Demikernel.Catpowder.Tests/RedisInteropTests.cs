@@ -16,11 +16,14 @@ public sealed partial class RedisInteropTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Short = TimeSpan.FromSeconds(15);
 
-    [Fact]
-    public void RedisCliPingSetGetAndALargeValue()
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void RedisCliPingSetGetAndALargeValue(string mode)
     {
         using var pair = new VethPair();
-        using var server = StartServer(pair);
+        pair.PrepareFor(mode);
+        using var server = StartServer(pair, mode);
         string[] at = ["-h", VethPair.OurAddress, "-p", "6379"];
         Assert.Equal("PONG", Cli(pair, [.. at, "PING"]));
         Assert.Equal("OK", Cli(pair, [.. at, "SET", "greeting", "hello from linux"]));
@@ -45,11 +48,14 @@ public sealed partial class RedisInteropTests(ITestOutputHelper output)
         server.Stop();
     }
 
-    [Fact]
-    public void RedisBenchmarkSetGetCompletesWithoutErrors()
+    [Theory]
+    [InlineData("af_packet")]
+    [InlineData("af_xdp")]
+    public void RedisBenchmarkSetGetCompletesWithoutErrors(string mode)
     {
         using var pair = new VethPair();
-        using var server = StartServer(pair);
+        pair.PrepareFor(mode);
+        using var server = StartServer(pair, mode);
         var r = pair.Linux(TimeSpan.FromSeconds(240), "redis-benchmark",
             "-h", VethPair.OurAddress, "-p", "6379", "-t", "set,get", "-n", "100000", "-c", "50", "-q");
         string text = r.Output.Replace('\r', '\n');
@@ -71,10 +77,10 @@ public sealed partial class RedisInteropTests(ITestOutputHelper output)
         return r.Stdout.Trim();
     }
 
-    private static NamespaceThread StartServer(VethPair pair) =>
+    private static NamespaceThread StartServer(VethPair pair, string mode) =>
         NamespaceThread.StartAndWait(pair.Ours, t =>
         {
-            using var libos = LibOS.Create("catpowder", pair.Config());
+            using var libos = LibOS.Create("catpowder", pair.Config(mode: mode));
             var server = new RedisServer(libos, new ServerOptions { Bind = VethPair.OurAddress, Port = 6379, LibOS = "catpowder", Save = "", ProtectedMode = false });
             int rc = server.Start();
             if (rc != 0) throw new InvalidOperationException($"server start: {Errno.Name(rc)}");

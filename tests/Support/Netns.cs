@@ -152,11 +152,12 @@ public sealed partial class VethPair : IDisposable
     /// A catpowder configuration for our side; <paramref name="extraYaml"/> adds top-level sections. Immune to the
     /// process's environment: only <paramref name="environment"/> overrides keys.
     /// </summary>
-    public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null) =>
-        LibOSConfig.Parse(new StringReader(ConfigYaml(extraYaml)), environment ?? (_ => null));
+    public LibOSConfig Config(string extraYaml = "", Func<string, string?>? environment = null, string mode = "af_packet", string rawSocketYaml = "") =>
+        LibOSConfig.Parse(new StringReader(ConfigYaml(extraYaml, mode, rawSocketYaml)), environment ?? (_ => null));
 
     /// <summary>The YAML text of <see cref="Config"/>, for a program started in our namespace with <c>--config</c>.</summary>
-    public string ConfigYaml(string extraYaml = "") => CatpowderYaml(OurAddress, Ours, extraYaml);
+    public string ConfigYaml(string extraYaml = "", string mode = "af_packet", string rawSocketYaml = "") =>
+        CatpowderYaml(OurAddress, Ours, extraYaml, mode, rawSocketYaml);
 
     /// <summary>
     /// Makes Linux's side ours too: its address is removed (and IPv6 turned off), so a second stack of ours can be
@@ -168,19 +169,31 @@ public sealed partial class VethPair : IDisposable
         Tool.InNamespace(Theirs, IpTimeout, "sh", "-c", $"echo 1 > /proc/sys/net/ipv6/conf/{Theirs}/disable_ipv6 2>/dev/null; true");
     }
 
-    /// <summary>A catpowder configuration: our stack is <paramref name="address"/> on interface <paramref name="iface"/>.</summary>
-    public static string CatpowderYaml(string address, string iface, string extraYaml = "") => $"""
+    /// <summary>A catpowder configuration: our stack is <paramref name="address"/> on interface <paramref name="iface"/>, in
+    /// raw_socket <paramref name="mode"/> (af_packet or af_xdp) with <paramref name="rawSocketYaml"/>'s further keys.</summary>
+    public static string CatpowderYaml(string address, string iface, string extraYaml = "", string mode = "af_packet", string rawSocketYaml = "") => $"""
             demikernel:
               local_ipv4_addr: {address}
               spin_budget_us: 200
             raw_socket:
               linux_interface_name: {iface}
+              mode: {mode}
+              {rawSocketYaml}
             inetstack_config:
               mtu: 1500
               mss: 1460
               arp_table: {"{}"}
             {extraYaml}
             """;
+
+    /// <summary>
+    /// Prepares Linux's side for catpowder's <paramref name="mode"/>: AF_XDP frames carry no offload metadata, so
+    /// Linux must send complete checksums (tx off, which also turns TSO off); AF_PACKET repairs them itself.
+    /// </summary>
+    public void PrepareFor(string mode)
+    {
+        if (mode == "af_xdp") Tool.Check(IpTimeout, "ip", "netns", "exec", Theirs, Tool.Find("ethtool"), "-K", Theirs, "tx", "off");
+    }
 
     /// <summary>Runs a program on Linux's side.</summary>
     public ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.InNamespace(Theirs, timeout, file, args);

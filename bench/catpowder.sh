@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# catpowder's two devices side by side with catnap (and catnip over DPDK's net_af_xdp), in one run (root).
+#
+# Server CPU per request over one veth pair: the server pinned to core 0 in namespace A, redis-benchmark pinned to
+# core 1 in namespace B (50 clients, -n REQUESTS, GET and SET at pipeline 1 and 16); utime+stime of the server process
+# over each redis-benchmark run. ROUNDS alternating rounds; each round runs every libOS once per pipeline depth:
+#   catnap      our server on kernel TCP (the address on vethA)
+#   af_packet   our server on catpowder, raw_socket.mode af_packet (PACKET_MMAP rings)
+#   af_xdp      our server on catpowder, raw_socket.mode af_xdp (AF_XDP socket, libxdp's program, copy mode on veth;
+#               the program attached natively: veth's own XDP path, its NAPI)
+#   af_xdp-generic  the same with raw_socket.xdp_attach: generic (skb-mode XDP)
+#   catnip-xdp  our server on catnip over DPDK net_af_xdp (skipped without DPDK)
+# Linux's side sends complete checksums (ethtool -K vethB tx off, so no TSO either) for every libOS: AF_XDP frames carry
+# no offload metadata, and the load must be the same for all. Ratios are to catnap's median in the same run.
+# Usage: bench/catpowder.sh [ROUNDS] [REQUESTS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
+# depth; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+requests=${2:-200000}
+[ "$(id -u)" -eq 0 ] || { echo "needs root (namespaces, AF_PACKET, XDP)"; exit 1; }
+command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
+command -v ethtool >/dev/null || { echo "needs ethtool (apt-get install ethtool)"; exit 1; }
+libs=${CATPOWDER_BENCH:-catnap af_packet af_xdp af_xdp-generic catnip-xdp}
+pipelines=${PIPELINES:-1 16}
+spin=${SPIN_US:-200}
+pkg-config --exists libdpdk || libs=${libs/catnip-xdp/}
+dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
+srv=$(pwd)/server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll
+work=$(mktemp -d)
+pids=()
+A=dkcpb$$a B=dkcpb$$b
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  ip netns del $A 2>/dev/null || true
+  ip netns del $B 2>/dev/null || true
+  rm -rf "$work"
+  rmdir /var/run/dpdk/rte /var/run/dpdk 2>/dev/null || true
+}
+trap cleanup EXIT
+ip netns add $A; ip netns add $B
+ip link add $A type veth peer name $B
+ip link set $A netns $A; ip link set $B netns $B
+ip -n $A link set lo up; ip -n $B link set lo up
+ip netns exec $A sh -c "echo 1 > /proc/sys/net/ipv6/conf/$A/disable_ipv6"
+ip -n $A link set $A up
+ip -n $B addr add 10.77.0.1/24 dev $B; ip -n $B link set $B up
+ip netns exec $B ethtool -K $B tx off >/dev/null
+mac=$(ip -n $A -o link show $A | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
+for m in af_packet af_xdp; do
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $A $m >"$work/$m.yaml"
+done
+cp "$work/af_xdp.yaml" "$work/af_xdp-generic.yaml"; echo "  xdp_attach: generic" >>"$work/af_xdp-generic.yaml"
+printf 'demikernel:\n  spin_budget_us: %s\n' $spin >"$work/catnap.yaml"
+printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
+  "$mac" $spin $A >"$work/catnip-xdp.yaml"
+hz=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
+sys_ticks() { awk '{print $15}' /proc/$1/stat; }
+server_pid() { # the dotnet process under ip netns exec / taskset
+  for _ in $(seq 100); do p=$(pgrep -f "Demikernel.Server.dll --libos $1 .*--port 6379" | head -1) && [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done
+}
+round() { # label pipeline
+  local label=$1 pipeline=$2 args libos
+  case $label in
+    catnap) ip -n $A addr add 10.77.0.2/24 dev $A; libos=catnap; args=(--libos catnap --config "$work/catnap.yaml" --bind 10.77.0.2) ;;
+    af_packet|af_xdp|af_xdp-generic) libos=catpowder; args=(--libos catpowder --config "$work/$label.yaml" --bind 10.77.0.2) ;;
+    catnip-xdp) libos=catnip; args=(--libos catnip --config "$work/catnip-xdp.yaml" --bind 10.77.0.2) ;;
+  esac
+  ip netns exec $A taskset -c 0 dotnet "$srv" "${args[@]}" --port 6379 --protected-mode no --save "" --appendonly no >"$work/$label.log" 2>&1 &
+  pids=($!)
+  for _ in $(seq 150); do ip netns exec $B redis-cli -h 10.77.0.2 ping >/dev/null 2>&1 && break; sleep 0.2; done
+  local pid; pid=$(server_pid "$libos")
+  for t in set get; do
+    local before after sysb sysa out rps
+    before=$(cpu_ticks "$pid"); sysb=$(sys_ticks "$pid")
+    out=$(ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t $t -n "$requests" -c 50 -P "$pipeline" -q 2>/dev/null | tr '\r' '\n' | grep -E "requests per second" | tail -1)
+    after=$(cpu_ticks "$pid"); sysa=$(sys_ticks "$pid")
+    rps=$(echo "$out" | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/')
+    awk -v l="$label" -v t=$t -v p="$pipeline" -v c=$((after - before)) -v k=$((sysa - sysb)) -v hz="$hz" -v n="$requests" -v rps="$rps" \
+      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request (system %6.2f)\n", l, toupper(t), p, rps, c / hz * 1e6 / n, k / hz * 1e6 / n }'
+  done
+  kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+  [ "$label" = catnap ] && ip -n $A addr del 10.77.0.2/24 dev $A
+  sleep 0.5
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+  for p in $pipelines; do
+    for l in $libs; do round $l $p; done
+  done
+done | tee "$work/veth"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "server CPU per request over the veth pair (spin_budget_us $spin), median of $rounds rounds (redis-benchmark -c 50 -n $requests), ratio to catnap:"
+for t in SET GET; do for p in $pipelines; do
+  base=$(grep -E "^veth catnap +$t P$p " "$work/veth" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | sort -n | awk '{c[NR]=$1} END {print c[int((NR+1)/2)]}')
+  for l in $libs; do
+    grep -E "^veth $l +$t P$p " "$work/veth" | sed -E 's/.* ([0-9.]+) req\/s +server CPU +([0-9.]+) us.*/\2 \1/' | sort -n |
+      awk -v l=$l -v t=$t -v p=$p -v b="$base" '{c[NR]=$1; r[NR]=$2} END {m=int((NR+1)/2); printf "  %-10s %s P%-2s %7.2f us/request  %5.2fx catnap  %9s req/s\n", l, t, p, c[m], (b > 0 ? c[m] / b : 0), r[m]}'
+  done
+done; done

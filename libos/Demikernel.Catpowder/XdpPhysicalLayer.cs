@@ -1,0 +1,246 @@
+using System.Runtime.InteropServices;
+using Demikernel.InetStack.Phy;
+using Demikernel.InetStack.Wire;
+using Demikernel.Runtime;
+
+namespace Demikernel.Catpowder;
+
+/// <summary>How the AF_XDP socket is bound to its queue (<c>raw_socket.xdp_bind</c>).</summary>
+internal enum XdpBindMode
+{
+    /// <summary>Zero copy if the driver offers it, else copy.</summary>
+    Auto = 0,
+    Copy = 1,
+    ZeroCopy = 2,
+}
+
+/// <summary>How the XDP program is attached (<c>raw_socket.xdp_attach</c>).</summary>
+internal enum XdpAttachMode
+{
+    /// <summary>Native if the driver has XDP (veth does), else generic.</summary>
+    Auto = 0,
+    Generic = 1,
+    Native = 2,
+}
+
+internal sealed record XdpOptions
+{
+    public required string InterfaceName { get; init; }
+    public int? Mtu { get; init; }
+    public uint QueueId { get; init; }
+    public XdpBindMode Bind { get; init; }
+    public XdpAttachMode Attach { get; init; }
+    public int Burst { get; init; } = 32;
+    /// <summary>UMEM frames (half receive, half transmit) of <see cref="FrameSize"/> bytes; ring sizes follow.</summary>
+    public int Frames { get; init; } = 4096;
+    public int FrameSize { get; init; } = 2048;
+    public int TransmitBatch { get; init; } = 32;
+}
+
+internal sealed class XdpStats
+{
+    public long FramesReceived { get; internal set; }
+    public long FramesTransmitted { get; internal set; }
+    public long TransmitFailures { get; internal set; }
+    public long TransmitKicks { get; internal set; }
+    /// <summary>Frames larger than a pool buffer's room (cannot happen at the interface's MTU).</summary>
+    public long Dropped { get; internal set; }
+    public int LastError { get; internal set; }
+}
+
+/// <summary>
+/// catpowder's AF_XDP device: an XDP socket on one queue of an interface, with libxdp's default XDP program
+/// redirecting that queue into the socket (attached on open, detached on dispose).
+/// <code>
+///   UMEM (one mmap'd area, 2 KB frames): first half on the fill ring, second half the transmit pool
+///   Receive(pool, burst): rx ring → copy into pool buffers (one copy) → UMEM frames straight back to the fill ring
+///   TryReserveTransmit: a free UMEM frame; the stack builds its frame there; CommitTransmit: a tx descriptor;
+///       every TransmitBatch frames, each receive poll and before blocking: submit + one sendto kick (when the kernel
+///       asks for a wakeup), completions reaped back into the transmit pool
+///   Block(timeout): ppoll(POLLIN) on the XDP socket and an eventfd (Wake)
+/// </code>
+/// No offloads: the kernel's virtio-style metadata does not come with XDP frames, so a Linux peer on veth must not
+/// leave checksums partial (<c>ethtool -K PEER tx off</c>), and super-frames cannot arrive (XDP on veth turns the
+/// peer's GSO off). Received frames are copied once from UMEM into pool buffers: the stack's buffers come from its
+/// own pool and UMEM frames must go back to the fill ring, so zero copy up to pop is not done here.
+/// </summary>
+internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
+{
+    private readonly nint _xsk;
+    private readonly DemiBuffer?[] _slots;
+    private readonly nint* _destinations;
+    private readonly int* _lengths;
+    private readonly int _transmitBatch;
+    private BufferPool? _pool;
+    private byte* _reserved;
+    private int _requested;
+    private bool _disposed;
+
+    private XdpPhysicalLayer(nint xsk, InterfaceInfo info, string name, int mtu, int burst, int transmitBatch)
+    {
+        _xsk = xsk;
+        _slots = new DemiBuffer?[burst];
+        _destinations = (nint*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(nint)));
+        _lengths = (int*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(int)));
+        _transmitBatch = transmitBatch;
+        InterfaceName = name;
+        InterfaceUp = info.Up;
+        KernelAddress = info.KernelIpv4Address == 0 ? null : new Ipv4Address(info.KernelIpv4Address);
+        HardwareAddress = new MacAddress(info.HardwareAddress);
+        ZeroCopy = Xsk.ZeroCopy(xsk) == 1;
+        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None };
+    }
+
+    /// <summary>Opens the socket and attaches the XDP program; throws <see cref="PacketSocketException"/> naming what failed.</summary>
+    public static XdpPhysicalLayer Open(XdpOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var info = PacketSocket.Describe(options.InterfaceName);
+        int mtu = options.Mtu ?? info.Mtu;
+        if (mtu < 68 || mtu > info.Mtu)
+            throw new ArgumentException($"MTU {mtu} is outside 68..{info.Mtu} (the MTU of '{options.InterfaceName}')", nameof(options));
+        if (mtu + EthernetFrame.HeaderLength > options.FrameSize)
+            throw new ArgumentException($"MTU {mtu} does not fit an AF_XDP frame of {options.FrameSize} bytes", nameof(options));
+        uint ring = (uint)options.Frames / 2;
+        nint xsk = Xsk.OpenOrThrow(options.InterfaceName, options.QueueId, (int)options.Bind, (int)options.Attach,
+            (uint)options.Frames, (uint)options.FrameSize, ring);
+        return new XdpPhysicalLayer(xsk, info, options.InterfaceName, mtu, options.Burst, Math.Max(1, options.TransmitBatch));
+    }
+
+    public PhyCapabilities Capabilities { get; }
+    public MacAddress HardwareAddress { get; }
+    public string InterfaceName { get; }
+    public bool InterfaceUp { get; }
+    public Ipv4Address? KernelAddress { get; }
+    /// <summary>True if the kernel bound the socket in zero-copy mode (the driver DMAs into UMEM), false for copy mode.</summary>
+    public bool ZeroCopy { get; }
+    public XdpStats Stats { get; } = new();
+
+    /// <summary>Pool buffers the device holds (receive slots): they go back on dispose.</summary>
+    public int HeldBuffers => _slots.Count(b => b is not null);
+
+    private int MaxFrame => Capabilities.Mtu + EthernetFrame.HeaderLength;
+
+    public bool Transmit(ReadOnlySpan<byte> frame)
+    {
+        var slot = TryReserveTransmit(frame.Length);
+        if (slot.IsEmpty) return false;
+        frame.CopyTo(slot);
+        return CommitTransmit(frame.Length);
+    }
+
+    public Span<byte> TryReserveTransmit(int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (length > MaxFrame)
+        {
+            Stats.TransmitFailures++;
+            Stats.LastError = Runtime.Errno.EMSGSIZE;
+            return default;
+        }
+        _reserved = Xsk.Reserve(_xsk);
+        if (_reserved is null)
+        {
+            Stats.TransmitFailures++;
+            return default;
+        }
+        return new Span<byte>(_reserved, length);
+    }
+
+    public bool CommitTransmit(int length)
+    {
+        if (_reserved is null) return false;
+        _reserved = null;
+        int rc = Xsk.Commit(_xsk, (uint)length);
+        if (rc != 0)
+        {
+            Stats.TransmitFailures++;
+            Stats.LastError = -rc;
+            return false;
+        }
+        Stats.FramesTransmitted++;
+        if (++_requested >= _transmitBatch) Flush();
+        return true;
+    }
+
+    private void Flush()
+    {
+        if (_requested == 0) return;
+        _requested = 0;
+        Stats.TransmitKicks++;
+        int rc = Xsk.Flush(_xsk);
+        if (rc != 0) Stats.LastError = -rc;
+    }
+
+    public int Receive(BufferPool pool, Span<DemiBuffer?> frames)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!ReferenceEquals(pool, _pool)) SwitchPool(pool);
+        Flush();
+        int count = Math.Min(_slots.Length, frames.Length);
+        for (int i = 0; i < count; i++)
+        {
+            if (_slots[i] is not null) continue;
+            var buffer = pool.Rent(MaxFrame);
+            _slots[i] = buffer;
+            _destinations[i] = buffer.DataAddress;
+        }
+        int n = Xsk.Receive(_xsk, _destinations, MaxFrame, _lengths, count);
+        int produced = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int length = _lengths[i];
+            if (length < 0)
+            {
+                Stats.Dropped++;
+                continue; // the slot keeps its buffer
+            }
+            var buffer = _slots[i]!;
+            _slots[i] = null;
+            buffer.SetLength(length);
+            frames[produced++] = buffer;
+        }
+        Stats.FramesReceived += produced;
+        return produced;
+    }
+
+    public void Block(TimeSpan? timeout)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Flush();
+        if (Xsk.ReceiveReady(_xsk) != 0) return;
+        long ns = timeout is { } t ? Math.Max(0, t.Ticks) * 100 : -1;
+        _ = Xsk.Wait(_xsk, ns); // EINTR and timeouts alike end the wait; the caller polls again
+    }
+
+    public void Wake()
+    {
+        if (!_disposed) Xsk.Wake(_xsk);
+    }
+
+    private void SwitchPool(BufferPool pool)
+    {
+        ReleaseBuffers();
+        _pool = pool;
+    }
+
+    private void ReleaseBuffers()
+    {
+        for (int i = 0; i < _slots.Length; i++)
+        {
+            if (_slots[i] is { } b) _pool!.Discard(b);
+            _slots[i] = null;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        Flush();
+        _disposed = true;
+        Xsk.Close(_xsk); // detaches libxdp's program from the interface
+        NativeMemory.Free(_destinations);
+        NativeMemory.Free(_lengths);
+        if (_pool is not null) ReleaseBuffers();
+    }
+}
