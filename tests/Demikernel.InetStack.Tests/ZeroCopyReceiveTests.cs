@@ -77,7 +77,7 @@ public class ZeroCopyReceiveTests
         // Memory<byte> over device memory works as over an array (SslStream reads through it), with no array behind it.
         var memory = sga.First.Memory;
         Assert.True(memory.Span.SequenceEqual(sga.First.Span));
-        Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out _));
+        Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(memory, out var array), $"an array of {array.Count} bytes behind device memory");
         Assert.Equal((byte)'e', memory.Slice(1, 1).Span[0]);
         int inUse = device.ReceiveSlotsInUse;
         Assert.Equal(0, b.LibOS.SgaFree(sga));

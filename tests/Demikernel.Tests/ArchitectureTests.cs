@@ -90,7 +90,7 @@ public class ArchitectureTests
         string[] allowed =
         [
             "Demikernel", "Demikernel.Catnap", "Demikernel.Catloop", "Demikernel.Catmem", "Demikernel.InetStack", "Demikernel.Catpowder",
-            "Demikernel.Catnip", "Demikernel.Tests", "Demikernel.InetStack.Tests", "Demikernel.Catpowder.Tests", "Demikernel.Catnip.Tests", "Demikernel.Bench", "NetSim",
+            "Demikernel.Catnip", "Demikernel.Tests", "Demikernel.InetStack.Tests", "Demikernel.Catpowder.Tests", "Demikernel.Catnip.Tests", "Demikernel.Conformance.Tests", "Demikernel.Bench", "NetSim",
         ];
         Assert.Subset(allowed.ToHashSet(), friends);
     }

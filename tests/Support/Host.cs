@@ -1,5 +1,6 @@
 using System.Text;
 using Demikernel;
+using Demikernel.Catnip;
 using Demikernel.InetStack;
 using Demikernel.Runtime;
 
