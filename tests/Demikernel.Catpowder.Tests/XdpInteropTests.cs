@@ -52,6 +52,33 @@ public sealed class XdpInteropTests(ITestOutputHelper output)
         Assert.DoesNotContain("prog/xdp", after);
     }
 
+    /// <summary>
+    /// The check before blocking (a frame already waiting: do not sleep) must leave the frame for the next receive. It
+    /// once consumed the rx entry, so that frame was lost and the kernel, seeing the consumer lag, reported the socket
+    /// readable forever.
+    /// </summary>
+    [Fact]
+    public void AFrameSeenBeforeBlockingIsStillReceived()
+    {
+        using var pair = new VethPair();
+        pair.PrepareFor("af_xdp");
+        int received = -1;
+        using var ours = NamespaceThread.StartAndWait(pair.Ours, t =>
+        {
+            using var device = XdpPhysicalLayer.Open(new XdpOptions { InterfaceName = pair.Ours });
+            var pool = new BufferPool();
+            t.Ready();
+            device.Block(TimeSpan.FromSeconds(5)); // wakes when Linux's ARP request for us arrives
+            device.Block(TimeSpan.Zero);           // a frame is waiting: returns at once, leaving it in the ring
+            var frames = new DemiBuffer?[32];
+            received = device.Receive(pool, frames);
+            for (int i = 0; i < received; i++) pool.Discard(frames[i]!);
+        }, Short);
+        pair.Linux(Short, "ping", "-c", "1", "-W", "1", VethPair.OurAddress); // nobody answers: only the ARP request matters
+        ours.Join(Short);
+        Assert.True(received >= 1, $"received {received} frames after the check before blocking");
+    }
+
     [Fact]
     public void MisconfigurationsNameTheProblem()
     {
