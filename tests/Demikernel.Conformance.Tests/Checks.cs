@@ -81,11 +81,16 @@ internal static partial class Checks
         }
     }
 
-    /// <summary>The server on the target; redis-cli (PING, SET, GET, a 300 kB value each way) and redis-benchmark from Linux.</summary>
+    /// <summary>
+    /// The server on the target; redis-cli (PING, SET, GET, a 300 kB value each way) and redis-benchmark from Linux.
+    /// On catmem, Linux reaches the server over TCP (catnap) beside its catmem listener (<c>--catmem-listen</c>) at the
+    /// same port, and our RESP checker talks to it over catmem meanwhile: one dataset, both paths.
+    /// </summary>
     private static void RedisTools(Site site, ITestOutputHelper output)
     {
         ushort port = site.Port();
-        using var server = Server(site, port);
+        bool catmem = site is CatmemSite;
+        using var server = catmem ? Server(site, port, ["--libos", "catnap", "--catmem-listen", port.ToString(CultureInfo.InvariantCulture)]) : Server(site, port);
         string host = site.ServerAddress, p = port.ToString(CultureInfo.InvariantCulture);
         string[] cli = ["-h", host, "-p", p];
         Assert.Equal("PONG", Cli(site, [.. cli, "PING"]));
@@ -106,6 +111,13 @@ internal static partial class Checks
         Assert.Matches(@"GET: [\d.]+ requests per second", text);
         // k, big and redis-benchmark's one key (key:__rand_int__, no -r).
         Assert.Equal("3", Cli(site, [.. cli, "DBSIZE"]));
+        if (catmem)
+        {
+            using (var resp = site.StartClient(Self, ["resp", .. site.Args(client: true), "--target", $"{host}:{p}"]))
+                output.WriteLine(resp.Succeed(Run));
+            Assert.Equal($"catmem-listen\n{p}", Cli(site, [.. cli, "CONFIG", "GET", "catmem-listen"]));
+            Assert.Equal("2", Cli(site, [.. cli, "EXISTS", "k", "catnip:0"])); // one from each path
+        }
         Assert.False(server.HasExited, server.Output);
     }
 
@@ -181,9 +193,9 @@ internal static partial class Checks
         }
     }
 
-    private static Child Server(Site site, ushort port)
+    private static Child Server(Site site, ushort port, string[]? libos = null)
     {
-        var server = site.Start("Demikernel.Server.dll", [.. site.Args(client: false), "--bind", site.ServerAddress, "--port", port.ToString(CultureInfo.InvariantCulture),
+        var server = site.Start("Demikernel.Server.dll", [.. libos ?? site.Args(client: false), "--bind", site.ServerAddress, "--port", port.ToString(CultureInfo.InvariantCulture),
             "--protected-mode", "no", "--save", "", "--appendonly", "no"]);
         try
         {

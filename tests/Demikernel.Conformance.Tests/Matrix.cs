@@ -12,10 +12,10 @@ internal static class Matrix
     public static readonly string[] Checks = [QueueApi, Echo, RedisTools, LoadGen, LinuxTcp];
 
     public static readonly string[] Targets =
-        ["catnap", "catloop", "catmem", "catpowder", "catnip-memif", "catnip-af_packet", "catnip-af_xdp", "catnip-tap", "rdma"];
+        ["catnap", "catloop", "catmem", "catpowder", "catpowder-af_xdp", "catnip-memif", "catnip-af_packet", "catnip-af_xdp", "catnip-tap", "rdma"];
 
     private const string InProcess = "catloop's streams exist inside one libOS instance in one process: no other program, and so no Linux tool or socket, can reach them";
-    private const string SharedMemory = "catmem's queues are shared memory that only our libOS maps: redis-cli, redis-benchmark and Linux's TCP have no socket that opens them";
+    private const string SharedMemory = "catmem's queues are shared memory that only our libOS maps: Linux's TCP has no socket that opens them (redis-cli and redis-benchmark reach the same server over TCP beside its catmem listener)";
     private const string Memif = "memif is shared memory between two DPDK processes, with no kernel interface: Linux's tools and TCP cannot reach it";
     private const string Rdma = "a reserved name, not built: this kernel has no InfiniBand/RDMA support and there is no RDMA device";
 
@@ -24,7 +24,6 @@ internal static class Matrix
     {
         [("catloop", RedisTools)] = InProcess,
         [("catloop", LinuxTcp)] = InProcess,
-        [("catmem", RedisTools)] = SharedMemory,
         [("catmem", LinuxTcp)] = SharedMemory,
         [("catnip-memif", RedisTools)] = Memif,
         [("catnip-memif", LinuxTcp)] = Memif,
@@ -48,6 +47,7 @@ internal static class Matrix
         "catnap" => new CatnapSite(),
         "catmem" => new CatmemSite(),
         "catpowder" => new CatpowderSite(bothEndsOurs: check == LoadGen),
+        "catpowder-af_xdp" => new CatpowderSite(bothEndsOurs: check == LoadGen, mode: "af_xdp"),
         "catnip-memif" => new CatnipMemifSite(),
         "catnip-af_packet" => new CatnipVethSite("net_af_packet", bothEndsOurs: check == LoadGen),
         "catnip-af_xdp" => new CatnipVethSite("net_af_xdp", bothEndsOurs: check == LoadGen),

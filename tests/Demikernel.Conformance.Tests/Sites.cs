@@ -131,6 +131,9 @@ internal sealed class CatmemSite : Site
 
     protected override void OnStarted(Child child) => _pids.Add(child.Id);
 
+    /// <summary>Linux's tools on this host: they reach a server that listens on TCP beside its catmem listener.</summary>
+    public override ToolResult Linux(TimeSpan timeout, string file, params string[] args) => Tool.Run(timeout, file, args);
+
     /// <summary>A killed catmem program cannot remove its doorbell, nor a killed server its listener's name.</summary>
     public override void Dispose()
     {
@@ -195,15 +198,18 @@ internal abstract class VethSite : Site
     }
 }
 
-/// <summary>catpowder: our InetStack on an AF_PACKET socket on our end of the veth.</summary>
-internal sealed class CatpowderSite(bool bothEndsOurs = false) : VethSite(bothEndsOurs)
+/// <summary>catpowder: our InetStack on our end of the veth, on an AF_PACKET socket (its rings) or an AF_XDP socket
+/// (<paramref name="mode"/>, catpowder's raw_socket.mode).</summary>
+internal sealed class CatpowderSite(bool bothEndsOurs = false, string mode = "af_packet") : VethSite(bothEndsOurs)
 {
     private string? _config, _clientConfig;
     public override string LibOS => "catpowder";
-    protected override string? ServerConfig => _config ??= Files.Write(".yaml", Pair.ConfigYaml());
+    protected override string? ServerConfig => _config ??= Files.Write(".yaml", Pair.ConfigYaml(mode: mode));
 
     protected override string? ClientConfig => !BothEndsOurs ? ServerConfig
-        : _clientConfig ??= Files.Write(".yaml", VethPair.CatpowderYaml(VethPair.TheirAddress, Pair.Theirs));
+        : _clientConfig ??= Files.Write(".yaml", VethPair.CatpowderYaml(VethPair.TheirAddress, Pair.Theirs, mode: mode));
+
+    protected override void Prepare() => Pair.PrepareFor(mode);
 }
 
 /// <summary>catnip with DPDK's net_af_packet or net_af_xdp on our end of the veth.</summary>
