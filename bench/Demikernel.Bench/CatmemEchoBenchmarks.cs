@@ -40,23 +40,5 @@ public class CatmemEchoBenchmarks
     public void Cleanup() => _libos.Dispose();
 
     [Benchmark]
-    public int EchoRoundTrip()
-    {
-        _libos.Push(_client, _message, out var qt);
-        _libos.Wait(qt, out _);
-        _libos.Pop(_server, out qt);
-        _libos.Wait(qt, out var request);
-        _libos.Push(_server, request.Sga, out qt);
-        _libos.Wait(qt, out _);
-        _libos.SgaFree(request.Sga);
-        int received = 0;
-        while (received < 64)
-        {
-            _libos.Pop(_client, out qt);
-            _libos.Wait(qt, out var reply);
-            received += reply.Sga.TotalLength;
-            _libos.SgaFree(reply.Sga);
-        }
-        return received;
-    }
+    public int EchoRoundTrip() => CatnapEchoBenchmarks.EchoRoundTrip(_libos, _client, _server, _message);
 }

@@ -93,22 +93,26 @@ public class CatnapEchoBenchmarks
     public void Cleanup() => _libos.Dispose();
 
     [Benchmark]
-    public int EchoRoundTrip()
+    public int EchoRoundTrip() => EchoRoundTrip(_libos, _client, _server, _message);
+
+    /// <summary>One round trip of <paramref name="message"/> (64 bytes): the client pushes it, the server pops it and
+    /// pushes it back, the client pops until all of it is back. Shared by the echo benchmarks of every libOS.</summary>
+    internal static int EchoRoundTrip(DemiLibOS libos, QDesc client, QDesc server, Sga message)
     {
-        _libos.Push(_client, _message, out var qt);
-        _libos.Wait(qt, out _);
-        _libos.Pop(_server, out qt);
-        _libos.Wait(qt, out var request);
-        _libos.Push(_server, request.Sga, out qt);
-        _libos.Wait(qt, out _);
-        _libos.SgaFree(request.Sga);
+        libos.Push(client, message, out var qt);
+        libos.Wait(qt, out _);
+        libos.Pop(server, out qt);
+        libos.Wait(qt, out var request);
+        libos.Push(server, request.Sga, out qt);
+        libos.Wait(qt, out _);
+        libos.SgaFree(request.Sga);
         int received = 0;
         while (received < 64)
         {
-            _libos.Pop(_client, out qt);
-            _libos.Wait(qt, out var reply);
+            libos.Pop(client, out qt);
+            libos.Wait(qt, out var reply);
             received += reply.Sga.TotalLength;
-            _libos.SgaFree(reply.Sga);
+            libos.SgaFree(reply.Sga);
         }
         return received;
     }

@@ -54,20 +54,8 @@ internal sealed class SendQueue
     {
         if (offset < 0 || offset + destination.Length > Count) throw new ArgumentOutOfRangeException(nameof(offset));
         if (destination.IsEmpty) return;
-        if (offset < _cursorBase || _cursor >= _count)
-        {
-            _cursor = 0;
-            _cursorBase = 0;
-        }
+        SeekCursor(offset);
         int mask = _entries.Length - 1;
-        // Move the cursor to the entry holding offset.
-        while (true)
-        {
-            ref var e = ref _entries[(_head + _cursor) & mask];
-            if (offset < _cursorBase + e.Length) break;
-            _cursorBase += e.Length;
-            _cursor++;
-        }
         int index = _cursor;
         int within = offset - _cursorBase;
         int written = 0;
@@ -91,6 +79,19 @@ internal sealed class SendQueue
         segment = null!;
         start = 0;
         if (offset < 0 || length <= 0 || offset + length > Count) return false;
+        SeekCursor(offset);
+        ref var entry = ref _entries[(_head + _cursor) & (_entries.Length - 1)];
+        int within = offset - _cursorBase;
+        if (within + length > entry.Length) return false;
+        segment = entry.Segment;
+        start = entry.Start + within;
+        return true;
+    }
+
+    /// <summary>Moves the cursor to the entry holding <paramref name="offset"/> (from the front when it lies behind it):
+    /// segments are built in order, so the walk is short.</summary>
+    private void SeekCursor(int offset)
+    {
         if (offset < _cursorBase || _cursor >= _count)
         {
             _cursor = 0;
@@ -104,12 +105,6 @@ internal sealed class SendQueue
             _cursorBase += e.Length;
             _cursor++;
         }
-        ref var entry = ref _entries[(_head + _cursor) & mask];
-        int within = offset - _cursorBase;
-        if (within + length > entry.Length) return false;
-        segment = entry.Segment;
-        start = entry.Start + within;
-        return true;
     }
 
     /// <summary>Drops <paramref name="count"/> acknowledged bytes from the front, releasing buffers they finish.</summary>
