@@ -49,15 +49,8 @@ public class ReservedTransmitTests
         var secret = (InetStackOptions o) => o with { Tcp = o.Tcp with { IsnSecret = new byte[16] } };
         var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01", secret, wrap: phy => lending = new LendingDevice(phy));
         var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02", secret);
-        Assert.Equal(0, b.LibOS.Socket(SocketKind.Stream, out var listener));
-        Assert.Equal(0, b.LibOS.Bind(listener, new IPv4Endpoint(0, 7000)));
-        Assert.Equal(0, b.LibOS.Listen(listener, 4));
-        Assert.Equal(0, b.LibOS.Accept(listener, out var accept));
         // A's ARP cache is empty: its SYN is built in the lent buffer, then the ARP request goes out through it.
-        Assert.Equal(0, a.LibOS.Socket(SocketKind.Stream, out var client));
-        Assert.Equal(0, a.LibOS.Connect(client, b.Endpoint(7000), out var connect));
-        a.LibOS.WaitOk(connect);
-        var server = b.LibOS.WaitOk(accept).AcceptedQd;
+        var (client, server) = SimHarness.Connect(a, b);
 
         var data = new byte[200_000];
         new Random(7).NextBytes(data);

@@ -40,6 +40,20 @@ internal sealed class SimHarness : IDisposable
 
     public bool RunUntil(Func<bool> done, TimeSpan limit) => Network.RunUntil(done, limit);
 
+    /// <summary>A TCP connection from <paramref name="client"/> to a listener of <paramref name="server"/> on
+    /// <paramref name="port"/>: the client's and the server's descriptors once both ends are established.</summary>
+    public static (QDesc Client, QDesc Server) Connect(Host client, Host server, ushort port = 7000)
+    {
+        Assert.Equal(0, server.LibOS.Socket(SocketKind.Stream, out var listener));
+        Assert.Equal(0, server.LibOS.Bind(listener, new IPv4Endpoint(0, port)));
+        Assert.Equal(0, server.LibOS.Listen(listener, 4));
+        Assert.Equal(0, server.LibOS.Accept(listener, out var accept));
+        Assert.Equal(0, client.LibOS.Socket(SocketKind.Stream, out var qd));
+        Assert.Equal(0, client.LibOS.Connect(qd, server.Endpoint(port), out var connect));
+        client.LibOS.WaitOk(connect);
+        return (qd, server.LibOS.WaitOk(accept).AcceptedQd);
+    }
+
     public void Dispose()
     {
         foreach (var h in _hosts) h.LibOS.Dispose();

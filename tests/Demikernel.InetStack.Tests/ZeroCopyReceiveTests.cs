@@ -18,14 +18,7 @@ public class ZeroCopyReceiveTests
         var sim = new SimHarness();
         var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01");
         var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02", wrap: phy => device = new DeviceMemory(phy, receiveSlots: slots, applicationSlots: 0));
-        Assert.Equal(0, b.LibOS.Socket(SocketKind.Stream, out var listener));
-        Assert.Equal(0, b.LibOS.Bind(listener, new IPv4Endpoint(0, 7000)));
-        Assert.Equal(0, b.LibOS.Listen(listener, 4));
-        Assert.Equal(0, b.LibOS.Accept(listener, out var accept));
-        Assert.Equal(0, a.LibOS.Socket(SocketKind.Stream, out var client));
-        Assert.Equal(0, a.LibOS.Connect(client, b.Endpoint(7000), out var connect));
-        a.LibOS.WaitOk(connect);
-        var server = b.LibOS.WaitOk(accept).AcceptedQd;
+        var (client, server) = SimHarness.Connect(a, b);
         return (sim, a, b, device!, client, server);
     }
 

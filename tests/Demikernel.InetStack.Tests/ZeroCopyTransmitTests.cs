@@ -19,14 +19,7 @@ public class ZeroCopyTransmitTests
         DeviceMemory? receiver = null;
         var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01", wrap: phy => device = new DeviceMemory(phy, receiveSlots: 0, applicationSlots: 64));
         var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02", wrap: phy => receiver = new DeviceMemory(phy, receiveSlots: 512, applicationSlots: 0));
-        Assert.Equal(0, b.LibOS.Socket(SocketKind.Stream, out var listener));
-        Assert.Equal(0, b.LibOS.Bind(listener, new IPv4Endpoint(0, 7000)));
-        Assert.Equal(0, b.LibOS.Listen(listener, 4));
-        Assert.Equal(0, b.LibOS.Accept(listener, out var accept));
-        Assert.Equal(0, a.LibOS.Socket(SocketKind.Stream, out var client));
-        Assert.Equal(0, a.LibOS.Connect(client, b.Endpoint(7000), out var connect));
-        a.LibOS.WaitOk(connect);
-        var server = b.LibOS.WaitOk(accept).AcceptedQd;
+        var (client, server) = SimHarness.Connect(a, b);
         Assert.NotNull(device);
 
         var data = new byte[320_000];
@@ -71,14 +64,7 @@ public class ZeroCopyTransmitTests
         using var sim = new SimHarness();
         var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01", wrap: phy => device = new DeviceMemory(phy, receiveSlots: 0, applicationSlots: 8));
         var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02");
-        Assert.Equal(0, b.LibOS.Socket(SocketKind.Stream, out var listener));
-        Assert.Equal(0, b.LibOS.Bind(listener, new IPv4Endpoint(0, 7000)));
-        Assert.Equal(0, b.LibOS.Listen(listener, 4));
-        Assert.Equal(0, b.LibOS.Accept(listener, out var accept));
-        Assert.Equal(0, a.LibOS.Socket(SocketKind.Stream, out var client));
-        Assert.Equal(0, a.LibOS.Connect(client, b.Endpoint(7000), out var connect));
-        a.LibOS.WaitOk(connect);
-        var server = b.LibOS.WaitOk(accept).AcceptedQd;
+        var (client, server) = SimHarness.Connect(a, b);
 
         // Two 100-byte segments in one SGA go out as one 200-byte TCP segment: gathered, so copied.
         var sga = a.LibOS.SgaAlloc([100, 100]);
