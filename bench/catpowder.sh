@@ -12,6 +12,11 @@
 #   catnip-xdp  our server on catnip over DPDK net_af_xdp (skipped without DPDK)
 # Linux's side sends complete checksums (ethtool -K vethB tx off, so no TSO either) for every libOS: AF_XDP frames carry
 # no offload metadata, and the load must be the same for all. Ratios are to catnap's median in the same run.
+# Then (PARTS="cpu rtt", the default; PARTS=rtt alone) the GET round trip with our load generator on BOTH ends of the
+# veth, so no kernel TCP on either side: the server pinned to core 0 in namespace A, bench/Demikernel.LoadGen pinned to
+# core 1 in namespace B on the same libOS and device (veth B's kernel address removed), 1 connection, pipeline 1, GETs
+# of 10,000 preloaded 32-byte values, RTT_SECONDS (3) after a 1 s warm-up, ROUNDS alternating rounds:
+#   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset).
 # Usage: bench/catpowder.sh [ROUNDS] [REQUESTS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
 # depth; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
 set -euo pipefail
@@ -23,10 +28,15 @@ command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get 
 command -v ethtool >/dev/null || { echo "needs ethtool (apt-get install ethtool)"; exit 1; }
 libs=${CATPOWDER_BENCH:-catnap af_packet af_xdp af_xdp-generic catnip-xdp}
 pipelines=${PIPELINES:-1 16}
+parts=${PARTS:-cpu rtt}
+rtt_libs=${RTT_BENCH:-catnap af_packet af_xdp catnip-xdp}
+rtt_seconds=${RTT_SECONDS:-3}
 spin=${SPIN_US:-200}
-pkg-config --exists libdpdk || libs=${libs/catnip-xdp/}
+pkg-config --exists libdpdk || { libs=${libs/catnip-xdp/}; rtt_libs=${rtt_libs/catnip-xdp/}; }
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
+dotnet build -c Release bench/Demikernel.LoadGen -nologo -v q -clp:ErrorsOnly >/dev/null
 srv=$(pwd)/server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll
+lg=$(pwd)/bench/Demikernel.LoadGen/bin/Release/net10.0/demi-loadgen.dll
 work=$(mktemp -d)
 pids=()
 A=dkcpb$$a B=dkcpb$$b
@@ -85,6 +95,7 @@ round() { # label pipeline
   [ "$label" = catnap ] && ip -n $A addr del 10.77.0.2/24 dev $A
   sleep 0.5
 }
+if [[ " $parts " == *" cpu "* ]]; then
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for p in $pipelines; do
@@ -101,3 +112,45 @@ for t in SET GET; do for p in $pipelines; do
       awk -v l=$l -v t=$t -v p=$p -v b="$base" '{c[NR]=$1; r[NR]=$2} END {m=int((NR+1)/2); printf "  %-10s %s P%-2s %7.2f us/request  %5.2fx catnap  %9s req/s\n", l, t, p, c[m], (b > 0 ? c[m] / b : 0), r[m]}'
   done
 done; done
+fi
+
+# ---------------------------------------------------------------- GET round trip, our stack on both ends
+[[ " $parts " == *" rtt "* ]] || exit 0
+ip -n $B addr flush dev $B
+ip netns exec $B sh -c "echo 1 > /proc/sys/net/ipv6/conf/$B/disable_ipv6"
+macB=$(ip -n $B -o link show $B | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
+for m in af_packet af_xdp; do
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.1\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $B $m >"$work/$m-client.yaml"
+done
+sed -e "s/10.77.0.2/10.77.0.1/" -e "s/$mac/$macB/" -e "s/iface=$A/iface=$B/" "$work/catnip-xdp.yaml" >"$work/catnip-xdp-client.yaml"
+rtt_round() { # label
+  local label=$1 sargs cargs
+  case $label in
+    catnap)
+      ip -n $A addr add 10.77.0.2/24 dev $A; ip -n $B addr add 10.77.0.1/24 dev $B
+      sargs=(--libos catnap --config "$work/catnap.yaml"); cargs=(--libos catnap --config "$work/catnap.yaml") ;;
+    af_packet|af_xdp) sargs=(--libos catpowder --config "$work/$label.yaml"); cargs=(--libos catpowder --config "$work/$label-client.yaml") ;;
+    catnip-xdp) sargs=(--libos catnip --config "$work/catnip-xdp.yaml"); cargs=(--libos catnip --config "$work/catnip-xdp-client.yaml") ;;
+  esac
+  ip netns exec $A taskset -c 0 dotnet "$srv" "${sargs[@]}" --bind 10.77.0.2 --port 6379 --protected-mode no --save "" --appendonly no \
+    >"$work/rtt-$label.log" 2>&1 &
+  pids=($!)
+  for _ in $(seq 150); do grep -q "Ready to accept" "$work/rtt-$label.log" && break; sleep 0.2; done
+  ip netns exec $B taskset -c 1 dotnet "$lg" --label "$label" "${cargs[@]}" --target 10.77.0.2:6379 --connections 1 --pipeline 1 \
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$rtt_seconds" >"$work/rtt-$label-client.log" 2>&1 || { echo "$label: the load generator failed:"; tail -5 "$work/rtt-$label-client.log"; tail -5 "$work/rtt-$label.log"; }
+  grep -E "^$label requests=" "$work/rtt-$label-client.log" || true
+  kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+  if [ "$label" = catnap ]; then ip -n $A addr del 10.77.0.2/24 dev $A; ip -n $B addr del 10.77.0.1/24 dev $B; fi
+  sleep 0.5
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq "$rounds"); do
+  for l in $rtt_libs; do rtt_round $l; done
+done | tee "$work/rtt"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "GET round trip over the veth, our load generator on the same libOS at the other end, median of $rounds rounds:"
+for l in $rtt_libs; do
+  grep -E "^$l requests=" "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
+    awk -v l=$l '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); printf "  %-10s p50 %6.1f us   p99 %8.1f us   %8s GET/s\n", l, p50[m], p99[m], t[m]}'
+done
