@@ -60,6 +60,7 @@ internal sealed class InetStackTransport : INetworkTransport
     public bool Poll()
     {
         if (_libos is null) return false;
+        Interface.Tcp.FlushPassAcks(); // the previous pass is over
         int n = _phy.Receive(_libos.Pool, _burst);
         for (int i = 0; i < n; i++)
         {
@@ -70,7 +71,11 @@ internal sealed class InetStackTransport : INetworkTransport
         return n > 0;
     }
 
-    public void Block(TimeSpan? timeout) => _phy.Block(timeout);
+    public void Block(TimeSpan? timeout)
+    {
+        Interface.Tcp.FlushPassAcks();
+        _phy.Block(timeout);
+    }
 
     /// <summary>The device's wake: the stack blocks only in the device.</summary>
     public void Wake() => _phy.Wake();

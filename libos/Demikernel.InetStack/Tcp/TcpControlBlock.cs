@@ -373,7 +373,7 @@ internal sealed partial class TcpControlBlock : IRunnable
                         _rcvNxt += next.Length;
                     }
                 }
-                if (_ackPending >= 2 || _options.DelayedAck <= TimeSpan.Zero) ackNow = true;
+                if (_ackPending >= 2) ackNow = true;
                 DrainPops();
             }
             else ackNow = true; // a pure duplicate: the peer may have lost our ACK
@@ -391,6 +391,9 @@ internal sealed partial class TcpControlBlock : IRunnable
         if (_ackPending > 0)
         {
             if (ackNow) SendAck();
+            // Without delayed ACK, the ACK still waits for the end of this libOS pass: the application's answer to
+            // what just arrived (a reply to a request) then carries it, one frame instead of two.
+            else if (_options.DelayedAck <= TimeSpan.Zero) _tcp.AckAtEndOfPass(this);
             else if (_delayedAckAt == 0) SetTimer(ref _delayedAckAt, Now + _tcp.Interface.Ticks(_options.DelayedAck));
         }
         return kept;
@@ -488,6 +491,12 @@ internal sealed partial class TcpControlBlock : IRunnable
     public TimeSpan Rto => TimeSpan.FromTicks((long)(_rto * (TimeSpan.TicksPerSecond / (double)_tcp.Interface.Time.TimestampFrequency)));
 
     // ------------------------------------------------------------------ send
+
+    /// <summary>The end of the libOS pass in which data arrived: its ACK, unless something sent since carried it.</summary>
+    internal void FlushPassAck()
+    {
+        if (_ackPending > 0) SendAck();
+    }
 
     private void SendAck()
     {

@@ -45,6 +45,7 @@ internal sealed class TcpLayer
     private readonly Dictionary<ushort, TcpListener> _listeners = [];
     private readonly HashSet<ushort> _boundPorts = [];
     private ushort _nextEphemeral = NetworkInterface.FirstEphemeralPort;
+    private readonly List<TcpControlBlock> _passAcks = [];
 
     internal TcpLayer(NetworkInterface iface)
     {
@@ -54,6 +55,19 @@ internal sealed class TcpLayer
         Mss = Math.Min(mss, ushort.MaxValue);
         // Advertise the smallest shift that lets the whole receive buffer show in the 16-bit window.
         while (WindowScale < 14 && (Options.ReceiveBufferSize >> WindowScale) > ushort.MaxValue) WindowScale++;
+    }
+
+    /// <summary>Queues <paramref name="tcb"/>'s ACK for the end of the libOS pass (<see cref="FlushPassAcks"/>).</summary>
+    internal void AckAtEndOfPass(TcpControlBlock tcb)
+    {
+        if (!_passAcks.Contains(tcb)) _passAcks.Add(tcb);
+    }
+
+    /// <summary>The end of a libOS pass (the next device poll, or before blocking): every ACK still owed goes out.</summary>
+    internal void FlushPassAcks()
+    {
+        for (int i = 0; i < _passAcks.Count; i++) _passAcks[i].FlushPassAck();
+        _passAcks.Clear();
     }
 
     public TcpOptions Options { get; }
