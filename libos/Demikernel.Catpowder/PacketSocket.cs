@@ -210,16 +210,7 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     /// </summary>
     public static PacketSocket Open(string interfaceName, int slots, int bufferBytes)
     {
-        if (string.IsNullOrEmpty(interfaceName) || System.Text.Encoding.UTF8.GetByteCount(interfaceName) > 15)
-            throw new PacketSocketException(22, $"'{interfaceName}' is not a valid interface name (1-15 bytes)");
-        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            int e = Marshal.GetLastPInvokeError();
-            throw new PacketSocketException(e, e is 1 or 13
-                ? $"cannot open an AF_PACKET socket: {Name(e)} (needs root or CAP_NET_RAW)"
-                : $"cannot open an AF_PACKET socket: {Name(e)}");
-        }
+        int fd = OpenSocket(interfaceName, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC);
         try
         {
             var info = Query(fd, interfaceName);
@@ -254,6 +245,20 @@ internal sealed unsafe partial class PacketSocket : IDisposable
         }
     }
 
+    /// <summary>An AF_PACKET socket of <paramref name="type"/> for <paramref name="interfaceName"/> (checked first), or a
+    /// PacketSocketException naming what failed.</summary>
+    private static int OpenSocket(string interfaceName, int type)
+    {
+        if (string.IsNullOrEmpty(interfaceName) || System.Text.Encoding.UTF8.GetByteCount(interfaceName) > 15)
+            throw new PacketSocketException(22, $"'{interfaceName}' is not a valid interface name (1-15 bytes)");
+        int fd = socket(AF_PACKET, type, 0);
+        if (fd >= 0) return fd;
+        int e = Marshal.GetLastPInvokeError();
+        throw new PacketSocketException(e, e is 1 or 13
+            ? $"cannot open an AF_PACKET socket: {Name(e)} (needs root or CAP_NET_RAW)"
+            : $"cannot open an AF_PACKET socket: {Name(e)}");
+    }
+
     /// <summary>
     /// The interface's index, MAC, MTU, up flag and kernel IPv4 address, asked with ioctls on an unbound packet socket
     /// (which receives nothing), in the calling thread's network namespace. For devices that do not use a packet
@@ -261,16 +266,7 @@ internal sealed unsafe partial class PacketSocket : IDisposable
     /// </summary>
     public static InterfaceInfo Describe(string interfaceName)
     {
-        if (string.IsNullOrEmpty(interfaceName) || System.Text.Encoding.UTF8.GetByteCount(interfaceName) > 15)
-            throw new PacketSocketException(22, $"'{interfaceName}' is not a valid interface name (1-15 bytes)");
-        int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-        {
-            int e = Marshal.GetLastPInvokeError();
-            throw new PacketSocketException(e, e is 1 or 13
-                ? $"cannot open an AF_PACKET socket: {Name(e)} (needs root or CAP_NET_RAW)"
-                : $"cannot open an AF_PACKET socket: {Name(e)}");
-        }
+        int fd = OpenSocket(interfaceName, SOCK_RAW | SOCK_CLOEXEC);
         try
         {
             return Query(fd, interfaceName);
