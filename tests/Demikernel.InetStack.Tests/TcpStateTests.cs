@@ -188,6 +188,77 @@ public class TcpStateTests
     }
 
     [Fact]
+    public void KeepaliveSetOnOneSocketProbesOnlyThatOne()
+    {
+        // The stack's default is no keepalive; the server turns it on for one accepted connection, as redis-server's
+        // tcp-keepalive does (SO_KEEPALIVE, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT).
+        using var p = new TcpPair();
+        var (client, server) = p.Connect();
+        var (client2, server2) = p.Connect(6380);
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(server, SocketOption.KeepAlive, 1));
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(server, SocketOption.TcpKeepIdle, 10));
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(server, SocketOption.TcpKeepInterval, 1));
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(server, SocketOption.TcpKeepCount, 3));
+        Assert.Equal(0, p.B.LibOS.GetSockOpt(server, SocketOption.TcpKeepIdle, out int idle));
+        Assert.Equal(10, idle);
+        Assert.Equal(0, p.B.LibOS.GetSockOpt(server2, SocketOption.KeepAlive, out int other));
+        Assert.Equal(0, other);
+
+        Assert.Equal(0, p.B.LibOS.Pop(server, out var pop));
+        Assert.Equal(0, p.B.LibOS.Pop(server2, out var pop2));
+        p.Sim.Network.SetLinks(p.A.Port, p.B.Port, new LinkOptions { Down = true });
+        var start = p.Clock.Elapsed;
+        Assert.Equal(0, p.B.LibOS.Wait(pop, out var result, TimeSpan.FromSeconds(60)));
+        Assert.Equal(Errno.ETIMEDOUT, result.Ret);
+        // 10 s idle, then 3 probes 1 s apart, the last one unanswered for another second.
+        Assert.InRange(p.Clock.Elapsed - start, TimeSpan.FromSeconds(12), TimeSpan.FromSeconds(15));
+        Assert.Equal(3, p.B.Interface.Tcp.Stats.KeepAliveProbes);
+        Assert.Equal(Errno.ETIMEDOUT, p.B.LibOS.Wait(pop2, out _, TimeSpan.FromSeconds(100)));
+        Assert.Equal(TcpState.Established, StateOf(p.B, server2)); // no keepalive: a dead peer goes unnoticed
+        _ = client; _ = client2;
+    }
+
+    [Fact]
+    public void KeepaliveOfAListenerPassesToItsConnectionsAndCanBeTurnedOff()
+    {
+        using var p = new TcpPair();
+        var listener = p.Listen();
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(listener, SocketOption.KeepAlive, 1));
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(listener, SocketOption.TcpKeepIdle, 5));
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(listener, SocketOption.TcpKeepInterval, 1));
+        Assert.Equal(0, p.B.LibOS.Accept(listener, out var accept));
+        Assert.Equal(0, p.A.LibOS.Socket(SocketKind.Stream, out var client));
+        Assert.Equal(0, p.A.LibOS.Connect(client, p.B.Endpoint(6379), out var connect));
+        p.A.LibOS.WaitOk(connect);
+        var server = p.B.LibOS.WaitOk(accept).AcceptedQd;
+        Assert.Equal(0, p.B.LibOS.GetSockOpt(server, SocketOption.KeepAlive, out int on));
+        Assert.Equal(1, on);
+        Assert.Equal(0, p.B.LibOS.GetSockOpt(server, SocketOption.TcpKeepIdle, out int idle));
+        Assert.Equal(5, idle);
+
+        p.Sim.Network.RunFor(TimeSpan.FromSeconds(20)); // the live peer answers each probe
+        long probes = p.B.Interface.Tcp.Stats.KeepAliveProbes;
+        Assert.True(probes >= 2, $"{probes} probes");
+        Assert.Equal(0, p.B.LibOS.SetSockOpt(server, SocketOption.KeepAlive, 0));
+        p.Sim.Network.RunFor(TimeSpan.FromSeconds(60));
+        Assert.Equal(probes, p.B.Interface.Tcp.Stats.KeepAliveProbes);
+        Assert.Equal(TcpState.Established, StateOf(p.B, server));
+    }
+
+    [Fact]
+    public void KeepaliveValuesLinuxRefusesAreEinval()
+    {
+        using var p = new TcpPair();
+        Assert.Equal(0, p.A.LibOS.Socket(SocketKind.Stream, out var qd));
+        Assert.Equal(Errno.EINVAL, p.A.LibOS.SetSockOpt(qd, SocketOption.TcpKeepIdle, 0));
+        Assert.Equal(Errno.EINVAL, p.A.LibOS.SetSockOpt(qd, SocketOption.TcpKeepInterval, 32768));
+        Assert.Equal(Errno.EINVAL, p.A.LibOS.SetSockOpt(qd, SocketOption.TcpKeepCount, 128));
+        Assert.Equal(Errno.ENOPROTOOPT, p.A.LibOS.SetSockOpt(qd, SocketOption.Linger, 1));
+        Assert.Equal(0, p.A.LibOS.GetSockOpt(qd, SocketOption.TcpKeepIdle, out int idle));
+        Assert.Equal(7200, idle); // Linux's tcp_keepalive_time until set
+    }
+
+    [Fact]
     public void TimeWaitAnswersARetransmittedFin()
     {
         // B's first ACK of A's FIN is fine, but A's final ACK of B's FIN is lost once: B retransmits its FIN, and A,

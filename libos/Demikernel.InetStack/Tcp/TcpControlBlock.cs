@@ -108,6 +108,7 @@ internal sealed partial class TcpControlBlock : IRunnable
     private long _probeSentAt;
     private bool _probing;        // a zero-window probe's byte is out, beyond SND.MAX
     private int _keepaliveProbes;
+    private KeepAliveSettings _keepAlive;
 
     private int _error;
     private bool _detached;
@@ -121,6 +122,7 @@ internal sealed partial class TcpControlBlock : IRunnable
         _rto = tcp.Interface.Ticks(_options.InitialRto);
         _timerTask = tcp.Interface.Scheduler.Insert(this);
         _lastHeard = Now;
+        _keepAlive = KeepAliveSettings.From(_options);
     }
 
     public TcpLayer.FourTuple Tuple { get; }
@@ -156,7 +158,7 @@ internal sealed partial class TcpControlBlock : IRunnable
     /// <summary>Passive open from a SYN on a listener: answers with a SYN-ACK.</summary>
     public static TcpControlBlock Passive(TcpLayer tcp, TcpLayer.FourTuple tuple, in TcpRepr syn, TcpListener listener)
     {
-        var tcb = new TcpControlBlock(tcp, tuple) { _listener = listener, State = TcpState.SynReceived };
+        var tcb = new TcpControlBlock(tcp, tuple) { _listener = listener, State = TcpState.SynReceived, _keepAlive = listener.KeepAlive };
         tcb.InitSend(tcp.InitialSequenceNumber(tuple));
         tcb.AcceptSyn(syn);
         tcb.SendSyn();
@@ -207,7 +209,22 @@ internal sealed partial class TcpControlBlock : IRunnable
     {
         State = TcpState.Established;
         _cc = CongestionControl.Create(_options.CongestionControl, EffectiveMss, _options.InitialCongestionWindow);
-        if (_options.KeepAliveIdle is { } idle) SetTimer(ref _keepaliveAt, Now + _tcp.Interface.Ticks(idle));
+        if (_keepAlive.Enabled) SetTimer(ref _keepaliveAt, Now + _tcp.Interface.Ticks(_keepAlive.Idle));
+    }
+
+    /// <summary>This connection's keepalive (setsockopt). A change applies at once: an enabled one probes after its idle
+    /// time since the peer was last heard, a disabled one stops probing.</summary>
+    public KeepAliveSettings KeepAliveSettings
+    {
+        get => _keepAlive;
+        set
+        {
+            _keepAlive = value;
+            if (State is not (TcpState.Established or TcpState.CloseWait)) return; // armed when the handshake completes
+            _keepaliveProbes = 0;
+            if (!value.Enabled) _keepaliveAt = 0; // a wake-up already scheduled finds nothing due
+            else SetTimer(ref _keepaliveAt, Math.Max(_lastHeard + _tcp.Interface.Ticks(value.Idle), Now + 1));
+        }
     }
 
     // ------------------------------------------------------------------ receive
@@ -670,21 +687,21 @@ internal sealed partial class TcpControlBlock : IRunnable
 
     private void KeepAlive(long now)
     {
-        if (State is not (TcpState.Established or TcpState.CloseWait) || _options.KeepAliveIdle is not { } idleSpan) return;
-        long idle = _tcp.Interface.Ticks(idleSpan);
+        if (State is not (TcpState.Established or TcpState.CloseWait) || !_keepAlive.Enabled) return;
+        long idle = _tcp.Interface.Ticks(_keepAlive.Idle);
         if (now - _lastHeard < idle)
         {
             _keepaliveProbes = 0;
             SetTimer(ref _keepaliveAt, _lastHeard + idle);
             return;
         }
-        long interval = _tcp.Interface.Ticks(_options.KeepAliveInterval);
+        long interval = _tcp.Interface.Ticks(_keepAlive.Interval);
         if (_sndUna != _sndMax)
         {
             SetTimer(ref _keepaliveAt, now + interval); // the retransmission timer is watching the peer already
             return;
         }
-        if (_keepaliveProbes >= _options.KeepAliveProbes)
+        if (_keepaliveProbes >= _keepAlive.Probes)
         {
             Abort(Errno.ETIMEDOUT, sendReset: true);
             return;

@@ -14,15 +14,18 @@ internal sealed class TcpListener
     private OperationQueue _accepts;
     private int _embryonic;
 
-    public TcpListener(TcpLayer tcp, ushort port, int backlog)
+    public TcpListener(TcpLayer tcp, ushort port, int backlog, KeepAliveSettings keepAlive)
     {
         _tcp = tcp;
         Port = port;
         Backlog = backlog;
+        KeepAlive = keepAlive;
     }
 
     public ushort Port { get; }
     public int Backlog { get; }
+    /// <summary>The listening socket's keepalive, which a connection takes when its SYN arrives (as Linux's children).</summary>
+    public KeepAliveSettings KeepAlive { get; set; }
 
     public void ReceiveOnListen(in TcpRepr segment, Ipv4Address remote)
     {

@@ -15,8 +15,13 @@ internal sealed class TcpSocket : IoQueue
     private TcpControlBlock? _tcb;
     private ushort _port;
     private bool _bound;
+    private KeepAliveSettings _keepAlive;
 
-    public TcpSocket(TcpLayer tcp) => _tcp = tcp;
+    public TcpSocket(TcpLayer tcp)
+    {
+        _tcp = tcp;
+        _keepAlive = KeepAliveSettings.From(tcp.Options);
+    }
 
     /// <summary>An accepted connection.</summary>
     public TcpSocket(TcpLayer tcp, TcpControlBlock tcb)
@@ -24,6 +29,7 @@ internal sealed class TcpSocket : IoQueue
         _tcp = tcp;
         _tcb = tcb;
         _port = tcb.Tuple.LocalPort;
+        _keepAlive = tcb.KeepAliveSettings;
     }
 
     internal TcpControlBlock? ControlBlock => _tcb;
@@ -47,7 +53,7 @@ internal sealed class TcpSocket : IoQueue
         if (_tcb is not null) return Errno.EISCONN;
         if (_listener is not null) return 0;
         if (!_bound && Bind(IPv4Endpoint.Any) is var rc && rc != 0) return rc;
-        _listener = new TcpListener(_tcp, _port, backlog);
+        _listener = new TcpListener(_tcp, _port, backlog, _keepAlive);
         _tcp.AddListener(_port, _listener);
         return 0;
     }
@@ -64,6 +70,7 @@ internal sealed class TcpSocket : IoQueue
         _bound = false; // the port now belongs to the connection, which releases it when it ends
         var tuple = new TcpLayer.FourTuple(_port, new Ipv4Address(remote.Address), remote.Port);
         _tcb = TcpControlBlock.Active(_tcp, tuple, op);
+        _tcb.KeepAliveSettings = _keepAlive;
         return 0;
     }
 
@@ -83,12 +90,24 @@ internal sealed class TcpSocket : IoQueue
         return _tcb is null ? Errno.ENOTCONN : 0;
     }
 
-    public override int SetSockOpt(SocketOption option, int value) => option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress ? 0 : Errno.ENOPROTOOPT;
+    /// <summary>TCP_NODELAY and SO_REUSEADDR are how the stack always works (no Nagle, no port reuse check to relax);
+    /// keepalive is per socket (<see cref="KeepAliveSettings"/>); anything else is ENOPROTOOPT.</summary>
+    public override int SetSockOpt(SocketOption option, int value)
+    {
+        if (option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress) return 0;
+        if (!KeepAliveSettings.Covers(option)) return Errno.ENOPROTOOPT;
+        int rc = _keepAlive.Set(option, value);
+        if (rc != 0) return rc;
+        if (_tcb is not null) _tcb.KeepAliveSettings = _keepAlive;
+        if (_listener is not null) _listener.KeepAlive = _keepAlive;
+        return 0;
+    }
 
     public override int GetSockOpt(SocketOption option, out int value)
     {
         value = option == SocketOption.TcpNoDelay ? 1 : 0;
-        return option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress ? 0 : Errno.ENOPROTOOPT;
+        if (KeepAliveSettings.Covers(option)) value = _keepAlive.Get(option);
+        return option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress || KeepAliveSettings.Covers(option) ? 0 : Errno.ENOPROTOOPT;
     }
 
     public override void Close()
