@@ -63,6 +63,10 @@ public sealed class StartupTests(ITestOutputHelper output)
             Assert.Contains("loading:1\r\n", info);
             Assert.Contains($"loading_total_bytes:{file.Length}\r\n", info);
             Assert.Matches(@"loading_loaded_perc:\d+\.\d\d\r\n", info);
+            // The file's used-mem AUX field (read before the first key): the saving server's memory, over 16 B a key.
+            var usedMem = System.Text.RegularExpressions.Regex.Match(info, @"loading_rdb_used_mem:(\d+)\r\n");
+            Assert.True(usedMem.Success, info);
+            Assert.InRange(long.Parse(usedMem.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), Keys * 16L, long.MaxValue);
             Assert.True(c.Call("GET", "key:1").IsError, "GET while loading");
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
             while (c.Call("PING").IsError) Assert.True(DateTime.UtcNow < deadline, "still loading after 120 s");

@@ -45,7 +45,8 @@ internal sealed class AofLoader
         int pos = 0;
         if (allowRdb && data.StartsWith("REDIS"u8))
         {
-            var rdb = RdbLoader.Load(data, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, _server.Functions.LoadFromRdb, progress: progress);
+            var rdb = RdbLoader.Load(data, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, _server.Functions.LoadFromRdb, progress: progress,
+                usedMemory: _server.Loading is { } loading ? usedMem => loading.RdbUsedMemory = usedMem : null);
             if (!rdb.Ok) return new(false, $"Bad RDB preamble in the AOF file {name}: {rdb.Error}", 0, 0, false);
             pos = (int)rdb.BytesUsed;
         }

@@ -16,6 +16,10 @@ internal sealed class LoadingProgress(RedisServer server)
     /// <summary>Bytes to load in all (loading_total_bytes).</summary>
     public long TotalBytes { get; set; }
 
+    /// <summary>The used-mem AUX field of the RDB being loaded (loading_rdb_used_mem): the memory the server that wrote it
+    /// was using; 0 until one is read (an AOF without an RDB preamble, a file written without it).</summary>
+    public long RdbUsedMemory { get; set; }
+
     /// <summary>Bytes loaded so far (loading_loaded_bytes).</summary>
     public long LoadedBytes { get; private set; }
 
@@ -43,7 +47,7 @@ internal sealed class LoadingProgress(RedisServer server)
         long remaining = TotalBytes > 0 ? TotalBytes - LoadedBytes : 1;
         long elapsed = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - StartUnix;
         long eta = elapsed == 0 ? 1 : elapsed * remaining / (LoadedBytes + 1); // redis's fake 1 s before any figure
-        sb.Append(ci, $"loading_start_time:{StartUnix}\r\nloading_total_bytes:{TotalBytes}\r\nloading_rdb_used_mem:0\r\n");
+        sb.Append(ci, $"loading_start_time:{StartUnix}\r\nloading_total_bytes:{TotalBytes}\r\nloading_rdb_used_mem:{RdbUsedMemory}\r\n");
         sb.Append(ci, $"loading_loaded_bytes:{LoadedBytes}\r\nloading_loaded_perc:{perc:F2}\r\nloading_eta_seconds:{eta}\r\n");
     }
 }

@@ -138,7 +138,8 @@ public sealed class PersistenceManager
             return default;
         }
         if (progress is not null) progress.TotalBytes = image.Length;
-        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, replaceDuplicates ? _server.Functions.LoadFromRdbReplacing : _server.Functions.LoadFromRdb, replaceDuplicates, progress is null ? null : progress.Advance);
+        var result = RdbLoader.Load(image, _server.Databases, _server.NowMs, verifyChecksum: !_server.Diagnostics.SkipChecksumValidation, replaceDuplicates ? _server.Functions.LoadFromRdbReplacing : _server.Functions.LoadFromRdb, replaceDuplicates, progress is null ? null : progress.Advance,
+            progress is null ? null : usedMem => progress.RdbUsedMemory = usedMem);
         if (!result.Ok)
         {
             problem = $"Failed loading the RDB file '{path}': {result.Error}"; // the loader left the databases empty

@@ -42,10 +42,12 @@ internal static class RdbLoader
     /// redis's RDBFLAGS_ALLOW_DUP) instead of failing the load.</param>
     /// <param name="progress">Told the bytes consumed before each item; false stops the load (the server is shutting
     /// down while loading at start).</param>
+    /// <param name="usedMemory">Told the file's used-mem AUX field when it is read (INFO's loading_rdb_used_mem).</param>
     public static RdbLoadResult Load(ReadOnlySpan<byte> image, RedisDatabase[] databases, long nowMs, bool verifyChecksum,
-        Func<byte[], string?>? loadFunction = null, bool replaceDuplicates = false, Func<long, bool>? progress = null)
+        Func<byte[], string?>? loadFunction = null, bool replaceDuplicates = false, Func<long, bool>? progress = null,
+        Action<long>? usedMemory = null)
     {
-        var state = new LoadState { LoadFunction = loadFunction, ReplaceDuplicates = replaceDuplicates, Progress = progress };
+        var state = new LoadState { LoadFunction = loadFunction, ReplaceDuplicates = replaceDuplicates, Progress = progress, UsedMemory = usedMemory };
         RdbLoadResult result;
         try
         {
@@ -74,6 +76,7 @@ internal static class RdbLoader
         public Func<byte[], string?>? LoadFunction;
         public bool ReplaceDuplicates;
         public Func<long, bool>? Progress;
+        public Action<long>? UsedMemory;
     }
 
     private static RdbLoadResult Fail(LoadState s, string error) => new(false, error, 0, s.Keys, s.Expired, s.AofBase, s.Empty);
@@ -154,6 +157,8 @@ internal static class RdbLoader
                         s.AofBase = Demikernel.Resp.RedisNumbers.TryParseInt64(value, out long flag) && flag != 0;
                     else if (key.AsSpan().SequenceEqual("repl-stream-db"u8) && Demikernel.Resp.RedisNumbers.TryParseInt64(value, out long streamDb))
                         s.ReplStreamDb = (int)streamDb;
+                    else if (key.AsSpan().SequenceEqual("used-mem"u8) && s.UsedMemory is { } report && Demikernel.Resp.RedisNumbers.TryParseInt64(value, out long usedMem))
+                        report(usedMem);
                     continue;
                 }
                 case RdbFormat.OpModuleAux:
