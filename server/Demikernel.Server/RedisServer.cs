@@ -253,8 +253,9 @@ public sealed partial class RedisServer
     /// </summary>
     public int Start()
     {
-        // tls-port with port 0: TLS only, as redis-server (port 0 alone means any free port here, for tests).
-        bool plain = Options.Port != 0 || Config.TlsPort == 0;
+        // Port 0 beside another listener (tls-port, unixsocket, catmem-listen): no TCP port, as redis-server. Port 0
+        // alone, where redis-server exits ("Configured to not listen anywhere"), means any free port here (for tests).
+        bool plain = Options.Port != 0 || (Config.TlsPort == 0 && Config.UnixSocket is null && Config.CatmemListen == 0);
         int rc = plain ? ListenAll(Options.Port, _listeners) : 0;
         if (rc == 0 && Config.TlsPort != 0) rc = Tls.Start();
         if (rc != 0)

@@ -219,6 +219,8 @@ public sealed class RedisConfTests : IDisposable
             else Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(socket));
             var r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "CONFIG", "GET", "unix*"], RedisCli.Timeout).GetAwaiter().GetResult();
             Assert.Equal($"unixsocket\n{socket}\nunixsocketperm\n700", r.Stdout.Trim());
+            r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "CONFIG", "GET", "port"], RedisCli.Timeout).GetAwaiter().GetResult();
+            Assert.Equal("port\n0", r.Stdout.Trim()); // port 0 beside a unix socket: no TCP listener, as redis-server
             r = ExternalProcess.RunAsync(RedisCli.Path, ["-s", socket, "SET", "k", "v"], RedisCli.Timeout).GetAwaiter().GetResult();
             Assert.Equal("OK", r.Stdout.Trim());
             // named as redis-server names a unix socket client: the path with port 0, flag U
