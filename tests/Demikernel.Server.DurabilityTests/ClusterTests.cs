@@ -354,7 +354,11 @@ public sealed class ClusterTests(ITestOutputHelper output)
         ];
         string[][] afterOk =
         [
-            ["SET", "k", "v"], ["GET", "k"], ["MSET", "a", "1", "b", "2"], ["CLUSTER", "COUNTKEYSINSLOT", "7629"],
+            ["SET", "k", "v"], ["GET", "k"], ["MSET", "a", "1", "b", "2"],
+            // a transaction's commands of different slots meet at EXEC: CROSSSLOT there, the transaction discarded
+            ["MULTI"], ["SET", "a", "1"], ["SET", "b", "2"], ["EXEC"], ["EXEC"], ["GET", "a"],
+            ["MULTI"], ["SET", "{a}x", "1"], ["GET", "{a}y"], ["EXEC"], ["MULTI"], ["MGET", "a", "b"], ["GET", "a"], ["EXEC"],
+            ["CLUSTER", "COUNTKEYSINSLOT", "7629"],
             ["CLUSTER", "GETKEYSINSLOT", "7629", "10"], ["CLUSTER", "FLUSHSLOTS"], ["CLUSTER", "SET-CONFIG-EPOCH", "5"],
             ["CLUSTER", "SET-CONFIG-EPOCH", "6"], ["CLUSTER", "BUMPEPOCH"], ["CLUSTER", "REPLICAS", "abc"],
             ["CONFIG", "SET", "cluster-port", "1234"], ["CONFIG", "SET", "cluster-node-timeout", "-1"],

@@ -749,53 +749,104 @@ internal static class ClusterCommands
         if (!client.InMulti && spec.Name != "ASKING") client.Asking = false;
         if (client.MustObey || client.IsMaster) return false;
         if ((spec.Flags & CommandFlags.MovableKeys) == 0 && spec.KeySpecs.Count == 0) return false;
-        var keys = t_keys ??= [];
-        keys.Clear();
-        KeyFinder.Find(spec, ref c, keys);
-        if (keys.Count == 0) return false;
-        ReadOnlySpan<byte> first = default;
-        int slot = -1;
-        bool multipleKeys = false, migrating = false, importing = false;
-        int missing = 0, existing = 0;
-        ClusterNode? owner = null;
-        var db = c.Server.Databases[0];
         bool pubsubShard = spec.Name is "SSUBSCRIBE" or "SUNSUBSCRIBE" or "SPUBLISH";
-        foreach (var (pos, _) in keys)
+        var query = new SlotQuery(cluster, c.Server.Databases[0], pubsubShard);
+        if (query.AddKeysOf(ref c, spec) is { } error)
         {
-            var key = c.Arg(pos);
-            int s = HashSlot.Of(key);
-            if (slot < 0)
+            c.Reply.Error(error);
+            return true;
+        }
+        return Decide(ref c, ref query, spec.Flags, spec.Flags, asking, spec.Name == "MIGRATE");
+    }
+
+    /// <summary>
+    /// getNodeByQuery for EXEC: the queued commands' keys together must be of one slot served here (each was checked
+    /// alone when queued; commands of different slots meet only now). True when EXEC was answered with the redirection
+    /// or error instead (the caller discards the transaction, as processCommand does).
+    /// </summary>
+    public static bool ExecRedirects(ref CommandContext c, ClusterManager cluster)
+    {
+        var client = c.Client;
+        if (client.MustObey || client.IsMaster) return false;
+        var query = new SlotQuery(cluster, c.Server.Databases[0], pubsubShard: false);
+        var scanner = new RespRequestScanner();
+        var args = new RespArgs();
+        CommandFlags queuedFlags = 0;
+        foreach (var frame in client.MultiQueue)
+        {
+            scanner.Reset();
+            if (scanner.TryScan(frame, args, out int length, out _) != RespScanStatus.Complete || args.Count == 0 ||
+                !c.Server.Commands.TryGet(args.Get(frame, 0), out var spec))
+                continue;
+            queuedFlags |= spec.Flags;
+            if ((spec.Flags & CommandFlags.MovableKeys) == 0 && spec.KeySpecs.Count == 0) continue;
+            var queued = new CommandContext(frame, args, client, c.Server, c.Reply) { FrameLength = length };
+            if (query.AddKeysOf(ref queued, spec) is { } error)
             {
-                first = key;
-                slot = s;
-                owner = cluster.Slots[s];
-                if (owner is null)
-                {
-                    c.Reply.Error("CLUSTERDOWN Hash slot not served");
-                    return true;
-                }
-                if (owner == cluster.Myself && cluster.MigratingTo[s] is not null) migrating = true;
-                else if (cluster.ImportingFrom[s] is not null) importing = true;
-            }
-            else if (!key.SequenceEqual(first))
-            {
-                if (s != slot)
-                {
-                    c.Reply.Error("CROSSSLOT Keys in request don't hash to the same slot");
-                    return true;
-                }
-                multipleKeys = true;
-            }
-            if ((migrating || importing) && !pubsubShard)
-            {
-                if (db.IsLive(key)) existing++;
-                else missing++;
+                c.Reply.Error(error);
+                return true;
             }
         }
-        var flags = spec.Flags;
+        // getCommandFlags of EXEC is EXEC's own (no write) for the cluster-down check; a replica's READONLY client is
+        // served only when no queued command writes.
+        return Decide(ref c, ref query, CommandFlags.None, queuedFlags, client.Asking, isMigrate: false);
+    }
+
+    /// <summary>The keys of one command, or of a transaction's commands, on their way to one slot (getNodeByQuery's
+    /// loop). The first key is a view into its request, which outlives the query.</summary>
+    private ref struct SlotQuery(ClusterManager cluster, Store.RedisDatabase db, bool pubsubShard)
+    {
+        public readonly bool PubsubShard = pubsubShard;
+        public int Slot = -1;
+        public ClusterNode? Owner;
+        public bool MultipleKeys, Migrating, Importing;
+        public int Missing, Existing;
+        private ReadOnlySpan<byte> _first;
+
+        /// <summary>Adds the command's keys: null, or the error that ends the query (CLUSTERDOWN, CROSSSLOT).</summary>
+        public string? AddKeysOf(ref CommandContext c, CommandSpec spec)
+        {
+            var keys = t_keys ??= [];
+            keys.Clear();
+            KeyFinder.Find(spec, ref c, keys);
+            foreach (var (pos, _) in keys)
+            {
+                var key = c.Arg(pos);
+                int s = HashSlot.Of(key);
+                if (Slot < 0)
+                {
+                    _first = key;
+                    Slot = s;
+                    Owner = cluster.Slots[s];
+                    if (Owner is null) return "CLUSTERDOWN Hash slot not served";
+                    if (Owner == cluster.Myself && cluster.MigratingTo[s] is not null) Migrating = true;
+                    else if (cluster.ImportingFrom[s] is not null) Importing = true;
+                }
+                else if (!key.SequenceEqual(_first))
+                {
+                    if (s != Slot) return "CROSSSLOT Keys in request don't hash to the same slot";
+                    MultipleKeys = true;
+                }
+                if ((Migrating || Importing) && !PubsubShard)
+                {
+                    if (db.IsLive(key)) Existing++;
+                    else Missing++;
+                }
+            }
+            return null;
+        }
+    }
+
+    /// <summary>The rest of getNodeByQuery once the keys are in: <paramref name="flags"/> are the command's own
+    /// (getCommandFlags), <paramref name="writeFlags"/> also a transaction's queued ones (is_write_command).</summary>
+    private static bool Decide(ref CommandContext c, ref SlotQuery q, CommandFlags flags, CommandFlags writeFlags, bool asking, bool isMigrate)
+    {
+        if (q.Owner is null) return false; // no key at all
+        var cluster = c.Server.Cluster!;
+        int slot = q.Slot;
         if (cluster.State != ClusterManager.StateOk)
         {
-            if (pubsubShard || !c.Server.Config.ClusterAllowReadsWhenDown)
+            if (q.PubsubShard || !c.Server.Config.ClusterAllowReadsWhenDown)
             {
                 c.Reply.Error("CLUSTERDOWN The cluster is down");
                 return true;
@@ -806,26 +857,26 @@ internal static class ClusterCommands
                 return true;
             }
         }
-        if ((migrating || importing) && spec.Name == "MIGRATE") return false;
-        if (migrating && missing > 0)
+        if ((q.Migrating || q.Importing) && isMigrate) return false;
+        if (q.Migrating && q.Missing > 0)
         {
-            if (existing > 0) c.Reply.Error("TRYAGAIN Multiple keys request during rehashing of slot");
+            if (q.Existing > 0) c.Reply.Error("TRYAGAIN Multiple keys request during rehashing of slot");
             else Redirect(ref c, "ASK", slot, cluster.MigratingTo[slot]!);
             return true;
         }
-        if (importing && (asking || (flags & CommandFlags.Asking) != 0))
+        if (q.Importing && (asking || (flags & CommandFlags.Asking) != 0))
         {
-            if (multipleKeys && missing > 0)
+            if (q.MultipleKeys && q.Missing > 0)
             {
                 c.Reply.Error("TRYAGAIN Multiple keys request during rehashing of slot");
                 return true;
             }
             return false;
         }
-        if ((client.ClusterReadOnly || pubsubShard) && (flags & CommandFlags.Write) == 0 && cluster.Myself.IsReplica && cluster.Myself.Master == owner)
+        if ((c.Client.ClusterReadOnly || q.PubsubShard) && (writeFlags & CommandFlags.Write) == 0 && cluster.Myself.IsReplica && cluster.Myself.Master == q.Owner)
             return false;
-        if (owner == cluster.Myself) return false;
-        Redirect(ref c, "MOVED", slot, owner!);
+        if (q.Owner == cluster.Myself) return false;
+        Redirect(ref c, "MOVED", slot, q.Owner);
         return true;
     }
 

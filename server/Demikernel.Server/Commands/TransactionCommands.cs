@@ -83,6 +83,11 @@ public static class TransactionCommands
             c.Reply.Error("ERR EXEC without MULTI");
             return;
         }
+        if (c.Server.Cluster is { } cluster && Cluster.ClusterCommands.ExecRedirects(ref c, cluster))
+        {
+            Reset(ref c); // processCommand discards the transaction and answers the redirection itself (no EXECABORT)
+            return;
+        }
         if (client.MultiAborted)
         {
             Reset(ref c);
