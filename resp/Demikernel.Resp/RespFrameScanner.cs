@@ -197,6 +197,11 @@ public sealed class RespFrameScanner
                         return RespScanStatus.Error;
                     }
 
+                    if (count > MaxAggregateCount)
+                    {
+                        return Fail(RespFrameError.TooLong, out error);
+                    }
+
                     _position = next;
                     _searchFrom = next;
                     bool attribute = prefix == (byte)'|';
@@ -256,6 +261,10 @@ public sealed class RespFrameScanner
 
         return true;
     }
+
+    /// <summary>The most elements (or pairs) an aggregate may announce, as <see cref="RespReader"/> accepts: no frame
+    /// that large fits in memory, and a map's pair count doubled must not overflow.</summary>
+    internal const long MaxAggregateCount = int.MaxValue / 2;
 
     private void Push(long count, bool attribute)
     {

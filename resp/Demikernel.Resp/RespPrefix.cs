@@ -35,7 +35,8 @@ public enum RespFrameError : byte
     /// <summary>A length or count is not a number or is negative (other than -1 for null).</summary>
     InvalidLength,
 
-    /// <summary>A bulk payload or line is longer than the limits allow.</summary>
+    /// <summary>A bulk payload or line is longer than the limits allow, or an aggregate announces more elements than
+    /// any frame could hold.</summary>
     TooLong,
 
     /// <summary>Aggregates are nested deeper than the scanner's limit.</summary>

@@ -125,7 +125,7 @@ public ref struct RespReader
             case (byte)'|':
             {
                 long count = ParseLength(_frame.Slice(lineStart, lineLength));
-                if (count > int.MaxValue / 2)
+                if (count > RespFrameScanner.MaxAggregateCount)
                 {
                     ThrowHelper.ThrowFormat("RESP aggregate count is too large.");
                 }

@@ -156,6 +156,8 @@ public class FrameTests
     [InlineData("$-2\r\n", "error:InvalidLength")]
     [InlineData("*-2\r\n", "error:InvalidLength")]
     [InlineData("$1001\r\n", "error:TooLong")]
+    [InlineData("*1073741824\r\n", "error:TooLong")]
+    [InlineData("|7777777777777777771\r\n+k\r\n+v\r\n", "error:TooLong")] // found by fuzzing (resp-frame): 2 x count overflowed
     [InlineData("$?\r\n", "error:StreamingNotSupported")]
     [InlineData("*?\r\n", "error:StreamingNotSupported")]
     [InlineData("#x\r\n", "error:InvalidValue")]
