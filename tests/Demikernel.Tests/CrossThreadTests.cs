@@ -46,14 +46,33 @@ public class CrossThreadTests
         Assert.True(finished, $"the coroutine did not finish within {Limit.TotalSeconds} s");
     }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<Thread, Exception> s_threadFaults = new();
+
+    /// <summary>A helper thread. What it throws is kept for <see cref="Join"/>: a test that fails first disposes what the
+    /// thread still waits on (a semaphore), and an exception escaping a thread would crash the whole test host.</summary>
     private static Thread Start(Action body)
     {
-        var thread = new Thread(() => body()) { IsBackground = true };
+        Thread? thread = null;
+        thread = new Thread(() =>
+        {
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                s_threadFaults.AddOrUpdate(thread!, e);
+            }
+        }) { IsBackground = true };
         thread.Start();
         return thread;
     }
 
-    private static void Join(Thread thread) => Assert.True(thread.Join(Limit), "a helper thread did not finish");
+    private static void Join(Thread thread)
+    {
+        Assert.True(thread.Join(Limit), "a helper thread did not finish");
+        if (s_threadFaults.TryGetValue(thread, out var fault)) Assert.Fail($"a helper thread threw: {fault}");
+    }
 
     // ------------------------------------------------------------------ waking
 
