@@ -9,6 +9,8 @@
 #   af_xdp      our server on catpowder, raw_socket.mode af_xdp (AF_XDP socket, libxdp's program, copy mode on veth;
 #               the program attached natively: veth's own XDP path, its NAPI)
 #   af_xdp-generic  the same with raw_socket.xdp_attach: generic (skb-mode XDP)
+#   af_xdp-copyrx   af_xdp with raw_socket.rx_zero_copy: false (received frames copied into pool buffers; not run
+#               unless named in CATPOWDER_BENCH or RTT_BENCH: the zero-copy receive's side-by-side reference)
 #   catnip-xdp  our server on catnip over DPDK net_af_xdp (skipped without DPDK)
 # Linux's side sends complete checksums (ethtool -K vethB tx off, so no TSO either) for every libOS: AF_XDP frames carry
 # no offload metadata, and the load must be the same for all. Ratios are to catnap's median in the same run.
@@ -62,6 +64,7 @@ for m in af_packet af_xdp; do
   printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $A $m >"$work/$m.yaml"
 done
 cp "$work/af_xdp.yaml" "$work/af_xdp-generic.yaml"; echo "  xdp_attach: generic" >>"$work/af_xdp-generic.yaml"
+cp "$work/af_xdp.yaml" "$work/af_xdp-copyrx.yaml"; echo "  rx_zero_copy: false" >>"$work/af_xdp-copyrx.yaml"
 printf 'demikernel:\n  spin_budget_us: %s\n' $spin >"$work/catnap.yaml"
 printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
   "$mac" $spin $A >"$work/catnip-xdp.yaml"
@@ -75,7 +78,7 @@ round() { # label pipeline
   local label=$1 pipeline=$2 args libos
   case $label in
     catnap) ip -n $A addr add 10.77.0.2/24 dev $A; libos=catnap; args=(--libos catnap --config "$work/catnap.yaml" --bind 10.77.0.2) ;;
-    af_packet|af_xdp|af_xdp-generic) libos=catpowder; args=(--libos catpowder --config "$work/$label.yaml" --bind 10.77.0.2) ;;
+    af_packet|af_xdp|af_xdp-generic|af_xdp-copyrx) libos=catpowder; args=(--libos catpowder --config "$work/$label.yaml" --bind 10.77.0.2) ;;
     catnip-xdp) libos=catnip; args=(--libos catnip --config "$work/catnip-xdp.yaml" --bind 10.77.0.2) ;;
   esac
   ip netns exec $A taskset -c 0 dotnet "$srv" "${args[@]}" --port 6379 --protected-mode no --save "" --appendonly no >"$work/$label.log" 2>&1 &
@@ -122,6 +125,7 @@ macB=$(ip -n $B -o link show $B | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
 for m in af_packet af_xdp; do
   printf 'demikernel:\n  local_ipv4_addr: 10.77.0.1\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $B $m >"$work/$m-client.yaml"
 done
+cp "$work/af_xdp-client.yaml" "$work/af_xdp-copyrx-client.yaml"; echo "  rx_zero_copy: false" >>"$work/af_xdp-copyrx-client.yaml"
 sed -e "s/10.77.0.2/10.77.0.1/" -e "s/$mac/$macB/" -e "s/iface=$A/iface=$B/" "$work/catnip-xdp.yaml" >"$work/catnip-xdp-client.yaml"
 rtt_round() { # label
   local label=$1 sargs cargs
@@ -129,7 +133,7 @@ rtt_round() { # label
     catnap)
       ip -n $A addr add 10.77.0.2/24 dev $A; ip -n $B addr add 10.77.0.1/24 dev $B
       sargs=(--libos catnap --config "$work/catnap.yaml"); cargs=(--libos catnap --config "$work/catnap.yaml") ;;
-    af_packet|af_xdp) sargs=(--libos catpowder --config "$work/$label.yaml"); cargs=(--libos catpowder --config "$work/$label-client.yaml") ;;
+    af_packet|af_xdp|af_xdp-copyrx) sargs=(--libos catpowder --config "$work/$label.yaml"); cargs=(--libos catpowder --config "$work/$label-client.yaml") ;;
     catnip-xdp) sargs=(--libos catnip --config "$work/catnip-xdp.yaml"); cargs=(--libos catnip --config "$work/catnip-xdp-client.yaml") ;;
   esac
   ip netns exec $A taskset -c 0 dotnet "$srv" "${sargs[@]}" --bind 10.77.0.2 --port 6379 --protected-mode no --save "" --appendonly no \

@@ -44,7 +44,11 @@ internal static class CatpowderBackend
                 "native" => XdpAttachMode.Native,
                 _ => throw InetStackConfig.Bad(config, "raw_socket", "xdp_attach", attach, "auto, generic or native"),
             };
-            var options = new XdpOptions { InterfaceName = interfaceName, Mtu = settings.Mtu, QueueId = (uint)queue, Bind = bindMode, Attach = attachMode };
+            bool rxZeroCopy = config.GetBool("raw_socket", "rx_zero_copy", true);
+            var options = new XdpOptions
+            {
+                InterfaceName = interfaceName, Mtu = settings.Mtu, QueueId = (uint)queue, Bind = bindMode, Attach = attachMode, ZeroCopyReceive = rxZeroCopy,
+            };
             XdpPhysicalLayer xdp = Open(config, interfaceName, "af_xdp", () => XdpPhysicalLayer.Open(options));
             return Build(config, settings, time, interfaceName, xdp, xdp.InterfaceUp, xdp.KernelAddress, xdp.HardwareAddress);
         }

@@ -35,6 +35,13 @@ internal sealed record XdpOptions
     public int Frames { get; init; } = 4096;
     public int FrameSize { get; init; } = 2048;
     public int TransmitBatch { get; init; } = 32;
+    /// <summary>
+    /// Received frames go up the stack in their own UMEM frames (zero copy up to <c>pop</c>), back on the fill ring when
+    /// the last reference goes (<c>raw_socket.rx_zero_copy</c>; off only to compare).
+    /// </summary>
+    public bool ZeroCopyReceive { get; init; } = true;
+    /// <summary>Most UMEM frames lent up the stack at once, past which frames are copied (default: half the receive frames).</summary>
+    public int? LoanLimit { get; init; }
 }
 
 internal sealed class XdpStats
@@ -45,6 +52,12 @@ internal sealed class XdpStats
     public long TransmitKicks { get; internal set; }
     /// <summary>Frames larger than a pool buffer's room (cannot happen at the interface's MTU).</summary>
     public long Dropped { get; internal set; }
+    /// <summary>Frames that went up the stack in their UMEM frame (zero copy).</summary>
+    public long RxFramesLent { get; internal set; }
+    /// <summary>Frames copied into pool buffers (zero copy off, or the loan limit reached).</summary>
+    public long RxFramesCopied { get; internal set; }
+    /// <summary>Fill-ring submissions (each gives back every frame returned since the last).</summary>
+    public long FillSubmissions { get; internal set; }
     public int LastError { get; internal set; }
 }
 
@@ -53,7 +66,9 @@ internal sealed class XdpStats
 /// redirecting that queue into the socket (attached on open, detached on dispose).
 /// <code>
 ///   UMEM (one mmap'd area, 2 KB frames): first half on the fill ring, second half the transmit pool
-///   Receive(pool, burst): rx ring → copy into pool buffers (one copy) → UMEM frames straight back to the fill ring
+///   Receive(pool, burst): rx ring → each frame lent up the stack in its UMEM frame (zero copy, XdpPhysicalLayer.ZeroCopy.cs)
+///       → back on the fill ring, in one submission per poll, when its last reference goes; or (rx_zero_copy off, or
+///       past the loan limit) copied into a pool buffer, its UMEM frame straight back
 ///   TryReserveTransmit: a free UMEM frame; the stack builds its frame there; CommitTransmit: a tx descriptor;
 ///       every TransmitBatch frames, each receive poll and before blocking: submit + one sendto kick (when the kernel
 ///       asks for a wakeup), completions reaped back into the transmit pool
@@ -61,10 +76,9 @@ internal sealed class XdpStats
 /// </code>
 /// No offloads: the kernel's virtio-style metadata does not come with XDP frames, so a Linux peer on veth must not
 /// leave checksums partial (<c>ethtool -K PEER tx off</c>), and super-frames cannot arrive (XDP on veth turns the
-/// peer's GSO off). Received frames are copied once from UMEM into pool buffers: the stack's buffers come from its
-/// own pool and UMEM frames must go back to the fill ring, so zero copy up to pop is not done here.
+/// peer's GSO off).
 /// </summary>
-internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
+internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
 {
     private readonly nint _xsk;
     private readonly DemiBuffer?[] _slots;
@@ -76,13 +90,24 @@ internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
     private int _requested;
     private bool _disposed;
 
-    private XdpPhysicalLayer(nint xsk, InterfaceInfo info, string name, int mtu, int burst, int transmitBatch)
+    private XdpPhysicalLayer(nint xsk, InterfaceInfo info, string name, int mtu, int burst, int transmitBatch, int frames, int frameSize,
+        bool zeroCopyReceive, int loanLimit)
     {
         _xsk = xsk;
         _slots = new DemiBuffer?[burst];
         _destinations = (nint*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(nint)));
         _lengths = (int*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(int)));
         _transmitBatch = transmitBatch;
+        _area = Xsk.Area(xsk);
+        _frameSize = frameSize;
+        _areaSize = (ulong)frames * (ulong)frameSize;
+        _zeroCopyReceive = zeroCopyReceive;
+        _loanLimit = loanLimit;
+        _rxAddresses = (ulong*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(ulong)));
+        _rxLengths = (uint*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(uint)));
+        // Every receive frame can be waiting here at once (lent ones coming back, copied or dropped ones).
+        _refillCapacity = frames / 2 + burst;
+        _refill = (ulong*)NativeMemory.AllocZeroed((nuint)(_refillCapacity * sizeof(ulong)));
         InterfaceName = name;
         InterfaceUp = info.Up;
         KernelAddress = info.KernelIpv4Address == 0 ? null : new Ipv4Address(info.KernelIpv4Address);
@@ -104,7 +129,9 @@ internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
         uint ring = (uint)options.Frames / 2;
         nint xsk = Xsk.OpenOrThrow(options.InterfaceName, options.QueueId, (int)options.Bind, (int)options.Attach,
             (uint)options.Frames, (uint)options.FrameSize, ring);
-        return new XdpPhysicalLayer(xsk, info, options.InterfaceName, mtu, options.Burst, Math.Max(1, options.TransmitBatch));
+        int loanLimit = Math.Clamp(options.LoanLimit ?? options.Frames / 4, 0, Math.Max(0, options.Frames / 2 - 2 * options.Burst));
+        return new XdpPhysicalLayer(xsk, info, options.InterfaceName, mtu, options.Burst, Math.Max(1, options.TransmitBatch),
+            options.Frames, options.FrameSize, options.ZeroCopyReceive, loanLimit);
     }
 
     public PhyCapabilities Capabilities { get; }
@@ -177,6 +204,7 @@ internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (!ReferenceEquals(pool, _pool)) SwitchPool(pool);
         Flush();
+        if (_zeroCopyReceive) return ReceiveLent(pool, frames);
         int count = Math.Min(_slots.Length, frames.Length);
         for (int i = 0; i < count; i++)
         {
@@ -201,6 +229,7 @@ internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
             frames[produced++] = buffer;
         }
         Stats.FramesReceived += produced;
+        Stats.RxFramesCopied += produced;
         return produced;
     }
 
@@ -238,9 +267,15 @@ internal sealed unsafe class XdpPhysicalLayer : IPhysicalLayer
         if (_disposed) return;
         Flush();
         _disposed = true;
+        // Frames still lent up the stack keep the UMEM mapped until the last comes back (IBufferOwner.Return).
+        if (_loaned > 0) Xsk.KeepArea(_xsk);
         Xsk.Close(_xsk); // detaches libxdp's program from the interface
         NativeMemory.Free(_destinations);
         NativeMemory.Free(_lengths);
+        NativeMemory.Free(_rxAddresses);
+        NativeMemory.Free(_rxLengths);
+        NativeMemory.Free(_refill);
+        _refillCount = 0;
         if (_pool is not null) ReleaseBuffers();
     }
 }

@@ -23,6 +23,25 @@ internal static unsafe partial class Xsk
     [SuppressGCTransition]
     public static partial int Receive(nint xsk, nint* destinations, int capacity, int* lengths, int max);
 
+    /// <summary>Zero-copy receive: up to <paramref name="max"/> frames' UMEM data offsets and lengths; the frames stay ours until <see cref="Fill"/>.</summary>
+    [LibraryImport(Shim, EntryPoint = "cp_xsk_rx_take")]
+    [SuppressGCTransition]
+    public static partial int Take(nint xsk, ulong* addresses, uint* lengths, int max);
+
+    /// <summary>Gives frames back to the fill ring in one submission; returns how many went back.</summary>
+    [LibraryImport(Shim, EntryPoint = "cp_xsk_fill")]
+    [SuppressGCTransition]
+    public static partial int Fill(nint xsk, ulong* addresses, int count);
+
+    [LibraryImport(Shim, EntryPoint = "cp_xsk_area")]
+    public static partial byte* Area(nint xsk);
+
+    [LibraryImport(Shim, EntryPoint = "cp_xsk_keep_area")]
+    public static partial void KeepArea(nint xsk);
+
+    [LibraryImport(Shim, EntryPoint = "cp_xsk_unmap")]
+    public static partial void Unmap(byte* area, ulong size);
+
     [LibraryImport(Shim, EntryPoint = "cp_xsk_rx_ready")]
     [SuppressGCTransition]
     public static partial int ReceiveReady(nint xsk);

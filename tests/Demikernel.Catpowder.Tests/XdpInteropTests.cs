@@ -44,7 +44,10 @@ public sealed class XdpInteropTests(ITestOutputHelper output)
             Assert.Contains("received=50000000", r.Stdout);
             Assert.Contains("intact=True", r.Stdout);
         }
-        output.WriteLine($"xdp: rx={stats!.FramesReceived} tx={stats.FramesTransmitted} kicks={stats.TransmitKicks} tx-failures={stats.TransmitFailures} dropped={stats.Dropped} zero-copy={zeroCopy}");
+        output.WriteLine($"xdp: rx={stats!.FramesReceived} tx={stats.FramesTransmitted} kicks={stats.TransmitKicks} tx-failures={stats.TransmitFailures} dropped={stats.Dropped} zero-copy={zeroCopy} " +
+            $"lent={stats.RxFramesLent} copied={stats.RxFramesCopied} fill-submissions={stats.FillSubmissions}");
+        Assert.True(stats.RxFramesLent > stats.FramesReceived / 2, "received frames go up the stack in their UMEM frames");
+        Assert.True(stats.FillSubmissions < stats.RxFramesLent, "returned frames go back to the fill ring in batches");
         Assert.Contains("prog/xdp", attached);
         Assert.False(zeroCopy); // veth has no zero-copy AF_XDP: auto binds in copy mode
         Assert.True(stats.TransmitKicks < stats.FramesTransmitted, "transmit kicks are batched");
@@ -77,6 +80,58 @@ public sealed class XdpInteropTests(ITestOutputHelper output)
         pair.Linux(Short, "ping", "-c", "1", "-W", "1", VethPair.OurAddress); // nobody answers: only the ARP request matters
         ours.Join(Short);
         Assert.True(received >= 1, $"received {received} frames after the check before blocking");
+    }
+
+    /// <summary>
+    /// Zero-copy receive: a frame comes up in its own UMEM frame (foreign memory, the XDP headroom in front) and goes back
+    /// to the fill ring when released; with <c>ZeroCopyReceive</c> off, or a loan limit of 0, it is copied into a pool
+    /// buffer. A frame still held when the device is disposed stays readable (the UMEM stays mapped until it is back).
+    /// </summary>
+    [Theory]
+    [InlineData(true, null)]
+    [InlineData(false, null)]
+    [InlineData(true, 0)]
+    public void ReceivedFramesAreLentFromUmemAndComeBack(bool zeroCopyReceive, int? loanLimit)
+    {
+        using var pair = new VethPair();
+        pair.PrepareFor("af_xdp");
+        var seen = new List<string>();
+        using var ours = NamespaceThread.StartAndWait(pair.Ours, t =>
+        {
+            var device = XdpPhysicalLayer.Open(new XdpOptions { InterfaceName = pair.Ours, ZeroCopyReceive = zeroCopyReceive, LoanLimit = loanLimit });
+            var pool = new BufferPool();
+            t.Ready();
+            var frames = new DemiBuffer?[32];
+            int received = 0;
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (received < 2 && DateTime.UtcNow < until)
+            {
+                device.Block(TimeSpan.FromMilliseconds(100));
+                received += device.Receive(pool, frames.AsSpan(received));
+            }
+            seen.Add($"received-2={received >= 2} lent-now={device.FramesLent == received}");
+            for (int i = 2; i < received; i++) pool.Discard(frames[i]!);
+            seen.Add($"foreign={frames[0]!.IsForeign} headroom={frames[0]!.Offset}");
+            string before = Convert.ToHexString(frames[1]!.Span);
+            pool.Discard(frames[0]!);
+            seen.Add($"after-release lent-now={device.FramesLent}");
+            device.Dispose(); // frames[1] is still held
+            seen.Add($"after-dispose intact={Convert.ToHexString(frames[1]!.Span) == before}");
+            pool.Discard(frames[1]!);
+            seen.Add($"stats lent={device.Stats.RxFramesLent == received} copied={device.Stats.RxFramesCopied == received}");
+        }, Short);
+        // ARP requests for our address, one a second (nobody answers them: our side runs no stack here).
+        pair.Linux(TimeSpan.FromSeconds(20), "ping", "-c", "3", "-i", "1", "-W", "1", VethPair.OurAddress);
+        ours.Join(Short);
+        output.WriteLine(string.Join("\n", seen));
+        bool lent = zeroCopyReceive && loanLimit != 0;
+        Assert.Equal([
+            $"received-2=True lent-now={lent}",
+            $"foreign={lent} headroom={(lent ? 256 : BufferPool.DefaultHeadroom)}",
+            $"after-release lent-now={(lent ? 1 : 0)}",
+            "after-dispose intact=True",
+            $"stats lent={lent} copied={!lent}",
+        ], seen);
     }
 
     [Fact]

@@ -2,8 +2,9 @@
 // XDP program that redirects one queue into the socket's XSKMAP) behind a few plain functions for P/Invoke.
 //
 // UMEM: one mmap'd area of `frames` frames of `frame_size` bytes. The first half feeds the fill ring (receive), the
-// second half is the transmit pool (a free stack here, refilled from the completion ring). Receive copies each frame
-// into a buffer the caller owns (one copy) and gives the UMEM frame straight back to the fill ring.
+// second half is the transmit pool (a free stack here, refilled from the completion ring). Receive either copies each
+// frame into a buffer the caller owns and gives the UMEM frame straight back to the fill ring (cp_xsk_rx), or hands
+// the frames themselves to the caller, who gives them back in batches (cp_xsk_rx_take, cp_xsk_fill: zero copy).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -173,6 +174,47 @@ int cp_xsk_rx(struct cp_xsk *x, void **dst, int cap, int *len, int max)
     return (int)n;
 }
 
+// Zero-copy receive: takes up to max received frames off the rx ring. addr[i] is the UMEM offset of frame i's data
+// (the frame starts at addr[i] rounded down to the frame size; the bytes before the data are XDP headroom), len[i]
+// its length. The rx entries are released at once; the frames are the caller's until cp_xsk_fill gives them back.
+int cp_xsk_rx_take(struct cp_xsk *x, uint64_t *addr, uint32_t *len, int max)
+{
+    uint32_t idx = 0;
+    uint32_t n = xsk_ring_cons__peek(&x->rx, (uint32_t)max, &idx);
+    if (n == 0) {
+        if (xsk_ring_prod__needs_wakeup(&x->fill)) recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+        return 0;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
+        addr[i] = xsk_umem__add_offset_to_addr(d->addr);
+        len[i] = d->len;
+    }
+    xsk_ring_cons__release(&x->rx, n);
+    return (int)n;
+}
+
+// Gives n received frames back to the fill ring in one submission (any address inside a frame will do). Returns how
+// many went back: fewer only if the fill ring is full, which cannot happen while the caller holds at most the receive
+// half of the UMEM.
+int cp_xsk_fill(struct cp_xsk *x, const uint64_t *addr, int n)
+{
+    uint32_t idx = 0;
+    uint32_t got = xsk_ring_prod__reserve(&x->fill, (uint32_t)n, &idx);
+    for (uint32_t i = 0; i < got; i++)
+        *xsk_ring_prod__fill_addr(&x->fill, idx + i) = addr[i] - addr[i] % x->frame_size;
+    if (got) xsk_ring_prod__submit(&x->fill, got);
+    return (int)got;
+}
+
+// The UMEM area (frames lent by cp_xsk_rx_take live in it).
+void *cp_xsk_area(struct cp_xsk *x) { return x->area; }
+
+// Leaves the UMEM mapped when cp_xsk_close runs (frames are still lent out); cp_xsk_unmap frees it later.
+void cp_xsk_keep_area(struct cp_xsk *x) { x->area = NULL; }
+
+void cp_xsk_unmap(void *area, uint64_t size) { munmap(area, (size_t)size); }
+
 static void reap(struct cp_xsk *x)
 {
     uint32_t idx = 0;
@@ -274,7 +316,7 @@ void cp_xsk_close(struct cp_xsk *x)
     if (!x) return;
     xsk_socket__delete(x->xsk);
     xsk_umem__delete(x->umem);
-    munmap(x->area, x->area_size);
+    if (x->area) munmap(x->area, x->area_size);
     close(x->wake_fd);
     free(x->free_tx);
     free(x);
