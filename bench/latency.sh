@@ -6,7 +6,7 @@
 # pinned to core 1 (one connection, pipeline 1, GETs of 10,000 preloaded 32-byte values, SECONDS after a 1 s warm-up).
 # Prints every round and the median p50/p99 of each cell, with the load average before and after.
 #
-#   BASELINE=/tmp/base bench/latency.sh [ROUNDS] [SECONDS]
+#   BASELINE=/tmp/base [LIBOSES="catmem catnap"] bench/latency.sh [ROUNDS] [SECONDS]
 # Make a baseline:  git worktree add /tmp/b <commit> && (cd /tmp/b && dotnet build -c Release server/Demikernel.Server
 #   && dotnet build -c Release bench/Demikernel.LoadGen) && mkdir /tmp/base && cp -r /tmp/b/server/Demikernel.Server/bin/Release/net10.0 /tmp/base/server
 #   && cp -r /tmp/b/bench/Demikernel.LoadGen/bin/Release/net10.0 /tmp/base/lg
@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 seconds=${2:-3}
+libs=${LIBOSES:-catmem catnap}
 : "${BASELINE:?set BASELINE to a directory with server/ and lg/ (see the header)}"
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
 dotnet build -c Release bench/Demikernel.LoadGen -nologo -v q -clp:ErrorsOnly >/dev/null
@@ -44,14 +45,14 @@ one() { # label libos server-dir lg-dir
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
-  for libos in catmem catnap; do
+  for libos in $libs; do
     one before $libos "$BASELINE/server" "$BASELINE/lg"
     one after $libos "$new_srv" "$new_lg"
   done
 done | tee "$work/results"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median of $rounds rounds (GET, 1 connection, pipeline 1):"
-for libos in catmem catnap; do
+for libos in $libs; do
   for who in before after; do
     rows=$(grep "^$who $libos " "$work/results" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/')
     med() { echo "$rows" | awk -v c=$1 '{print $c}' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
