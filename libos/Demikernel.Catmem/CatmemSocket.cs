@@ -28,7 +28,6 @@ internal sealed unsafe class CatmemSocket : IoQueue
     private ulong _connectionId;
     private IPv4Endpoint _peer;
     private Doorbell? _peerBell; // rung after we write, read or close, in case the peer sleeps
-    private bool _owesRing; // a pop freed space and the peer has not been rung since (see OweRing)
 
     public CatmemSocket(CatmemTransport transport) => _transport = transport;
 
@@ -216,7 +215,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
                 int n = (int)Math.Min(ready, op.Size);
                 var buffer = _transport.LibOS.Pool.Rent(n);
                 _rx.Read(buffer.Span);
-                OweRing(); // space freed: a peer waiting to push may sleep
+                _peerBell?.Ring(); // space freed: a peer waiting to push may sleep
                 _pops.Dequeue();
                 op.CompletePop(buffer);
             }
@@ -262,7 +261,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
                 if (n > 0)
                 {
                     _transport.Moved = true;
-                    RingPeer();
+                    _peerBell?.Ring();
                 }
                 if (n < span.Length - skip) return false; // ring full: the rest waits for the consumer
                 skip = 0;
@@ -272,32 +271,6 @@ internal sealed unsafe class CatmemSocket : IoQueue
             _transport.Moved = true;
         }
         return true;
-    }
-
-    /// <summary>
-    /// After a pop freed space: the peer must be rung in case it sleeps waiting for room, but not now. A ring is a full
-    /// fence, which waits for the head just stored to reach this core's cache, and the head's line was last read by the
-    /// peer: a cross-core transfer the request would wait for before it runs. The reply's push rings anyway (one fence
-    /// covers both stores); if no push comes, the transport rings at the start of its next poll, before it blocks.
-    /// </summary>
-    private void OweRing()
-    {
-        if (_peerBell is null || _owesRing) return;
-        _owesRing = true;
-        _transport.OweRing(this);
-    }
-
-    /// <summary>Rings the peer's doorbell now (pays what a pop owed too).</summary>
-    internal void RingPeer()
-    {
-        _owesRing = false;
-        _peerBell?.Ring();
-    }
-
-    /// <summary>Rings if a pop still owes one (called by the transport).</summary>
-    internal void PayRing()
-    {
-        if (_owesRing) RingPeer();
     }
 
     private ref int PeerGone => ref _isClient ? ref Layout.ServerGone(_segment!.Base) : ref Layout.ClientGone(_segment!.Base);
@@ -440,7 +413,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
             {
                 _tx.Close(); // end of stream for the peer once it has read what we wrote
                 Volatile.Write(ref MyGone, 1);
-                RingPeer();
+                _peerBell?.Ring();
             }
             segment.Dispose();
             _segment = null;

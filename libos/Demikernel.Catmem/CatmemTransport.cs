@@ -28,7 +28,6 @@ internal sealed partial class CatmemTransport : INetworkTransport
 
     private static int s_bells;
     private readonly List<CatmemSocket> _watched = [];
-    private readonly List<CatmemSocket> _owing = [];
     private readonly Doorbell _bell;
     private readonly Dictionary<ulong, Doorbell?> _peerBells = [];
     private readonly Func<bool> _poll;
@@ -162,20 +161,10 @@ internal sealed partial class CatmemTransport : INetworkTransport
         socket.PollIndex = -1;
     }
 
-    /// <summary>A socket whose pop owes its peer a ring (see CatmemSocket.OweRing): paid at the next poll.</summary>
-    internal void OweRing(CatmemSocket socket) => _owing.Add(socket);
-
-    private void PayRings()
-    {
-        foreach (var socket in _owing) socket.PayRing();
-        _owing.Clear();
-    }
-
     /// <summary>Moves every watched socket's rings; a socket with nothing left to wait for leaves the list.</summary>
     public bool Poll()
     {
         bool progress = false;
-        if (_owing.Count > 0) PayRings();
         for (int i = _watched.Count - 1; i >= 0; i--)
         {
             if (i >= _watched.Count) continue; // a completion closed sockets meanwhile

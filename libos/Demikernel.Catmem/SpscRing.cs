@@ -73,14 +73,19 @@ internal unsafe struct SpscRing
         return (uint)(header >> 32) == (uint)(position >> 3) ? (int)(uint)header : 0;
     }
 
-    /// <summary>Consumer: bytes ready to read, counting whole records until <paramref name="limit"/> is reached.</summary>
+    /// <summary>
+    /// Consumer: bytes ready to read, counting records until <paramref name="limit"/> is reached. It looks at a next
+    /// record's header only while that header shares a cache line with the bytes before it: the line after a record
+    /// was just written by the producer (it zeroes the next header), and reading it only to find nothing there would
+    /// cost a pop a second cross-core transfer. Records further on are taken by the next pop.
+    /// </summary>
     public readonly long Available(long limit)
     {
         int length = ReadyAt(_head);
         if (length == 0) return 0;
         long ready = length - _consumed;
         long position = _head + Padded(length);
-        while (ready < limit && position - _head < Capacity && (length = ReadyAt(position)) != 0)
+        while (ready < limit && position - _head < Capacity && ((position - 1) >> 6) == (position >> 6) && (length = ReadyAt(position)) != 0)
         {
             ready += length;
             position += Padded(length);
