@@ -209,7 +209,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
         {
             // Read "closed" before the count: bytes written before the close are then all visible.
             bool closed = _rx.IsClosed;
-            long ready = _rx.Available;
+            long ready = _rx.Available(op.Size);
             if (ready > 0)
             {
                 int n = (int)Math.Min(ready, op.Size);
@@ -304,7 +304,7 @@ internal sealed unsafe class CatmemSocket : IoQueue
         if (segment is null) return null; // the client gave up (closed) before we got here
         byte* c = segment.Base;
         long capacity = Layout.Capacity(c);
-        if (Layout.Magic(c) != Layout.ConnectionMagic || capacity <= 0 || (capacity & (capacity - 1)) != 0 ||
+        if (Layout.Magic(c) != Layout.ConnectionMagic || capacity < SpscRing.MinCapacity || (capacity & (capacity - 1)) != 0 ||
             segment.Length < Layout.ConnectionBytes(capacity) || Volatile.Read(ref Layout.ClientGone(c)) != 0)
         {
             segment.Unlink();

@@ -19,7 +19,7 @@ namespace Demikernel.Catmem;
 internal static unsafe class Layout
 {
     public const ulong ListenerMagic = 0x4C4D454D43494D44; // "DMICMEML"
-    public const ulong ConnectionMagic = 0x434D454D43494D44; // "DMICMEMC"
+    public const ulong ConnectionMagic = 0x324D454D43494D44; // "DMICMEM2": rings of records (SpscRing); "DMICMEMC" had a tail counter
     public const int Slots = 64;
     public const int ListenerBytes = 128 + Slots * 8;
     public const int ConnectionHeaderBytes = 64;
