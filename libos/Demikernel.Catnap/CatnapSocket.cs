@@ -20,6 +20,9 @@ internal sealed unsafe class CatnapSocket : IoQueue
     private bool _writable;
     private bool _eof;
     private bool _listening;
+    private const int DirectMaxPopSize = 256 * 1024;
+    // Counted by the transport among the stream sockets waiting for data with a pop pending (see TryPop).
+    private bool _waiting;
     private Operation? _connect;
     private OperationQueue _accepts;
     private OperationQueue _pops;
@@ -181,16 +184,43 @@ internal sealed unsafe class CatnapSocket : IoQueue
         }
     }
 
-    private void TryPop()
+    /// <summary>Tries the pending pops; then tells the transport whether this socket now waits for data (a pop pending,
+    /// the kernel buffer drained), which is what lets a lone waiting socket be read directly.</summary>
+    private bool TryPop()
     {
+        bool completed = TryPopCore();
+        // A pop bigger than the pool's classes would allocate its buffer on every direct try: those wait for edges only.
+        bool waiting = _fd >= 0 && _kind == SocketKind.Stream && !_readable && !_eof && _pops.Peek is { Size: <= DirectMaxPopSize };
+        if (waiting != _waiting)
+        {
+            _waiting = waiting;
+            _transport.NoteWaiting(this, waiting);
+        }
+        return completed;
+    }
+
+    /// <summary>
+    /// A recv tried without an edge (the transport's direct mode, see <see cref="CatnapTransport.Poll"/>): EAGAIN puts
+    /// the socket back to waiting. True if a pop completed.
+    /// </summary>
+    internal bool PollDirect()
+    {
+        _readable = true;
+        return TryPop();
+    }
+
+    private bool TryPopCore()
+    {
+        bool completed = false;
         while (!_pops.IsEmpty)
         {
             if (_eof)
             {
                 _pops.Dequeue()!.CompletePop(null);
+                completed = true;
                 continue;
             }
-            if (!_readable) return;
+            if (!_readable) return completed;
             var op = _pops.Peek!;
             var buffer = _transport.LibOS.Pool.Rent(op.Size);
             nint n;
@@ -204,7 +234,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
                 }
                 else
                 {
-                    n = LibC.recv(_fd, p, (nuint)buffer.Length, 0);
+                    n = LibC.recv_nonblocking(_fd, p, (nuint)buffer.Length, 0);
                 }
             }
             if (n > 0)
@@ -212,6 +242,7 @@ internal sealed unsafe class CatnapSocket : IoQueue
                 buffer.SetLength((int)n);
                 _pops.Dequeue();
                 op.CompletePop(buffer, LibC.FromSockAddr(from));
+                completed = true;
                 // A short read means the kernel buffer is drained; the next edge tells us when more arrives.
                 if (n < op.Size && _kind == SocketKind.Stream && !_peerClosed) _readable = false;
                 continue;
@@ -223,10 +254,12 @@ internal sealed unsafe class CatnapSocket : IoQueue
                 continue;
             }
             int errno = LibC.LastErrno;
-            if (errno == Errno.EAGAIN) { _readable = false; return; }
+            if (errno == Errno.EAGAIN) { _readable = false; return completed; }
             if (errno == Errno.EINTR) continue;
             _pops.Dequeue()!.Complete(errno);
+            completed = true;
         }
+        return completed;
     }
 
     private void TryPush()
@@ -341,6 +374,11 @@ internal sealed unsafe class CatnapSocket : IoQueue
         if (_fd < 0) return;
         LibC.close(_fd); // also removes it from the epoll set
         _fd = -1;
+        if (_waiting)
+        {
+            _waiting = false;
+            _transport.NoteWaiting(this, false);
+        }
         _transport.Forget(this);
         _connect?.Complete(Errno.ECANCELED);
         _connect = null;

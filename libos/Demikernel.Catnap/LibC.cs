@@ -101,6 +101,11 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)] public static partial int connect(int fd, void* addr, int len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint recv(int fd, byte* buf, nuint len, int flags);
+    /// <summary>recv for the libOS thread's polling: a non-blocking socket's recv returns at once, so it skips the GC
+    /// transition (tens of nanoseconds a call, on the round trip's path).</summary>
+    [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
+    [SuppressGCTransition]
+    public static partial nint recv_nonblocking(int fd, byte* buf, nuint len, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint recvfrom(int fd, byte* buf, nuint len, int flags, void* addr, int* addrLen);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint sendto(int fd, byte* buf, nuint len, int flags, void* addr, int addrLen);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint writev(int fd, IoVec* iov, int count);
@@ -111,6 +116,11 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_create1(int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
     [LibraryImport(Lib, SetLastError = true)] public static partial int epoll_wait(int epfd, EpollEvent* events, int max, int timeoutMs);
+    /// <summary>epoll_wait with a zero timeout (never blocks), called every pass of a spinning libOS: no GC transition and
+    /// no errno bookkeeping (a failure, EINTR, is read as no events).</summary>
+    [LibraryImport(Lib, EntryPoint = "epoll_wait")]
+    [SuppressGCTransition]
+    public static partial int epoll_wait_nowait(int epfd, EpollEvent* events, int max, int timeoutMs);
     [LibraryImport(Lib, SetLastError = true)] public static partial int eventfd(uint initval, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint read(int fd, void* buf, nuint count);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint write(int fd, void* buf, nuint count);
