@@ -61,8 +61,11 @@ public sealed class TlsAllocationTests(ITestOutputHelper output) : IDisposable
             best = Math.Min(best, after - before);
         }
         output.WriteLine($"server thread: {best} bytes over {2 * Calls} TLS requests (best of 5 runs)");
-        // Reading the counter twice through a post costs the same few bytes in every run; one byte per request would be 10,000.
-        Assert.InRange(best, 0, 512);
+        // Reading the counter twice through a post costs the same few bytes in every run; the smallest object per request
+        // would be 240,000. On a heavily loaded machine (CI beside other work, load average ~20) a run takes 10 s instead
+        // of 1 s and a handful of rare events (1,944 bytes once, 0.2 byte a request) land in every run; an idle server
+        // thread allocates nothing (0 bytes in 3 s), so the bound allows a few such events, not anything per request.
+        Assert.InRange(best, 0, 4096);
     }
 
     public void Dispose()
