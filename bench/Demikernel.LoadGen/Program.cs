@@ -73,6 +73,8 @@ root.SetAction(parse =>
         bool finished = load.Run(limit);
         var h = load.Histogram;
         static string Us(long ns) => (ns / 1000.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture);
+        // HdrHistogram throws on a percentile of an empty histogram: no request answered in the window prints "-".
+        string At(double percentile) => h.TotalCount == 0 ? "-" : Us(h.GetValueAtPercentile(percentile));
         double seconds = load.MeasuredSeconds;
         string label = parse.GetValue(labelOption) is { } l ? $"{l} " : "";
         Console.WriteLine(
@@ -80,8 +82,8 @@ root.SetAction(parse =>
             $"keyspace={options.KeySpace} value={options.ValueSize}");
         Console.WriteLine(
             $"{label}requests={load.Completed} seconds={seconds:F3} throughput={(seconds > 0 ? load.Completed / seconds : 0):F0}/s " +
-            $"p50_us={Us(h.GetValueAtPercentile(50))} p99_us={Us(h.GetValueAtPercentile(99))} p99.9_us={Us(h.GetValueAtPercentile(99.9))} " +
-            $"max_us={Us(h.GetMaxValue())} error_replies={load.ErrorReplies}");
+            $"p50_us={At(50)} p99_us={At(99)} p99.9_us={At(99.9)} " +
+            $"max_us={(h.TotalCount == 0 ? "-" : Us(h.GetMaxValue()))} error_replies={load.ErrorReplies}");
         if (load.FirstErrorReply is { } first) Console.Error.WriteLine($"first error reply: {first}");
         foreach (var e in load.Errors.Take(10)) Console.Error.WriteLine(e);
         if (!finished) Console.Error.WriteLine("timed out before every measured request was answered");
