@@ -62,13 +62,22 @@ internal sealed class InetStackTransport : INetworkTransport
         if (_libos is null) return false;
         Interface.Tcp.FlushPassAcks(); // the previous pass is over
         int n = _phy.Receive(_libos.Pool, _burst);
-        for (int i = 0; i < n; i++)
+        if (n == 0) return false;
+        long outer = Interface.FreezeClock(); // one clock reading for the whole burst
+        try
         {
-            var frame = _burst[i]!;
-            _burst[i] = null;
-            Interface.Receive(frame);
+            for (int i = 0; i < n; i++)
+            {
+                var frame = _burst[i]!;
+                _burst[i] = null;
+                Interface.Receive(frame);
+            }
         }
-        return n > 0;
+        finally
+        {
+            Interface.ThawClock(outer);
+        }
+        return true;
     }
 
     public void Block(TimeSpan? timeout)
