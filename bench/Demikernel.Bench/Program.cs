@@ -2,5 +2,7 @@ using BenchmarkDotNet.Running;
 
 // dotnet run -c Release --project bench/Demikernel.Bench -- --filter '*'   (see bench/README.md)
 // dotnet run -c Release --project bench/Demikernel.Bench -- gc-probe 1000000           (GcPauseProbe.cs)
+// dotnet run -c Release --project bench/Demikernel.Bench -- stack-rtt 2000000 5        (InetStackRoundTripBenchmarks, for perf)
 if (args is ["gc-probe", ..]) Demikernel.Bench.GcPauseProbe.Run(args);
+else if (args is ["stack-rtt", ..]) Demikernel.Bench.InetStackRoundTripBenchmarks.Probe(args);
 else BenchmarkSwitcher.FromAssembly(typeof(Demikernel.Bench.SchedulerBenchmarks).Assembly).Run(args);
