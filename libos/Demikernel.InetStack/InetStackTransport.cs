@@ -80,6 +80,17 @@ internal sealed class InetStackTransport : INetworkTransport
         return true;
     }
 
+    /// <summary>
+    /// The pass is over: the ACKs it still owes go out, and the device sends what the pass queued (catnip: one tx_burst)
+    /// instead of at the next poll.
+    /// </summary>
+    public void EndPass()
+    {
+        if (_libos is null) return;
+        Interface.Tcp.FlushPassAcks();
+        _phy.FlushTransmit();
+    }
+
     public void Block(TimeSpan? timeout)
     {
         Interface.Tcp.FlushPassAcks();

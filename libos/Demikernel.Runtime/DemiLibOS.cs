@@ -310,6 +310,7 @@ public sealed partial class DemiLibOS : IDisposable
             progress |= _transport.Poll();
             progress |= Scheduler.FireTimers(now) > 0;
             progress |= Scheduler.RunReady() > 0;
+            if (progress) _transport.EndPass();
             return progress;
         }
         finally
