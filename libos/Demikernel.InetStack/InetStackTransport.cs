@@ -63,7 +63,8 @@ internal sealed class InetStackTransport : INetworkTransport
         Interface.Tcp.FlushPassAcks(); // the previous pass is over
         int n = _phy.Receive(_libos.Pool, _burst);
         if (n == 0) return false;
-        long outer = Interface.FreezeClock(); // one clock reading for the whole burst
+        // The whole burst at one instant: the pass's own clock reading (the libOS read it just before this poll).
+        long outer = Interface.FreezeClock(_libos.PassTimestamp);
         try
         {
             for (int i = 0; i < n; i++)
