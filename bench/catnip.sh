@@ -58,6 +58,7 @@ catnip_config "$work/memif-copy-server.yaml" 10.88.0.1 02:00:00:00:88:01 "net_me
 catnip_config "$work/memif-copy-client.yaml" 10.88.0.2 02:00:00:00:88:02 "net_memif0,role=client,socket=$work/memif.sock" "rx_zero_copy: false\n  tx_zero_copy: false"
 rtt_round() { # label
   local target libos config=""
+  rm -f "$work/server.log" # else the last round's "Ready to accept" may be read before the new server truncates it
   case $1 in
     catnip-memif)
       (cd "$work" && exec taskset -c 0 dotnet "$srv" --libos catnip --config memif-server.yaml --bind 10.88.0.1 --port 6379 --protected-mode no --save "" >server.log 2>&1) &

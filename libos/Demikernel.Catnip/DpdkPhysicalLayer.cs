@@ -399,6 +399,9 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
         _txCount = 0;
     }
 
+    /// <summary>The libOS pass is over: what it queued goes out now (see <see cref="INetworkTransport.EndPass"/>).</summary>
+    void IPhysicalLayer.FlushTransmit() => Flush();
+
     public int Receive(BufferPool pool, Span<DemiBuffer?> frames)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

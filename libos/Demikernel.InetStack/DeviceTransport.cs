@@ -32,6 +32,8 @@ internal sealed class DeviceTransport<TDevice> : INetworkTransport where TDevice
 
     public bool Poll() => Stack.Poll();
 
+    public void EndPass() => Stack.EndPass();
+
     public void Block(TimeSpan? timeout) => Stack.Block(timeout);
 
     /// <summary>Wakes the device's wait (catpowder's ppoll through its eventfd, catnip's polling sleep).</summary>

@@ -62,13 +62,34 @@ internal sealed class InetStackTransport : INetworkTransport
         if (_libos is null) return false;
         Interface.Tcp.FlushPassAcks(); // the previous pass is over
         int n = _phy.Receive(_libos.Pool, _burst);
-        for (int i = 0; i < n; i++)
+        if (n == 0) return false;
+        // The whole burst at one instant: the pass's own clock reading (the libOS read it just before this poll).
+        long outer = Interface.FreezeClock(_libos.PassTimestamp);
+        try
         {
-            var frame = _burst[i]!;
-            _burst[i] = null;
-            Interface.Receive(frame);
+            for (int i = 0; i < n; i++)
+            {
+                var frame = _burst[i]!;
+                _burst[i] = null;
+                Interface.Receive(frame);
+            }
         }
-        return n > 0;
+        finally
+        {
+            Interface.ThawClock(outer);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The pass is over: the device sends what the pass queued (catnip: one tx_burst) instead of at the next poll. The
+    /// ACKs held for the end of the pass still wait for the next poll: an application that answers outside the pass
+    /// (a blocking Wait, then a push) then still gets its ACK carried by the answer; sending them here cost an extra
+    /// pure ACK per request there (InetStackRoundTripBenchmarks: 3 frames per round trip, +25% CPU).
+    /// </summary>
+    public void EndPass()
+    {
+        if (_libos is not null) _phy.FlushTransmit();
     }
 
     public void Block(TimeSpan? timeout)

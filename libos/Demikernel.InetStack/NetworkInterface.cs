@@ -56,6 +56,8 @@ internal sealed class NetworkInterface
     private ushort _ipIdentification;
     private Scheduler? _scheduler;
     private BufferPool? _pool;
+    private long _frozenNow; // the clock reading of the burst or push in progress (FreezeClock), 0 outside one
+    private long _latest;    // the latest reading this interface took: a frozen one never goes back before it
 
     public const ushort FirstEphemeralPort = 49152;
 
@@ -76,7 +78,15 @@ internal sealed class NetworkInterface
     public PhyCapabilities Capabilities => _phy.Capabilities;
     internal Scheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the interface is not attached to a libOS");
     internal BufferPool Pool => _pool ?? throw new InvalidOperationException("the interface is not attached to a libOS");
-    internal long Now => Time.GetTimestamp();
+    /// <summary>
+    /// The clock, read once for a whole receive burst or push (<see cref="FreezeClock"/>): TCP reads it several times
+    /// per segment (last heard, RTT sample, congestion control, retransmission timer, the ARP entry's expiry), each
+    /// read a vDSO clock_gettime of 20-40 ns here, all on the round trip's critical path. What happens within one burst
+    /// or one push happens at one instant (as under a virtual clock, which stands still within a pass anyway).
+    /// </summary>
+    internal long Now => _frozenNow != 0 ? _frozenNow : Read();
+
+    private long Read() => _latest = Time.GetTimestamp();
     internal long Ticks(TimeSpan span) => (long)(span.Ticks * (Time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
 
     /// <summary>Largest UDP payload that fits in one unfragmented packet.</summary>
@@ -94,6 +104,26 @@ internal sealed class NetworkInterface
     internal bool Offloaded(ChecksumOffload flag) => Capabilities.Offloaded(flag);
 
     // ------------------------------------------------------------------ receive
+
+    /// <summary>
+    /// From here to <see cref="ThawClock"/>, <see cref="Now"/> is one reading. Returns what to pass to ThawClock (nested
+    /// freezes keep the outer reading). Always thaw in a finally: a reading left frozen would stop TCP's clock.
+    /// </summary>
+    internal long FreezeClock() => FreezeClock(Read());
+
+    /// <summary>
+    /// <see cref="FreezeClock()"/> at a reading the caller already has (the libOS pass's, which idle passes reuse): never
+    /// earlier than a reading TCP has already seen (a push between passes reads the clock afresh), so its clock
+    /// never runs backwards (an RTT sample stays non-negative).
+    /// </summary>
+    internal long FreezeClock(long now)
+    {
+        long outer = _frozenNow;
+        if (outer == 0) _frozenNow = Math.Max(now, _latest);
+        return outer;
+    }
+
+    internal void ThawClock(long outer) => _frozenNow = outer;
 
     /// <summary>Processes one received frame. The interface owns <paramref name="frame"/> from here on.</summary>
     internal void Receive(DemiBuffer frame)

@@ -103,6 +103,11 @@ internal sealed unsafe partial class CombinedTransport : INetworkTransport
         return progress;
     }
 
+    public void EndPass()
+    {
+        foreach (var member in _members) member.EndPass();
+    }
+
     public void Block(TimeSpan? timeout)
     {
         _pollAll = true; // whatever woke us, every member is polled on the next pass

@@ -298,8 +298,15 @@ public sealed partial class DemiLibOS : IDisposable
     public bool Poll() => Poll(Scheduler.Now);
 
     /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
+    /// <summary>
+    /// The clock reading of the pass in progress (the step's, which idle steps reuse for a few passes): what a transport's
+    /// <see cref="INetworkTransport.Poll"/> may take as "now" instead of reading the clock again.
+    /// </summary>
+    internal long PassTimestamp { get; private set; }
+
     private bool Poll(long now)
     {
+        PassTimestamp = now;
         // Coroutines run with no SynchronizationContext: awaits inside them resume inline on this thread, never on a
         // context the host installed (a UI's or a test runner's) nor on the thread pool.
         var hostContext = SynchronizationContext.Current;
@@ -310,6 +317,7 @@ public sealed partial class DemiLibOS : IDisposable
             progress |= _transport.Poll();
             progress |= Scheduler.FireTimers(now) > 0;
             progress |= Scheduler.RunReady() > 0;
+            if (progress) _transport.EndPass();
             return progress;
         }
         finally

@@ -100,6 +100,13 @@ internal interface INetworkTransport : IDisposable
     bool Poll();
 
     /// <summary>
+    /// The end of a libOS pass that did work (after the ready coroutines ran): a transport that batches its output sends
+    /// what the pass produced now rather than at the next <see cref="Poll"/>, which would come only after the next
+    /// step's clock read and posted work (a few hundred ns of a round trip, on each end). Default: nothing.
+    /// </summary>
+    void EndPass() { }
+
+    /// <summary>
     /// Blocks until I/O may be possible, <paramref name="timeout"/> passes (null = no limit) or <see cref="Wake"/> is
     /// called.
     /// </summary>

@@ -10,6 +10,11 @@ internal sealed class ArpCache
 
     private readonly record struct Entry(MacAddress Mac, long ExpiresAt, bool Static);
 
+    // The last entry a lookup found (a copy: Insert and Remove forget it).
+    private Ipv4Address _lastIp;
+    private Entry _last;
+    private bool _hasLast;
+
     /// <param name="ttlTicks">Lifetime of a learned entry, in clock ticks.</param>
     public ArpCache(long ttlTicks, IReadOnlyDictionary<Ipv4Address, MacAddress>? staticEntries = null)
     {
@@ -22,14 +27,22 @@ internal sealed class ArpCache
 
     public bool TryLookup(Ipv4Address ip, long now, out MacAddress mac)
     {
+        // Every segment sent looks its next hop up, nearly always the same one as the last: answer that without hashing.
+        if (_hasLast && ip == _lastIp && _last.ExpiresAt > now)
+        {
+            mac = _last.Mac;
+            return true;
+        }
         if (_entries.TryGetValue(ip, out var e))
         {
             if (e.ExpiresAt > now)
             {
+                (_lastIp, _last, _hasLast) = (ip, e, true);
                 mac = e.Mac;
                 return true;
             }
             _entries.Remove(ip);
+            _hasLast = false;
         }
         mac = default;
         return false;
@@ -42,10 +55,15 @@ internal sealed class ArpCache
     {
         if (_entries.TryGetValue(ip, out var e) && e.Static) return;
         _entries[ip] = new Entry(mac, now + _ttl, false);
+        _hasLast = false;
     }
 
     public void Remove(Ipv4Address ip)
     {
-        if (_entries.TryGetValue(ip, out var e) && !e.Static) _entries.Remove(ip);
+        if (_entries.TryGetValue(ip, out var e) && !e.Static)
+        {
+            _entries.Remove(ip);
+            _hasLast = false;
+        }
     }
 }

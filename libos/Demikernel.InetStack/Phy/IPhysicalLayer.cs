@@ -85,6 +85,12 @@ internal interface IPhysicalLayer : IDisposable
     /// </summary>
     int Receive(BufferPool pool, Span<DemiBuffer?> frames);
 
+    /// <summary>
+    /// Sends what the device has queued (a device that batches transmits until its next receive or block): the libOS
+    /// pass that produced it is over. Default: nothing (the device sends at once, or at its next receive).
+    /// </summary>
+    void FlushTransmit() { }
+
     /// <summary>Waits until a frame may be ready, <paramref name="timeout"/> passes (null = no limit) or <see cref="Wake"/> is called.</summary>
     void Block(TimeSpan? timeout);
 
@@ -121,6 +127,8 @@ internal abstract class PhysicalLayerDecorator : IPhysicalLayer
     public virtual bool Transmit(ReadOnlySpan<byte> frame) => Inner.Transmit(frame);
 
     public virtual int Receive(BufferPool pool, Span<DemiBuffer?> frames) => Inner.Receive(pool, frames);
+
+    public virtual void FlushTransmit() => Inner.FlushTransmit();
 
     public virtual void Block(TimeSpan? timeout) => Inner.Block(timeout);
 

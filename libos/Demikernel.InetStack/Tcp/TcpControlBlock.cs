@@ -731,8 +731,16 @@ internal sealed partial class TcpControlBlock : IRunnable
         if (State is TcpState.SynSent or TcpState.SynReceived or TcpState.Closed) return Errno.ENOTCONN;
         if (_finQueued) return Errno.EPIPE;
         _pushes.Enqueue(op);
-        DrainPushes();
-        Output();
+        long outer = _tcp.Interface.FreezeClock(); // the segments this push sends go out at one instant
+        try
+        {
+            DrainPushes();
+            Output();
+        }
+        finally
+        {
+            _tcp.Interface.ThawClock(outer);
+        }
         return 0;
     }
 
