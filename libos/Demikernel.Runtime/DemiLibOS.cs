@@ -297,13 +297,13 @@ public sealed partial class DemiLibOS : IDisposable
     /// </summary>
     public bool Poll() => Poll(Scheduler.Now);
 
-    /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
     /// <summary>
     /// The clock reading of the pass in progress (the step's, which idle steps reuse for a few passes): what a transport's
     /// <see cref="INetworkTransport.Poll"/> may take as "now" instead of reading the clock again.
     /// </summary>
     internal long PassTimestamp { get; private set; }
 
+    /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
     private bool Poll(long now)
     {
         PassTimestamp = now;
