@@ -105,9 +105,13 @@ internal sealed class TcpSocket : IoQueue
 
     public override int GetSockOpt(SocketOption option, out int value)
     {
+        if (KeepAliveSettings.Covers(option))
+        {
+            value = _keepAlive.Get(option);
+            return 0;
+        }
         value = option == SocketOption.TcpNoDelay ? 1 : 0;
-        if (KeepAliveSettings.Covers(option)) value = _keepAlive.Get(option);
-        return option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress || KeepAliveSettings.Covers(option) ? 0 : Errno.ENOPROTOOPT;
+        return option is SocketOption.TcpNoDelay or SocketOption.ReuseAddress ? 0 : Errno.ENOPROTOOPT;
     }
 
     public override void Close()
