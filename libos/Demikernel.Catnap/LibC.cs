@@ -100,7 +100,6 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, SetLastError = true)] public static partial int accept4(int fd, void* addr, int* len, int flags);
     [LibraryImport(Lib, SetLastError = true)] public static partial int connect(int fd, void* addr, int len);
     [LibraryImport(Lib, SetLastError = true)] public static partial int close(int fd);
-    [LibraryImport(Lib, SetLastError = true)] public static partial nint recv(int fd, byte* buf, nuint len, int flags);
     /// <summary>recv for the libOS thread's polling: a non-blocking socket's recv returns at once, so it skips the GC
     /// transition (tens of nanoseconds a call, on the round trip's path).</summary>
     [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
