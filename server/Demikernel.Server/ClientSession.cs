@@ -517,6 +517,7 @@ public sealed class ClientSession
     private int RunRequests(ReadOnlySpan<byte> buffer, out bool ok)
     {
         int offset = 0;
+        long clockMark = 0;
         ok = true;
         // CONFIG SET proto-max-bulk-len applies to connections already open.
         if (_scanner.Limits.MaxBulkLength != _server.Config.ProtoMaxBulkLen) UpdateLimits();
@@ -535,11 +536,12 @@ public sealed class ClientSession
             if (_args.Count > 0)
             {
                 _reply.Version = Client.Protocol;
-                var context = new CommandContext(buffer[offset..], _args, Client, _server, _reply) { FrameLength = consumed };
+                var context = new CommandContext(buffer[offset..], _args, Client, _server, _reply) { FrameLength = consumed, ClockMark = clockMark };
                 _executing = true;
                 int replyMark = _reply.Length;
                 _server.Commands.Execute(ref context);
                 _executing = false;
+                clockMark = context.ClockMark;
                 if (Client.PauseHeld) break; // CLIENT PAUSE: this request and those after it wait in the query buffer
                 if (Client.ReplyMode != Diagnostics.ReplyMode.On) Diagnostics.ReplyModes.AfterCommand(Client, _reply, replyMark);
                 Client.CommandsProcessed++;

@@ -135,6 +135,29 @@ public sealed class DiagnosticsClientTests(ServerFixture server) : ServerTestBas
         Assert.Matches(@"instantaneous_input_kbps:\d+\.\d\d", info);
     }
 
+    /// <summary>In a pipeline each command's time starts where the one before it ended (one clock read per command):
+    /// a fast command after a 30 ms script is not charged the script's time, and the script gets all of it.</summary>
+    [Fact]
+    public void PipelinedCommandsAreEachTimedOnTheirOwn()
+    {
+        using var c = new RawConnection(Server);
+        Assert.Equal("+OK", c.Command("CONFIG", "RESETSTAT").ToString());
+        const string busy = "local s = redis.call('TIME') local t repeat t = redis.call('TIME') " +
+                            "until (t[1] - s[1]) * 1000000 + (t[2] - s[2]) >= 30000 return 1";
+        c.Send(RawConnection.Encode("EVAL", busy, "0") + RawConnection.Encode("ECHO", "fast"));
+        Assert.Equal(":1", c.ReadReply().ToString());
+        c.ReadReply();
+        string info = c.Command("INFO", "commandstats").ToString();
+        long Usec(string command)
+        {
+            var m = Regex.Match(info, $@"cmdstat_{command}:calls=1,usec=(\d+),");
+            Assert.True(m.Success, info);
+            return long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        }
+        Assert.True(Usec("eval") >= 30000, info);
+        Assert.True(Usec("echo") < 30000, info);
+    }
+
     [Fact]
     public async Task RedisCliBigKeysAndMemKeys()
     {

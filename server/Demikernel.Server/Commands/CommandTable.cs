@@ -69,6 +69,8 @@ public sealed class CommandTable
     public void Execute(ref CommandContext context)
     {
         var client = context.Client;
+        long mark = context.ClockMark;
+        context.ClockMark = 0; // a call refused below ends no timed run
         // Errors written to a client are counted (INFO errorstats); a script's redis.call()s answer the script, which
         // answers its caller: counted there.
         if (context.Reply.Errors is null && !client.IsScript) context.Reply.Errors = context.Server.Diagnostics.Errors;
@@ -216,7 +218,7 @@ public sealed class CommandTable
         // last call nested in it (redis's prev_err_count), so EXEC is not failed by its commands' errors.
         var errors = diagnostics.Errors;
         errors.Mark = errors.Total;
-        long started = Stopwatch.GetTimestamp();
+        long started = mark != 0 ? mark : Stopwatch.GetTimestamp();
         try
         {
             spec.Handler(ref context);
@@ -234,7 +236,9 @@ public sealed class CommandTable
             }
         }
         context.Server.Tracking.AfterCommand(ref context, spec);
-        long ticks = Stopwatch.GetTimestamp() - started;
+        long ended = Stopwatch.GetTimestamp();
+        context.ClockMark = ended;
+        long ticks = ended - started;
         bool failed = errors.Total > errors.Mark;
         errors.Mark = errors.Total;
         if (!client.NoStats) Completed(ref context, spec, ticks, failed);
