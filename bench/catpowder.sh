@@ -2,8 +2,13 @@
 # catpowder's two devices side by side with catnap (and catnip over DPDK's net_af_xdp), in one run (root).
 #
 # Server CPU per request over one veth pair: the server pinned to core 0 in namespace A, redis-benchmark pinned to
-# core 1 in namespace B (50 clients, -n REQUESTS, GET and SET at pipeline 1 and 16); utime+stime of the server process
-# over each redis-benchmark run. ROUNDS alternating rounds; each round runs every libOS once per pipeline depth:
+# core 1 in namespace B (50 clients, GET and SET at pipeline 1 and 16, 10,000 keys of 3 bytes). Steady state: a window of
+# SECONDS (3) measured 1 s into a redis-benchmark run that outlasts it, requests counted by INFO's
+# total_commands_processed; utime+stime of the server process per request, and core 0's busy time per request
+# (user+nice+system+irq+softirq of /proc/stat's cpu0: the server's share of the kernel's work wherever Linux accounts
+# it; only meaningful on an otherwise idle machine). Over a veth, each side's transmit runs the other side's kernel
+# receive on the sender's core, so Linux's TCP receive for redis-benchmark is in the server's figures for every libOS.
+# ROUNDS alternating rounds; each round runs every libOS once per pipeline depth:
 #   catnap      our server on kernel TCP (the address on vethA)
 #   af_packet   our server on catpowder, raw_socket.mode af_packet (PACKET_MMAP rings)
 #   af_xdp      our server on catpowder, raw_socket.mode af_xdp (AF_XDP socket, libxdp's program, copy mode on veth;
@@ -19,12 +24,12 @@
 # core 1 in namespace B on the same libOS and device (veth B's kernel address removed), 1 connection, pipeline 1, GETs
 # of 10,000 preloaded 32-byte values, RTT_SECONDS (3) after a 1 s warm-up, ROUNDS alternating rounds:
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset).
-# Usage: bench/catpowder.sh [ROUNDS] [REQUESTS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
+# Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
 # depth; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
-requests=${2:-200000}
+window=${2:-3}
 [ "$(id -u)" -eq 0 ] || { echo "needs root (namespaces, AF_PACKET, XDP)"; exit 1; }
 command -v redis-benchmark >/dev/null || { echo "needs redis-benchmark (apt-get install redis-tools)"; exit 1; }
 command -v ethtool >/dev/null || { echo "needs ethtool (apt-get install ethtool)"; exit 1; }
@@ -74,6 +79,8 @@ sys_ticks() { awk '{print $15}' /proc/$1/stat; }
 server_pid() { # the dotnet process under ip netns exec / taskset
   for _ in $(seq 100); do p=$(pgrep -f "Demikernel.Server.dll --libos $1 .*--port 6379" | head -1) && [ -n "$p" ] && { echo "$p"; return; }; sleep 0.1; done
 }
+core0_ticks() { awk '/^cpu0 / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; } # user nice system irq softirq
+commands() { ip netns exec $B redis-cli -h 10.77.0.2 info stats | awk -F: '/^total_commands_processed/ {print $2 + 0}'; }
 round() { # label pipeline
   local label=$1 pipeline=$2 args libos
   case $label in
@@ -85,14 +92,22 @@ round() { # label pipeline
   pids=($!)
   for _ in $(seq 150); do ip netns exec $B redis-cli -h 10.77.0.2 ping >/dev/null 2>&1 && break; sleep 0.2; done
   local pid; pid=$(server_pid "$libos")
+  # the keys GET reads, and the JIT's tiers settled on both commands
+  ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t set,get -n 200000 -r 10000 -c 50 -P 16 -q >/dev/null 2>&1
   for t in set get; do
-    local before after sysb sysa out rps
-    before=$(cpu_ticks "$pid"); sysb=$(sys_ticks "$pid")
-    out=$(ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t $t -n "$requests" -c 50 -P "$pipeline" -q 2>/dev/null | tr '\r' '\n' | grep -E "requests per second" | tail -1)
-    after=$(cpu_ticks "$pid"); sysa=$(sys_ticks "$pid")
-    rps=$(echo "$out" | sed -E 's/.*: ([0-9.]+) requests per second.*/\1/')
-    awk -v l="$label" -v t=$t -v p="$pipeline" -v c=$((after - before)) -v k=$((sysa - sysb)) -v hz="$hz" -v n="$requests" -v rps="$rps" \
-      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request (system %6.2f)\n", l, toupper(t), p, rps, c / hz * 1e6 / n, k / hz * 1e6 / n }'
+    local before after sysb sysa coreb corea nb na bench
+    # Steady state only: redis-benchmark runs on (far more requests than the window needs) while the window is
+    # measured, so neither the 50 connections' setup nor the run's ragged end is in the figure.
+    ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t $t -n 1000000000 -r 10000 -c 50 -P "$pipeline" -q >/dev/null 2>&1 &
+    bench=$!
+    sleep 1
+    nb=$(commands); before=$(cpu_ticks "$pid"); sysb=$(sys_ticks "$pid"); coreb=$(core0_ticks)
+    sleep "$window"
+    na=$(commands); after=$(cpu_ticks "$pid"); sysa=$(sys_ticks "$pid"); corea=$(core0_ticks)
+    kill $bench 2>/dev/null || true; wait $bench 2>/dev/null || true
+    awk -v l="$label" -v t=$t -v p="$pipeline" -v c=$((after - before)) -v k=$((sysa - sysb)) -v z=$((corea - coreb)) -v hz="$hz" \
+      -v n=$((na - nb - 1)) -v w="$window" \
+      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request (system %6.2f, core 0 %6.2f)\n", l, toupper(t), p, n / w, c / hz * 1e6 / n, k / hz * 1e6 / n, z / hz * 1e6 / n }'
   done
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
   [ "$label" = catnap ] && ip -n $A addr del 10.77.0.2/24 dev $A
@@ -107,12 +122,19 @@ for r in $(seq "$rounds"); do
 done | tee "$work/veth"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "server CPU per request over the veth pair (spin_budget_us $spin), median of $rounds rounds (redis-benchmark -c 50 -n $requests), ratio to catnap:"
+echo "server CPU per request over the veth pair (spin_budget_us $spin), median of $rounds rounds ($window s windows of redis-benchmark -c 50), ratio to catnap:"
 for t in SET GET; do for p in $pipelines; do
-  base=$(grep -E "^veth catnap +$t P$p " "$work/veth" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | sort -n | awk '{c[NR]=$1} END {print c[int((NR+1)/2)]}')
+  median() { sort -n | awk '{c[NR]=$1} END {print c[int((NR+1)/2)]}'; }
+  base=$(grep -E "^veth catnap +$t P$p " "$work/veth" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | median)
+  base0=$(grep -E "^veth catnap +$t P$p " "$work/veth" | sed -E 's/.*core 0 +([0-9.]+)\).*/\1/' | median)
   for l in $libs; do
-    grep -E "^veth $l +$t P$p " "$work/veth" | sed -E 's/.* ([0-9.]+) req\/s +server CPU +([0-9.]+) us.*/\2 \1/' | sort -n |
-      awk -v l=$l -v t=$t -v p=$p -v b="$base" '{c[NR]=$1; r[NR]=$2} END {m=int((NR+1)/2); printf "  %-10s %s P%-2s %7.2f us/request  %5.2fx catnap  %9s req/s\n", l, t, p, c[m], (b > 0 ? c[m] / b : 0), r[m]}'
+    rows=$(grep -E "^veth $l +$t P$p " "$work/veth")
+    cpu=$(echo "$rows" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | median)
+    core=$(echo "$rows" | sed -E 's/.*core 0 +([0-9.]+)\).*/\1/' | median)
+    rps=$(echo "$rows" | sed -E 's/.* ([0-9.]+) req\/s.*/\1/' | median)
+    awk -v l=$l -v t=$t -v p=$p -v b="$base" -v b0="$base0" -v c="$cpu" -v z="$core" -v r="$rps" 'BEGIN {
+      printf "  %-10s %s P%-2s process %5.2f us/request %5.2fx catnap   core 0 %5.2f us/request %5.2fx catnap  %9s req/s\n",
+        l, t, p, c, (b > 0 ? c / b : 0), z, (b0 > 0 ? z / b0 : 0), r }'
   done
 done; done
 fi
