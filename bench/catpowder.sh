@@ -23,7 +23,8 @@
 # veth, so no kernel TCP on either side: the server pinned to core 0 in namespace A, bench/Demikernel.LoadGen pinned to
 # core 1 in namespace B on the same libOS and device (veth B's kernel address removed), 1 connection, pipeline 1, GETs
 # of 10,000 preloaded 32-byte values, RTT_SECONDS (3) after a 1 s warm-up, ROUNDS alternating rounds:
-#   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset).
+#   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
+#   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
 # depth; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
 set -euo pipefail
@@ -169,9 +170,23 @@ rtt_round() { # label
   if [ "$label" = catnap ]; then ip -n $A addr del 10.77.0.2/24 dev $A; ip -n $B addr del 10.77.0.1/24 dev $B; fi
   sleep 0.5
 }
+# The device path's own floor, in C, in every round (bench/xdp-pingpong.c: 64-byte raw frames between two AF_XDP
+# sockets bound as catpowder binds them): what af_xdp's round trip costs before IP, TCP and the application.
+xdp_floor=
+if [[ " $rtt_libs " == *" af_xdp "* ]] && gcc -O2 -o "$work/xdp-pingpong" bench/xdp-pingpong.c $(pkg-config --cflags --libs libxdp libbpf) 2>/dev/null; then
+  xdp_floor=$work/xdp-pingpong
+fi
+floor_round() {
+  ip netns exec $A taskset -c 0 "$xdp_floor" echo $A &
+  pids=($!)
+  sleep 0.5
+  echo "floor $(ip netns exec $B taskset -c 1 "$xdp_floor" ping $B 100000 || echo failed)"
+  kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+}
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for l in $rtt_libs; do rtt_round $l; done
+  if [ -n "$xdp_floor" ]; then floor_round; fi
 done | tee "$work/rtt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -180,3 +195,7 @@ for l in $rtt_libs; do
   grep -E "^$l requests=" "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
     awk -v l=$l '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); printf "  %-10s p50 %6.1f us   p99 %8.1f us   %8s GET/s\n", l, p50[m], p99[m], t[m]}'
 done
+if grep -q "^floor af_xdp raw frame" "$work/rtt"; then
+  grep "^floor af_xdp raw frame" "$work/rtt" | sed -E 's/.* p50 ([0-9.]+) us p99 ([0-9.]+) us.*/\1 \2/' | sort -n |
+    awk '{p50[NR]=$1; p99[NR]=$2} END {m=int((NR+1)/2); printf "  %-10s p50 %6.1f us   p99 %8.1f us   (64-byte raw frames, AF_XDP in C: the device path alone)\n", "xdp floor", p50[m], p99[m]}'
+fi
