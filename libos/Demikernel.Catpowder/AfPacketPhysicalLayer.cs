@@ -197,6 +197,9 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
         return _socket.TxAvailable(_txHead);
     }
 
+    /// <summary>The libOS pass that queued frames is over: kick now rather than at the next pass's receive.</summary>
+    void IPhysicalLayer.FlushTransmit() => Flush();
+
     /// <summary>Sends every frame requested on the transmit ring: one system call for the whole batch.</summary>
     private void Flush()
     {

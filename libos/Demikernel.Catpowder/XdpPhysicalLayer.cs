@@ -190,6 +190,9 @@ internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
         return true;
     }
 
+    /// <summary>The libOS pass that queued frames is over: kick now rather than at the next pass's receive.</summary>
+    void IPhysicalLayer.FlushTransmit() => Flush();
+
     private void Flush()
     {
         if (_requested == 0) return;
