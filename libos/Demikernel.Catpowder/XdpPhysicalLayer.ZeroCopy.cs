@@ -4,19 +4,19 @@ using Demikernel.Runtime;
 namespace Demikernel.Catpowder;
 
 /// <summary>
-/// Zero-copy receive (<see cref="XdpOptions.ZeroCopyReceive"/>): a received frame goes up the stack in its own UMEM
+/// The receive path (<see cref="XdpOptions.ZeroCopyReceive"/> on): a received frame goes up the stack in its own UMEM
 /// frame, lent as a foreign <see cref="DemiBuffer"/> (this device its <see cref="IBufferOwner"/>), so its payload
 /// reaches <c>pop</c> without a copy. The frame goes back to the fill ring when its last reference goes (the
 /// application freed the SGA, TCP consumed or dropped it); returned frames are collected and given back in one
 /// fill-ring submission at the next receive poll. Past <see cref="XdpOptions.LoanLimit"/> frames lent at once, frames
-/// are copied into pool buffers instead, so the fill ring never runs dry while the application holds data.
+/// are copied into pool buffers instead, so the fill ring never runs dry while the application holds data; with
+/// <see cref="XdpOptions.ZeroCopyReceive"/> off the limit is 0 and every frame is copied.
 /// </summary>
 internal sealed unsafe partial class XdpPhysicalLayer : IBufferOwner
 {
     private readonly byte* _area;
     private readonly ulong _areaSize;
     private readonly int _frameSize;
-    private readonly bool _zeroCopyReceive;
     private readonly int _loanLimit;
     private readonly ulong* _rxAddresses;
     private readonly uint* _rxLengths;
@@ -37,7 +37,7 @@ internal sealed unsafe partial class XdpPhysicalLayer : IBufferOwner
     private int ReceiveLent(BufferPool pool, Span<DemiBuffer?> frames)
     {
         if (_refillCount > 0) Refill();
-        int n = Xsk.Take(_xsk, _rxAddresses, _rxLengths, Math.Min(_slots.Length, frames.Length));
+        int n = Xsk.Take(_xsk, _rxAddresses, _rxLengths, Math.Min(_burst, frames.Length));
         int produced = 0;
         for (int i = 0; i < n; i++)
         {

@@ -67,8 +67,8 @@ internal sealed class XdpStats
 /// <code>
 ///   UMEM (one mmap'd area, 2 KB frames): first half on the fill ring, second half the transmit pool
 ///   Receive(pool, burst): rx ring → each frame lent up the stack in its UMEM frame (zero copy, XdpPhysicalLayer.ZeroCopy.cs)
-///       → back on the fill ring, in one submission per poll, when its last reference goes; or (rx_zero_copy off, or
-///       past the loan limit) copied into a pool buffer, its UMEM frame straight back
+///       → back on the fill ring, in one submission per poll, when its last reference goes; or (rx_zero_copy off: a
+///       loan limit of 0; or past the loan limit) copied into a pool buffer, its UMEM frame back at the next poll
 ///   TryReserveTransmit: a free UMEM frame; the stack builds its frame there; CommitTransmit: a tx descriptor;
 ///       every TransmitBatch frames, each receive poll and before blocking: submit + one sendto kick (when the kernel
 ///       asks for a wakeup), completions reaped back into the transmit pool
@@ -81,11 +81,8 @@ internal sealed class XdpStats
 internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
 {
     private readonly nint _xsk;
-    private readonly DemiBuffer?[] _slots;
-    private readonly nint* _destinations;
-    private readonly int* _lengths;
+    private readonly int _burst;
     private readonly int _transmitBatch;
-    private BufferPool? _pool;
     private byte* _reserved;
     private int _requested;
     private bool _disposed;
@@ -94,15 +91,13 @@ internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
         bool zeroCopyReceive, int loanLimit)
     {
         _xsk = xsk;
-        _slots = new DemiBuffer?[burst];
-        _destinations = (nint*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(nint)));
-        _lengths = (int*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(int)));
+        _burst = burst;
         _transmitBatch = transmitBatch;
         _area = Xsk.Area(xsk);
         _frameSize = frameSize;
         _areaSize = (ulong)frames * (ulong)frameSize;
-        _zeroCopyReceive = zeroCopyReceive;
-        _loanLimit = loanLimit;
+        // Copying receive is the zero-copy path with nothing lent: every frame copied into a pool buffer.
+        _loanLimit = zeroCopyReceive ? loanLimit : 0;
         _rxAddresses = (ulong*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(ulong)));
         _rxLengths = (uint*)NativeMemory.AllocZeroed((nuint)(burst * sizeof(uint)));
         // Every receive frame can be waiting here at once (lent ones coming back, copied or dropped ones).
@@ -142,9 +137,6 @@ internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
     /// <summary>True if the kernel bound the socket in zero-copy mode (the driver DMAs into UMEM), false for copy mode.</summary>
     public bool ZeroCopy { get; }
     public XdpStats Stats { get; } = new();
-
-    /// <summary>Pool buffers the device holds (receive slots): they go back on dispose.</summary>
-    public int HeldBuffers => _slots.Count(b => b is not null);
 
     private int MaxFrame => Capabilities.Mtu + EthernetFrame.HeaderLength;
 
@@ -205,35 +197,8 @@ internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
     public int Receive(BufferPool pool, Span<DemiBuffer?> frames)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!ReferenceEquals(pool, _pool)) SwitchPool(pool);
         Flush();
-        if (_zeroCopyReceive) return ReceiveLent(pool, frames);
-        int count = Math.Min(_slots.Length, frames.Length);
-        for (int i = 0; i < count; i++)
-        {
-            if (_slots[i] is not null) continue;
-            var buffer = pool.Rent(MaxFrame);
-            _slots[i] = buffer;
-            _destinations[i] = buffer.DataAddress;
-        }
-        int n = Xsk.Receive(_xsk, _destinations, MaxFrame, _lengths, count);
-        int produced = 0;
-        for (int i = 0; i < n; i++)
-        {
-            int length = _lengths[i];
-            if (length < 0)
-            {
-                Stats.Dropped++;
-                continue; // the slot keeps its buffer
-            }
-            var buffer = _slots[i]!;
-            _slots[i] = null;
-            buffer.SetLength(length);
-            frames[produced++] = buffer;
-        }
-        Stats.FramesReceived += produced;
-        Stats.RxFramesCopied += produced;
-        return produced;
+        return ReceiveLent(pool, frames);
     }
 
     public void Block(TimeSpan? timeout)
@@ -250,21 +215,6 @@ internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
         if (!_disposed) Xsk.Wake(_xsk);
     }
 
-    private void SwitchPool(BufferPool pool)
-    {
-        ReleaseBuffers();
-        _pool = pool;
-    }
-
-    private void ReleaseBuffers()
-    {
-        for (int i = 0; i < _slots.Length; i++)
-        {
-            if (_slots[i] is { } b) _pool!.Discard(b);
-            _slots[i] = null;
-        }
-    }
-
     public void Dispose()
     {
         if (_disposed) return;
@@ -273,12 +223,9 @@ internal sealed unsafe partial class XdpPhysicalLayer : IPhysicalLayer
         // Frames still lent up the stack keep the UMEM mapped until the last comes back (IBufferOwner.Return).
         if (_loaned > 0) Xsk.KeepArea(_xsk);
         Xsk.Close(_xsk); // detaches libxdp's program from the interface
-        NativeMemory.Free(_destinations);
-        NativeMemory.Free(_lengths);
         NativeMemory.Free(_rxAddresses);
         NativeMemory.Free(_rxLengths);
         NativeMemory.Free(_refill);
         _refillCount = 0;
-        if (_pool is not null) ReleaseBuffers();
     }
 }

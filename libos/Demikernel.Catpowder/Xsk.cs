@@ -19,11 +19,7 @@ internal static unsafe partial class Xsk
     [LibraryImport(Shim, EntryPoint = "cp_xsk_zero_copy")]
     public static partial int ZeroCopy(nint xsk);
 
-    [LibraryImport(Shim, EntryPoint = "cp_xsk_rx")]
-    [SuppressGCTransition]
-    public static partial int Receive(nint xsk, nint* destinations, int capacity, int* lengths, int max);
-
-    /// <summary>Zero-copy receive: up to <paramref name="max"/> frames' UMEM data offsets and lengths; the frames stay ours until <see cref="Fill"/>.</summary>
+    /// <summary>Receive: up to <paramref name="max"/> frames' UMEM data offsets and lengths; the frames stay ours until <see cref="Fill"/>.</summary>
     [LibraryImport(Shim, EntryPoint = "cp_xsk_rx_take")]
     [SuppressGCTransition]
     public static partial int Take(nint xsk, ulong* addresses, uint* lengths, int max);

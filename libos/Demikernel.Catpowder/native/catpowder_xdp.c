@@ -2,9 +2,8 @@
 // XDP program that redirects one queue into the socket's XSKMAP) behind a few plain functions for P/Invoke.
 //
 // UMEM: one mmap'd area of `frames` frames of `frame_size` bytes. The first half feeds the fill ring (receive), the
-// second half is the transmit pool (a free stack here, refilled from the completion ring). Receive either copies each
-// frame into a buffer the caller owns and gives the UMEM frame straight back to the fill ring (cp_xsk_rx), or hands
-// the frames themselves to the caller, who gives them back in batches (cp_xsk_rx_take, cp_xsk_fill: zero copy).
+// second half is the transmit pool (a free stack here, refilled from the completion ring). Receive hands the frames
+// themselves to the caller, who gives them back in batches (cp_xsk_rx_take, cp_xsk_fill), having lent or copied them.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -144,36 +143,6 @@ int cp_xsk_zero_copy(struct cp_xsk *x)
     return (opts.flags & XDP_OPTIONS_ZEROCOPY) ? 1 : 0;
 }
 
-// Receives up to max frames: frame i is copied to dst[i] (capacity cap bytes), its length stored in len[i] (or -1 if
-// it did not fit: dropped). The UMEM frames go back to the fill ring at once. Returns the number of frames.
-int cp_xsk_rx(struct cp_xsk *x, void **dst, int cap, int *len, int max)
-{
-    uint32_t idx = 0;
-    uint32_t n = xsk_ring_cons__peek(&x->rx, (uint32_t)max, &idx);
-    if (n == 0) {
-        if (xsk_ring_prod__needs_wakeup(&x->fill)) recvfrom(x->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-        return 0;
-    }
-    uint32_t fidx = 0;
-    // The fill ring has room for every frame the receive ring can hold (same size, rx half ≤ ring size).
-    while (xsk_ring_prod__reserve(&x->fill, n, &fidx) != n) { }
-    for (uint32_t i = 0; i < n; i++) {
-        const struct xdp_desc *d = xsk_ring_cons__rx_desc(&x->rx, idx + i);
-        uint64_t addr = xsk_umem__extract_addr(d->addr);
-        uint64_t off = xsk_umem__add_offset_to_addr(d->addr);
-        if ((int)d->len <= cap) {
-            memcpy(dst[i], (char *)x->area + off, d->len);
-            len[i] = (int)d->len;
-        } else {
-            len[i] = -1;
-        }
-        *xsk_ring_prod__fill_addr(&x->fill, fidx + i) = addr;
-    }
-    xsk_ring_cons__release(&x->rx, n);
-    xsk_ring_prod__submit(&x->fill, n);
-    return (int)n;
-}
-
 // Zero-copy receive: takes up to max received frames off the rx ring. addr[i] is the UMEM offset of frame i's data
 // (the frame starts at addr[i] rounded down to the frame size; the bytes before the data are XDP headroom), len[i]
 // its length. The rx entries are released at once; the frames are the caller's until cp_xsk_fill gives them back.
@@ -280,7 +249,7 @@ uint32_t cp_xsk_tx_pending(struct cp_xsk *x) { return x->tx_pending; }
 // 1 if a received frame is waiting (the caller polls without a system call).
 int cp_xsk_rx_ready(struct cp_xsk *x)
 {
-    // Not xsk_ring_cons__peek: that advances the cached consumer, so the next cp_xsk_rx would skip the entry (its UMEM
+    // Not xsk_ring_cons__peek: that advances the cached consumer, so the next cp_xsk_rx_take would skip the entry (its UMEM
     // frame lost to the fill ring) and the kernel, seeing the consumer lag, would report POLLIN forever.
     return xsk_cons_nb_avail(&x->rx, 1) > 0 ? 1 : 0;
 }
