@@ -769,26 +769,21 @@ internal static class ClusterCommands
         var client = c.Client;
         if (client.MustObey || client.IsMaster) return false;
         var query = new SlotQuery(cluster, c.Server.Databases[0], pubsubShard: false);
-        var scanner = new RespRequestScanner();
-        var args = new RespArgs();
-        CommandFlags queuedFlags = 0;
-        foreach (var frame in client.MultiQueue)
+        CommandFlags queuedFlags = 0; // redis's mstate.cmd_flags: each queued command's getCommandFlags
+        for (var queued = new QueuedCommands(ref c); queued.MoveNext();)
         {
-            scanner.Reset();
-            if (scanner.TryScan(frame, args, out int length, out _) != RespScanStatus.Complete || args.Count == 0 ||
-                !c.Server.Commands.TryGet(args.Get(frame, 0), out var spec))
-                continue;
-            queuedFlags |= spec.Flags;
+            var spec = queued.Spec;
+            queuedFlags |= queued.Flags;
             if ((spec.Flags & CommandFlags.MovableKeys) == 0 && spec.KeySpecs.Count == 0) continue;
-            var queued = new CommandContext(frame, args, client, c.Server, c.Reply) { FrameLength = length };
-            if (query.AddKeysOf(ref queued, spec) is { } error)
+            var call = new CommandContext(queued.Frame, queued.Args, client, c.Server, c.Reply) { FrameLength = queued.Length };
+            if (query.AddKeysOf(ref call, spec) is { } error)
             {
                 c.Reply.Error(error);
                 return true;
             }
         }
         // getCommandFlags of EXEC is EXEC's own (no write) for the cluster-down check; a replica's READONLY client is
-        // served only when no queued command writes.
+        // served only when no queued command writes (a queued script counting with its declared flags).
         return Decide(ref c, ref query, CommandFlags.None, queuedFlags, client.Asking, isMigrate: false);
     }
 

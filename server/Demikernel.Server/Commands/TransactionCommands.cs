@@ -55,23 +55,8 @@ public static class TransactionCommands
 
     private static bool Queues(ref CommandContext c, CommandFlags flag)
     {
-        var scanner = new RespRequestScanner();
-        var args = new RespArgs();
-        foreach (var frame in c.Client.MultiQueue)
-        {
-            scanner.Reset();
-            if (scanner.TryScan(frame, args, out int length, out _) != RespScanStatus.Complete || args.Count == 0 ||
-                !c.Server.Commands.TryGet(args.Get(frame, 0), out var spec))
-                continue;
-            var flags = spec.Flags;
-            if (spec.FlagsFor is { } resolve)
-            {
-                // a queued EVAL/FCALL counts with its script's declared flags, as getCommandFlags did when it was queued
-                var queued = new CommandContext(frame, args, c.Client, c.Server, c.Reply) { FrameLength = length };
-                flags = resolve(ref queued, flags);
-            }
-            if ((flags & flag) != 0) return true;
-        }
+        for (var queued = new QueuedCommands(ref c); queued.MoveNext();)
+            if ((queued.Flags & flag) != 0) return true;
         return false;
     }
 
