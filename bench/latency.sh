@@ -2,14 +2,20 @@
 # Before/after GET round trip through our load generator on both ends, side by side in one run: this checkout's
 # server and load generator against a baseline build of both (BASELINE: a directory holding server/ and lg/, the
 # Release outputs of server/Demikernel.Server and bench/Demikernel.LoadGen of the commit to compare with). For each
-# libOS (catmem, catnap loopback), ROUNDS alternating rounds: one server at a time pinned to core 0, the load generator
-# pinned to core 1 (one connection, pipeline 1, GETs of 10,000 preloaded 32-byte values, SECONDS after a 1 s warm-up).
-# Prints every round and the median p50/p99 of each cell (and the best p50: on a busy machine the rounds nobody else
-# ran in), with the load average before and after. With catnap, each round also runs the kernel's own loopback TCP
-# floor (bench/tcp-pingpong.c, 64-byte ping-pong in C, both ends spinning on recv, same cores; needs gcc): this VM's
-# floor moves from day to day (7.6 us to 16 us), so catnap's figure means something only beside the same run's floor.
+# path, ROUNDS alternating rounds: one server at a time pinned to core 0, the load generator pinned to core 1 (one
+# connection, pipeline 1, GETs of 10,000 preloaded 32-byte values, SECONDS after a 1 s warm-up). The paths (LIBOSES),
+# the four of issue 13's round-trip goals:
+#   catmem   shared-memory queues (goal 1 us)
+#   catnap   kernel TCP on loopback (goal 10 us)
+#   memif    catnip over DPDK's net_memif, no kernel on the path (goal 1.5 us; root, libdpdk-dev)
+#   af_xdp   catpowder's AF_XDP over a veth pair between two network namespaces (goal 6 us; root, libxdp-dev)
+# Each round also runs the floor under catnap and af_xdp, in C, on the same cores: the kernel's loopback TCP
+# (bench/tcp-pingpong.c, 64-byte ping-pong spinning on recv) and raw frames between two AF_XDP sockets
+# (bench/xdp-pingpong.c). This VM's floors move from day to day (kernel TCP 7.6 to 16 us), so a figure means
+# something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
+# p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
 #
-#   BASELINE=/tmp/base [LIBOSES="catmem catnap"] bench/latency.sh [ROUNDS] [SECONDS]
+#   BASELINE=/tmp/base [LIBOSES="catmem catnap memif af_xdp"] bench/latency.sh [ROUNDS] [SECONDS]
 # Make a baseline:  git worktree add /tmp/b <commit> && (cd /tmp/b && dotnet build -c Release server/Demikernel.Server
 #   && dotnet build -c Release bench/Demikernel.LoadGen) && mkdir /tmp/base && cp -r /tmp/b/server/Demikernel.Server/bin/Release/net10.0 /tmp/base/server
 #   && cp -r /tmp/b/bench/Demikernel.LoadGen/bin/Release/net10.0 /tmp/base/lg
@@ -19,35 +25,95 @@ rounds=${1:-5}
 seconds=${2:-3}
 libs=${LIBOSES:-catmem catnap}
 : "${BASELINE:?set BASELINE to a directory with server/ and lg/ (see the header)}"
+if [[ " $libs " == *" memif "* || " $libs " == *" af_xdp "* ]] && [ "$(id -u)" -ne 0 ]; then
+  echo "memif and af_xdp need root (DPDK's socket, namespaces, XDP)"; exit 1
+fi
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
 dotnet build -c Release bench/Demikernel.LoadGen -nologo -v q -clp:ErrorsOnly >/dev/null
 new_srv=$PWD/server/Demikernel.Server/bin/Release/net10.0
 new_lg=$PWD/bench/Demikernel.LoadGen/bin/Release/net10.0
 work=$(mktemp -d)
-floor=
-if [[ " $libs " == *" catnap "* ]] && command -v gcc >/dev/null; then
-  gcc -O2 -o "$work/tcp-pingpong" bench/tcp-pingpong.c && floor=$work/tcp-pingpong
-fi
+A=dklat$$a B=dklat$$b
 server=
-trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+cleanup() {
+  [ -n "$server" ] && kill $server 2>/dev/null
+  wait 2>/dev/null
+  ip netns del $A 2>/dev/null || true
+  ip netns del $B 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 port=$((56800 + RANDOM % 500))
 
-one() { # label libos server-dir lg-dir
+tcp_floor= xdp_floor=
+if [[ " $libs " == *" catnap "* ]] && command -v gcc >/dev/null; then
+  gcc -O2 -o "$work/tcp-pingpong" bench/tcp-pingpong.c && tcp_floor=$work/tcp-pingpong
+fi
+if [[ " $libs " == *" af_xdp "* ]]; then
+  gcc -O2 -o "$work/xdp-pingpong" bench/xdp-pingpong.c $(pkg-config --cflags --libs libxdp libbpf) && xdp_floor=$work/xdp-pingpong
+  ip netns add $A; ip netns add $B
+  ip link add $A type veth peer name $B
+  ip link set $A netns $A; ip link set $B netns $B
+  for n in $A $B; do
+    ip -n $n link set lo up
+    ip netns exec $n sh -c "echo 1 > /proc/sys/net/ipv6/conf/$n/disable_ipv6"
+    ip -n $n link set $n up
+  done
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\nraw_socket:\n  linux_interface_name: %s\n  mode: af_xdp\n' $A >"$work/xdp-server.yaml"
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.1\nraw_socket:\n  linux_interface_name: %s\n  mode: af_xdp\n' $B >"$work/xdp-client.yaml"
+fi
+eal='["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]'
+for role in server client; do
+  [ $role = server ] && ip=10.88.0.1 mac=02:00:00:00:88:01 || ip=10.88.0.2 mac=02:00:00:00:88:02
+  printf 'demikernel:\n  local_ipv4_addr: %s\n  local_link_addr: "%s"\ndpdk:\n  eal_init: %s\n  vdev: net_memif0,role=%s,socket=%s/memif.sock\n' \
+    $ip $mac "$eal" $role "$work" >"$work/memif-$role.yaml"
+done
+
+wait_for() { # file text
+  for _ in $(seq 150); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.2; done
+  echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; return 1
+}
+
+one() { # label path server-dir lg-dir
   port=$((port + 1))
-  (cd "$work" && exec taskset -c 0 dotnet "$3/Demikernel.Server.dll" --libos "$2" --port $port --save "" >"$work/server.log" 2>&1) &
+  local srv=(taskset -c 0 dotnet "$3/Demikernel.Server.dll") lg=(taskset -c 1 dotnet "$4/demi-loadgen.dll") target
+  rm -f "$work/server.log"
+  case $2 in
+    catmem|catnap)
+      (cd "$work" && exec "${srv[@]}" --libos "$2" --port $port --save "" >"$work/server.log" 2>&1) &
+      target=127.0.0.1:$port; lg+=(--libos "$2") ;;
+    memif)
+      (cd "$work" && exec "${srv[@]}" --libos catnip --config memif-server.yaml --bind 10.88.0.1 --port 6379 --protected-mode no --save "" >"$work/server.log" 2>&1) &
+      target=10.88.0.1:6379; lg+=(--libos catnip --config "$work/memif-client.yaml") ;;
+    af_xdp)
+      (cd "$work" && exec ip netns exec $A "${srv[@]}" --libos catpowder --config xdp-server.yaml --bind 10.77.0.2 --port 6379 --protected-mode no --save "" >"$work/server.log" 2>&1) &
+      target=10.77.0.2:6379; lg=(ip netns exec $B "${lg[@]}" --libos catpowder --config "$work/xdp-client.yaml") ;;
+  esac
   server=$!
-  if [ "$2" = catmem ]; then
-    for _ in $(seq 100); do [ -e /dev/shm/demikernel-catmem.$port ] && break; sleep 0.1; done
-  else
-    for _ in $(seq 100); do redis-cli -p $port ping >/dev/null 2>&1 && break; sleep 0.1; done
-  fi
+  case $2 in
+    catmem) for _ in $(seq 100); do [ -e /dev/shm/demikernel-catmem.$port ] && break; sleep 0.1; done ;;
+    catnap) for _ in $(seq 100); do redis-cli -p $port ping >/dev/null 2>&1 && break; sleep 0.1; done ;;
+    *) wait_for "$work/server.log" "Ready to accept" ;;
+  esac
   local line
-  line=$(taskset -c 1 dotnet "$4/demi-loadgen.dll" --libos "$2" --target 127.0.0.1:$port --connections 1 --pipeline 1 \
-    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" | tail -1)
+  line=$("${lg[@]}" --target $target --connections 1 --pipeline 1 \
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" 2>"$work/lg.err" | tail -1) ||
+    { echo "$1 $2: the load generator failed:" >&2; tail -5 "$work/lg.err" "$work/server.log" >&2; }
   kill $server 2>/dev/null || true
   wait $server 2>/dev/null || true
   server=
   echo "$1 $2 $line"
+}
+
+floor() { # path: the C floor pins its echo side to core 0 and its client to core 1, as server and load generator are
+  if [ "$1" = catnap ] && [ -n "$tcp_floor" ]; then echo "floor catnap $("$tcp_floor" 0 100000)"; fi
+  if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then
+    ip netns exec $A taskset -c 0 "$xdp_floor" echo $A &
+    server=$!
+    sleep 0.5
+    echo "floor af_xdp $(ip netns exec $B taskset -c 1 "$xdp_floor" ping $B 100000 || echo failed)"
+    kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; server=
+  fi
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -55,20 +121,21 @@ for r in $(seq "$rounds"); do
   for libos in $libs; do
     one before $libos "$BASELINE/server" "$BASELINE/lg"
     one after $libos "$new_srv" "$new_lg"
-    # the C floor pins its echo side to core 0 and its client to core 1, as the server and load generator are pinned
-    if [ "$libos" = catnap ] && [ -n "$floor" ]; then echo "floor catnap $("$floor" 0 100000)"; fi
+    floor $libos
   done
 done | tee "$work/results"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median of $rounds rounds (GET, 1 connection, pipeline 1):"
-if grep -q "^floor catnap " "$work/results"; then
-  printf "  %-14s p50 %6s us   (kernel TCP loopback, C, 64 B ping-pong: catnap's floor in this run)\n" "catnap floor" \
-    "$(grep "^floor catnap " "$work/results" | sed -E 's/.* p50 ([0-9.]+) us.*/\1/' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')"
-fi
+median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 for libos in $libs; do
+  if grep -q "^floor $libos " "$work/results"; then
+    what="kernel TCP loopback, C, 64-byte ping-pong"; [ $libos = af_xdp ] && what="raw frames between two AF_XDP sockets, C"
+    printf "  %-14s p50 %6s us   (%s: the floor in this run)\n" "$libos floor" \
+      "$(grep "^floor $libos " "$work/results" | sed -E 's/.* p50 ([0-9.]+) us.*/\1/' | median)" "$what"
+  fi
   for who in before after; do
     rows=$(grep "^$who $libos " "$work/results" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/')
-    med() { echo "$rows" | awk -v c=$1 '{print $c}' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+    med() { echo "$rows" | awk -v c=$1 '{print $c}' | median; }
     best=$(echo "$rows" | awk '{print $2}' | sort -g | head -1)
     printf "  %-14s p50 %6s us (best %s)   p99 %8s us   %7s GET/s\n" "$libos $who" "$(med 2)" "$best" "$(med 3)" "$(med 1)"
   done
