@@ -49,6 +49,7 @@ internal sealed class NetworkInterface
     public const int UdpHeadersLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + UdpDatagram.HeaderLength;
 
     private readonly IPhysicalLayer _phy;
+    private readonly PhyCapabilities _capabilities;
     private readonly Dictionary<ushort, UdpSocket> _udpPorts = [];
     private readonly Dictionary<(Ipv4Address, ushort, ushort), TimeSpan> _echoReplies = [];
     private readonly Dictionary<(Ipv4Address, ushort, ushort), long> _echoSent = [];
@@ -58,14 +59,18 @@ internal sealed class NetworkInterface
     private BufferPool? _pool;
     private long _frozenNow; // the clock reading of the burst or push in progress (FreezeClock), 0 outside one
     private long _latest;    // the latest reading this interface took: a frozen one never goes back before it
+    private readonly double _ticksPerTimeSpanTick;
 
     public const ushort FirstEphemeralPort = 49152;
 
     internal NetworkInterface(IPhysicalLayer phy, InetStackOptions options, TimeProvider time)
     {
         _phy = phy;
+        _capabilities = phy.Capabilities;
         Options = options;
         Time = time;
+        TimestampFrequency = time.TimestampFrequency;
+        _ticksPerTimeSpanTick = TimestampFrequency / (double)TimeSpan.TicksPerSecond;
         Arp = new ArpResolver(this, options);
         Tcp = new TcpLayer(this);
     }
@@ -75,7 +80,9 @@ internal sealed class NetworkInterface
     public ArpResolver Arp { get; }
     public TcpLayer Tcp { get; }
     public InterfaceStats Stats { get; } = new();
-    public PhyCapabilities Capabilities => _phy.Capabilities;
+    /// <summary>The device's capabilities, fixed when it was made (read once: every segment asks about its offloads,
+    /// and through the interface that is a call each time).</summary>
+    public PhyCapabilities Capabilities => _capabilities;
     internal Scheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the interface is not attached to a libOS");
     internal BufferPool Pool => _pool ?? throw new InvalidOperationException("the interface is not attached to a libOS");
     /// <summary>
@@ -87,7 +94,11 @@ internal sealed class NetworkInterface
     internal long Now => _frozenNow != 0 ? _frozenNow : Read();
 
     private long Read() => _latest = Time.GetTimestamp();
-    internal long Ticks(TimeSpan span) => (long)(span.Ticks * (Time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
+    internal long Ticks(TimeSpan span) => (long)(span.Ticks * _ticksPerTimeSpanTick);
+
+    /// <summary>The clock's <see cref="TimeProvider.TimestampFrequency"/>, read once (a virtual call; TCP converts
+    /// ticks to seconds on every ACK).</summary>
+    internal long TimestampFrequency { get; }
 
     /// <summary>Largest UDP payload that fits in one unfragmented packet.</summary>
     public int MaxUdpPayload => Capabilities.Mtu - Ipv4Repr.HeaderLength - UdpDatagram.HeaderLength;

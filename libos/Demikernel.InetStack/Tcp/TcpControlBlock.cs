@@ -482,7 +482,7 @@ internal sealed partial class TcpControlBlock : IRunnable
         _sndNxt = saved > _sndNxt ? saved : _sndNxt;
     }
 
-    private double Seconds(long ticks) => ticks / (double)_tcp.Interface.Time.TimestampFrequency;
+    private double Seconds(long ticks) => ticks / (double)_tcp.Interface.TimestampFrequency;
 
     private void SampleRtt(SeqNumber ack)
     {
@@ -499,9 +499,7 @@ internal sealed partial class TcpControlBlock : IRunnable
             _rttvar = 0.75 * _rttvar + 0.25 * Math.Abs(_srtt - r);
             _srtt = 0.875 * _srtt + 0.125 * r;
         }
-        long granularity = _tcp.Interface.Ticks(TimeSpan.FromMilliseconds(1));
-        _rto = Math.Clamp((long)(_srtt + Math.Max(granularity, 4 * _rttvar)),
-            _tcp.Interface.Ticks(_options.MinRto), _tcp.Interface.Ticks(_options.MaxRto));
+        _rto = Math.Clamp((long)(_srtt + Math.Max(_tcp.ClockGranularityTicks, 4 * _rttvar)), _tcp.MinRtoTicks, _tcp.MaxRtoTicks);
     }
 
     /// <summary>The current retransmission timeout, for tests and statistics.</summary>
@@ -613,7 +611,7 @@ internal sealed partial class TcpControlBlock : IRunnable
     private void ArmRetransmit()
     {
         long backedOff = _rto << Math.Min(_backoff, 16);
-        SetTimer(ref _retransmitAt, Now + Math.Min(backedOff, _tcp.Interface.Ticks(_options.MaxRto)));
+        SetTimer(ref _retransmitAt, Now + Math.Min(backedOff, _tcp.MaxRtoTicks));
     }
 
     /// <summary>Sets a deadline; the scheduler gets a new wake-up only if it is earlier than the one it holds.</summary>
