@@ -174,7 +174,7 @@ internal sealed class NetworkInterface
     private bool ReceiveIpv4(DemiBuffer frame)
     {
         var error = Ipv4Packet.TryCreate(frame.Span[EthernetFrame.HeaderLength..], out var packet);
-        if (error == WireError.None) error = Ipv4Repr.Parse(packet, out _, verifyChecksum: !Offloaded(ChecksumOffload.Ipv4Rx));
+        if (error == WireError.None) error = Ipv4Repr.Check(packet, verifyChecksum: !Offloaded(ChecksumOffload.Ipv4Rx));
         if (error != WireError.None)
         {
             CountDrop(error);

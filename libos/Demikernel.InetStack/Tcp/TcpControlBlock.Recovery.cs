@@ -61,7 +61,7 @@ internal sealed partial class TcpControlBlock
             else
             {
                 _inflation = 0; // limited-transmit allowance ends with the duplicates
-                _cc.OnAck(acked, flight, Seconds(Now), Seconds((long)_srtt));
+                _cc.OnAck(acked, flight, Now, (long)_srtt, _tcp.Interface.TimestampFrequency);
             }
         }
         _dupAcks = 0;

@@ -47,7 +47,7 @@ internal sealed partial class TcpControlBlock : IRunnable
     private Operation? _connect;
     private TcpListener? _listener;
     private readonly TaskHandle _timerTask;
-    private ICongestionControl _cc = null!;
+    private CongestionControlBase _cc = null!; // the base class, not the interface: Cwnd and OnAck are direct calls
 
     // Send sequence space.
     private SeqNumber _iss;

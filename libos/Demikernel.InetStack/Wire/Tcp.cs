@@ -155,7 +155,35 @@ internal readonly record struct TcpRepr(
     public static WireError Parse(in TcpSegment segment, Ipv4Address source, Ipv4Address destination, out TcpRepr repr, bool verifyChecksum = true)
     {
         repr = default;
+        var bytes = segment.Bytes;
+        if (bytes.Length < TcpSegment.MinHeaderLength) return WireError.Truncated; // a default segment
         if (verifyChecksum && !segment.VerifyChecksum(source, destination)) return WireError.BadChecksum;
+        // The fixed 20 bytes as five big-endian words (one bounds check above for all): every segment reads them, and
+        // most carry no options.
+        ref byte p = ref MemoryMarshal.GetReference(bytes);
+        uint ports = ReadWord(ref p, 0), offsetFlagsWindow = ReadWord(ref p, 12);
+        int headerLength = (int)(offsetFlagsWindow >> 28) * 4;
+        if (headerLength == TcpSegment.MinHeaderLength)
+        {
+            repr = new TcpRepr((ushort)(ports >> 16), (ushort)ports, new SeqNumber(ReadWord(ref p, 4)), new SeqNumber(ReadWord(ref p, 8)),
+                (TcpFlags)(offsetFlagsWindow >> 16), (ushort)offsetFlagsWindow, bytes.Length - TcpSegment.MinHeaderLength);
+            return WireError.None;
+        }
+        return ParseWithOptions(segment, out repr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ReadWord(ref byte p, int offset)
+    {
+        uint value = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, offset));
+        return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(value) : value;
+    }
+
+    /// <summary><see cref="Parse"/> of a segment with options (its checksum already checked).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WireError ParseWithOptions(in TcpSegment segment, out TcpRepr repr)
+    {
+        repr = default;
         ushort? mss = null;
         byte? scale = null;
         bool sackPermitted = false;
