@@ -507,6 +507,9 @@ internal sealed partial class TcpControlBlock : IRunnable
 
     // ------------------------------------------------------------------ send
 
+    /// <summary>In <see cref="TcpLayer"/>'s list of ACKs owed at the end of the pass (saves searching it).</summary>
+    internal bool PassAckQueued;
+
     /// <summary>The end of the libOS pass in which data arrived: its ACK, unless something sent since carried it.</summary>
     internal void FlushPassAck()
     {
@@ -728,7 +731,14 @@ internal sealed partial class TcpControlBlock : IRunnable
         if (_error != 0) return _error;
         if (State is TcpState.SynSent or TcpState.SynReceived or TcpState.Closed) return Errno.ENOTCONN;
         if (_finQueued) return Errno.EPIPE;
-        _pushes.Enqueue(op);
+        // With no push waiting and room in the send buffer, this one is queued and completes at once: DrainPushes'
+        // work without passing through the operation queue.
+        if (_pushes.IsEmpty && _send.Count < _options.SendBufferSize)
+        {
+            _send.Append(op.Sga);
+            op.Complete(0);
+        }
+        else _pushes.Enqueue(op);
         long outer = _tcp.Interface.FreezeClock(); // the segments this push sends go out at one instant
         try
         {

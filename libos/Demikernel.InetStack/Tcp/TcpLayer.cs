@@ -50,6 +50,8 @@ internal sealed class TcpLayer
     // The connection the last segment went to: a request/response flow's next segment nearly always goes to the same
     // one, answered without hashing the 4-tuple. Only ever a connection in the table (Add and Remove forget it).
     private TcpControlBlock? _lastReceiver;
+    private readonly byte[] _scratchFrame; // a frame's worth (Ethernet header + MTU) to build segments in (see Send)
+    private bool _scratchBusy;
 
     internal TcpLayer(NetworkInterface iface)
     {
@@ -59,6 +61,7 @@ internal sealed class TcpLayer
         Mss = Math.Min(mss, ushort.MaxValue);
         // Advertise the smallest shift that lets the whole receive buffer show in the 16-bit window.
         while (WindowScale < 14 && (Options.ReceiveBufferSize >> WindowScale) > ushort.MaxValue) WindowScale++;
+        _scratchFrame = new byte[EthernetFrame.HeaderLength + iface.Capabilities.Mtu];
         MinRtoTicks = iface.Ticks(Options.MinRto);
         MaxRtoTicks = iface.Ticks(Options.MaxRto);
         ClockGranularityTicks = iface.Ticks(TimeSpan.FromMilliseconds(1));
@@ -73,13 +76,21 @@ internal sealed class TcpLayer
     /// <summary>Queues <paramref name="tcb"/>'s ACK for the end of the libOS pass (<see cref="FlushPassAcks"/>).</summary>
     internal void AckAtEndOfPass(TcpControlBlock tcb)
     {
-        if (!_passAcks.Contains(tcb)) _passAcks.Add(tcb);
+        if (tcb.PassAckQueued) return;
+        tcb.PassAckQueued = true;
+        _passAcks.Add(tcb);
     }
 
     /// <summary>The end of a libOS pass (the next device poll, or before blocking): every ACK still owed goes out.</summary>
     internal void FlushPassAcks()
     {
-        for (int i = 0; i < _passAcks.Count; i++) _passAcks[i].FlushPassAck();
+        if (_passAcks.Count == 0) return;
+        for (int i = 0; i < _passAcks.Count; i++)
+        {
+            var tcb = _passAcks[i];
+            tcb.PassAckQueued = false;
+            tcb.FlushPassAck();
+        }
         _passAcks.Clear();
     }
 
@@ -216,6 +227,19 @@ internal sealed class TcpLayer
             Build(reserved[..length], remote, repr, headerLength, data, dataOffset);
             _iface.Arp.Send(_iface.NextHop(remote), reserved[..length], reserved: true);
             Stats.SegmentsSent++;
+            return;
+        }
+        // Otherwise in the layer's own scratch frame: the device reads a transmitted frame during the call only, so one
+        // buffer serves every segment (no pool rent and return per segment). Busy only if a device's transmit came back
+        // into this layer (then the pool serves); an exception leaves it busy for good, which costs only that shortcut.
+        if (length <= _scratchFrame.Length && !_scratchBusy)
+        {
+            _scratchBusy = true;
+            var frame = _scratchFrame.AsSpan(0, length);
+            Build(frame, remote, repr, headerLength, data, dataOffset);
+            _iface.Arp.Send(_iface.NextHop(remote), frame);
+            Stats.SegmentsSent++;
+            _scratchBusy = false;
             return;
         }
         var buffer = _iface.Pool.Rent(length);
