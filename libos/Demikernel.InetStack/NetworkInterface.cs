@@ -91,7 +91,23 @@ internal sealed class NetworkInterface
     /// read a vDSO clock_gettime of 20-40 ns here, all on the round trip's critical path. What happens within one burst
     /// or one push happens at one instant (as under a virtual clock, which stands still within a pass anyway).
     /// </summary>
-    internal long Now => _frozenNow != 0 ? _frozenNow : Read();
+    internal long Now
+    {
+        get
+        {
+            long frozen = _frozenNow;
+            if (frozen == 0) return Read();
+            if (frozen != Unread) return frozen;
+            return _frozenNow = Read(); // a push's first look at the clock: the reading it keeps
+        }
+    }
+
+    /// <summary>
+    /// <see cref="_frozenNow"/> of a push that has not looked at the clock yet (<see cref="FreezeClock()"/>): its first
+    /// <see cref="Now"/> reads it. A push that starts no RTT sample and arms no timer (pipelined requests: one sample
+    /// and the retransmission timer are already running) then reads no clock at all.
+    /// </summary>
+    private const long Unread = long.MinValue;
 
     private long Read() => _latest = Time.GetTimestamp();
     internal long Ticks(TimeSpan span) => (long)(span.Ticks * _ticksPerTimeSpanTick);
@@ -120,7 +136,15 @@ internal sealed class NetworkInterface
     /// From here to <see cref="ThawClock"/>, <see cref="Now"/> is one reading. Returns what to pass to ThawClock (nested
     /// freezes keep the outer reading). Always thaw in a finally: a reading left frozen would stop TCP's clock.
     /// </summary>
-    internal long FreezeClock() => FreezeClock(Read());
+    internal long FreezeClock()
+    {
+        long outer = Resolve();
+        if (outer == 0) _frozenNow = Unread;
+        return outer;
+    }
+
+    /// <summary>A freeze not read yet gets its reading now, before a nested freeze could take (and thaw) another one.</summary>
+    private long Resolve() => _frozenNow == Unread ? _frozenNow = Read() : _frozenNow;
 
     /// <summary>
     /// <see cref="FreezeClock()"/> at a reading the caller already has (the libOS pass's, which idle passes reuse): never
@@ -129,7 +153,7 @@ internal sealed class NetworkInterface
     /// </summary>
     internal long FreezeClock(long now)
     {
-        long outer = _frozenNow;
+        long outer = Resolve();
         if (outer == 0) _frozenNow = Math.Max(now, _latest);
         return outer;
     }

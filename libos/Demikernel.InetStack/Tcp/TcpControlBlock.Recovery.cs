@@ -202,7 +202,7 @@ internal sealed partial class TcpControlBlock
     private void ArmTailLossProbe()
     {
         if (!_sackOk || _sndUna == _sndMax || _probeOut || _srtt == 0) return;
-        long pto = Math.Max((long)(2 * _srtt), _tcp.Interface.Ticks(TimeSpan.FromMilliseconds(1)));
+        long pto = Math.Max((long)(2 * _srtt), _tcp.ClockGranularityTicks); // at least 1 ms
         if (_retransmitAt != 0 && Now + pto >= _retransmitAt) return; // the timer will fire first anyway
         SetTimer(ref _probeAt, Now + pto);
     }
