@@ -28,7 +28,7 @@ internal sealed partial class TcpControlBlock
         if (_sndNxt < ack) _sndNxt = ack; // after a timeout the peer may already hold what we were about to resend
         if (_sndMax < ack) _sndMax = ack;   // the peer took a zero-window probe's byte
         _probing = false;
-        _scoreboard.Prune(ack);
+        if (!_scoreboard.IsEmpty) _scoreboard.Prune(ack); // no call on the ACKs of a loss-free flow
         SampleRtt(ack);
         _backoff = 0;
         if (_cc is not null)

@@ -218,7 +218,7 @@ internal sealed class TcpLayer
         int length = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + headerLength + repr.PayloadLength;
         // Zero copy: the payload stays in the application's buffer (device memory: catnip's mbuf) and goes out chained
         // behind the headers, when the device can do that, the bytes are in one buffer and the next hop is resolved.
-        if (repr.PayloadLength > 0 && _iface.Capabilities.ChainedTransmit && TrySendChained(remote, repr, data!, dataOffset)) return;
+        if (repr.PayloadLength > 0 && _iface.Capabilities.ChainedTransmit && TrySendChained(remote, repr, headerLength, data!, dataOffset)) return;
         // Built in the device's own memory when it offers it (catnip: an mbuf), so the payload is copied once, from
         // the send queue straight into the frame the device sends.
         var reserved = _iface.ReserveFrame(length);
@@ -256,18 +256,18 @@ internal sealed class TcpLayer
         }
     }
 
-    private bool TrySendChained(Ipv4Address remote, in TcpRepr repr, SendQueue data, int dataOffset)
+    private bool TrySendChained(Ipv4Address remote, in TcpRepr repr, int tcpHeaderLength, SendQueue data, int dataOffset)
     {
         if (!data.TryGetContiguous(dataOffset, repr.PayloadLength, out var segment, out int start) || !segment.IsForeign) return false;
         if (!_iface.Arp.TryResolved(_iface.NextHop(remote), out var mac)) return false;
-        int headerLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + repr.HeaderLength;
+        int headerLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + tcpHeaderLength;
         Span<byte> headers = stackalloc byte[EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + TcpSegment.MaxHeaderLength];
         headers = headers[..headerLength];
         int ip = EthernetFrame.HeaderLength;
         var local = _iface.Options.LocalAddress;
         var payload = segment.Span.Slice(start, repr.PayloadLength);
-        repr.EmitHeader(headers[(ip + Ipv4Repr.HeaderLength)..], local, remote, payload, !_iface.Offloaded(ChecksumOffload.TcpTx));
-        new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
+        repr.EmitHeader(headers[(ip + Ipv4Repr.HeaderLength)..], tcpHeaderLength, local, remote, payload, !_iface.Offloaded(ChecksumOffload.TcpTx));
+        new Ipv4Repr(local, remote, IpProtocol.Tcp, tcpHeaderLength + repr.PayloadLength, _iface.Options.Ttl, _iface.NextIdentification())
             .Emit(headers[ip..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
         new EthernetRepr(_iface.Options.LinkAddress, mac, EtherType.Ipv4).Emit(headers);
         if (!_iface.TransmitChained(headers, segment, start, repr.PayloadLength)) return false;

@@ -267,17 +267,22 @@ internal readonly record struct TcpRepr(
     /// Writes the header and options into <paramref name="header"/> for a payload that lives elsewhere (a chained frame:
     /// the payload goes to the device in its own buffer); the checksum covers both.
     /// </summary>
-    public void EmitHeader(Span<byte> header, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum = true)
+    public void EmitHeader(Span<byte> header, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum = true) =>
+        EmitHeader(header, HeaderLength, source, destination, payload, computeChecksum);
+
+    /// <summary><see cref="EmitHeader(Span{byte}, Ipv4Address, Ipv4Address, ReadOnlySpan{byte}, bool)"/> with
+    /// <see cref="HeaderLength"/> already known.</summary>
+    internal void EmitHeader(Span<byte> header, int headerLength, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum)
     {
-        if (header.Length < HeaderLength) throw new ArgumentException("buffer shorter than the TCP header", nameof(header));
+        System.Diagnostics.Debug.Assert(headerLength == HeaderLength);
+        if (header.Length < headerLength) throw new ArgumentException("buffer shorter than the TCP header", nameof(header));
         if (payload.Length != PayloadLength) throw new ArgumentException("payload length differs from the segment's", nameof(payload));
-        int headerLength = HeaderLength;
         header = header[..headerLength];
         WriteHeader(header, headerLength);
         if (computeChecksum)
         {
             // The header's length is a multiple of 4, so the running sum chains over the two spans.
-            ulong sum = Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, BufferLength), header);
+            ulong sum = Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, headerLength + PayloadLength), header);
             BinaryPrimitives.WriteUInt16BigEndian(header[16..], Checksum.Finish(Checksum.Accumulate(sum, payload)));
         }
     }
