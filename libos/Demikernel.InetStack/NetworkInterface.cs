@@ -49,6 +49,7 @@ internal sealed class NetworkInterface
     public const int UdpHeadersLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + UdpDatagram.HeaderLength;
 
     private readonly IPhysicalLayer _phy;
+    private readonly PhyCapabilities _capabilities;
     private readonly Dictionary<ushort, UdpSocket> _udpPorts = [];
     private readonly Dictionary<(Ipv4Address, ushort, ushort), TimeSpan> _echoReplies = [];
     private readonly Dictionary<(Ipv4Address, ushort, ushort), long> _echoSent = [];
@@ -58,14 +59,18 @@ internal sealed class NetworkInterface
     private BufferPool? _pool;
     private long _frozenNow; // the clock reading of the burst or push in progress (FreezeClock), 0 outside one
     private long _latest;    // the latest reading this interface took: a frozen one never goes back before it
+    private readonly double _ticksPerTimeSpanTick;
 
     public const ushort FirstEphemeralPort = 49152;
 
     internal NetworkInterface(IPhysicalLayer phy, InetStackOptions options, TimeProvider time)
     {
         _phy = phy;
+        _capabilities = phy.Capabilities;
         Options = options;
         Time = time;
+        TimestampFrequency = time.TimestampFrequency;
+        _ticksPerTimeSpanTick = TimestampFrequency / (double)TimeSpan.TicksPerSecond;
         Arp = new ArpResolver(this, options);
         Tcp = new TcpLayer(this);
     }
@@ -75,7 +80,9 @@ internal sealed class NetworkInterface
     public ArpResolver Arp { get; }
     public TcpLayer Tcp { get; }
     public InterfaceStats Stats { get; } = new();
-    public PhyCapabilities Capabilities => _phy.Capabilities;
+    /// <summary>The device's capabilities, fixed when it was made (read once: every segment asks about its offloads,
+    /// and through the interface that is a call each time).</summary>
+    public PhyCapabilities Capabilities => _capabilities;
     internal Scheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the interface is not attached to a libOS");
     internal BufferPool Pool => _pool ?? throw new InvalidOperationException("the interface is not attached to a libOS");
     /// <summary>
@@ -84,10 +91,30 @@ internal sealed class NetworkInterface
     /// read a vDSO clock_gettime of 20-40 ns here, all on the round trip's critical path. What happens within one burst
     /// or one push happens at one instant (as under a virtual clock, which stands still within a pass anyway).
     /// </summary>
-    internal long Now => _frozenNow != 0 ? _frozenNow : Read();
+    internal long Now
+    {
+        get
+        {
+            long frozen = _frozenNow;
+            if (frozen == 0) return Read();
+            if (frozen != Unread) return frozen;
+            return _frozenNow = Read(); // a push's first look at the clock: the reading it keeps
+        }
+    }
+
+    /// <summary>
+    /// <see cref="_frozenNow"/> of a push that has not looked at the clock yet (<see cref="FreezeClock()"/>): its first
+    /// <see cref="Now"/> reads it. A push that starts no RTT sample and arms no timer (pipelined requests: one sample
+    /// and the retransmission timer are already running) then reads no clock at all.
+    /// </summary>
+    private const long Unread = long.MinValue;
 
     private long Read() => _latest = Time.GetTimestamp();
-    internal long Ticks(TimeSpan span) => (long)(span.Ticks * (Time.TimestampFrequency / (double)TimeSpan.TicksPerSecond));
+    internal long Ticks(TimeSpan span) => (long)(span.Ticks * _ticksPerTimeSpanTick);
+
+    /// <summary>The clock's <see cref="TimeProvider.TimestampFrequency"/>, read once (a virtual call; TCP converts
+    /// ticks to seconds on every ACK).</summary>
+    internal long TimestampFrequency { get; }
 
     /// <summary>Largest UDP payload that fits in one unfragmented packet.</summary>
     public int MaxUdpPayload => Capabilities.Mtu - Ipv4Repr.HeaderLength - UdpDatagram.HeaderLength;
@@ -109,7 +136,15 @@ internal sealed class NetworkInterface
     /// From here to <see cref="ThawClock"/>, <see cref="Now"/> is one reading. Returns what to pass to ThawClock (nested
     /// freezes keep the outer reading). Always thaw in a finally: a reading left frozen would stop TCP's clock.
     /// </summary>
-    internal long FreezeClock() => FreezeClock(Read());
+    internal long FreezeClock()
+    {
+        long outer = Resolve();
+        if (outer == 0) _frozenNow = Unread;
+        return outer;
+    }
+
+    /// <summary>A freeze not read yet gets its reading now, before a nested freeze could take (and thaw) another one.</summary>
+    private long Resolve() => _frozenNow == Unread ? _frozenNow = Read() : _frozenNow;
 
     /// <summary>
     /// <see cref="FreezeClock()"/> at a reading the caller already has (the libOS pass's, which idle passes reuse): never
@@ -118,7 +153,7 @@ internal sealed class NetworkInterface
     /// </summary>
     internal long FreezeClock(long now)
     {
-        long outer = _frozenNow;
+        long outer = Resolve();
         if (outer == 0) _frozenNow = Math.Max(now, _latest);
         return outer;
     }
@@ -163,7 +198,7 @@ internal sealed class NetworkInterface
     private bool ReceiveIpv4(DemiBuffer frame)
     {
         var error = Ipv4Packet.TryCreate(frame.Span[EthernetFrame.HeaderLength..], out var packet);
-        if (error == WireError.None) error = Ipv4Repr.Parse(packet, out _, verifyChecksum: !Offloaded(ChecksumOffload.Ipv4Rx));
+        if (error == WireError.None) error = Ipv4Repr.Check(packet, verifyChecksum: !Offloaded(ChecksumOffload.Ipv4Rx));
         if (error != WireError.None)
         {
             CountDrop(error);

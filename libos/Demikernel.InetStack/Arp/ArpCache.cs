@@ -25,6 +25,18 @@ internal sealed class ArpCache
 
     public int Count => _entries.Count;
 
+    /// <summary>The last entry found, if it is <paramref name="ip"/>'s and static: an answer that needs no clock reading.</summary>
+    public bool TryLookupStatic(Ipv4Address ip, out MacAddress mac)
+    {
+        if (_hasLast && _last.Static && ip == _lastIp)
+        {
+            mac = _last.Mac;
+            return true;
+        }
+        mac = default;
+        return false;
+    }
+
     public bool TryLookup(Ipv4Address ip, long now, out MacAddress mac)
     {
         // Every segment sent looks its next hop up, nearly always the same one as the last: answer that without hashing.

@@ -80,7 +80,7 @@ internal sealed class ArpResolver : IRunnable
             mac = MacAddress.Broadcast;
             return true;
         }
-        return Cache.TryLookup(nextHop, _iface.Now, out mac);
+        return Cache.TryLookupStatic(nextHop, out mac) || Cache.TryLookup(nextHop, _iface.Now, out mac);
     }
 
     /// <summary>
@@ -90,13 +90,13 @@ internal sealed class ArpResolver : IRunnable
     /// </summary>
     internal bool Send(Ipv4Address nextHop, Span<byte> frame, bool reserved = false)
     {
-        long now = _iface.Now;
         if (nextHop.IsBroadcast)
         {
             MacAddress.Broadcast.Write(frame);
             return reserved ? _iface.CommitReserved(frame.Length) : _iface.TransmitRaw(frame);
         }
-        if (Cache.TryLookup(nextHop, now, out var mac))
+        // A static entry needs no clock (it never expires): a push that reads none elsewhere reads none here.
+        if (Cache.TryLookupStatic(nextHop, out var mac) || Cache.TryLookup(nextHop, _iface.Now, out mac))
         {
             mac.Write(frame);
             return reserved ? _iface.CommitReserved(frame.Length) : _iface.TransmitRaw(frame);
@@ -115,7 +115,7 @@ internal sealed class ArpResolver : IRunnable
             FramesDropped++;
         }
         pending.Frames.Enqueue(frame.ToArray());
-        if (ask) SendRequest(nextHop, pending, now);
+        if (ask) SendRequest(nextHop, pending, _iface.Now);
         return true;
     }
 

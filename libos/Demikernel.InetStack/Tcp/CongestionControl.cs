@@ -38,7 +38,7 @@ internal interface ICongestionControl
 /// <summary>Creates the configured algorithm for a new connection.</summary>
 internal static class CongestionControl
 {
-    public static ICongestionControl Create(CongestionControlKind kind, int mss, int initialWindowSegments) => kind switch
+    public static CongestionControlBase Create(CongestionControlKind kind, int mss, int initialWindowSegments) => kind switch
     {
         CongestionControlKind.Cubic => new Cubic(mss, initialWindowSegments),
         _ => new NewReno(mss, initialWindowSegments),
@@ -61,16 +61,33 @@ internal abstract class CongestionControlBase : ICongestionControl
 
     public void OnAck(int acked, long flight, double nowSeconds, double srttSeconds)
     {
+        if (SlowStartDone(acked, flight)) return;
+        Grow(acked, nowSeconds, srttSeconds);
+    }
+
+    /// <summary>
+    /// <see cref="OnAck(int, long, double, double)"/> with the times as clock ticks at <paramref name="frequency"/>: the
+    /// connection's call on every ACK of new data, converting to seconds only when congestion avoidance needs them.
+    /// </summary>
+    public void OnAck(int acked, long flight, long nowTicks, long srttTicks, long frequency)
+    {
+        if (SlowStartDone(acked, flight)) return;
+        Grow(acked, nowTicks / (double)frequency, srttTicks / (double)frequency);
+    }
+
+    /// <summary>The part of an ACK below congestion avoidance; true if it settled the ACK.</summary>
+    private bool SlowStartDone(int acked, long flight)
+    {
         // Grow only a window that was in use (Linux's "cwnd limited" rule): an idle or application-limited connection
         // must not build up a window it never tested.
-        if (flight * 2 < Cwnd) return;
+        if (flight * 2 < Cwnd) return true;
         if (Cwnd < Ssthresh)
         {
             // RFC 3465 appropriate byte counting, L = 2 segments.
             Cwnd += Math.Min(acked, 2 * Mss);
-            return;
+            return true;
         }
-        Grow(acked, nowSeconds, srttSeconds);
+        return false;
     }
 
     /// <summary>Congestion avoidance.</summary>

@@ -28,7 +28,7 @@ internal sealed partial class TcpControlBlock
         if (_sndNxt < ack) _sndNxt = ack; // after a timeout the peer may already hold what we were about to resend
         if (_sndMax < ack) _sndMax = ack;   // the peer took a zero-window probe's byte
         _probing = false;
-        _scoreboard.Prune(ack);
+        if (!_scoreboard.IsEmpty) _scoreboard.Prune(ack); // no call on the ACKs of a loss-free flow
         SampleRtt(ack);
         _backoff = 0;
         if (_cc is not null)
@@ -61,7 +61,7 @@ internal sealed partial class TcpControlBlock
             else
             {
                 _inflation = 0; // limited-transmit allowance ends with the duplicates
-                _cc.OnAck(acked, flight, Seconds(Now), Seconds((long)_srtt));
+                _cc.OnAck(acked, flight, Now, (long)_srtt, _tcp.Interface.TimestampFrequency);
             }
         }
         _dupAcks = 0;
@@ -202,7 +202,7 @@ internal sealed partial class TcpControlBlock
     private void ArmTailLossProbe()
     {
         if (!_sackOk || _sndUna == _sndMax || _probeOut || _srtt == 0) return;
-        long pto = Math.Max((long)(2 * _srtt), _tcp.Interface.Ticks(TimeSpan.FromMilliseconds(1)));
+        long pto = Math.Max((long)(2 * _srtt), _tcp.ClockGranularityTicks); // at least 1 ms
         if (_retransmitAt != 0 && Now + pto >= _retransmitAt) return; // the timer will fire first anyway
         SetTimer(ref _probeAt, Now + pto);
     }

@@ -47,7 +47,7 @@ internal sealed partial class TcpControlBlock : IRunnable
     private Operation? _connect;
     private TcpListener? _listener;
     private readonly TaskHandle _timerTask;
-    private ICongestionControl _cc = null!;
+    private CongestionControlBase _cc = null!; // the base class, not the interface: Cwnd and OnAck are direct calls
 
     // Send sequence space.
     private SeqNumber _iss;
@@ -482,7 +482,7 @@ internal sealed partial class TcpControlBlock : IRunnable
         _sndNxt = saved > _sndNxt ? saved : _sndNxt;
     }
 
-    private double Seconds(long ticks) => ticks / (double)_tcp.Interface.Time.TimestampFrequency;
+    private double Seconds(long ticks) => ticks / (double)_tcp.Interface.TimestampFrequency;
 
     private void SampleRtt(SeqNumber ack)
     {
@@ -499,15 +499,16 @@ internal sealed partial class TcpControlBlock : IRunnable
             _rttvar = 0.75 * _rttvar + 0.25 * Math.Abs(_srtt - r);
             _srtt = 0.875 * _srtt + 0.125 * r;
         }
-        long granularity = _tcp.Interface.Ticks(TimeSpan.FromMilliseconds(1));
-        _rto = Math.Clamp((long)(_srtt + Math.Max(granularity, 4 * _rttvar)),
-            _tcp.Interface.Ticks(_options.MinRto), _tcp.Interface.Ticks(_options.MaxRto));
+        _rto = Math.Clamp((long)(_srtt + Math.Max(_tcp.ClockGranularityTicks, 4 * _rttvar)), _tcp.MinRtoTicks, _tcp.MaxRtoTicks);
     }
 
     /// <summary>The current retransmission timeout, for tests and statistics.</summary>
     public TimeSpan Rto => TimeSpan.FromTicks((long)(_rto * (TimeSpan.TicksPerSecond / (double)_tcp.Interface.Time.TimestampFrequency)));
 
     // ------------------------------------------------------------------ send
+
+    /// <summary>In <see cref="TcpLayer"/>'s list of ACKs owed at the end of the pass (saves searching it).</summary>
+    internal bool PassAckQueued;
 
     /// <summary>The end of the libOS pass in which data arrived: its ACK, unless something sent since carried it.</summary>
     internal void FlushPassAck()
@@ -613,7 +614,7 @@ internal sealed partial class TcpControlBlock : IRunnable
     private void ArmRetransmit()
     {
         long backedOff = _rto << Math.Min(_backoff, 16);
-        SetTimer(ref _retransmitAt, Now + Math.Min(backedOff, _tcp.Interface.Ticks(_options.MaxRto)));
+        SetTimer(ref _retransmitAt, Now + Math.Min(backedOff, _tcp.MaxRtoTicks));
     }
 
     /// <summary>Sets a deadline; the scheduler gets a new wake-up only if it is earlier than the one it holds.</summary>
@@ -730,7 +731,14 @@ internal sealed partial class TcpControlBlock : IRunnable
         if (_error != 0) return _error;
         if (State is TcpState.SynSent or TcpState.SynReceived or TcpState.Closed) return Errno.ENOTCONN;
         if (_finQueued) return Errno.EPIPE;
-        _pushes.Enqueue(op);
+        // With no push waiting and room in the send buffer, this one is queued and completes at once: DrainPushes'
+        // work without passing through the operation queue.
+        if (_pushes.IsEmpty && _send.Count < _options.SendBufferSize)
+        {
+            _send.Append(op.Sga);
+            op.Complete(0);
+        }
+        else _pushes.Enqueue(op);
         long outer = _tcp.Interface.FreezeClock(); // the segments this push sends go out at one instant
         try
         {

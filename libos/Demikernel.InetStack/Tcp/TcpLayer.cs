@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using Demikernel.InetStack.Arp;
 using Demikernel.InetStack.Phy;
 using Demikernel.InetStack.Wire;
 using Demikernel.Runtime;
@@ -46,6 +47,11 @@ internal sealed class TcpLayer
     private readonly HashSet<ushort> _boundPorts = [];
     private ushort _nextEphemeral = NetworkInterface.FirstEphemeralPort;
     private readonly List<TcpControlBlock> _passAcks = [];
+    // The connection the last segment went to: a request/response flow's next segment nearly always goes to the same
+    // one, answered without hashing the 4-tuple. Only ever a connection in the table (Add and Remove forget it).
+    private TcpControlBlock? _lastReceiver;
+    private readonly byte[] _scratchFrame; // a frame's worth (Ethernet header + MTU) to build segments in (see Send)
+    private bool _scratchBusy;
 
     internal TcpLayer(NetworkInterface iface)
     {
@@ -55,18 +61,36 @@ internal sealed class TcpLayer
         Mss = Math.Min(mss, ushort.MaxValue);
         // Advertise the smallest shift that lets the whole receive buffer show in the 16-bit window.
         while (WindowScale < 14 && (Options.ReceiveBufferSize >> WindowScale) > ushort.MaxValue) WindowScale++;
+        _scratchFrame = new byte[EthernetFrame.HeaderLength + iface.Capabilities.Mtu];
+        MinRtoTicks = iface.Ticks(Options.MinRto);
+        MaxRtoTicks = iface.Ticks(Options.MaxRto);
+        ClockGranularityTicks = iface.Ticks(TimeSpan.FromMilliseconds(1));
     }
+
+    // RFC 6298's bounds in clock ticks, converted once (every ACK of new data recomputes the RTO, every segment sent arms it).
+    internal long MinRtoTicks { get; }
+    internal long MaxRtoTicks { get; }
+    /// <summary>RFC 6298's G, the clock granularity the RTO allows for: 1 ms.</summary>
+    internal long ClockGranularityTicks { get; }
 
     /// <summary>Queues <paramref name="tcb"/>'s ACK for the end of the libOS pass (<see cref="FlushPassAcks"/>).</summary>
     internal void AckAtEndOfPass(TcpControlBlock tcb)
     {
-        if (!_passAcks.Contains(tcb)) _passAcks.Add(tcb);
+        if (tcb.PassAckQueued) return;
+        tcb.PassAckQueued = true;
+        _passAcks.Add(tcb);
     }
 
     /// <summary>The end of a libOS pass (the next device poll, or before blocking): every ACK still owed goes out.</summary>
     internal void FlushPassAcks()
     {
-        for (int i = 0; i < _passAcks.Count; i++) _passAcks[i].FlushPassAck();
+        if (_passAcks.Count == 0) return;
+        for (int i = 0; i < _passAcks.Count; i++)
+        {
+            var tcb = _passAcks[i];
+            tcb.PassAckQueued = false;
+            tcb.FlushPassAck();
+        }
         _passAcks.Clear();
     }
 
@@ -101,11 +125,29 @@ internal sealed class TcpLayer
 
     internal void AddListener(ushort port, TcpListener listener) => _listeners[port] = listener;
     internal void RemoveListener(ushort port) => _listeners.Remove(port);
-    internal void AddConnection(TcpControlBlock tcb) => _connections[tcb.Tuple] = tcb;
+    internal void AddConnection(TcpControlBlock tcb)
+    {
+        _connections[tcb.Tuple] = tcb;
+        _lastReceiver = null;
+    }
 
     internal void RemoveConnection(TcpControlBlock tcb)
     {
-        if (_connections.TryGetValue(tcb.Tuple, out var existing) && existing == tcb) _connections.Remove(tcb.Tuple);
+        if (_connections.TryGetValue(tcb.Tuple, out var existing) && existing == tcb)
+        {
+            _connections.Remove(tcb.Tuple);
+            _lastReceiver = null;
+        }
+    }
+
+    /// <summary>The connection for <paramref name="tuple"/>, if there is one.</summary>
+    private bool TryGetConnection(in FourTuple tuple, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out TcpControlBlock? tcb)
+    {
+        tcb = _lastReceiver;
+        if (tcb is not null && tcb.Tuple == tuple) return true;
+        if (!_connections.TryGetValue(tuple, out tcb)) return false;
+        _lastReceiver = tcb;
+        return true;
     }
 
     /// <summary>RFC 6528: ISN = M + F(4-tuple, secret), M a 4 µs clock, F a keyed hash.</summary>
@@ -141,7 +183,7 @@ internal sealed class TcpLayer
         if (packet.Destination.IsBroadcast) return false;
         var tuple = new FourTuple(repr.DestinationPort, packet.Source, repr.SourcePort);
         int payloadOffset = EthernetFrame.HeaderLength + packet.HeaderLength + segment.HeaderLength;
-        if (_connections.TryGetValue(tuple, out var tcb)) return tcb.Receive(repr, frame, payloadOffset);
+        if (TryGetConnection(tuple, out var tcb)) return tcb.Receive(repr, frame, payloadOffset);
         if (_listeners.TryGetValue(repr.DestinationPort, out var listener))
         {
             listener.ReceiveOnListen(repr, packet.Source);
@@ -172,25 +214,39 @@ internal sealed class TcpLayer
     /// <summary>Builds and sends one segment whose payload is <c>repr.PayloadLength</c> bytes of <paramref name="data"/> from <paramref name="dataOffset"/>.</summary>
     internal void Send(Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
     {
-        int length = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + repr.BufferLength;
+        int headerLength = repr.HeaderLength;
+        int length = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + headerLength + repr.PayloadLength;
         // Zero copy: the payload stays in the application's buffer (device memory: catnip's mbuf) and goes out chained
         // behind the headers, when the device can do that, the bytes are in one buffer and the next hop is resolved.
-        if (repr.PayloadLength > 0 && _iface.Capabilities.ChainedTransmit && TrySendChained(remote, repr, data!, dataOffset)) return;
+        if (repr.PayloadLength > 0 && _iface.Capabilities.ChainedTransmit && TrySendChained(remote, repr, headerLength, data!, dataOffset)) return;
         // Built in the device's own memory when it offers it (catnip: an mbuf), so the payload is copied once, from
         // the send queue straight into the frame the device sends.
         var reserved = _iface.ReserveFrame(length);
         if (!reserved.IsEmpty)
         {
-            Build(reserved[..length], remote, repr, data, dataOffset);
+            Build(reserved[..length], remote, repr, headerLength, data, dataOffset);
             _iface.Arp.Send(_iface.NextHop(remote), reserved[..length], reserved: true);
             Stats.SegmentsSent++;
+            return;
+        }
+        // Otherwise in the layer's own scratch frame: the device reads a transmitted frame during the call only, so one
+        // buffer serves every segment (no pool rent and return per segment). Busy only if a device's transmit came back
+        // into this layer (then the pool serves); an exception leaves it busy for good, which costs only that shortcut.
+        if (length <= _scratchFrame.Length && !_scratchBusy)
+        {
+            _scratchBusy = true;
+            var frame = _scratchFrame.AsSpan(0, length);
+            Build(frame, remote, repr, headerLength, data, dataOffset);
+            _iface.Arp.Send(_iface.NextHop(remote), frame);
+            Stats.SegmentsSent++;
+            _scratchBusy = false;
             return;
         }
         var buffer = _iface.Pool.Rent(length);
         try
         {
             var frame = buffer.Span;
-            Build(frame, remote, repr, data, dataOffset);
+            Build(frame, remote, repr, headerLength, data, dataOffset);
             _iface.Arp.Send(_iface.NextHop(remote), frame);
             Stats.SegmentsSent++;
         }
@@ -200,18 +256,18 @@ internal sealed class TcpLayer
         }
     }
 
-    private bool TrySendChained(Ipv4Address remote, in TcpRepr repr, SendQueue data, int dataOffset)
+    private bool TrySendChained(Ipv4Address remote, in TcpRepr repr, int tcpHeaderLength, SendQueue data, int dataOffset)
     {
         if (!data.TryGetContiguous(dataOffset, repr.PayloadLength, out var segment, out int start) || !segment.IsForeign) return false;
         if (!_iface.Arp.TryResolved(_iface.NextHop(remote), out var mac)) return false;
-        int headerLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + repr.HeaderLength;
+        int headerLength = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + tcpHeaderLength;
         Span<byte> headers = stackalloc byte[EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength + TcpSegment.MaxHeaderLength];
         headers = headers[..headerLength];
         int ip = EthernetFrame.HeaderLength;
         var local = _iface.Options.LocalAddress;
         var payload = segment.Span.Slice(start, repr.PayloadLength);
-        repr.EmitHeader(headers[(ip + Ipv4Repr.HeaderLength)..], local, remote, payload, !_iface.Offloaded(ChecksumOffload.TcpTx));
-        new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
+        repr.EmitHeader(headers[(ip + Ipv4Repr.HeaderLength)..], tcpHeaderLength, local, remote, payload, !_iface.Offloaded(ChecksumOffload.TcpTx));
+        new Ipv4Repr(local, remote, IpProtocol.Tcp, tcpHeaderLength + repr.PayloadLength, _iface.Options.Ttl, _iface.NextIdentification())
             .Emit(headers[ip..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
         new EthernetRepr(_iface.Options.LinkAddress, mac, EtherType.Ipv4).Emit(headers);
         if (!_iface.TransmitChained(headers, segment, start, repr.PayloadLength)) return false;
@@ -220,19 +276,23 @@ internal sealed class TcpLayer
         return true;
     }
 
-    private void Build(Span<byte> frame, Ipv4Address remote, in TcpRepr repr, SendQueue? data, int dataOffset)
+    /// <summary>The frame's headers and payload; the destination MAC is left for <see cref="ArpResolver.Send"/> to fill.</summary>
+    private void Build(Span<byte> frame, Ipv4Address remote, in TcpRepr repr, int headerLength, SendQueue? data, int dataOffset)
     {
         int headers = EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength;
         var tcp = frame[headers..];
-        if (repr.PayloadLength > 0)
+        int payload = repr.PayloadLength;
+        if (payload > 0)
         {
-            data!.Peek(dataOffset, tcp.Slice(repr.HeaderLength, repr.PayloadLength));
-            _iface.Stats.TxPayloadBytesCopied += repr.PayloadLength;
+            data!.Peek(dataOffset, tcp.Slice(headerLength, payload));
+            _iface.Stats.TxPayloadBytesCopied += payload;
         }
-        var local = _iface.Options.LocalAddress;
-        repr.Emit(tcp, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
-        new Ipv4Repr(local, remote, IpProtocol.Tcp, repr.BufferLength, _iface.Options.Ttl, _iface.NextIdentification())
+        var options = _iface.Options;
+        var local = options.LocalAddress;
+        repr.Emit(tcp, headerLength, local, remote, !_iface.Offloaded(ChecksumOffload.TcpTx));
+        new Ipv4Repr(local, remote, IpProtocol.Tcp, headerLength + payload, options.Ttl, _iface.NextIdentification())
             .Emit(frame[EthernetFrame.HeaderLength..], !_iface.Offloaded(ChecksumOffload.Ipv4Tx));
-        new EthernetRepr(_iface.Options.LinkAddress, MacAddress.Zero, EtherType.Ipv4).Emit(frame);
+        options.LinkAddress.Write(frame[6..]);
+        BinaryPrimitives.WriteUInt16BigEndian(frame[12..], (ushort)EtherType.Ipv4);
     }
 }

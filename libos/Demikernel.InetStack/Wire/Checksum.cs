@@ -57,7 +57,25 @@ internal static class Checksum
     }
 
     /// <summary>The checksum of one buffer.</summary>
-    public static ushort Compute(ReadOnlySpan<byte> data) => Finish(Accumulate(0, data));
+    public static ushort Compute(ReadOnlySpan<byte> data) => data.Length == 20 ? Compute20(data) : Finish(Accumulate(0, data));
+
+    /// <summary>
+    /// <see cref="Accumulate"/>'s arithmetic for exactly 20 bytes (an IPv4 header without options, checksummed twice per
+    /// packet: sent and received) in straight-line code, without the call and the loop.
+    /// </summary>
+    private static ushort Compute20(ReadOnlySpan<byte> data)
+    {
+        ref byte p = ref MemoryMarshal.GetReference(data);
+        ulong a = Unsafe.ReadUnaligned<ulong>(ref p);
+        ulong b = Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref p, 8));
+        ulong native = (a & 0xFFFFFFFF) + (a >> 32) + (b & 0xFFFFFFFF) + (b >> 32) + Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, 16));
+        native = (native & 0xFFFFFFFF) + (native >> 32);
+        native = (native & 0xFFFFFFFF) + (native >> 32);
+        uint folded = (uint)native;
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        folded = (folded & 0xFFFF) + (folded >> 16);
+        return Finish(BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness((ushort)folded) : folded);
+    }
 
     /// <summary>True if a buffer whose checksum field is filled in sums to zero, i.e. verifies.</summary>
     public static bool Verify(ReadOnlySpan<byte> data) => Compute(data) == 0;

@@ -88,10 +88,18 @@ internal readonly record struct Ipv4Repr(
     public static WireError Parse(in Ipv4Packet packet, out Ipv4Repr repr, bool verifyChecksum = true)
     {
         repr = default;
-        if (verifyChecksum && !packet.VerifyChecksum()) return WireError.BadChecksum;
-        if (packet.IsFragment) return WireError.Fragmented;
+        var error = Check(packet, verifyChecksum);
+        if (error != WireError.None) return error;
         repr = new Ipv4Repr(packet.Source, packet.Destination, packet.Protocol, packet.TotalLength - packet.HeaderLength,
             packet.Ttl, packet.Identification, packet.DontFragment, packet.Dscp);
+        return WireError.None;
+    }
+
+    /// <summary><see cref="Parse"/>'s checks without building the repr (the receive path reads the packet's own fields).</summary>
+    public static WireError Check(in Ipv4Packet packet, bool verifyChecksum = true)
+    {
+        if (verifyChecksum && !packet.VerifyChecksum()) return WireError.BadChecksum;
+        if (packet.IsFragment) return WireError.Fragmented;
         return WireError.None;
     }
 

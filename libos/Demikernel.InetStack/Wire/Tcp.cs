@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Demikernel.InetStack.Wire;
 
@@ -130,7 +132,16 @@ internal readonly record struct TcpRepr(
     private const byte OptEnd = 0, OptNop = 1, OptMss = 2, OptWindowScale = 3, OptSackPermitted = 4, OptSack = 5, OptTimestamps = 8;
 
     /// <summary>Header length with options, padded to a multiple of four bytes (at most 60).</summary>
-    public int HeaderLength => FixedOptionsEnd + (EmittedSack.Count > 0 ? 4 + 8 * EmittedSack.Count : 0);
+    public int HeaderLength => HasNoOptions ? TcpSegment.MinHeaderLength : HeaderLengthWithOptions();
+
+    /// <summary>No options to write: every data segment and ACK of an established connection without SACK blocks.</summary>
+    private bool HasNoOptions => MaxSegmentSize is null && WindowScale is null && Timestamps is null && !SackPermitted && Sack.Count == 0;
+
+    private int HeaderLengthWithOptions()
+    {
+        int sack = EmittedSack.Count;
+        return FixedOptionsEnd + (sack > 0 ? 4 + 8 * sack : 0);
+    }
 
     private int FixedOptionsEnd =>
         TcpSegment.MinHeaderLength + (MaxSegmentSize is null ? 0 : 4) + (WindowScale is null ? 0 : 4) + (Timestamps is not null ? 12 : SackPermitted ? 4 : 0);
@@ -144,7 +155,35 @@ internal readonly record struct TcpRepr(
     public static WireError Parse(in TcpSegment segment, Ipv4Address source, Ipv4Address destination, out TcpRepr repr, bool verifyChecksum = true)
     {
         repr = default;
+        var bytes = segment.Bytes;
+        if (bytes.Length < TcpSegment.MinHeaderLength) return WireError.Truncated; // a default segment
         if (verifyChecksum && !segment.VerifyChecksum(source, destination)) return WireError.BadChecksum;
+        // The fixed 20 bytes as five big-endian words (one bounds check above for all): every segment reads them, and
+        // most carry no options.
+        ref byte p = ref MemoryMarshal.GetReference(bytes);
+        uint ports = ReadWord(ref p, 0), offsetFlagsWindow = ReadWord(ref p, 12);
+        int headerLength = (int)(offsetFlagsWindow >> 28) * 4;
+        if (headerLength == TcpSegment.MinHeaderLength)
+        {
+            repr = new TcpRepr((ushort)(ports >> 16), (ushort)ports, new SeqNumber(ReadWord(ref p, 4)), new SeqNumber(ReadWord(ref p, 8)),
+                (TcpFlags)(offsetFlagsWindow >> 16), (ushort)offsetFlagsWindow, bytes.Length - TcpSegment.MinHeaderLength);
+            return WireError.None;
+        }
+        return ParseWithOptions(segment, out repr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint ReadWord(ref byte p, int offset)
+    {
+        uint value = Unsafe.ReadUnaligned<uint>(ref Unsafe.Add(ref p, offset));
+        return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(value) : value;
+    }
+
+    /// <summary><see cref="Parse"/> of a segment with options (its checksum already checked).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WireError ParseWithOptions(in TcpSegment segment, out TcpRepr repr)
+    {
+        repr = default;
         ushort? mss = null;
         byte? scale = null;
         bool sackPermitted = false;
@@ -207,11 +246,18 @@ internal readonly record struct TcpRepr(
     /// Writes the header and options; the <see cref="PayloadLength"/> bytes of data must already follow the header in
     /// <paramref name="buffer"/> (they are checksummed).
     /// </summary>
-    public void Emit(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, bool computeChecksum = true)
+    public void Emit(Span<byte> buffer, Ipv4Address source, Ipv4Address destination, bool computeChecksum = true) =>
+        Emit(buffer, HeaderLength, source, destination, computeChecksum);
+
+    /// <summary><see cref="Emit(Span{byte}, Ipv4Address, Ipv4Address, bool)"/> with <see cref="HeaderLength"/> already
+    /// known (the send path computes it once per segment: with options it is not free).</summary>
+    internal void Emit(Span<byte> buffer, int headerLength, Ipv4Address source, Ipv4Address destination, bool computeChecksum)
     {
-        if (buffer.Length < BufferLength) throw new ArgumentException("buffer shorter than the TCP segment", nameof(buffer));
-        buffer = buffer[..BufferLength];
-        WriteHeader(buffer);
+        System.Diagnostics.Debug.Assert(headerLength == HeaderLength);
+        int length = headerLength + PayloadLength;
+        if (buffer.Length < length) throw new ArgumentException("buffer shorter than the TCP segment", nameof(buffer));
+        buffer = buffer[..length];
+        WriteHeader(buffer, headerLength);
         if (computeChecksum)
             BinaryPrimitives.WriteUInt16BigEndian(buffer[16..],
                 Checksum.Finish(Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, buffer.Length), buffer)));
@@ -221,33 +267,50 @@ internal readonly record struct TcpRepr(
     /// Writes the header and options into <paramref name="header"/> for a payload that lives elsewhere (a chained frame:
     /// the payload goes to the device in its own buffer); the checksum covers both.
     /// </summary>
-    public void EmitHeader(Span<byte> header, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum = true)
+    public void EmitHeader(Span<byte> header, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum = true) =>
+        EmitHeader(header, HeaderLength, source, destination, payload, computeChecksum);
+
+    /// <summary><see cref="EmitHeader(Span{byte}, Ipv4Address, Ipv4Address, ReadOnlySpan{byte}, bool)"/> with
+    /// <see cref="HeaderLength"/> already known.</summary>
+    internal void EmitHeader(Span<byte> header, int headerLength, Ipv4Address source, Ipv4Address destination, ReadOnlySpan<byte> payload, bool computeChecksum)
     {
-        if (header.Length < HeaderLength) throw new ArgumentException("buffer shorter than the TCP header", nameof(header));
+        System.Diagnostics.Debug.Assert(headerLength == HeaderLength);
+        if (header.Length < headerLength) throw new ArgumentException("buffer shorter than the TCP header", nameof(header));
         if (payload.Length != PayloadLength) throw new ArgumentException("payload length differs from the segment's", nameof(payload));
-        header = header[..HeaderLength];
-        WriteHeader(header);
+        header = header[..headerLength];
+        WriteHeader(header, headerLength);
         if (computeChecksum)
         {
             // The header's length is a multiple of 4, so the running sum chains over the two spans.
-            ulong sum = Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, BufferLength), header);
+            ulong sum = Checksum.Accumulate(Checksum.PseudoHeader(source, destination, IpProtocol.Tcp, headerLength + PayloadLength), header);
             BinaryPrimitives.WriteUInt16BigEndian(header[16..], Checksum.Finish(Checksum.Accumulate(sum, payload)));
         }
     }
 
-    /// <summary>The header and options (checksum field zero) into the first <see cref="HeaderLength"/> bytes of <paramref name="buffer"/>.</summary>
-    private void WriteHeader(Span<byte> buffer)
+    /// <summary>The header and options (checksum field zero) into the first <paramref name="headerLength"/> (=
+    /// <see cref="HeaderLength"/>) bytes of <paramref name="buffer"/>.</summary>
+    private void WriteHeader(Span<byte> buffer, int headerLength)
     {
-        int headerLength = HeaderLength;
-        BinaryPrimitives.WriteUInt16BigEndian(buffer, SourcePort);
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[2..], DestinationPort);
-        BinaryPrimitives.WriteUInt32BigEndian(buffer[4..], SequenceNumber.Value);
-        BinaryPrimitives.WriteUInt32BigEndian(buffer[8..], AckNumber.Value);
-        buffer[12] = (byte)(headerLength / 4 << 4);
-        buffer[13] = (byte)Flags;
-        BinaryPrimitives.WriteUInt16BigEndian(buffer[14..], WindowSize);
-        buffer[16] = buffer[17] = buffer[18] = buffer[19] = 0;
-        var o = buffer[TcpSegment.MinHeaderLength..headerLength];
+        if ((uint)headerLength > (uint)buffer.Length || headerLength < TcpSegment.MinHeaderLength)
+            throw new ArgumentException("buffer shorter than the TCP header", nameof(buffer));
+        // The fixed 20 bytes as five big-endian words, one bounds check for all (every segment writes them).
+        ref byte p = ref MemoryMarshal.GetReference(buffer);
+        WriteWord(ref p, 0, (uint)SourcePort << 16 | DestinationPort);
+        WriteWord(ref p, 4, SequenceNumber.Value);
+        WriteWord(ref p, 8, AckNumber.Value);
+        WriteWord(ref p, 12, (uint)(headerLength / 4 << 4) << 24 | (uint)Flags << 16 | WindowSize);
+        WriteWord(ref p, 16, 0); // checksum (filled in later) and urgent pointer
+        if (headerLength > TcpSegment.MinHeaderLength) WriteOptions(buffer[TcpSegment.MinHeaderLength..headerLength]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void WriteWord(ref byte p, int offset, uint value) =>
+        Unsafe.WriteUnaligned(ref Unsafe.Add(ref p, offset), BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(value) : value);
+
+    /// <summary>The options, padded, into <paramref name="o"/> (the header after its fixed 20 bytes).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void WriteOptions(Span<byte> o)
+    {
         if (MaxSegmentSize is { } mss)
         {
             o[0] = OptMss;
