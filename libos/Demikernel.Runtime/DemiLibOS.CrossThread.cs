@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Demikernel.Runtime;
 
 /// <summary>
@@ -129,9 +131,14 @@ public sealed partial class DemiLibOS
     /// <summary>True while the libOS thread waits in the transport or parks (for tests that post to a sleeping libOS).</summary>
     internal bool IsBlocked => Volatile.Read(ref _idle) is IdleBlocked or IdleParked;
 
-    private bool HasPostedWork => _runHead is not null || Volatile.Read(ref _posted) is not null;
+    private bool HasPostedWork
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _runHead is not null || Volatile.Read(ref _posted) is not null;
+    }
 
     /// <summary>libOS thread: runs every callback posted so far, in posting order. True if any ran.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool RunPosted()
     {
         if (Volatile.Read(ref _posted) is not null) TakePosted();

@@ -241,10 +241,21 @@ public sealed partial class DemiLibOS : IDisposable
     {
         result = default;
         if (!TryGetOp(qt, out var op)) return Errno.EINVAL;
-        long deadline = Deadline(timeout);
-        while (!op.IsCompleted)
+        if (!op.IsCompleted)
         {
-            if (!Step(deadline)) return Errno.ETIMEDOUT;
+            long deadline = Deadline(timeout);
+            var hostContext = EnterLoop();
+            try
+            {
+                while (!op.IsCompleted)
+                {
+                    if (!Step(deadline)) return Errno.ETIMEDOUT;
+                }
+            }
+            finally
+            {
+                ExitLoop(hostContext);
+            }
         }
         result = Take(op);
         return 0;
@@ -258,19 +269,27 @@ public sealed partial class DemiLibOS : IDisposable
         for (int i = 0; i < qts.Length; i++)
             if (!TryGetOp(qts[i], out _)) return Errno.EINVAL;
         long deadline = Deadline(timeout);
-        while (true)
+        var hostContext = EnterLoop();
+        try
         {
-            for (int i = 0; i < qts.Length; i++)
+            while (true)
             {
-                TryGetOp(qts[i], out var op);
-                if (op!.IsCompleted)
+                for (int i = 0; i < qts.Length; i++)
                 {
-                    index = i;
-                    result = Take(op);
-                    return 0;
+                    TryGetOp(qts[i], out var op);
+                    if (op!.IsCompleted)
+                    {
+                        index = i;
+                        result = Take(op);
+                        return 0;
+                    }
                 }
+                if (!Step(deadline)) return Errno.ETIMEDOUT;
             }
-            if (!Step(deadline)) return Errno.ETIMEDOUT;
+        }
+        finally
+        {
+            ExitLoop(hostContext);
         }
     }
 
@@ -283,11 +302,19 @@ public sealed partial class DemiLibOS : IDisposable
         count = 0;
         if (results.IsEmpty) return Errno.EINVAL;
         long deadline = Deadline(timeout);
-        while (true)
+        var hostContext = EnterLoop();
+        try
         {
-            while (count < results.Length && _doneHead is { } op) results[count++] = Take(op);
-            if (count == results.Length) return 0;
-            if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
+            while (true)
+            {
+                while (count < results.Length && _doneHead is { } op) results[count++] = Take(op);
+                if (count == results.Length) return 0;
+                if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
+            }
+        }
+        finally
+        {
+            ExitLoop(hostContext);
         }
     }
 
@@ -295,7 +322,19 @@ public sealed partial class DemiLibOS : IDisposable
     /// Runs one pass of OS work without blocking: posted callbacks, transport poll, timers, ready tasks. True if anything
     /// happened.
     /// </summary>
-    public bool Poll() => Poll(Scheduler.Now);
+    public bool Poll()
+    {
+        long now = Scheduler.Now;
+        var hostContext = EnterLoop();
+        try
+        {
+            return Pass(now);
+        }
+        finally
+        {
+            ExitLoop(hostContext);
+        }
+    }
 
     /// <summary>
     /// The clock reading of the pass in progress (the step's, which idle steps reuse for a few passes): what a transport's
@@ -303,55 +342,73 @@ public sealed partial class DemiLibOS : IDisposable
     /// </summary>
     internal long PassTimestamp { get; private set; }
 
-    /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
-    private bool Poll(long now)
+    /// <summary>
+    /// One pass with a clock reading the caller already took (the run loop reads the clock once per step). Runs with
+    /// no SynchronizationContext: every caller is inside <see cref="EnterLoop"/>. Each stage's "nothing to do" test is
+    /// inlined here, so an idle pass makes no call but the transport's poll.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Pass(long now)
     {
         PassTimestamp = now;
-        // Coroutines run with no SynchronizationContext: awaits inside them resume inline on this thread, never on a
-        // context the host installed (a UI's or a test runner's) nor on the thread pool.
+        bool progress = HasPostedWork && RunPosted();
+        progress |= _transport.Poll();
+        progress |= Scheduler.FireTimers(now) > 0;
+        progress |= Scheduler.RunReady() > 0;
+        if (progress) _transport.EndPass();
+        return progress;
+    }
+
+    /// <summary>
+    /// Entered by every call that runs passes (the waits, <see cref="RunUntil"/>, <see cref="Run"/>, <see cref="Poll()"/>):
+    /// coroutines run with no SynchronizationContext, so awaits inside them resume inline on this thread, never on a
+    /// context the host installed (a UI's or a test runner's) nor on the thread pool. The host's context is taken off
+    /// the thread once per call, not per pass (reading it is a thread-static access, a good part of an idle pass), and
+    /// <see cref="ExitLoop"/> puts it back; a call made from inside a pass finds none and changes nothing. Between the
+    /// passes of one call (blocking in the transport, a <see cref="RunUntil"/> condition) there is none either.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static SynchronizationContext? EnterLoop()
+    {
         var hostContext = SynchronizationContext.Current;
         if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(null);
-        try
-        {
-            bool progress = RunPosted();
-            progress |= _transport.Poll();
-            progress |= Scheduler.FireTimers(now) > 0;
-            progress |= Scheduler.RunReady() > 0;
-            if (progress) _transport.EndPass();
-            return progress;
-        }
-        finally
-        {
-            if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(hostContext);
-        }
+        return hostContext;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExitLoop(SynchronizationContext? hostContext)
+    {
+        if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(hostContext);
     }
 
     /// <summary>Starts <paramref name="main"/> on this thread and runs the libOS until it completes.</summary>
     public void Run(Func<ValueTask> main)
     {
-        var task = WithoutHostContext(main);
-        while (!task.IsCompleted) Step(long.MaxValue);
-        task.GetAwaiter().GetResult();
+        var hostContext = EnterLoop();
+        try
+        {
+            var task = main();
+            while (!task.IsCompleted) Step(long.MaxValue);
+            task.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            ExitLoop(hostContext);
+        }
     }
 
     public T Run<T>(Func<ValueTask<T>> main)
     {
-        var task = WithoutHostContext(main);
-        while (!task.IsCompleted) Step(long.MaxValue);
-        return task.GetAwaiter().GetResult();
-    }
-
-    private static TTask WithoutHostContext<TTask>(Func<TTask> start)
-    {
-        var hostContext = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
+        var hostContext = EnterLoop();
         try
         {
-            return start();
+            var task = main();
+            while (!task.IsCompleted) Step(long.MaxValue);
+            return task.GetAwaiter().GetResult();
         }
         finally
         {
-            SynchronizationContext.SetSynchronizationContext(hostContext);
+            ExitLoop(hostContext);
         }
     }
 
@@ -359,9 +416,17 @@ public sealed partial class DemiLibOS : IDisposable
     public bool RunUntil(Func<bool> done, TimeSpan? timeout = null)
     {
         long deadline = Deadline(timeout);
-        while (!done())
-            if (!Step(deadline)) return done();
-        return true;
+        var hostContext = EnterLoop();
+        try
+        {
+            while (!done())
+                if (!Step(deadline)) return done();
+            return true;
+        }
+        finally
+        {
+            ExitLoop(hostContext);
+        }
     }
 
     private long _idleSince;
@@ -383,7 +448,7 @@ public sealed partial class DemiLibOS : IDisposable
     private bool Step(long deadline)
     {
         long now = StepClock(out bool reused);
-        if (Poll(now))
+        if (Pass(now))
         {
             _idleSince = 0;
             _clockReuses = 0; // the work may have taken a while: the next step reads the clock again
@@ -398,6 +463,13 @@ public sealed partial class DemiLibOS : IDisposable
             if (_idleSince == 0) _idleSince = t;
             if (t - _idleSince < _spinTicks) return true;
         }
+        return Idle(deadline, now, reused);
+    }
+
+    /// <summary>The end of an idle step once spinning is over: block in the transport (or move a virtual clock).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Idle(long deadline, long now, bool reused)
+    {
         if (reused)
         {
             // About to block: a reused reading would make the block too long by its age.
