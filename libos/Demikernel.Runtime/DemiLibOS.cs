@@ -20,11 +20,15 @@ public sealed partial class DemiLibOS : IDisposable
     private IoQueue?[] _queues = new IoQueue?[64];
     private readonly Stack<int> _freeQds = new();
     private int _nextQd;
+    // Operations by slot; the free ones' slots in a stack, and the completed, unclaimed ones in a list linked by slot
+    // (WaitNext): slots, not references, so renting, freeing and completing an operation store no object reference
+    // (each such store in a heap object is a GC write barrier call).
     private Operation[] _ops = new Operation[64];
     private int _opCount;
-    private readonly Stack<Operation> _freeOps = new();
-    private Operation? _doneHead;
-    private Operation? _doneTail;
+    private int[] _freeOps = new int[64];
+    private int _freeOpCount;
+    private int _doneHead = -1;
+    private int _doneTail = -1;
     private readonly long _spinTicks;
     private readonly bool _systemClock; // TimeProvider.System: its timestamps are Stopwatch's
     private readonly bool _virtualClock;
@@ -193,8 +197,7 @@ public sealed partial class DemiLibOS : IDisposable
         int rc = Begin(op, q, qd, kind, sga, address, size);
         if (rc != 0)
         {
-            op.Free();
-            _freeOps.Push(op);
+            FreeOp(op);
             return rc;
         }
         qt = op.Token;
@@ -307,7 +310,7 @@ public sealed partial class DemiLibOS : IDisposable
         {
             while (true)
             {
-                while (count < results.Length && _doneHead is { } op) results[count++] = Take(op);
+                while (count < results.Length && _doneHead >= 0) results[count++] = Take(_ops[_doneHead]);
                 if (count == results.Length) return 0;
                 if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
             }
@@ -562,8 +565,7 @@ public sealed partial class DemiLibOS : IDisposable
         int rc = Begin(op, q, qd, kind, sga, address, size);
         if (rc != 0)
         {
-            op.Free();
-            _freeOps.Push(op);
+            FreeOp(op);
             return new ValueTask<QResult>(new QResult(kind, qd, default, rc));
         }
         if (op.IsCompleted)
@@ -668,15 +670,33 @@ public sealed partial class DemiLibOS : IDisposable
     internal IoQueue? GetQueue(QDesc qd) => TryGet(qd, out var q) ? q : null;
 
     public int OpenDescriptors => _nextQd - _freeQds.Count;
-    public int OutstandingOperations => _opCount - _freeOps.Count;
+    public int OutstandingOperations => _opCount - _freeOpCount;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Operation RentOp()
     {
-        if (_freeOps.TryPop(out var op)) return op;
-        if (_opCount == _ops.Length) Array.Resize(ref _ops, _ops.Length * 2);
-        op = new Operation(this, _opCount);
+        if (_freeOpCount > 0) return _ops[_freeOps[--_freeOpCount]];
+        return NewOp();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Operation NewOp()
+    {
+        if (_opCount == _ops.Length)
+        {
+            Array.Resize(ref _ops, _ops.Length * 2);
+            Array.Resize(ref _freeOps, _ops.Length);
+        }
+        var op = new Operation(this, _opCount);
         _ops[_opCount++] = op;
         return op;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FreeOp(Operation op)
+    {
+        op.Free();
+        _freeOps[_freeOpCount++] = op.Slot;
     }
 
     private bool TryGetOp(QToken qt, out Operation op)
@@ -701,29 +721,35 @@ public sealed partial class DemiLibOS : IDisposable
     internal void Release(Operation op)
     {
         UnlinkDone(op);
-        op.Free();
-        _freeOps.Push(op);
+        FreeOp(op);
     }
 
     /// <summary>A non-awaited operation completed: remember it for WaitNext.</summary>
     internal void OnCompleted(Operation op)
     {
+        int slot = op.Slot;
         op.InDoneList = true;
         op.DonePrev = _doneTail;
-        op.DoneNext = null;
-        if (_doneTail is null) _doneHead = op;
-        else _doneTail.DoneNext = op;
-        _doneTail = op;
+        op.DoneNext = -1;
+        if (_doneTail < 0) _doneHead = slot;
+        else _ops[_doneTail].DoneNext = slot;
+        _doneTail = slot;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void UnlinkDone(Operation op)
     {
-        if (!op.InDoneList) return;
-        if (op.DonePrev is null) _doneHead = op.DoneNext;
-        else op.DonePrev.DoneNext = op.DoneNext;
-        if (op.DoneNext is null) _doneTail = op.DonePrev;
-        else op.DoneNext.DonePrev = op.DonePrev;
-        op.DonePrev = op.DoneNext = null;
+        if (op.InDoneList) Unlink(op);
+    }
+
+    private void Unlink(Operation op)
+    {
+        int prev = op.DonePrev, next = op.DoneNext;
+        if (prev < 0) _doneHead = next;
+        else _ops[prev].DoneNext = next;
+        if (next < 0) _doneTail = prev;
+        else _ops[next].DonePrev = prev;
+        op.DonePrev = op.DoneNext = -1;
         op.InDoneList = false;
     }
 
