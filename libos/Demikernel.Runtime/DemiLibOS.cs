@@ -210,7 +210,7 @@ public sealed partial class DemiLibOS : IDisposable
         if (kind == OpCode.Push)
         {
             if (!sga.IsValid) return Errno.EINVAL;
-            if (sga.TotalLength == 0) return Errno.EINVAL;
+            if (sga.Head!.Length == 0 && sga.TotalLength == 0) return Errno.EINVAL; // walk the chain only when the first segment is empty
         }
         op.Start(kind, qd);
         op.Address = address;
