@@ -146,19 +146,27 @@ public sealed partial class DemiLibOS
         // Callbacks that post again go to _posted and run in the next step. A callback that re-enters the run loop
         // (Wait, RunUntil) lets the callbacks after it run inside that loop: this list first, then newer posts, so
         // callbacks still start in posting order.
-        while (_runHead is { } work)
+        var hostContext = EnterLoop();
+        try
         {
-            _runHead = work.Next;
-            if (_runHead is null) _runTail = null;
-            work.Next = null;
-            try
+            while (_runHead is { } work)
             {
-                work.Invoke();
+                _runHead = work.Next;
+                if (_runHead is null) _runTail = null;
+                work.Next = null;
+                try
+                {
+                    work.Invoke();
+                }
+                catch (Exception e)
+                {
+                    ReportFault(e);
+                }
             }
-            catch (Exception e)
-            {
-                ReportFault(e);
-            }
+        }
+        finally
+        {
+            ExitLoop(hostContext);
         }
         return true;
     }

@@ -247,17 +247,9 @@ public sealed partial class DemiLibOS : IDisposable
         if (!op.IsCompleted)
         {
             long deadline = Deadline(timeout);
-            var hostContext = EnterLoop();
-            try
+            while (!op.IsCompleted)
             {
-                while (!op.IsCompleted)
-                {
-                    if (!Step(deadline)) return Errno.ETIMEDOUT;
-                }
-            }
-            finally
-            {
-                ExitLoop(hostContext);
+                if (!Step(deadline)) return Errno.ETIMEDOUT;
             }
         }
         result = Take(op);
@@ -272,27 +264,19 @@ public sealed partial class DemiLibOS : IDisposable
         for (int i = 0; i < qts.Length; i++)
             if (!TryGetOp(qts[i], out _)) return Errno.EINVAL;
         long deadline = Deadline(timeout);
-        var hostContext = EnterLoop();
-        try
+        while (true)
         {
-            while (true)
+            for (int i = 0; i < qts.Length; i++)
             {
-                for (int i = 0; i < qts.Length; i++)
+                TryGetOp(qts[i], out var op);
+                if (op!.IsCompleted)
                 {
-                    TryGetOp(qts[i], out var op);
-                    if (op!.IsCompleted)
-                    {
-                        index = i;
-                        result = Take(op);
-                        return 0;
-                    }
+                    index = i;
+                    result = Take(op);
+                    return 0;
                 }
-                if (!Step(deadline)) return Errno.ETIMEDOUT;
             }
-        }
-        finally
-        {
-            ExitLoop(hostContext);
+            if (!Step(deadline)) return Errno.ETIMEDOUT;
         }
     }
 
@@ -305,19 +289,11 @@ public sealed partial class DemiLibOS : IDisposable
         count = 0;
         if (results.IsEmpty) return Errno.EINVAL;
         long deadline = Deadline(timeout);
-        var hostContext = EnterLoop();
-        try
+        while (true)
         {
-            while (true)
-            {
-                while (count < results.Length && _doneHead >= 0) results[count++] = Take(_ops[_doneHead]);
-                if (count == results.Length) return 0;
-                if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
-            }
-        }
-        finally
-        {
-            ExitLoop(hostContext);
+            while (count < results.Length && _doneHead >= 0) results[count++] = Take(_ops[_doneHead]);
+            if (count == results.Length) return 0;
+            if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
         }
     }
 
@@ -325,19 +301,7 @@ public sealed partial class DemiLibOS : IDisposable
     /// Runs one pass of OS work without blocking: posted callbacks, transport poll, timers, ready tasks. True if anything
     /// happened.
     /// </summary>
-    public bool Poll()
-    {
-        long now = Scheduler.Now;
-        var hostContext = EnterLoop();
-        try
-        {
-            return Pass(now);
-        }
-        finally
-        {
-            ExitLoop(hostContext);
-        }
-    }
+    public bool Poll() => Pass(Scheduler.Now);
 
     /// <summary>
     /// The clock reading of the pass in progress (the step's, which idle steps reuse for a few passes): what a transport's
@@ -346,9 +310,8 @@ public sealed partial class DemiLibOS : IDisposable
     internal long PassTimestamp { get; private set; }
 
     /// <summary>
-    /// One pass with a clock reading the caller already took (the run loop reads the clock once per step). Runs with
-    /// no SynchronizationContext: every caller is inside <see cref="EnterLoop"/>. Each stage's "nothing to do" test is
-    /// inlined here, so an idle pass makes no call but the transport's poll.
+    /// One pass with a clock reading the caller already took (the run loop reads the clock once per step). Each stage's
+    /// "nothing to do" test is inlined here, so an idle pass makes no call but the transport's poll.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool Pass(long now)
@@ -357,18 +320,32 @@ public sealed partial class DemiLibOS : IDisposable
         bool progress = HasPostedWork && RunPosted();
         progress |= _transport.Poll();
         progress |= Scheduler.FireTimers(now) > 0;
-        progress |= Scheduler.RunReady() > 0;
+        if (Scheduler.MayHaveReady) progress |= RunReadyTasks() > 0;
         if (progress) _transport.EndPass();
         return progress;
     }
 
+    /// <summary>Runs the ready tasks (coroutine steps) with no SynchronizationContext (see <see cref="EnterLoop"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RunReadyTasks()
+    {
+        var hostContext = EnterLoop();
+        try
+        {
+            return Scheduler.RunReady();
+        }
+        finally
+        {
+            ExitLoop(hostContext);
+        }
+    }
+
     /// <summary>
-    /// Entered by every call that runs passes (the waits, <see cref="RunUntil"/>, <see cref="Run"/>, <see cref="Poll()"/>):
-    /// coroutines run with no SynchronizationContext, so awaits inside them resume inline on this thread, never on a
-    /// context the host installed (a UI's or a test runner's) nor on the thread pool. The host's context is taken off
-    /// the thread once per call, not per pass (reading it is a thread-static access, a good part of an idle pass), and
-    /// <see cref="ExitLoop"/> puts it back; a call made from inside a pass finds none and changes nothing. Between the
-    /// passes of one call (blocking in the transport, a <see cref="RunUntil"/> condition) there is none either.
+    /// Application code (a ready coroutine, a posted callback, the main of <see cref="Run"/>) runs with no
+    /// SynchronizationContext: awaits inside it resume inline on this thread, never on a context the host installed (a
+    /// UI's or a test runner's) nor on the thread pool. The host's context comes off the thread around that code only,
+    /// and <see cref="ExitLoop"/> puts it back: a pass that runs none reads no thread-static (that read was a good part
+    /// of an idle pass). The transport's poll and timers run no application code (completions only wake tasks).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static SynchronizationContext? EnterLoop()
@@ -387,27 +364,24 @@ public sealed partial class DemiLibOS : IDisposable
     /// <summary>Starts <paramref name="main"/> on this thread and runs the libOS until it completes.</summary>
     public void Run(Func<ValueTask> main)
     {
-        var hostContext = EnterLoop();
-        try
-        {
-            var task = main();
-            while (!task.IsCompleted) Step(long.MaxValue);
-            task.GetAwaiter().GetResult();
-        }
-        finally
-        {
-            ExitLoop(hostContext);
-        }
+        var task = WithoutHostContext(main);
+        while (!task.IsCompleted) Step(long.MaxValue);
+        task.GetAwaiter().GetResult();
     }
 
     public T Run<T>(Func<ValueTask<T>> main)
     {
+        var task = WithoutHostContext(main);
+        while (!task.IsCompleted) Step(long.MaxValue);
+        return task.GetAwaiter().GetResult();
+    }
+
+    private static TTask WithoutHostContext<TTask>(Func<TTask> start)
+    {
         var hostContext = EnterLoop();
         try
         {
-            var task = main();
-            while (!task.IsCompleted) Step(long.MaxValue);
-            return task.GetAwaiter().GetResult();
+            return start();
         }
         finally
         {
@@ -419,17 +393,9 @@ public sealed partial class DemiLibOS : IDisposable
     public bool RunUntil(Func<bool> done, TimeSpan? timeout = null)
     {
         long deadline = Deadline(timeout);
-        var hostContext = EnterLoop();
-        try
-        {
-            while (!done())
-                if (!Step(deadline)) return done();
-            return true;
-        }
-        finally
-        {
-            ExitLoop(hostContext);
-        }
+        while (!done())
+            if (!Step(deadline)) return done();
+        return true;
     }
 
     private long _idleSince;

@@ -113,15 +113,23 @@ internal sealed class Scheduler
         }
     }
 
+    /// <summary>
+    /// False when <see cref="RunReady"/> has nothing to do: no task woken and no outer pass to hand back (the common
+    /// case of a spinning loop, tested inline).
+    /// </summary>
+    public bool MayHaveReady
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            var summary = _summary;
+            return _heldSummary >= 0 || summary.Length != 1 || summary[0] != 0;
+        }
+    }
+
     /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public int RunReady()
-    {
-        // The common case of a spinning loop: nothing woken and no outer pass to hand back. No call, no bookkeeping then.
-        var summary = _summary;
-        if (_heldSummary < 0 && summary.Length == 1 && summary[0] == 0) return 0;
-        return RunReadyTasks();
-    }
+    public int RunReady() => MayHaveReady ? RunReadyTasks() : 0;
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private int RunReadyTasks()
