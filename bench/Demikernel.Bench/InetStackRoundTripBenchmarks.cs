@@ -24,14 +24,16 @@ public class InetStackRoundTripBenchmarks
     private static readonly byte[] Reply = "$32\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n"u8.ToArray();
 
     [GlobalSetup]
-    public void Setup()
+    public void Setup() => Setup(TimeSpan.Zero);
+
+    private void Setup(TimeSpan spinBudget)
     {
         var a = new Wire();
         var b = new Wire();
         a.Peer = b;
         b.Peer = a;
-        _client = Host(a, "10.99.0.2", "02:00:00:00:99:02", "10.99.0.1", "02:00:00:00:99:01");
-        _server = Host(b, "10.99.0.1", "02:00:00:00:99:01", "10.99.0.2", "02:00:00:00:99:02");
+        _client = Host(a, "10.99.0.2", "02:00:00:00:99:02", "10.99.0.1", "02:00:00:00:99:01", spinBudget);
+        _server = Host(b, "10.99.0.1", "02:00:00:00:99:01", "10.99.0.2", "02:00:00:00:99:02", spinBudget);
         _server.Socket(SocketKind.Stream, out var listener);
         _server.Bind(listener, new IPv4Endpoint(0, 6379));
         _server.Listen(listener, 4);
@@ -52,7 +54,7 @@ public class InetStackRoundTripBenchmarks
             throw new InvalidOperationException("the benchmark's connection did not open");
     }
 
-    private static DemiLibOS Host(Wire wire, string ip, string mac, string peerIp, string peerMac)
+    private static DemiLibOS Host(Wire wire, string ip, string mac, string peerIp, string peerMac, TimeSpan spinBudget = default)
     {
         var options = new InetStackOptions
         {
@@ -61,7 +63,7 @@ public class InetStackRoundTripBenchmarks
             StaticArpTable = new Dictionary<Ipv4Address, MacAddress> { [Ipv4Address.Parse(peerIp)] = MacAddress.Parse(peerMac) },
         };
         var transport = new InetStackTransport(wire, options, TimeProvider.System);
-        return new DemiLibOS(transport, new LibOSOptions { Time = TimeProvider.System, SpinBudget = TimeSpan.Zero });
+        return new DemiLibOS(transport, new LibOSOptions { Time = TimeProvider.System, SpinBudget = spinBudget });
     }
 
     [GlobalCleanup]
@@ -112,6 +114,48 @@ public class InetStackRoundTripBenchmarks
         // The round trips' own allocation (must be 0: the steady state allocates nothing); the process bookkeeping
         // between rounds is not counted.
         Console.WriteLine(System.FormattableString.Invariant($"allocated {allocatedInRounds} B in the round trips"));
+        bench.Cleanup();
+    }
+
+    /// <summary>
+    /// <c>idle-pass [passes] [rounds]</c>: the server's run loop between requests (issue 13): an InetStack libOS with one
+    /// pop pending on its connection and nothing arriving, spinning (the spin budget never ends) through
+    /// <see cref="DemiLibOS.RunUntil"/>; prints nanoseconds per pass (one step: posted work, transport poll, timers,
+    /// ready tasks) for each round and their median. Every nanosecond of it is latency for a frame that arrives mid-pass.
+    /// </summary>
+    internal static void IdleProbe(string[] args)
+    {
+        int n = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000;
+        int rounds = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 5;
+        var bench = new InetStackRoundTripBenchmarks();
+        bench.Setup(TimeSpan.FromDays(1));
+        for (int i = 0; i < 1000; i++) bench.GetRoundTrip();
+        bench._server.Pop(bench._serverQd, out var pending);
+        int passes = 0, target = 0;
+        Func<bool> counted = () => ++passes >= target;
+        var wall = new List<double>();
+        var cpu = new List<double>();
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
+        for (int r = 0; r <= rounds; r++) // round 0 warms the JIT up
+        {
+            passes = 0;
+            target = r == 0 ? 1_000_000 : n;
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            bench._server.RunUntil(counted);
+            double ns = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / target;
+            process.Refresh();
+            double cpuNs = (process.TotalProcessorTime - cpuStart).TotalNanoseconds / target;
+            if (r == 0) continue;
+            wall.Add(ns);
+            cpu.Add(cpuNs);
+            Console.WriteLine(System.FormattableString.Invariant($"round {r}: {ns:F1} ns wall, {cpuNs:F1} ns CPU per idle pass"));
+        }
+        wall.Sort();
+        cpu.Sort();
+        Console.WriteLine(System.FormattableString.Invariant($"median {wall[wall.Count / 2]:F1} ns wall, {cpu[cpu.Count / 2]:F1} ns CPU per idle pass"));
+        if (bench._server.Wait(pending, out _, TimeSpan.Zero) == 0) throw new InvalidOperationException("nothing was sent, yet the pop completed");
         bench.Cleanup();
     }
 

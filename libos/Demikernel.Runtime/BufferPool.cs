@@ -1,3 +1,6 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
 namespace Demikernel.Runtime;
 
 /// <summary>
@@ -82,11 +85,14 @@ internal sealed class BufferPool
         if (buffer.SizeClass >= 0) _free[buffer.SizeClass].Push(buffer);
     }
 
+    /// <summary>The smallest class of at least <paramref name="total"/> bytes, or -1: the sizes are 512 * 4^class, so it is computed, not searched.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int ClassFor(int total)
     {
-        for (int i = 0; i < ClassSizes.Length; i++)
-            if (total <= ClassSizes[i]) return i;
-        return -1;
+        if (total <= 512) return 0;
+        if (total > 2 * 1024 * 1024) return -1;
+        // 513..2048 -> 1, 2049..8192 -> 2, ...: bits of (total - 1) beyond the 9 of 512, two per class, rounded up.
+        return (BitOperations.Log2((uint)(total - 1)) - 7) >> 1;
     }
 
     private DemiBuffer Grow(int cls)

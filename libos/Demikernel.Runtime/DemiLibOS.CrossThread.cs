@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Demikernel.Runtime;
 
 /// <summary>
@@ -129,9 +131,14 @@ public sealed partial class DemiLibOS
     /// <summary>True while the libOS thread waits in the transport or parks (for tests that post to a sleeping libOS).</summary>
     internal bool IsBlocked => Volatile.Read(ref _idle) is IdleBlocked or IdleParked;
 
-    private bool HasPostedWork => _runHead is not null || Volatile.Read(ref _posted) is not null;
+    private bool HasPostedWork
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _runHead is not null || Volatile.Read(ref _posted) is not null;
+    }
 
     /// <summary>libOS thread: runs every callback posted so far, in posting order. True if any ran.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool RunPosted()
     {
         if (Volatile.Read(ref _posted) is not null) TakePosted();
@@ -139,19 +146,27 @@ public sealed partial class DemiLibOS
         // Callbacks that post again go to _posted and run in the next step. A callback that re-enters the run loop
         // (Wait, RunUntil) lets the callbacks after it run inside that loop: this list first, then newer posts, so
         // callbacks still start in posting order.
-        while (_runHead is { } work)
+        var hostContext = EnterLoop();
+        try
         {
-            _runHead = work.Next;
-            if (_runHead is null) _runTail = null;
-            work.Next = null;
-            try
+            while (_runHead is { } work)
             {
-                work.Invoke();
+                _runHead = work.Next;
+                if (_runHead is null) _runTail = null;
+                work.Next = null;
+                try
+                {
+                    work.Invoke();
+                }
+                catch (Exception e)
+                {
+                    ReportFault(e);
+                }
             }
-            catch (Exception e)
-            {
-                ReportFault(e);
-            }
+        }
+        finally
+        {
+            ExitLoop(hostContext);
         }
         return true;
     }

@@ -20,11 +20,15 @@ public sealed partial class DemiLibOS : IDisposable
     private IoQueue?[] _queues = new IoQueue?[64];
     private readonly Stack<int> _freeQds = new();
     private int _nextQd;
+    // Operations by slot; the free ones' slots in a stack, and the completed, unclaimed ones in a list linked by slot
+    // (WaitNext): slots, not references, so renting, freeing and completing an operation store no object reference
+    // (each such store in a heap object is a GC write barrier call).
     private Operation[] _ops = new Operation[64];
     private int _opCount;
-    private readonly Stack<Operation> _freeOps = new();
-    private Operation? _doneHead;
-    private Operation? _doneTail;
+    private int[] _freeOps = new int[64];
+    private int _freeOpCount;
+    private int _doneHead = -1;
+    private int _doneTail = -1;
     private readonly long _spinTicks;
     private readonly bool _systemClock; // TimeProvider.System: its timestamps are Stopwatch's
     private readonly bool _virtualClock;
@@ -193,8 +197,7 @@ public sealed partial class DemiLibOS : IDisposable
         int rc = Begin(op, q, qd, kind, sga, address, size);
         if (rc != 0)
         {
-            op.Free();
-            _freeOps.Push(op);
+            FreeOp(op);
             return rc;
         }
         qt = op.Token;
@@ -207,7 +210,7 @@ public sealed partial class DemiLibOS : IDisposable
         if (kind == OpCode.Push)
         {
             if (!sga.IsValid) return Errno.EINVAL;
-            if (sga.TotalLength == 0) return Errno.EINVAL;
+            if (sga.Head!.Length == 0 && sga.TotalLength == 0) return Errno.EINVAL; // walk the chain only when the first segment is empty
         }
         op.Start(kind, qd);
         op.Address = address;
@@ -241,10 +244,13 @@ public sealed partial class DemiLibOS : IDisposable
     {
         result = default;
         if (!TryGetOp(qt, out var op)) return Errno.EINVAL;
-        long deadline = Deadline(timeout);
-        while (!op.IsCompleted)
+        if (!op.IsCompleted)
         {
-            if (!Step(deadline)) return Errno.ETIMEDOUT;
+            long deadline = Deadline(timeout);
+            while (!op.IsCompleted)
+            {
+                if (!Step(deadline)) return Errno.ETIMEDOUT;
+            }
         }
         result = Take(op);
         return 0;
@@ -285,7 +291,7 @@ public sealed partial class DemiLibOS : IDisposable
         long deadline = Deadline(timeout);
         while (true)
         {
-            while (count < results.Length && _doneHead is { } op) results[count++] = Take(op);
+            while (count < results.Length && _doneHead >= 0) results[count++] = Take(_ops[_doneHead]);
             if (count == results.Length) return 0;
             if (!Step(deadline)) return count > 0 ? 0 : Errno.ETIMEDOUT;
         }
@@ -295,7 +301,7 @@ public sealed partial class DemiLibOS : IDisposable
     /// Runs one pass of OS work without blocking: posted callbacks, transport poll, timers, ready tasks. True if anything
     /// happened.
     /// </summary>
-    public bool Poll() => Poll(Scheduler.Now);
+    public bool Poll() => Pass(Scheduler.Now);
 
     /// <summary>
     /// The clock reading of the pass in progress (the step's, which idle steps reuse for a few passes): what a transport's
@@ -303,27 +309,56 @@ public sealed partial class DemiLibOS : IDisposable
     /// </summary>
     internal long PassTimestamp { get; private set; }
 
-    /// <summary>One pass with a clock reading the caller already took (the run loop reads the clock once per step).</summary>
-    private bool Poll(long now)
+    /// <summary>
+    /// One pass with a clock reading the caller already took (the run loop reads the clock once per step). Each stage's
+    /// "nothing to do" test is inlined here, so an idle pass makes no call but the transport's poll.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool Pass(long now)
     {
         PassTimestamp = now;
-        // Coroutines run with no SynchronizationContext: awaits inside them resume inline on this thread, never on a
-        // context the host installed (a UI's or a test runner's) nor on the thread pool.
-        var hostContext = SynchronizationContext.Current;
-        if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(null);
+        bool progress = HasPostedWork && RunPosted();
+        progress |= _transport.Poll();
+        progress |= Scheduler.FireTimers(now) > 0;
+        if (Scheduler.MayHaveReady) progress |= RunReadyTasks() > 0;
+        if (progress) _transport.EndPass();
+        return progress;
+    }
+
+    /// <summary>Runs the ready tasks (coroutine steps) with no SynchronizationContext (see <see cref="EnterLoop"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RunReadyTasks()
+    {
+        var hostContext = EnterLoop();
         try
         {
-            bool progress = RunPosted();
-            progress |= _transport.Poll();
-            progress |= Scheduler.FireTimers(now) > 0;
-            progress |= Scheduler.RunReady() > 0;
-            if (progress) _transport.EndPass();
-            return progress;
+            return Scheduler.RunReady();
         }
         finally
         {
-            if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(hostContext);
+            ExitLoop(hostContext);
         }
+    }
+
+    /// <summary>
+    /// Application code (a ready coroutine, a posted callback, the main of <see cref="Run"/>) runs with no
+    /// SynchronizationContext: awaits inside it resume inline on this thread, never on a context the host installed (a
+    /// UI's or a test runner's) nor on the thread pool. The host's context comes off the thread around that code only,
+    /// and <see cref="ExitLoop"/> puts it back: a pass that runs none reads no thread-static (that read was a good part
+    /// of an idle pass). The transport's poll and timers run no application code (completions only wake tasks).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static SynchronizationContext? EnterLoop()
+    {
+        var hostContext = SynchronizationContext.Current;
+        if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(null);
+        return hostContext;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ExitLoop(SynchronizationContext? hostContext)
+    {
+        if (hostContext is not null) SynchronizationContext.SetSynchronizationContext(hostContext);
     }
 
     /// <summary>Starts <paramref name="main"/> on this thread and runs the libOS until it completes.</summary>
@@ -343,15 +378,14 @@ public sealed partial class DemiLibOS : IDisposable
 
     private static TTask WithoutHostContext<TTask>(Func<TTask> start)
     {
-        var hostContext = SynchronizationContext.Current;
-        SynchronizationContext.SetSynchronizationContext(null);
+        var hostContext = EnterLoop();
         try
         {
             return start();
         }
         finally
         {
-            SynchronizationContext.SetSynchronizationContext(hostContext);
+            ExitLoop(hostContext);
         }
     }
 
@@ -383,7 +417,7 @@ public sealed partial class DemiLibOS : IDisposable
     private bool Step(long deadline)
     {
         long now = StepClock(out bool reused);
-        if (Poll(now))
+        if (Pass(now))
         {
             _idleSince = 0;
             _clockReuses = 0; // the work may have taken a while: the next step reads the clock again
@@ -398,6 +432,13 @@ public sealed partial class DemiLibOS : IDisposable
             if (_idleSince == 0) _idleSince = t;
             if (t - _idleSince < _spinTicks) return true;
         }
+        return Idle(deadline, now, reused);
+    }
+
+    /// <summary>The end of an idle step once spinning is over: block in the transport (or move a virtual clock).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool Idle(long deadline, long now, bool reused)
+    {
         if (reused)
         {
             // About to block: a reused reading would make the block too long by its age.
@@ -490,8 +531,7 @@ public sealed partial class DemiLibOS : IDisposable
         int rc = Begin(op, q, qd, kind, sga, address, size);
         if (rc != 0)
         {
-            op.Free();
-            _freeOps.Push(op);
+            FreeOp(op);
             return new ValueTask<QResult>(new QResult(kind, qd, default, rc));
         }
         if (op.IsCompleted)
@@ -596,15 +636,33 @@ public sealed partial class DemiLibOS : IDisposable
     internal IoQueue? GetQueue(QDesc qd) => TryGet(qd, out var q) ? q : null;
 
     public int OpenDescriptors => _nextQd - _freeQds.Count;
-    public int OutstandingOperations => _opCount - _freeOps.Count;
+    public int OutstandingOperations => _opCount - _freeOpCount;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Operation RentOp()
     {
-        if (_freeOps.TryPop(out var op)) return op;
-        if (_opCount == _ops.Length) Array.Resize(ref _ops, _ops.Length * 2);
-        op = new Operation(this, _opCount);
+        if (_freeOpCount > 0) return _ops[_freeOps[--_freeOpCount]];
+        return NewOp();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Operation NewOp()
+    {
+        if (_opCount == _ops.Length)
+        {
+            Array.Resize(ref _ops, _ops.Length * 2);
+            Array.Resize(ref _freeOps, _ops.Length);
+        }
+        var op = new Operation(this, _opCount);
         _ops[_opCount++] = op;
         return op;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FreeOp(Operation op)
+    {
+        op.Free();
+        _freeOps[_freeOpCount++] = op.Slot;
     }
 
     private bool TryGetOp(QToken qt, out Operation op)
@@ -629,29 +687,35 @@ public sealed partial class DemiLibOS : IDisposable
     internal void Release(Operation op)
     {
         UnlinkDone(op);
-        op.Free();
-        _freeOps.Push(op);
+        FreeOp(op);
     }
 
     /// <summary>A non-awaited operation completed: remember it for WaitNext.</summary>
     internal void OnCompleted(Operation op)
     {
+        int slot = op.Slot;
         op.InDoneList = true;
         op.DonePrev = _doneTail;
-        op.DoneNext = null;
-        if (_doneTail is null) _doneHead = op;
-        else _doneTail.DoneNext = op;
-        _doneTail = op;
+        op.DoneNext = -1;
+        if (_doneTail < 0) _doneHead = slot;
+        else _ops[_doneTail].DoneNext = slot;
+        _doneTail = slot;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void UnlinkDone(Operation op)
     {
-        if (!op.InDoneList) return;
-        if (op.DonePrev is null) _doneHead = op.DoneNext;
-        else op.DonePrev.DoneNext = op.DoneNext;
-        if (op.DoneNext is null) _doneTail = op.DonePrev;
-        else op.DoneNext.DonePrev = op.DonePrev;
-        op.DonePrev = op.DoneNext = null;
+        if (op.InDoneList) Unlink(op);
+    }
+
+    private void Unlink(Operation op)
+    {
+        int prev = op.DonePrev, next = op.DoneNext;
+        if (prev < 0) _doneHead = next;
+        else _ops[prev].DoneNext = next;
+        if (next < 0) _doneTail = prev;
+        else _ops[next].DonePrev = prev;
+        op.DonePrev = op.DoneNext = -1;
         op.InDoneList = false;
     }
 

@@ -48,29 +48,22 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
     /// <summary>Intrusive link for a transport's queue of pending operations.</summary>
     public Operation? Next { get; set; }
 
-    // Intrusive links for the libOS's list of completed, not yet claimed operations (WaitNext).
-    internal Operation? DonePrev;
-    internal Operation? DoneNext;
+    // Intrusive links (slots in the libOS's operation table, -1 for none) for its list of completed, not yet claimed
+    // operations (WaitNext).
+    internal int DonePrev = -1;
+    internal int DoneNext = -1;
     internal bool InDoneList;
 
+    /// <summary>Starts a free operation: everything but the kind and descriptor is as <see cref="Free"/> (or the constructor) left it.</summary>
     internal void Start(OpCode kind, QDesc qd)
     {
         // The scheduler slot is taken only once a coroutine awaits the operation (AsValueTask), the one case where
         // completion must wake something, and held until it is freed: so the scheduler's task count is what waits
         // now, and an operation that completes at once (a push the ring or socket takes whole, a qtoken claimed by
         // Wait) costs no slot at all.
-        _handle = default;
         InUse = true;
         Kind = kind;
         Qd = qd;
-        IsCompleted = false;
-        IsAwaited = false;
-        Result = default;
-        Sga = default;
-        Progress = 0;
-        Address = default;
-        Size = 0;
-        Next = null;
     }
 
     /// <summary>Completes the operation with an errno (0 = success).</summary>
@@ -102,18 +95,29 @@ internal sealed class Operation : IValueTaskSource<QResult>, IRunnable
         else _libos.OnCompleted(this);
     }
 
+    /// <summary>Back to the state <see cref="Start"/> expects: every field an operation sets, cleared once, here.</summary>
     internal void Free()
     {
-        if (_handle.IsValid) _libos.Scheduler.Remove(_handle);
-        _handle = default;
+        if (_handle.IsValid)
+        {
+            _libos.Scheduler.Remove(_handle);
+            _handle = default;
+        }
+        // Only an awaited operation (AsValueTask) used the value-task core; its version moves on, so a stale ValueTask
+        // of this use is refused. The others never touched it.
+        if (IsAwaited) _core.Reset();
         InUse = false;
+        IsCompleted = false;
         IsAwaited = false;
         _delivered = false;
-        Sga = default;
         Result = default;
+        Sga = default;
+        Progress = 0;
+        Address = default;
+        Size = 0;
+        Next = null;
         unchecked { Generation++; }
         if (Generation == 0) Generation = 1;
-        _core.Reset();
     }
 
     private bool _delivered;

@@ -113,11 +113,27 @@ internal sealed class Scheduler
         }
     }
 
-    /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
-    public int RunReady()
+    /// <summary>
+    /// False when <see cref="RunReady"/> has nothing to do: no task woken and no outer pass to hand back (the common
+    /// case of a spinning loop, tested inline).
+    /// </summary>
+    public bool MayHaveReady
     {
-        // The common case of a spinning loop: nothing woken and no outer pass to hand back. No bookkeeping then.
-        if (_heldSummary < 0 && _summary.Length == 1 && _summary[0] == 0) return 0;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            var summary = _summary;
+            return _heldSummary >= 0 || summary.Length != 1 || summary[0] != 0;
+        }
+    }
+
+    /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int RunReady() => MayHaveReady ? RunReadyTasks() : 0;
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int RunReadyTasks()
+    {
         // A task may run a pass of its own (a long script serving other clients through DemiLibOS.Poll, as
         // redis-server's processEventsWhileBlocked): what the pass below snapshotted and has not run yet is handed back
         // as ready first, or those tasks would wait for the long task to end.
@@ -207,9 +223,12 @@ internal sealed class Scheduler
     public int FireTimers() => _timers.Count == 0 ? 0 : FireTimers(Now);
 
     /// <summary>Wakes the tasks whose timers are due at <paramref name="now"/> (a clock reading the caller already has).</summary>
-    public int FireTimers(long now)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public int FireTimers(long now) => now < _timers.NextDue ? 0 : FireDueTimers(now);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private int FireDueTimers(long now)
     {
-        if (_timers.Count == 0) return 0;
         int fired = 0;
         while (_timers.TryPopDue(now, out var handle))
         {
@@ -238,6 +257,9 @@ internal sealed class Scheduler
 
         public int Count { get; private set; }
 
+        /// <summary>The earliest due time, <see cref="long.MaxValue"/> when empty: one compare tells a pass none is due.</summary>
+        public long NextDue { get; private set; } = long.MaxValue;
+
         public void Push(long due, TaskHandle handle)
         {
             if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
@@ -250,6 +272,7 @@ internal sealed class Scheduler
                 i = parent;
             }
             _items[i] = (due, handle);
+            NextDue = _items[0].Due;
         }
 
         public bool TryPeek(out long due)
@@ -278,6 +301,7 @@ internal sealed class Scheduler
                 i = child;
             }
             if (Count > 0) _items[i] = last;
+            NextDue = Count > 0 ? _items[0].Due : long.MaxValue;
             return true;
         }
     }

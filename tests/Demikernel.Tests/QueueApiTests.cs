@@ -212,6 +212,36 @@ public class QueueApiTests
         _ = (c, s);
     }
 
+    /// <summary>Qtokens claimed by Wait leave the WaitNext list from its head, middle and tail; the rest stay in order.</summary>
+    [Fact]
+    public void WaitNextSkipsWhatWaitClaimed()
+    {
+        using var libos = Create("catloop");
+        libos.Queue(out var q);
+        var pushes = new QToken[6];
+        for (int i = 0; i < pushes.Length; i++)
+        {
+            var sga = libos.SgaAlloc(i + 1);
+            Assert.Equal(0, libos.Push(q, sga, out pushes[i]));
+            libos.SgaFree(sga);
+        }
+        Assert.Equal(0, libos.Wait(pushes[0], out _, TimeSpan.Zero)); // head
+        Assert.Equal(0, libos.Wait(pushes[2], out _, TimeSpan.Zero)); // middle
+        Assert.Equal(0, libos.Wait(pushes[5], out _, TimeSpan.Zero)); // tail
+        Assert.Equal(Errno.EINVAL, libos.Wait(pushes[2], out _, TimeSpan.Zero));
+        var results = new QResult[8];
+        Assert.Equal(0, libos.WaitNext(results, out int n, TimeSpan.Zero));
+        Assert.Equal([pushes[1], pushes[3], pushes[4]], results[..n].Select(r => r.Qt));
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.Equal(0, libos.Pop(q, out var pop));
+            Assert.Equal(0, libos.Wait(pop, out var popped, TimeSpan.Zero));
+            Assert.Equal(i + 1, popped.Sga.TotalLength);
+            libos.SgaFree(popped.Sga);
+        }
+        Assert.Equal(0, libos.OutstandingOperations);
+    }
+
     [Theory]
     [InlineData("catloop", 5000)]
     [InlineData("catnap", 1500)]
