@@ -110,7 +110,7 @@ floor() { # path: the C floor pins its echo side to core 0 and its client to cor
   if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then
     ip netns exec $A taskset -c 0 "$xdp_floor" echo $A &
     server=$!
-    sleep 0.5
+    sleep 1 # the echo side's socket and program in place
     echo "floor af_xdp $(ip netns exec $B taskset -c 1 "$xdp_floor" ping $B 100000 || echo failed)"
     kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; server=
   fi
