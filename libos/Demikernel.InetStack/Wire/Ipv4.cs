@@ -84,7 +84,8 @@ internal readonly record struct Ipv4Repr(
     /// <summary>Header plus payload.</summary>
     public int BufferLength => HeaderLength + PayloadLength;
 
-    /// <summary>Checks the header checksum (unless offloaded), rejects fragments and a zero TTL.</summary>
+    /// <summary>Checks the header checksum (unless offloaded) and rejects fragments. Any TTL is accepted: a host must not
+    /// discard a datagram for a TTL below 2 (RFC 1122 3.2.1.7), and Linux's local delivery does not look at it.</summary>
     public static WireError Parse(in Ipv4Packet packet, out Ipv4Repr repr, bool verifyChecksum = true)
     {
         repr = default;
