@@ -88,29 +88,20 @@ public class InetStackRoundTripBenchmarks
         var bench = new InetStackRoundTripBenchmarks();
         bench.Setup();
         for (int i = 0; i < 100_000; i += depth) bench.RoundTrips(depth); // tiered JIT
-        // CPU time as well as wall time: on a shared machine the wall clock counts other processes' time slices too.
-        var wall = new List<double>();
-        var cpu = new List<double>();
+        var figures = new RoundFigures("round trip", "F0");
         using var process = System.Diagnostics.Process.GetCurrentProcess();
         long allocatedInRounds = 0;
         for (int r = 0; r < rounds; r++)
         {
-            process.Refresh();
-            var cpuStart = process.TotalProcessorTime;
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            long allocated = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < n; i += depth) bench.RoundTrips(depth);
-            allocatedInRounds += GC.GetAllocatedBytesForCurrentThread() - allocated;
-            double ns = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / n;
-            process.Refresh();
-            double cpuNs = (process.TotalProcessorTime - cpuStart).TotalNanoseconds / n;
-            wall.Add(ns);
-            cpu.Add(cpuNs);
-            Console.WriteLine(System.FormattableString.Invariant($"round {r + 1}: {ns:F0} ns wall, {cpuNs:F0} ns CPU per round trip"));
+            var (ns, cpuNs) = TimeRound(process, n, () =>
+            {
+                long allocated = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < n; i += depth) bench.RoundTrips(depth);
+                allocatedInRounds += GC.GetAllocatedBytesForCurrentThread() - allocated;
+            });
+            figures.Add($"round {r + 1}", ns, cpuNs);
         }
-        wall.Sort();
-        cpu.Sort();
-        Console.WriteLine(System.FormattableString.Invariant($"median {wall[wall.Count / 2]:F0} ns wall, {cpu[cpu.Count / 2]:F0} ns CPU per round trip"));
+        figures.PrintMedian();
         // The round trips' own allocation (must be 0: the steady state allocates nothing); the process bookkeeping
         // between rounds is not counted.
         Console.WriteLine(System.FormattableString.Invariant($"allocated {allocatedInRounds} B in the round trips"));
@@ -133,30 +124,53 @@ public class InetStackRoundTripBenchmarks
         bench._server.Pop(bench._serverQd, out var pending);
         int passes = 0, target = 0;
         Func<bool> counted = () => ++passes >= target;
-        var wall = new List<double>();
-        var cpu = new List<double>();
+        var results = new RoundFigures("idle pass", "F1");
         using var process = System.Diagnostics.Process.GetCurrentProcess();
         for (int r = 0; r <= rounds; r++) // round 0 warms the JIT up
         {
             passes = 0;
             target = r == 0 ? 1_000_000 : n;
-            process.Refresh();
-            var cpuStart = process.TotalProcessorTime;
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            bench._server.RunUntil(counted);
-            double ns = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / target;
-            process.Refresh();
-            double cpuNs = (process.TotalProcessorTime - cpuStart).TotalNanoseconds / target;
-            if (r == 0) continue;
-            wall.Add(ns);
-            cpu.Add(cpuNs);
-            Console.WriteLine(System.FormattableString.Invariant($"round {r}: {ns:F1} ns wall, {cpuNs:F1} ns CPU per idle pass"));
+            var (ns, cpuNs) = TimeRound(process, target, () => bench._server.RunUntil(counted));
+            if (r > 0) results.Add($"round {r}", ns, cpuNs);
         }
-        wall.Sort();
-        cpu.Sort();
-        Console.WriteLine(System.FormattableString.Invariant($"median {wall[wall.Count / 2]:F1} ns wall, {cpu[cpu.Count / 2]:F1} ns CPU per idle pass"));
+        results.PrintMedian();
         if (bench._server.Wait(pending, out _, TimeSpan.Zero) == 0) throw new InvalidOperationException("nothing was sent, yet the pop completed");
         bench.Cleanup();
+    }
+
+    /// <summary>Rounds' figures, printed as they come and their medians at the end ("F0" for round trips, "F1" for passes).</summary>
+    private sealed class RoundFigures(string per, string format)
+    {
+        private readonly List<double> _wall = [], _cpu = [];
+
+        public void Add(string round, double wall, double cpu)
+        {
+            _wall.Add(wall);
+            _cpu.Add(cpu);
+            Console.WriteLine($"{round}: {Format(wall)} ns wall, {Format(cpu)} ns CPU per {per}");
+        }
+
+        public void PrintMedian()
+        {
+            _wall.Sort();
+            _cpu.Sort();
+            Console.WriteLine($"median {Format(_wall[_wall.Count / 2])} ns wall, {Format(_cpu[_cpu.Count / 2])} ns CPU per {per}");
+        }
+
+        private string Format(double ns) => ns.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Wall and CPU nanoseconds per item of one round of <paramref name="count"/> items: on a shared machine
+    /// the wall clock counts other processes' time slices too.</summary>
+    private static (double Wall, double Cpu) TimeRound(System.Diagnostics.Process process, int count, Action run)
+    {
+        process.Refresh();
+        var cpuStart = process.TotalProcessorTime;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        run();
+        double wall = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / count;
+        process.Refresh();
+        return (wall, (process.TotalProcessorTime - cpuStart).TotalNanoseconds / count);
     }
 
     [Benchmark]
