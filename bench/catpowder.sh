@@ -172,21 +172,13 @@ rtt_round() { # label
 }
 # The device path's own floor, in C, in every round (bench/xdp-pingpong.c: 64-byte raw frames between two AF_XDP
 # sockets bound as catpowder binds them): what af_xdp's round trip costs before IP, TCP and the application.
+source bench/xdp-floor.sh
 xdp_floor=
-if [[ " $rtt_libs " == *" af_xdp "* ]] && gcc -O2 -o "$work/xdp-pingpong" bench/xdp-pingpong.c $(pkg-config --cflags --libs libxdp libbpf) 2>/dev/null; then
-  xdp_floor=$work/xdp-pingpong
-fi
-floor_round() {
-  ip netns exec $A taskset -c 0 "$xdp_floor" echo $A &
-  pids=($!)
-  sleep 0.5
-  echo "floor $(ip netns exec $B taskset -c 1 "$xdp_floor" ping $B 100000 || echo failed)"
-  kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
-}
+if [[ " $rtt_libs " == *" af_xdp "* ]]; then xdp_floor=$(xdp_floor_build "$work"); fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for l in $rtt_libs; do rtt_round $l; done
-  if [ -n "$xdp_floor" ]; then floor_round; fi
+  if [ -n "$xdp_floor" ]; then xdp_floor_round "$xdp_floor" $A $B; fi
 done | tee "$work/rtt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

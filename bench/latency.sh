@@ -50,7 +50,8 @@ if [[ " $libs " == *" catnap "* ]] && command -v gcc >/dev/null; then
   gcc -O2 -o "$work/tcp-pingpong" bench/tcp-pingpong.c && tcp_floor=$work/tcp-pingpong
 fi
 if [[ " $libs " == *" af_xdp "* ]]; then
-  gcc -O2 -o "$work/xdp-pingpong" bench/xdp-pingpong.c $(pkg-config --cflags --libs libxdp libbpf) && xdp_floor=$work/xdp-pingpong
+  source bench/xdp-floor.sh
+  xdp_floor=$(xdp_floor_build "$work")
   ip netns add $A; ip netns add $B
   ip link add $A type veth peer name $B
   ip link set $A netns $A; ip link set $B netns $B
@@ -107,13 +108,7 @@ one() { # label path server-dir lg-dir
 
 floor() { # path: the C floor pins its echo side to core 0 and its client to core 1, as server and load generator are
   if [ "$1" = catnap ] && [ -n "$tcp_floor" ]; then echo "floor catnap $("$tcp_floor" 0 100000)"; fi
-  if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then
-    ip netns exec $A taskset -c 0 "$xdp_floor" echo $A &
-    server=$!
-    sleep 1 # the echo side's socket and program in place
-    echo "floor af_xdp $(ip netns exec $B taskset -c 1 "$xdp_floor" ping $B 100000 || echo failed)"
-    kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; server=
-  fi
+  if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then xdp_floor_round "$xdp_floor" $A $B; fi
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
