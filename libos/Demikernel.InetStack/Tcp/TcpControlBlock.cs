@@ -731,13 +731,9 @@ internal sealed partial class TcpControlBlock : IRunnable
         if (_error != 0) return _error;
         if (State is TcpState.SynSent or TcpState.SynReceived or TcpState.Closed) return Errno.ENOTCONN;
         if (_finQueued) return Errno.EPIPE;
-        // With no push waiting and room in the send buffer, this one is queued and completes at once: DrainPushes'
-        // work without passing through the operation queue.
-        if (_pushes.IsEmpty && _send.Count < _options.SendBufferSize)
-        {
-            _send.Append(op.Sga);
-            op.Complete(0);
-        }
+        // With no push waiting and room in the send buffer, this one is queued and completes at once, without passing
+        // through the operation queue.
+        if (_pushes.IsEmpty && HasSendRoom) Accept(op);
         else _pushes.Enqueue(op);
         long outer = _tcp.Interface.FreezeClock(); // the segments this push sends go out at one instant
         try
@@ -758,12 +754,20 @@ internal sealed partial class TcpControlBlock : IRunnable
     /// </summary>
     private void DrainPushes()
     {
-        while (_pushes.Peek is { } op && _send.Count < _options.SendBufferSize)
+        while (_pushes.Peek is { } op && HasSendRoom)
         {
-            _send.Append(op.Sga);
             _pushes.Dequeue();
-            op.Complete(0);
+            Accept(op);
         }
+    }
+
+    private bool HasSendRoom => _send.Count < _options.SendBufferSize;
+
+    /// <summary>A push's SGA joins the send queue and the push completes.</summary>
+    private void Accept(Operation op)
+    {
+        _send.Append(op.Sga);
+        op.Complete(0);
     }
 
     public int StartPop(Operation op)
