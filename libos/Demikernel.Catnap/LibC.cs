@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Demikernel.Catnap;
@@ -105,7 +106,11 @@ internal static unsafe partial class LibC
     [LibraryImport(Lib, EntryPoint = "recv", SetLastError = true)]
     [SuppressGCTransition]
     public static partial nint recv_nonblocking(int fd, byte* buf, nuint len, int flags);
-    [LibraryImport(Lib, SetLastError = true)] public static partial nint recvfrom(int fd, byte* buf, nuint len, int flags, void* addr, int* addrLen);
+    // Not inlined: the pop path that calls it (datagrams) shares a method with the stream path's recv, and a P/Invoke with
+    // a GC transition inlined into a method sets up a P/Invoke frame (a thread-local read) in its prolog on every call.
+    [LibraryImport(Lib, SetLastError = true)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static partial nint recvfrom(int fd, byte* buf, nuint len, int flags, void* addr, int* addrLen);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint sendto(int fd, byte* buf, nuint len, int flags, void* addr, int addrLen);
     [LibraryImport(Lib, SetLastError = true)] public static partial nint writev(int fd, IoVec* iov, int count);
     [LibraryImport(Lib, SetLastError = true)] public static partial int setsockopt(int fd, int level, int name, void* value, int len);

@@ -378,7 +378,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
             Dpdk.Free(buffer.Handle);
             InUse--;
             _idle.Push(buffer);
-            if (device._disposed && InUse == 0) Dpdk.PoolFree(device._appPool);
+            if (device._disposed && InUse == 0) FreePool(device._appPool);
         }
     }
 
@@ -486,8 +486,14 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
         Dpdk.Free(buffer.Handle);
         _loaned--;
         _idleLoans.Push(buffer);
-        if (_disposed && _loaned == 0) Dpdk.PoolFree(_pool);
+        if (_disposed && _loaned == 0) FreePool(_pool);
     }
+
+    // Out of line: both Returns are inlined into every lent buffer's Recycle, and an inlined P/Invoke with a GC
+    // transition there would make the JIT set up a P/Invoke frame (a thread-local read) in Recycle's prolog on every
+    // call, though the pool is freed once, after the device is disposed.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void FreePool(nint pool) => Dpdk.PoolFree(pool);
 
     private void Poll(int count)
     {

@@ -203,7 +203,13 @@ internal sealed class AfPacketPhysicalLayer : IPhysicalLayer
     /// <summary>Sends every frame requested on the transmit ring: one system call for the whole batch.</summary>
     private void Flush()
     {
-        if (_txRequested == 0) return;
+        if (_txRequested != 0) Kick();
+    }
+
+    // Out of line, for the reason XdpPhysicalLayer.Kick gives: Flush runs on every receive poll.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void Kick()
+    {
         int rc = _socket.Kick();
         Stats.TransmitKicks++;
         if (rc == 0 || PacketSocket.IsTransientSendError(rc))

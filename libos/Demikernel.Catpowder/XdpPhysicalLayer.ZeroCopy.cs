@@ -102,10 +102,14 @@ internal sealed unsafe partial class XdpPhysicalLayer : IBufferOwner
         _loaned--;
         if (_disposed)
         {
-            if (_loaned == 0) Xsk.Unmap(_area, _areaSize);
+            if (_loaned == 0) UnmapArea();
             return;
         }
         _refill[_refillCount++] = (ulong)buffer.Handle;
         _idleLoans.Push(buffer);
     }
+
+    // Out of line, as XdpPhysicalLayer.Kick is: Return is inlined into every lent buffer's Recycle.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void UnmapArea() => Xsk.Unmap(_area, _areaSize);
 }
