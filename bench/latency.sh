@@ -3,8 +3,9 @@
 # server and load generator against a baseline build of both (BASELINE: a directory holding server/ and lg/, the
 # Release outputs of server/Demikernel.Server and bench/Demikernel.LoadGen of the commit to compare with). For each
 # path, ROUNDS alternating rounds: one server at a time pinned to core 0, the load generator pinned to core 1 (one
-# connection, pipeline 1, GETs of 10,000 preloaded 32-byte values, SECONDS after a 1 s warm-up). The paths (LIBOSES),
-# the four of issue 13's round-trip goals:
+# connection, pipeline 1, GETs of 10,000 preloaded 32-byte values, SECONDS after a WARMUP-second warm-up, 4 by
+# default: both processes' JIT still recompiles hot methods for about 3 s after start, on the measured cores). The
+# paths (LIBOSES), the four of issue 13's round-trip goals:
 #   catmem   shared-memory queues (goal 1 us)
 #   catnap   kernel TCP on loopback (goal 10 us)
 #   memif    catnip over DPDK's net_memif, no kernel on the path (goal 1.5 us; root, libdpdk-dev)
@@ -15,7 +16,7 @@
 # something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
 # p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
 #
-#   BASELINE=/tmp/base [LIBOSES="catmem catnap memif af_xdp"] bench/latency.sh [ROUNDS] [SECONDS]
+#   BASELINE=/tmp/base [LIBOSES="catmem catnap memif af_xdp"] [WARMUP=4] bench/latency.sh [ROUNDS] [SECONDS]
 # Make a baseline:  git worktree add /tmp/b <commit> && (cd /tmp/b && dotnet build -c Release server/Demikernel.Server
 #   && dotnet build -c Release bench/Demikernel.LoadGen) && mkdir /tmp/base && cp -r /tmp/b/server/Demikernel.Server/bin/Release/net10.0 /tmp/base/server
 #   && cp -r /tmp/b/bench/Demikernel.LoadGen/bin/Release/net10.0 /tmp/base/lg
@@ -23,6 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
 seconds=${2:-3}
+warmup=${WARMUP:-4}
 libs=${LIBOSES:-catmem catnap}
 : "${BASELINE:?set BASELINE to a directory with server/ and lg/ (see the header)}"
 if [[ " $libs " == *" memif "* || " $libs " == *" af_xdp "* ]] && [ "$(id -u)" -ne 0 ]; then
@@ -98,7 +100,7 @@ one() { # label path server-dir lg-dir
   esac
   local line
   line=$("${lg[@]}" --target $target --connections 1 --pipeline 1 \
-    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" 2>"$work/lg.err" | tail -1) ||
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$warmup" --duration "$seconds" 2>"$work/lg.err" | tail -1) ||
     { echo "$1 $2: the load generator failed:" >&2; tail -5 "$work/lg.err" "$work/server.log" >&2; }
   kill $server 2>/dev/null || true
   wait $server 2>/dev/null || true

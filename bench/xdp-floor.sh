@@ -9,10 +9,17 @@ xdp_floor_build() { # DIR
 # One floor run over the veth whose ends are interfaces named as their namespaces: the echo side in NS_A on core 0,
 # the pinging side in NS_B on core 1 (as our server and load generator are pinned). Prints "floor af_xdp raw frame
 # round trip p50 ... us p99 ... us", or "floor failed".
+# The kernel releases the XDP socket of a server just killed on NS_A asynchronously, so the echo side's bind can
+# still find the queue busy (EBUSY): it then tries again, up to three times, a second apart.
 xdp_floor_round() { # BINARY NS_A NS_B
-  ip netns exec "$2" taskset -c 0 "$1" echo "$2" &
-  local echo_side=$!
-  sleep 1 # the echo side's socket and program in place
+  local echo_side attempt
+  for attempt in 1 2 3; do
+    ip netns exec "$2" taskset -c 0 "$1" echo "$2" &
+    echo_side=$!
+    sleep 1 # the echo side's socket and program in place
+    kill -0 $echo_side 2>/dev/null && break
+    wait $echo_side 2>/dev/null || true
+  done
   echo "floor $(ip netns exec "$3" taskset -c 1 "$1" ping "$3" 100000 || echo failed)"
   kill $echo_side 2>/dev/null || true
   wait $echo_side 2>/dev/null || true
