@@ -2,7 +2,7 @@
 # catnip (InetStack over DPDK) side by side with the other libOSes, in one run (root; DPDK: apt-get install libdpdk-dev).
 #
 # 1. GET round trip through our load generator (bench/Demikernel.LoadGen), one connection, pipeline 1, preloaded keys,
-#    ROUNDS alternating rounds of SECONDS each after a 1 s warm-up:
+#    ROUNDS alternating rounds of SECONDS each after a WARMUP-second warm-up (4: the JIT's tiers settle on both ends):
 #      catnip-memif   our server on catnip over net_memif  <- loadgen on catnip over net_memif (no kernel on the path)
 #      catnip-memif-copy  the same with dpdk.rx_zero_copy and tx_zero_copy false on both ends (each frame copied out of
 #                     its mbuf, each payload into one: as before zero copy), for the side-by-side comparison
@@ -19,6 +19,7 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 seconds=${2:-5}
 requests=${3:-200000}
+warmup=${WARMUP:-4}
 [ "$(id -u)" -eq 0 ] || { echo "needs root (namespaces, AF_PACKET)"; exit 1; }
 command -v redis-server >/dev/null || { echo "needs redis-server (apt-get install redis-server)"; exit 1; }
 pkg-config --exists libdpdk || { echo "needs DPDK (apt-get install libdpdk-dev)"; exit 1; }
@@ -84,7 +85,7 @@ rtt_round() { # label
     *) for _ in $(seq 100); do redis-cli -p "${target#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done ;;
   esac
   taskset -c 1 dotnet "$lg" --label "$1" --libos $libos --target $target ${config:+--config "$config"} --connections 1 --pipeline 1 \
-    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" | tail -1
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$warmup" --duration "$seconds" | tail -1
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
 }
 if [ "${CATNIP_BENCH:-all}" != veth ]; then

@@ -22,7 +22,8 @@
 # Then (PARTS="cpu rtt", the default; PARTS=rtt alone) the GET round trip with our load generator on BOTH ends of the
 # veth, so no kernel TCP on either side: the server pinned to core 0 in namespace A, bench/Demikernel.LoadGen pinned to
 # core 1 in namespace B on the same libOS and device (veth B's kernel address removed), 1 connection, pipeline 1, GETs
-# of 10,000 preloaded 32-byte values, RTT_SECONDS (3) after a 1 s warm-up, ROUNDS alternating rounds:
+# of 10,000 preloaded 32-byte values, RTT_SECONDS (3) after a WARMUP-second warm-up (4: the JIT's tiers settle on
+# both ends), ROUNDS alternating rounds:
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
 #   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
@@ -39,6 +40,7 @@ pipelines=${PIPELINES:-1 16}
 parts=${PARTS:-cpu rtt}
 rtt_libs=${RTT_BENCH:-catnap af_packet af_xdp catnip-xdp}
 rtt_seconds=${RTT_SECONDS:-3}
+rtt_warmup=${WARMUP:-4}
 spin=${SPIN_US:-200}
 pkg-config --exists libdpdk || { libs=${libs/catnip-xdp/}; rtt_libs=${rtt_libs/catnip-xdp/}; }
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
@@ -164,7 +166,7 @@ rtt_round() { # label
   pids=($!)
   for _ in $(seq 150); do grep -q "Ready to accept" "$work/rtt-$label.log" && break; sleep 0.2; done
   ip netns exec $B taskset -c 1 dotnet "$lg" --label "$label" "${cargs[@]}" --target 10.77.0.2:6379 --connections 1 --pipeline 1 \
-    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$rtt_seconds" >"$work/rtt-$label-client.log" 2>&1 || { echo "$label: the load generator failed:"; tail -5 "$work/rtt-$label-client.log"; tail -5 "$work/rtt-$label.log"; }
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$rtt_warmup" --duration "$rtt_seconds" >"$work/rtt-$label-client.log" 2>&1 || { echo "$label: the load generator failed:"; tail -5 "$work/rtt-$label-client.log"; tail -5 "$work/rtt-$label.log"; }
   grep -E "^$label requests=" "$work/rtt-$label-client.log" || true
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
   if [ "$label" = catnap ]; then ip -n $A addr del 10.77.0.2/24 dev $A; ip -n $B addr del 10.77.0.1/24 dev $B; fi

@@ -4,13 +4,15 @@
 #   ours-catmem   our server on catmem (shared memory)         <- loadgen on catmem
 #   ours-both     our server on catnap with --catmem-listen (TCP and catmem on one thread) <- loadgen on catmem
 #   redis-catnap  redis-server 7.0 (kernel TCP, loopback)      <- loadgen on catnap
-# One connection, pipeline 1, GETs of preloaded keys; ROUNDS alternating rounds of SECONDS each (after a 1 s warm-up),
+# One connection, pipeline 1, GETs of preloaded keys; ROUNDS alternating rounds of SECONDS each (after WARMUP seconds,
+# 4 by default: the JIT's tiers settle on both ends),
 # so background noise on the machine falls on all alike. Usage: bench/loadgen.sh [ROUNDS] [SECONDS]
 # PIN=1: every server on core 0, the generator on core 1 (as bench/catnip.sh; a loaded 2-core machine still preempts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 seconds=${2:-5}
+warmup=${WARMUP:-4}
 ours_tcp=56391 ours_mem=56392 redis_port=56393 both_tcp=56394 both_mem=56395
 pin_server=() pin_client=()
 if [ "${PIN:-0}" = 1 ]; then pin_server=(taskset -c 0); pin_client=(taskset -c 1); fi
@@ -36,7 +38,7 @@ for _ in $(seq 50); do [ -e /dev/shm/demikernel-catmem.$ours_mem ] && break; sle
 
 run() { # label libos port
   "${pin_client[@]}" dotnet $lg --label "$1" --libos "$2" --target 127.0.0.1:$3 --connections 1 --pipeline 1 --ratio 0:1 \
-    --keyspace 10000 --value-size 32 --preload --warmup 1 --duration "$seconds" | tail -1
+    --keyspace 10000 --value-size 32 --preload --warmup "$warmup" --duration "$seconds" | tail -1
 }
 for r in $(seq "$rounds"); do
   run ours-catnap catnap $ours_tcp
