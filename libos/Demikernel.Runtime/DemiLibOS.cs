@@ -414,6 +414,13 @@ public sealed partial class DemiLibOS : IDisposable
     /// One step of the run loop: poll; if nothing happened, spin for the budget, then block in the transport until the
     /// next timer or <paramref name="deadline"/>. Returns false once the deadline has passed.
     /// </summary>
+    /// <remarks>
+    /// Not inlined into <see cref="RunUntil"/>: a server's RunUntil runs for the life of the process, so the JIT only
+    /// ever compiles its loop through on-stack replacement, without profile data, and every pass then made interface
+    /// calls through dispatch stubs (the transport's Poll and EndPass) and a virtual call for the clock. A method of
+    /// its own is tiered as any other, and its profile lets the JIT guard for the one transport and clock there are.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private bool Step(long deadline)
     {
         long now = StepClock(out bool reused);
