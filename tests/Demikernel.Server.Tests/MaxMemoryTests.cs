@@ -265,6 +265,25 @@ public sealed class MaxMemoryTests
         Assert.True(Surviving(h, Enumerable.Range(0, 100)) >= 98, $"{Surviving(h, Enumerable.Range(0, 100))} of the 100 hit keys survived");
     }
 
+    [Theory]
+    [InlineData("allkeys-lfu", "FREQ")]
+    [InlineData("allkeys-lru", "IDLETIME")]
+    [InlineData("allkeys-lru", "ENCODING")]
+    [InlineData("allkeys-lru", "REFCOUNT")]
+    public void ObjectLeavesACompactKeyCompactAndEvictsNothing(string policy, string subcommand)
+    {
+        // OBJECT used to see a compact key as an entry (272 more bytes): at maxmemory, the next command evicted for it,
+        // random keys of equal rank (a one-in-a-few-hundred failure of LfuKeepsFrequentlyHitKeys in CI).
+        using var h = new CommandHarness();
+        h.Run("CONFIG", "SET", "maxmemory-policy", policy);
+        FillAndCap(h, 1000);
+        long used = Used(h);
+        for (int i = 0; i < 100; i++) Assert.False(h.Run("OBJECT", subcommand, Key(i)).StartsWith('-'), subcommand);
+        Assert.Equal(used, Used(h));
+        h.Run("GET", Key(0));
+        Assert.Equal(0, Info(h, "stats", "evicted_keys"));
+    }
+
     [Fact]
     public void LfuCounterDecaysByTheMinute()
     {

@@ -508,34 +508,41 @@ public static class KeyCommands
 
     // ---------------------------------------------------------------- OBJECT
 
-    private static RedisEntry? ObjectLookup(ref CommandContext c)
+    // OBJECT only reads what a compact key holds in place (its form, value and access field), so it leaves the key
+    // compact: seeing it as an entry would cost memory, and with maxmemory reached the next command would evict for it.
+    private static bool ObjectLookup(ref CommandContext c, out KeyView view)
     {
-        var e = LookupRead(ref c, c.Db, c.Arg(2), LookupFlags.NoTouch, notifyMiss: false);
-        if (e is null) c.Reply.Null();
-        return e;
+        if (c.Db.TryLookup(c.Arg(2), LookupFlags.NoTouch, out view))
+        {
+            c.Server.Stats.KeyspaceHits++;
+            return true;
+        }
+        c.Server.Stats.KeyspaceMisses++;
+        c.Reply.Null();
+        return false;
     }
 
     private static void ObjectEncoding(ref CommandContext c)
     {
-        if (ObjectLookup(ref c) is { } e) c.Reply.Bulk(e.Encoding);
+        if (ObjectLookup(ref c, out var view)) c.Reply.Bulk(view.Encoding);
     }
 
     private static void ObjectRefCount(ref CommandContext c)
     {
-        if (ObjectLookup(ref c) is { } e) c.Reply.Integer(e.RefCount);
+        if (ObjectLookup(ref c, out var view)) c.Reply.Integer(view.RefCount);
     }
 
     private static void ObjectIdleTime(ref CommandContext c)
     {
-        if (ObjectLookup(ref c) is not { } e) return;
+        if (!ObjectLookup(ref c, out var view)) return;
         if (c.Server.Memory.IsLfu) c.Reply.Error(LfuSelected);
-        else c.Reply.Integer(Math.Max(0, c.Server.NowMs - e.LastAccessMs) / 1000);
+        else c.Reply.Integer(Math.Max(0, c.Server.NowMs - view.LastAccessMs) / 1000);
     }
 
     private static void ObjectFreq(ref CommandContext c)
     {
-        if (ObjectLookup(ref c) is not { } e) return;
-        if (c.Server.Memory.IsLfu) c.Reply.Integer(c.Db.LfuCounter(e, c.Server.Memory.Lfu));
+        if (!ObjectLookup(ref c, out var view)) return;
+        if (c.Server.Memory.IsLfu) c.Reply.Integer(c.Db.LfuCounter(view.LastAccessMs, c.Server.Memory.Lfu));
         else c.Reply.Error(LfuNotSelected);
     }
 

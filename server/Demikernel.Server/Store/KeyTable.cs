@@ -221,6 +221,9 @@ public readonly ref struct KeyView
     /// <summary>OBJECT ENCODING's answer.</summary>
     public string Encoding => RedisEntry.EncodingOf(Type, Object, Form, StringValue);
 
+    /// <summary>OBJECT REFCOUNT's answer.</summary>
+    public int RefCount => RedisEntry.RefCountOf(Type, Form, StringValue);
+
     /// <summary>True when the key and value sit in a slab block (no object).</summary>
     public bool IsCompact { get; }
 }

@@ -206,8 +206,8 @@ public sealed class RedisDatabase
 
     /// <summary>
     /// <see cref="Find"/> for commands that only read the key, its type, string value or TTL (GET, MGET, EXISTS, TYPE,
-    /// TTL, STRLEN, GETRANGE, EXPIRE's conditions): the key seen in place, a compact key staying compact. The view is
-    /// valid until the database next changes; its slot while the key lives.
+    /// TTL, STRLEN, GETRANGE, EXPIRE's conditions, OBJECT): the key seen in place, a compact key staying compact. The
+    /// view is valid until the database next changes; its slot while the key lives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLookup(ReadOnlySpan<byte> key, LookupFlags flags, out KeyView view)
@@ -1449,7 +1449,7 @@ public sealed class RedisDatabase
     }
 
     /// <summary>OBJECT FREQ: the entry's LFU counter, decayed to now (Redis's LFUDecrAndReturn).</summary>
-    internal int LfuCounter(RedisEntry e, LfuSettings lfu) => lfu.Decayed(e.LastAccessMs, LfuSettings.Minutes(NowMs));
+    internal int LfuCounter(long access, LfuSettings lfu) => lfu.Decayed(access, LfuSettings.Minutes(NowMs));
 
     /// <summary>The access field of a live slot (eviction's score).</summary>
     internal long AccessAt(int slot) => _t.At(slot).Access;

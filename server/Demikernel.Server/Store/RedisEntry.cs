@@ -78,15 +78,12 @@ public sealed class RedisEntry
     internal KeyView View => Table!.View(Slot);
 
     /// <summary>OBJECT REFCOUNT: shared small integers report INT_MAX as in Redis, everything else 1.</summary>
-    public int RefCount =>
-        Type == RedisType.String && Form == StringForm.Auto && IsInteger(out long v) && v is >= 0 and < SharedIntegers
+    public int RefCount => RefCountOf(Type, Form, Type == RedisType.String ? StringValue : default);
+
+    /// <summary><see cref="RefCount"/> from a key's type, string form and string value (an entry's or a <see cref="KeyView"/>'s).</summary>
+    internal static int RefCountOf(RedisType type, StringForm form, ReadOnlySpan<byte> value) =>
+        type == RedisType.String && form == StringForm.Auto && value.Length <= 20 && RedisNumbers.TryParseInt64(value, out long v)
+            && v is >= 0 and < SharedIntegers
             ? int.MaxValue
             : 1;
-
-    /// <summary>True when the string value is what Redis would store int-encoded (≤ 20 chars, string2l).</summary>
-    internal bool IsInteger(out long value)
-    {
-        value = 0;
-        return Length <= 20 && RedisNumbers.TryParseInt64(StringValue, out value);
-    }
 }
