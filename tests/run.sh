@@ -55,6 +55,7 @@ for proj in tests/*/*Tests.csproj; do
   log="$results/$name.log"
   dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=minimal" \
     --blame-hang-timeout 5m 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
   line=$(grep -E "(Passed|Failed)!.*Failed: *[0-9]+, Passed: *[0-9]+" "$log" | tail -1)
   if [ -z "$line" ]; then
     echo "$name: no test summary (crash or build problem)"
@@ -63,6 +64,12 @@ for proj in tests/*/*Tests.csproj; do
   fi
   f=$(echo "$line" | sed -E 's/.*Failed: *([0-9]+).*/\1/')
   p=$(echo "$line" | sed -E 's/.*Passed: *([0-9]+).*/\1/')
+  # A test host that crashes aborts the run after a summary of what finished before it, with no failure counted:
+  # dotnet test's own exit status is what says so.
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+    echo "$name: dotnet test exited with status $status (the test run was aborted: see above)"
+    f=1
+  fi
   passed=$((passed + p)); failed=$((failed + f))
 done
 

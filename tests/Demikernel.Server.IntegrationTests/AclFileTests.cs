@@ -158,7 +158,7 @@ public sealed class AclFileTests : IDisposable
         finally
         {
             process.Kill();
-            process.WaitForExit(5000);
+            if (process.WaitForExit(5000)) process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
     }
 }

@@ -307,7 +307,7 @@ internal sealed class RedisServerProcess : IDisposable
         try
         {
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            if (_process.WaitForExit(10_000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
         catch (InvalidOperationException)
         {

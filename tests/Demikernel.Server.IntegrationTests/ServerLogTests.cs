@@ -314,7 +314,7 @@ internal sealed partial class ServerProcess : IDisposable
         try
         {
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            _process.WaitForExit(10_000);
+            if (_process.WaitForExit(10_000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
         catch (InvalidOperationException)
         {

@@ -194,7 +194,7 @@ public sealed class ReferenceRedis : IDisposable
         try
         {
             _process.Kill();
-            _process.WaitForExit(5000);
+            if (_process.WaitForExit(5000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
         catch (InvalidOperationException)
         {

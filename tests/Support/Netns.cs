@@ -78,7 +78,7 @@ public static class Tool
         try
         {
             process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
+            if (process.WaitForExit(5000)) process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
         catch (InvalidOperationException)
         {

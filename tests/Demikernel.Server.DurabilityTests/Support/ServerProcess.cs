@@ -274,11 +274,8 @@ public sealed class ServerProcess : IDisposable
     {
         try
         {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(10_000);
-            }
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            if (_process.WaitForExit(10_000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
         catch (InvalidOperationException)
         {
