@@ -193,7 +193,7 @@ public sealed class ReferenceRedis : IDisposable
         _client.Dispose();
         try
         {
-            _process.Kill();
+            _process.Kill(entireProcessTree: true); // a forked child (BGSAVE) would hold the output pipe open
             if (_process.WaitForExit(5000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
         }
         catch (InvalidOperationException)
