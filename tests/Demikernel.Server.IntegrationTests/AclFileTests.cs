@@ -157,8 +157,7 @@ public sealed class AclFileTests : IDisposable
         }
         finally
         {
-            process.Kill(entireProcessTree: true);
-            if (process.WaitForExit(5000)) process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
+            ExternalProcess.Stop(process, TimeSpan.FromSeconds(5));
         }
     }
 }
