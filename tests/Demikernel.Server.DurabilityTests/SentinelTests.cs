@@ -39,7 +39,11 @@ public sealed class SentinelTests(ITestOutputHelper output)
     /// quorum 1, down-after-milliseconds 1000 and failover-timeout 3000, so a failover takes seconds. TILT (entered
     /// when Sentinel's timer runs more than 2 s late, which a loaded test machine can cause) is made unlikely with
     /// SENTINEL DEBUG tilt-trigger; publish-period 500 ms and info-period 1 s make the old master's conversion to a
-    /// replica come about 2 s after it reports itself as a master instead of 10 to 20 s.</summary>
+    /// replica come about 2 s after it reports itself as a master instead of 10 to 20 s. ping-period 100 ms: Sentinel
+    /// reconnects a closed link at most once per ping period, and a failover's +switch-master closes the links to the
+    /// promoted replica and starts the down-after clock at once; with the default 1 s period (equal to down-after) the
+    /// reconnection's first PONG could come just after that clock ran out, and Sentinel declared the new master down
+    /// and failed it over again (one CI run in many).</summary>
     private static ServerProcess StartSentinel(TempDir dir, int masterPort, string? authPass = null)
     {
         int port = ServerProcess.FreePort();
@@ -57,7 +61,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
             """);
         var sentinel = ServerProcess.StartSentinel(conf, port);
         using var c = sentinel.Connect();
-        c.Ok("SENTINEL", "DEBUG", "tilt-trigger", "30000", "publish-period", "500", "info-period", "1000");
+        c.Ok("SENTINEL", "DEBUG", "tilt-trigger", "30000", "publish-period", "500", "info-period", "1000", "ping-period", "100");
         return sentinel;
     }
 
