@@ -141,7 +141,7 @@ public sealed class BlockingRegistry : IKeyspaceObserver
                         // As redis-server 7.0's handleClientsBlockedOnKeys: only a key of the type a client waits for
                         // serves it (LPUSH, DEL, SET in one transaction leaves BLPOP blocked); XREADGROUP clients of a
                         // key that is gone or no longer a stream get an error.
-                        var type = database.Find(key, LookupFlags.NoTouch)?.Type;
+                        RedisType? type = database.TryLookup(key, LookupFlags.NoTouch, out var view) ? view.Type : null;
                         var needed = session.BlockedOn;
                         if (type == (needed switch { BlockedOn.List => RedisType.List, BlockedOn.SortedSet => RedisType.ZSet, _ => RedisType.Stream }))
                             session.RetryBlocked();

@@ -269,6 +269,72 @@ public sealed class CompactKeyspaceTests
         Assert.Equal("$2\r\n11\r\n", h.Run("GET", "n"));
     }
 
+    /// <summary>Commands that only read a string, and commands that refuse one with WRONGTYPE, see a compact key in
+    /// place: turning it into an object key costs 272 bytes, enough to make the next command evict at maxmemory.</summary>
+    [Theory]
+    [InlineData(":1", "GETBIT", "k", "1")]
+    [InlineData(":40", "BITCOUNT", "k")]
+    [InlineData(":1", "BITPOS", "k", "1")]
+    [InlineData("*1", "BITFIELD_RO", "k", "GET", "u8", "0")]
+    [InlineData("*1", "BITFIELD", "k", "GET", "u8", "0")]
+    [InlineData(":9", "BITOP", "AND", "dest", "k", "n")]
+    [InlineData("$5", "LCS", "k", "n")]
+    [InlineData("$9", "GETEX", "k")]
+    [InlineData("$9", "GETEX", "k", "PERSIST")]
+    [InlineData("$", "DUMP", "k")]
+    [InlineData("*2", "SCAN", "0", "TYPE", "string")]
+    [InlineData("*3", "SORT", "l", "BY", "w_*", "GET", "w_*")]
+    [InlineData("-WRONGTYPE", "SORT", "k")]
+    [InlineData("-WRONGTYPE", "LRANGE", "k", "0", "-1")]
+    [InlineData("-WRONGTYPE", "LPUSH", "k", "x")]
+    [InlineData("-WRONGTYPE", "HGET", "k", "f")]
+    [InlineData("-WRONGTYPE", "HSET", "k", "f", "v")]
+    [InlineData("-WRONGTYPE", "HDEL", "k", "f")]
+    [InlineData("-WRONGTYPE", "SMEMBERS", "k")]
+    [InlineData("-WRONGTYPE", "SPOP", "k", "1")]
+    [InlineData("-WRONGTYPE", "SMOVE", "k", "set", "m")]
+    [InlineData("-WRONGTYPE", "SMOVE", "set", "k", "m")]
+    [InlineData("-WRONGTYPE", "ZPOPMIN", "k")]
+    [InlineData("-WRONGTYPE", "BZPOPMIN", "k", "0")]
+    [InlineData("-WRONGTYPE", "ZUNION", "1", "k")]
+    [InlineData("-WRONGTYPE", "ZUNIONSTORE", "dest", "1", "k")]
+    [InlineData("-WRONGTYPE", "XRANGE", "k", "-", "+")]
+    [InlineData("-WRONGTYPE", "XADD", "k", "*", "f", "v")]
+    [InlineData("+Value at:", "DEBUG", "OBJECT", "k")]
+    [InlineData("-ERR Not a listpack", "DEBUG", "LISTPACK", "k")]
+    [InlineData("-WRONGTYPE", "INCRBYFLOAT", "l", "x")]
+    [InlineData(":4", "PFCOUNT", "h1", "h2")]
+    [InlineData("+OK", "PFMERGE", "h3", "h1", "h2")]
+    public void ReadsAndRefusalsOfACompactStringLeaveItCompact(string reply, params string[] command)
+    {
+        using var h = new CommandHarness();
+        h.Server.Config.LoadDirective("enable-debug-command", ["yes"], out _);
+        h.Run("SET", "k", "value:one");
+        h.Run("SET", "n", "value"); // BITOP AND k n: 5 bytes; LCS k n: "value"
+        h.Run("RPUSH", "l", "1", "2", "3");
+        h.Run("SADD", "set", "m");
+        for (int i = 1; i <= 3; i++) h.Run("SET", $"w_{i}", (4 - i).ToString(CultureInfo.InvariantCulture));
+        // HyperLogLogs as SET would store their bytes (PFADD's own are raw-form object keys, which the cron keeps)
+        foreach (var (key, elements) in new[] { ("h1", new[] { "a", "b", "c" }), ("h2", ["d"]) })
+        {
+            h.Run(["PFADD", "hll", .. elements]);
+            Assert.Equal(StoreStatus.Ok, h.Db.TryGetString(B("hll"), out var hll));
+            h.Db.SetString(B(key), hll.ToArray());
+            h.Run("DEL", "hll");
+        }
+        if (command[0] == "SCAN") command = [.. command, "COUNT", "100"];
+        string[] compact = ["k", "n", "w_1", "w_2", "w_3", "h1", "h2"];
+        bool IsCompact(string key) => h.Db.ObjectAt(h.Db.FindStoredSlot(B(key))) is null;
+        Assert.All(compact, key => Assert.True(IsCompact(key), key));
+        long used = h.Server.UsedMemory;
+
+        string answer = h.Run(command);
+
+        Assert.StartsWith(reply, answer, StringComparison.Ordinal);
+        foreach (var key in compact) Assert.True(IsCompact(key), key + " became an object key");
+        if (command[0] is not ("BITOP" or "PFMERGE")) Assert.Equal(used, h.Server.UsedMemory); // (those store a result)
+    }
+
     [Fact]
     public void SetGetIncrAcrossSizeClassesAllocateNothing()
     {

@@ -91,36 +91,34 @@ public static class BitmapCommands
     private static void GetBit(ref CommandContext c)
     {
         if (!TryGetBitOffset(ref c, 2, 0, out long offset)) return;
-        var e = KeyCommands.LookupRead(ref c, c.Db, c.Arg(1));
-        if (e is null)
+        if (!KeyCommands.LookupView(ref c, c.Db, c.Arg(1), out var v))
         {
             c.Reply.Integer(0);
             return;
         }
-        if (e.Type != RedisType.String)
+        if (v.Type != RedisType.String)
         {
             c.Reply.Error(Errors.WrongType);
             return;
         }
-        c.Reply.Integer(BitString.GetBit(e.StringValue, offset));
+        c.Reply.Integer(BitString.GetBit(v.StringValue, offset));
     }
 
     // ---------------------------------------------------------------- BITCOUNT / BITPOS
 
     private static void BitCount(ref CommandContext c)
     {
-        var e = KeyCommands.LookupRead(ref c, c.Db, c.Arg(1));
-        if (e is null)
+        if (!KeyCommands.LookupView(ref c, c.Db, c.Arg(1), out var v))
         {
             c.Reply.Integer(0);
             return;
         }
-        if (e.Type != RedisType.String)
+        if (v.Type != RedisType.String)
         {
             c.Reply.Error(Errors.WrongType);
             return;
         }
-        var s = e.StringValue;
+        var s = v.StringValue;
         if (c.Count == 2)
         {
             c.Reply.Integer(BitString.PopCount(s));
@@ -185,18 +183,17 @@ public static class BitmapCommands
             c.Reply.Error(BitArgError);
             return;
         }
-        var e = KeyCommands.LookupRead(ref c, c.Db, c.Arg(1));
-        if (e is null)
+        if (!KeyCommands.LookupView(ref c, c.Db, c.Arg(1), out var v))
         {
             c.Reply.Integer(bit == 1 ? -1 : 0);
             return;
         }
-        if (e.Type != RedisType.String)
+        if (v.Type != RedisType.String)
         {
             c.Reply.Error(Errors.WrongType);
             return;
         }
-        var s = e.StringValue;
+        var s = v.StringValue;
         long start = 0, end = 0;
         bool endGiven = false, isBit = false;
         if (c.Count >= 4)
@@ -269,14 +266,13 @@ public static class BitmapCommands
         int maxLength = 0;
         for (int j = 3; j < c.Count; j++)
         {
-            var e = KeyCommands.LookupRead(ref c, db, c.Arg(j));
-            if (e is null) continue;
-            if (e.Type != RedisType.String)
+            if (!KeyCommands.LookupView(ref c, db, c.Arg(j), out var v)) continue;
+            if (v.Type != RedisType.String)
             {
                 c.Reply.Error(Errors.WrongType);
                 return;
             }
-            maxLength = Math.Max(maxLength, e.Length);
+            maxLength = Math.Max(maxLength, v.StringValue.Length);
         }
         if (maxLength == 0)
         {
@@ -287,8 +283,7 @@ public static class BitmapCommands
         var result = new byte[maxLength];
         for (int j = 3; j < c.Count; j++)
         {
-            var e = db.Find(c.Arg(j), LookupFlags.NoTouch);
-            var s = e is null ? [] : e.StringValue;
+            var s = db.TryLookup(c.Arg(j), LookupFlags.NoTouch, out var v) ? v.StringValue : [];
             if (j == 3)
             {
                 s.CopyTo(result); // the rest stays zero (missing bytes of shorter strings are zeros)
@@ -415,14 +410,18 @@ public static class BitmapCommands
         }
 
         var db = c.Db;
-        RedisEntry? e;
+        RedisEntry? e = null;
+        scoped ReadOnlySpan<byte> readOnlyValue = default; // GETs alone read the key in place, a compact key staying compact
         if (readOnly)
         {
-            e = KeyCommands.LookupRead(ref c, db, c.Arg(1));
-            if (e is not null && e.Type != RedisType.String)
+            if (KeyCommands.LookupView(ref c, db, c.Arg(1), out var v))
             {
-                c.Reply.Error(Errors.WrongType);
-                return;
+                if (v.Type != RedisType.String)
+                {
+                    c.Reply.Error(Errors.WrongType);
+                    return;
+                }
+                readOnlyValue = v.StringValue;
             }
         }
         else
@@ -446,7 +445,7 @@ public static class BitmapCommands
             ref var f = ref ops[i];
             if (f.Op == FieldOp.Get)
             {
-                var s = e is null ? [] : e.StringValue;
+                var s = e is null ? readOnlyValue : e.StringValue;
                 if (f.Signed) c.Reply.Integer(BitString.GetSigned(s, f.Offset, f.Bits));
                 else c.Reply.Integer((long)BitString.GetUnsigned(s, f.Offset, f.Bits));
                 continue;

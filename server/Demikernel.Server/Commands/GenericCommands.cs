@@ -84,18 +84,17 @@ public static class GenericCommands
         }
 
         var db = c.Db;
-        var e = KeyCommands.LookupRead(ref c, db, c.Arg(1));
         var members = new List<byte[]>();
         bool isSet = false;
-        if (e is not null)
+        if (KeyCommands.LookupView(ref c, db, c.Arg(1), out var source)) // a string (no object) is WRONGTYPE
         {
-            switch (e.Object)
+            switch (source.Object)
             {
                 case RedisList list:
                     for (int i = 0; i < list.Count; i++) members.Add(list[i]);
                     break;
                 default:
-                    if (!TryGetSortMembers(e.Object, members, out isSet))
+                    if (!TryGetSortMembers(source.Object, members, out isSet))
                     {
                         c.Reply.Error(Errors.WrongType);
                         return;
@@ -331,8 +330,8 @@ public static class GenericCommands
         keyPattern[..star].CopyTo(key);
         member.CopyTo(key[star..]);
         keyPattern[(star + 1)..].CopyTo(key[(star + member.Length)..]);
-        var e = db.Find(key);
-        if (e is null)
+        // Read in place: SORT BY weight_* must not turn every weight key into an object key.
+        if (!db.TryLookup(key, LookupFlags.None, out var v))
         {
             server.Stats.KeyspaceMisses++;
             server.Notifications.KeyMiss(db.Index, key);
@@ -341,23 +340,22 @@ public static class GenericCommands
         server.Stats.KeyspaceHits++;
         if (hasField)
         {
-            if (e.Object is not RedisHash hash) return null;
+            if (v.Object is not RedisHash hash) return null;
             return hash.TryGetValue(field, out var value) ? value : null;
         }
-        return e.Type == RedisType.String ? e.StringValue.ToArray() : null;
+        return v.Type == RedisType.String ? v.StringValue.ToArray() : null;
     }
 
     // ---------------------------------------------------------------- DUMP / RESTORE
 
     private static void Dump(ref CommandContext c)
     {
-        var e = KeyCommands.LookupRead(ref c, c.Db, c.Arg(1));
-        if (e is null)
+        if (!KeyCommands.LookupView(ref c, c.Db, c.Arg(1), out var v))
         {
             c.Reply.Null();
             return;
         }
-        c.Reply.Bulk(RdbFormat.Dump(e, c.Server.Config.RdbCompression));
+        c.Reply.Bulk(RdbFormat.Dump(v, c.Server.Config.RdbCompression));
     }
 
     internal static void Restore(ref CommandContext c)
@@ -412,7 +410,7 @@ public static class GenericCommands
 
         var db = c.Db;
         var key = c.Arg(1);
-        if (!replace && db.Find(key) is not null)
+        if (!replace && db.Exists(key))
         {
             c.Reply.Error(BusyKey);
             return;

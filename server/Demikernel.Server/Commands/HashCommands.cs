@@ -58,15 +58,15 @@ public static class HashCommands
     /// false after a WRONGTYPE reply.</summary>
     private static bool TryGetOrCreate(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out RedisEntry entry, out RedisHash hash)
     {
-        var e = db.Find(key);
-        if (e is null)
+        var e = db.FindObject(key, LookupFlags.None, out bool compactString);
+        if (e is null && !compactString)
         {
             hash = new RedisHash();
             entry = db.SetObject(key, hash, KeyEvent.None); // created empty: the change that fills it follows
             return true;
         }
-        entry = e;
-        if (e.Obj is RedisHash h)
+        entry = e!; // null only for a compact string, refused below
+        if (e?.Obj is RedisHash h)
         {
             hash = h;
             return true;
@@ -151,13 +151,13 @@ public static class HashCommands
     private static void HDel(ref CommandContext c)
     {
         var db = c.Db;
-        var e = db.Find(c.Arg(1));
-        if (e is null)
+        var e = db.FindObject(c.Arg(1), LookupFlags.None, out bool compactString);
+        if (e is null && !compactString)
         {
             c.Reply.Integer(0);
             return;
         }
-        if (e.Obj is not RedisHash hash)
+        if (e?.Obj is not RedisHash hash)
         {
             c.Reply.Error(Errors.WrongType);
             return;

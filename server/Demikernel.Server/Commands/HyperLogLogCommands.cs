@@ -24,14 +24,17 @@ public static class HyperLogLogCommands
 
     /// <summary>Redis's isHLLObjectOrReply: true when the entry is a string holding a valid HLL; otherwise replies
     /// WRONGTYPE (the generic text for other types, the HLL text for other strings).</summary>
-    internal static bool CheckHll(ref CommandContext c, RedisEntry e)
+    internal static bool CheckHll(ref CommandContext c, RedisEntry e) => CheckHll(ref c, e.Type, e.StringValue);
+
+    /// <summary><see cref="CheckHll(ref CommandContext, RedisEntry)"/> of a key read in place.</summary>
+    private static bool CheckHll(ref CommandContext c, RedisType type, scoped ReadOnlySpan<byte> value)
     {
-        if (e.Type != RedisType.String)
+        if (type != RedisType.String)
         {
             c.Reply.Error(Errors.WrongType);
             return false;
         }
-        if (!HyperLogLog.IsValid(e.StringValue))
+        if (!HyperLogLog.IsValid(value))
         {
             c.Reply.Error(HyperLogLog.WrongTypeError);
             return false;
@@ -123,9 +126,9 @@ public static class HyperLogLogCommands
             Array.Clear(registers);
             for (int j = 1; j < c.Count; j++)
             {
-                var src = KeyCommands.LookupRead(ref c, db, c.Arg(j));
-                if (src is null) continue;
-                if (!CheckHll(ref c, src)) return;
+                // (the sources are read in place: only a single key's PFCOUNT may write its cached count)
+                if (!KeyCommands.LookupView(ref c, db, c.Arg(j), out var src)) continue;
+                if (!CheckHll(ref c, src.Type, src.StringValue)) return;
                 if (!HyperLogLog.MergeInto(src.StringValue, registers))
                 {
                     c.Reply.Error(HyperLogLog.InvalidError);
@@ -169,9 +172,8 @@ public static class HyperLogLogCommands
         bool dense = false;
         for (int j = 1; j < c.Count; j++)
         {
-            var src = KeyCommands.LookupRead(ref c, db, c.Arg(j));
-            if (src is null) continue;
-            if (!CheckHll(ref c, src)) return;
+            if (!KeyCommands.LookupView(ref c, db, c.Arg(j), out var src)) continue; // sources read in place
+            if (!CheckHll(ref c, src.Type, src.StringValue)) return;
             if (HyperLogLog.IsDense(src.StringValue)) dense = true;
             if (!HyperLogLog.MergeInto(src.StringValue, registers))
             {
@@ -179,10 +181,10 @@ public static class HyperLogLogCommands
                 return;
             }
         }
-        var e = db.Find(c.Arg(1));
-        ReadOnlySpan<byte> header = e is null ? HyperLogLog.CreateEmpty() : e.StringValue;
+        bool exists = db.TryLookup(c.Arg(1), LookupFlags.None, out var dest);
+        ReadOnlySpan<byte> header = exists ? dest.StringValue : HyperLogLog.CreateEmpty();
         var scratch = HyperLogLog.Scratch;
-        int n = HyperLogLog.Encode(registers, header, scratch, forceDense: dense || (e is not null && HyperLogLog.IsDense(header)));
+        int n = HyperLogLog.Encode(registers, header, scratch, forceDense: dense || (exists && HyperLogLog.IsDense(header)));
         HyperLogLog.InvalidateCache(scratch);
         db.SetRawString(c.Arg(1), scratch.AsSpan(0, n), keepTtl: true, KeyEvent.PfAdd); // PFMERGE notifies "pfadd", as redis
         c.Reply.Ok();

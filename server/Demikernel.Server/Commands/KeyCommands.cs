@@ -69,32 +69,44 @@ public static class KeyCommands
         });
     }
 
-    /// <summary>Redis's lookupKeyRead: a lookup that counts a keyspace hit or miss.</summary>
+    /// <summary>Redis's lookupKeyRead: a lookup that counts a keyspace hit or miss. A compact key becomes an object key
+    /// here: commands that only read go through <see cref="LookupView"/> or <see cref="LookupObject"/> instead.</summary>
     /// <param name="notifyMiss">false for redis's LOOKUP_NONOTIFY (OBJECT): a miss is counted but not notified.</param>
     internal static RedisEntry? LookupRead(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, LookupFlags flags = LookupFlags.None, bool notifyMiss = true)
     {
         var e = db.Find(key, flags);
-        if (e is null)
-        {
-            c.Server.Stats.KeyspaceMisses++;
-            if (notifyMiss) c.Server.Notifications.KeyMiss(db.Index, key);
-        }
-        else c.Server.Stats.KeyspaceHits++;
+        CountLookup(ref c, db, key, e is not null, notifyMiss);
         return e;
     }
 
     /// <summary><see cref="LookupRead"/> that leaves a compact key compact (<see cref="RedisDatabase.TryLookup"/>), for
     /// commands that only read the key's type, string value or TTL.</summary>
-    internal static bool LookupView(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out KeyView view, LookupFlags flags = LookupFlags.None)
+    internal static bool LookupView(ref CommandContext c, RedisDatabase db, scoped ReadOnlySpan<byte> key, out KeyView view, LookupFlags flags = LookupFlags.None)
     {
-        if (db.TryLookup(key, flags, out view))
+        bool found = db.TryLookup(key, flags, out view);
+        CountLookup(ref c, db, key, found);
+        return found;
+    }
+
+    /// <summary><see cref="LookupRead"/> for commands that read a collection (<see cref="RedisDatabase.FindObject"/>):
+    /// a compact key, always a string, is reported by <paramref name="compactString"/> and left compact.</summary>
+    internal static RedisEntry? LookupObject(ref CommandContext c, RedisDatabase db, ReadOnlySpan<byte> key, out bool compactString)
+    {
+        var e = db.FindObject(key, LookupFlags.None, out compactString);
+        CountLookup(ref c, db, key, e is not null || compactString);
+        return e;
+    }
+
+    /// <summary>A read lookup's keyspace hit or miss (and the miss notification), as Redis's lookupKeyRead counts.</summary>
+    private static void CountLookup(ref CommandContext c, RedisDatabase db, scoped ReadOnlySpan<byte> key, bool found, bool notifyMiss = true)
+    {
+        if (found)
         {
             c.Server.Stats.KeyspaceHits++;
-            return true;
+            return;
         }
         c.Server.Stats.KeyspaceMisses++;
-        c.Server.Notifications.KeyMiss(db.Index, key);
-        return false;
+        if (notifyMiss) c.Server.Notifications.KeyMiss(db.Index, key);
     }
 
     // ---------------------------------------------------------------- existence
@@ -450,6 +462,7 @@ public static class KeyCommands
 
         var db = c.Db;
         var found = s_scratch ??= [];
+        Span<byte> keyCopy = stackalloc byte[256];
         try
         {
             cursor = db.Scan(cursor, (int)Math.Min(count, int.MaxValue / 16), found);
@@ -462,8 +475,12 @@ public static class KeyCommands
                 if (typeArg != 0)
                 {
                     // Redis 7.0 looks the key up (counting a hit or a miss) and compares type names.
-                    var live = LookupRead(ref c, db, db.KeyAt(slot), LookupFlags.NoTouch);
-                    if (live is null) continue; // expired: reclaimed now
+                    // In place: SCAN TYPE must not turn the compact keys it walks into object keys. The name is
+                    // copied first: an expired key's block is freed by the lookup, before its miss is notified.
+                    var stored = db.KeyAt(slot);
+                    var key = stored.Length <= keyCopy.Length ? keyCopy[..stored.Length] : new byte[stored.Length];
+                    stored.CopyTo(key);
+                    if (!LookupView(ref c, db, key, out var live, LookupFlags.NoTouch)) continue; // expired: reclaimed now
                     if (!Ascii.EqualsIgnoreCase(c.Arg(typeArg), live.Type.NameUtf8())) continue;
                 }
                 else if (!db.Exists(db.KeyAt(slot))) continue; // expired: reclaimed now

@@ -158,13 +158,13 @@ public static class SetCommands
                 c.Reply.Error(Errors.NotPositive);
                 return;
             }
-            var found = db.Find(c.Arg(1));
-            if (found is null)
+            var found = db.FindObject(c.Arg(1), LookupFlags.None, out bool compactString);
+            if (found is null && !compactString)
             {
                 c.Reply.SetHeader(0);
                 return;
             }
-            if (found.Obj is not RedisSet popSet)
+            if (found?.Obj is not RedisSet popSet)
             {
                 c.Reply.Error(Errors.WrongType);
                 return;
@@ -283,14 +283,14 @@ public static class SetCommands
     private static void SMove(ref CommandContext c)
     {
         var db = c.Db;
-        var srcEntry = db.Find(c.Arg(1));
-        var dstEntry = db.Find(c.Arg(2));
-        if (srcEntry is null)
+        var srcEntry = db.FindObject(c.Arg(1), LookupFlags.None, out bool srcString);
+        var dstEntry = db.FindObject(c.Arg(2), LookupFlags.None, out bool dstString);
+        if (srcEntry is null && !srcString)
         {
             c.Reply.Integer(0);
             return;
         }
-        if (srcEntry.Obj is not RedisSet src || (dstEntry is not null && dstEntry.Obj is not RedisSet))
+        if (srcEntry?.Obj is not RedisSet src || dstString || (dstEntry is not null && dstEntry.Obj is not RedisSet))
         {
             c.Reply.Error(Errors.WrongType);
             return;

@@ -712,11 +712,12 @@ public static class SortedSetCommands
         int j = numKeysIndex + 1;
         for (int i = 0; i < n; i++, j++)
         {
-            var e = store ? db.Find(c.Arg(j)) : KeyCommands.LookupRead(ref c, db, c.Arg(j));
-            if (e is not null)
+            bool compactString;
+            var e = store ? db.FindObject(c.Arg(j), LookupFlags.None, out compactString) : KeyCommands.LookupObject(ref c, db, c.Arg(j), out compactString);
+            if (e is not null || compactString)
             {
-                if (e.Obj is RedisSortedSet z) inputs[i] = new Input(z, null);
-                else if (e.Obj is RedisSet s) inputs[i] = new Input(null, s);
+                if (e?.Obj is RedisSortedSet z) inputs[i] = new Input(z, null);
+                else if (e?.Obj is RedisSet s) inputs[i] = new Input(null, s);
                 else
                 {
                     c.Reply.Error(Errors.WrongType);
@@ -923,9 +924,9 @@ public static class SortedSetCommands
         int keyIndex = 0;
         for (int i = 0; i < keyCount; i++)
         {
-            e = db.Find(c.Arg(first + i));
-            if (e is null) continue;
-            if (e.Obj is not RedisSortedSet found)
+            e = db.FindObject(c.Arg(first + i), LookupFlags.None, out bool compactString);
+            if (e is null && !compactString) continue;
+            if (e?.Obj is not RedisSortedSet found)
             {
                 c.Reply.Error(Errors.WrongType);
                 return;
@@ -1040,9 +1041,9 @@ public static class SortedSetCommands
         var db = c.Db;
         for (int i = 0; i < keyCount; i++)
         {
-            var e = db.Find(c.Arg(first + i));
-            if (e is null) continue;
-            if (e.Obj is not RedisSortedSet z)
+            var e = db.FindObject(c.Arg(first + i), LookupFlags.None, out bool compactString);
+            if (e is null && !compactString) continue;
+            if (e?.Obj is not RedisSortedSet z)
             {
                 c.Reply.Error(Errors.WrongType);
                 return;

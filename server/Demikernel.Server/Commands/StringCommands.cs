@@ -170,32 +170,32 @@ public static class StringCommands
     {
         if (!ParseExtended(ref c, forSet: false, out var options, out int expireArg)) return;
         var db = c.Db;
-        var e = KeyCommands.LookupRead(ref c, db, c.Arg(1));
-        if (e is null)
+        // The TTL lives beside the key: a compact key stays compact.
+        if (!KeyCommands.LookupView(ref c, db, c.Arg(1), out var v))
         {
             c.Reply.Null();
             return;
         }
-        if (e.Type != RedisType.String)
+        if (v.Type != RedisType.String)
         {
             c.Reply.Error(Errors.WrongType);
             return;
         }
         long when = 0;
         if (expireArg > 0 && !TryGetExpireAt(ref c, expireArg, options, out when)) return;
-        c.Reply.Bulk(e.StringValue);
+        c.Reply.Bulk(v.StringValue);
         // Never propagated as is: DEL/UNLINK, PEXPIREAT <deadline> or PERSIST.
         if ((options & (Options.Exat | Options.Pxat)) != 0 && when <= c.Server.NowMs)
         {
-            db.Delete(e, lazy: c.Server.Config.LazyFreeLazyExpire);
+            db.Delete(v.Slot, lazy: c.Server.Config.LazyFreeLazyExpire);
             c.RewritePropagation().Arg(c.Server.Config.LazyFreeLazyExpire ? "UNLINK"u8 : "DEL"u8).Arg(c.Arg(1)).End();
         }
         else if (expireArg > 0)
         {
-            db.SetExpire(e, when);
+            db.SetExpire(v.Slot, when);
             c.RewritePropagation().Arg("PEXPIREAT"u8).Arg(c.Arg(1)).Arg(when).End();
         }
-        else if ((options & Options.Persist) != 0 && db.Persist(e))
+        else if ((options & Options.Persist) != 0 && db.Persist(v.Slot))
         {
             c.RewritePropagation().Arg("PERSIST"u8).Arg(c.Arg(1)).End();
         }
@@ -466,8 +466,8 @@ public static class StringCommands
         if (!LongDouble.TryParse(c.Arg(2), out var delta))
         {
             // Redis checks the key's type before parsing the increment.
-            var e = db.Find(c.Arg(1), LookupFlags.NoTouch);
-            c.Reply.Error(e is not null && e.Type != RedisType.String ? Errors.WrongType : Errors.NotFloat);
+            bool wrongType = db.TryLookup(c.Arg(1), LookupFlags.NoTouch, out var v) && v.Type != RedisType.String;
+            c.Reply.Error(wrongType ? Errors.WrongType : Errors.NotFloat);
             return;
         }
         switch (db.IncrementByFloat(c.Arg(1), delta, out var text))
@@ -488,9 +488,10 @@ public static class StringCommands
     private static void Lcs(ref CommandContext c)
     {
         var db = c.Db;
-        var ea = KeyCommands.LookupRead(ref c, db, c.Arg(1));
-        var eb = KeyCommands.LookupRead(ref c, db, c.Arg(2));
-        if ((ea is not null && ea.Type != RedisType.String) || (eb is not null && eb.Type != RedisType.String))
+        // Read in place: a lookup that expires the other key frees only that key's block, so both views stay valid.
+        bool hasA = KeyCommands.LookupView(ref c, db, c.Arg(1), out var va);
+        bool hasB = KeyCommands.LookupView(ref c, db, c.Arg(2), out var vb);
+        if ((hasA && va.Type != RedisType.String) || (hasB && vb.Type != RedisType.String))
         {
             c.Reply.Error(LcsNotStrings);
             return;
@@ -524,8 +525,8 @@ public static class StringCommands
             c.Reply.Error(LcsLenAndIdx);
             return;
         }
-        var a = ea is null ? ReadOnlySpan<byte>.Empty : ea.StringValue;
-        var b = eb is null ? ReadOnlySpan<byte>.Empty : eb.StringValue;
+        var a = hasA ? va.StringValue : ReadOnlySpan<byte>.Empty;
+        var b = hasB ? vb.StringValue : ReadOnlySpan<byte>.Empty;
         long cells = (long)(a.Length + 1) * (b.Length + 1);
         if (cells * sizeof(uint) > c.Server.Config.ProtoMaxBulkLen)
         {

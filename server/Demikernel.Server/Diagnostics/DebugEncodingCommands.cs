@@ -53,13 +53,13 @@ internal static class DebugEncodingCommands
     /// on stdout; "addr" is the element's offset in that listpack (there is no C pointer to show).</summary>
     private static void Listpack(ref CommandContext c)
     {
-        var e = c.Db.Find(c.Arg(2), LookupFlags.NoTouch);
-        if (e is null)
+        var e = c.Db.FindObject(c.Arg(2), LookupFlags.NoTouch, out bool compactString);
+        if (e is null && !compactString)
         {
             c.Reply.Error("ERR no such key");
             return;
         }
-        if (e.Encoding != "listpack")
+        if (e is null || e.Encoding != "listpack")
         {
             c.Reply.Error("ERR Not a listpack encoded object.");
             return;

@@ -210,7 +210,7 @@ public sealed class RedisDatabase
     /// view is valid until the database next changes; its slot while the key lives.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryLookup(ReadOnlySpan<byte> key, LookupFlags flags, out KeyView view)
+    public bool TryLookup(scoped ReadOnlySpan<byte> key, LookupFlags flags, out KeyView view)
     {
         int s = FindLive(key, HashOf(key));
         if (s < 0)
@@ -221,6 +221,26 @@ public sealed class RedisDatabase
         if ((flags & LookupFlags.NoTouch) == 0) Touch(s);
         view = _t.View(s);
         return true;
+    }
+
+    /// <summary>
+    /// <see cref="Find"/> for commands that need a collection (or fail with WRONGTYPE): the entry of an object key, or
+    /// null. A compact key, always a string, is reported by <paramref name="compactString"/> and left compact, so
+    /// answering WRONGTYPE for it costs no memory.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public RedisEntry? FindObject(ReadOnlySpan<byte> key, LookupFlags flags, out bool compactString)
+    {
+        int s = FindLive(key, HashOf(key));
+        if (s < 0)
+        {
+            compactString = false;
+            return null;
+        }
+        if ((flags & LookupFlags.NoTouch) == 0) Touch(s);
+        ref var k = ref _t.At(s);
+        compactString = !k.IsObject;
+        return k.IsObject ? _t.Objects[(int)k.Addr] : null;
     }
 
     public bool Exists(ReadOnlySpan<byte> key) => FindLive(key, HashOf(key)) >= 0;
