@@ -302,7 +302,7 @@ public sealed class CompactKeyspaceTests
     [InlineData("-WRONGTYPE", "XADD", "k", "*", "f", "v")]
     [InlineData("+Value at:", "DEBUG", "OBJECT", "k")]
     [InlineData("-ERR Not a listpack", "DEBUG", "LISTPACK", "k")]
-    [InlineData("-WRONGTYPE", "INCRBYFLOAT", "l", "x")]
+    [InlineData("-ERR value is not a valid float", "INCRBYFLOAT", "k", "x")]
     [InlineData(":4", "PFCOUNT", "h1", "h2")]
     [InlineData("+OK", "PFMERGE", "h3", "h1", "h2")]
     public void ReadsAndRefusalsOfACompactStringLeaveItCompact(string reply, params string[] command)
