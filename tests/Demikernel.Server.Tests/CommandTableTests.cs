@@ -11,6 +11,27 @@ namespace Demikernel.Server.Tests;
 /// </summary>
 public sealed class CommandTableTests
 {
+    [Fact]
+    public void EveryCommandIsFoundByItsRequestBytesInAnyCase()
+    {
+        using var h = new CommandHarness();
+        var table = h.Server.Commands;
+        Assert.True(table.Count > 200);
+        foreach (var spec in table.All)
+        {
+            string name = spec.Name;
+            string mixed = string.Concat(name.Select((c, i) => i % 2 == 0 ? char.ToLowerInvariant(c) : char.ToUpperInvariant(c)));
+            foreach (var form in new[] { name.ToUpperInvariant(), name.ToLowerInvariant(), mixed })
+            {
+                Assert.True(table.TryGet(Encoding.ASCII.GetBytes(form), out var found), form);
+                Assert.Same(spec, found);
+            }
+        }
+        foreach (var unknown in new[] { "", "GE", "GETT", "GET ", "G\u00c9T", "SET\0", "XYZZY" })
+            Assert.False(table.TryGet(Encoding.UTF8.GetBytes(unknown), out _), unknown);
+        Assert.StartsWith("-ERR unknown command 'gett'", h.Run("gett", "k"), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(3)]

@@ -328,7 +328,7 @@ public sealed class KeyCommandTests : IDisposable
         Assert.True(_h.Server.Commands.TryGet("GET", out var get));
         Assert.Equal(["readonly", "fast"], get.FlagNames());
         Assert.True(_h.Server.Commands.TryGet("OBJECT", out var obj));
-        Assert.Equal(5, obj.Subcommands.Count);
+        Assert.Equal(5, obj.Subcommands.Length);
         Assert.Equal("object|encoding", obj.Subcommands[0].WireName);
     }
 

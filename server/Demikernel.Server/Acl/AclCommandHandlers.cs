@@ -257,7 +257,7 @@ internal static class AclCommandHandlers
             c.Reply.Error($"ERR Command '{c.ArgString(3)}' not found");
             return;
         }
-        if (spec.Subcommands.Count > 0 && argc >= 2)
+        if (spec.Subcommands.Length > 0 && argc >= 2)
         {
             CommandSpec? sub = null;
             foreach (var s in spec.Subcommands)

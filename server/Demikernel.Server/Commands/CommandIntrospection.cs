@@ -104,7 +104,7 @@ internal static class CommandIntrospection
         if (table.TryGet(c.Arg(2), out var parent))
         {
             spec = parent;
-            if (parent.Subcommands.Count > 0 && c.Count >= 4)
+            if (parent.Subcommands.Length > 0 && c.Count >= 4)
             {
                 byte[] name = c.Arg(3).ToArray();
                 spec = parent.Subcommands.FirstOrDefault(s => Ascii.EqualsIgnoreCase(name, s.Name));
@@ -281,7 +281,7 @@ internal static class CommandIntrospection
     {
         int pairs = 1 + (spec.Summary is null ? 0 : 1) + (spec.Since is null ? 0 : 1) + (spec.Complexity is null ? 0 : 1)
             + (spec.DocFlags is null ? 0 : 1) + (spec.DeprecatedSince is null ? 0 : 1) + (spec.ReplacedBy is null ? 0 : 1)
-            + (spec.History is null ? 0 : 1) + (spec.Arguments is null ? 0 : 1) + (spec.Subcommands.Count == 0 ? 0 : 1);
+            + (spec.History is null ? 0 : 1) + (spec.Arguments is null ? 0 : 1) + (spec.Subcommands.Length == 0 ? 0 : 1);
         reply.MapHeader(pairs);
         if (spec.Summary is not null)
         {
@@ -332,7 +332,7 @@ internal static class CommandIntrospection
             reply.Bulk("arguments"u8);
             WriteArguments(reply, spec.Arguments);
         }
-        if (spec.Subcommands.Count > 0)
+        if (spec.Subcommands.Length > 0)
         {
             var subs = Sorted(spec.Subcommands).ToArray();
             reply.Bulk("subcommands"u8);

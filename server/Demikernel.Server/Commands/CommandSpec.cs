@@ -204,8 +204,10 @@ public sealed record CommandSpec
     public IReadOnlyList<(string Since, string Changes)>? History { get; init; }
     public IReadOnlyList<CommandArgument>? Arguments { get; init; }
 
-    /// <summary>Subcommands (CONFIG GET, CLIENT LIST, ...), looked up by the second argument.</summary>
-    public IReadOnlyList<CommandSpec> Subcommands { get; init; } = [];
+    /// <summary>Subcommands (CONFIG GET, CLIENT LIST, ...), looked up by the second argument. An array, not an
+    /// interface: the dispatcher reads its length for every command, and an array's IReadOnlyList.Count goes through
+    /// the runtime's interface stub resolver.</summary>
+    public CommandSpec[] Subcommands { get; init; } = [];
 
     /// <summary>Lower-case name as the wire shows it ("get", "config|get" for subcommands).</summary>
     public string WireName { get; init; } = "";

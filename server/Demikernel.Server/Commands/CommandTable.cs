@@ -13,12 +13,13 @@ namespace Demikernel.Server.Commands;
 public sealed class CommandTable
 {
     private readonly Dictionary<string, CommandSpec> _commands = new(AsciiIgnoreCaseComparer.Instance);
-    private readonly Dictionary<string, CommandSpec>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
 
-    public CommandTable()
-    {
-        _lookup = _commands.GetAlternateLookup<ReadOnlySpan<byte>>();
-    }
+    /// <summary>The request-bytes index: open addressing, linear probing, at most half full. A dictionary's alternate
+    /// lookup reaches its comparer (hash, then equality) through two interface calls on every command; this one is
+    /// probed with direct, inlined calls.</summary>
+    private WireName[] _byWire = new WireName[256];
+
+    private readonly record struct WireName(uint Hash, byte[] Name, CommandSpec Spec);
 
     public int Count => _commands.Count;
 
@@ -45,6 +46,15 @@ public sealed class CommandTable
         foreach (var s in named.Subcommands.Prepend(named))
             if (s.Arity == 0) throw new InvalidOperationException($"command {s.WireName} has no arity: redis-server has no such command, so its spec must give one");
         if (!_commands.TryAdd(spec.Name, named)) throw new InvalidOperationException($"command {spec.Name} registered twice");
+        if (_commands.Count * 2 > _byWire.Length)
+        {
+            var old = _byWire;
+            _byWire = new WireName[old.Length * 2];
+            foreach (var w in old)
+                if (w.Spec is not null) Index(w);
+        }
+        byte[] wireName = Encoding.ASCII.GetBytes(spec.Name);
+        Index(new WireName(WireHash(wireName), wireName, named));
         if (spec.Name == "PING") PingHandler = spec.Handler;
     }
 
@@ -61,7 +71,39 @@ public sealed class CommandTable
     /// <summary>PING's handler: MISCONF refuses PING too, as redis-server does.</summary>
     internal CommandHandler? PingHandler { get; set; }
 
-    public bool TryGet(ReadOnlySpan<byte> name, out CommandSpec spec) => _lookup.TryGetValue(name, out spec!);
+    public bool TryGet(ReadOnlySpan<byte> name, out CommandSpec spec) => (spec = Find(name)!) is not null;
+
+    /// <summary>The command named by <paramref name="name"/> (ASCII case-insensitive), or null.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private CommandSpec? Find(ReadOnlySpan<byte> name)
+    {
+        uint hash = WireHash(name);
+        var table = _byWire;
+        int mask = table.Length - 1;
+        for (int i = (int)hash & mask; ; i = (i + 1) & mask)
+        {
+            ref readonly var w = ref table[i];
+            if (w.Spec is null) return null;
+            if (w.Hash == hash && Ascii.EqualsIgnoreCase(name, w.Name)) return w.Spec;
+        }
+    }
+
+    private void Index(WireName w)
+    {
+        int mask = _byWire.Length - 1;
+        int i = (int)w.Hash & mask;
+        while (_byWire[i].Spec is not null) i = (i + 1) & mask;
+        _byWire[i] = w;
+    }
+
+    /// <summary>FNV-1a over the bytes with the ASCII case bit set: "get", "GET" and "Get" hash alike.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint WireHash(ReadOnlySpan<byte> name)
+    {
+        uint h = 2166136261;
+        foreach (byte b in name) h = (h ^ (uint)(b | 0x20)) * 16777619;
+        return h;
+    }
 
     public bool TryGet(string name, out CommandSpec spec) => _commands.TryGetValue(name, out spec!);
 
@@ -74,7 +116,7 @@ public sealed class CommandTable
         // Errors written to a client are counted (INFO errorstats); a script's redis.call()s answer the script, which
         // answers its caller: counted there.
         if (context.Reply.Errors is null && !client.IsScript) context.Reply.Errors = context.Server.Diagnostics.Errors;
-        if (!_lookup.TryGetValue(context.Arg(0), out var spec))
+        if (Find(context.Arg(0)) is not { } spec)
         {
             if (client.InMulti) client.MultiAborted = true;
             UnknownCommand(ref context);
@@ -100,7 +142,7 @@ public sealed class CommandTable
             context.Reply.Error($"ERR Can't execute '{spec.WireName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
             return;
         }
-        if (spec.Subcommands.Count > 0 && context.Count >= 2)
+        if (spec.Subcommands.Length > 0 && context.Count >= 2)
         {
             var sub = FindSubcommand(spec, context.Arg(1));
             if (sub is null)
@@ -343,8 +385,8 @@ public sealed class CommandTable
         text.AddRange(value);
     }
 
-    /// <summary>ASCII case-insensitive string keys that can also be probed with UTF-8 bytes.</summary>
-    private sealed class AsciiIgnoreCaseComparer : IEqualityComparer<string>, IAlternateEqualityComparer<ReadOnlySpan<byte>, string>
+    /// <summary>ASCII case-insensitive string keys.</summary>
+    private sealed class AsciiIgnoreCaseComparer : IEqualityComparer<string>
     {
         public static readonly AsciiIgnoreCaseComparer Instance = new();
 
@@ -356,16 +398,5 @@ public sealed class CommandTable
             foreach (char c in s) h = (h ^ (uint)(c | 0x20)) * 16777619;
             return (int)h;
         }
-
-        public bool Equals(ReadOnlySpan<byte> alternate, string other) => Ascii.EqualsIgnoreCase(alternate, other);
-
-        public int GetHashCode(ReadOnlySpan<byte> alternate)
-        {
-            uint h = 2166136261;
-            foreach (byte b in alternate) h = (h ^ (uint)(b | 0x20)) * 16777619;
-            return (int)h;
-        }
-
-        public string Create(ReadOnlySpan<byte> alternate) => Encoding.ASCII.GetString(alternate);
     }
 }

@@ -612,7 +612,7 @@ internal sealed unsafe class LuaEngine : IDisposable
                 args[i - 1] = LuaNative.Type(l, i) == LuaNative.TNumber ? number[..LuaReplies.FormatNumber(l, i, number)].ToArray() : LuaNative.ToSpan(l, i).ToArray();
             var server = engine._server;
             if (!server.Commands.TryGet(args[0], out var spec)) return 0;
-            if (spec.Subcommands.Count > 0 && argc >= 2)
+            if (spec.Subcommands.Length > 0 && argc >= 2)
             {
                 CommandSpec? sub = null;
                 foreach (var s in spec.Subcommands)

@@ -52,7 +52,7 @@ internal sealed class ScriptCall
         var frame = _frame.AsSpan(0, frameLength);
         var name = _args.Get(frame, 0);
         if (!_server.Commands.TryGet(name, out var spec)) return Fail(l, "Unknown Redis command called from script");
-        if (spec.Subcommands.Count > 0 && argc >= 2)
+        if (spec.Subcommands.Length > 0 && argc >= 2)
         {
             CommandSpec? sub = null;
             var subName = _args.Get(frame, 1);

@@ -62,6 +62,9 @@ public static class KeyEvents
     internal static int Count => Names.Length;
 }
 
+/// <summary><see cref="IKeyspaceObserver.KeyChanged"/> as a delegate: what the database calls on every change.</summary>
+public delegate void KeyChangedHandler(RedisDatabase db, ReadOnlySpan<byte> key, KeyChange change, KeyEvent evt, RedisType type);
+
 /// <summary>
 /// A subscriber of the keyspace's change hook (blocking, WATCH, the effects log; later client tracking, keyspace
 /// notifications, memory accounting). Called on the libOS thread right after the change, once per change, with no

@@ -165,8 +165,16 @@ public sealed class RedisDatabase
 
     private IKeyspaceObserver[] _observers = [];
 
+    /// <summary>The observers' KeyChanged, called for every write: a delegate call each, where the interface call
+    /// (one site, four observer types) went through the runtime's stub resolver, 3% of a pipelined SET's CPU.</summary>
+    private KeyChangedHandler[] _keyChanged = [];
+
     /// <summary>Adds a subscriber of the change hook (see the class remarks); they are called in the order added.</summary>
-    public void Subscribe(IKeyspaceObserver observer) => _observers = [.. _observers, observer];
+    public void Subscribe(IKeyspaceObserver observer)
+    {
+        _observers = [.. _observers, observer];
+        _keyChanged = [.. _keyChanged, observer.KeyChanged];
+    }
 
     /// <summary>The snapshot being taken, if any (see <see cref="ISnapshotObserver"/>).</summary>
     internal ISnapshotObserver? Snapshot { get; set; }
@@ -1097,7 +1105,7 @@ public sealed class RedisDatabase
         // An expiry is a change of the keyspace (WATCH sees it) but not a change made by the running command.
         Changes++;
         var key = KeyAt(s);
-        foreach (var observer in _observers) observer.KeyChanged(this, key, KeyChange.Expired, KeyEvent.Expired, type);
+        foreach (var keyChanged in _keyChanged) keyChanged(this, key, KeyChange.Expired, KeyEvent.Expired, type);
         if (LazyFree is { } lf) lf.Released(ObjectOfSlot(s), lf.LazyExpire);
         Release(s);
     }
@@ -1125,7 +1133,7 @@ public sealed class RedisDatabase
     {
         Changes++;
         if (Stats is { } stats) stats.Dirty++;
-        foreach (var observer in _observers) observer.KeyChanged(this, key, change, evt, type);
+        foreach (var keyChanged in _keyChanged) keyChanged(this, key, change, evt, type);
     }
 
     /// <summary>A new key holding an empty string, compact when the key and a value of
