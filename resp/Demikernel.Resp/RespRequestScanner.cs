@@ -17,6 +17,9 @@ public sealed class RespRequestScanner
     private const int UnauthenticatedMaxArgs = 10;
     private const int UnauthenticatedMaxBulk = 16384;
 
+    /// <summary>Bytes a terminator search looks at one by one before it hands the rest to the vectorized search.</summary>
+    private const int ShortLine = 8;
+
     private RespLimits _limits;
     private Mode _mode;
     private int _position;    // start of the next unparsed header line or bulk payload
@@ -242,16 +245,34 @@ public sealed class RespRequestScanner
     /// </summary>
     private int FindTerminator(ReadOnlySpan<byte> buffer, byte terminator)
     {
-        ReadOnlySpan<byte> unsearched = buffer[_searchFrom..];
+        // Header lines are a few bytes ("*3", "$16"): a short scalar look first ends most searches without the call
+        // and set-up of the vectorized one (5-7% of a pipelined SET's CPU when every line went through it).
+        int from = _searchFrom;
+        int shortEnd = Math.Min(buffer.Length, from + ShortLine);
+        for (int i = from; i < shortEnd; i++)
+        {
+            byte b = buffer[i];
+            if (b != terminator && b != 0) continue;
+            SearchedBytes += i - from + 1;
+            if (b == 0)
+            {
+                _searchFrom = i; // stuck on the NUL: found again at once on every later call
+                return -1;
+            }
+
+            return i;
+        }
+
+        ReadOnlySpan<byte> unsearched = buffer[shortEnd..];
         int index = unsearched.IndexOfAny(terminator, (byte)0);
-        SearchedBytes += index < 0 ? unsearched.Length : index + 1;
+        SearchedBytes += shortEnd - from + (index < 0 ? unsearched.Length : index + 1);
         if (index < 0)
         {
             _searchFrom = buffer.Length;
             return -1;
         }
 
-        index += _searchFrom;
+        index += shortEnd;
         if (buffer[index] == 0)
         {
             _searchFrom = index; // stuck on the NUL: found again at once on every later call

@@ -140,6 +140,9 @@ public class RequestScannerTests
         Check(Fragmenter.Bytes("*\0\r\n"), SmallLimits, "…");
         Check(Fragmenter.Bytes("*1\r\n$\0\r\n"), SmallLimits, "…");
         Check(Fragmenter.Bytes("*1\r\n$3\r\na\0c\r\n"), SmallLimits, "[a\0c]");
+        // past the first 8 bytes of a line, where the search goes vectorized
+        Check(Fragmenter.Bytes("ECHO abcdefghij\0 c\r\nPING\r\n"), SmallLimits, "…");
+        Check(Fragmenter.Bytes("*1\r\n$1234567890\0\r\n"), SmallLimits, "…");
     }
 
     // tests/unit/protocol.tcl "Protocol desync regression test": the connection ends in a protocol error.
