@@ -157,7 +157,7 @@ public sealed class AclFileTests : IDisposable
         }
         finally
         {
-            ExternalProcess.Stop(process, TimeSpan.FromSeconds(5));
+            ProcessStop.Stop(process, TimeSpan.FromSeconds(5));
         }
     }
 }

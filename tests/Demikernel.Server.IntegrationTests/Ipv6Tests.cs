@@ -304,7 +304,7 @@ internal sealed class RedisServerProcess : IDisposable
 
     public void Dispose()
     {
-        ExternalProcess.Stop(_process, TimeSpan.FromSeconds(10));
+        ProcessStop.Stop(_process, TimeSpan.FromSeconds(10));
         _process.Dispose();
     }
 }

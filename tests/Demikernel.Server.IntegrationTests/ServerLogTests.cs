@@ -311,7 +311,7 @@ internal sealed partial class ServerProcess : IDisposable
 
     public void Dispose()
     {
-        ExternalProcess.Stop(_process, TimeSpan.FromSeconds(10));
+        ProcessStop.Stop(_process, TimeSpan.FromSeconds(10));
         _process.Dispose();
         _stdout.Dispose();
     }

@@ -191,14 +191,7 @@ public sealed class ReferenceRedis : IDisposable
     public void Dispose()
     {
         _client.Dispose();
-        try
-        {
-            _process.Kill(entireProcessTree: true); // a forked child (BGSAVE) would hold the output pipe open
-            if (_process.WaitForExit(5000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
-        }
-        catch (InvalidOperationException)
-        {
-        }
+        ProcessStop.Stop(_process, TimeSpan.FromSeconds(5));
         _process.Dispose();
     }
 }

@@ -73,18 +73,7 @@ public static class Tool
         return r;
     }
 
-    public static void Kill(Process process)
-    {
-        try
-        {
-            process.Kill(entireProcessTree: true);
-            if (process.WaitForExit(5000)) process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
-        }
-        catch (InvalidOperationException)
-        {
-            // already gone
-        }
-    }
+    public static void Kill(Process process) => ProcessStop.Stop(process, TimeSpan.FromSeconds(5));
 
     private static string Drain(Task<string> output) => output.Wait(TimeSpan.FromSeconds(2)) ? output.Result : "(unavailable)";
 }

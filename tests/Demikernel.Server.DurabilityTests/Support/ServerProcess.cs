@@ -272,14 +272,7 @@ public sealed class ServerProcess : IDisposable
 
     public void Dispose()
     {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            if (_process.WaitForExit(10_000)) _process.WaitForExit(); // and its output readers: Dispose while they flush crashes the test host
-        }
-        catch (InvalidOperationException)
-        {
-        }
+        ProcessStop.Stop(_process, TimeSpan.FromSeconds(10));
         _process.Dispose();
     }
 }

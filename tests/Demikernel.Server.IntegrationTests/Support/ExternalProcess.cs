@@ -15,24 +15,6 @@ public sealed record ProcessResult(string FileName, IReadOnlyList<string> Argume
 /// <summary>Runs an external program with a hard time limit; on time-out the whole process tree is killed and the test fails.</summary>
 public static class ExternalProcess
 {
-    /// <summary>
-    /// Ends a process started with redirected output: kills its whole tree (a forked child would hold the output pipe
-    /// open), waits up to <paramref name="timeout"/>, then lets its output readers finish, as disposing the process
-    /// while they flush crashes the test host. A process that exits in between is fine. The caller disposes it.
-    /// </summary>
-    public static void Stop(Process process, TimeSpan timeout)
-    {
-        try
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            if (process.WaitForExit(timeout)) process.WaitForExit();
-        }
-        catch (InvalidOperationException)
-        {
-            // exited in between
-        }
-    }
-
     public static async Task<ProcessResult> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout, string? stdin = null)
     {
         if (!File.Exists(fileName))
