@@ -259,9 +259,7 @@ internal static class AclCommandHandlers
         }
         if (spec.Subcommands.Length > 0 && argc >= 2)
         {
-            CommandSpec? sub = null;
-            foreach (var s in spec.Subcommands)
-                if (Ascii.EqualsIgnoreCase(c.Arg(4), s.Name)) sub = s;
+            var sub = spec.Subcommand(c.Arg(4));
             if (sub is null)
             {
                 c.Reply.Error($"ERR Command '{c.ArgString(3)}' not found");

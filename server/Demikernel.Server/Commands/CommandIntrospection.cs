@@ -104,11 +104,7 @@ internal static class CommandIntrospection
         if (table.TryGet(c.Arg(2), out var parent))
         {
             spec = parent;
-            if (parent.Subcommands.Length > 0 && c.Count >= 4)
-            {
-                byte[] name = c.Arg(3).ToArray();
-                spec = parent.Subcommands.FirstOrDefault(s => Ascii.EqualsIgnoreCase(name, s.Name));
-            }
+            if (parent.Subcommands.Length > 0 && c.Count >= 4) spec = parent.Subcommand(c.Arg(3));
         }
         if (spec is null)
         {

@@ -223,6 +223,14 @@ public sealed record CommandSpec
 
     public bool ArityOk(int argc) => Arity >= 0 ? argc == Arity : argc >= -Arity;
 
+    /// <summary>The subcommand named <paramref name="name"/> (ASCII case-insensitive), or null.</summary>
+    public CommandSpec? Subcommand(ReadOnlySpan<byte> name)
+    {
+        foreach (var sub in Subcommands)
+            if (System.Text.Ascii.EqualsIgnoreCase(name, sub.Name)) return sub;
+        return null;
+    }
+
     /// <summary>The flag names COMMAND INFO shows, in its order.</summary>
     public IEnumerable<string> FlagNames()
     {

@@ -144,7 +144,7 @@ public sealed class CommandTable
         }
         if (spec.Subcommands.Length > 0 && context.Count >= 2)
         {
-            var sub = FindSubcommand(spec, context.Arg(1));
+            var sub = spec.Subcommand(context.Arg(1));
             if (sub is null)
             {
                 if (client.InMulti) client.MultiAborted = true;
@@ -333,13 +333,6 @@ public sealed class CommandTable
     /// <summary>This call's flags (getCommandFlags): a script's declared flags for EVAL and FCALL.</summary>
     private static CommandFlags FlagsOf(ref CommandContext context, CommandSpec spec) =>
         spec.FlagsFor is { } resolve ? resolve(ref context, spec.Flags) : spec.Flags;
-
-    private static CommandSpec? FindSubcommand(CommandSpec parent, ReadOnlySpan<byte> name)
-    {
-        foreach (var sub in parent.Subcommands)
-            if (Ascii.EqualsIgnoreCase(name, sub.Name)) return sub;
-        return null;
-    }
 
     /// <summary>
     /// redis-server's "unknown command '%.128s', with args beginning with: " followed by each argument as

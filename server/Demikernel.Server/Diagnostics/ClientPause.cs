@@ -104,9 +104,7 @@ internal sealed class ClientPause
             scanner.Reset();
             if (scanner.TryScan(frame, args, out _, out _) != Resp.RespScanStatus.Complete || args.Count == 0) continue;
             if (!_server.Commands.TryGet(args.Get(frame, 0), out var queued)) continue;
-            if (queued.Subcommands.Length > 0 && args.Count > 1)
-                foreach (var sub in queued.Subcommands)
-                    if (System.Text.Ascii.EqualsIgnoreCase(args.Get(frame, 1), sub.Name)) queued = sub;
+            if (queued.Subcommands.Length > 0 && args.Count > 1) queued = queued.Subcommand(args.Get(frame, 1)) ?? queued;
             if ((queued.Flags & WriteFlags) != 0) return true;
         }
         return false;

@@ -614,9 +614,7 @@ internal sealed unsafe class LuaEngine : IDisposable
             if (!server.Commands.TryGet(args[0], out var spec)) return 0;
             if (spec.Subcommands.Length > 0 && argc >= 2)
             {
-                CommandSpec? sub = null;
-                foreach (var s in spec.Subcommands)
-                    if (System.Text.Ascii.EqualsIgnoreCase(args[1], s.Name)) sub = s;
+                var sub = spec.Subcommand(args[1]);
                 if (sub is null) return 0;
                 spec = sub;
             }

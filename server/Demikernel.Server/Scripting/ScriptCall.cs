@@ -54,10 +54,7 @@ internal sealed class ScriptCall
         if (!_server.Commands.TryGet(name, out var spec)) return Fail(l, "Unknown Redis command called from script");
         if (spec.Subcommands.Length > 0 && argc >= 2)
         {
-            CommandSpec? sub = null;
-            var subName = _args.Get(frame, 1);
-            foreach (var s in spec.Subcommands)
-                if (System.Text.Ascii.EqualsIgnoreCase(subName, s.Name)) { sub = s; break; }
+            var sub = spec.Subcommand(_args.Get(frame, 1));
             if (sub is null) return Fail(l, "Unknown Redis command called from script");
             spec = sub;
         }
