@@ -36,14 +36,17 @@ public sealed class SentinelTests(ITestOutputHelper output)
     }
 
     /// <summary>redis-sentinel on a free port monitoring <see cref="Service"/> at <paramref name="masterPort"/> with
-    /// quorum 1, down-after-milliseconds 1000 and failover-timeout 3000, so a failover takes seconds. TILT (entered
+    /// quorum 1, down-after-milliseconds 2000 and failover-timeout 3000, so a failover takes seconds. TILT (entered
     /// when Sentinel's timer runs more than 2 s late, which a loaded test machine can cause) is made unlikely with
     /// SENTINEL DEBUG tilt-trigger; publish-period 500 ms and info-period 1 s make the old master's conversion to a
-    /// replica come about 2 s after it reports itself as a master instead of 10 to 20 s. ping-period 100 ms: Sentinel
-    /// reconnects a closed link at most once per ping period, and a failover's +switch-master closes the links to the
-    /// promoted replica and starts the down-after clock at once; with the default 1 s period (equal to down-after) the
-    /// reconnection's first PONG could come just after that clock ran out, and Sentinel declared the new master down
-    /// and failed it over again (one CI run in many).</summary>
+    /// replica come about 2 s after it reports itself as a master instead of 10 to 20 s.
+    /// The ping period stays Sentinel's 1 s, below down-after, as in any real deployment. Sentinel reconnects a closed
+    /// link at most once per ping period, and a failover's +switch-master closes the links to the promoted replica and
+    /// starts the down-after clock at once: with down-after equal to the ping period (1000, as before) the first PONG
+    /// could come just after that clock ran out, and Sentinel failed the new master over again. A shorter ping period
+    /// does not help: during a failover a replica qualifies only if its last INFO (sent every second) is younger than
+    /// 5 ping periods, so at 100 ms Sentinel skipped replicas at random and could promote redis-server instead of ours
+    /// (each seen in one CI run).</summary>
     private static ServerProcess StartSentinel(TempDir dir, int masterPort, string? authPass = null)
     {
         int port = ServerProcess.FreePort();
@@ -53,7 +56,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
             bind 127.0.0.1
             dir {dir.Path}
             sentinel monitor {Service} 127.0.0.1 {masterPort} 1
-            sentinel down-after-milliseconds {Service} 1000
+            sentinel down-after-milliseconds {Service} 2000
             sentinel failover-timeout {Service} 3000
             sentinel parallel-syncs {Service} 1
             {(authPass is null ? "" : $"sentinel auth-pass {Service} {authPass}")}
@@ -61,7 +64,7 @@ public sealed class SentinelTests(ITestOutputHelper output)
             """);
         var sentinel = ServerProcess.StartSentinel(conf, port);
         using var c = sentinel.Connect();
-        c.Ok("SENTINEL", "DEBUG", "tilt-trigger", "30000", "publish-period", "500", "info-period", "1000", "ping-period", "100");
+        c.Ok("SENTINEL", "DEBUG", "tilt-trigger", "30000", "publish-period", "500", "info-period", "1000");
         return sentinel;
     }
 
