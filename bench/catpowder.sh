@@ -27,7 +27,7 @@
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
 #   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
-# depth; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
+# depth; PLACEMENT=split as above; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -67,6 +67,19 @@ ip netns exec $A sh -c "echo 1 > /proc/sys/net/ipv6/conf/$A/disable_ipv6"
 ip -n $A link set $A up
 ip -n $B addr add 10.77.0.1/24 dev $B; ip -n $B link set $B up
 ip netns exec $B ethtool -K $B tx off >/dev/null
+# PLACEMENT=split: each side's kernel receive on its own side's core, as on two machines (veth otherwise runs the
+# receiver's NAPI/backlog on the sender's core: redis-benchmark's TCP receive on core 0, the server's on core 1).
+# GRO on and threaded NAPI on both veths, vethA's NAPI thread pinned to core 0, vethB's to core 1; "core 0" is then the
+# server machine's CPU. Applies to the CPU part only.
+if [ "${PLACEMENT:-shared}" = split ]; then
+  for d in $A $B; do ip netns exec $d ethtool -K $d gro on >/dev/null; ip netns exec $d sh -c "echo 1 > /sys/class/net/$d/threaded"; done
+fi
+pin_napi() {
+  [ "${PLACEMENT:-shared}" = split ] || return 0
+  local t
+  for t in $(pgrep "^napi/$A-"); do taskset -pc 0 "$t" >/dev/null; done
+  for t in $(pgrep "^napi/$B-"); do taskset -pc 1 "$t" >/dev/null; done
+}
 mac=$(ip -n $A -o link show $A | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
 for m in af_packet af_xdp; do
   printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $A $m >"$work/$m.yaml"
@@ -95,6 +108,7 @@ round() { # label pipeline
   pids=($!)
   for _ in $(seq 150); do ip netns exec $B redis-cli -h 10.77.0.2 ping >/dev/null 2>&1 && break; sleep 0.2; done
   local pid; pid=$(server_pid "$libos")
+  pin_napi
   # the keys GET reads, and the JIT's tiers settled on both commands
   ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t set,get -n 200000 -r 10000 -c 50 -P 16 -q >/dev/null 2>&1
   for t in set get; do
@@ -144,6 +158,9 @@ fi
 
 # ---------------------------------------------------------------- GET round trip, our stack on both ends
 [[ " $parts " == *" rtt "* ]] || exit 0
+if [ "${PLACEMENT:-shared}" = split ]; then # the round trip keeps veth's default receive path
+  for d in $A $B; do ip netns exec $d sh -c "echo 0 > /sys/class/net/$d/threaded"; ip netns exec $d ethtool -K $d gro off >/dev/null; done
+fi
 ip -n $B addr flush dev $B
 ip netns exec $B sh -c "echo 1 > /proc/sys/net/ipv6/conf/$B/disable_ipv6"
 macB=$(ip -n $B -o link show $B | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
