@@ -27,7 +27,8 @@
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
 #   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
-# depth; PLACEMENT=split as above; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the libOS default)
+# depth; PLACEMENT=split, see below; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the
+# libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -42,6 +43,8 @@ rtt_libs=${RTT_BENCH:-catnap af_packet af_xdp catnip-xdp}
 rtt_seconds=${RTT_SECONDS:-3}
 rtt_warmup=${WARMUP:-4}
 spin=${SPIN_US:-200}
+placement=${PLACEMENT:-shared}
+[[ $placement == shared || $placement == split ]] || { echo "PLACEMENT must be shared or split, not '$placement'"; exit 1; }
 pkg-config --exists libdpdk || { libs=${libs/catnip-xdp/}; rtt_libs=${rtt_libs/catnip-xdp/}; }
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
 dotnet build -c Release bench/Demikernel.LoadGen -nologo -v q -clp:ErrorsOnly >/dev/null
@@ -71,11 +74,20 @@ ip netns exec $B ethtool -K $B tx off >/dev/null
 # receiver's NAPI/backlog on the sender's core: redis-benchmark's TCP receive on core 0, the server's on core 1).
 # GRO on and threaded NAPI on both veths, vethA's NAPI thread pinned to core 0, vethB's to core 1; "core 0" is then the
 # server machine's CPU. Applies to the CPU part only.
-if [ "${PLACEMENT:-shared}" = split ]; then
-  for d in $A $B; do ip netns exec $d ethtool -K $d gro on >/dev/null; ip netns exec $d sh -c "echo 1 > /sys/class/net/$d/threaded"; done
-fi
+napi_threads() { # on|off: GRO and threaded NAPI on both veths, or veth's default receive path
+  # GRO gives a veth its NAPI, and the threaded switch needs one: on sets GRO first, off unthreads first
+  local d
+  for d in $A $B; do
+    if [ "$1" = on ]; then
+      ip netns exec $d ethtool -K $d gro on >/dev/null; ip netns exec $d sh -c "echo 1 > /sys/class/net/$d/threaded"
+    else
+      ip netns exec $d sh -c "echo 0 > /sys/class/net/$d/threaded"; ip netns exec $d ethtool -K $d gro off >/dev/null
+    fi
+  done
+}
+[ "$placement" = split ] && napi_threads on
 pin_napi() {
-  [ "${PLACEMENT:-shared}" = split ] || return 0
+  [ "$placement" = split ] || return 0
   local t
   for t in $(pgrep "^napi/$A-"); do taskset -pc 0 "$t" >/dev/null; done
   for t in $(pgrep "^napi/$B-"); do taskset -pc 1 "$t" >/dev/null; done
@@ -158,9 +170,7 @@ fi
 
 # ---------------------------------------------------------------- GET round trip, our stack on both ends
 [[ " $parts " == *" rtt "* ]] || exit 0
-if [ "${PLACEMENT:-shared}" = split ]; then # the round trip keeps veth's default receive path
-  for d in $A $B; do ip netns exec $d sh -c "echo 0 > /sys/class/net/$d/threaded"; ip netns exec $d ethtool -K $d gro off >/dev/null; done
-fi
+[ "$placement" = split ] && napi_threads off # the round trip keeps veth's default receive path
 ip -n $B addr flush dev $B
 ip netns exec $B sh -c "echo 1 > /proc/sys/net/ipv6/conf/$B/disable_ipv6"
 macB=$(ip -n $B -o link show $B | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
