@@ -6,8 +6,12 @@
 # SECONDS (3) measured 1 s into a redis-benchmark run that outlasts it, requests counted by INFO's
 # total_commands_processed; utime+stime of the server process per request, and core 0's busy time per request
 # (user+nice+system+irq+softirq of /proc/stat's cpu0: the server's share of the kernel's work wherever Linux accounts
-# it; only meaningful on an otherwise idle machine). Over a veth, each side's transmit runs the other side's kernel
-# receive on the sender's core, so Linux's TCP receive for redis-benchmark is in the server's figures for every libOS.
+# it; only meaningful on an otherwise idle machine). Each side's kernel receive runs on its own side's core, as on two
+# machines (PLACEMENT=split, the default, below); PLACEMENT=shared leaves veth's default, where each side's transmit runs
+# the other side's kernel receive on the sender's core, so Linux's TCP receive for redis-benchmark is in the server's
+# figures for every libOS (the placement of the passes in bench/README.md before the sixth). Without spinning
+# (SPIN_US=0) the figures are CPU per request; a spinning server's core is busy whatever the load, and its figures
+# are 1/throughput once redis-benchmark's core is the limit.
 # ROUNDS alternating rounds; each round runs every libOS once per pipeline depth:
 #   catnap      our server on kernel TCP (the address on vethA)
 #   af_packet   our server on catpowder, raw_socket.mode af_packet (PACKET_MMAP rings)
@@ -27,8 +31,8 @@
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
 #   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
-# depth; PLACEMENT=split, see below; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default 200, the
-# libOS default)
+# depth; PLACEMENT=shared|split, see below; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default
+# 200, the libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -43,7 +47,7 @@ rtt_libs=${RTT_BENCH:-catnap af_packet af_xdp catnip-xdp}
 rtt_seconds=${RTT_SECONDS:-3}
 rtt_warmup=${WARMUP:-4}
 spin=${SPIN_US:-200}
-placement=${PLACEMENT:-shared}
+placement=${PLACEMENT:-split}
 [[ $placement == shared || $placement == split ]] || { echo "PLACEMENT must be shared or split, not '$placement'"; exit 1; }
 pkg-config --exists libdpdk || { libs=${libs/catnip-xdp/}; rtt_libs=${rtt_libs/catnip-xdp/}; }
 dotnet build -c Release server/Demikernel.Server -nologo -v q -clp:ErrorsOnly >/dev/null
@@ -70,8 +74,9 @@ ip netns exec $A sh -c "echo 1 > /proc/sys/net/ipv6/conf/$A/disable_ipv6"
 ip -n $A link set $A up
 ip -n $B addr add 10.77.0.1/24 dev $B; ip -n $B link set $B up
 ip netns exec $B ethtool -K $B tx off >/dev/null
-# PLACEMENT=split: each side's kernel receive on its own side's core, as on two machines (veth otherwise runs the
-# receiver's NAPI/backlog on the sender's core: redis-benchmark's TCP receive on core 0, the server's on core 1).
+# PLACEMENT=split (the default): each side's kernel receive on its own side's core, as on two machines (veth
+# otherwise runs the receiver's NAPI/backlog on the sender's core: redis-benchmark's TCP receive on core 0, the
+# server's on core 1).
 # GRO on and threaded NAPI on both veths, vethA's NAPI thread pinned to core 0, vethB's to core 1; "core 0" is then the
 # server machine's CPU. And TSO off on vethA, as vethB's checksum offload already is: veth hands a frame to the peer's
 # NAPI only if the sender has no TSO or the frame is a plain socket's (destructor sock_wfree); the server's frames,
