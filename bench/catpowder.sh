@@ -10,8 +10,8 @@
 # machines (PLACEMENT=split, the default, below); PLACEMENT=shared leaves veth's default, where each side's transmit runs
 # the other side's kernel receive on the sender's core, so Linux's TCP receive for redis-benchmark is in the server's
 # figures for every libOS (the placement of the passes in bench/README.md before the sixth). Without spinning
-# (SPIN_US=0) the figures are CPU per request; a spinning server's core is busy whatever the load, and its figures
-# are 1/throughput once redis-benchmark's core is the limit.
+# (SPIN_US, default 0) the figures are CPU per request; a spinning server's core is busy whatever the load, and its
+# figures are 1/throughput once redis-benchmark's core is the limit.
 # ROUNDS alternating rounds; each round runs every libOS once per pipeline depth:
 #   catnap      our server on kernel TCP (the address on vethA)
 #   af_packet   our server on catpowder, raw_socket.mode af_packet (PACKET_MMAP rings)
@@ -31,8 +31,8 @@
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
 #   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
-# depth; PLACEMENT=shared|split, see below; SPIN_US=0 sets every libOS's spin_budget_us, catnap's included: default
-# 200, the libOS default)
+# depth; PLACEMENT=shared|split, see below; SPIN_US sets every server's spin_budget_us in the CPU part, catnap's
+# included: default 0, a blocking server; RTT_SPIN_US both ends' in the round trip: default 200, the libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -46,7 +46,8 @@ parts=${PARTS:-cpu rtt}
 rtt_libs=${RTT_BENCH:-catnap af_packet af_xdp catnip-xdp}
 rtt_seconds=${RTT_SECONDS:-3}
 rtt_warmup=${WARMUP:-4}
-spin=${SPIN_US:-200}
+spin=${SPIN_US:-0}
+rtt_spin=${RTT_SPIN_US:-200}
 placement=${PLACEMENT:-split}
 [[ $placement == shared || $placement == split ]] || { echo "PLACEMENT must be shared or split, not '$placement'"; exit 1; }
 pkg-config --exists libdpdk || { libs=${libs/catnip-xdp/}; rtt_libs=${rtt_libs/catnip-xdp/}; }
@@ -102,14 +103,18 @@ pin_napi() {
   for t in $(pgrep "^napi/$B-"); do taskset -pc 1 "$t" >/dev/null; done
 }
 mac=$(ip -n $A -o link show $A | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
-for m in af_packet af_xdp; do
-  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $A $m >"$work/$m.yaml"
-done
-cp "$work/af_xdp.yaml" "$work/af_xdp-generic.yaml"; echo "  xdp_attach: generic" >>"$work/af_xdp-generic.yaml"
-cp "$work/af_xdp.yaml" "$work/af_xdp-copyrx.yaml"; echo "  rx_zero_copy: false" >>"$work/af_xdp-copyrx.yaml"
-printf 'demikernel:\n  spin_budget_us: %s\n' $spin >"$work/catnap.yaml"
-printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
-  "$mac" $spin $A >"$work/catnip-xdp.yaml"
+server_configs() { # spin_budget_us: the server's config for every label
+  local m
+  for m in af_packet af_xdp; do
+    printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $1 $A $m >"$work/$m.yaml"
+  done
+  cp "$work/af_xdp.yaml" "$work/af_xdp-generic.yaml"; echo "  xdp_attach: generic" >>"$work/af_xdp-generic.yaml"
+  cp "$work/af_xdp.yaml" "$work/af_xdp-copyrx.yaml"; echo "  rx_zero_copy: false" >>"$work/af_xdp-copyrx.yaml"
+  printf 'demikernel:\n  spin_budget_us: %s\n' $1 >"$work/catnap.yaml"
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
+    "$mac" $1 $A >"$work/catnip-xdp.yaml"
+}
+server_configs $spin
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
 sys_ticks() { awk '{print $15}' /proc/$1/stat; }
@@ -183,9 +188,10 @@ fi
 [ "$placement" = split ] && napi_threads off # the round trip keeps veth's default receive path
 ip -n $B addr flush dev $B
 ip netns exec $B sh -c "echo 1 > /proc/sys/net/ipv6/conf/$B/disable_ipv6"
+server_configs $rtt_spin
 macB=$(ip -n $B -o link show $B | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
 for m in af_packet af_xdp; do
-  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.1\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $spin $B $m >"$work/$m-client.yaml"
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.1\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $rtt_spin $B $m >"$work/$m-client.yaml"
 done
 cp "$work/af_xdp-client.yaml" "$work/af_xdp-copyrx-client.yaml"; echo "  rx_zero_copy: false" >>"$work/af_xdp-copyrx-client.yaml"
 sed -e "s/10.77.0.2/10.77.0.1/" -e "s/$mac/$macB/" -e "s/iface=$A/iface=$B/" "$work/catnip-xdp.yaml" >"$work/catnip-xdp-client.yaml"
@@ -221,7 +227,7 @@ for r in $(seq "$rounds"); do
 done | tee "$work/rtt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "GET round trip over the veth, our load generator on the same libOS at the other end, median of $rounds rounds:"
+echo "GET round trip over the veth, our load generator on the same libOS at the other end (spin_budget_us $rtt_spin), median of $rounds rounds:"
 for l in $rtt_libs; do
   grep -E "^$l requests=" "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
     awk -v l=$l '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); printf "  %-10s p50 %6.1f us   p99 %8.1f us   %8s GET/s\n", l, p50[m], p99[m], t[m]}'
