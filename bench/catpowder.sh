@@ -95,9 +95,10 @@ napi_threads() { # on|off: GRO, threaded NAPI (and vethA's TSO off) on both veth
   done
   if [ "$1" = on ]; then ip netns exec $A ethtool -K $A tso off >/dev/null; else ip netns exec $A ethtool -K $A tso on >/dev/null; fi
 }
-[ "$placement" = split ] && napi_threads on
+split_cpu=false # the split placement is on while the CPU part runs
+if [ "$placement" = split ] && [[ " $parts " == *" cpu "* ]]; then split_cpu=true; napi_threads on; fi
 pin_napi() {
-  [ "$placement" = split ] || return 0
+  $split_cpu || return 0
   local t
   for t in $(pgrep "^napi/$A-"); do taskset -pc 0 "$t" >/dev/null; done
   for t in $(pgrep "^napi/$B-"); do taskset -pc 1 "$t" >/dev/null; done
@@ -185,7 +186,7 @@ fi
 
 # ---------------------------------------------------------------- GET round trip, our stack on both ends
 [[ " $parts " == *" rtt "* ]] || exit 0
-[ "$placement" = split ] && napi_threads off # the round trip keeps veth's default receive path
+if $split_cpu; then napi_threads off; fi # the round trip keeps veth's default receive path
 ip -n $B addr flush dev $B
 ip netns exec $B sh -c "echo 1 > /proc/sys/net/ipv6/conf/$B/disable_ipv6"
 server_configs $rtt_spin
