@@ -44,8 +44,10 @@ public sealed class EffectsAllocationTests : IDisposable
         long with = Measure(command, consumer);
         Assert.True(consumer.Units >= 10_000, "every write must reach the consumer");
         Assert.True(consumer.Bytes > 0);
-        // The store may allocate for what it keeps (a list element); propagation adds nothing to that.
-        Assert.True(with <= without, $"10,000 x {command[0]}: {with} bytes allocated with a consumer, {without} without");
+        // The store may allocate for what it keeps (a list element); propagation adds nothing to that. The margin is
+        // under one byte a write: what the store keeps varies by a few hundred bytes between tries (a fresh-clone CI
+        // run once measured 585,912 against 585,008 for LPUSH), while one object per write would be 240,000 or more.
+        Assert.True(with < without + 10_000, $"10,000 x {command[0]}: {with} bytes allocated with a consumer, {without} without");
         if (allocationFree) Assert.Equal(0, with);
     }
 
