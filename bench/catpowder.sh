@@ -86,14 +86,17 @@ ip netns exec $B ethtool -K $B tx off >/dev/null
 napi_threads() { # on|off: GRO, threaded NAPI (and vethA's TSO off) on both veths, or veth's default receive path
   # GRO gives a veth its NAPI, and the threaded switch needs one: on sets GRO first, off unthreads first
   local d
-  for d in $A $B; do
-    if [ "$1" = on ]; then
+  if [ "$1" = on ]; then
+    for d in $A $B; do
       ip netns exec $d ethtool -K $d gro on >/dev/null; ip netns exec $d sh -c "echo 1 > /sys/class/net/$d/threaded"
-    else
+    done
+    ip netns exec $A ethtool -K $A tso off >/dev/null
+  else
+    for d in $A $B; do
       ip netns exec $d sh -c "echo 0 > /sys/class/net/$d/threaded"; ip netns exec $d ethtool -K $d gro off >/dev/null
-    fi
-  done
-  if [ "$1" = on ]; then ip netns exec $A ethtool -K $A tso off >/dev/null; else ip netns exec $A ethtool -K $A tso on >/dev/null; fi
+    done
+    ip netns exec $A ethtool -K $A tso on >/dev/null
+  fi
 }
 split_cpu=false # the split placement is on while the CPU part runs
 if [ "$placement" = split ] && [[ " $parts " == *" cpu "* ]]; then split_cpu=true; napi_threads on; fi
@@ -170,8 +173,9 @@ echo "server CPU per request over the veth pair (spin_budget_us $spin), median o
 for t in SET GET; do for p in $pipelines; do
   median() { sort -n | awk '{c[NR]=$1} END {print c[int((NR+1)/2)]}'; }
   # without catnap in CATPOWDER_BENCH there is no base: the ratios print as 0 (grep finds nothing, not a failure)
-  base=$({ grep -E "^veth catnap +$t P$p " "$work/veth" || true; } | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | median)
-  base0=$({ grep -E "^veth catnap +$t P$p " "$work/veth" || true; } | sed -E 's/.*core 0 +([0-9.]+)\).*/\1/' | median)
+  base_rows=$(grep -E "^veth catnap +$t P$p " "$work/veth" || true)
+  base=$(echo "$base_rows" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | median)
+  base0=$(echo "$base_rows" | sed -E 's/.*core 0 +([0-9.]+)\).*/\1/' | median)
   for l in $libs; do
     rows=$(grep -E "^veth $l +$t P$p " "$work/veth")
     cpu=$(echo "$rows" | sed -E 's/.*server CPU +([0-9.]+) us.*/\1/' | median)
