@@ -8,6 +8,8 @@ namespace Demikernel.Server.Tests;
 /// <summary>With an effects consumer attached, steady-state writes still allocate nothing per command.</summary>
 public sealed class EffectsAllocationTests : IDisposable
 {
+    private const int Writes = 10_000; // per measured run
+
     private readonly CommandHarness _h = new();
 
     public void Dispose() => _h.Dispose();
@@ -42,16 +44,16 @@ public sealed class EffectsAllocationTests : IDisposable
         long without = Measure(command, null);
         var consumer = new ReusingConsumer();
         long with = Measure(command, consumer);
-        Assert.True(consumer.Units >= 10_000, "every write must reach the consumer");
+        Assert.True(consumer.Units >= Writes, "every write must reach the consumer");
         Assert.True(consumer.Bytes > 0);
         // The store may allocate for what it keeps (a list element); propagation adds nothing to that. The margin is
         // under one byte a write: what the store keeps varies by a few hundred bytes between tries (a fresh-clone CI
         // run once measured 585,912 against 585,008 for LPUSH), while one object per write would be 240,000 or more.
-        Assert.True(with < without + 10_000, $"10,000 x {command[0]}: {with} bytes allocated with a consumer, {without} without");
+        Assert.True(with < without + Writes, $"{Writes:N0} x {command[0]}: {with} bytes allocated with a consumer, {without} without");
         if (allocationFree) Assert.Equal(0, with);
     }
 
-    /// <summary>Bytes allocated by 10,000 runs of <paramref name="command"/> (the least of a few tries).</summary>
+    /// <summary>Bytes allocated by <see cref="Writes"/> runs of <paramref name="command"/> (the least of a few tries).</summary>
     private long Measure(string[] command, IEffectsConsumer? consumer)
     {
         if (consumer is not null) _h.Server.Effects.Add(consumer);
@@ -68,7 +70,7 @@ public sealed class EffectsAllocationTests : IDisposable
             _h.LibOS.SgaFree(reply.Take());
         }
         // DEL before each run: the same list length in every try
-        long best = AllocationGate.SteadyStateBytes(RunOnce, callsPerRun: 10_000, beforeEachRun: () => _h.Run("DEL", "list"));
+        long best = AllocationGate.SteadyStateBytes(RunOnce, callsPerRun: Writes, beforeEachRun: () => _h.Run("DEL", "list"));
         if (consumer is not null) _h.Server.Effects.Remove(consumer);
         return best;
     }
