@@ -5,6 +5,8 @@
 //   2  as 1, and the producer reads the consumer's head line before writing, the consumer stores its head + a fence
 //   3  data and its header in one line (the consumer polls the header word at its position: catmem's record ring)
 // Build and run:  gcc -O2 -o /tmp/catmem-floor bench/catmem-floor.c -lpthread && for m in 0 1 2 3; do /tmp/catmem-floor $m; done
+// An optional second argument sets the number of round trips (1,000,000 by default and at most): bench/latency.sh runs
+// mode 0 for 100,000 (tens of milliseconds) around each round as a probe of where the host has put the two vCPUs.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
@@ -32,8 +34,10 @@ static void recv(ring*r,uint64_t i){
   if(mode>=1){ uint64_t s=0; for(int k=0;k<8;k++) s+=r->data[k]; sink=s; }
   if(mode==2){ r->head=i; __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 }
-static void* srv(void*x){pin(0);for(uint64_t i=1;i<=N;i++){recv(&r1,i);send(&r2,i);}return 0;}
+static uint64_t n=N;
+static void* srv(void*x){pin(0);for(uint64_t i=1;i<=n;i++){recv(&r1,i);send(&r2,i);}return 0;}
 static uint64_t ns(){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);return t.tv_sec*1000000000ull+t.tv_nsec;}
 static int cmp(const void*x,const void*y){uint64_t p=*(uint64_t*)x,q=*(uint64_t*)y;return p<q?-1:p>q;}
-int main(int c,char**v){mode=atoi(v[1]);pthread_t t;pthread_create(&t,0,srv,0);pin(1);for(uint64_t i=1;i<=N;i++){uint64_t s=ns();send(&r1,i);recv(&r2,i);lat[i-1]=ns()-s;}
-pthread_join(t,0);qsort(lat,N,8,cmp);printf("mode %d p50 %lu ns p10 %lu p90 %lu\n",mode,lat[N/2],lat[N/10],lat[N*9/10]);}
+int main(int c,char**v){mode=atoi(v[1]);if(c>2){n=strtoull(v[2],0,10);if(n<10||n>N)n=N;}
+pthread_t t;pthread_create(&t,0,srv,0);pin(1);for(uint64_t i=1;i<=n;i++){uint64_t s=ns();send(&r1,i);recv(&r2,i);lat[i-1]=ns()-s;}
+pthread_join(t,0);qsort(lat,n,8,cmp);printf("mode %d p50 %lu ns p10 %lu p90 %lu\n",mode,lat[n/2],lat[n/10],lat[n*9/10]);}

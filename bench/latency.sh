@@ -15,6 +15,11 @@
 # (bench/xdp-pingpong.c). This VM's floors move from day to day (kernel TCP 7.6 to 16 us), so a figure means
 # something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
 # p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
+# Where the host puts the VM's two vCPUs sets every figure here: this VM's cache-line round trip between cores 0 and 1
+# is ~130-150 ns at some moments ("near") and ~480-580 ns at others ("far"), switching every few seconds to minutes.
+# So each run and floor is bracketed by that probe (bench/catmem-floor.c mode 0, 100,000 round trips, ~20 ms), which
+# adds pair_ns=BEFORE,AFTER to its line, and the summary gives each cell's median over its near rounds and its far
+# rounds apart (a round whose two probes disagree counts as neither).
 #
 #   BASELINE=/tmp/base [LIBOSES="catmem catnap memif af_xdp"] [WARMUP=4] bench/latency.sh [ROUNDS] [SECONDS]
 # Make a baseline:  git worktree add /tmp/b <commit> && (cd /tmp/b && dotnet build -c Release server/Demikernel.Server
@@ -47,7 +52,13 @@ cleanup() {
 trap cleanup EXIT
 port=$((56800 + RANDOM % 500))
 
-tcp_floor= xdp_floor=
+tcp_floor= xdp_floor= pair_probe=
+if command -v gcc >/dev/null; then
+  gcc -O2 -o "$work/catmem-floor" bench/catmem-floor.c -lpthread && pair_probe=$work/catmem-floor
+fi
+pair() { # the cache-line round trip between cores 0 and 1 now, in ns (0 without gcc)
+  if [ -n "$pair_probe" ]; then "$pair_probe" 0 100000 | sed -E 's/.* p50 ([0-9]+) ns.*/\1/'; else echo 0; fi
+}
 if [[ " $libs " == *" catnap "* ]] && command -v gcc >/dev/null; then
   gcc -O2 -o "$work/tcp-pingpong" bench/tcp-pingpong.c && tcp_floor=$work/tcp-pingpong
 fi
@@ -98,19 +109,24 @@ one() { # label path server-dir lg-dir
     catnap) for _ in $(seq 100); do redis-cli -p $port ping >/dev/null 2>&1 && break; sleep 0.1; done ;;
     *) wait_for "$work/server.log" "Ready to accept" ;;
   esac
-  local line
+  local line p1 p2
+  p1=$(pair)
   line=$("${lg[@]}" --target $target --connections 1 --pipeline 1 \
     --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$warmup" --duration "$seconds" 2>"$work/lg.err" | tail -1) ||
     { echo "$1 $2: the load generator failed:" >&2; tail -5 "$work/lg.err" "$work/server.log" >&2; }
   kill $server 2>/dev/null || true
   wait $server 2>/dev/null || true
   server=
-  echo "$1 $2 $line"
+  p2=$(pair)
+  echo "$1 $2 $line pair_ns=$p1,$p2"
 }
 
 floor() { # path: the C floor pins its echo side to core 0 and its client to core 1, as server and load generator are
-  if [ "$1" = catnap ] && [ -n "$tcp_floor" ]; then echo "floor catnap $("$tcp_floor" 0 100000)"; fi
-  if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then xdp_floor_round "$xdp_floor" $A $B; fi
+  local line="" p1
+  p1=$(pair)
+  if [ "$1" = catnap ] && [ -n "$tcp_floor" ]; then line="floor catnap $("$tcp_floor" 0 100000)"; fi
+  if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then line=$(xdp_floor_round "$xdp_floor" $A $B); fi
+  if [ -n "$line" ]; then echo "$line pair_ns=$p1,$(pair)"; fi
 }
 
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -122,18 +138,32 @@ for r in $(seq "$rounds"); do
   done
 done | tee "$work/results"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "median of $rounds rounds (GET, 1 connection, pipeline 1):"
+echo "median of $rounds rounds (GET, 1 connection, pipeline 1), over the rounds with the vCPUs near and far apart:"
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+placed() { # near|far: keeps the lines whose two pair probes both say so (near: at most 300 ns)
+  awk -v want=$1 '{ if (!match($0, /pair_ns=[0-9]+,[0-9]+/)) next
+    split(substr($0, RSTART + 8, RLENGTH - 8), p, ",")
+    if ((want == "near" && p[1] <= 300 && p[2] <= 300) || (want == "far" && p[1] > 300 && p[2] > 300)) print }'
+}
+moved=$(grep -c pair_ns "$work/results" || true)
+moved=$((moved - $(placed near <"$work/results" | wc -l) - $(placed far <"$work/results" | wc -l)))
+echo "  ($moved of $(grep -c pair_ns "$work/results" || true) runs and floors had the vCPUs move between their two probes: left out)"
 for libos in $libs; do
-  if grep -q "^floor $libos " "$work/results"; then
-    what="kernel TCP loopback, C, 64-byte ping-pong"; [ $libos = af_xdp ] && what="raw frames between two AF_XDP sockets, C"
-    printf "  %-14s p50 %6s us   (%s: the floor in this run)\n" "$libos floor" \
-      "$(grep "^floor $libos " "$work/results" | sed -E 's/.* p50 ([0-9.]+) us.*/\1/' | median)" "$what"
-  fi
-  for who in before after; do
-    rows=$(grep "^$who $libos " "$work/results" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/')
-    med() { echo "$rows" | awk -v c=$1 '{print $c}' | median; }
-    best=$(echo "$rows" | awk '{print $2}' | sort -g | head -1)
-    printf "  %-14s p50 %6s us (best %s)   p99 %8s us   %7s GET/s\n" "$libos $who" "$(med 2)" "$best" "$(med 3)" "$(med 1)"
+  for where in near far; do
+    rows=$(grep "^floor $libos " "$work/results" | placed $where || true)
+    if [ -n "$rows" ]; then
+      what="kernel TCP loopback, C, 64-byte ping-pong"; [ $libos = af_xdp ] && what="raw frames between two AF_XDP sockets, C"
+      printf "  %-14s %-4s p50 %6s us   (%s: the floor in this run; %d rounds)\n" "$libos floor" $where \
+        "$(echo "$rows" | sed -E 's/.* p50 ([0-9.]+) us.*/\1/' | median)" "$what" "$(echo "$rows" | wc -l)"
+    fi
+    for who in before after; do
+      rows=$(grep "^$who $libos " "$work/results" | placed $where |
+        sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\1 \2 \3/' || true)
+      if [ -z "$rows" ]; then printf "  %-14s %-4s no round\n" "$libos $who" $where; continue; fi
+      med() { echo "$rows" | awk -v c=$1 '{print $c}' | median; }
+      best=$(echo "$rows" | awk '{print $2}' | sort -g | head -1)
+      printf "  %-14s %-4s p50 %6s us (best %s)   p99 %8s us   %7s GET/s   %d rounds\n" "$libos $who" $where \
+        "$(med 2)" "$best" "$(med 3)" "$(med 1)" "$(echo "$rows" | wc -l)"
+    done
   done
 done
