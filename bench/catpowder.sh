@@ -30,6 +30,7 @@
 # both ends), ROUNDS alternating rounds:
 #   catnap (kernel TCP both ends, addresses on both veths), af_packet, af_xdp, catnip-xdp (RTT_BENCH picks a subset),
 #   and with af_xdp the device path's floor in the same rounds (bench/xdp-pingpong.c, raw frames, no TCP).
+# Each CPU window and round trip ends with pair_ns=BEFORE,AFTER: where the host had put the two vCPUs (bench/pair-probe.sh).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
 # depth; PLACEMENT=shared|split, see below; SPIN_US sets every server's spin_budget_us in the CPU part, catnap's
 # included: default 0, a blocking server; RTT_SPIN_US both ends' in the round trip: default 200, the libOS default)
@@ -56,6 +57,8 @@ dotnet build -c Release bench/Demikernel.LoadGen -nologo -v q -clp:ErrorsOnly >/
 srv=$(pwd)/server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll
 lg=$(pwd)/bench/Demikernel.LoadGen/bin/Release/net10.0/demi-loadgen.dll
 work=$(mktemp -d)
+source bench/pair-probe.sh
+pair_build "$work"
 pids=()
 A=dkcpb$$a B=dkcpb$$b
 cleanup() {
@@ -142,7 +145,8 @@ round() { # label pipeline
   # the keys GET reads, and the JIT's tiers settled on both commands
   ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t set,get -n 200000 -r 10000 -c 50 -P 16 -q >/dev/null 2>&1
   for t in set get; do
-    local before after sysb sysa coreb corea nb na bench
+    local before after sysb sysa coreb corea nb na bench p1
+    p1=$(pair) # the server is idle here (blocking, or spinning out its budget), and so is core 1
     # Steady state only: redis-benchmark runs on (far more requests than the window needs) while the window is
     # measured, so neither the 50 connections' setup nor the run's ragged end is in the figure.
     ip netns exec $B taskset -c 1 redis-benchmark -h 10.77.0.2 -t $t -n 1000000000 -r 10000 -c 50 -P "$pipeline" -q >/dev/null 2>&1 &
@@ -153,8 +157,8 @@ round() { # label pipeline
     na=$(commands); after=$(cpu_ticks "$pid"); sysa=$(sys_ticks "$pid"); corea=$(core0_ticks)
     kill $bench 2>/dev/null || true; wait $bench 2>/dev/null || true
     awk -v l="$label" -v t=$t -v p="$pipeline" -v c=$((after - before)) -v k=$((sysa - sysb)) -v z=$((corea - coreb)) -v hz="$hz" \
-      -v n=$((na - nb - 1)) -v w="$window" \
-      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request (system %6.2f, core 0 %6.2f)\n", l, toupper(t), p, n / w, c / hz * 1e6 / n, k / hz * 1e6 / n, z / hz * 1e6 / n }'
+      -v n=$((na - nb - 1)) -v w="$window" -v pn="$p1,$(pair)" \
+      'BEGIN { printf "veth %-10s %s P%-2s %10.0f req/s  server CPU %6.2f us/request (system %6.2f, core 0 %6.2f) pair_ns=%s\n", l, toupper(t), p, n / w, c / hz * 1e6 / n, k / hz * 1e6 / n, z / hz * 1e6 / n, pn }'
   done
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
   [ "$label" = catnap ] && ip -n $A addr del 10.77.0.2/24 dev $A
@@ -170,6 +174,8 @@ done | tee "$work/veth"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "server CPU per request over the veth pair (spin_budget_us $spin), median of $rounds rounds ($window s windows of redis-benchmark -c 50), ratio to catnap:"
+near=$(placed near <"$work/veth" | wc -l); far=$(placed far <"$work/veth" | wc -l)
+echo "  (windows with the vCPUs near / far apart / moving, bench/pair-probe.sh: $near / $far / $(($(wc -l <"$work/veth") - near - far)))"
 for t in SET GET; do for p in $pipelines; do
   median() { sort -n | awk '{c[NR]=$1} END {print c[int((NR+1)/2)]}'; }
   # without catnap in CATPOWDER_BENCH there is no base: the ratios print as 0 (grep finds nothing, not a failure)
@@ -213,10 +219,12 @@ rtt_round() { # label
     >"$work/rtt-$label.log" 2>&1 &
   pids=($!)
   for _ in $(seq 150); do grep -q "Ready to accept" "$work/rtt-$label.log" && break; sleep 0.2; done
+  local p1 line; p1=$(pair)
   ip netns exec $B taskset -c 1 dotnet "$lg" --label "$label" "${cargs[@]}" --target 10.77.0.2:6379 --connections 1 --pipeline 1 \
     --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$rtt_warmup" --duration "$rtt_seconds" >"$work/rtt-$label-client.log" 2>&1 || { echo "$label: the load generator failed:"; tail -5 "$work/rtt-$label-client.log"; tail -5 "$work/rtt-$label.log"; }
-  grep -E "^$label requests=" "$work/rtt-$label-client.log" || true
+  line=$(grep -E "^$label requests=" "$work/rtt-$label-client.log" || true)
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+  [ -n "$line" ] && echo "$line pair_ns=$p1,$(pair)"
   if [ "$label" = catnap ]; then ip -n $A addr del 10.77.0.2/24 dev $A; ip -n $B addr del 10.77.0.1/24 dev $B; fi
   sleep 0.5
 }
@@ -228,16 +236,20 @@ if [[ " $rtt_libs " == *" af_xdp "* ]]; then xdp_floor=$(xdp_floor_build "$work"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq "$rounds"); do
   for l in $rtt_libs; do rtt_round $l; done
-  if [ -n "$xdp_floor" ]; then xdp_floor_round "$xdp_floor" $A $B; fi
+  if [ -n "$xdp_floor" ]; then p1=$(pair); echo "$(xdp_floor_round "$xdp_floor" $A $B) pair_ns=$p1,$(pair)"; fi
 done | tee "$work/rtt"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "GET round trip over the veth, our load generator on the same libOS at the other end (spin_budget_us $rtt_spin), median of $rounds rounds:"
-for l in $rtt_libs; do
-  grep -E "^$l requests=" "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
-    awk -v l=$l '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); printf "  %-10s p50 %6.1f us   p99 %8.1f us   %8s GET/s\n", l, p50[m], p99[m], t[m]}'
+echo "GET round trip over the veth, our load generator on the same libOS at the other end (spin_budget_us $rtt_spin), median of"
+echo "the rounds with the vCPUs near, and far, apart (bench/pair-probe.sh; rounds during which they moved are left out):"
+for where in near far; do
+  for l in $rtt_libs; do
+    grep -E "^$l requests=" "$work/rtt" | placed $where | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
+      awk -v l=$l -v w=$where '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2)
+        if (NR == 0) printf "  %-10s %-4s no round\n", l, w
+        else printf "  %-10s %-4s p50 %6.1f us   p99 %8.1f us   %8s GET/s   %d rounds\n", l, w, p50[m], p99[m], t[m], NR }'
+  done
+  grep "^floor af_xdp raw frame" "$work/rtt" | placed $where | sed -E 's/.* p50 ([0-9.]+) us p99 ([0-9.]+) us.*/\1 \2/' | sort -n |
+    awk -v w=$where '{p50[NR]=$1; p99[NR]=$2} END {m=int((NR+1)/2); if (NR > 0)
+      printf "  %-10s %-4s p50 %6.1f us   p99 %8.1f us   (64-byte raw frames, AF_XDP in C: the device path alone; %d rounds)\n", "xdp floor", w, p50[m], p99[m], NR}'
 done
-if grep -q "^floor af_xdp raw frame" "$work/rtt"; then
-  grep "^floor af_xdp raw frame" "$work/rtt" | sed -E 's/.* p50 ([0-9.]+) us p99 ([0-9.]+) us.*/\1 \2/' | sort -n |
-    awk '{p50[NR]=$1; p99[NR]=$2} END {m=int((NR+1)/2); printf "  %-10s p50 %6.1f us   p99 %8.1f us   (64-byte raw frames, AF_XDP in C: the device path alone)\n", "xdp floor", p50[m], p99[m]}'
-fi

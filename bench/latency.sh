@@ -15,11 +15,9 @@
 # (bench/xdp-pingpong.c). This VM's floors move from day to day (kernel TCP 7.6 to 16 us), so a figure means
 # something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
 # p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
-# Where the host puts the VM's two vCPUs sets every figure here: this VM's cache-line round trip between cores 0 and 1
-# is ~130-150 ns at some moments ("near") and ~480-580 ns at others ("far"), switching every few seconds to minutes.
-# So each run and floor is bracketed by that probe (bench/catmem-floor.c mode 0, 100,000 round trips, ~20 ms), which
-# adds pair_ns=BEFORE,AFTER to its line, and the summary gives each cell's median over its near rounds and its far
-# rounds apart (a round whose two probes disagree counts as neither).
+# Where the host puts the VM's two vCPUs sets every figure here (bench/pair-probe.sh): each run and floor is bracketed
+# by that probe, which adds pair_ns=BEFORE,AFTER to its line, and the summary gives each cell's median over its near
+# rounds and its far rounds apart (a round whose two probes disagree counts as neither).
 #
 #   BASELINE=/tmp/base [LIBOSES="catmem catnap memif af_xdp"] [WARMUP=4] bench/latency.sh [ROUNDS] [SECONDS]
 # Make a baseline:  git worktree add /tmp/b <commit> && (cd /tmp/b && dotnet build -c Release server/Demikernel.Server
@@ -52,13 +50,9 @@ cleanup() {
 trap cleanup EXIT
 port=$((56800 + RANDOM % 500))
 
-tcp_floor= xdp_floor= pair_probe=
-if command -v gcc >/dev/null; then
-  gcc -O2 -o "$work/catmem-floor" bench/catmem-floor.c -lpthread && pair_probe=$work/catmem-floor
-fi
-pair() { # the cache-line round trip between cores 0 and 1 now, in ns (0 without gcc)
-  if [ -n "$pair_probe" ]; then "$pair_probe" 0 100000 | sed -E 's/.* p50 ([0-9]+) ns.*/\1/'; else echo 0; fi
-}
+tcp_floor= xdp_floor=
+source bench/pair-probe.sh
+pair_build "$work"
 if [[ " $libs " == *" catnap "* ]] && command -v gcc >/dev/null; then
   gcc -O2 -o "$work/tcp-pingpong" bench/tcp-pingpong.c && tcp_floor=$work/tcp-pingpong
 fi
@@ -140,11 +134,6 @@ done | tee "$work/results"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median of $rounds rounds (GET, 1 connection, pipeline 1), over the rounds with the vCPUs near and far apart:"
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-placed() { # near|far: keeps the lines whose two pair probes both say so (near: at most 300 ns)
-  awk -v want=$1 '{ if (!match($0, /pair_ns=[0-9]+,[0-9]+/)) next
-    split(substr($0, RSTART + 8, RLENGTH - 8), p, ",")
-    if ((want == "near" && p[1] <= 300 && p[2] <= 300) || (want == "far" && p[1] > 300 && p[2] > 300)) print }'
-}
 moved=$(grep -c pair_ns "$work/results" || true)
 moved=$((moved - $(placed near <"$work/results" | wc -l) - $(placed far <"$work/results" | wc -l)))
 echo "  ($moved of $(grep -c pair_ns "$work/results" || true) runs and floors had the vCPUs move between their two probes: left out)"

@@ -1,0 +1,27 @@
+# Where the host has put the VM's two vCPUs, for the benchmarks that pin one side to core 0 and the other to core 1
+# (sourced by bench/latency.sh and bench/catpowder.sh, from the repository's root). This VM's cache-line round trip
+# between cores 0 and 1 is ~130-140 ns at some moments ("near") and ~480-510 ns at others ("far"); the host moves
+# them every few seconds to minutes, and every cross-core figure moves with it (a catmem GET round trip 0.7 against
+# 1.2 us, af_xdp's 5.6 against 7.8 us). The probe is bench/catmem-floor.c's mode 0 for 100,000 round trips (~20 ms),
+# run with both cores otherwise idle, before and after each measurement.
+
+# Builds the probe into DIR; sets pair_probe to its path (empty without gcc: pair then prints 0).
+pair_build() { # DIR
+  pair_probe=
+  if command -v gcc >/dev/null && gcc -O2 -o "$1/catmem-floor" bench/catmem-floor.c -lpthread; then
+    pair_probe=$1/catmem-floor
+  fi
+}
+
+# The cache-line round trip between cores 0 and 1 now, in ns (0 without the probe).
+pair() {
+  if [ -n "${pair_probe:-}" ]; then "$pair_probe" 0 100000 | sed -E 's/.* p50 ([0-9]+) ns.*/\1/'; else echo 0; fi
+}
+
+# Keeps the lines whose "pair_ns=BEFORE,AFTER" both say WHERE (near: at most 300 ns; far: more); a line whose two
+# probes disagree (the vCPUs moved during it) is neither.
+placed() { # near|far
+  awk -v want="$1" '{ if (!match($0, /pair_ns=[0-9]+,[0-9]+/)) next
+    split(substr($0, RSTART + 8, RLENGTH - 8), p, ",")
+    if ((want == "near" && p[1] <= 300 && p[2] <= 300) || (want == "far" && p[1] > 300 && p[2] > 300)) print }'
+}
