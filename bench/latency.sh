@@ -10,9 +10,9 @@
 #   catnap   kernel TCP on loopback (goal 10 us)
 #   memif    catnip over DPDK's net_memif, no kernel on the path (goal 1.5 us; root, libdpdk-dev)
 #   af_xdp   catpowder's AF_XDP over a veth pair between two network namespaces (goal 6 us; root, libxdp-dev)
-# Each round also runs the floor under catnap and af_xdp, in C, on the same cores: the kernel's loopback TCP
-# (bench/tcp-pingpong.c, 64-byte ping-pong spinning on recv) and raw frames between two AF_XDP sockets
-# (bench/xdp-pingpong.c). This VM's floors move from day to day (kernel TCP 7.6 to 16 us), so a figure means
+# Each round also runs the floor under catnap, memif and af_xdp, in C, on the same cores: the kernel's loopback TCP
+# (bench/tcp-pingpong.c, 64-byte ping-pong spinning on recv), raw frames over DPDK's net_memif between two processes
+# (bench/memif-pingpong.c) and raw frames between two AF_XDP sockets (bench/xdp-pingpong.c). This VM's floors move from day to day (kernel TCP 7.6 to 16 us), so a figure means
 # something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
 # p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
 # Where the host puts the VM's two vCPUs sets every figure here (bench/pair-probe.sh): each run and floor is bracketed
@@ -46,15 +46,19 @@ cleanup() {
   ip netns del $A 2>/dev/null || true
   ip netns del $B 2>/dev/null || true
   rm -rf "$work"
+  rmdir /var/run/dpdk/rte /var/run/dpdk 2>/dev/null || true # the catnip processes' EAL runtime directory (empty)
 }
 trap cleanup EXIT
 port=$((56800 + RANDOM % 500))
 
-tcp_floor= xdp_floor=
+tcp_floor= xdp_floor= memif_floor=
 source bench/pair-probe.sh
 pair_build "$work"
 if [[ " $libs " == *" catnap "* ]] && command -v gcc >/dev/null; then
   gcc -O2 -o "$work/tcp-pingpong" bench/tcp-pingpong.c && tcp_floor=$work/tcp-pingpong
+fi
+if [[ " $libs " == *" memif "* ]] && pkg-config --exists libdpdk; then
+  gcc -O2 -o "$work/memif-pingpong" bench/memif-pingpong.c $(pkg-config --cflags --libs libdpdk) && memif_floor=$work/memif-pingpong
 fi
 if [[ " $libs " == *" af_xdp "* ]]; then
   source bench/xdp-floor.sh
@@ -120,6 +124,15 @@ floor() { # path: the C floor pins its echo side to core 0 and its client to cor
   p1=$(pair)
   if [ "$1" = catnap ] && [ -n "$tcp_floor" ]; then line="floor catnap $("$tcp_floor" 0 100000)"; fi
   if [ "$1" = af_xdp ] && [ -n "$xdp_floor" ]; then line=$(xdp_floor_round "$xdp_floor" $A $B); fi
+  if [ "$1" = memif ] && [ -n "$memif_floor" ]; then
+    local echo_side
+    taskset -c 0 "$memif_floor" echo "$work/floor.sock" &
+    echo_side=$!
+    sleep 0.5 # its socket listening
+    line="floor $(taskset -c 1 "$memif_floor" ping "$work/floor.sock" 100000 || echo failed)"
+    kill $echo_side 2>/dev/null || true
+    wait $echo_side 2>/dev/null || true
+  fi
   if [ -n "$line" ]; then echo "$line pair_ns=$p1,$(pair)"; fi
 }
 
@@ -141,7 +154,11 @@ for libos in $libs; do
   for where in near far; do
     rows=$(grep "^floor $libos " "$work/results" | placed $where || true)
     if [ -n "$rows" ]; then
-      what="kernel TCP loopback, C, 64-byte ping-pong"; [ $libos = af_xdp ] && what="raw frames between two AF_XDP sockets, C"
+      case $libos in
+        catnap) what="kernel TCP loopback, C, 64-byte ping-pong" ;;
+        memif) what="64-byte raw frames over DPDK's net_memif, C" ;;
+        af_xdp) what="raw frames between two AF_XDP sockets, C" ;;
+      esac
       printf "  %-14s %-4s p50 %6s us   (%s: the floor in this run; %d rounds)\n" "$libos floor" $where \
         "$(echo "$rows" | sed -E 's/.* p50 ([0-9.]+) us.*/\1/' | median)" "$what" "$(echo "$rows" | wc -l)"
     fi
