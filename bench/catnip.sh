@@ -13,7 +13,8 @@
 #    core 1 in namespace B, 50 clients): our server on catnip (net_af_packet on vethA) vs on catnap (kernel TCP, the
 #    address on vethA); utime+stime of the server process over each redis-benchmark run, ROUNDS alternating rounds.
 # Usage: bench/catnip.sh [ROUNDS] [SECONDS] [REQUESTS]   (CATNIP_BENCH=rtt or veth runs one part only;
-#        CATNIP_RTT="catnip-memif catnip-memif-copy" picks the round-trip rows)
+#        CATNIP_RTT="catnip-memif catnip-memif-copy" picks the round-trip rows). Each round trip ends with
+#        pair_ns=BEFORE,AFTER: where the host had put the two vCPUs (bench/pair-probe.sh); the summary splits by it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -29,6 +30,8 @@ root=$(pwd)
 srv=$root/server/Demikernel.Server/bin/Release/net10.0/Demikernel.Server.dll
 lg=$root/bench/Demikernel.LoadGen/bin/Release/net10.0/demi-loadgen.dll
 work=$(mktemp -d)
+source bench/pair-probe.sh
+pair_build "$work"
 pids=()
 A=dkbench$$a B=dkbench$$b
 cleanup() {
@@ -84,9 +87,11 @@ rtt_round() { # label
     catmem) for _ in $(seq 100); do [ -e /dev/shm/demikernel-catmem.$ours_port ] && break; sleep 0.1; done ;;
     *) for _ in $(seq 100); do redis-cli -p "${target#*:}" ping >/dev/null 2>&1 && break; sleep 0.1; done ;;
   esac
-  taskset -c 1 dotnet "$lg" --label "$1" --libos $libos --target $target ${config:+--config "$config"} --connections 1 --pipeline 1 \
-    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$warmup" --duration "$seconds" | tail -1
+  local line p1; p1=$(pair)
+  line=$(taskset -c 1 dotnet "$lg" --label "$1" --libos $libos --target $target ${config:+--config "$config"} --connections 1 --pipeline 1 \
+    --ratio 0:1 --keyspace 10000 --value-size 32 --preload --warmup "$warmup" --duration "$seconds" | tail -1)
   kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; pids=()
+  echo "$line pair_ns=$p1,$(pair)"
 }
 if [ "${CATNIP_BENCH:-all}" != veth ]; then
   for r in $(seq "$rounds"); do
@@ -143,11 +148,11 @@ done | tee "$work/veth"
 touch "$work/rtt" "$work/veth"
 
 echo
-[ -s "$work/rtt" ] && echo "GET round trip, median of $rounds rounds (1 connection, pipeline 1, loadgen on the libOS named):"
-[ -s "$work/rtt" ] && for l in catnip-memif catnip-memif-copy catmem catnap redis-catnap; do
-  grep "^$l " "$work/rtt" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
-    awk -v l=$l 'NR > 0 {p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {if (NR == 0) exit; m=int((NR+1)/2); printf "  %-17s p50 %6s us   p99 %8s us   %7s GET/s\n", l, p50[m], p99[m], t[m]}'
-done
+[ -s "$work/rtt" ] && echo "GET round trip (1 connection, pipeline 1, loadgen on the libOS named), median of the rounds with the vCPUs near,
+and far, apart (bench/pair-probe.sh; rounds during which they moved are left out):"
+[ -s "$work/rtt" ] && for where in near far; do for l in ${CATNIP_RTT:-catnip-memif catnip-memif-copy catmem catnap redis-catnap}; do
+  printf "  %-17s %-4s %s\n" $l $where "$(placed_rtt "^$l requests=" $where "$work/rtt")"
+done; done
 [ -s "$work/veth" ] && echo "server CPU per request over the veth pair, median of $rounds rounds (redis-benchmark -c 50 -n $requests):"
 [ -s "$work/veth" ] && for l in catnip catnap; do for t in SET GET; do for p in 1 16; do
   grep -E "^veth $l +$t P$p " "$work/veth" | sed -E 's/.* ([0-9.]+) req\/s +server CPU +([0-9.]+) us.*/\2 \1/' | sort -n |

@@ -243,12 +243,7 @@ echo
 echo "GET round trip over the veth, our load generator on the same libOS at the other end (spin_budget_us $rtt_spin), median of"
 echo "the rounds with the vCPUs near, and far, apart (bench/pair-probe.sh; rounds during which they moved are left out):"
 for where in near far; do
-  for l in $rtt_libs; do
-    grep -E "^$l requests=" "$work/rtt" | placed $where | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
-      awk -v l=$l -v w=$where '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2)
-        if (NR == 0) printf "  %-10s %-4s no round\n", l, w
-        else printf "  %-10s %-4s p50 %6.1f us   p99 %8.1f us   %8s GET/s   %d rounds\n", l, w, p50[m], p99[m], t[m], NR }'
-  done
+  for l in $rtt_libs; do printf "  %-10s %-4s %s\n" $l $where "$(placed_rtt "^$l requests=" $where "$work/rtt")"; done
   grep "^floor af_xdp raw frame" "$work/rtt" | placed $where | sed -E 's/.* p50 ([0-9.]+) us p99 ([0-9.]+) us.*/\1 \2/' | sort -n |
     awk -v w=$where '{p50[NR]=$1; p99[NR]=$2} END {m=int((NR+1)/2); if (NR > 0)
       printf "  %-10s %-4s p50 %6.1f us   p99 %8.1f us   (64-byte raw frames, AF_XDP in C: the device path alone; %d rounds)\n", "xdp floor", w, p50[m], p99[m], NR}'

@@ -25,3 +25,12 @@ placed() { # near|far
     split(substr($0, RSTART + 8, RLENGTH - 8), p, ",")
     if ((want == "near" && p[1] <= 300 && p[2] <= 300) || (want == "far" && p[1] > 300 && p[2] > 300)) print }'
 }
+
+# The median round of the load generator's lines in FILE that match the extended regex PATTERN and ran with the vCPUs
+# near or far apart, by p50 (with that round's p99 and throughput): "p50 ... us   p99 ... us   ... GET/s   N rounds",
+# or "no round".
+placed_rtt() { # PATTERN near|far FILE
+  grep -E "$1" "$3" | placed "$2" | sed -E 's/.*throughput=([0-9]+).*p50_us=([0-9.]+) p99_us=([0-9.]+).*/\2 \3 \1/' | sort -n |
+    awk '{p50[NR]=$1; p99[NR]=$2; t[NR]=$3} END {m=int((NR+1)/2); if (NR == 0) print "no round"
+      else printf "p50 %6.1f us   p99 %8.1f us   %8s GET/s   %d rounds\n", p50[m], p99[m], t[m], NR }'
+}
