@@ -12,8 +12,8 @@
 #   af_xdp   catpowder's AF_XDP over a veth pair between two network namespaces (goal 6 us; root, libxdp-dev)
 # Each round also runs the floor under catnap, memif and af_xdp, in C, on the same cores: the kernel's loopback TCP
 # (bench/tcp-pingpong.c, 64-byte ping-pong spinning on recv), raw frames over DPDK's net_memif between two processes
-# (bench/memif-pingpong.c) and raw frames between two AF_XDP sockets (bench/xdp-pingpong.c). This VM's floors move from day to day (kernel TCP 7.6 to 16 us), so a figure means
-# something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
+# (bench/memif-pingpong.c) and raw frames between two AF_XDP sockets (bench/xdp-pingpong.c). This VM's floors move
+# from day to day (kernel TCP 7.6 to 16 us), so a figure means something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
 # p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
 # Where the host puts the VM's two vCPUs sets every figure here (bench/pair-probe.sh): each run and floor is bracketed
 # by that probe, which adds pair_ns=BEFORE,AFTER to its line, and the summary gives each cell's median over its near

@@ -1,5 +1,5 @@
 # Where the host has put the VM's two vCPUs, for the benchmarks that pin one side to core 0 and the other to core 1
-# (sourced by bench/latency.sh and bench/catpowder.sh, from the repository's root). This VM's cache-line round trip
+# (sourced by bench/latency.sh, bench/catpowder.sh and bench/catnip.sh, from the repository's root). This VM's cache-line round trip
 # between cores 0 and 1 is ~130-140 ns at some moments ("near") and ~480-510 ns at others ("far"); the host moves
 # them every few seconds to minutes, and every cross-core figure moves with it (a catmem GET round trip 0.7 against
 # 1.2 us, af_xdp's 5.6 against 7.8 us). The probe is bench/catmem-floor.c's mode 0 for 100,000 round trips (~20 ms),
