@@ -13,8 +13,9 @@
 # Each round also runs the floor under catnap, memif and af_xdp, in C, on the same cores: the kernel's loopback TCP
 # (bench/tcp-pingpong.c, 64-byte ping-pong spinning on recv), raw frames over DPDK's net_memif between two processes
 # (bench/memif-pingpong.c) and raw frames between two AF_XDP sockets (bench/xdp-pingpong.c). This VM's floors move
-# from day to day (kernel TCP 7.6 to 16 us), so a figure means something only beside the same run's floor. Prints every round and the median p50/p99 of each cell (and the best
-# p50: on a busy machine the rounds nobody else ran in), with the load average before and after.
+# from day to day (kernel TCP 7.6 to 16 us), so a figure means something only beside the same run's floor. Prints
+# every round and the median p50/p99 of each cell (and the best p50: on a busy machine the rounds nobody else ran
+# in), with the load average before and after.
 # Where the host puts the VM's two vCPUs sets every figure here (bench/pair-probe.sh): each run and floor is bracketed
 # by that probe, which adds pair_ns=BEFORE,AFTER to its line, and the summary gives each cell's median over its near
 # rounds and its far rounds apart (a round whose two probes disagree counts as neither).
@@ -147,9 +148,9 @@ done | tee "$work/results"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "median of $rounds rounds (GET, 1 connection, pipeline 1), over the rounds with the vCPUs near and far apart:"
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-moved=$(grep -c pair_ns "$work/results" || true)
-moved=$((moved - $(placed near <"$work/results" | wc -l) - $(placed far <"$work/results" | wc -l)))
-echo "  ($moved of $(grep -c pair_ns "$work/results" || true) runs and floors had the vCPUs move between their two probes: left out)"
+tagged=$(grep -c pair_ns "$work/results" || true)
+moved=$((tagged - $(placed near <"$work/results" | wc -l) - $(placed far <"$work/results" | wc -l)))
+echo "  ($moved of $tagged runs and floors had the vCPUs move between their two probes: left out)"
 for libos in $libs; do
   for where in near far; do
     rows=$(grep "^floor $libos " "$work/results" | placed $where || true)
