@@ -193,7 +193,7 @@ internal static partial class Checks
         }
     }
 
-    private static Child Server(Site site, ushort port, string[]? libos = null)
+    internal static Child Server(Site site, ushort port, string[]? libos = null)
     {
         var server = site.Start("Demikernel.Server.dll", [.. libos ?? site.Args(client: false), "--bind", site.ServerAddress, "--port", port.ToString(CultureInfo.InvariantCulture),
             "--protected-mode", "no", "--save", "", "--appendonly", "no"]);

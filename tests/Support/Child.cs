@@ -78,6 +78,13 @@ public sealed class Child : IDisposable
         return _process.ExitCode;
     }
 
+    /// <summary>Sends SIGTERM (the server's orderly shutdown), as <c>kill</c> or a service manager would.</summary>
+    public void Terminate()
+    {
+        var r = Tool.Run(TimeSpan.FromSeconds(10), "kill", "-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(r.ExitCode == 0 || _process.HasExited, $"kill -TERM {_process.Id}: {r}");
+    }
+
     /// <summary>Runs to completion and requires exit code 0; returns the output.</summary>
     public string Succeed(TimeSpan timeout)
     {

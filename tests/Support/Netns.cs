@@ -20,7 +20,7 @@ public static class Tool
     private static readonly Dictionary<string, string> Packages = new()
     {
         ["ip"] = "iproute2", ["ping"] = "iputils-ping", ["ethtool"] = "ethtool", ["python3"] = "python3",
-        ["redis-cli"] = "redis-tools", ["redis-benchmark"] = "redis-tools",
+        ["redis-cli"] = "redis-tools", ["redis-benchmark"] = "redis-tools", ["kill"] = "procps",
     };
 
     /// <summary>The full path of a program, or a failure naming the package that provides it.</summary>
