@@ -127,6 +127,17 @@ internal sealed class Scheduler
         }
     }
 
+    /// <summary>
+    /// True while a pass runs its last task: nothing else was ready when the pass began, or what was has run. (Tasks
+    /// woken meanwhile belong to the next pass.) False outside a pass, and when the pass holds more than one summary
+    /// word of ready pages (over 4,096 tasks), where finding the last one is not worth the walk.
+    /// </summary>
+    public bool RunningLastTask
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _heldSummary >= 0 && (_heldBits | _heldPages) == 0 && _summary.Length == 1;
+    }
+
     /// <summary>Runs every ready task once. Returns the number of tasks run.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public int RunReady() => MayHaveReady ? RunReadyTasks() : 0;
