@@ -33,16 +33,23 @@ public class PassTransmitTests
         }
     }
 
+    /// <summary>Host A (10.77.0.1) on a batching device, host B (10.77.0.2) on a plain simulated port.</summary>
+    private static (SimHarness.Host A, SimHarness.Host B, BatchingDevice Device) Hosts(SimHarness sim)
+    {
+        BatchingDevice? device = null;
+        var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01", wrap: phy => device = new BatchingDevice(phy));
+        var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02");
+        Assert.NotNull(device);
+        return (a, b, device);
+    }
+
     [Fact]
     public void TheLastTaskOfAPassSendsAtItsPushAndEarlierTasksJoinItsBatch()
     {
-        BatchingDevice? device = null;
         using var sim = new SimHarness();
-        var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01", wrap: phy => device = new BatchingDevice(phy));
-        var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02");
+        var (a, b, device) = Hosts(sim);
         var (first, firstServer) = SimHarness.Connect(a, b, 7000);
         var (second, secondServer) = SimHarness.Connect(a, b, 7001);
-        Assert.NotNull(device);
         var libos = a.LibOS;
         libos.RunUntil(() => device.Queued == 0, TimeSpan.FromSeconds(1)); // the handshakes' last ACKs are out
 
@@ -78,12 +85,9 @@ public class PassTransmitTests
     [Fact]
     public void APushOutsideAPassWaitsForTheNextPass()
     {
-        BatchingDevice? device = null;
         using var sim = new SimHarness();
-        var a = sim.AddHost("10.77.0.1", "02:00:00:00:00:01", wrap: phy => device = new BatchingDevice(phy));
-        var b = sim.AddHost("10.77.0.2", "02:00:00:00:00:02");
+        var (a, b, device) = Hosts(sim);
         var (client, server) = SimHarness.Connect(a, b);
-        Assert.NotNull(device);
         a.LibOS.RunUntil(() => device.Queued == 0, TimeSpan.FromSeconds(1));
         // An application that pushes from its own code, not from a task, then waits: the push queues, the wait's pass sends.
         Assert.Equal(0, a.LibOS.Push(client, a.LibOS.Text("ping"), out var push));
