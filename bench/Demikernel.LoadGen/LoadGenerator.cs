@@ -27,6 +27,9 @@ internal sealed class LoadGenerator
     private long _issuedMeasured;
     private int _finished;
     private long _lastCompletion;
+    private long _lastReply; // any reply, warm-up included: the watchdog's sign of progress
+    private int _outstanding; // requests sent and not yet answered, all connections
+    private bool _stalled;
 
     public LoadGenerator(DemiLibOS libos, LoadOptions options)
     {
@@ -90,12 +93,35 @@ internal sealed class LoadGenerator
         long now = Stopwatch.GetTimestamp();
         _measureStart = now + (long)(_options.Warmup.TotalSeconds * Stopwatch.Frequency);
         _end = _options.Requests > 0 ? long.MaxValue : _measureStart + (long)(_options.Duration.TotalSeconds * Stopwatch.Frequency);
+        _lastReply = now;
         for (int c = 0; c < _options.Connections; c++)
         {
             int id = c;
             _libos.Spawn(() => Connection(id));
         }
-        return _libos.RunUntil(() => _finished == _options.Connections, timeout);
+        _libos.Spawn(Watchdog);
+        return _libos.RunUntil(() => _finished == _options.Connections || _stalled, timeout);
+    }
+
+    /// <summary>
+    /// Ends the run with an error when requests are outstanding and no reply has come for
+    /// <see cref="LoadOptions.ReplyTimeout"/>. It looks every tenth of that (at most every second) on the libOS's own
+    /// timer, so the connections' loop reads no extra clock.
+    /// </summary>
+    private async ValueTask Watchdog()
+    {
+        long limit = (long)(_options.ReplyTimeout.TotalSeconds * Stopwatch.Frequency);
+        var period = TimeSpan.FromTicks(Math.Clamp(_options.ReplyTimeout.Ticks / 10, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond));
+        while (_finished < _options.Connections)
+        {
+            await _libos.Delay(period);
+            if (_outstanding > 0 && Stopwatch.GetTimestamp() - _lastReply > limit)
+            {
+                Errors.Add($"no reply for {_options.ReplyTimeout.TotalSeconds:F1} s with {_outstanding} requests outstanding: the server stopped answering");
+                _stalled = true;
+                return;
+            }
+        }
     }
 
     private async ValueTask<QDesc?> ConnectAsync(int id)
@@ -150,6 +176,7 @@ internal sealed class LoadGenerator
                     long now = Stopwatch.GetTimestamp();
                     for (int i = 0; i < n; i++) sentAt[(head + inFlight + i) % pipeline] = now;
                     inFlight += n;
+                    _outstanding += n;
                     var pushed = await _libos.PushAsync(qd, sga);
                     _libos.SgaFree(sga);
                     if (!pushed.Succeeded) { Errors.Add($"conn {id}: push: {pushed.ErrorName}"); break; }
@@ -159,12 +186,14 @@ internal sealed class LoadGenerator
                 if (!popped.Succeeded) { Errors.Add($"conn {id}: pop: {popped.ErrorName}"); break; }
                 if (popped.Sga.IsEmpty) { Errors.Add($"conn {id}: server closed the connection"); break; }
                 arrived = Stopwatch.GetTimestamp();
+                _lastReply = arrived;
                 AppendAll(scanner, popped.Sga);
                 while (scanner.TryTake())
                 {
                     long sent = sentAt[head];
                     head = (head + 1) % pipeline;
                     inFlight--;
+                    _outstanding--;
                     freed++;
                     if (sent >= _measureStart)
                     {

@@ -22,4 +22,7 @@ internal sealed record LoadOptions
     public TimeSpan Warmup { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>SET every key once before the warm-up, so GETs hit.</summary>
     public bool Preload { get; init; }
+    /// <summary>The run gives up (an error) when requests are outstanding and no reply has come for this long: a server
+    /// that stopped answering, or vanished without closing its connections (a killed catnip or catmem peer).</summary>
+    public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 }

@@ -17,11 +17,12 @@ var durationOption = new Option<double>("--duration") { Description = "measured 
 var warmupOption = new Option<double>("--warmup") { Description = "seconds of unmeasured load first", DefaultValueFactory = _ => 1 };
 var preloadOption = new Option<bool>("--preload") { Description = "SET every key once before the warm-up, so GETs hit" };
 var labelOption = new Option<string?>("--label") { Description = "a name for this run in the report line" };
+var timeoutOption = new Option<double>("--timeout") { Description = "seconds without a reply, requests outstanding, before the run gives up (an error)", DefaultValueFactory = _ => 10 };
 
 var root = new RootCommand("RESP load generator on the Demikernel libOS: GET/SET over N pipelined connections, HdrHistogram latency")
 {
     libosOption, configOption, targetOption, connectionsOption, pipelineOption, keySpaceOption, valueSizeOption, ratioOption,
-    requestsOption, durationOption, warmupOption, preloadOption, labelOption,
+    requestsOption, durationOption, warmupOption, preloadOption, labelOption, timeoutOption,
 };
 root.SetAction(parse =>
 {
@@ -43,10 +44,11 @@ root.SetAction(parse =>
         Duration = TimeSpan.FromSeconds(parse.GetValue(durationOption)),
         Warmup = TimeSpan.FromSeconds(parse.GetValue(warmupOption)),
         Preload = parse.GetValue(preloadOption),
+        ReplyTimeout = TimeSpan.FromSeconds(parse.GetValue(timeoutOption)),
     };
     if (options.Connections <= 0 || options.Pipeline <= 0 || options.KeySpace is <= 0 or > 100_000_000 || options.ValueSize < 0 ||
-        options.Requests < 0 || options.Duration <= TimeSpan.Zero || options.Warmup < TimeSpan.Zero)
-        return Fail("--connections, --pipeline, --duration must be positive; --keyspace 1..100000000; --value-size, --requests, --warmup not negative");
+        options.Requests < 0 || options.Duration <= TimeSpan.Zero || options.Warmup < TimeSpan.Zero || options.ReplyTimeout <= TimeSpan.Zero)
+        return Fail("--connections, --pipeline, --duration, --timeout must be positive; --keyspace 1..100000000; --value-size, --requests, --warmup not negative");
 
     DemiLibOS libos;
     try
