@@ -93,7 +93,7 @@ public class InetStackRoundTripBenchmarks
         long allocatedInRounds = 0;
         for (int r = 0; r < rounds; r++)
         {
-            var (ns, cpuNs) = TimeRound(process, n, () =>
+            var (ns, cpuNs) = RoundFigures.Time(process, n, () =>
             {
                 long allocated = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < n; i += depth) bench.RoundTrips(depth);
@@ -130,47 +130,12 @@ public class InetStackRoundTripBenchmarks
         {
             passes = 0;
             target = r == 0 ? 1_000_000 : n;
-            var (ns, cpuNs) = TimeRound(process, target, () => bench._server.RunUntil(counted));
+            var (ns, cpuNs) = RoundFigures.Time(process, target, () => bench._server.RunUntil(counted));
             if (r > 0) results.Add($"round {r}", ns, cpuNs);
         }
         results.PrintMedian();
         if (bench._server.Wait(pending, out _, TimeSpan.Zero) == 0) throw new InvalidOperationException("nothing was sent, yet the pop completed");
         bench.Cleanup();
-    }
-
-    /// <summary>Rounds' figures, printed as they come and their medians at the end ("F0" for round trips, "F1" for passes).</summary>
-    private sealed class RoundFigures(string per, string format)
-    {
-        private readonly List<double> _wall = [], _cpu = [];
-
-        public void Add(string round, double wall, double cpu)
-        {
-            _wall.Add(wall);
-            _cpu.Add(cpu);
-            Console.WriteLine($"{round}: {Format(wall)} ns wall, {Format(cpu)} ns CPU per {per}");
-        }
-
-        public void PrintMedian()
-        {
-            _wall.Sort();
-            _cpu.Sort();
-            Console.WriteLine($"median {Format(_wall[_wall.Count / 2])} ns wall, {Format(_cpu[_cpu.Count / 2])} ns CPU per {per}");
-        }
-
-        private string Format(double ns) => ns.ToString(format, System.Globalization.CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Wall and CPU nanoseconds per item of one round of <paramref name="count"/> items: on a shared machine
-    /// the wall clock counts other processes' time slices too.</summary>
-    private static (double Wall, double Cpu) TimeRound(System.Diagnostics.Process process, int count, Action run)
-    {
-        process.Refresh();
-        var cpuStart = process.TotalProcessorTime;
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        run();
-        double wall = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / count;
-        process.Refresh();
-        return (wall, (process.TotalProcessorTime - cpuStart).TotalNanoseconds / count);
     }
 
     [Benchmark]

@@ -45,20 +45,24 @@ public class KeySpaceBenchmarks
     }
 
     /// <summary><c>get-spread [keys] [gets]</c>: <see cref="GetSpread"/> in a plain loop (to run under perf), three
-    /// rounds, printing nanoseconds per GET.</summary>
+    /// rounds, printing nanoseconds per GET and their median.</summary>
     internal static void Probe(string[] args)
     {
         var bench = new KeySpaceBenchmarks { Keys = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000_000 };
         long gets = args.Length > 2 ? long.Parse(args[2], CultureInfo.InvariantCulture) : 5_000_000;
         bench.Setup();
         for (int i = 0; i < 200_000; i++) bench.GetSpread(); // tiered JIT
+        var figures = new RoundFigures($"GET over {bench.Keys} keys", "F1");
+        using var process = System.Diagnostics.Process.GetCurrentProcess();
         for (int round = 1; round <= 3; round++)
         {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
-            for (long i = 0; i < gets; i++) bench.GetSpread();
-            double ns = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds / gets;
-            Console.WriteLine(FormattableString.Invariant($"round {round}: {ns:F1} ns per GET over {bench.Keys} keys"));
+            var (ns, cpuNs) = RoundFigures.Time(process, gets, () =>
+            {
+                for (long i = 0; i < gets; i++) bench.GetSpread();
+            });
+            figures.Add($"round {round}", ns, cpuNs);
         }
+        figures.PrintMedian();
         bench.Cleanup();
     }
 }
