@@ -7,7 +7,8 @@ namespace Demikernel.Catnip;
 /// catnip's registration: InetStack over a DPDK port. Reads <c>dpdk.eal_init</c> (EAL arguments, Demikernel's key),
 /// <c>dpdk.vdev</c> (a virtual device, added as <c>--vdev=</c>), <c>dpdk.port_id</c>, <c>dpdk.rx_zero_copy</c> (received
 /// frames reach pop in their mbufs; default true, false copies each one, for comparison), <c>dpdk.tx_zero_copy</c>
-/// (SgaAlloc hands out mbufs whose pushed payload TCP sends chained, without a copy; default true) and the stack's keys
+/// (SgaAlloc hands out mbufs whose pushed payload TCP sends chained, without a copy; default true),
+/// <c>dpdk.checksum_offload</c> (the driver's IPv4/TCP/UDP checksum offloads where it has them; default true) and the stack's keys
 /// (<see cref="InetStackConfig"/>, shared with catpowder). Every key is checked before EAL starts.
 /// </summary>
 internal static class CatnipBackend
@@ -27,6 +28,7 @@ internal static class CatnipBackend
         if (port is < 0 or > 1023) throw InetStackConfig.Bad(config, "dpdk", "port_id", port.ToString(), "0..1023");
         bool zeroCopy = config.GetBool("dpdk", "rx_zero_copy", true);
         bool zeroCopyTransmit = config.GetBool("dpdk", "tx_zero_copy", true);
+        bool checksumOffload = config.GetBool("dpdk", "checksum_offload", true);
         DpdkPhysicalLayer phy;
         try
         {
@@ -37,6 +39,7 @@ internal static class CatnipBackend
                 Mtu = settings.Mtu,
                 ZeroCopyReceive = zeroCopy,
                 ZeroCopyTransmit = zeroCopyTransmit,
+                ChecksumOffload = checksumOffload,
             });
         }
         catch (DllNotFoundException)

@@ -34,7 +34,23 @@ internal static unsafe partial class Dpdk
     public static partial uint PoolInUse(nint pool);
 
     [LibraryImport(Shim, EntryPoint = "catnip_port_start")]
-    public static partial int PortStart(ushort port, nint pool, ushort rxDescriptors, ushort txDescriptors, ushort mtu);
+    public static partial int PortStart(ushort port, nint pool, ushort rxDescriptors, ushort txDescriptors, ushort mtu, int checksumOffload);
+
+    /// <summary>The checksum offloads the port runs with: <see cref="TransmitChecksums"/> | <see cref="ReceiveChecksums"/>.</summary>
+    [LibraryImport(Shim, EntryPoint = "catnip_port_checksums")]
+    public static partial int PortChecksums(ushort port);
+
+    /// <summary>The device fills in the IPv4 header's, TCP's and UDP's checksums of what it sends.</summary>
+    public const int TransmitChecksums = 1;
+
+    /// <summary>The device checks the IPv4 header's, TCP's and UDP's checksums of what it receives, and says so per frame.</summary>
+    public const int ReceiveChecksums = 2;
+
+    /// <summary>Per received frame (<see cref="Rx"/>'s checksum array): both checksums good.</summary>
+    public const byte ChecksumsGood = 0;
+
+    /// <summary>Per received frame: the device found a bad IPv4 header or TCP/UDP checksum.</summary>
+    public const byte ChecksumsBad = 1;
 
     [LibraryImport(Shim, EntryPoint = "catnip_port_stop")]
     public static partial int PortStop(ushort port);
@@ -53,7 +69,7 @@ internal static unsafe partial class Dpdk
     // most), so they skip the GC transition, as Free, AllocOne and Chain do: it cost tens of nanoseconds a call.
     [LibraryImport(Shim, EntryPoint = "catnip_rx")]
     [SuppressGCTransition]
-    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort* headroom, ushort* room, ushort count);
+    public static partial ushort Rx(ushort port, nint* mbufs, byte** data, uint* length, ushort* headroom, ushort* room, byte* checksums, ushort count);
 
     /// <summary>rte_pktmbuf_free of one received mbuf the stack or the application held (short, never blocks).</summary>
     [LibraryImport(Shim, EntryPoint = "catnip_free")]

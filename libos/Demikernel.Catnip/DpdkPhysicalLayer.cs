@@ -55,6 +55,13 @@ internal sealed record DpdkOptions
     /// <summary>Data bytes of an application mbuf (after DPDK's 128-byte headroom): the server's 16 kB reply buffers fit.</summary>
     public int ApplicationBufferSize { get; init; } = 16 * 1024;
 
+    /// <summary>
+    /// The IPv4 header, TCP and UDP checksum offloads the driver offers, each direction on its own: sending, the device
+    /// fills the checksums in; receiving, it checks them and marks each frame, and frames it did not check are checked
+    /// here in software before the stack sees them. Config key <c>dpdk.checksum_offload</c>; off: all in software.
+    /// </summary>
+    public bool ChecksumOffload { get; init; } = true;
+
     internal int EffectiveLoanLimit => LoanLimit ?? Math.Max(0, PoolSize - RxDescriptors - TxDescriptors - PoolCache - 4 * Burst);
 
     /// <summary>The mempool's per-core cache (mbufs that may sit there rather than in the pool).</summary>
@@ -88,6 +95,11 @@ internal sealed class DpdkStats
     public long ApplicationMbufs { get; internal set; }
     /// <summary>SgaAlloc segments that got a managed buffer instead: larger than an application mbuf, or none left.</summary>
     public long ApplicationFallbacks { get; internal set; }
+    /// <summary>Received frames dropped for a bad IPv4 header, TCP or UDP checksum (receive offload on: the device's
+    /// verdict, or the software check of a frame it left unchecked).</summary>
+    public long RxChecksumErrors { get; internal set; }
+    /// <summary>Received frames the device did not check (receive offload on), checked here in software.</summary>
+    public long RxChecksumsInSoftware { get; internal set; }
 }
 
 /// <summary>A DPDK setup failure, with DPDK's text.</summary>
@@ -126,6 +138,8 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
     private readonly uint* _rxLength;
     private readonly ushort* _rxHeadroom;
     private readonly ushort* _rxRoom;
+    private readonly byte* _rxChecksums;
+    private readonly bool _rxChecksumOffload;
     private readonly bool _zeroCopy;
     private readonly int _loanLimit;
     // Buffer objects for lent mbufs, reused loan after loan (their generations keep counting).
@@ -144,7 +158,8 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
     private int _wake;
     private bool _disposed;
 
-    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver, bool zeroCopy, int loanLimit, nint appPool)
+    private DpdkPhysicalLayer(ushort port, nint pool, int mtu, int burst, MacAddress mac, string driver, bool zeroCopy, int loanLimit, nint appPool,
+        int checksums)
     {
         _zeroCopy = zeroCopy;
         _loanLimit = loanLimit;
@@ -155,12 +170,18 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
         _burst = burst;
         HardwareAddress = mac;
         Driver = driver;
-        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = ChecksumOffload.None, ChainedTransmit = appPool != 0 };
+        // ICMP's checksum stays in software: no driver offers it.
+        var offloads = ChecksumOffload.None;
+        if ((checksums & Dpdk.TransmitChecksums) != 0) offloads |= ChecksumOffload.Ipv4Tx | ChecksumOffload.TcpTx | ChecksumOffload.UdpTx;
+        if ((checksums & Dpdk.ReceiveChecksums) != 0) offloads |= ChecksumOffload.Ipv4Rx | ChecksumOffload.TcpRx | ChecksumOffload.UdpRx;
+        _rxChecksumOffload = (checksums & Dpdk.ReceiveChecksums) != 0;
+        Capabilities = new PhyCapabilities { Mtu = mtu, MaxBurst = burst, Offloads = offloads, ChainedTransmit = appPool != 0 };
         _rxMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _rxData = (byte**)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _rxLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
         _rxHeadroom = (ushort*)NativeMemory.AllocZeroed((nuint)burst, sizeof(ushort));
         _rxRoom = (ushort*)NativeMemory.AllocZeroed((nuint)burst, sizeof(ushort));
+        _rxChecksums = (byte*)NativeMemory.AllocZeroed((nuint)burst, sizeof(byte));
         _txMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
         _txLength = (uint*)NativeMemory.AllocZeroed((nuint)burst, sizeof(uint));
         _spareMbufs = (nint*)NativeMemory.AllocZeroed((nuint)burst, (nuint)sizeof(nint));
@@ -245,7 +266,8 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
             var name = System.Text.Encoding.ASCII.GetBytes($"catnip_pool_{port}\0");
             fixed (byte* n = name) pool = Dpdk.PoolCreate(n, (uint)options.PoolSize, DpdkOptions.PoolCache, (ushort)dataRoom, &error);
             if (pool == 0) throw new DpdkException($"rte_pktmbuf_pool_create({options.PoolSize} mbufs of {dataRoom} bytes) failed: {Dpdk.ErrorText(error)} (more memory: -m, or hugepages)");
-            rc = Dpdk.PortStart(port, pool, (ushort)options.RxDescriptors, (ushort)options.TxDescriptors, options.Mtu is null ? (ushort)0 : (ushort)mtu);
+            rc = Dpdk.PortStart(port, pool, (ushort)options.RxDescriptors, (ushort)options.TxDescriptors, options.Mtu is null ? (ushort)0 : (ushort)mtu,
+                options.ChecksumOffload ? 1 : 0);
             if (rc != 0) throw new DpdkException($"starting DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
             if (options.ZeroCopyTransmit && Dpdk.PortMultiSegment(port) == 1)
             {
@@ -259,7 +281,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
             if (rc != 0) throw new DpdkException($"reading the MAC of DPDK port {port} failed: {Dpdk.ErrorText(rc)}");
             string driver = Marshal.PtrToStringUTF8((nint)Dpdk.PortDriver(port)) ?? "?";
             return new DpdkPhysicalLayer(port, pool, mtu, options.Burst, MacAddress.Read(new ReadOnlySpan<byte>(mac, 6)), driver,
-                options.ZeroCopyReceive, options.EffectiveLoanLimit, appPool);
+                options.ZeroCopyReceive, options.EffectiveLoanLimit, appPool, Dpdk.PortChecksums(port));
         }
         catch
         {
@@ -419,6 +441,13 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
                 _rxMbufs[_rxToFree++] = _rxMbufs[i];
                 continue;
             }
+            // With receive offload on, the stack checks no checksum: what the device did not check is checked here.
+            if (_rxChecksumOffload && _rxChecksums[i] != Dpdk.ChecksumsGood && _rxData[i] is not null &&
+                !ChecksumsHold(_rxChecksums[i], new ReadOnlySpan<byte>(_rxData[i], length)))
+            {
+                _rxMbufs[_rxToFree++] = _rxMbufs[i];
+                continue;
+            }
             if (_zeroCopy && _rxData[i] is not null && _loaned < _loanLimit)
             {
                 frames[produced++] = Lend(i, length);
@@ -426,6 +455,12 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
             }
             var copy = Copy(pool, i, length);
             _rxMbufs[_rxToFree++] = _rxMbufs[i]; // copied or dropped: goes back with the burst (_rxToFree <= i)
+            if (copy is not null && _rxChecksumOffload && _rxChecksums[i] != Dpdk.ChecksumsGood && _rxData[i] is null &&
+                !ChecksumsHold(_rxChecksums[i], copy.Span))
+            {
+                pool.Discard(copy); // a chained frame, checked once gathered
+                copy = null;
+            }
             if (copy is not null) frames[produced++] = copy;
         }
         if (_rxNext == _rxHeld && _rxHeld > 0)
@@ -477,6 +512,23 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
     }
 
     /// <summary>
+    /// A received frame's checksums, when receive offload is on and the device did not vouch for them: false (counted)
+    /// when the device found one bad, or when it did not check and the IPv4 header's, TCP's or UDP's is wrong.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool ChecksumsHold(byte verdict, ReadOnlySpan<byte> frame)
+    {
+        bool good = verdict != Dpdk.ChecksumsBad;
+        if (good)
+        {
+            Stats.RxChecksumsInSoftware++;
+            good = ReceivedChecksums.Hold(frame);
+        }
+        if (!good) Stats.RxChecksumErrors++;
+        return good;
+    }
+
+    /// <summary>
     /// A lent mbuf's last reference went (the application freed its SGA, TCP consumed or dropped it): the mbuf goes back
     /// to DPDK, the buffer object waits for the next loan. After <see cref="Dispose"/> the pool lives on until the last
     /// loan is back, so an SGA the application still holds never points into freed memory.
@@ -497,7 +549,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
 
     private void Poll(int count)
     {
-        _rxHeld = Dpdk.Rx(_port, _rxMbufs, _rxData, _rxLength, _rxHeadroom, _rxRoom, (ushort)count);
+        _rxHeld = Dpdk.Rx(_port, _rxMbufs, _rxData, _rxLength, _rxHeadroom, _rxRoom, _rxChecksums, (ushort)count);
         _rxNext = 0;
         if (_rxHeld > 0) Stats.RxBursts++;
     }
@@ -547,6 +599,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
         NativeMemory.Free(_rxLength);
         NativeMemory.Free(_rxHeadroom);
         NativeMemory.Free(_rxRoom);
+        NativeMemory.Free(_rxChecksums);
         NativeMemory.Free(_txMbufs);
         NativeMemory.Free(_txLength);
         NativeMemory.Free(_spareMbufs);

@@ -15,6 +15,7 @@ namespace Demikernel.Tests.Support;
 /// <item><c>resp</c>: SET/GET/DEL round trips of values from 0 bytes to 300 kB, and 200 pipelined SETs and GETs in one
 /// push each, every reply compared byte for byte with what redis-server answers;</item>
 /// <item><c>refused</c>: a connect to a port nobody listens on fails with ECONNREFUSED within 5 s;</item>
+/// <item><c>device</c> (no target): on catnip, the port's driver and the checksum offloads it runs with;</item>
 /// <item><c>queue</c>: the queue API against an echo server: getpeername and getsockname of two connections, a
 /// multi-segment SGA comes back intact, WaitAny over two
 /// connections reports each one's pop with its index, a wait that times out leaves its pop pending (and the pop then
@@ -38,16 +39,19 @@ public static class Host
                 default: return Usage();
             }
         }
-        if (target is null || !IPv4Endpoint.TryParse(target, out var to)) return Usage();
+        IPv4Endpoint? to = null;
+        if (target is not null && IPv4Endpoint.TryParse(target, out var parsed)) to = parsed;
+        if (to is null && args[0] != "device") return Usage();
         var config = configPath is null ? new LibOSConfig() : LibOSConfig.Load(configPath);
         using var libos = LibOS.Create(libosName, config);
         try
         {
             string result = args[0] switch
             {
-                "resp" => Resp(libos, to.Value),
-                "refused" => Refused(libos, to.Value),
-                "queue" => Queue(libos, to.Value),
+                "device" => Device(libos),
+                "resp" => Resp(libos, to!.Value),
+                "refused" => Refused(libos, to!.Value),
+                "queue" => Queue(libos, to!.Value),
                 _ => throw new ArgumentException($"unknown mode {args[0]}"),
             };
             Console.WriteLine($"ok: {result}");
@@ -62,7 +66,8 @@ public static class Host
 
     private static int Usage()
     {
-        Console.Error.WriteLine($"usage: {typeof(Host).Assembly.GetName().Name} resp|refused|queue --libos NAME --config FILE --target IP:PORT");
+        Console.Error.WriteLine($"usage: {typeof(Host).Assembly.GetName().Name} resp|refused|queue --libos NAME --config FILE --target IP:PORT\n" +
+            $"       {typeof(Host).Assembly.GetName().Name} device --libos catnip --config FILE");
         return 2;
     }
 
@@ -136,6 +141,13 @@ public static class Host
             transmit = $"; {device.TxFramesChained} segments sent from the application's mbufs without a copy";
         }
         return $"; {device.RxFramesLent} frames received without a copy (0 bytes copied), every mbuf back{transmit}";
+    }
+
+    /// <summary>catnip's port: its driver and the checksum offloads the stack leaves to it.</summary>
+    private static string Device(DemiLibOS libos)
+    {
+        if (libos.Transport is not DeviceTransport<DpdkPhysicalLayer> catnip) throw new HostCheckException("not a catnip libOS");
+        return $"driver={catnip.Device.Driver} offloads={catnip.Device.Capabilities.Offloads}";
     }
 
     internal static string Refused(DemiLibOS libos, IPv4Endpoint to)

@@ -4,6 +4,7 @@
  * the managed side sees a handful of blittable calls. One burst is one call in each direction.
  * Built by build.sh (gcc -O2 -fPIC -shared $(pkg-config --cflags --libs libdpdk)) into libcatnip_shim.so.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,19 +48,41 @@ void catnip_pool_free(struct rte_mempool *mp) { rte_mempool_free(mp); }
 
 unsigned catnip_pool_in_use(struct rte_mempool *mp) { return rte_mempool_in_use_count(mp); }
 
+/* Checksum offloads a port runs with (catnip_port_start): CATNIP_TX_CSUM, CATNIP_RX_CSUM. */
+#define CATNIP_TX_CSUM 1
+#define CATNIP_RX_CSUM 2
+static uint8_t port_csum[RTE_MAX_ETHPORTS];
+
+#define TX_CSUM_CAPA (RTE_ETH_TX_OFFLOAD_IPV4_CKSUM | RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)
+#define RX_CSUM_CAPA (RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM)
+
 /*
  * One receive and one transmit queue, started, promiscuous where the driver allows it (the stack filters by MAC
- * itself). mtu 0 keeps the driver's. Returns 0 or a negative errno.
+ * itself). mtu 0 keeps the driver's. With checksum_offload, the IPv4, TCP and UDP checksum offloads the driver offers
+ * in each direction (all three, or none in that direction) are turned on; catnip_port_checksums says which.
+ * Returns 0 or a negative errno.
  */
-int catnip_port_start(uint16_t port, struct rte_mempool *mp, uint16_t rx_desc, uint16_t tx_desc, uint16_t mtu)
+int catnip_port_start(uint16_t port, struct rte_mempool *mp, uint16_t rx_desc, uint16_t tx_desc, uint16_t mtu,
+                      int checksum_offload)
 {
     struct rte_eth_conf conf;
     struct rte_eth_dev_info info;
     int rc;
+    uint8_t csum = 0;
     memset(&conf, 0, sizeof conf);
+    if (port >= RTE_MAX_ETHPORTS) return -EINVAL;
+    port_csum[port] = 0;
     if ((rc = rte_eth_dev_info_get(port, &info)) != 0) return rc;
     /* Chained frames (a header mbuf in front of the payload's mbuf) where the driver sends them. */
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+    if (checksum_offload && (info.tx_offload_capa & TX_CSUM_CAPA) == TX_CSUM_CAPA) {
+        conf.txmode.offloads |= TX_CSUM_CAPA;
+        csum |= CATNIP_TX_CSUM;
+    }
+    if (checksum_offload && (info.rx_offload_capa & RX_CSUM_CAPA) == RX_CSUM_CAPA) {
+        conf.rxmode.offloads |= RX_CSUM_CAPA;
+        csum |= CATNIP_RX_CSUM;
+    }
     if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) != 0) return rc;
     if ((rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx_desc, &tx_desc)) != 0) return rc;
     if ((rc = rte_eth_rx_queue_setup(port, 0, rx_desc, rte_eth_dev_socket_id(port), NULL, mp)) != 0) return rc;
@@ -67,8 +90,12 @@ int catnip_port_start(uint16_t port, struct rte_mempool *mp, uint16_t rx_desc, u
     if (mtu != 0 && (rc = rte_eth_dev_set_mtu(port, mtu)) != 0 && rc != -ENOTSUP) return rc;
     if ((rc = rte_eth_dev_start(port)) != 0) return rc;
     rte_eth_promiscuous_enable(port); /* not every virtual device has it; ours filters anyway */
+    port_csum[port] = csum;
     return 0;
 }
+
+/* The checksum offloads catnip_port_start turned on: CATNIP_TX_CSUM | CATNIP_RX_CSUM. */
+int catnip_port_checksums(uint16_t port) { return port < RTE_MAX_ETHPORTS ? port_csum[port] : 0; }
 
 /* 1 if the port sends multi-segment (chained) mbufs, else 0. */
 int catnip_port_multiseg(uint16_t port)
@@ -110,7 +137,7 @@ int catnip_port_link_up(uint16_t port)
  * read it with catnip_read.
  */
 uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint32_t *len, uint16_t *headroom,
-                   uint16_t *room, uint16_t n)
+                   uint16_t *room, uint8_t *csum, uint16_t n)
 {
     uint16_t got = rte_eth_rx_burst(port, 0, mbufs, n);
     for (uint16_t i = 0; i < got; i++) {
@@ -119,6 +146,10 @@ uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint3
         len[i] = m->pkt_len;
         headroom[i] = m->data_off;
         room[i] = m->buf_len;
+        /* What the device found: 0 both checksums good, 1 one of them bad, 2 not checked (software must). */
+        uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+        csum[i] = ip == RTE_MBUF_F_RX_IP_CKSUM_BAD || l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD ? 1
+                : ip == RTE_MBUF_F_RX_IP_CKSUM_GOOD && l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD ? 0 : 2;
     }
     return got;
 }
@@ -200,6 +231,32 @@ struct rte_mbuf *catnip_chain(struct rte_mempool *hp, struct rte_mbuf *payload, 
  * Sends n filled mbufs (len[i] bytes each, written at the data pointer catnip_alloc_bulk gave): sets their lengths,
  * one tx burst, and frees what the device would not take. Returns the number sent.
  */
+/*
+ * Asks the device for the checksums of an IPv4 frame (the stack left them to it): the IPv4 header's, and TCP's or
+ * UDP's unless the packet is a fragment. The headers are all in the first segment (the stack builds them there).
+ */
+static void request_checksums(struct rte_mbuf *m)
+{
+    const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+    if (m->data_len < 34 || p[12] != 0x08 || p[13] != 0x00) return; /* not IPv4 (ARP) */
+    const uint8_t *ip = p + 14;
+    uint32_t ihl = (ip[0] & 0x0fu) * 4u;
+    uint64_t flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    uint32_t l4 = 0;
+    int fragment = ((ip[6] & 0x3fu) | ip[7]) != 0;
+    if (!fragment && ip[9] == 6 && m->data_len >= 14 + ihl + 20) {
+        l4 = (p[14 + ihl + 12] >> 4) * 4u;
+        flags |= RTE_MBUF_F_TX_TCP_CKSUM;
+    } else if (!fragment && ip[9] == 17 && m->data_len >= 14 + ihl + 8) {
+        l4 = 8;
+        flags |= RTE_MBUF_F_TX_UDP_CKSUM;
+    }
+    m->l2_len = 14;
+    m->l3_len = ihl;
+    m->l4_len = l4;
+    m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_TX_OFFLOAD_MASK) | flags;
+}
+
 uint16_t catnip_tx(uint16_t port, struct rte_mbuf **mbufs, const uint32_t *len, uint16_t n)
 {
     for (uint16_t i = 0; i < n; i++) {
@@ -207,7 +264,13 @@ uint16_t catnip_tx(uint16_t port, struct rte_mbuf **mbufs, const uint32_t *len, 
         mbufs[i]->data_len = (uint16_t)len[i];
         mbufs[i]->pkt_len = len[i];
     }
-    uint16_t sent = rte_eth_tx_burst(port, 0, mbufs, n);
+    uint16_t ready = n;
+    if (port_csum[port] & CATNIP_TX_CSUM) {
+        for (uint16_t i = 0; i < n; i++) request_checksums(mbufs[i]);
+        /* What the driver needs in the packet first (the pseudo-header sum in the TCP/UDP field, for most NICs). */
+        ready = rte_eth_tx_prepare(port, 0, mbufs, n);
+    }
+    uint16_t sent = rte_eth_tx_burst(port, 0, mbufs, ready);
     if (sent < n) rte_pktmbuf_free_bulk(mbufs + sent, n - sent);
     return sent;
 }
