@@ -98,7 +98,8 @@ internal sealed class DpdkStats
     /// <summary>Received frames dropped for a bad IPv4 header, TCP or UDP checksum (receive offload on: the device's
     /// verdict, or the software check of a frame it left unchecked).</summary>
     public long RxChecksumErrors { get; internal set; }
-    /// <summary>Received frames the device did not check (receive offload on), checked here in software.</summary>
+    /// <summary>Received frames the device left unchecked (receive offload on) that went through the software check
+    /// (<see cref="ReceivedChecksums"/>: an IPv4 frame's header and TCP/UDP checksums; ARP and ICMP have none there).</summary>
     public long RxChecksumsInSoftware { get; internal set; }
 }
 
