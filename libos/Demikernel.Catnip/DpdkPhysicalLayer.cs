@@ -444,7 +444,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
             }
             // With receive offload on, the stack checks no checksum: what the device did not check is checked here.
             if (_rxChecksumOffload && _rxChecksums[i] != Dpdk.ChecksumsGood && _rxData[i] is not null &&
-                !ChecksumsHold(_rxChecksums[i], new ReadOnlySpan<byte>(_rxData[i], length)))
+                !ChecksumsHold(_rxChecksums[i], new Span<byte>(_rxData[i], length)))
             {
                 _rxMbufs[_rxToFree++] = _rxMbufs[i];
                 continue;
@@ -517,7 +517,7 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
     /// when the device found one bad, or when it did not check and the IPv4 header's, TCP's or UDP's is wrong.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool ChecksumsHold(byte verdict, ReadOnlySpan<byte> frame)
+    private bool ChecksumsHold(byte verdict, Span<byte> frame)
     {
         bool good = verdict != Dpdk.ChecksumsBad;
         if (good)
