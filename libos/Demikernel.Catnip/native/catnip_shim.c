@@ -140,12 +140,14 @@ uint16_t catnip_rx(uint16_t port, struct rte_mbuf **mbufs, uint8_t **data, uint3
                    uint16_t *room, uint8_t *csum, uint16_t n)
 {
     uint16_t got = rte_eth_rx_burst(port, 0, mbufs, n);
+    int verdicts = port_csum[port] & CATNIP_RX_CSUM; /* csum[] is read only when the device checks */
     for (uint16_t i = 0; i < got; i++) {
         struct rte_mbuf *m = mbufs[i];
         data[i] = m->nb_segs == 1 ? rte_pktmbuf_mtod(m, uint8_t *) : NULL;
         len[i] = m->pkt_len;
         headroom[i] = m->data_off;
         room[i] = m->buf_len;
+        if (!verdicts) continue;
         /* What the device found: 0 both checksums good, 1 one of them bad, 2 not checked (software must). */
         uint64_t ip = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK, l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
         csum[i] = ip == RTE_MBUF_F_RX_IP_CKSUM_BAD || l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD ? 1
