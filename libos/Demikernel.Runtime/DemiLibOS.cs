@@ -30,6 +30,7 @@ public sealed partial class DemiLibOS : IDisposable
     private int _doneHead = -1;
     private int _doneTail = -1;
     private readonly long _spinTicks;
+    private readonly long _idlePollEndTicks; // spin budget + idle-poll window, in Stopwatch ticks; 0 with no idle polling
     private readonly bool _systemClock; // TimeProvider.System: its timestamps are Stopwatch's
     private readonly bool _virtualClock;
     private readonly List<Exception> _faults = [];
@@ -41,7 +42,11 @@ public sealed partial class DemiLibOS : IDisposable
         Options = options ?? new LibOSOptions();
         Scheduler = new Scheduler(Options.Time);
         Pool = new BufferPool(Options.Headroom);
+        if (Options.SpinBudget < TimeSpan.Zero || Options.IdlePollInterval < TimeSpan.Zero || Options.IdlePollWindow < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), "the spin budget and the idle-poll interval and window must not be negative");
         _spinTicks = (long)(Options.SpinBudget.TotalSeconds * Stopwatch.Frequency);
+        if (Options.IdlePollInterval > TimeSpan.Zero)
+            _idlePollEndTicks = _spinTicks + (long)(Options.IdlePollWindow.TotalSeconds * Stopwatch.Frequency);
         _systemClock = ReferenceEquals(Scheduler.Time, TimeProvider.System);
         _virtualClock = Scheduler.Time is VirtualTimeProvider;
         transport.Attach(this);
@@ -416,8 +421,9 @@ public sealed partial class DemiLibOS : IDisposable
     private int _clockReuses;
 
     /// <summary>
-    /// One step of the run loop: poll; if nothing happened, spin for the budget, then block in the transport until the
-    /// next timer or <paramref name="deadline"/>. Returns false once the deadline has passed.
+    /// One step of the run loop: poll; if nothing happened, spin for the budget, then (with an idle-poll interval) sleep
+    /// an interval between polls for the idle-poll window, then block in the transport until the next timer or
+    /// <paramref name="deadline"/>. Returns false once the deadline has passed.
     /// </summary>
     /// <remarks>
     /// Not inlined into <see cref="RunUntil"/>: a server's RunUntil runs for the life of the process, so the JIT only
@@ -443,8 +449,36 @@ public sealed partial class DemiLibOS : IDisposable
             long t = _systemClock ? now : Stopwatch.GetTimestamp();
             if (_idleSince == 0) _idleSince = t;
             if (t - _idleSince < _spinTicks) return true;
+            if (t - _idleSince < _idlePollEndTicks) return IdlePoll(deadline, now, reused);
         }
         return Idle(deadline, now, reused);
+    }
+
+    /// <summary>
+    /// An idle step inside the idle-poll window: sleep one interval, or less if a timer or the deadline comes sooner,
+    /// then let the next step poll. Unlike <see cref="Idle"/> it leaves the idle start alone, so the steps after it
+    /// neither spin again nor restart the window.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private bool IdlePoll(long deadline, long now, bool reused)
+    {
+        if (reused)
+        {
+            now = Scheduler.Now; // a reused reading would make the sleep too long by its age
+            _stepNow = now;
+            if (now >= deadline) return false;
+        }
+        _clockReuses = 0; // after the sleep, the next step reads the clock again
+        if (HasPostedWork) return true;
+        var sleep = Options.IdlePollInterval;
+        long wake = NextWake(deadline, now);
+        if (wake != long.MaxValue)
+        {
+            var untilWake = Scheduler.SpanFromTicks(Math.Max(0, wake - now));
+            if (untilWake < sleep) sleep = untilWake;
+        }
+        PreciseSleep.For(sleep);
+        return true;
     }
 
     /// <summary>The end of an idle step once spinning is over: block in the transport (or move a virtual clock).</summary>

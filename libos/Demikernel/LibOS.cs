@@ -56,7 +56,9 @@ public static class LibOS
         var options = new LibOSOptions
         {
             Time = time ?? TimeProvider.System,
-            SpinBudget = TimeSpan.FromMicroseconds(config.GetInt("demikernel", "spin_budget_us", 200)),
+            SpinBudget = Microseconds(config, "spin_budget_us", 200),
+            IdlePollInterval = Microseconds(config, "idle_poll_us", 0),
+            IdlePollWindow = Microseconds(config, "idle_poll_window_us", 2000),
             DefaultPopSize = config.GetInt("demikernel", "pop_size", 16 * 1024),
         };
         var transports = new List<INetworkTransport>();
@@ -71,6 +73,12 @@ public static class LibOS
             throw new ConfigException(e.Message);
         }
         return new DemiLibOS(transports.Count == 1 ? transports[0] : new CombinedTransport(transports), options);
+    }
+
+    private static TimeSpan Microseconds(LibOSConfig config, string key, int fallback)
+    {
+        int us = config.GetInt("demikernel", key, fallback);
+        return us >= 0 ? TimeSpan.FromMicroseconds(us) : throw new ConfigException($"demikernel.{key} must be 0 or more, got '{us}' ({config.Source})");
     }
 
     private static LibOSBackend Find(string name) => Array.Find(Backends, b => b.Name == name) ?? throw new ConfigException(Reserved.Contains(name)

@@ -62,6 +62,28 @@ public class ConfigTests
         var config = LibOSConfig.Parse(new StringReader(Yaml), _ => null);
         using var libos = LibOS.Create("catloop", config);
         Assert.Equal(TimeSpan.FromMicroseconds(50), libos.Options.SpinBudget);
+        Assert.Equal(TimeSpan.Zero, libos.Options.IdlePollInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(2), libos.Options.IdlePollWindow);
+    }
+
+    [Fact]
+    public void IdlePollingComesFromTheConfig()
+    {
+        var config = LibOSConfig.Parse(new StringReader("demikernel:\n  idle_poll_us: 20\n  idle_poll_window_us: 5000\n"), _ => null);
+        using var libos = LibOS.Create("catloop", config);
+        Assert.Equal(TimeSpan.FromMicroseconds(20), libos.Options.IdlePollInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(5), libos.Options.IdlePollWindow);
+    }
+
+    [Theory]
+    [InlineData("spin_budget_us")]
+    [InlineData("idle_poll_us")]
+    [InlineData("idle_poll_window_us")]
+    public void ANegativeTimeIsRefusedNamingTheKey(string key)
+    {
+        var config = LibOSConfig.Parse(new StringReader($"demikernel:\n  {key}: -5\n"), _ => null);
+        var e = Assert.Throws<ConfigException>(() => LibOS.Create("catloop", config));
+        Assert.Contains($"demikernel.{key} must be 0 or more, got '-5'", e.Message);
     }
 
     // ------------------------------------------------------------------ hostile files (tests/Demikernel.Fuzz, config-yaml)
