@@ -102,9 +102,6 @@ internal static unsafe partial class Dpdk
     [SuppressGCTransition]
     public static partial ushort Tx(ushort port, nint* mbufs, uint* length, ushort count);
 
-    [LibraryImport(Shim, EntryPoint = "catnip_sleep_us")]
-    public static partial void SleepMicroseconds(uint microseconds);
-
     /// <summary>DPDK's text for an errno-style code (its own codes included).</summary>
     public static string ErrorText(int errnum)
     {

@@ -276,5 +276,3 @@ uint16_t catnip_tx(uint16_t port, struct rte_mbuf **mbufs, const uint32_t *len, 
     if (sent < n) rte_pktmbuf_free_bulk(mbufs + sent, n - sent);
     return sent;
 }
-
-void catnip_sleep_us(unsigned us) { usleep(us); }
