@@ -33,7 +33,9 @@
 # Each CPU window and round trip ends with pair_ns=BEFORE,AFTER: where the host had put the two vCPUs (bench/pair-probe.sh).
 # Usage: bench/catpowder.sh [ROUNDS] [SECONDS]   (CATPOWDER_BENCH="catnap af_xdp" runs a subset; PIPELINES="1" one
 # depth; PLACEMENT=shared|split, see below; SPIN_US sets every server's spin_budget_us in the CPU part, catnap's
-# included: default 0, a blocking server; RTT_SPIN_US both ends' in the round trip: default 200, the libOS default)
+# included: default 0, a blocking server; IDLE_POLL_US every server's idle_poll_us in the CPU part: default 0, block
+# right after the spin; 50 to sleep 50 us between polls for 2 ms first, as catnip's device does whatever the setting;
+# RTT_SPIN_US both ends' in the round trip: default 200, the libOS default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -49,6 +51,7 @@ rtt_seconds=${RTT_SECONDS:-3}
 rtt_warmup=${WARMUP:-4}
 spin=${SPIN_US:-0}
 rtt_spin=${RTT_SPIN_US:-200}
+idle_poll=${IDLE_POLL_US:-0}
 placement=${PLACEMENT:-split}
 [[ $placement == shared || $placement == split ]] || { echo "PLACEMENT must be shared or split, not '$placement'"; exit 1; }
 pkg-config --exists libdpdk || { libs=${libs/catnip-xdp/}; rtt_libs=${rtt_libs/catnip-xdp/}; }
@@ -110,18 +113,18 @@ pin_napi() {
   for t in $(pgrep "^napi/$B-"); do taskset -pc 1 "$t" >/dev/null; done
 }
 mac=$(ip -n $A -o link show $A | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
-server_configs() { # spin_budget_us: the server's config for every label
+server_configs() { # spin_budget_us idle_poll_us: the server's config for every label
   local m
   for m in af_packet af_xdp; do
-    printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $1 $A $m >"$work/$m.yaml"
+    printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  spin_budget_us: %s\n  idle_poll_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $1 $2 $A $m >"$work/$m.yaml"
   done
   cp "$work/af_xdp.yaml" "$work/af_xdp-generic.yaml"; echo "  xdp_attach: generic" >>"$work/af_xdp-generic.yaml"
   cp "$work/af_xdp.yaml" "$work/af_xdp-copyrx.yaml"; echo "  rx_zero_copy: false" >>"$work/af_xdp-copyrx.yaml"
-  printf 'demikernel:\n  spin_budget_us: %s\n' $1 >"$work/catnap.yaml"
-  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
-    "$mac" $1 $A >"$work/catnip-xdp.yaml"
+  printf 'demikernel:\n  spin_budget_us: %s\n  idle_poll_us: %s\n' $1 $2 >"$work/catnap.yaml"
+  printf 'demikernel:\n  local_ipv4_addr: 10.77.0.2\n  local_link_addr: "%s"\n  spin_budget_us: %s\n  idle_poll_us: %s\ndpdk:\n  eal_init: ["--no-pci", "--no-huge", "-m", "256", "--no-shconf", "--no-telemetry"]\n  vdev: net_af_xdp0,iface=%s,start_queue=0,queue_count=1\n' \
+    "$mac" $1 $2 $A >"$work/catnip-xdp.yaml"
 }
-server_configs $spin
+server_configs $spin $idle_poll
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' /proc/$1/stat; }
 sys_ticks() { awk '{print $15}' /proc/$1/stat; }
@@ -173,7 +176,7 @@ for r in $(seq "$rounds"); do
 done | tee "$work/veth"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "server CPU per request over the veth pair (spin_budget_us $spin), median of $rounds rounds ($window s windows of redis-benchmark -c 50), ratio to catnap:"
+echo "server CPU per request over the veth pair (spin_budget_us $spin, idle_poll_us $idle_poll), median of $rounds rounds ($window s windows of redis-benchmark -c 50), ratio to catnap:"
 near=$(placed near <"$work/veth" | wc -l); far=$(placed far <"$work/veth" | wc -l)
 echo "  (windows with the vCPUs near / far apart / moving, bench/pair-probe.sh: $near / $far / $(($(wc -l <"$work/veth") - near - far)))"
 for t in SET GET; do for p in $pipelines; do
@@ -199,7 +202,7 @@ fi
 if $split_cpu; then napi_threads off; fi # the round trip keeps veth's default receive path
 ip -n $B addr flush dev $B
 ip netns exec $B sh -c "echo 1 > /proc/sys/net/ipv6/conf/$B/disable_ipv6"
-server_configs $rtt_spin
+server_configs $rtt_spin 0
 macB=$(ip -n $B -o link show $B | sed -E 's/.*link\/ether ([0-9a-f:]+).*/\1/')
 for m in af_packet af_xdp; do
   printf 'demikernel:\n  local_ipv4_addr: 10.77.0.1\n  spin_budget_us: %s\nraw_socket:\n  linux_interface_name: %s\n  mode: %s\n' $rtt_spin $B $m >"$work/$m-client.yaml"
