@@ -32,6 +32,14 @@ public class IdlePollTests
         return (client, r.AcceptedQd);
     }
 
+    /// <summary>A kernel client accepted, and a pop waiting on its connection.</summary>
+    private static (Socket Client, QToken Pop) AcceptAndPop(DemiLibOS libos)
+    {
+        var (client, s) = Accept(libos);
+        Assert.Equal(0, libos.Pop(s, out var qt));
+        return (client, qt);
+    }
+
     [Fact]
     public void RequestsArrivingWhileTheLibOSSleepsBetweenPollsAreServed()
     {
@@ -53,9 +61,8 @@ public class IdlePollTests
     public void AnIdleLibOSPollsThroughTheWindowAndThenBlocks()
     {
         using var libos = Create(TimeSpan.FromMicroseconds(100), TimeSpan.FromMilliseconds(400));
-        var (client, s) = Accept(libos);
+        var (client, qt) = AcceptAndPop(libos);
         using var peer = client;
-        Assert.Equal(0, libos.Pop(s, out var qt));
         bool blockedEarly = false, blockedLater = false;
         var watcher = new Thread(() =>
         {
@@ -82,9 +89,8 @@ public class IdlePollTests
     {
         // An interval far longer than the wait: the sleep must be cut to the deadline, not last the interval.
         using var libos = Create(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(60));
-        var (client, s) = Accept(libos);
+        var (client, qt) = AcceptAndPop(libos);
         using var peer = client;
-        Assert.Equal(0, libos.Pop(s, out var qt));
         var wall = Stopwatch.StartNew();
         Assert.Equal(Errno.ETIMEDOUT, libos.Wait(qt, out _, TimeSpan.FromMilliseconds(20)));
         Assert.True(wall.Elapsed < TimeSpan.FromSeconds(2), $"a 20 ms wait took {wall.Elapsed.TotalMilliseconds:F0} ms");
