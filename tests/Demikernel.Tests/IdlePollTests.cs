@@ -46,7 +46,6 @@ public class IdlePollTests
         using var libos = Create(TimeSpan.FromMicroseconds(50), TimeSpan.FromSeconds(60));
         var (client, s) = Accept(libos);
         using var peer = client;
-        var reply = new byte[16];
         for (int i = 0; i < 100; i++)
         {
             Assert.Equal(0, libos.Pop(s, out var qt));
