@@ -23,8 +23,8 @@ public class CatnapDirectReadTests
         return (new DemiLibOS(transport, options), transport);
     }
 
-    /// <summary>A listener on 127.0.0.1 and <paramref name="count"/> kernel clients accepted on it.</summary>
-    private static (Socket[] Clients, QDesc[] Accepted) Accept(DemiLibOS libos, int count)
+    /// <summary>A listener on 127.0.0.1 and <paramref name="count"/> kernel clients accepted on it (IdlePollTests too).</summary>
+    internal static (Socket[] Clients, QDesc[] Accepted) Accept(DemiLibOS libos, int count)
     {
         Assert.Equal(0, libos.Socket(SocketKind.Stream, out var l));
         Assert.Equal(0, libos.Bind(l, IPv4Endpoint.Loopback(0)));

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Demikernel.Catnap;
@@ -19,17 +18,11 @@ public class IdlePollTests
     private static DemiLibOS Create(TimeSpan interval, TimeSpan window) => new(new CatnapTransport(),
         new LibOSOptions { SpinBudget = TimeSpan.Zero, IdlePollInterval = interval, IdlePollWindow = window });
 
+    /// <summary>One kernel client on a loopback listener, accepted.</summary>
     private static (Socket Client, QDesc Accepted) Accept(DemiLibOS libos)
     {
-        Assert.Equal(0, libos.Socket(SocketKind.Stream, out var l));
-        Assert.Equal(0, libos.Bind(l, IPv4Endpoint.Loopback(0)));
-        Assert.Equal(0, libos.Listen(l, 4));
-        Assert.Equal(0, libos.GetSockName(l, out var at));
-        var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        client.Connect(new IPEndPoint(IPAddress.Loopback, at.Port));
-        Assert.Equal(0, libos.Accept(l, out var qt));
-        Assert.Equal(0, libos.Wait(qt, out var r, Long));
-        return (client, r.AcceptedQd);
+        var (clients, accepted) = CatnapDirectReadTests.Accept(libos, 1);
+        return (clients[0], accepted[0]);
     }
 
     /// <summary>A kernel client accepted, and a pop waiting on its connection.</summary>
