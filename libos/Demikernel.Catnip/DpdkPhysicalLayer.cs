@@ -442,9 +442,10 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
                 _rxMbufs[_rxToFree++] = _rxMbufs[i];
                 continue;
             }
-            // With receive offload on, the stack checks no checksum: what the device did not check is checked here.
-            if (_rxChecksumOffload && _rxChecksums[i] != Dpdk.ChecksumsGood && _rxData[i] is not null &&
-                !ChecksumsHold(_rxChecksums[i], new Span<byte>(_rxData[i], length)))
+            // With receive offload on, the stack checks no checksum: what the device did not vouch for is checked here,
+            // a contiguous frame in place, a chained one once its copy has gathered it.
+            bool verify = _rxChecksumOffload && _rxChecksums[i] != Dpdk.ChecksumsGood;
+            if (verify && _rxData[i] is not null && !ChecksumsHold(_rxChecksums[i], new Span<byte>(_rxData[i], length)))
             {
                 _rxMbufs[_rxToFree++] = _rxMbufs[i];
                 continue;
@@ -456,10 +457,9 @@ internal sealed unsafe class DpdkPhysicalLayer : IPhysicalLayer, IBufferOwner, I
             }
             var copy = Copy(pool, i, length);
             _rxMbufs[_rxToFree++] = _rxMbufs[i]; // copied or dropped: goes back with the burst (_rxToFree <= i)
-            if (copy is not null && _rxChecksumOffload && _rxChecksums[i] != Dpdk.ChecksumsGood && _rxData[i] is null &&
-                !ChecksumsHold(_rxChecksums[i], copy.Span))
+            if (verify && copy is not null && _rxData[i] is null && !ChecksumsHold(_rxChecksums[i], copy.Span))
             {
-                pool.Discard(copy); // a chained frame, checked once gathered
+                pool.Discard(copy);
                 copy = null;
             }
             if (copy is not null) frames[produced++] = copy;

@@ -230,10 +230,6 @@ struct rte_mbuf *catnip_chain(struct rte_mempool *hp, struct rte_mbuf *payload, 
 }
 
 /*
- * Sends n filled mbufs (len[i] bytes each, written at the data pointer catnip_alloc_bulk gave): sets their lengths,
- * one tx burst, and frees what the device would not take. Returns the number sent.
- */
-/*
  * Asks the device for the checksums of an IPv4 frame (the stack left them to it): the IPv4 header's, and TCP's or
  * UDP's unless the packet is a fragment. The headers are all in the first segment (the stack builds them there).
  */
@@ -259,6 +255,10 @@ static void request_checksums(struct rte_mbuf *m)
     m->ol_flags = (m->ol_flags & ~RTE_MBUF_F_TX_OFFLOAD_MASK) | flags;
 }
 
+/*
+ * Sends n filled mbufs (len[i] bytes each, written at the data pointer catnip_alloc_bulk gave): sets their lengths,
+ * one tx burst, and frees what the device would not take. Returns the number sent.
+ */
 uint16_t catnip_tx(uint16_t port, struct rte_mbuf **mbufs, const uint32_t *len, uint16_t n)
 {
     for (uint16_t i = 0; i < n; i++) {
