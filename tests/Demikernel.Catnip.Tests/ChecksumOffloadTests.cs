@@ -53,24 +53,22 @@ public sealed class ChecksumOffloadTests
         Assert.True(ReceivedChecksums.Hold(arp));
     }
 
-    /// <summary>An Ethernet + IPv4 + TCP (or UDP) frame with correct checksums.</summary>
+    /// <summary>An Ethernet + IPv4 + TCP (or UDP) frame with correct checksums, written by the stack's own emitters.</summary>
     private static byte[] Frame(IpProtocol protocol, ReadOnlySpan<byte> payload)
     {
         var source = new Ipv4Address(10, 79, 0, 1);
         var destination = new Ipv4Address(10, 79, 0, 2);
-        int l4 = protocol == IpProtocol.Tcp ? 20 : 8;
-        var frame = new byte[EthernetFrame.HeaderLength + 20 + l4 + payload.Length];
+        var tcp = new TcpRepr(40000, 6379, new SeqNumber(1), new SeqNumber(1), TcpFlags.Ack, 500, payload.Length);
+        var udp = new UdpRepr(40000, 6379, payload.Length);
+        int l4Header = protocol == IpProtocol.Tcp ? tcp.HeaderLength : UdpDatagram.HeaderLength;
+        var ip = new Ipv4Repr(source, destination, protocol, l4Header + payload.Length);
+        var frame = new byte[EthernetFrame.HeaderLength + ip.BufferLength];
+        var segment = frame.AsSpan(EthernetFrame.HeaderLength + Ipv4Repr.HeaderLength);
+        payload.CopyTo(segment[l4Header..]);
+        if (protocol == IpProtocol.Tcp) tcp.Emit(segment, source, destination);
+        else udp.Emit(segment, source, destination);
+        ip.Emit(frame.AsSpan(EthernetFrame.HeaderLength));
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), 0x0800);
-        new Ipv4Repr(source, destination, protocol, l4 + payload.Length).Emit(frame.AsSpan(EthernetFrame.HeaderLength));
-        var segment = frame.AsSpan(EthernetFrame.HeaderLength + 20);
-        payload.CopyTo(segment[l4..]);
-        BinaryPrimitives.WriteUInt16BigEndian(segment, 40000);
-        BinaryPrimitives.WriteUInt16BigEndian(segment[2..], 6379);
-        if (protocol == IpProtocol.Tcp) segment[12] = 5 << 4;
-        else BinaryPrimitives.WriteUInt16BigEndian(segment[4..], (ushort)segment.Length);
-        int field = protocol == IpProtocol.Tcp ? 16 : 6;
-        BinaryPrimitives.WriteUInt16BigEndian(segment[field..],
-            Checksum.Finish(Checksum.Accumulate(Checksum.PseudoHeader(source, destination, protocol, segment.Length), segment)));
         return frame;
     }
 }
